@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what clbatch needs from Debian's packages (only what is missing) and
+# builds it into build/. Safe to run any number of times.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers clinfo
+  libclblast-dev libhwloc-dev libcjson-dev libcriterion-dev pocl-opencl-icd gnuplot-nox
+  libopenblas-dev)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    SUDO=sudo
+  fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# CI builds with -Werror; a developer's build only warns.
+werror=OFF
+[ "${CI:-}" = "true" ] && werror=ON
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCLBATCH_WERROR=$werror >/dev/null
+cmake --build build -j "$(nproc)"

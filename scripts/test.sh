@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The README's second command: set up, build, then the whole test suite via ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+. scripts/env.sh
+ctest --test-dir build --output-on-failure "$@"
