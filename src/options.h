@@ -1,0 +1,34 @@
+/* Strict parsers for command-line values and config files (pure functions).
+ * Every parser rejects empty strings, trailing garbage, signs where they do
+ * not belong, overflow and non-finite numbers, and says why in `err`. */
+#ifndef CLB_OPTIONS_H
+#define CLB_OPTIONS_H
+
+#include <stddef.h>
+
+#include "errors.h"
+
+/* A positive integer in [min, max] (decimal; k/M/G suffixes = 1e3/1e6/1e9 not
+ * accepted: sizes are plain). `what` names the option in messages. */
+int clb_parse_size(const char *text, size_t min, size_t max, const char *what, size_t *out,
+                   struct clb_error *err);
+
+/* A finite double in [min, max]. */
+int clb_parse_double(const char *text, double min, double max, const char *what, double *out,
+                     struct clb_error *err);
+
+/* A batch list: comma-separated items, each a number or a range
+ * "A:B:xK" (A, A*K, ... up to B; K >= 2) or "A:B:+K" (A, A+K, ... up to B),
+ * e.g. "1,2,4", "1:4096:x2", "32:512:+32". The literal "N" as an item means
+ * the full data set and is returned as 0 (the caller substitutes N). Values
+ * are sorted ascending and deduplicated; at most `max_items`. */
+int clb_parse_batches(const char *text, size_t max_value, size_t *out, size_t max_items,
+                      size_t *count, struct clb_error *err);
+
+/* A config file of `key = value` lines ('#' comments, blank lines allowed).
+ * Calls `apply(key, value, ctx)` per entry; a non-zero return stops with that
+ * code. A line without '=' or with an empty key is CLB_E_PARSE naming the line. */
+int clb_config_read(const char *path, int (*apply)(const char *key, const char *value, void *ctx),
+                    void *ctx, struct clb_error *err);
+
+#endif
