@@ -1,0 +1,137 @@
+/* Element-wise parts of one gradient step. The dense algebra is CLBlast's.
+ * Built once per device and precision with -DCLB_FP32, -DCLB_FP64 or -DCLB_FP16.
+ * `real` is the storage type; `acc` the type sums and scalars are kept in
+ * (float for half, so a row of a thousand logits does not lose its sum). */
+#if defined(CLB_FP64)
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+typedef double real;
+typedef double acc;
+#elif defined(CLB_FP16)
+#pragma OPENCL EXTENSION cl_khr_fp16 : enable
+typedef half real;
+typedef float acc;
+#else
+typedef float real;
+typedef float acc;
+#endif
+
+#define LOAD(p, i) ((acc)(p)[i])
+#define STORE(p, i, v) ((p)[i] = (real)(v))
+
+/* xb[r, :] = x[order[first + r], :] for r < rows: the batch of a shuffled epoch. */
+__kernel void gather_rows(__global const real *x, __global const uint *order, const uint first,
+                          const uint rows, const uint cols, __global real *xb) {
+  const size_t gid = get_global_id(0);
+  if (gid >= (size_t)rows * cols)
+    return;
+  const size_t r = gid / cols, j = gid - r * cols;
+  xb[gid] = x[(size_t)order[first + r] * cols + j];
+}
+
+/* Linear regression: z holds X_B W on entry and dZ = dscale * (z + b - y) on
+ * exit (dscale = 2 * grad_scale: the MSE derivative). loss[r] = sum_o r_o^2. */
+__kernel void linreg_loss(__global real *z, __global const real *theta, const uint bias_offset,
+                          __global const real *y, __global const uint *order, const uint first,
+                          const uint rows, const uint outputs, const acc dscale,
+                          __global acc *loss) {
+  const size_t r = get_global_id(0);
+  if (r >= rows)
+    return;
+  const size_t sample = order[first + r];
+  acc sum = 0;
+  for (uint o = 0; o < outputs; o++) {
+    const acc residual = LOAD(z, r * outputs + o) + LOAD(theta, bias_offset + o) -
+                         LOAD(y, sample * outputs + o);
+    sum += residual * residual;
+    STORE(z, r * outputs + o, dscale * residual);
+  }
+  loss[r] = sum;
+}
+
+/* Softmax cross-entropy: z holds the logits without bias on entry and
+ * dZ = dscale * (softmax(z + b) - onehot(label)) on exit. loss[r] = -log p_label. */
+__kernel void softmax_loss(__global real *z, __global const real *theta, const uint bias_offset,
+                           __global const int *labels, __global const uint *order,
+                           const uint first, const uint rows, const uint classes,
+                           const acc dscale, __global acc *loss) {
+  const size_t r = get_global_id(0);
+  if (r >= rows)
+    return;
+  const int label = labels[order[first + r]];
+  __global real *row = z + r * classes;
+  acc top = LOAD(row, 0) + LOAD(theta, bias_offset);
+  for (uint k = 1; k < classes; k++)
+    top = fmax(top, LOAD(row, k) + LOAD(theta, bias_offset + k));
+  acc total = 0;
+  for (uint k = 0; k < classes; k++)
+    total += exp(LOAD(row, k) + LOAD(theta, bias_offset + k) - top);
+  const acc log_total = log(total);
+  loss[r] = log_total - (LOAD(row, label) + LOAD(theta, bias_offset + label) - top);
+  for (uint k = 0; k < classes; k++) {
+    const acc p = exp(LOAD(row, k) + LOAD(theta, bias_offset + k) - top - log_total);
+    STORE(row, k, dscale * (p - (k == (uint)label ? (acc)1 : (acc)0)));
+  }
+}
+
+/* Number of rows whose largest logit (plus bias) is the label: run before
+ * softmax_loss overwrites z. correct[r] = 1 or 0. */
+__kernel void softmax_correct(__global const real *z, __global const real *theta,
+                              const uint bias_offset, __global const int *labels,
+                              __global const uint *order, const uint first, const uint rows,
+                              const uint classes, __global int *correct) {
+  const size_t r = get_global_id(0);
+  if (r >= rows)
+    return;
+  __global const real *row = z + r * classes;
+  uint best = 0;
+  acc top = LOAD(row, 0) + LOAD(theta, bias_offset);
+  for (uint k = 1; k < classes; k++) {
+    const acc v = LOAD(row, k) + LOAD(theta, bias_offset + k);
+    if (v > top) {
+      top = v;
+      best = k;
+    }
+  }
+  correct[r] = best == (uint)labels[order[first + r]];
+}
+
+/* h = relu(h + b1) in place, over rows x width elements. */
+__kernel void bias_relu(__global real *h, __global const real *theta, const uint bias_offset,
+                        const uint width, const uint count) {
+  const size_t gid = get_global_id(0);
+  if (gid >= count)
+    return;
+  const acc v = LOAD(h, gid) + LOAD(theta, bias_offset + gid % width);
+  STORE(h, gid, v > 0 ? v : (acc)0);
+}
+
+/* dh = dh * (h > 0): the ReLU derivative, using the activations kept from forward. */
+__kernel void relu_backward(__global real *dh, __global const real *h, const uint count) {
+  const size_t gid = get_global_id(0);
+  if (gid >= count)
+    return;
+  if (!(LOAD(h, gid) > 0))
+    STORE(dh, gid, 0);
+}
+
+/* Per-sample squared gradient norm of a linear layer with input a and output
+ * gradient delta, without forming a_i delta_i^T: |a_i|^2 |delta_i|^2 for the
+ * weights plus |delta_i|^2 for the bias. Adds into out[r] when accumulate. */
+__kernel void sample_grad_norm2(__global const real *a, const uint a_first, const uint a_cols,
+                                __global const real *delta, const uint delta_cols,
+                                const uint rows, const uint accumulate, __global acc *out) {
+  const size_t r = get_global_id(0);
+  if (r >= rows)
+    return;
+  acc a2 = 0, d2 = 0;
+  for (uint j = 0; j < a_cols; j++) {
+    const acc v = LOAD(a, (a_first + r) * a_cols + j);
+    a2 += v * v;
+  }
+  for (uint j = 0; j < delta_cols; j++) {
+    const acc v = LOAD(delta, r * delta_cols + j);
+    d2 += v * v;
+  }
+  const acc norm2 = (a2 + 1) * d2;
+  out[r] = accumulate ? out[r] + norm2 : norm2;
+}

@@ -1,0 +1,18 @@
+/* The measured roofline of a device: global-memory bandwidth (STREAM copy) and
+ * FMA throughput per precision. Percent-of-peak columns are computed against
+ * these, never against datasheet numbers. */
+#ifndef CLB_PEAK_H
+#define CLB_PEAK_H
+
+#include "errors.h"
+#include "platform.h"
+#include "precision.h"
+
+/* Best of several runs of a copy kernel over a buffer of up to 256 MiB. GB/s = 1e9 B/s. */
+int clb_peak_bandwidth(const struct clb_cl *cl, double *gbytes_per_s, struct clb_error *err);
+
+/* Best over vector widths 1, 4 and 8 of an FMA-chain kernel. GFLOP/s (FMA = 2). */
+int clb_peak_flops(const struct clb_cl *cl, enum clb_precision precision, double *gflops,
+                   struct clb_error *err);
+
+#endif
