@@ -8,7 +8,7 @@
 struct clb_batch_point {
   size_t batch;
   double step_s;        /* median step time; NaN or <= 0 means not measured */
-  double samples_per_s; /* batch / step_s */
+  double samples_per_s; /* batch / step_s (NaN or <= 0: computed from them) */
   int fits;             /* 1 when the configuration ran (status ok) */
 };
 
@@ -23,7 +23,12 @@ struct clb_recommendation {
   int valid;              /* 0 when no point was usable */
 };
 
-/* `noise_scale` <= 0 or NaN leaves optimal_batch = 0 (unknown). */
+/* Only points with fits == 1, batch > 0 and a finite step_s > 0 are ranked;
+ * ties go to the smaller batch. largest_fit counts every point with fits == 1,
+ * timed or not. `noise_scale` <= 0 or NaN (or infinite) leaves optimal_batch = 0
+ * (unknown) and optimal_cost, speedup_vs_32 NaN; the knee, best and largest fit
+ * are still filled. valid = 0 (and best_samples_per_s NaN) when no point is
+ * usable. */
 void clb_recommend(const struct clb_batch_point *points, size_t n, double noise_scale,
                    struct clb_recommendation *out);
 

@@ -1,0 +1,234 @@
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "stats.h"
+
+Test(summary, one_to_ten_by_hand) {
+  double v[10] = {7, 3, 10, 1, 5, 9, 2, 8, 6, 4};
+  double copy[10];
+  memcpy(copy, v, sizeof v);
+  struct clb_summary s;
+  clb_stats_summarize(v, 10, &s);
+  cr_expect_eq(s.n, 10);
+  cr_expect_float_eq(s.mean, 5.5, 1e-12);
+  /* Sum of squared deviations of 1..10 is 82.5; / 9 = 9.1666... */
+  cr_expect_float_eq(s.stddev, sqrt(82.5 / 9.0), 1e-12);
+  cr_expect_float_eq(s.min, 1.0, 0);
+  cr_expect_float_eq(s.max, 10.0, 0);
+  /* Type 7: h = 9p; p10 -> 0.9 past the 1st, p90 -> 8.1 past the 1st. */
+  cr_expect_float_eq(s.median, 5.5, 1e-12);
+  cr_expect_float_eq(s.p10, 1.9, 1e-12);
+  cr_expect_float_eq(s.p90, 9.1, 1e-12);
+  cr_expect_float_eq(s.cv, sqrt(82.5 / 9.0) / 5.5, 1e-12);
+  cr_expect(memcmp(v, copy, sizeof v) == 0, "the input must not be reordered");
+}
+
+Test(summary, odd_count_and_interpolation) {
+  /* Sorted: 1 2 4 8 16. h = 4p: median -> index 2 (4); p10 -> 0.4 between 1 and 2;
+   * p90 -> 3.6 between 8 and 16 = 8 + 0.6 * 8 = 12.8. */
+  double v[5] = {16, 1, 8, 2, 4};
+  struct clb_summary s;
+  clb_stats_summarize(v, 5, &s);
+  cr_expect_float_eq(s.median, 4.0, 1e-12);
+  cr_expect_float_eq(s.p10, 1.4, 1e-12);
+  cr_expect_float_eq(s.p90, 12.8, 1e-12);
+  cr_expect_float_eq(s.mean, 31.0 / 5.0, 1e-12);
+}
+
+Test(summary, single_value_has_zero_spread) {
+  double v = 3.25;
+  struct clb_summary s;
+  clb_stats_summarize(&v, 1, &s);
+  cr_expect_eq(s.n, 1);
+  cr_expect_float_eq(s.mean, 3.25, 0);
+  cr_expect_float_eq(s.median, 3.25, 0);
+  cr_expect_float_eq(s.p10, 3.25, 0);
+  cr_expect_float_eq(s.p90, 3.25, 0);
+  cr_expect_float_eq(s.stddev, 0.0, 0);
+  cr_expect_float_eq(s.cv, 0.0, 0);
+}
+
+Test(summary, two_values_and_cv) {
+  double v[2] = {0.9, 1.1};
+  struct clb_summary s;
+  clb_stats_summarize(v, 2, &s);
+  /* stddev = |a - b| / sqrt(2) for two values. */
+  cr_expect_float_eq(s.stddev, 0.2 / sqrt(2.0), 1e-12);
+  cr_expect_float_eq(s.cv, 0.2 / sqrt(2.0), 1e-12);
+  cr_expect_float_eq(s.p10, 0.92, 1e-12);
+  cr_expect_float_eq(s.p90, 1.08, 1e-12);
+}
+
+Test(summary, tiny_spread_on_a_large_mean) {
+  /* Timings like 1e9 +- 1: the naive sum-of-squares formula loses this. */
+  double v[4] = {1e9 + 1, 1e9 - 1, 1e9 + 1, 1e9 - 1};
+  struct clb_summary s;
+  clb_stats_summarize(v, 4, &s);
+  cr_expect_float_eq(s.stddev, sqrt(4.0 / 3.0), 1e-9);
+}
+
+Test(summary, empty_input_is_nan) {
+  struct clb_summary s;
+  clb_stats_summarize(NULL, 0, &s);
+  cr_expect_eq(s.n, 0);
+  cr_expect(isnan(s.mean));
+  cr_expect(isnan(s.median));
+}
+
+struct t_case {
+  double confidence;
+  size_t dof;
+  double expected; /* From printed t tables (3 decimals) or closed forms. */
+  double tolerance;
+};
+
+ParameterizedTestParameters(t_quantile, matches_tables) {
+  static struct t_case cases[] = {
+      {0.95, 1, 12.706, 5e-4},
+      {0.95, 2, 4.303, 5e-4},
+      {0.95, 3, 3.182, 5e-4},
+      {0.95, 5, 2.571, 5e-4},
+      {0.95, 10, 2.228, 5e-4},
+      {0.95, 30, 2.042, 5e-4},
+      {0.95, 63, 1.998, 5e-4},
+      {0.95, 1000, 1.962, 5e-4},
+      {0.99, 10, 3.169, 5e-4},
+      {0.99, 1, 63.657, 5e-3},
+      {0.90, 4, 2.132, 5e-4},
+      {0.80, 20, 1.325, 5e-4},
+      {0.999, 5, 6.869, 5e-4},
+      {0.50, 1, 1.0, 1e-12},
+      {0.95, 120, 1.980, 5e-4},
+      /* Closed forms, checked to 1e-9: dof 1 is tan(pi c / 2); dof 2 is
+       * c sqrt(2 / (a (2 - a))) with a = 1 - c. */
+      {0.95, 1, 12.706204736174698, 1e-9},
+      {0.95, 2, 4.302652729749464, 1e-9},
+      /* More digits, from mpmath at 30 digits (bisection on the integrated density). */
+      {0.95, 5, 2.570581835636314, 1e-9},
+      {0.95, 10, 2.228138851986274, 1e-9},
+      {0.95, 30, 2.042272456301238, 1e-9},
+      {0.95, 63, 1.9983405425207412, 1e-9},
+      {0.95, 1000, 1.9623390808264085, 1e-9},
+      {0.99, 10, 3.169272672616951, 1e-9},
+      {0.95, 100000, 1.9599877075346096, 1e-9},
+      {0.95, 2000, 1.961150826099438, 1e-9},
+      {0.95, 2001, 1.9611502326224414, 1e-9},
+      {0.95, 3, 3.1824463052837096, 1e-9},
+      {0.95, 120, 1.9799304050824408, 1e-9},
+      {0.999, 5, 6.8688266258811102, 1e-9},
+      {0.80, 20, 1.3253407069850463, 1e-9},
+  };
+  return cr_make_param_array(struct t_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct t_case *c, t_quantile, matches_tables) {
+  double t = clb_stats_t_quantile(c->confidence, c->dof);
+  cr_expect(fabs(t - c->expected) <= c->tolerance, "t(%g, %zu) = %.12f, expected %.12f",
+            c->confidence, c->dof, t, c->expected);
+}
+
+Test(t_quantile, approaches_the_normal_and_is_monotone) {
+  double previous = INFINITY;
+  /* Crosses the switch from the incomplete beta to the asymptotic series. */
+  size_t dofs[] = {1, 2, 3, 4, 7, 15, 31, 64, 500, 1999, 2000, 2001, 2002, 5000, 1000000};
+  for (size_t i = 0; i < sizeof dofs / sizeof dofs[0]; i++) {
+    double t = clb_stats_t_quantile(0.95, dofs[i]);
+    cr_expect_lt(t, previous, "t must shrink with dof (dof %zu: %.15f)", dofs[i], t);
+    previous = t;
+  }
+  cr_expect_float_eq(clb_stats_t_quantile(0.95, 1000000000), 1.9599639869123255, 1e-12);
+  /* No jump where the two methods meet. */
+  double below = clb_stats_t_quantile(0.95, 2000), above = clb_stats_t_quantile(0.95, 2001);
+  cr_expect_lt(below - above, 1e-6);
+}
+
+Test(t_quantile, rejects_meaningless_arguments) {
+  cr_expect(isnan(clb_stats_t_quantile(0.95, 0)));
+  cr_expect(isnan(clb_stats_t_quantile(0.0, 10)));
+  cr_expect(isnan(clb_stats_t_quantile(1.0, 10)));
+  cr_expect(isnan(clb_stats_t_quantile(NAN, 10)));
+}
+
+Test(mean_ci, by_hand) {
+  double v[4] = {1, 2, 3, 4};
+  double mean, low, high;
+  clb_stats_mean_ci(v, 4, 0.95, &mean, &low, &high);
+  /* stddev = sqrt(5/3); t_{0.975,3} = 3.1824463052837096. */
+  double half = 3.1824463052837096 * sqrt(5.0 / 3.0) / 2.0;
+  cr_expect_float_eq(mean, 2.5, 1e-12);
+  cr_expect_float_eq(low, 2.5 - half, 1e-9);
+  cr_expect_float_eq(high, 2.5 + half, 1e-9);
+}
+
+/* A fixed xorshift generator: the coverage check must be reproducible. */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static double uniform01(void) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return ((double)(rng_state >> 11) + 0.5) / 9007199254740992.0;
+}
+static double gaussian(void) {
+  return sqrt(-2.0 * log(uniform01())) * cos(2.0 * M_PI * uniform01());
+}
+
+Test(mean_ci, covers_the_true_mean_about_95_percent_of_the_time) {
+  /* With normal samples the t interval is exact; 4000 trials put the
+   * coverage within about +-1 % (3.5 sigma) of 95 %. */
+  int trials = 4000, covered = 0;
+  for (int k = 0; k < trials; k++) {
+    double v[6];
+    for (int i = 0; i < 6; i++)
+      v[i] = 10.0 + 2.0 * gaussian();
+    double mean, low, high;
+    clb_stats_mean_ci(v, 6, 0.95, &mean, &low, &high);
+    covered += low <= 10.0 && 10.0 <= high;
+  }
+  double coverage = (double)covered / trials;
+  cr_expect(coverage > 0.94 && coverage < 0.96, "coverage %.4f", coverage);
+}
+
+Test(variance, finite_population_correction) {
+  cr_expect_float_eq(clb_stats_var_without_replacement(8.0, 4, 101), 2.0 * 97.0 / 100.0, 1e-12);
+  cr_expect_float_eq(clb_stats_var_without_replacement(8.0, 1, 101), 8.0, 1e-12);
+  cr_expect_eq(clb_stats_var_without_replacement(8.0, 101, 101), 0.0, "B = N has no noise");
+  cr_expect_eq(clb_stats_var_without_replacement(8.0, 1, 1), 0.0);
+  cr_expect(isnan(clb_stats_var_without_replacement(8.0, 0, 10)));
+  cr_expect(isnan(clb_stats_var_without_replacement(8.0, 11, 10)));
+  cr_expect_float_eq(clb_stats_var_with_replacement(8.0, 4), 2.0, 1e-12);
+  cr_expect(isnan(clb_stats_var_with_replacement(8.0, 0)));
+}
+
+struct two_batch_case {
+  double trace, g2;
+  size_t b_small, b_big;
+};
+
+ParameterizedTestParameters(two_batch, recovers_trace_and_gradient_norm) {
+  static struct two_batch_case cases[] = {
+      {3.0, 0.5, 32, 256},  {1e-3, 2.5e-6, 1, 1024},     {42.0, 0.0, 8, 16},
+      {0.0, 7.0, 64, 4096}, {123.456, 0.789, 100, 1000},
+  };
+  return cr_make_param_array(struct two_batch_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct two_batch_case *c, two_batch, recovers_trace_and_gradient_norm) {
+  /* Synthetic expectations E|g_B|^2 = |G|^2 + tr(Sigma) / B. */
+  double s_small = c->g2 + c->trace / (double)c->b_small;
+  double s_big = c->g2 + c->trace / (double)c->b_big;
+  double trace = NAN, g2 = NAN;
+  clb_stats_two_batch_estimate(s_small, c->b_small, s_big, c->b_big, &trace, &g2);
+  double scale = c->trace + c->g2;
+  cr_expect(fabs(trace - c->trace) <= 1e-12 * scale, "trace %.17g vs %.17g", trace, c->trace);
+  cr_expect(fabs(g2 - c->g2) <= 1e-12 * scale, "G2 %.17g vs %.17g", g2, c->g2);
+}
+
+Test(two_batch, equal_batches_are_undefined) {
+  double trace = 0, g2 = 0;
+  clb_stats_two_batch_estimate(1.0, 32, 1.0, 32, &trace, &g2);
+  cr_expect(isnan(trace));
+  cr_expect(isnan(g2));
+}
