@@ -710,6 +710,16 @@ int clb_model_vector_create(struct clb_model *model, cl_mem *vector, struct clb_
   return rc;
 }
 
+int clb_model_vector_write(struct clb_model *model, cl_mem vector, const double *values,
+                           struct clb_error *err) {
+  return write_params_like(model, vector, values, "noise vector", err);
+}
+
+int clb_model_vector_read(struct clb_model *model, cl_mem vector, double *values,
+                          struct clb_error *err) {
+  return read_params_like(model, vector, values, "noise vector", err);
+}
+
 int clb_model_grad_axpy(struct clb_model *model, double alpha, cl_mem vector,
                         struct clb_error *err) {
   return clb_blas_axpy(&model->blas, model->param_count, alpha, model->grad, 0, vector, 0, NULL,

@@ -70,6 +70,12 @@ int clb_model_evaluate(struct clb_model *model, size_t first, size_t rows, doubl
  * zeroed device vector of param_count elements that the caller releases
  * (clReleaseMemObject). */
 int clb_model_vector_create(struct clb_model *model, cl_mem *vector, struct clb_error *err);
+/* Copies param_count doubles into a vector (converted to the model's precision). */
+int clb_model_vector_write(struct clb_model *model, cl_mem vector, const double *values,
+                           struct clb_error *err);
+/* Reads a vector back as param_count doubles. Blocks. */
+int clb_model_vector_read(struct clb_model *model, cl_mem vector, double *values,
+                          struct clb_error *err);
 /* vector += alpha * grad */
 int clb_model_grad_axpy(struct clb_model *model, double alpha, cl_mem vector,
                         struct clb_error *err);
