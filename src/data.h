@@ -43,9 +43,11 @@ int clb_data_classes(size_t n, size_t d, size_t classes, double spread, uint64_t
                      struct clb_dataset *out, struct clb_error *err);
 
 /* Reads numeric CSV columns; the last column is the target (for a
- * classification, integer labels 0..C-1, C = max label + 1). One header line
- * is allowed. A malformed file is CLB_E_PARSE naming the line and column;
- * an unreadable one CLB_E_IO; NaN/Inf values are rejected. */
+ * classification, integer labels 0..C-1, C = max label + 1, C >= 2, labels
+ * below 2^24). One header line is allowed: a first line with a field that is
+ * not a number. Blank lines are skipped; CRLF and a missing final newline are
+ * fine. A malformed file is CLB_E_PARSE "FILE:LINE: column COL: ..."; an
+ * unreadable one CLB_E_IO; NaN/Inf values are rejected. */
 int clb_data_load_csv(const char *path, int classification, struct clb_dataset *out,
                       struct clb_error *err);
 
