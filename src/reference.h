@@ -12,7 +12,9 @@
 
 /* Loss of theta over the samples idx[0..b-1] (mean over them, the model's
  * loss of shape.h), and its gradient into grad (param_count doubles, may be
- * NULL). Returns the loss. */
+ * NULL). Returns the loss. These functions have no error channel: a label
+ * outside 0..C-1 or a failed scratch allocation yields NaN (loss, gradient,
+ * noise statistics, accuracy), which every caller's comparison catches. */
 double clb_ref_loss_grad(const struct clb_shape *shape, const double *theta,
                          const struct clb_dataset *data, const uint32_t *idx, size_t b,
                          double *grad);
