@@ -1,0 +1,163 @@
+/* The device step against the double-precision host reference, for every
+ * model and precision, on awkward shapes. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data.h"
+#include "helpers.h"
+#include "model.h"
+#include "reference.h"
+
+struct gradient_case {
+  int kind;
+  int precision;
+  size_t n, d, h, c;
+  size_t max_batch, first, rows;
+  int shuffle;
+  int data_on_host;
+};
+
+static double relative_error(const double *a, const double *b, size_t n) {
+  double diff = 0, ref = 0;
+  for (size_t i = 0; i < n; i++) {
+    diff += (a[i] - b[i]) * (a[i] - b[i]);
+    ref += b[i] * b[i];
+  }
+  return sqrt(diff) / (sqrt(ref) + 1e-30);
+}
+
+static void make_data(int kind, size_t n, size_t d, size_t c, struct clb_dataset *data) {
+  struct clb_error err = {0};
+  int rc = kind == CLB_MODEL_LINREG ? clb_data_regression(n, d, c, 0.5, 42, data, &err)
+                                    : clb_data_classes(n, d, c, 1.0, 42, data, &err);
+  cr_assert_eq(rc, 0, "%s", err.message);
+}
+
+static void check_gradient(const struct gradient_case *t) {
+  struct clb_device_list list = {0};
+  const struct clb_device_info *cpu = NULL;
+  if (!clb_test_cpu_device(&list, &cpu))
+    return;
+  if (t->precision == CLB_FP16 && !cpu->has_fp16)
+    cr_skip("%s has no cl_khr_fp16", cpu->name);
+  struct clb_error err = {0};
+  struct clb_cl cl;
+  cr_assert_eq(clb_cl_open(cpu, &cl, &err), 0, "%s", err.message);
+  struct clb_dataset data = {0};
+  make_data(t->kind, t->n, t->d, t->c, &data);
+  struct clb_shape shape = {t->kind, t->d, t->kind == CLB_MODEL_MLP ? t->h : 0, t->c};
+  struct clb_model_config config = {shape, t->precision, t->max_batch, t->data_on_host};
+  struct clb_model *model = NULL;
+  cr_assert_eq(clb_model_create(&cl, &config, &data, &model, &err), 0, "%s", err.message);
+  size_t p = clb_shape_param_count(&shape);
+  double *theta = malloc(p * sizeof *theta), *device = malloc(p * sizeof *device),
+         *host = malloc(p * sizeof *host);
+  /* Non-zero parameters everywhere so every term of the gradient is exercised. */
+  struct clb_rng rng;
+  clb_rng_seed(&rng, 7);
+  for (size_t i = 0; i < p; i++)
+    theta[i] = 0.2 * clb_rng_normal(&rng);
+  cr_assert_eq(clb_model_set_params(model, theta, &err), 0, "%s", err.message);
+  uint32_t *order = malloc(t->n * sizeof *order);
+  for (size_t i = 0; i < t->n; i++)
+    order[i] = (uint32_t)i;
+  if (t->shuffle)
+    clb_rng_permutation(&rng, order, t->n);
+  cr_assert_eq(clb_model_set_order(model, order, &err), 0, "%s", err.message);
+  cr_assert_eq(clb_model_gradient(model, t->first, t->rows, 1.0 / (double)t->rows, &err), 0,
+               "%s", err.message);
+  cr_assert_eq(clb_model_get_grad(model, device, &err), 0, "%s", err.message);
+  double loss = clb_ref_loss_grad(&shape, theta, &data, order + t->first, t->rows, host);
+
+  double tolerance = t->precision == CLB_FP64 ? 1e-10 : t->precision == CLB_FP32 ? 2e-5 : 5e-3;
+  double error = relative_error(device, host, p);
+  cr_expect_lt(error, tolerance, "%s %s B=%zu first=%zu: relative error %g",
+               clb_model_name(t->kind), clb_precision_name(t->precision), t->rows, t->first,
+               error);
+
+  double loss_sum = 0;
+  size_t correct = 0;
+  cr_assert_eq(clb_model_evaluate(model, t->first, t->rows, &loss_sum, &correct, &err), 0, "%s",
+               err.message);
+  cr_expect_lt(fabs(loss_sum / (double)t->rows - loss) / (fabs(loss) + 1e-12), tolerance * 10,
+               "loss %g vs reference %g", loss_sum / (double)t->rows, loss);
+
+  free(theta);
+  free(device);
+  free(host);
+  free(order);
+  clb_model_destroy(model);
+  clb_dataset_free(&data);
+  clb_cl_close(&cl);
+  clb_platform_list_free(&list);
+}
+
+#define CASES_FOR(kind, precision)                                                          \
+  {kind, precision, 37, 5, 7, 3, 16, 0, 1, 0, 0},     /* B = 1 */                           \
+      {kind, precision, 37, 5, 7, 3, 37, 0, 37, 1, 0}, /* B = N, shuffled */                \
+      {kind, precision, 37, 5, 7, 3, 16, 32, 5, 1, 0}, /* partial last batch */             \
+      {kind, precision, 200, 67, 33, 10, 64, 64, 64, 1, 0}, /* primes, gathered */          \
+      {kind, precision, 200, 67, 33, 10, 64, 128, 64, 0, 0}, /* contiguous slice */         \
+      {kind, precision, 200, 67, 33, 10, 64, 136, 64, 1, 1} /* streamed from the host */
+
+ParameterizedTestParameters(model, gradient_matches_reference) {
+  static struct gradient_case cases[] = {
+      CASES_FOR(CLB_MODEL_LINREG, CLB_FP32), CASES_FOR(CLB_MODEL_LINREG, CLB_FP64),
+      CASES_FOR(CLB_MODEL_SOFTMAX, CLB_FP32), CASES_FOR(CLB_MODEL_SOFTMAX, CLB_FP64),
+      CASES_FOR(CLB_MODEL_MLP, CLB_FP32),     CASES_FOR(CLB_MODEL_MLP, CLB_FP64),
+      CASES_FOR(CLB_MODEL_MLP, CLB_FP16),
+  };
+  return cr_make_param_array(struct gradient_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct gradient_case *t, model, gradient_matches_reference) {
+  check_gradient(t);
+}
+
+Test(model, unsupported_precision_is_reported_not_crashed) {
+  struct clb_device_list list = {0};
+  const struct clb_device_info *cpu = NULL;
+  if (!clb_test_cpu_device(&list, &cpu))
+    return;
+  struct clb_device_info fake = *cpu;
+  fake.has_fp64 = 0;
+  struct clb_error err = {0};
+  struct clb_cl cl;
+  cr_assert_eq(clb_cl_open(&fake, &cl, &err), 0, "%s", err.message);
+  struct clb_dataset data = {0};
+  make_data(CLB_MODEL_LINREG, 10, 2, 1, &data);
+  struct clb_model_config config = {{CLB_MODEL_LINREG, 2, 0, 1}, CLB_FP64, 4, 0};
+  struct clb_model *model = NULL;
+  cr_expect_eq(clb_model_create(&cl, &config, &data, &model, &err), CLB_E_UNSUPPORTED);
+  cr_expect(strstr(err.message, "cl_khr_fp64") != NULL, "%s", err.message);
+  cr_expect_null(model);
+  clb_dataset_free(&data);
+  clb_cl_close(&cl);
+  clb_platform_list_free(&list);
+}
+
+Test(model, buffer_above_max_alloc_is_oom) {
+  struct clb_device_list list = {0};
+  const struct clb_device_info *cpu = NULL;
+  if (!clb_test_cpu_device(&list, &cpu))
+    return;
+  struct clb_device_info small = *cpu;
+  small.max_alloc_bytes = 4096; /* the batch buffers below need more */
+  struct clb_error err = {0};
+  struct clb_cl cl;
+  cr_assert_eq(clb_cl_open(&small, &cl, &err), 0, "%s", err.message);
+  struct clb_dataset data = {0};
+  make_data(CLB_MODEL_SOFTMAX, 64, 32, 4, &data);
+  struct clb_model_config config = {{CLB_MODEL_SOFTMAX, 32, 0, 4}, CLB_FP32, 64, 0};
+  struct clb_model *model = NULL;
+  int rc = clb_model_create(&cl, &config, &data, &model, &err);
+  cr_expect(clb_status_is_oom(rc), "rc %d: %s", rc, err.message);
+  cr_expect(strstr(err.message, "CL_DEVICE_MAX_MEM_ALLOC_SIZE") != NULL, "%s", err.message);
+  clb_dataset_free(&data);
+  clb_cl_close(&cl);
+  clb_platform_list_free(&list);
+}

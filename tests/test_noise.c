@@ -1,0 +1,142 @@
+/* Gradient-noise statistics on the device against explicit per-sample
+ * gradients on the host and against sigma^2/B (N-B)/(N-1). */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data.h"
+#include "helpers.h"
+#include "noise.h"
+#include "reference.h"
+
+struct fixture {
+  struct clb_device_list list;
+  struct clb_cl cl;
+  struct clb_dataset data;
+  struct clb_model *model;
+  struct clb_shape shape;
+  double *theta;
+};
+
+static int open_fixture(struct fixture *f, int kind, int precision, size_t n, size_t max_batch) {
+  const struct clb_device_info *cpu = NULL;
+  memset(f, 0, sizeof *f);
+  if (!clb_test_cpu_device(&f->list, &cpu))
+    return 0;
+  struct clb_error err = {0};
+  cr_assert_eq(clb_cl_open(cpu, &f->cl, &err), 0, "%s", err.message);
+  size_t d = 6, h = 9, c = kind == CLB_MODEL_LINREG ? 2 : 4;
+  int rc = kind == CLB_MODEL_LINREG ? clb_data_regression(n, d, c, 1.0, 5, &f->data, &err)
+                                    : clb_data_classes(n, d, c, 1.0, 5, &f->data, &err);
+  cr_assert_eq(rc, 0, "%s", err.message);
+  f->shape = (struct clb_shape){kind, d, kind == CLB_MODEL_MLP ? h : 0, c};
+  struct clb_model_config config = {f->shape, precision, max_batch, 0};
+  cr_assert_eq(clb_model_create(&f->cl, &config, &f->data, &f->model, &err), 0, "%s",
+               err.message);
+  size_t p = clb_shape_param_count(&f->shape);
+  f->theta = malloc(p * sizeof *f->theta);
+  struct clb_rng rng;
+  clb_rng_seed(&rng, 11);
+  for (size_t i = 0; i < p; i++)
+    f->theta[i] = 0.3 * clb_rng_normal(&rng);
+  cr_assert_eq(clb_model_set_params(f->model, f->theta, &err), 0, "%s", err.message);
+  return 1;
+}
+
+static void close_fixture(struct fixture *f) {
+  clb_model_destroy(f->model);
+  clb_dataset_free(&f->data);
+  clb_cl_close(&f->cl);
+  clb_platform_list_free(&f->list);
+  free(f->theta);
+}
+
+struct exact_case {
+  int kind;
+  int precision;
+  size_t chunk;
+};
+
+ParameterizedTestParameters(noise, sigma2_from_norm_identity_matches_explicit) {
+  static struct exact_case cases[] = {
+      {CLB_MODEL_LINREG, CLB_FP64, 16},  {CLB_MODEL_SOFTMAX, CLB_FP64, 16},
+      {CLB_MODEL_MLP, CLB_FP64, 16},     {CLB_MODEL_LINREG, CLB_FP32, 50},
+      {CLB_MODEL_SOFTMAX, CLB_FP32, 7},  {CLB_MODEL_MLP, CLB_FP32, 100},
+  };
+  return cr_make_param_array(struct exact_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct exact_case *t, noise, sigma2_from_norm_identity_matches_explicit) {
+  struct fixture f;
+  const size_t n = 100;
+  if (!open_fixture(&f, t->kind, t->precision, n, t->chunk))
+    return;
+  struct clb_error err = {0};
+  struct clb_noise_exact exact;
+  cr_assert_eq(clb_noise_exact(f.model, n, t->chunk, &exact, &err), 0, "%s", err.message);
+  double sigma2 = 0, grad_norm2 = 0;
+  clb_ref_noise(&f.shape, f.theta, &f.data, &sigma2, &grad_norm2);
+  double tolerance = t->precision == CLB_FP64 ? 1e-9 : 1e-4;
+  cr_expect_lt(fabs(exact.sigma2 - sigma2) / sigma2, tolerance, "%s: sigma2 %.12g vs %.12g",
+               clb_model_name(t->kind), exact.sigma2, sigma2);
+  cr_expect_lt(fabs(exact.grad_norm2 - grad_norm2) / grad_norm2, tolerance * 10,
+               "%s: |G|^2 %.12g vs %.12g", clb_model_name(t->kind), exact.grad_norm2,
+               grad_norm2);
+  cr_expect_lt(fabs(exact.noise_scale - sigma2 / grad_norm2) / (sigma2 / grad_norm2),
+               tolerance * 10);
+  clb_noise_exact_free(&exact);
+  close_fixture(&f);
+}
+
+struct variance_case {
+  size_t batch;
+};
+
+ParameterizedTestParameters(noise, measured_variance_matches_prediction) {
+  static struct variance_case cases[] = {{1}, {23}, {63}};
+  return cr_make_param_array(struct variance_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct variance_case *t, noise, measured_variance_matches_prediction) {
+  struct fixture f;
+  const size_t n = 64;
+  if (!open_fixture(&f, CLB_MODEL_LINREG, CLB_FP64, n, n))
+    return;
+  struct clb_error err = {0};
+  struct clb_noise_exact exact;
+  cr_assert_eq(clb_noise_exact(f.model, n, n, &exact, &err), 0, "%s", err.message);
+  struct clb_noise_measured measured;
+  cr_assert_eq(clb_noise_measure(f.model, n, t->batch, 1500, 99, &exact, &measured, &err), 0,
+               "%s", err.message);
+  double expected = exact.sigma2 / (double)t->batch * (double)(n - t->batch) / (double)(n - 1);
+  cr_expect_lt(fabs(measured.predicted - expected), 1e-12 * expected);
+  cr_expect(measured.ci_low <= expected && expected <= measured.ci_high,
+            "B=%zu: prediction %g outside the 95%% interval [%g, %g] (mean %g)", t->batch,
+            expected, measured.ci_low, measured.ci_high, measured.mean);
+  /* The interval must be tight enough to tell the sampling schemes apart. */
+  cr_expect_lt(measured.ci_high - measured.ci_low, 0.25 * expected);
+  cr_expect_lt(fabs(measured.ratio - 1.0), 0.15, "ratio %g", measured.ratio);
+  clb_noise_exact_free(&exact);
+  close_fixture(&f);
+}
+
+Test(noise, variance_is_exactly_zero_at_full_batch) {
+  struct fixture f;
+  const size_t n = 40;
+  if (!open_fixture(&f, CLB_MODEL_SOFTMAX, CLB_FP32, n, n))
+    return;
+  struct clb_error err = {0};
+  struct clb_noise_exact exact;
+  cr_assert_eq(clb_noise_exact(f.model, n, n, &exact, &err), 0, "%s", err.message);
+  struct clb_noise_measured measured;
+  cr_assert_eq(clb_noise_measure(f.model, n, n, 64, 1, &exact, &measured, &err), 0, "%s",
+               err.message);
+  cr_expect_eq(measured.mean, 0.0);
+  cr_expect_eq(measured.predicted, 0.0);
+  cr_expect_eq(measured.ci_high, 0.0);
+  clb_noise_exact_free(&exact);
+  close_fixture(&f);
+}
