@@ -67,6 +67,7 @@
   X(timer, STR, "", "events (profiling events bracket each step) or wall (fallback)")       \
   X(peak_gflops, REAL, "GFLOP/s", "measured FMA peak of this device and precision")         \
   X(peak_gbytes_per_s, REAL, "GB/s", "measured global-memory bandwidth of this device")     \
+  X(max_batch_fit, INT, "", "largest B whose buffers the device accepted (--max-batch-probe)") \
   X(tuned, INT, "", "1 when CLBlast ran parameters from `clbatch tune`, 0 for its defaults") \
   X(status, STR, "", "ok, skipped, oom, error or timeout")                                  \
   X(message, STR, "", "why a row is not ok, or notes (e.g. timer fallback)")
