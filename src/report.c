@@ -1,0 +1,1740 @@
+/* `clbatch report`: merge results CSVs, write tables (Markdown, LaTeX, HTML)
+ * and gnuplot plots.
+ *
+ * Data flow: read every input (clb_results_read) -> resolve duplicate keys
+ * (newest timestamp wins) -> sort into series (one per host, device, model,
+ * precision, data placement; rows ordered by batch) -> tables -> plots ->
+ * the HTML page, last, because it inlines the SVG plots.
+ *
+ * Every output goes to NAME.tmp first and is renamed into place, so a report
+ * file that exists is always complete, even if the command is killed. */
+#include "report.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <locale.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include "recommend.h"
+#include "results.h"
+
+/* ---- a growable string ------------------------------------------------- */
+
+struct sbuf {
+  char *text;
+  size_t len, cap;
+  int failed; /* out of memory once: every later append is a no-op */
+};
+
+static void sb_append(struct sbuf *sb, const char *data, size_t n) {
+  if (sb->failed)
+    return;
+  if (sb->len + n + 1 > sb->cap) {
+    size_t cap = sb->cap ? sb->cap : 4096;
+    while (cap < sb->len + n + 1)
+      cap *= 2;
+    char *grown = realloc(sb->text, cap);
+    if (!grown) {
+      sb->failed = 1;
+      return;
+    }
+    sb->text = grown;
+    sb->cap = cap;
+  }
+  memcpy(sb->text + sb->len, data, n);
+  sb->len += n;
+  sb->text[sb->len] = '\0';
+}
+
+static void sb_puts(struct sbuf *sb, const char *s) {
+  sb_append(sb, s, strlen(s));
+}
+
+static void sb_printf(struct sbuf *sb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sbuf *sb, const char *fmt, ...) {
+  char small[1024];
+  va_list args;
+  va_start(args, fmt);
+  int n = vsnprintf(small, sizeof small, fmt, args);
+  va_end(args);
+  if (n < 0) {
+    sb->failed = 1;
+    return;
+  }
+  if ((size_t)n < sizeof small) {
+    sb_append(sb, small, (size_t)n);
+    return;
+  }
+  char *big = malloc((size_t)n + 1);
+  if (!big) {
+    sb->failed = 1;
+    return;
+  }
+  va_start(args, fmt);
+  vsnprintf(big, (size_t)n + 1, fmt, args);
+  va_end(args);
+  sb_append(sb, big, (size_t)n);
+  free(big);
+}
+
+static void sb_free(struct sbuf *sb) {
+  free(sb->text);
+  *sb = (struct sbuf){0};
+}
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static void note(const struct clb_report_options *opt, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void note(const struct clb_report_options *opt, const char *fmt, ...) {
+  if (!opt->note)
+    return;
+  char line[2048];
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(line, sizeof line, fmt, args);
+  va_end(args);
+  opt->note(opt->note_context, line);
+}
+
+static char *join_path(const char *dir, const char *name) {
+  size_t n = strlen(dir) + strlen(name) + 2;
+  char *path = malloc(n);
+  if (path)
+    snprintf(path, n, "%s/%s", dir, name);
+  return path;
+}
+
+/* Writes `text` to PATH.tmp and renames it to PATH. */
+static int write_atomic(const char *path, const struct sbuf *text, struct clb_error *err) {
+  if (text->failed)
+    return clb_failf(err, CLB_E_NOMEM, "%s: out of memory while composing it", path);
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *file = fopen(tmp, "wb");
+  if (!file)
+    return clb_failf(err, CLB_E_IO, "%s: cannot write: %s", tmp, strerror(errno));
+  size_t n = text->len ? fwrite(text->text, 1, text->len, file) : 0;
+  int bad = n != text->len || ferror(file);
+  if (fclose(file) != 0 || bad) {
+    remove(tmp);
+    return clb_failf(err, CLB_E_IO, "%s: write failed", tmp);
+  }
+  if (rename(tmp, path) != 0) {
+    int saved = errno;
+    remove(tmp);
+    return clb_failf(err, CLB_E_IO, "%s: cannot rename into place: %s", path, strerror(saved));
+  }
+  return CLB_OK;
+}
+
+static char *read_text_file(const char *path) {
+  FILE *file = fopen(path, "rb");
+  if (!file)
+    return NULL;
+  struct sbuf sb = {0};
+  char chunk[8192];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, file)) > 0)
+    sb_append(&sb, chunk, n);
+  int bad = ferror(file) || sb.failed;
+  fclose(file);
+  if (bad || !sb.text) {
+    sb_free(&sb);
+    return NULL;
+  }
+  return sb.text;
+}
+
+static int make_dir(const char *path, struct clb_error *err) {
+  /* Creates each missing component, like mkdir -p. */
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+      return clb_failf(err, CLB_E_IO, "%s: cannot create directory: %s", buf, strerror(errno));
+    *p = '/';
+  }
+  if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+    return clb_failf(err, CLB_E_IO, "%s: cannot create directory: %s", buf, strerror(errno));
+  return CLB_OK;
+}
+
+/* A file-name-safe copy: letters, digits, '-' and '_'; the rest become '_'. */
+static void safe_name(char *dst, size_t size, const char *src) {
+  size_t i = 0;
+  for (; src[i] && i + 1 < size; i++)
+    dst[i] = (isalnum((unsigned char)src[i]) || src[i] == '-') ? src[i] : '_';
+  dst[i] = '\0';
+}
+
+/* Shell single-quoting: 'it'\''s'. */
+static void sb_shell_quote(struct sbuf *sb, const char *s) {
+  sb_puts(sb, "'");
+  for (; *s; s++)
+    if (*s == '\'')
+      sb_puts(sb, "'\\''");
+    else
+      sb_append(sb, s, 1);
+  sb_puts(sb, "'");
+}
+
+/* gnuplot single-quoted string: only '' needs escaping, no backslash escapes. */
+static void sb_gp_quote(struct sbuf *sb, const char *s) {
+  sb_puts(sb, "'");
+  for (; *s; s++)
+    if (*s == '\'')
+      sb_puts(sb, "''");
+    else
+      sb_append(sb, s, 1);
+  sb_puts(sb, "'");
+}
+
+/* ---- merging ----------------------------------------------------------- */
+
+struct entry {
+  struct clb_row *row;
+  size_t file;  /* index into the input list */
+  size_t index; /* 1-based data row within its file */
+  size_t seq;   /* read order, the last tie-breaker */
+};
+
+static int cmp_double(double a, double b) {
+  if (isnan(a) || isnan(b))
+    return isnan(a) - isnan(b);
+  return (a > b) - (a < b);
+}
+
+/* Series order: host, device, model, precision, data placement. */
+static int cmp_series(const struct clb_row *a, const struct clb_row *b) {
+  int c;
+  if ((c = strcmp(a->host, b->host)) != 0)
+    return c;
+  if ((c = strcmp(a->device, b->device)) != 0)
+    return c;
+  if ((c = strcmp(a->model, b->model)) != 0)
+    return c;
+  if ((c = strcmp(a->precision, b->precision)) != 0)
+    return c;
+  return strcmp(a->data_on, b->data_on);
+}
+
+static int cmp_key(const struct clb_row *a, const struct clb_row *b) {
+  int c = cmp_series(a, b);
+  return c ? c : cmp_double(a->batch, b->batch);
+}
+
+/* Key order, then newest timestamp first (ISO 8601 compares as text), then
+ * the row read last first, so the first row of each key group is the keeper. */
+static int cmp_entry_newest_first(const void *pa, const void *pb) {
+  const struct entry *a = pa, *b = pb;
+  int c = cmp_key(a->row, b->row);
+  if (c)
+    return c;
+  if ((c = strcmp(b->row->timestamp, a->row->timestamp)) != 0)
+    return c;
+  return (a->seq < b->seq) - (a->seq > b->seq);
+}
+
+struct merged {
+  struct clb_row *all; /* every row read */
+  size_t n_all;
+  struct clb_row *rows; /* kept rows in key order */
+  size_t count;
+};
+
+static void merged_free(struct merged *m) {
+  free(m->all);
+  free(m->rows);
+  *m = (struct merged){0};
+}
+
+static int merge_inputs(const struct clb_report_options *opt, struct merged *m,
+                        struct clb_report_summary *summary, struct clb_error *err) {
+  size_t *file_start = NULL;
+  struct entry *entries = NULL;
+  int rc = CLB_OK;
+  file_start = calloc(opt->n_inputs + 1, sizeof *file_start);
+  if (!file_start) {
+    rc = clb_failf(err, CLB_E_NOMEM, "out of memory");
+    goto cleanup;
+  }
+  for (size_t f = 0; f < opt->n_inputs; f++) {
+    char warning[1024];
+    file_start[f] = m->n_all;
+    rc = clb_results_read(opt->inputs[f], &m->all, &m->n_all, warning, sizeof warning, err);
+    if (rc != CLB_OK) {
+      summary->bad_input = 1;
+      goto cleanup;
+    }
+    if (warning[0])
+      note(opt, "warning: %s", warning);
+  }
+  file_start[opt->n_inputs] = m->n_all;
+  summary->rows_read = m->n_all;
+
+  entries = calloc(m->n_all ? m->n_all : 1, sizeof *entries);
+  m->rows = calloc(m->n_all ? m->n_all : 1, sizeof *m->rows);
+  if (!entries || !m->rows) {
+    rc = clb_failf(err, CLB_E_NOMEM, "out of memory");
+    goto cleanup;
+  }
+  for (size_t f = 0; f < opt->n_inputs; f++)
+    for (size_t i = file_start[f]; i < file_start[f + 1]; i++)
+      entries[i] = (struct entry){&m->all[i], f, i - file_start[f] + 1, i};
+  qsort(entries, m->n_all, sizeof *entries, cmp_entry_newest_first);
+
+  const struct entry *kept = NULL;
+  for (size_t i = 0; i < m->n_all; i++) {
+    const struct entry *e = &entries[i];
+    if (kept && cmp_key(kept->row, e->row) == 0) {
+      summary->duplicates++;
+      note(opt,
+           "duplicate host=%s device='%s' model=%s precision=%s batch=%.0f data_on=%s: kept "
+           "%s row %zu (%s), dropped %s row %zu (%s)",
+           e->row->host, e->row->device, e->row->model, e->row->precision, e->row->batch,
+           e->row->data_on, opt->inputs[kept->file], kept->index, kept->row->timestamp,
+           opt->inputs[e->file], e->index, e->row->timestamp);
+      continue;
+    }
+    kept = e;
+    m->rows[m->count++] = *e->row;
+  }
+  summary->rows_merged = m->count;
+
+cleanup:
+  free(entries);
+  free(file_start);
+  return rc;
+}
+
+/* ---- series and per-series facts ----------------------------------------- */
+
+struct series {
+  size_t first, count; /* rows [first, first + count) of merged.rows, by batch */
+  size_t device_id;    /* index of host+device, for one colour per device */
+  struct clb_recommendation rec;
+  double noise_scale;  /* median over ok rows; NaN when not measured */
+  char label[700];     /* "DEVICE (HOST)" [+ ", data on host"] */
+};
+
+static int is_ok(const struct clb_row *row) {
+  return strcmp(row->status, "ok") == 0;
+}
+
+static int cmp_double_qsort(const void *pa, const void *pb) {
+  return cmp_double(*(const double *)pa, *(const double *)pb);
+}
+
+static int build_series(const struct merged *m, struct series **out, size_t *n_out,
+                        struct clb_error *err) {
+  struct series *list = NULL;
+  struct clb_batch_point *points = NULL;
+  double *scales = NULL;
+  size_t n = 0, devices = 0;
+  int rc = CLB_OK;
+  list = calloc(m->count ? m->count : 1, sizeof *list);
+  points = calloc(m->count ? m->count : 1, sizeof *points);
+  scales = calloc(m->count ? m->count : 1, sizeof *scales);
+  if (!list || !points || !scales) {
+    rc = clb_failf(err, CLB_E_NOMEM, "out of memory");
+    goto cleanup;
+  }
+  for (size_t i = 0; i < m->count;) {
+    size_t j = i + 1;
+    while (j < m->count && cmp_series(&m->rows[i], &m->rows[j]) == 0)
+      j++;
+    struct series *s = &list[n];
+    s->first = i;
+    s->count = j - i;
+    /* Same host and device as an earlier series: same colour. */
+    s->device_id = devices;
+    for (size_t k = 0; k < n; k++) {
+      const struct clb_row *a = &m->rows[list[k].first];
+      if (strcmp(a->host, m->rows[i].host) == 0 && strcmp(a->device, m->rows[i].device) == 0) {
+        s->device_id = list[k].device_id;
+        break;
+      }
+    }
+    if (s->device_id == devices)
+      devices++;
+    size_t n_scales = 0;
+    for (size_t k = 0; k < s->count; k++) {
+      const struct clb_row *row = &m->rows[i + k];
+      points[k] = (struct clb_batch_point){(size_t)(row->batch > 0 ? row->batch : 0),
+                                           row->step_s_median, row->samples_per_s, is_ok(row)};
+      if (is_ok(row) && isfinite(row->noise_scale) && row->noise_scale > 0)
+        scales[n_scales++] = row->noise_scale;
+    }
+    s->noise_scale = NAN;
+    if (n_scales > 0) {
+      qsort(scales, n_scales, sizeof *scales, cmp_double_qsort);
+      s->noise_scale = n_scales % 2 ? scales[n_scales / 2]
+                                    : 0.5 * (scales[n_scales / 2 - 1] + scales[n_scales / 2]);
+    }
+    clb_recommend(points, s->count, s->noise_scale, &s->rec);
+    const struct clb_row *r0 = &m->rows[i];
+    snprintf(s->label, sizeof s->label, "%s (%s)%s", r0->device, r0->host,
+             strcmp(r0->data_on, "host") == 0 ? ", data on host" : "");
+    n++;
+    i = j;
+  }
+  *out = list;
+  *n_out = n;
+  list = NULL;
+cleanup:
+  free(scales);
+  free(points);
+  free(list);
+  return rc;
+}
+
+static const struct clb_row *row_at_batch(const struct merged *m, const struct series *s,
+                                          size_t batch) {
+  for (size_t k = 0; k < s->count; k++) {
+    const struct clb_row *row = &m->rows[s->first + k];
+    if (is_ok(row) && row->batch == (double)batch)
+      return row;
+  }
+  return NULL;
+}
+
+/* ---- cell formatting ----------------------------------------------------- */
+
+#define CELL CLB_STR_FIELD_SIZE /* a cell holds at most one CSV string field */
+#define DASH "\xE2\x80\x94" /* an em dash: "not measured" in every table */
+
+static void fmt_time(char *buf, size_t size, double s) {
+  if (!isfinite(s))
+    snprintf(buf, size, DASH);
+  else if (s < 1e-3)
+    snprintf(buf, size, "%.3g \xC2\xB5s", s * 1e6);
+  else if (s < 1.0)
+    snprintf(buf, size, "%.3g ms", s * 1e3);
+  else
+    snprintf(buf, size, "%.3g s", s);
+}
+
+static void fmt_rate(char *buf, size_t size, double v) {
+  if (!isfinite(v))
+    snprintf(buf, size, DASH);
+  else if (v >= 1e9)
+    snprintf(buf, size, "%.3g G", v / 1e9);
+  else if (v >= 1e6)
+    snprintf(buf, size, "%.3g M", v / 1e6);
+  else if (v >= 1e3)
+    snprintf(buf, size, "%.3g k", v / 1e3);
+  else
+    snprintf(buf, size, "%.3g", v);
+}
+
+static void fmt_bytes(char *buf, size_t size, double v) {
+  if (!isfinite(v))
+    snprintf(buf, size, DASH);
+  else if (v >= 1073741824.0)
+    snprintf(buf, size, "%.3g GiB", v / 1073741824.0);
+  else if (v >= 1048576.0)
+    snprintf(buf, size, "%.3g MiB", v / 1048576.0);
+  else if (v >= 1024.0)
+    snprintf(buf, size, "%.3g KiB", v / 1024.0);
+  else
+    snprintf(buf, size, "%.0f B", v);
+}
+
+static void fmt_num(char *buf, size_t size, const char *fmt, double v) {
+  if (!isfinite(v))
+    snprintf(buf, size, DASH);
+  else
+    snprintf(buf, size, fmt, v);
+}
+
+/* ---- tables ------------------------------------------------------------ */
+
+struct table {
+  const char *title;
+  const char *label; /* LaTeX label */
+  size_t ncols;
+  const char *const *headers;
+  const char *align; /* one 'l' or 'r' per column */
+  char **cells;      /* nrows * ncols strings */
+  size_t nrows, cap;
+  int failed;
+};
+
+static void table_add(struct table *t, char cells[][CELL]) {
+  if (t->failed)
+    return;
+  if (t->nrows == t->cap) {
+    size_t cap = t->cap ? t->cap * 2 : 32;
+    char **grown = realloc(t->cells, cap * t->ncols * sizeof *grown);
+    if (!grown) {
+      t->failed = 1;
+      return;
+    }
+    t->cells = grown;
+    t->cap = cap;
+  }
+  for (size_t c = 0; c < t->ncols; c++) {
+    t->cells[t->nrows * t->ncols + c] = strdup(cells[c]);
+    if (!t->cells[t->nrows * t->ncols + c])
+      t->failed = 1;
+  }
+  t->nrows++;
+}
+
+static void table_free(struct table *t) {
+  for (size_t i = 0; i < t->nrows * t->ncols; i++)
+    free(t->cells[i]);
+  free(t->cells);
+  t->cells = NULL;
+  t->nrows = t->cap = 0;
+}
+
+static const char *cell(const struct table *t, size_t r, size_t c) {
+  return t->cells[r * t->ncols + c];
+}
+
+static const char *const COMPARE_HEADERS[] = {
+    "host",          "device",        "model",         "precision",   "data",
+    "best samples/s", "at B",         "step @ B=32",   "% peak FLOP/s @ best B",
+    "device memory @ largest B",      "noise scale",   "recommended B"};
+static const char COMPARE_ALIGN[] = "lllllrrrrrrr";
+
+static const char *const CONFIG_HEADERS[] = {
+    "host",   "device",       "model",         "precision",  "data",         "B",
+    "status", "step median",  "step wall",     "samples/s",  "GFLOP/s",      "% peak FLOP/s",
+    "% peak BW", "epoch",     "device memory", "var ratio"};
+static const char CONFIG_ALIGN[] = "lllllrlrrrrrrrrr";
+
+static void build_compare_table(const struct merged *m, const struct series *list, size_t n,
+                                struct table *t) {
+  for (size_t i = 0; i < n; i++) {
+    const struct series *s = &list[i];
+    const struct clb_row *r0 = &m->rows[s->first];
+    char cells[12][CELL];
+    snprintf(cells[0], CELL, "%s", r0->host);
+    snprintf(cells[1], CELL, "%s", r0->device);
+    snprintf(cells[2], CELL, "%s", r0->model);
+    snprintf(cells[3], CELL, "%s", r0->precision);
+    snprintf(cells[4], CELL, "%s", r0->data_on);
+    const struct clb_row *best = s->rec.valid ? row_at_batch(m, s, s->rec.best_batch) : NULL;
+    const struct clb_row *at32 = row_at_batch(m, s, 32);
+    const struct clb_row *largest = s->rec.largest_fit ? row_at_batch(m, s, s->rec.largest_fit)
+                                                       : NULL;
+    fmt_rate(cells[5], CELL, s->rec.valid ? s->rec.best_samples_per_s : NAN);
+    fmt_num(cells[6], CELL, "%.0f", s->rec.valid ? (double)s->rec.best_batch : NAN);
+    fmt_time(cells[7], CELL, at32 ? at32->step_s_median : NAN);
+    fmt_num(cells[8], CELL, "%.1f", best ? best->pct_peak_flops : NAN);
+    if (largest && isfinite(largest->device_bytes)) {
+      char bytes[64];
+      fmt_bytes(bytes, sizeof bytes, largest->device_bytes);
+      snprintf(cells[9], CELL, "%s @ B=%.0f", bytes, largest->batch);
+    } else {
+      snprintf(cells[9], CELL, DASH);
+    }
+    fmt_num(cells[10], CELL, s->noise_scale >= 10 ? "%.0f" : "%.3g", s->noise_scale);
+    if (s->rec.optimal_batch)
+      snprintf(cells[11], CELL, "%zu (B*)", s->rec.optimal_batch);
+    else if (s->rec.knee_batch)
+      snprintf(cells[11], CELL, "%zu (knee)", s->rec.knee_batch);
+    else
+      snprintf(cells[11], CELL, DASH);
+    table_add(t, cells);
+  }
+}
+
+static void build_config_table(const struct merged *m, struct table *t) {
+  for (size_t i = 0; i < m->count; i++) {
+    const struct clb_row *r = &m->rows[i];
+    char cells[16][CELL];
+    snprintf(cells[0], CELL, "%s", r->host);
+    snprintf(cells[1], CELL, "%s", r->device);
+    snprintf(cells[2], CELL, "%s", r->model);
+    snprintf(cells[3], CELL, "%s", r->precision);
+    snprintf(cells[4], CELL, "%s", r->data_on);
+    fmt_num(cells[5], CELL, "%.0f", r->batch);
+    snprintf(cells[6], CELL, "%s", r->status[0] ? r->status : DASH);
+    fmt_time(cells[7], CELL, r->step_s_median);
+    fmt_time(cells[8], CELL, r->wall_step_s);
+    fmt_rate(cells[9], CELL, r->samples_per_s);
+    fmt_num(cells[10], CELL, "%.3g", r->gflops);
+    fmt_num(cells[11], CELL, "%.1f", r->pct_peak_flops);
+    fmt_num(cells[12], CELL, "%.1f", r->pct_peak_bw);
+    fmt_time(cells[13], CELL, r->epoch_s);
+    fmt_bytes(cells[14], CELL, r->device_bytes);
+    fmt_num(cells[15], CELL, "%.3f", r->var_ratio);
+    table_add(t, cells);
+  }
+}
+
+/* Display width of UTF-8 text: code points, which is right for the Latin text,
+ * em dashes and micro signs the tables contain. */
+static size_t display_width(const char *s) {
+  size_t n = 0;
+  for (; *s; s++)
+    n += ((unsigned char)*s & 0xC0) != 0x80;
+  return n;
+}
+
+/* Markdown cell text: a '|' would end the cell, a newline the row. */
+static void md_cell_text(char *dst, size_t size, const char *src) {
+  size_t j = 0;
+  for (; *src && j + 3 < size; src++) {
+    if (*src == '|')
+      dst[j++] = '\\';
+    dst[j++] = (*src == '\n' || *src == '\r') ? ' ' : *src;
+  }
+  dst[j] = '\0';
+}
+
+static void md_padded(struct sbuf *sb, const char *text, size_t width, char align) {
+  size_t pad = width - display_width(text);
+  if (align == 'r')
+    for (size_t i = 0; i < pad; i++)
+      sb_puts(sb, " ");
+  sb_puts(sb, text);
+  if (align != 'r')
+    for (size_t i = 0; i < pad; i++)
+      sb_puts(sb, " ");
+}
+
+static void render_markdown(struct sbuf *sb, const struct table *t) {
+  size_t width[32] = {0};
+  char text[2 * CELL];
+  for (size_t c = 0; c < t->ncols; c++) {
+    md_cell_text(text, sizeof text, t->headers[c]);
+    width[c] = display_width(text) < 3 ? 3 : display_width(text);
+    for (size_t r = 0; r < t->nrows; r++) {
+      md_cell_text(text, sizeof text, cell(t, r, c));
+      if (display_width(text) > width[c])
+        width[c] = display_width(text);
+    }
+  }
+  sb_printf(sb, "## %s\n\n", t->title);
+  for (size_t r = 0; r <= t->nrows + 1; r++) {
+    sb_puts(sb, "|");
+    for (size_t c = 0; c < t->ncols; c++) {
+      sb_puts(sb, " ");
+      if (r == 1) {
+        /* The separator line: dashes the column's width, a colon for right-aligned. */
+        for (size_t i = 0; i + 1 < width[c]; i++)
+          sb_puts(sb, "-");
+        sb_puts(sb, t->align[c] == 'r' ? ":" : "-");
+      } else {
+        md_cell_text(text, sizeof text, r == 0 ? t->headers[c] : cell(t, r - 2, c));
+        md_padded(sb, text, width[c], r == 0 ? 'l' : t->align[c]);
+      }
+      sb_puts(sb, " |");
+    }
+    sb_puts(sb, "\n");
+  }
+  sb_puts(sb, "\n");
+}
+
+static void sb_latex_escaped(struct sbuf *sb, const char *s) {
+  for (; *s; s++) {
+    switch (*s) {
+    case '_': case '%': case '&': case '#': case '$': case '{': case '}':
+      sb_printf(sb, "\\%c", *s);
+      break;
+    case '\\':
+      sb_puts(sb, "\\textbackslash{}");
+      break;
+    case '~':
+      sb_puts(sb, "\\textasciitilde{}");
+      break;
+    case '^':
+      sb_puts(sb, "\\textasciicircum{}");
+      break;
+    case '\n': case '\r':
+      sb_puts(sb, " ");
+      break;
+    default:
+      if (strncmp(s, DASH, 3) == 0) {
+        sb_puts(sb, "---");
+        s += 2;
+      } else if (strncmp(s, "\xC2\xB5", 2) == 0) {
+        sb_puts(sb, "$\\mu$");
+        s += 1;
+      } else {
+        sb_append(sb, s, 1);
+      }
+    }
+  }
+}
+
+static void render_latex(struct sbuf *sb, const struct table *t) {
+  sb_puts(sb, "\\begin{table}[htbp]\n\\centering\n\\footnotesize\n\\setlength{\\tabcolsep}{3pt}\n");
+  sb_puts(sb, "\\caption{");
+  sb_latex_escaped(sb, t->title);
+  sb_printf(sb, "}\n\\label{%s}\n\\begin{tabular}{%s}\n\\toprule\n", t->label, t->align);
+  for (size_t r = 0; r <= t->nrows; r++) {
+    for (size_t c = 0; c < t->ncols; c++) {
+      if (c)
+        sb_puts(sb, " & ");
+      sb_latex_escaped(sb, r == 0 ? t->headers[c] : cell(t, r - 1, c));
+    }
+    sb_puts(sb, " \\\\\n");
+    if (r == 0)
+      sb_puts(sb, "\\midrule\n");
+  }
+  sb_puts(sb, "\\bottomrule\n\\end{tabular}\n\\end{table}\n\n");
+}
+
+static void sb_html_escaped(struct sbuf *sb, const char *s) {
+  for (; *s; s++) {
+    switch (*s) {
+    case '&': sb_puts(sb, "&amp;"); break;
+    case '<': sb_puts(sb, "&lt;"); break;
+    case '>': sb_puts(sb, "&gt;"); break;
+    case '"': sb_puts(sb, "&quot;"); break;
+    case '\'': sb_puts(sb, "&#39;"); break;
+    default: sb_append(sb, s, 1);
+    }
+  }
+}
+
+static void render_html_table(struct sbuf *sb, const struct table *t) {
+  sb_puts(sb, "<div class=\"scroll\"><table>\n<thead><tr>");
+  for (size_t c = 0; c < t->ncols; c++) {
+    sb_puts(sb, "<th>");
+    sb_html_escaped(sb, t->headers[c]);
+    sb_puts(sb, "</th>");
+  }
+  sb_puts(sb, "</tr></thead>\n<tbody>\n");
+  for (size_t r = 0; r < t->nrows; r++) {
+    sb_puts(sb, "<tr>");
+    for (size_t c = 0; c < t->ncols; c++) {
+      sb_puts(sb, t->align[c] == 'r' ? "<td class=\"num\">" : "<td>");
+      sb_html_escaped(sb, cell(t, r, c));
+      sb_puts(sb, "</td>");
+    }
+    sb_puts(sb, "</tr>\n");
+  }
+  sb_puts(sb, "</tbody></table></div>\n");
+}
+
+/* ---- plots --------------------------------------------------------------- */
+
+/* Okabe-Ito colours (distinguishable with colour-blindness), then a few more. */
+static const char *const PALETTE[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00",
+                                      "#56B4E9", "#000000", "#7F3C8D", "#A6761D", "#666666"};
+#define PALETTE_SIZE (sizeof PALETTE / sizeof PALETTE[0])
+
+struct plotter {
+  const struct clb_report_options *opt;
+  const char *dir;     /* output folder */
+  char data_dir[4096]; /* DIR/data */
+  char terminal[16];   /* pngcairo or png */
+  struct clb_report_summary *summary;
+  char **svg_files; /* plots written, for the HTML page (malloc'd paths) */
+  char **svg_titles;
+  size_t n_svg;
+};
+
+static void plotter_free(struct plotter *p) {
+  for (size_t i = 0; i < p->n_svg; i++) {
+    free(p->svg_files[i]);
+    free(p->svg_titles[i]);
+  }
+  free(p->svg_files);
+  free(p->svg_titles);
+}
+
+static int gnuplot_available(const char *gnuplot) {
+  struct sbuf cmd = {0};
+  sb_puts(&cmd, "command -v ");
+  sb_puts(&cmd, gnuplot); /* a command (possibly with a path), as the user gave it */
+  sb_puts(&cmd, " >/dev/null 2>&1");
+  int status = cmd.failed ? -1 : system(cmd.text);
+  sb_free(&cmd);
+  return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* pngcairo draws anti-aliased lines and proper fonts; plain png (libgd) is the
+ * fallback some minimal gnuplot builds only have. */
+static void pick_png_terminal(const char *gnuplot, char *out, size_t size) {
+  snprintf(out, size, "png");
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "%s -e 'set terminal' 2>&1 </dev/null", gnuplot);
+  FILE *pipe = popen(cmd, "r");
+  if (!pipe)
+    return;
+  char line[512];
+  while (fgets(line, sizeof line, pipe))
+    if (strstr(line, "pngcairo"))
+      snprintf(out, size, "pngcairo");
+  pclose(pipe);
+}
+
+/* Common settings of every plot; the caller adds labels and the plot command. */
+static void gp_preamble(struct sbuf *gp, const char *title) {
+  sb_puts(gp, "set datafile missing '?'\n"
+              "set encoding utf8\n"
+              "set termoption noenhanced\n"
+              "set grid xtics ytics mxtics mytics lc rgb '#dddddd' lw 1, lc rgb '#f0f0f0' lw 1\n"
+              "set border lc rgb '#444444'\n"
+              "set key outside below left Left reverse maxrows 6 spacing 1.1\n"
+              "set title ");
+  sb_gp_quote(gp, title);
+  sb_puts(gp, " font ',13'\n");
+}
+
+static void gp_batch_axis(struct sbuf *gp) {
+  sb_puts(gp, "set logscale x 2\n"
+              "set format x '%.0f'\n"
+              "set xtics 4\n"
+              "set mxtics 2\n"
+              "set xlabel 'batch size B (samples per step)'\n"
+              /* Room at both ends, so markers on the first and last B are not clipped. */
+              "set offsets graph 0.02, graph 0.02, 0, 0\n");
+}
+
+/* Runs one script that draws to PNG and SVG, each into NAME.tmp then renamed. */
+static int run_gnuplot(struct plotter *p, const char *name, const char *title, struct sbuf *body,
+                       struct clb_error *err) {
+  char base[4096], png[4200], svg[4200], script[4200], log[4200];
+  snprintf(base, sizeof base, "%s/%s", p->dir, name);
+  snprintf(png, sizeof png, "%s.png", base);
+  snprintf(svg, sizeof svg, "%s.svg", base);
+  snprintf(script, sizeof script, "%s/%s.gp", p->data_dir, name);
+  snprintf(log, sizeof log, "%s/%s.log", p->data_dir, name);
+  struct sbuf gp = {0}, cmd = {0};
+  char tmp[4300];
+  int rc = CLB_OK;
+
+  sb_printf(&gp, "set terminal %s size 1100,720 font 'sans,11' noenhanced\n", p->terminal);
+  snprintf(tmp, sizeof tmp, "%s.tmp", png);
+  sb_puts(&gp, "set output ");
+  sb_gp_quote(&gp, tmp);
+  sb_puts(&gp, "\n");
+  sb_append(&gp, body->text, body->len);
+  sb_puts(&gp, "set terminal svg size 1100,720 font 'sans,11' background '#ffffff' noenhanced\n");
+  snprintf(tmp, sizeof tmp, "%s.tmp", svg);
+  sb_puts(&gp, "set output ");
+  sb_gp_quote(&gp, tmp);
+  sb_puts(&gp, "\nreplot\nunset output\n");
+  CLB_TRY(write_atomic(script, &gp, err));
+
+  sb_puts(&cmd, p->opt->gnuplot ? p->opt->gnuplot : "gnuplot");
+  sb_puts(&cmd, " ");
+  sb_shell_quote(&cmd, script);
+  sb_puts(&cmd, " </dev/null >");
+  sb_shell_quote(&cmd, log);
+  sb_puts(&cmd, " 2>&1");
+  if (cmd.failed) {
+    rc = clb_failf(err, CLB_E_NOMEM, "out of memory");
+    goto cleanup;
+  }
+  int status = system(cmd.text);
+  if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    char *output = read_text_file(log);
+    char *last = output ? output + strlen(output) : NULL;
+    /* The last non-empty line of gnuplot's output usually names the problem. */
+    while (last && last > output && (last[-1] == '\n' || last[-1] == ' '))
+      *--last = '\0';
+    while (last && last > output && last[-1] != '\n')
+      last--;
+    rc = clb_failf(err, CLB_E_IO, "gnuplot failed on %s: %s", script,
+                   last && *last ? last : "no output");
+    free(output);
+    /* Half-drawn images must not look like results. */
+    snprintf(tmp, sizeof tmp, "%s.tmp", png);
+    remove(tmp);
+    snprintf(tmp, sizeof tmp, "%s.tmp", svg);
+    remove(tmp);
+    goto cleanup;
+  }
+  for (int k = 0; k < 2; k++) {
+    const char *final = k == 0 ? png : svg;
+    snprintf(tmp, sizeof tmp, "%s.tmp", final);
+    if (rename(tmp, final) != 0) {
+      rc = clb_failf(err, CLB_E_IO, "%s: gnuplot wrote no output (%s)", final, strerror(errno));
+      goto cleanup;
+    }
+  }
+  char **files = realloc(p->svg_files, (p->n_svg + 1) * sizeof *files);
+  if (files)
+    p->svg_files = files;
+  char **titles = realloc(p->svg_titles, (p->n_svg + 1) * sizeof *titles);
+  if (titles)
+    p->svg_titles = titles;
+  if (!files || !titles) {
+    rc = clb_failf(err, CLB_E_NOMEM, "out of memory");
+    goto cleanup;
+  }
+  p->svg_files[p->n_svg] = strdup(svg);
+  p->svg_titles[p->n_svg] = strdup(title);
+  p->n_svg++;
+  p->summary->plots_written++;
+  note(p->opt, "wrote %s and %s", png, svg);
+
+cleanup:
+  sb_free(&cmd);
+  sb_free(&gp);
+  return rc;
+}
+
+/* Columns of the per-series data files, 1-based as gnuplot counts them. */
+enum {
+  DAT_BATCH = 1, DAT_SAMPLES, DAT_STEP, DAT_WALL, DAT_EPOCH, DAT_VAR, DAT_VAR_LO, DAT_VAR_HI,
+  DAT_VAR_PRED, DAT_BYTES, DAT_GLOBAL, DAT_PCT_FLOPS, DAT_PCT_BW
+};
+
+static void dat_value(struct sbuf *sb, double v, int positive_only) {
+  /* gnuplot reads '?' as missing; log axes cannot show values <= 0. */
+  if (!isfinite(v) || (positive_only && v <= 0))
+    sb_puts(sb, " ?");
+  else
+    sb_printf(sb, " %.9g", v);
+}
+
+static int write_series_data(const struct merged *m, const struct series *s,
+                             const char *path, const char *knee_path, struct clb_error *err) {
+  struct sbuf dat = {0}, knee = {0};
+  int rc = CLB_OK;
+  sb_puts(&dat, "# batch samples_per_s step_s_median wall_step_s epoch_s var_measured "
+                "var_ci_low var_ci_high var_predicted device_bytes global_mem_bytes "
+                "pct_peak_flops pct_peak_bw\n");
+  for (size_t k = 0; k < s->count; k++) {
+    const struct clb_row *r = &m->rows[s->first + k];
+    if (!is_ok(r) || !isfinite(r->batch))
+      continue;
+    sb_printf(&dat, "%.0f", r->batch);
+    dat_value(&dat, r->samples_per_s, 1);
+    dat_value(&dat, r->step_s_median, 1);
+    dat_value(&dat, r->wall_step_s, 1);
+    dat_value(&dat, r->epoch_s, 1);
+    dat_value(&dat, r->var_measured, 1);
+    dat_value(&dat, r->var_ci_low, 1);
+    dat_value(&dat, r->var_ci_high, 1);
+    dat_value(&dat, r->var_predicted, 1);
+    dat_value(&dat, r->device_bytes, 1);
+    dat_value(&dat, r->global_mem_bytes, 1);
+    dat_value(&dat, r->pct_peak_flops, 0);
+    dat_value(&dat, r->pct_peak_bw, 0);
+    sb_puts(&dat, "\n");
+  }
+  sb_puts(&knee, "# batch samples_per_s at the knee (smallest B reaching 90 % of the best)\n");
+  const struct clb_row *at_knee = s->rec.knee_batch ? row_at_batch(m, s, s->rec.knee_batch)
+                                                    : NULL;
+  if (at_knee && isfinite(at_knee->samples_per_s))
+    sb_printf(&knee, "%.0f %.9g\n", at_knee->batch, at_knee->samples_per_s);
+  CLB_TRY(write_atomic(path, &dat, err));
+  CLB_TRY(write_atomic(knee_path, &knee, err));
+cleanup:
+  sb_free(&knee);
+  sb_free(&dat);
+  return rc;
+}
+
+/* One (model, precision) group of series and what its plots need to know. */
+struct group {
+  const char *model, *precision;
+  size_t *members; /* indices into the series list */
+  size_t n;
+  char (*dat)[4200];
+  char (*knee)[4200];
+  char shape[256]; /* "N=16384, D=784, C=10" when the group has one shape */
+};
+
+static int group_has(const struct merged *m, const struct series *list, const struct group *g,
+                     size_t offset_of_column) {
+  for (size_t i = 0; i < g->n; i++) {
+    const struct series *s = &list[g->members[i]];
+    for (size_t k = 0; k < s->count; k++) {
+      const struct clb_row *r = &m->rows[s->first + k];
+      double v = *(const double *)(const void *)((const char *)r + offset_of_column);
+      if (is_ok(r) && isfinite(v) && v > 0)
+        return 1;
+    }
+  }
+  return 0;
+}
+
+static void describe_shape(const struct merged *m, const struct series *list, struct group *g) {
+  const struct clb_row *r0 = &m->rows[list[g->members[0]].first];
+  for (size_t i = 0; i < g->n; i++) {
+    const struct series *s = &list[g->members[i]];
+    for (size_t k = 0; k < s->count; k++) {
+      const struct clb_row *r = &m->rows[s->first + k];
+      if (cmp_double(r->n_samples, r0->n_samples) || cmp_double(r->n_features, r0->n_features) ||
+          cmp_double(r->n_hidden, r0->n_hidden) || cmp_double(r->n_classes, r0->n_classes)) {
+        g->shape[0] = '\0'; /* several shapes: the tables tell them apart */
+        return;
+      }
+    }
+  }
+  if (r0->n_hidden > 0)
+    snprintf(g->shape, sizeof g->shape, ", N=%.0f, D=%.0f, H=%.0f, C=%.0f", r0->n_samples,
+             r0->n_features, r0->n_hidden, r0->n_classes);
+  else
+    snprintf(g->shape, sizeof g->shape, ", N=%.0f, D=%.0f, C=%.0f", r0->n_samples,
+             r0->n_features, r0->n_classes);
+}
+
+static void gp_series_line(struct sbuf *gp, const char *dat, int using_x, int using_y,
+                           const char *color, const char *style, const char *title) {
+  sb_gp_quote(gp, dat);
+  sb_printf(gp, " using %d:%d %s lc rgb '%s' ", using_x, using_y, style, color);
+  if (title) {
+    sb_puts(gp, "title ");
+    sb_gp_quote(gp, title);
+  } else {
+    sb_puts(gp, "notitle");
+  }
+}
+
+static int plot_group(struct plotter *p, const struct merged *m, const struct series *list,
+                      struct group *g, struct clb_error *err) {
+  char suffix[256], safe_model[64], safe_precision[64];
+  safe_name(safe_model, sizeof safe_model, g->model);
+  safe_name(safe_precision, sizeof safe_precision, g->precision);
+  snprintf(suffix, sizeof suffix, "%s_%s", safe_model, safe_precision);
+  int rc = CLB_OK;
+  struct sbuf gp = {0};
+
+  size_t ok_rows = 0;
+  for (size_t i = 0; i < g->n; i++)
+    for (size_t k = 0; k < list[g->members[i]].count; k++)
+      ok_rows += is_ok(&m->rows[list[g->members[i]].first + k]);
+  if (ok_rows == 0) {
+    /* Only skipped/oom/error rows (an unsupported precision, say): one note, not six. */
+    p->summary->plots_skipped += 6;
+    note(p->opt, "plots for %s %s skipped: no ok rows", g->model, g->precision);
+    return CLB_OK;
+  }
+  for (size_t i = 0; i < g->n; i++)
+    CLB_TRY(write_series_data(m, &list[g->members[i]], g->dat[i], g->knee[i], err));
+
+  enum { THROUGHPUT, STEP, EPOCH, VARIANCE, MEMORY, PEAK, N_PLOTS };
+  static const char *const names[N_PLOTS] = {"throughput", "step_time", "epoch_time",
+                                             "variance",   "memory",    "peak"};
+  static const char *const what[N_PLOTS] = {
+      "samples/s vs batch size",          "time per step vs batch size",
+      "time per epoch vs batch size",     "mini-batch gradient variance vs batch size",
+      "device memory vs batch size",      "% of measured peak vs batch size"};
+  static const char *const columns[N_PLOTS] = {"samples_per_s", "step_s_median", "epoch_s",
+                                               "var_measured",  "device_bytes",  "pct_peak_flops"};
+  const size_t needs[N_PLOTS] = {
+      offsetof(struct clb_row, samples_per_s), offsetof(struct clb_row, step_s_median),
+      offsetof(struct clb_row, epoch_s),       offsetof(struct clb_row, var_measured),
+      offsetof(struct clb_row, device_bytes),  offsetof(struct clb_row, pct_peak_flops)};
+
+  for (int plot = 0; plot < N_PLOTS; plot++) {
+    char name[512], title[1024];
+    snprintf(name, sizeof name, "%s_%s", names[plot], suffix);
+    snprintf(title, sizeof title, "%s, %s%s: %s", g->model, g->precision, g->shape, what[plot]);
+    if (!group_has(m, list, g, needs[plot])) {
+      p->summary->plots_skipped++;
+      note(p->opt, "plot %s skipped: no ok rows with a value in %s", name, columns[plot]);
+      continue;
+    }
+    sb_free(&gp);
+    gp_preamble(&gp, title);
+    gp_batch_axis(&gp);
+    switch (plot) {
+    case THROUGHPUT:
+      sb_puts(&gp, "set logscale y\nset format y '%.0s %c'\n"
+                   "set ylabel 'throughput (samples/s)'\n");
+      break;
+    case STEP:
+    case EPOCH:
+      /* Explicit labels: gnuplot's %c prefix writes "u" for micro. */
+      sb_puts(&gp, "set logscale y\nset ytics ('1 \xC2\xB5s' 1e-6, '10 \xC2\xB5s' 1e-5, "
+                   "'100 \xC2\xB5s' 1e-4, '1 ms' 1e-3, '10 ms' 1e-2, '100 ms' 0.1, '1 s' 1, "
+                   "'10 s' 10, '100 s' 100, '1000 s' 1000, '10000 s' 1e4)\n");
+      sb_puts(&gp, plot == STEP ? "set ylabel 'time per step (solid: device, dashed: wall)'\n"
+                                : "set ylabel 'time per epoch = ceil(N/B) x median step'\n");
+      break;
+    case VARIANCE:
+      sb_puts(&gp, "set logscale y\nset format y '%g'\n"
+                   "set ylabel 'E|g_B - G|^2 (points: measured with 95% CI, lines: predicted)'\n");
+      break;
+    case MEMORY:
+      sb_puts(&gp, "set logscale y\nset format y '%.0s %cB'\n"
+                   "set ylabel 'device memory (dotted: the device global memory)'\n");
+      break;
+    case PEAK:
+      sb_puts(&gp, "set yrange [0:*]\nset format y '%g %%'\n"
+                   "set ylabel '% of measured peak (solid: FLOP/s, dashed: bandwidth)'\n");
+      break;
+    }
+    sb_puts(&gp, "plot ");
+    int first = 1;
+    for (size_t i = 0; i < g->n; i++) {
+      const struct series *s = &list[g->members[i]];
+      const char *color = PALETTE[s->device_id % PALETTE_SIZE];
+      char label[800];
+#define NEXT()                                                                              \
+  do {                                                                                      \
+    if (!first)                                                                             \
+      sb_puts(&gp, ", \\\n     ");                                                          \
+    first = 0;                                                                              \
+  } while (0)
+      switch (plot) {
+      case THROUGHPUT:
+        NEXT();
+        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_SAMPLES, color,
+                       "with linespoints lw 2 pt 7 ps 0.9", s->label);
+        NEXT();
+        gp_series_line(&gp, g->knee[i], 1, 2, color, "with points pt 6 ps 3.5 lw 2", NULL);
+        break;
+      case STEP:
+        NEXT();
+        snprintf(label, sizeof label, "%s: device", s->label);
+        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_STEP, color,
+                       "with linespoints lw 2 pt 7 ps 0.9 dt 1", label);
+        NEXT();
+        snprintf(label, sizeof label, "%s: wall", s->label);
+        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_WALL, color,
+                       "with linespoints lw 2 pt 6 ps 0.9 dt 2", label);
+        break;
+      case EPOCH:
+        NEXT();
+        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_EPOCH, color,
+                       "with linespoints lw 2 pt 7 ps 0.9", s->label);
+        break;
+      case VARIANCE:
+        NEXT();
+        snprintf(label, sizeof label, "%s: measured", s->label);
+        sb_gp_quote(&gp, g->dat[i]);
+        sb_printf(&gp, " using %d:%d:%d:%d with yerrorbars pt 7 ps 0.9 lw 1.5 lc rgb '%s' title ",
+                  DAT_BATCH, DAT_VAR, DAT_VAR_LO, DAT_VAR_HI, color);
+        sb_gp_quote(&gp, label);
+        NEXT();
+        snprintf(label, sizeof label, "%s: predicted sigma2/B (N-B)/(N-1)", s->label);
+        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_VAR_PRED, color, "with lines lw 2",
+                       label);
+        break;
+      case MEMORY:
+        NEXT();
+        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_BYTES, color,
+                       "with linespoints lw 2 pt 7 ps 0.9", s->label);
+        NEXT();
+        snprintf(label, sizeof label, "%s: global memory", s->label);
+        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_GLOBAL, color, "with lines lw 2 dt 3",
+                       label);
+        break;
+      case PEAK:
+        NEXT();
+        snprintf(label, sizeof label, "%s: FLOP/s", s->label);
+        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_PCT_FLOPS, color,
+                       "with linespoints lw 2 pt 7 ps 0.9 dt 1", label);
+        NEXT();
+        snprintf(label, sizeof label, "%s: bandwidth", s->label);
+        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_PCT_BW, color,
+                       "with linespoints lw 2 pt 6 ps 0.9 dt 2", label);
+        break;
+      }
+#undef NEXT
+    }
+    if (plot == THROUGHPUT)
+      sb_puts(&gp, ", \\\n     keyentry with points pt 6 ps 2.5 lw 2 lc rgb '#000000' "
+                   "title 'knee: smallest B reaching 90% of the best samples/s'");
+    sb_puts(&gp, "\n");
+    CLB_TRY(run_gnuplot(p, name, title, &gp, err));
+  }
+cleanup:
+  sb_free(&gp);
+  return rc;
+}
+
+static int plot_results(struct plotter *p, const struct merged *m, const struct series *list,
+                        size_t n, struct clb_error *err) {
+  struct group g = {0};
+  int *done = calloc(n ? n : 1, sizeof *done);
+  int rc = CLB_OK;
+  g.members = calloc(n ? n : 1, sizeof *g.members);
+  g.dat = calloc(n ? n : 1, sizeof *g.dat);
+  g.knee = calloc(n ? n : 1, sizeof *g.knee);
+  if (!done || !g.members || !g.dat || !g.knee) {
+    rc = clb_failf(err, CLB_E_NOMEM, "out of memory");
+    goto cleanup;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (done[i])
+      continue;
+    const struct clb_row *ri = &m->rows[list[i].first];
+    g.model = ri->model;
+    g.precision = ri->precision;
+    g.n = 0;
+    for (size_t j = i; j < n; j++) {
+      const struct clb_row *rj = &m->rows[list[j].first];
+      if (done[j] || strcmp(rj->model, g.model) || strcmp(rj->precision, g.precision))
+        continue;
+      done[j] = 1;
+      char safe_model[64], safe_precision[64];
+      safe_name(safe_model, sizeof safe_model, g.model);
+      safe_name(safe_precision, sizeof safe_precision, g.precision);
+      snprintf(g.dat[g.n], sizeof g.dat[g.n], "%.3900s/%s_%s_s%zu.dat", p->data_dir, safe_model,
+               safe_precision, j);
+      snprintf(g.knee[g.n], sizeof g.knee[g.n], "%.3900s/%s_%s_s%zu_knee.dat", p->data_dir,
+               safe_model, safe_precision, j);
+      g.members[g.n++] = j;
+    }
+    describe_shape(m, list, &g);
+    CLB_TRY(plot_group(p, m, list, &g, err));
+  }
+cleanup:
+  free(g.knee);
+  free(g.dat);
+  free(g.members);
+  free(done);
+  return rc;
+}
+
+/* ---- training curves (`clbatch train` CSVs) ---------------------------- */
+
+struct train_point {
+  char device[CLB_STR_FIELD_SIZE];
+  char model[64], precision[32];
+  double batch, epoch, loss, wall;
+};
+
+/* Splits one CSV line (quotes allowed, no newlines inside fields) in place. */
+static size_t split_csv_line(char *line, char **fields, size_t max) {
+  size_t n = 0;
+  char *r = line, *w = line;
+  line[strcspn(line, "\r\n")] = '\0';
+  while (n < max) {
+    fields[n++] = w;
+    int quoted = 0;
+    for (;; r++) {
+      if (*r == '"') {
+        if (quoted && r[1] == '"') {
+          *w++ = '"';
+          r++;
+        } else {
+          quoted = !quoted;
+        }
+      } else if ((*r == ',' && !quoted) || *r == '\0') {
+        break;
+      } else {
+        *w++ = *r;
+      }
+    }
+    int end = *r == '\0';
+    *w++ = '\0';
+    if (end)
+      break;
+    r++;
+  }
+  return n;
+}
+
+static int read_train_file(const char *path, struct train_point **points, size_t *count,
+                           size_t *cap, struct clb_error *err) {
+  static const char *const required[] = {"device", "model", "precision", "batch",
+                                         "epoch",  "train_loss", "wall_s"};
+  enum { N_REQ = sizeof required / sizeof required[0] };
+  FILE *file = fopen(path, "r");
+  char *line = NULL;
+  size_t line_cap = 0, line_no = 1;
+  int rc = CLB_OK;
+  int col[N_REQ];
+  char *fields[256];
+  if (!file)
+    return clb_failf(err, CLB_E_IO, "%s: cannot open: %s", path, strerror(errno));
+  if (getline(&line, &line_cap, file) < 0) {
+    rc = clb_failf(err, CLB_E_PARSE, "%s: empty file (no header line)", path);
+    goto cleanup;
+  }
+  size_t n_header = split_csv_line(line, fields, 256);
+  for (size_t k = 0; k < N_REQ; k++) {
+    col[k] = -1;
+    for (size_t i = 0; i < n_header; i++)
+      if (strcmp(fields[i], required[k]) == 0)
+        col[k] = (int)i;
+    if (col[k] < 0) {
+      rc = clb_failf(err, CLB_E_SCHEMA, "%s: not a `clbatch train` CSV: no column '%s'", path,
+                     required[k]);
+      goto cleanup;
+    }
+  }
+  while (getline(&line, &line_cap, file) >= 0) {
+    line_no++;
+    if (line[strspn(line, " \r\n")] == '\0')
+      continue;
+    int complete = strchr(line, '\n') != NULL;
+    size_t n = split_csv_line(line, fields, 256);
+    if (n != n_header) {
+      if (!complete)
+        break; /* a truncated last line, as a killed run leaves it */
+      rc = clb_failf(err, CLB_E_PARSE, "%s:%zu: %zu fields, the header has %zu", path, line_no,
+                     n, n_header);
+      goto cleanup;
+    }
+    if (*count == *cap) {
+      size_t grown_cap = *cap ? *cap * 2 : 256;
+      struct train_point *grown = realloc(*points, grown_cap * sizeof *grown);
+      if (!grown) {
+        rc = clb_failf(err, CLB_E_NOMEM, "out of memory");
+        goto cleanup;
+      }
+      *points = grown;
+      *cap = grown_cap;
+    }
+    struct train_point *tp = &(*points)[*count];
+    snprintf(tp->device, sizeof tp->device, "%s", fields[col[0]]);
+    snprintf(tp->model, sizeof tp->model, "%s", fields[col[1]]);
+    snprintf(tp->precision, sizeof tp->precision, "%s", fields[col[2]]);
+    double *numbers[4] = {&tp->batch, &tp->epoch, &tp->loss, &tp->wall};
+    for (size_t k = 0; k < 4; k++) {
+      const char *text = fields[col[3 + k]];
+      char *end = NULL;
+      *numbers[k] = text[0] ? strtod(text, &end) : NAN;
+      if (text[0] && (end == text || *end != '\0')) {
+        rc = clb_failf(err, CLB_E_PARSE, "%s:%zu: column %s: not a number: '%.64s'", path,
+                       line_no, required[3 + k], text);
+        goto cleanup;
+      }
+    }
+    (*count)++;
+  }
+cleanup:
+  free(line);
+  fclose(file);
+  return rc;
+}
+
+static int cmp_train(const void *pa, const void *pb) {
+  const struct train_point *a = pa, *b = pb;
+  int c;
+  if ((c = strcmp(a->model, b->model)) || (c = strcmp(a->precision, b->precision)) ||
+      (c = strcmp(a->device, b->device)) || (c = cmp_double(a->batch, b->batch)))
+    return c;
+  return cmp_double(a->epoch, b->epoch);
+}
+
+static int plot_training(struct plotter *p, const struct train_point *pts, size_t n,
+                         struct clb_error *err) {
+  struct sbuf gp_epoch = {0}, gp_wall = {0}, dat = {0};
+  int rc = CLB_OK;
+  for (size_t i = 0; i < n;) {
+    /* One (model, precision) group: [i, j). */
+    size_t j = i;
+    while (j < n && !strcmp(pts[j].model, pts[i].model) &&
+           !strcmp(pts[j].precision, pts[i].precision))
+      j++;
+    char safe_model[64], safe_precision[64], suffix[160], title[512];
+    safe_name(safe_model, sizeof safe_model, pts[i].model);
+    safe_name(safe_precision, sizeof safe_precision, pts[i].precision);
+    snprintf(suffix, sizeof suffix, "%s_%s", safe_model, safe_precision);
+    sb_free(&gp_epoch);
+    sb_free(&gp_wall);
+    snprintf(title, sizeof title, "%s, %s: training loss vs epoch", pts[i].model,
+             pts[i].precision);
+    gp_preamble(&gp_epoch, title);
+    sb_puts(&gp_epoch, "set xlabel 'epoch'\nset ylabel 'training loss'\nplot ");
+    snprintf(title, sizeof title, "%s, %s: training loss vs wall time", pts[i].model,
+             pts[i].precision);
+    gp_preamble(&gp_wall, title);
+    sb_puts(&gp_wall, "set xlabel 'wall time (s)'\nset ylabel 'training loss'\nplot ");
+    size_t series = 0, device_index = 0;
+    for (size_t a = i; a < j;) {
+      size_t b = a;
+      while (b < j && !strcmp(pts[b].device, pts[a].device) && pts[b].batch == pts[a].batch)
+        b++;
+      if (a > i && strcmp(pts[a].device, pts[a - 1].device))
+        device_index++;
+      char path[4300], label[600];
+      snprintf(path, sizeof path, "%s/train_%s_s%zu.dat", p->data_dir, suffix, series);
+      sb_free(&dat);
+      sb_puts(&dat, "# epoch train_loss wall_s\n");
+      for (size_t k = a; k < b; k++) {
+        sb_printf(&dat, "%.9g", pts[k].epoch);
+        dat_value(&dat, pts[k].loss, 0);
+        dat_value(&dat, pts[k].wall, 0);
+        sb_puts(&dat, "\n");
+      }
+      CLB_TRY(write_atomic(path, &dat, err));
+      snprintf(label, sizeof label, "B=%.0f (%s)", pts[a].batch, pts[a].device);
+      char style[64];
+      /* Colour tells batch sizes apart, the dash pattern devices. */
+      snprintf(style, sizeof style, "with lines lw 2 dt %zu", device_index % 5 + 1);
+      const char *color = PALETTE[series % PALETTE_SIZE];
+      if (series) {
+        sb_puts(&gp_epoch, ", \\\n     ");
+        sb_puts(&gp_wall, ", \\\n     ");
+      }
+      gp_series_line(&gp_epoch, path, 1, 2, color, style, label);
+      gp_series_line(&gp_wall, path, 3, 2, color, style, label);
+      series++;
+      a = b;
+    }
+    sb_puts(&gp_epoch, "\n");
+    sb_puts(&gp_wall, "\n");
+    char name[256];
+    snprintf(name, sizeof name, "train_loss_epoch_%s", suffix);
+    snprintf(title, sizeof title, "%s, %s: training loss vs epoch", pts[i].model,
+             pts[i].precision);
+    CLB_TRY(run_gnuplot(p, name, title, &gp_epoch, err));
+    snprintf(name, sizeof name, "train_loss_wall_%s", suffix);
+    snprintf(title, sizeof title, "%s, %s: training loss vs wall time", pts[i].model,
+             pts[i].precision);
+    CLB_TRY(run_gnuplot(p, name, title, &gp_wall, err));
+    i = j;
+  }
+cleanup:
+  sb_free(&dat);
+  sb_free(&gp_wall);
+  sb_free(&gp_epoch);
+  return rc;
+}
+
+/* ---- outputs ------------------------------------------------------------- */
+
+static int write_merged_csv(const char *dir, const struct merged *m, struct clb_error *err) {
+  char *path = join_path(dir, "merged.csv");
+  char tmp[4200];
+  FILE *out = NULL;
+  int rc = CLB_OK;
+  if (!path)
+    return clb_failf(err, CLB_E_NOMEM, "out of memory");
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  out = fopen(tmp, "wb");
+  if (!out) {
+    rc = clb_failf(err, CLB_E_IO, "%s: cannot write: %s", tmp, strerror(errno));
+    goto cleanup;
+  }
+  int bad = clb_results_write_header(out) != CLB_OK;
+  for (size_t i = 0; i < m->count && !bad; i++)
+    bad = clb_results_write_row(out, &m->rows[i]) != CLB_OK;
+  if (fclose(out) != 0 || bad) {
+    out = NULL;
+    remove(tmp);
+    rc = clb_failf(err, CLB_E_IO, "%s: write failed", tmp);
+    goto cleanup;
+  }
+  out = NULL;
+  if (rename(tmp, path) != 0)
+    rc = clb_failf(err, CLB_E_IO, "%s: cannot rename into place: %s", path, strerror(errno));
+cleanup:
+  if (out)
+    fclose(out);
+  free(path);
+  return rc;
+}
+
+/* The distinct values of one column, comma-separated, in first-seen order. */
+static void distinct_values(const struct merged *m, const struct clb_column *col, char *out,
+                            size_t size) {
+  struct sbuf sb = {0};
+  for (size_t i = 0; i < m->count; i++) {
+    char value[CLB_STR_FIELD_SIZE];
+    const char *base = (const char *)&m->rows[i] + col->offset;
+    if (col->kind == CLB_COL_STR)
+      snprintf(value, sizeof value, "%s", base);
+    else
+      fmt_num(value, sizeof value, "%.0f", *(const double *)(const void *)base);
+    int seen = 0;
+    for (size_t k = 0; k < i && !seen; k++) {
+      const char *other = (const char *)&m->rows[k] + col->offset;
+      seen = col->kind == CLB_COL_STR
+                 ? strcmp(other, base) == 0
+                 : cmp_double(*(const double *)(const void *)other,
+                              *(const double *)(const void *)base) == 0;
+    }
+    if (seen)
+      continue;
+    if (sb.len)
+      sb_puts(&sb, ", ");
+    sb_puts(&sb, value[0] ? value : DASH);
+  }
+  snprintf(out, size, "%s", sb.text && !sb.failed ? sb.text : "");
+  sb_free(&sb);
+}
+
+static const struct clb_column *column_named(const char *name) {
+  for (size_t i = 0; i < clb_column_count; i++)
+    if (strcmp(clb_columns[i].name, name) == 0)
+      return &clb_columns[i];
+  return NULL;
+}
+
+/* Inlines an SVG file: drops the XML prolog (not allowed inside HTML) and
+ * prefixes its ids, because every gnuplot SVG defines the same ids
+ * (gnuplot_canvas, gpPt0, ...) and ids must be unique in one page. */
+static void sb_inline_svg(struct sbuf *sb, const char *svg_text, size_t index) {
+  const char *start = strstr(svg_text, "<svg");
+  if (!start)
+    return;
+  char prefix[32];
+  snprintf(prefix, sizeof prefix, "p%zu-", index);
+  static const char *const anchors[] = {"id='", "id=\"", "href='#", "href=\"#", "url(#"};
+  for (const char *s = start; *s;) {
+    int matched = 0;
+    for (size_t a = 0; a < sizeof anchors / sizeof anchors[0]; a++) {
+      size_t n = strlen(anchors[a]);
+      /* Only whole attribute names: " id=" or ":href=" / " href=". */
+      if (strncmp(s, anchors[a], n) == 0 &&
+          (a == 4 || (s > start && (s[-1] == ' ' || s[-1] == ':' || s[-1] == '\t')))) {
+        sb_append(sb, s, n);
+        sb_puts(sb, prefix);
+        s += n;
+        matched = 1;
+        break;
+      }
+    }
+    if (!matched)
+      sb_append(sb, s++, 1);
+  }
+}
+
+static const char HTML_STYLE[] =
+    "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2em auto;"
+    "max-width:1320px;padding:0 1em;color:#222;line-height:1.45}\n"
+    "h1{font-size:1.7em;margin-bottom:0.2em}h2{margin-top:1.8em;border-bottom:1px solid #ddd;"
+    "padding-bottom:0.2em}\n"
+    "table{border-collapse:collapse;font-size:0.86em;margin:0.6em 0}\n"
+    "th,td{border:1px solid #d0d0d0;padding:3px 7px;text-align:left;white-space:nowrap}\n"
+    "th{background:#f0f3f7}tr:nth-child(even) td{background:#fafafa}\n"
+    "td.num{text-align:right;font-variant-numeric:tabular-nums}\n"
+    ".scroll{overflow-x:auto}\n"
+    "figure{margin:1.2em 0}figcaption{color:#555;font-size:0.9em}\n"
+    "figure svg{max-width:100%;height:auto;border:1px solid #eee}\n"
+    "pre{background:#f6f8fa;padding:0.8em;overflow-x:auto;font-size:0.85em}\n"
+    ".note{color:#555}\n";
+
+static int write_html(const char *dir, const struct clb_report_options *opt,
+                      const struct merged *m, const struct table *compare,
+                      const struct table *config, const struct plotter *p, int plots_missing,
+                      struct clb_error *err) {
+  struct sbuf h = {0};
+  char *path = join_path(dir, "report.html");
+  int rc = CLB_OK;
+  if (!path)
+    return clb_failf(err, CLB_E_NOMEM, "out of memory");
+  sb_puts(&h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+              "<title>clbatch report</title>\n<style>\n");
+  sb_puts(&h, HTML_STYLE);
+  sb_puts(&h, "</style>\n</head>\n<body>\n<h1>clbatch report</h1>\n");
+  sb_printf(&h, "<p class=\"note\">%zu rows from %zu file(s):", m->count, opt->n_inputs);
+  for (size_t f = 0; f < opt->n_inputs; f++) {
+    sb_puts(&h, f ? ", <code>" : " <code>");
+    sb_html_escaped(&h, opt->inputs[f]);
+    sb_puts(&h, "</code>");
+  }
+  sb_puts(&h, ". Column definitions: <code>results/SCHEMA.md</code>.</p>\n");
+
+  /* Hosts and devices: one line per distinct host + device. */
+  sb_puts(&h, "<h2>Hosts and devices</h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>host"
+              "</th><th>CPU</th><th>device</th><th>vendor</th><th>type</th><th>driver</th>"
+              "<th>CLBlast</th><th>compute units</th><th>clock (MHz)</th><th>global memory</th>"
+              "</tr></thead>\n<tbody>\n");
+  for (size_t i = 0; i < m->count; i++) {
+    const struct clb_row *r = &m->rows[i];
+    int seen = 0;
+    for (size_t k = 0; k < i && !seen; k++)
+      seen = !strcmp(m->rows[k].host, r->host) && !strcmp(m->rows[k].device, r->device);
+    if (seen)
+      continue;
+    char units[32], clock[32], memory[64];
+    fmt_num(units, sizeof units, "%.0f", r->compute_units);
+    fmt_num(clock, sizeof clock, "%.0f", r->clock_mhz);
+    fmt_bytes(memory, sizeof memory, r->global_mem_bytes);
+    const char *texts[] = {r->host, r->cpu, r->device, r->vendor, r->device_type, r->driver,
+                           r->clblast};
+    sb_puts(&h, "<tr>");
+    for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
+      sb_puts(&h, "<td>");
+      sb_html_escaped(&h, texts[k][0] ? texts[k] : DASH);
+      sb_puts(&h, "</td>");
+    }
+    sb_printf(&h, "<td class=\"num\">%s</td><td class=\"num\">%s</td><td class=\"num\">%s</td>"
+                  "</tr>\n", units, clock, memory);
+  }
+  sb_puts(&h, "</tbody></table></div>\n");
+
+  sb_puts(&h, "<h2>Configuration</h2>\n<table>\n<thead><tr><th>column</th><th>values</th></tr>"
+              "</thead>\n<tbody>\n");
+  static const char *const config_columns[] = {"model",      "precision", "n_samples",
+                                               "n_features", "n_hidden",  "n_classes",
+                                               "data_on"};
+  for (size_t k = 0; k < sizeof config_columns / sizeof config_columns[0]; k++) {
+    char values[4096];
+    distinct_values(m, column_named(config_columns[k]), values, sizeof values);
+    sb_printf(&h, "<tr><td><code>%s</code></td><td>", config_columns[k]);
+    sb_html_escaped(&h, values);
+    sb_puts(&h, "</td></tr>\n");
+  }
+  sb_puts(&h, "</tbody></table>\n");
+  for (size_t f = 0; f < opt->n_inputs; f++) {
+    /* A run's configuration file, when it was saved beside its CSV. */
+    const char *input = opt->inputs[f];
+    size_t len = strlen(input);
+    if (len < 4 || strcmp(input + len - 4, ".csv") != 0)
+      continue;
+    char config_path[4096];
+    snprintf(config_path, sizeof config_path, "%.*s.config", (int)(len - 4), input);
+    char *text = read_text_file(config_path);
+    if (!text)
+      continue;
+    sb_puts(&h, "<h3><code>");
+    sb_html_escaped(&h, config_path);
+    sb_puts(&h, "</code></h3>\n<pre>");
+    sb_html_escaped(&h, text);
+    sb_puts(&h, "</pre>\n");
+    free(text);
+  }
+
+  sb_printf(&h, "<h2>%s</h2>\n", compare->title);
+  sb_puts(&h, "<p class=\"note\">Recommended B is B* = argmin<sub>B</sub> t<sub>step</sub>(B)"
+              " (1 + B<sub>noise</sub>/B) when the noise scale is known, otherwise the "
+              "throughput knee (smallest B reaching 90 % of the best samples/s).</p>\n");
+  render_html_table(&h, compare);
+
+  sb_puts(&h, "<h2>Plots</h2>\n");
+  if (plots_missing)
+    sb_puts(&h, "<p class=\"note\">" CLB_REPORT_NO_GNUPLOT ".</p>\n");
+  else if (p->n_svg == 0)
+    sb_puts(&h, "<p class=\"note\">No plots: no rows with measurements.</p>\n");
+  for (size_t i = 0; i < p->n_svg; i++) {
+    char *svg = read_text_file(p->svg_files[i]);
+    if (!svg)
+      continue;
+    sb_puts(&h, "<figure>\n");
+    sb_inline_svg(&h, svg, i);
+    sb_puts(&h, "\n<figcaption>");
+    sb_html_escaped(&h, p->svg_titles[i]);
+    const char *base = strrchr(p->svg_files[i], '/');
+    sb_puts(&h, " (<code>");
+    sb_html_escaped(&h, base ? base + 1 : p->svg_files[i]);
+    sb_puts(&h, "</code>)</figcaption>\n</figure>\n");
+    free(svg);
+  }
+
+  sb_printf(&h, "<h2>%s</h2>\n", config->title);
+  render_html_table(&h, config);
+  sb_puts(&h, "</body>\n</html>\n");
+  rc = write_atomic(path, &h, err);
+  free(path);
+  sb_free(&h);
+  return rc;
+}
+
+/* ---- the command's work -------------------------------------------------- */
+
+static int report_run(const struct clb_report_options *opt, struct clb_report_summary *summary,
+                      struct clb_error *err) {
+  const char *dir = opt->out_dir ? opt->out_dir : "report";
+  struct merged m = {0};
+  struct series *list = NULL;
+  size_t n_series = 0;
+  struct train_point *train = NULL;
+  size_t n_train = 0, train_cap = 0;
+  struct table compare = {"Device comparison", "tab:clbatch-devices", 12, COMPARE_HEADERS,
+                          COMPARE_ALIGN, NULL, 0, 0, 0};
+  struct table config = {"Every configuration", "tab:clbatch-configurations", 16,
+                         CONFIG_HEADERS, CONFIG_ALIGN, NULL, 0, 0, 0};
+  struct plotter plotter = {0};
+  struct sbuf md = {0}, tex = {0};
+  char *path = NULL;
+  int rc = CLB_OK;
+
+  if (opt->n_inputs == 0) {
+    summary->bad_input = 1;
+    return clb_failf(err, CLB_E_INVAL, "no results files given");
+  }
+  /* Read everything before writing anything: a bad input leaves no output. */
+  CLB_TRY(merge_inputs(opt, &m, summary, err));
+  for (size_t f = 0; f < opt->n_train; f++) {
+    rc = read_train_file(opt->train[f], &train, &n_train, &train_cap, err);
+    if (rc != CLB_OK) {
+      summary->bad_input = 1;
+      goto cleanup;
+    }
+  }
+  if (n_train)
+    qsort(train, n_train, sizeof *train, cmp_train);
+  CLB_TRY(build_series(&m, &list, &n_series, err));
+
+  CLB_TRY(make_dir(dir, err));
+  CLB_TRY(write_merged_csv(dir, &m, err));
+
+  build_compare_table(&m, list, n_series, &compare);
+  build_config_table(&m, &config);
+  if (compare.failed || config.failed) {
+    rc = clb_failf(err, CLB_E_NOMEM, "out of memory building the tables");
+    goto cleanup;
+  }
+  sb_puts(&md, "# clbatch report\n\n");
+  sb_printf(&md, "%zu rows from %zu file(s). Columns: see results/SCHEMA.md. Recommended B is "
+                 "B* (fastest time to a target, from the noise scale) when the noise scale is "
+                 "known, otherwise the throughput knee.\n\n",
+            m.count, opt->n_inputs);
+  render_markdown(&md, &compare);
+  render_markdown(&md, &config);
+  path = join_path(dir, "report.md");
+  CLB_TRY(path ? write_atomic(path, &md, err) : clb_failf(err, CLB_E_NOMEM, "out of memory"));
+  free(path);
+
+  sb_puts(&tex, "% clbatch report: booktabs tables. In the preamble: \\usepackage{booktabs}\n\n");
+  render_latex(&tex, &compare);
+  render_latex(&tex, &config);
+  path = join_path(dir, "report.tex");
+  CLB_TRY(path ? write_atomic(path, &tex, err) : clb_failf(err, CLB_E_NOMEM, "out of memory"));
+  free(path);
+  path = NULL;
+
+  const char *gnuplot = opt->gnuplot ? opt->gnuplot : "gnuplot";
+  int plots_missing = !gnuplot_available(gnuplot);
+  plotter.opt = opt;
+  plotter.dir = dir;
+  plotter.summary = summary;
+  snprintf(plotter.data_dir, sizeof plotter.data_dir, "%s/data", dir);
+  if (plots_missing) {
+    summary->gnuplot_missing = 1;
+    note(opt, CLB_REPORT_NO_GNUPLOT);
+  } else {
+    CLB_TRY(make_dir(plotter.data_dir, err));
+    pick_png_terminal(gnuplot, plotter.terminal, sizeof plotter.terminal);
+    CLB_TRY(plot_results(&plotter, &m, list, n_series, err));
+    if (n_train)
+      CLB_TRY(plot_training(&plotter, train, n_train, err));
+  }
+  CLB_TRY(write_html(dir, opt, &m, &compare, &config, &plotter, plots_missing, err));
+
+cleanup:
+  free(path);
+  sb_free(&tex);
+  sb_free(&md);
+  plotter_free(&plotter);
+  table_free(&config);
+  table_free(&compare);
+  free(train);
+  free(list);
+  merged_free(&m);
+  return rc;
+}
+
+int clb_report_run(const struct clb_report_options *options, struct clb_report_summary *summary,
+                   struct clb_error *err) {
+  struct clb_report_summary local = {0};
+  if (!summary)
+    summary = &local;
+  *summary = (struct clb_report_summary){0};
+  /* Numbers in data files, scripts and tables must use '.', whatever the
+   * caller's locale: run the whole report under the C numeric locale. */
+  locale_t c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+  locale_t previous = c_locale ? uselocale(c_locale) : (locale_t)0;
+  int rc = report_run(options, summary, err);
+  if (c_locale) {
+    uselocale(previous);
+    freelocale(c_locale);
+  }
+  return rc;
+}

@@ -1,0 +1,448 @@
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "report.h"
+#include "results.h"
+
+#define FIXTURES CLBATCH_SOURCE_DIR "/tests/fixtures"
+
+/* Collects the library's notes, one per line, for assertions. */
+struct notes {
+  char text[65536];
+};
+
+static void collect(void *context, const char *line) {
+  struct notes *notes = context;
+  strncat(notes->text, line, sizeof notes->text - strlen(notes->text) - 2);
+  strcat(notes->text, "\n");
+}
+
+static const char *const THREE_FILES[] = {FIXTURES "/gpu-node01.csv", FIXTURES "/cpu-node07.csv",
+                                          FIXTURES "/gpu-node01-rerun.csv"};
+static const char *const TRAIN[] = {FIXTURES "/train-softmax.csv"};
+
+static int gnuplot_present(void) {
+  return system("command -v gnuplot >/dev/null 2>&1") == 0;
+}
+
+static void require_gnuplot(void) {
+  if (gnuplot_present())
+    return;
+  const char *ci = getenv("CI");
+  if (ci && strcmp(ci, "true") == 0)
+    cr_assert_fail("CI needs gnuplot for the plot tests: apt-get install gnuplot-nox");
+  cr_skip("gnuplot not installed (apt-get install gnuplot-nox): plot checks skipped");
+}
+
+/* Runs the report on the three fixtures into a fresh folder. */
+static char *run_fixture_report(struct notes *notes, struct clb_report_summary *summary,
+                                const char *gnuplot) {
+  char *dir = clb_test_tmpdir();
+  struct clb_report_options opt = {THREE_FILES, 3, TRAIN, 1, dir, gnuplot, collect, notes};
+  struct clb_error err = {0};
+  int rc = clb_report_run(&opt, summary, &err);
+  cr_assert_eq(rc, 0, "report failed: %s", err.message);
+  return dir;
+}
+
+static char *read_in(const char *dir, const char *name) {
+  char path[8400];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  return clb_test_read_file(path);
+}
+
+static void remove_tree(char *dir) {
+  char command[4200];
+  snprintf(command, sizeof command, "rm -rf '%s'", dir);
+  (void)!system(command);
+  free(dir);
+}
+
+Test(report, merge_keeps_newest_and_reports_duplicates) {
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *dir = run_fixture_report(&notes, &summary, NULL);
+  cr_expect_eq(summary.rows_read, 56);
+  cr_expect_eq(summary.duplicates, 3);
+  cr_expect_eq(summary.rows_merged, 53);
+  /* The re-run's softmax B=64 is newer: kept. Its mlp B=32 is older: dropped. */
+  cr_expect(strstr(notes.text, "model=softmax precision=fp32 batch=64 data_on=device: kept "
+                               FIXTURES "/gpu-node01-rerun.csv row 1 (2025-05-14T09:00:05Z)") !=
+                NULL,
+            "%s", notes.text);
+  cr_expect(strstr(notes.text, "model=mlp precision=fp32 batch=32 data_on=device: kept " FIXTURES
+                               "/gpu-node01.csv row 19") != NULL,
+            "%s", notes.text);
+
+  char path[4096];
+  snprintf(path, sizeof path, "%s/merged.csv", dir);
+  struct clb_row *rows = NULL;
+  size_t count = 0;
+  struct clb_error err = {0};
+  cr_assert_eq(clb_results_read(path, &rows, &count, NULL, 0, &err), 0, "%s", err.message);
+  cr_assert_eq(count, 53);
+  int hosts_gpu = 0, hosts_cpu = 0, found64 = 0, found32 = 0;
+  for (size_t i = 0; i < count; i++) {
+    hosts_gpu += strcmp(rows[i].host, "gpu-node01") == 0;
+    hosts_cpu += strcmp(rows[i].host, "cpu-node07") == 0;
+    if (!strcmp(rows[i].host, "gpu-node01") && !strcmp(rows[i].model, "softmax") &&
+        rows[i].batch == 64) {
+      found64++;
+      cr_expect_str_eq(rows[i].timestamp, "2025-05-14T09:00:05Z");
+    }
+    if (!strcmp(rows[i].host, "gpu-node01") && !strcmp(rows[i].model, "mlp") &&
+        rows[i].batch == 32) {
+      found32++;
+      cr_expect_str_eq(rows[i].timestamp, "2025-05-12T09:02:06Z");
+    }
+  }
+  cr_expect_eq(found64, 1);
+  cr_expect_eq(found32, 1);
+  cr_expect_eq(hosts_gpu, 26);
+  cr_expect_eq(hosts_cpu, 27);
+  free(rows);
+  remove_tree(dir);
+}
+
+/* Counts '|' that are cell borders (not escaped as \|). */
+static size_t count_pipes(const char *line, size_t len) {
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++)
+    n += line[i] == '|' && (i == 0 || line[i - 1] != '\\');
+  return n;
+}
+
+static size_t code_points(const char *s, size_t len) {
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++)
+    n += ((unsigned char)s[i] & 0xC0) != 0x80;
+  return n;
+}
+
+Test(report, markdown_tables_are_well_formed_and_aligned) {
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *dir = run_fixture_report(&notes, &summary, "/nonexistent/gnuplot");
+  char *md = read_in(dir, "report.md");
+  cr_assert_not_null(md);
+  int tables = 0;
+  size_t header_pipes = 0, header_width = 0, line_in_table = 0;
+  for (char *line = md; *line;) {
+    char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) : strlen(line);
+    if (len > 0 && line[0] == '|') {
+      size_t pipes = count_pipes(line, len);
+      size_t width = code_points(line, len);
+      if (line_in_table == 0) {
+        tables++;
+        header_pipes = pipes;
+        header_width = width;
+        cr_expect_geq(pipes, 3);
+      } else {
+        cr_expect_eq(pipes, header_pipes, "cells differ from the header: %.*s", (int)len, line);
+        cr_expect_eq(width, header_width, "not aligned: %.*s", (int)len, line);
+      }
+      if (line_in_table == 1)
+        for (size_t i = 0; i < len; i++)
+          cr_expect(strchr("|-: ", line[i]) != NULL, "bad separator line: %.*s", (int)len,
+                    line);
+      line_in_table++;
+    } else {
+      if (line_in_table)
+        cr_expect_geq(line_in_table, 3, "a table needs a header, a separator and rows");
+      line_in_table = 0;
+    }
+    line = end ? end + 1 : line + len;
+  }
+  cr_expect_eq(tables, 2);
+  cr_expect(strstr(md, "NVIDIA H100 80GB HBM3") && strstr(md, "(B*)"), "%s", md);
+  free(md);
+  remove_tree(dir);
+}
+
+Test(report, latex_uses_booktabs_and_balances_braces) {
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *dir = run_fixture_report(&notes, &summary, "/nonexistent/gnuplot");
+  char *tex = read_in(dir, "report.tex");
+  cr_assert_not_null(tex);
+  cr_expect(strstr(tex, "\\toprule") && strstr(tex, "\\midrule") && strstr(tex, "\\bottomrule"));
+  cr_expect(strstr(tex, "\\begin{tabular}") && strstr(tex, "\\end{tabular}"));
+  cr_expect(strstr(tex, "gpu-node01") != NULL);
+  int depth = 0;
+  int in_comment = 0;
+  for (const char *p = tex; *p; p++) {
+    if (*p == '\n')
+      in_comment = 0;
+    if (in_comment)
+      continue;
+    if (*p == '\\' && p[1]) {
+      p++; /* an escaped character (\_ \% \{ ...) or the first letter of a command */
+      continue;
+    }
+    if (*p == '%') {
+      in_comment = 1;
+      continue;
+    }
+    /* '&' separates cells and '$' opens \\mu; '_' and '#' are never meant raw. */
+    cr_expect(*p != '_' && *p != '#', "unescaped '%c' at offset %td", *p, p - tex);
+    depth += (*p == '{') - (*p == '}');
+    cr_expect_geq(depth, 0, "'}' without '{' at offset %td", p - tex);
+  }
+  cr_expect_eq(depth, 0, "unbalanced braces");
+  free(tex);
+  remove_tree(dir);
+}
+
+/* A small HTML checker: every opened element is closed in order, void elements
+ * and self-closing tags (SVG) excepted; comments, the doctype, CDATA and the
+ * contents of <style>/<script> are skipped. */
+static void check_html_balanced(const char *html) {
+  static const char *const void_elements[] = {"meta", "br", "img", "hr", "link", "input", "col",
+                                              "source", "wbr", "area", "base", "embed", "track"};
+  char stack[512][32];
+  int depth = 0;
+  for (const char *p = html; (p = strchr(p, '<')) != NULL;) {
+    if (!strncmp(p, "<!--", 4)) {
+      const char *end = strstr(p, "-->");
+      cr_assert_not_null(end, "unterminated comment");
+      p = end + 3;
+      continue;
+    }
+    if (!strncmp(p, "<![CDATA[", 9)) {
+      const char *end = strstr(p, "]]>");
+      cr_assert_not_null(end, "unterminated CDATA");
+      p = end + 3;
+      continue;
+    }
+    if (p[1] == '!' || p[1] == '?') {
+      p = strchr(p, '>');
+      cr_assert_not_null(p);
+      continue;
+    }
+    int closing = p[1] == '/';
+    const char *name = p + 1 + closing;
+    size_t len = strcspn(name, " \t\r\n/>");
+    cr_assert_gt(len, 0, "'<' that starts no tag at offset %td (escape it as &lt;)", p - html);
+    cr_assert_lt(len, 32);
+    const char *end = strchr(name, '>');
+    cr_assert_not_null(end, "unterminated tag");
+    char tag[32];
+    memcpy(tag, name, len);
+    tag[len] = '\0';
+    for (char *c = tag; *c; c++)
+      *c = (char)tolower((unsigned char)*c);
+    if (closing) {
+      cr_assert_gt(depth, 0, "</%s> closes nothing", tag);
+      cr_assert_str_eq(stack[depth - 1], tag, "</%s> closes <%s>", tag, stack[depth - 1]);
+      depth--;
+    } else if (end[-1] != '/') {
+      int is_void = 0;
+      for (size_t i = 0; i < sizeof void_elements / sizeof void_elements[0]; i++)
+        is_void |= strcmp(tag, void_elements[i]) == 0;
+      if (!is_void) {
+        cr_assert_lt(depth, 512);
+        strcpy(stack[depth++], tag);
+        if (!strcmp(tag, "style") || !strcmp(tag, "script")) {
+          char close[40];
+          snprintf(close, sizeof close, "</%s>", tag);
+          const char *after = strstr(end, close);
+          cr_assert_not_null(after, "<%s> never closed", tag);
+          p = after;
+          continue;
+        }
+      }
+    }
+    p = end + 1;
+  }
+  cr_expect_eq(depth, 0, "unclosed <%s>", depth ? stack[depth - 1] : "");
+}
+
+Test(report, html_is_balanced_and_self_contained) {
+  require_gnuplot();
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *dir = run_fixture_report(&notes, &summary, NULL);
+  char *html = read_in(dir, "report.html");
+  cr_assert_not_null(html);
+  cr_expect_eq(strncmp(html, "<!DOCTYPE html>", 15), 0);
+  check_html_balanced(html);
+  cr_expect(strstr(html, "<svg") != NULL, "plots exist, so the page inlines SVG");
+  cr_expect(strstr(html, "<?xml") == NULL, "the SVG XML prolog must not be inlined");
+  cr_expect(strstr(html, "src=\"http") == NULL && strstr(html, "href=\"http") == NULL,
+            "self-contained: no external resources");
+  cr_expect(strstr(html, "AMD EPYC 9454 48-Core Processor") != NULL, "host CPU described");
+  cr_expect(strstr(html, "550.54.15") != NULL, "driver described");
+  cr_expect(strstr(html, "noise_batches: 32") != NULL, "the .config beside the CSV is shown");
+  cr_expect(strstr(html, "16384") != NULL, "n_samples in the configuration");
+  free(html);
+  remove_tree(dir);
+}
+
+static void expect_png_and_svg(const char *dir, const char *name) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s.png", dir, name);
+  FILE *file = fopen(path, "rb");
+  cr_assert_not_null(file, "%s missing", path);
+  unsigned char magic[8] = {0};
+  size_t n = fread(magic, 1, 8, file);
+  fseek(file, 0, SEEK_END);
+  long size = ftell(file);
+  fclose(file);
+  cr_expect_eq(n, 8);
+  cr_expect(memcmp(magic, "\x89PNG\r\n\x1a\n", 8) == 0, "%s is not a PNG", path);
+  cr_expect_gt(size, 2000, "%s is suspiciously small", path);
+  snprintf(path, sizeof path, "%s.svg", name);
+  char *svg = read_in(dir, path);
+  cr_assert_not_null(svg, "%s/%s missing", dir, path);
+  cr_expect(strstr(svg, "<svg") && strstr(svg, "</svg>"), "%s is not an SVG", path);
+  free(svg);
+}
+
+Test(report, plots_are_png_and_svg) {
+  require_gnuplot();
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *dir = run_fixture_report(&notes, &summary, NULL);
+  static const char *const names[] = {
+      "throughput_softmax_fp32", "step_time_softmax_fp32", "epoch_time_softmax_fp32",
+      "variance_softmax_fp32",   "memory_softmax_fp32",    "peak_softmax_fp32",
+      "throughput_mlp_fp32",     "variance_mlp_fp32",      "train_loss_epoch_softmax_fp32",
+      "train_loss_wall_softmax_fp32"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    expect_png_and_svg(dir, names[i]);
+  cr_expect_eq(summary.plots_written, 14);
+  /* fp16 rows are all `skipped`: noted, not an error. */
+  cr_expect(strstr(notes.text, "plots for softmax fp16 skipped") != NULL, "%s", notes.text);
+  char path[4096];
+  snprintf(path, sizeof path, "%s/data/softmax_fp32_s2.dat", dir);
+  char *dat = clb_test_read_file(path);
+  cr_expect_not_null(dat, "gnuplot data files live in DIR/data/");
+  free(dat);
+  /* Nothing half-written is left behind. */
+  DIR *d = opendir(dir);
+  struct dirent *entry;
+  while ((entry = readdir(d)) != NULL)
+    cr_expect(strstr(entry->d_name, ".tmp") == NULL, "left over: %s", entry->d_name);
+  closedir(d);
+  remove_tree(dir);
+}
+
+Test(report, plots_without_noise_columns_are_skipped_with_a_note) {
+  require_gnuplot();
+  char *dir = clb_test_tmpdir();
+  struct clb_row *rows = NULL;
+  size_t count = 0;
+  struct clb_error err = {0};
+  cr_assert_eq(clb_results_read(THREE_FILES[0], &rows, &count, NULL, 0, &err), 0, "%s",
+               err.message);
+  char path[4096];
+  snprintf(path, sizeof path, "%s/no-noise.csv", dir);
+  FILE *out = fopen(path, "w");
+  clb_results_write_header(out);
+  for (size_t i = 0; i < count; i++) {
+    rows[i].var_measured = rows[i].var_ci_low = rows[i].var_ci_high = NAN;
+    rows[i].var_predicted = rows[i].sigma2 = rows[i].noise_scale = NAN;
+    clb_results_write_row(out, &rows[i]);
+  }
+  fclose(out);
+  free(rows);
+  char out_dir[4200];
+  snprintf(out_dir, sizeof out_dir, "%s/out", dir);
+  const char *inputs[] = {path};
+  struct notes notes = {{0}};
+  struct clb_report_options opt = {inputs, 1, NULL, 0, out_dir, NULL, collect, &notes};
+  struct clb_report_summary summary;
+  cr_assert_eq(clb_report_run(&opt, &summary, &err), 0, "%s", err.message);
+  cr_expect(strstr(notes.text, "plot variance_softmax_fp32 skipped") != NULL, "%s", notes.text);
+  cr_expect_gt(summary.plots_written, 0);
+  char *md = read_in(out_dir, "report.md");
+  cr_expect(strstr(md, "(knee)") != NULL, "without a noise scale the knee is recommended");
+  free(md);
+  remove_tree(dir);
+}
+
+Test(report, without_gnuplot_tables_are_still_written) {
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *dir = run_fixture_report(&notes, &summary, "/nonexistent/gnuplot");
+  cr_expect_eq(summary.gnuplot_missing, 1);
+  cr_expect_eq(summary.plots_written, 0);
+  cr_expect(strstr(notes.text, CLB_REPORT_NO_GNUPLOT) != NULL, "%s", notes.text);
+  static const char *const files[] = {"merged.csv", "report.md", "report.tex", "report.html"};
+  for (size_t i = 0; i < 4; i++) {
+    char *text = read_in(dir, files[i]);
+    cr_expect(text && *text, "%s missing", files[i]);
+    free(text);
+  }
+  remove_tree(dir);
+}
+
+Test(report, bad_input_writes_nothing) {
+  char *dir = clb_test_tmpdir();
+  char *bad = clb_test_write_file(dir, "bad.csv", "schema,host\n1,x\n");
+  char out_dir[4200];
+  snprintf(out_dir, sizeof out_dir, "%s/out", dir);
+  const char *inputs[] = {THREE_FILES[0], bad};
+  struct clb_report_options opt = {inputs, 2, NULL, 0, out_dir, NULL, NULL, NULL};
+  struct clb_report_summary summary;
+  struct clb_error err = {0};
+  cr_expect_eq(clb_report_run(&opt, &summary, &err), CLB_E_SCHEMA);
+  cr_expect_eq(summary.bad_input, 1);
+  cr_expect(strstr(err.message, bad) != NULL, "%s", err.message);
+  char *md = read_in(out_dir, "report.md");
+  cr_expect_null(md, "a failed report must not leave tables behind");
+  free(md);
+  free(bad);
+  remove_tree(dir);
+}
+
+struct cli_case {
+  char args[256];
+  int code;
+  char expect_in_stderr[96];
+};
+
+ParameterizedTestParameters(report_cli, exit_codes) {
+  static struct cli_case cases[] = {
+      {"report", 2, "no results files given"},
+      {"report /nonexistent/results.csv", 2, "/nonexistent/results.csv"},
+      {"report " FIXTURES "/train-softmax.csv", 2, "train-softmax.csv: header"},
+      {"report --bogus x.csv", 2, "unrecognized option"},
+      {"report " FIXTURES "/gpu-node01.csv --train /nonexistent/train.csv --out /tmp/x", 2,
+       "/nonexistent/train.csv"},
+  };
+  return cr_make_param_array(struct cli_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct cli_case *c, report_cli, exit_codes) {
+  char *err = NULL;
+  int code = clb_test_run_cli(c->args, NULL, &err);
+  cr_expect_eq(code, c->code, "'%s' exited %d: %s", c->args, code, err);
+  cr_expect(strstr(err, c->expect_in_stderr) != NULL, "'%s' said: %s", c->args, err);
+  if (!strstr(c->args, "--bogus")) /* getopt adds its own line there */
+    cr_expect(strchr(err, '\n') == strrchr(err, '\n'), "one line expected: %s", err);
+  free(err);
+}
+
+Test(report_cli, merges_and_reports_duplicates) {
+  char *dir = clb_test_tmpdir();
+  char args[4096];
+  snprintf(args, sizeof args, "report %s %s %s --out %s/out --quiet", THREE_FILES[0],
+           THREE_FILES[1], THREE_FILES[2], dir);
+  char *out = NULL, *err = NULL;
+  int code = clb_test_run_cli(args, &out, &err);
+  cr_expect_eq(code, 0, "%s", err);
+  cr_expect(strstr(out, "3 duplicate(s) dropped") != NULL, "%s", out);
+  cr_expect(strstr(out, "duplicate host=gpu-node01") != NULL, "%s", out);
+  free(out);
+  free(err);
+  remove_tree(dir);
+}
