@@ -15,4 +15,12 @@ int clb_cmd_devices(int argc, char **argv);
 void clb_help_devices(FILE *out);
 int clb_cmd_report(int argc, char **argv); void clb_help_report(FILE *out);
 
+int clb_cmd_run(int argc, char **argv);
+void clb_help_run(FILE *out);
+int clb_cmd_worker(int argc, char **argv);
+int clb_cmd_peak(int argc, char **argv);
+void clb_help_peak(FILE *out);
+int clb_cmd_recommend(int argc, char **argv);
+void clb_help_recommend(FILE *out);
+
 #endif

@@ -17,6 +17,9 @@ static int print_usage(FILE *out) {
           "\n"
           "Commands:\n"
           "  devices     list OpenCL platforms, devices and the host topology\n"
+          "  run         benchmark gradient steps: device x model x precision x batch -> CSV\n"
+          "  peak        measure each device's bandwidth and FMA throughput (the roofline)\n"
+          "  recommend   batch-size advice from saved run results\n"
           "  report      merge results CSVs into tables (Markdown, LaTeX, HTML) and plots\n"
           "  help        show this help, or `clbatch help COMMAND` for a command's options\n"
           "\n"
@@ -29,7 +32,12 @@ static int print_usage(FILE *out) {
 
 static const struct clb_command commands[] = {
     {"devices", clb_cmd_devices, clb_help_devices},
+    {"run", clb_cmd_run, clb_help_run},
+    {"peak", clb_cmd_peak, clb_help_peak},
+    {"recommend", clb_cmd_recommend, clb_help_recommend},
     {"report", clb_cmd_report, clb_help_report},
+    /* Internal: one device's measurements, started by `run` in a child process. */
+    {"__worker", clb_cmd_worker, clb_help_run},
 };
 
 static const struct clb_command *find_command(const char *name) {
