@@ -1,0 +1,308 @@
+/* `clbatch run` end to end on PoCL: the CSV contract, rates, oom rows,
+ * resume after a kill, timeouts, and the formula checks of shape.c. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "results.h"
+#include "shape.h"
+
+/* Small and quick: every configuration is timed for a few milliseconds. */
+#define QUICK "--samples 256 --features 8 --hidden 16 --classes 3 --warmup 1 " \
+              "--min-time 0.005 --max-time 0.03 --noise-batches 4 --quiet"
+
+static void require_device(void) {
+  struct clb_device_list list = {0};
+  const struct clb_device_info *cpu = NULL;
+  if (clb_test_cpu_device(&list, &cpu))
+    clb_platform_list_free(&list);
+}
+
+static struct clb_row *read_rows(const char *path, size_t *count) {
+  struct clb_row *rows = NULL;
+  struct clb_error err = {0};
+  char warning[512] = "";
+  *count = 0;
+  cr_assert_eq(clb_results_read(path, &rows, count, warning, sizeof warning, &err), 0, "%s",
+               err.message);
+  return rows;
+}
+
+Test(run, csv_has_schema_columns_and_positive_rates) {
+  require_device();
+  char *dir = clb_test_tmpdir();
+  char args[1024], path[512];
+  snprintf(path, sizeof path, "%s/r.csv", dir);
+  snprintf(args, sizeof args, "run --device cpu --batch 4,32 " QUICK " --out %s", path);
+  char *err = NULL;
+  cr_assert_eq(clb_test_run_cli(args, NULL, &err), 0, "%s", err);
+  free(err);
+
+  /* The header line is the column table of results.h, in order. */
+  char *text = clb_test_read_file(path);
+  char *newline = strchr(text, '\n');
+  cr_assert_not_null(newline);
+  *newline = '\0';
+  char expected[4096] = "";
+  for (size_t c = 0; c < clb_column_count; c++) {
+    strcat(expected, c ? "," : "");
+    strcat(expected, clb_columns[c].name);
+  }
+  cr_expect_str_eq(text, expected);
+  free(text);
+
+  size_t count = 0;
+  struct clb_row *rows = read_rows(path, &count);
+  cr_assert_eq(count, 6, "3 models x 2 batch sizes, got %zu rows", count);
+  for (size_t i = 0; i < count; i++) {
+    const struct clb_row *r = &rows[i];
+    cr_expect_str_eq(r->status, "ok", "%s B=%.0f: %s", r->model, r->batch, r->message);
+    cr_expect(r->step_s_median > 0 && isfinite(r->step_s_median));
+    cr_expect(r->step_s_min <= r->step_s_p10 && r->step_s_p10 <= r->step_s_median &&
+                  r->step_s_median <= r->step_s_p90,
+              "order of statistics");
+    cr_expect(r->samples_per_s > 0 && isfinite(r->samples_per_s));
+    cr_expect(fabs(r->samples_per_s - r->batch / r->step_s_median) <= 1e-6 * r->samples_per_s);
+    cr_expect(r->gflops > 0 && isfinite(r->gflops));
+    cr_expect(r->gbytes_per_s > 0 && isfinite(r->gbytes_per_s));
+    cr_expect(r->device_bytes > 0);
+    cr_expect(r->host_rss_bytes > 0);
+    cr_expect(r->reps >= 5);
+    cr_expect_eq(r->steps_per_epoch, ceil(256.0 / r->batch));
+    cr_expect(r->sigma2 > 0 && r->var_measured > 0 && r->var_predicted > 0);
+    cr_expect_eq(r->schema, CLB_SCHEMA_VERSION);
+  }
+  free(rows);
+  /* The effective configuration sits next to the results and repeats the run. */
+  snprintf(path, sizeof path, "%s/r.config", dir);
+  char *config = clb_test_read_file(path);
+  cr_assert_not_null(config);
+  cr_expect(strstr(config, "batch = 4,32") != NULL, "%s", config);
+  cr_expect(strstr(config, "samples = 256") != NULL);
+  free(config);
+  free(dir);
+}
+
+Test(run, allocation_failure_is_an_oom_row_and_the_sweep_goes_on) {
+  require_device();
+  char *dir = clb_test_tmpdir();
+  char args[1024], path[512];
+  snprintf(path, sizeof path, "%s/oom.csv", dir);
+  /* B = 512 needs a 2 GiB hidden-activation buffer, above PoCL's 1 GiB
+   * CL_DEVICE_MAX_MEM_ALLOC_SIZE; B = 1 fits; linreg afterwards still runs. */
+  snprintf(args, sizeof args,
+           "run --device cpu --model mlp,linreg --features 4 --hidden 1048576 --classes 2 "
+           "--samples 512 --batch 1,512 --warmup 1 --min-time 0.005 --max-time 0.03 "
+           "--noise-batches 0 --quiet --out %s",
+           path);
+  clb_test_run_cli(args, NULL, NULL);
+  size_t count = 0;
+  struct clb_row *rows = read_rows(path, &count);
+  cr_assert_eq(count, 4);
+  int oom = 0, ok = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (!strcmp(rows[i].model, "mlp") && rows[i].batch == 512) {
+      cr_expect_str_eq(rows[i].status, "oom", "%s", rows[i].message);
+      cr_expect(strstr(rows[i].message, "MAX_MEM_ALLOC") != NULL, "%s", rows[i].message);
+      oom++;
+    } else {
+      cr_expect_str_eq(rows[i].status, "ok", "%s B=%.0f: %s", rows[i].model, rows[i].batch,
+                       rows[i].message);
+      ok++;
+    }
+  }
+  cr_expect_eq(oom, 1);
+  cr_expect_eq(ok, 3);
+  free(rows);
+  free(dir);
+}
+
+static size_t count_lines(const char *path) {
+  char *text = clb_test_read_file(path);
+  size_t lines = 0;
+  for (const char *p = text; p && *p; p++)
+    lines += *p == '\n';
+  free(text);
+  return lines;
+}
+
+Test(run, killed_run_resumes_without_duplicates, .timeout = 240) {
+  require_device();
+  char *dir = clb_test_tmpdir();
+  char path[512], command[2048];
+  snprintf(path, sizeof path, "%s/k.csv", dir);
+  const char *plan = "run --device cpu --model softmax,mlp --batch 1,2,4,8,16,32 " QUICK;
+  snprintf(command, sizeof command, "exec %s %s --out %s >/dev/null 2>&1", CLBATCH_BINARY, plan,
+           path);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+    _exit(127);
+  }
+  /* Kill the parent once some rows, but not all, are written. */
+  for (int i = 0; i < 2000 && count_lines(path) < 3; i++)
+    usleep(10000);
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  size_t before = count_lines(path) - 1;
+  cr_assert_lt(before, 12, "the run finished before it could be killed");
+  /* The orphaned worker dies on its broken pipe; give it a moment. */
+  usleep(300000);
+
+  char args[1024];
+  snprintf(args, sizeof args, "%s --out %s --resume", plan, path);
+  char *err = NULL;
+  cr_assert_eq(clb_test_run_cli(args, NULL, &err), 0, "%s", err);
+  free(err);
+  size_t count = 0;
+  struct clb_row *rows = read_rows(path, &count);
+  cr_expect_eq(count, 12, "12 configurations, each once; got %zu", count);
+  for (size_t i = 0; i < count; i++)
+    for (size_t j = i + 1; j < count; j++)
+      cr_expect(!(rows[i].batch == rows[j].batch && !strcmp(rows[i].model, rows[j].model)),
+                "duplicate row %s B=%.0f", rows[i].model, rows[i].batch);
+  free(rows);
+  free(dir);
+}
+
+Test(run, existing_results_are_never_overwritten) {
+  char *dir = clb_test_tmpdir();
+  char *path = clb_test_write_file(dir, "keep.csv", "precious\n");
+  char args[1024];
+  snprintf(args, sizeof args, "run --device cpu " QUICK " --out %s", path);
+  char *err = NULL;
+  cr_expect_eq(clb_test_run_cli(args, NULL, &err), 2);
+  cr_expect(strstr(err, "already exists") != NULL, "%s", err);
+  char *text = clb_test_read_file(path);
+  cr_expect_str_eq(text, "precious\n");
+  free(text);
+  free(err);
+  free(path);
+  free(dir);
+}
+
+Test(run, hung_device_is_cut_off_by_timeout) {
+  require_device();
+  char *dir = clb_test_tmpdir();
+  char args[1024], path[512];
+  snprintf(path, sizeof path, "%s/t.csv", dir);
+  /* Each configuration wants 30 s of timing; the device gets 3 s in all. */
+  snprintf(args, sizeof args,
+           "run --device cpu --model linreg --batch 2,4 --samples 256 --features 8 "
+           "--min-time 30 --max-time 30 --target-cv 0 --noise-batches 0 --timeout 3 --quiet "
+           "--out %s",
+           path);
+  char *err = NULL;
+  int code = clb_test_run_cli(args, NULL, &err);
+  cr_expect_eq(code, 1, "a timed-out device makes the run fail: %s", err);
+  size_t count = 0;
+  struct clb_row *rows = read_rows(path, &count);
+  cr_assert_geq(count, 1);
+  cr_expect_str_eq(rows[0].status, "timeout");
+  cr_expect(strstr(rows[0].message, "--timeout") != NULL, "%s", rows[0].message);
+  free(rows);
+  free(err);
+  free(dir);
+}
+
+struct bad_run_case {
+  char args[160];
+  char expect[64];
+};
+
+ParameterizedTestParameters(run, bad_options_exit_2) {
+  static struct bad_run_case cases[] = {
+      {"run --batch 0", "below the minimum"},
+      {"run --batch 1:8:x1", "--batch"},
+      {"run --batch abc", "--batch"},
+      {"run --samples 1024 --batch 2048", "--batch"},
+      {"run --model cnn", "unknown 'cnn'"},
+      {"run --precision fp8", "unknown 'fp8'"},
+      {"run --min-time -1", "--min-time"},
+      {"run --target-cv nan", "--target-cv"},
+      {"run --samples 99999999999999999999999", "--samples"},
+      {"run --format xml", "not csv, json or md"},
+      {"run --data-on gpu", "not device or host"},
+      {"run --config /nonexistent/clbatch.conf", "/nonexistent/clbatch.conf"},
+      {"run --data /nonexistent/data.csv", "/nonexistent/data.csv"},
+      {"run --min-time 3 --max-time 1", "--max-time"},
+      {"run --noise-batches 1", "--noise-batches"},
+      {"run --bogus", "unrecognized option"},
+      {"run stray", "unexpected argument"},
+      {"run --device nosuchdevice", "matches no device"},
+  };
+  return cr_make_param_array(struct bad_run_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct bad_run_case *c, run, bad_options_exit_2) {
+  char *err = NULL;
+  int code = clb_test_run_cli(c->args, NULL, &err);
+  cr_expect_eq(code, 2, "'%s' exited %d: %s", c->args, code, err);
+  cr_expect(strstr(err, c->expect) != NULL, "'%s' said: %s", c->args, err);
+  free(err);
+}
+
+/* Hand-counted FLOPs and bytes of a tiny step (see results/SCHEMA.md). */
+Test(formulas, linreg_and_mlp_by_hand) {
+  struct clb_shape linreg = {CLB_MODEL_LINREG, 3, 0, 1};
+  /* B=2, D=3, C=1, P=4: forward 12, weight gradient 12, bias GEMV 4,
+   * AXPY 8, element-wise 3*2*1 = 6. */
+  cr_expect_float_eq(clb_shape_step_flops(&linreg, 2), 42.0, 1e-12);
+  struct clb_shape mlp = {CLB_MODEL_MLP, 2, 3, 2};
+  /* B=1, D=2, H=3, C=2, P=6+3+6+2=17: forward 12+12, gW2 12, dH 12, gW1 12,
+   * bias GEMVs 6+4, AXPY 34, softmax 12, bias+ReLU 6, mask 3. */
+  cr_expect_float_eq(clb_shape_step_flops(&mlp, 1), 125.0, 1e-12);
+  /* linreg bytes, fp32, B=2, contiguous: Z = XW (6+3+2)*4 = 44; loss
+   * (4+1)*4 + 8 (indices) + 8 (targets) + 8 (row losses) = 44; gW (6+2+3)*4 = 44;
+   * gb (2+2+1)*4 = 20; AXPY 12*4 = 48. */
+  cr_expect_float_eq(clb_shape_step_bytes(&linreg, 2, 4, 0), 200.0, 1e-12);
+  /* The gather adds 4 bytes per index and the rows read and written. */
+  cr_expect_float_eq(clb_shape_step_bytes(&linreg, 2, 4, 1), 200.0 + 8 + 48, 1e-12);
+}
+
+Test(run, killed_worker_becomes_an_error_row_and_the_sweep_goes_on, .timeout = 240) {
+  require_device();
+  char *dir = clb_test_tmpdir();
+  char path[512], command[2048];
+  snprintf(path, sizeof path, "%s/w.csv", dir);
+  snprintf(command, sizeof command,
+           "exec %s run --device cpu --model softmax,mlp --batch 1,2,4,8,16,32 " QUICK
+           " --out %s >/dev/null 2>&1",
+           CLBATCH_BINARY, path);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+    _exit(127);
+  }
+  for (int i = 0; i < 2000 && count_lines(path) < 3; i++)
+    usleep(10000);
+  char kill_command[1024];
+  /* "[_]_worker" matches the worker but not the shell that runs pkill. */
+  snprintf(kill_command, sizeof kill_command, "pkill -KILL -f '[_]_worker.*%s'", path);
+  cr_assert_eq(system(kill_command), 0, "no worker to kill");
+  int status = 0;
+  waitpid(pid, &status, 0);
+  cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+            "a failed configuration makes the run exit 1");
+  size_t count = 0;
+  struct clb_row *rows = read_rows(path, &count);
+  cr_expect_eq(count, 12, "the restarted worker finished the plan: %zu rows", count);
+  size_t errors = 0;
+  for (size_t i = 0; i < count; i++)
+    if (!strcmp(rows[i].status, "error")) {
+      errors++;
+      cr_expect(strstr(rows[i].message, "signal 9") != NULL, "%s", rows[i].message);
+    }
+  cr_expect_eq(errors, 1);
+  free(rows);
+  free(dir);
+}
