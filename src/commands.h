@@ -14,5 +14,7 @@ struct clb_command {
 int clb_cmd_devices(int argc, char **argv);
 void clb_help_devices(FILE *out);
 int clb_cmd_report(int argc, char **argv); void clb_help_report(FILE *out);
+int clb_cmd_train(int argc, char **argv);
+void clb_help_train(FILE *out);
 
 #endif

@@ -18,6 +18,7 @@ static int print_usage(FILE *out) {
           "Commands:\n"
           "  devices     list OpenCL platforms, devices and the host topology\n"
           "  report      merge results CSVs into tables (Markdown, LaTeX, HTML) and plots\n"
+          "  train       mini-batch SGD on one device: loss per epoch for each batch size\n"
           "  help        show this help, or `clbatch help COMMAND` for a command's options\n"
           "\n"
           "Global options:\n"
@@ -30,6 +31,7 @@ static int print_usage(FILE *out) {
 static const struct clb_command commands[] = {
     {"devices", clb_cmd_devices, clb_help_devices},
     {"report", clb_cmd_report, clb_help_report},
+    {"train", clb_cmd_train, clb_help_train},
 };
 
 static const struct clb_command *find_command(const char *name) {
