@@ -14,6 +14,8 @@ struct clb_command {
 int clb_cmd_devices(int argc, char **argv);
 void clb_help_devices(FILE *out);
 int clb_cmd_report(int argc, char **argv); void clb_help_report(FILE *out);
+int clb_cmd_train(int argc, char **argv);
+void clb_help_train(FILE *out);
 
 int clb_cmd_run(int argc, char **argv);
 void clb_help_run(FILE *out);

@@ -21,6 +21,7 @@ static int print_usage(FILE *out) {
           "  peak        measure each device's bandwidth and FMA throughput (the roofline)\n"
           "  recommend   batch-size advice from saved run results\n"
           "  report      merge results CSVs into tables (Markdown, LaTeX, HTML) and plots\n"
+          "  train       mini-batch SGD on one device: loss per epoch for each batch size\n"
           "  help        show this help, or `clbatch help COMMAND` for a command's options\n"
           "\n"
           "Global options:\n"
@@ -36,6 +37,7 @@ static const struct clb_command commands[] = {
     {"peak", clb_cmd_peak, clb_help_peak},
     {"recommend", clb_cmd_recommend, clb_help_recommend},
     {"report", clb_cmd_report, clb_help_report},
+    {"train", clb_cmd_train, clb_help_train},
     /* Internal: one device's measurements, started by `run` in a child process. */
     {"__worker", clb_cmd_worker, clb_help_run},
 };
