@@ -14,4 +14,7 @@ struct clb_command {
 int clb_cmd_devices(int argc, char **argv);
 void clb_help_devices(FILE *out);
 
+int clb_cmd_tune(int argc, char **argv);
+void clb_help_tune(FILE *out);
+
 #endif

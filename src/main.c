@@ -17,6 +17,7 @@ static int print_usage(FILE *out) {
           "\n"
           "Commands:\n"
           "  devices     list OpenCL platforms, devices and the host topology\n"
+          "  tune        search CLBlast's GEMM parameters per device and store the best\n"
           "  help        show this help, or `clbatch help COMMAND` for a command's options\n"
           "\n"
           "Global options:\n"
@@ -28,6 +29,7 @@ static int print_usage(FILE *out) {
 
 static const struct clb_command commands[] = {
     {"devices", clb_cmd_devices, clb_help_devices},
+    {"tune", clb_cmd_tune, clb_help_tune},
 };
 
 static const struct clb_command *find_command(const char *name) {
