@@ -240,6 +240,43 @@ static void sample_front(struct candidates *list, size_t want, uint64_t seed) {
   }
 }
 
+/* A kernel with several spaces (Xgemm's GEMMK=0 and GEMMK=1 kernels) gets at
+ * least one sampled configuration from each, when the sample has room: the
+ * smaller space would otherwise often go untried in a small sample. */
+static void sample_cover_spaces(struct candidates *list, size_t want, size_t space_count,
+                                uint64_t seed) {
+  uint64_t state = seed ^ 0xc0fe;
+  if (want < space_count || want >= list->count)
+    return;
+  size_t slot = want; /* replaced from the end of the sample backwards */
+  for (uint64_t s = 0; s < space_count; s++) {
+    size_t in_sample = 0, in_rest = 0;
+    for (size_t i = 0; i < list->count; i++)
+      *(i < want ? &in_sample : &in_rest) += (list->items[i] >> 32) == s;
+    if (in_sample > 0 || in_rest == 0)
+      continue;
+    size_t pick = (size_t)(splitmix64(&state) % in_rest);
+    for (size_t i = want; i < list->count; i++) {
+      if ((list->items[i] >> 32) != s || pick-- > 0)
+        continue;
+      /* Only replace a slot whose space keeps another representative. */
+      while (slot > 0) {
+        slot--;
+        uint64_t old_space = list->items[slot] >> 32;
+        size_t same = 0;
+        for (size_t j = 0; j < want; j++)
+          same += (list->items[j] >> 32) == old_space;
+        if (same > 1)
+          break;
+      }
+      uint64_t swap = list->items[slot];
+      list->items[slot] = list->items[i];
+      list->items[i] = swap;
+      break;
+    }
+  }
+}
+
 static size_t tile_cap(size_t dim) {
   size_t cap = 1;
   while (cap < dim && cap < ((size_t)1 << 30))
@@ -293,6 +330,13 @@ static void sanitize(char *dst, size_t size, const char *src) {
   while (len > 0 && (dst[len - 1] == ' ' || dst[len - 1] == '\t'))
     len--;
   dst[len] = '\0';
+}
+
+/* The device name as a section header holds it (never empty). */
+static void section_device_name(char *dst, size_t size, const char *name) {
+  sanitize(dst, size, name);
+  if (!*dst)
+    snprintf(dst, size, "unnamed");
 }
 
 struct tune_entry {
@@ -582,7 +626,7 @@ int clb_tune_apply(const struct clb_device_info *dev, enum clb_precision precisi
   if (missing)
     goto cleanup;
   CLB_TRY(parse_file(path, &file, err));
-  sanitize(name, sizeof name, dev->name);
+  section_device_name(name, sizeof name, dev->name);
   sanitize(driver, sizeof driver, dev->driver_version);
   for (size_t i = 0; i < file.count; i++) {
     const struct tune_entry *entry = &file.entries[i];
@@ -658,10 +702,8 @@ static int store(const char *path, const struct clb_device_info *dev,
   FILE *out = NULL;
   char tmp[4200], device[256], driver[128], when[64];
   tmp[0] = '\0';
-  sanitize(device, sizeof device, dev->name);
+  section_device_name(device, sizeof device, dev->name);
   sanitize(driver, sizeof driver, dev->driver_version);
-  if (!*device)
-    snprintf(device, sizeof device, "unnamed");
   CLB_TRY(read_text(path, &file, &missing, err));
   if (!missing)
     CLB_TRY(parse_file(path, &file, err)); /* never overwrite a file we cannot read back */
@@ -947,6 +989,7 @@ static int tune_kernel(struct bench *b, const struct space *const *spaces, size_
   for (const char *c = kernel; *c; c++)
     seed = seed * 31u + (unsigned char)*c;
   sample_front(&list, want, seed);
+  sample_cover_spaces(&list, want, space_count, seed);
   if (progress)
     fprintf(progress, "%s %s on %s: %zu legal configurations, timing %zu plus CLBlast's defaults\n",
             precision, kernel, b->device, list.count, want);
