@@ -25,4 +25,7 @@ void clb_help_peak(FILE *out);
 int clb_cmd_recommend(int argc, char **argv);
 void clb_help_recommend(FILE *out);
 
+int clb_cmd_tune(int argc, char **argv);
+void clb_help_tune(FILE *out);
+
 #endif

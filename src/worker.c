@@ -17,6 +17,7 @@
 #include "peak.h"
 #include "platform.h"
 #include "topology.h"
+#include "tune.h"
 
 int clb_wire_send(int fd, const struct clb_wire *message) {
   const char *p = (const char *)message;
@@ -220,6 +221,7 @@ struct model_state {
   const struct clb_noise_exact *exact; /* NULL when the noise is off or failed */
   double peak_gflops;
   double max_batch_fit;
+  int tuned; /* parameters from `clbatch tune` were applied to CLBlast */
 };
 
 static void fill_timing(struct clb_row *row, const struct clb_timing *timing,
@@ -279,6 +281,7 @@ static int measure_batch(struct worker *w, const struct model_state *m, size_t b
                             &timing, err));
   fill_timing(row, &timing, m, batch, gathers);
   row->device_bytes = (double)clb_model_device_bytes(model);
+  row->tuned = m->tuned;
   row->max_batch_fit = m->max_batch_fit;
   if (m->exact && plan->noise_batches >= 2) {
     struct clb_noise_measured measured;
@@ -388,7 +391,7 @@ static int run_precision(struct worker *w, enum clb_model_kind kind,
   const struct clb_plan *plan = w->plan;
   struct clb_error err = {0};
   struct model_state m = {{kind, data->d, kind == CLB_MODEL_MLP ? plan->hidden : 0, data->c},
-                          precision, data, NULL, NULL, NAN, NAN};
+                          precision, data, NULL, NULL, NAN, NAN, 0};
   size_t p = clb_shape_param_count(&m.shape);
   double *theta = malloc(p * sizeof *theta);
   struct clb_noise_exact exact = {0};
@@ -403,6 +406,13 @@ static int run_precision(struct worker *w, enum clb_model_kind kind,
   memcpy(theta, theta0, p * sizeof *theta);
   m.theta = theta;
   if (!unsupported) {
+    if (clb_tune_apply(w->dev, precision, &m.tuned, &err) != 0) {
+      send_log(w, "tuned parameters not applied: %s", err.message);
+      m.tuned = 0;
+    } else if (m.tuned) {
+      send_log(w, "%s %s: CLBlast runs the parameters stored by `clbatch tune`", w->dev->name,
+               clb_precision_name(precision));
+    }
     if (clb_peak_flops(&w->cl, precision, &m.peak_gflops, &err) != 0) {
       send_log(w, "peak FLOP/s not measured: %s", err.message);
       m.peak_gflops = NAN;
