@@ -306,3 +306,38 @@ Test(run, killed_worker_becomes_an_error_row_and_the_sweep_goes_on, .timeout = 2
   free(rows);
   free(dir);
 }
+
+Test(run, rows_say_whether_tuned_parameters_were_used, .timeout = 300) {
+  require_device();
+  char *dir = clb_test_tmpdir();
+  char tune_file[512], path[512], args[1024];
+  snprintf(tune_file, sizeof tune_file, "%s/tuned.conf", dir);
+  setenv("CLBATCH_TUNE_FILE", tune_file, 1);
+  snprintf(path, sizeof path, "%s/before.csv", dir);
+  snprintf(args, sizeof args, "run --device cpu --model linreg --batch 8 " QUICK " --out %s",
+           path);
+  cr_assert_eq(clb_test_run_cli(args, NULL, NULL), 0);
+  size_t count = 0;
+  struct clb_row *rows = read_rows(path, &count);
+  cr_assert_eq(count, 1);
+  cr_expect_eq(rows[0].tuned, 0, "no tuned parameters stored yet");
+  free(rows);
+
+  char *err = NULL;
+  cr_assert_eq(clb_test_run_cli("tune --device cpu --precision fp32 --m 16 --n 16 --k 16 "
+                                "--max-configs 2 --budget 30",
+                                NULL, &err),
+               0, "%s", err);
+  free(err);
+  snprintf(path, sizeof path, "%s/after.csv", dir);
+  snprintf(args, sizeof args, "run --device cpu --model linreg --batch 8 " QUICK " --out %s",
+           path);
+  cr_assert_eq(clb_test_run_cli(args, NULL, NULL), 0);
+  rows = read_rows(path, &count);
+  cr_assert_eq(count, 1);
+  cr_expect_eq(rows[0].tuned, 1, "the stored parameters were applied");
+  cr_expect_str_eq(rows[0].status, "ok", "%s", rows[0].message);
+  free(rows);
+  unsetenv("CLBATCH_TUNE_FILE");
+  free(dir);
+}
