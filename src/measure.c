@@ -22,7 +22,7 @@ double clb_now(void) {
 
 double clb_event_span(cl_event first, cl_event last) {
   cl_ulong start = 0, end = 0;
-  if (clGetEventProfilingInfo(first, CL_PROFILING_COMMAND_END, sizeof start, &start, NULL) !=
+  if (clGetEventProfilingInfo(first, CL_PROFILING_COMMAND_START, sizeof start, &start, NULL) !=
           CL_SUCCESS ||
       clGetEventProfilingInfo(last, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL) !=
           CL_SUCCESS)
@@ -54,15 +54,16 @@ static int run_untimed(cl_command_queue queue, const char *device, clb_step_fn s
                        void *context, size_t first, size_t count, struct clb_error *err) {
   int rc = 0;
   for (size_t i = 0; i < count; i++)
-    CLB_TRY(step(context, first + i, err));
+    CLB_TRY(step(context, first + i, NULL, NULL, err));
   CLB_CHECK(clFinish(queue), "clFinish", device);
 cleanup:
   return rc;
 }
 
-/* One round of `count` steps, each bracketed by markers. Appends one device
- * time per step to `device_times` (or nothing, clearing *events_ok, when the
- * driver's timestamps are unusable) and returns the round's wall time. */
+/* One round of `count` steps, each bracketed by the events of its first and
+ * last commands. Appends one device time per step to `device_times` (or
+ * nothing, clearing *events_ok, when the driver's timestamps are unusable) and
+ * returns the round's wall time. */
 static int timed_round(cl_command_queue queue, const char *device, clb_step_fn step,
                        void *context, size_t first, size_t count, int *events_ok,
                        struct samples *device_times, double *wall, struct clb_error *err) {
@@ -73,12 +74,9 @@ static int timed_round(cl_command_queue queue, const char *device, clb_step_fn s
   double start = clb_now();
   for (size_t i = 0; i < count; i++) {
     if (*events_ok)
-      CLB_CHECK(clEnqueueMarkerWithWaitList(queue, 0, NULL, &markers[2 * i]),
-                "clEnqueueMarkerWithWaitList", device);
-    CLB_TRY(step(context, first + i, err));
-    if (*events_ok)
-      CLB_CHECK(clEnqueueMarkerWithWaitList(queue, 0, NULL, &markers[2 * i + 1]),
-                "clEnqueueMarkerWithWaitList", device);
+      CLB_TRY(step(context, first + i, &markers[2 * i], &markers[2 * i + 1], err));
+    else
+      CLB_TRY(step(context, first + i, NULL, NULL, err));
   }
   CLB_CHECK(clFinish(queue), "clFinish", device);
   *wall = clb_now() - start;

@@ -1,8 +1,9 @@
 /* Timing of device work: warm-up, adaptive repetitions, two clocks.
  *
- * Device time brackets each step with markers on the in-order queue (CLBlast's
- * own event would cover only its last kernel); wall time is taken over
- * back-to-back steps with one clFinish at the end. */
+ * Device time runs from the start of a step's first command to the end of its
+ * last, on an in-order queue (CLBlast's own event covers only its last kernel,
+ * so a step that begins inside CLBlast brackets itself with a marker); wall
+ * time is taken over back-to-back steps with one clFinish at the end. */
 #ifndef CLB_MEASURE_H
 #define CLB_MEASURE_H
 
@@ -12,8 +13,11 @@
 #include "errors.h"
 #include "stats.h"
 
-/* Enqueues step number `index` (0, 1, ...) without waiting for it. */
-typedef int (*clb_step_fn)(void *context, size_t index, struct clb_error *err);
+/* Enqueues step number `index` (0, 1, ...) without waiting for it. When
+ * `first` and `last` are not NULL the step returns the events of its first and
+ * last commands (the caller releases them); otherwise it creates no events. */
+typedef int (*clb_step_fn)(void *context, size_t index, cl_event *first, cl_event *last,
+                           struct clb_error *err);
 
 struct clb_measure_config {
   size_t warmup_steps; /* untimed steps first (kernel compilation, caches) */
@@ -40,7 +44,7 @@ int clb_measure_steps(cl_command_queue queue, const char *device, clb_step_fn st
                       void *context, const struct clb_measure_config *config,
                       struct clb_timing *out, struct clb_error *err);
 
-/* Device seconds between the start of `first` and the end of `last` (both
+/* Device seconds from the start of `first` to the end of `last` (both
  * complete). Negative when the driver's timestamps are missing or inverted. */
 double clb_event_span(cl_event first, cl_event last);
 

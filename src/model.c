@@ -39,6 +39,7 @@ struct clb_model {
   int gathers;
   size_t device_bytes;
   struct batch_view last_view; /* where the last batch's inputs were read from */
+  cl_event *first_event_slot;   /* when set, the next command enqueued reports here */
 };
 
 
@@ -404,14 +405,22 @@ static int set_acc_arg(struct clb_model *model, cl_kernel kernel, cl_uint index,
   return set_arg(model, kernel, index, sizeof narrow, &narrow, name, err);
 }
 
+/* The slot for the event of a timed step's first command, once. */
+static cl_event *take_first_event_slot(struct clb_model *model) {
+  cl_event *slot = model->first_event_slot;
+  model->first_event_slot = NULL;
+  return slot;
+}
+
 static int launch(struct clb_model *model, cl_kernel kernel, size_t count, const char *name,
                   struct clb_error *err) {
   size_t local = 64;
   if (local > model->cl->info->max_work_group_size)
     local = model->cl->info->max_work_group_size;
   size_t global = (count + local - 1) / local * local;
+  cl_event *event = take_first_event_slot(model);
   cl_int status =
-      clEnqueueNDRangeKernel(model->cl->queue, kernel, 1, NULL, &global, &local, 0, NULL, NULL);
+      clEnqueueNDRangeKernel(model->cl->queue, kernel, 1, NULL, &global, &local, 0, NULL, event);
   if (status != CL_SUCCESS)
     return clb_fail(err, status, "clEnqueueNDRangeKernel", model->device, "%s over %zu items",
                     name, count);
@@ -440,7 +449,7 @@ static int stage_batch(struct clb_model *model, size_t first, size_t rows,
            (unsigned char *)model->host_y + sample * target_bytes, target_bytes);
   }
   CLB_CHECK(clEnqueueWriteBuffer(model->cl->queue, model->yb, CL_FALSE, 0, rows * target_bytes,
-                                 targets_dst, 0, NULL, NULL),
+                                 targets_dst, 0, NULL, take_first_event_slot(model)),
             "clEnqueueWriteBuffer", model->device);
   CLB_CHECK(clEnqueueWriteBuffer(model->cl->queue, model->xb, CL_FALSE, 0, rows * row_bytes,
                                  rows_dst, 0, NULL, &model->staging_event),
@@ -614,11 +623,43 @@ int clb_model_update(struct clb_model *model, double lr, struct clb_error *err) 
                        NULL, err);
 }
 
+/* One SGD step. With event slots, the first and last commands report there
+ * for device timing; without them no event is created. */
+static int step(struct clb_model *model, size_t first, size_t rows, double lr,
+                cl_event *first_event, cl_event *last_event, struct clb_error *err) {
+  struct batch_view view;
+  int rc = 0;
+  model->first_event_slot = first_event;
+  CLB_TRY(prepare_batch(model, first, rows, &view, err));
+  if (model->first_event_slot) {
+    /* The step starts inside CLBlast, whose event would cover only its last kernel. */
+    model->first_event_slot = NULL;
+    CLB_CHECK(clEnqueueMarkerWithWaitList(model->cl->queue, 0, NULL, first_event),
+              "clEnqueueMarkerWithWaitList", model->device);
+  }
+  model->last_view = view;
+  CLB_TRY(forward(model, &view, loss_derivative_factor(model) / (double)rows, 0, err));
+  CLB_TRY(backward(model, &view, err));
+  CLB_TRY(clb_blas_axpy(&model->blas, model->param_count, -lr, model->grad, 0, model->theta, 0,
+                        last_event, err));
+cleanup:
+  model->first_event_slot = NULL;
+  return rc;
+}
+
 int clb_model_step(struct clb_model *model, size_t first, size_t rows, double lr,
                    struct clb_error *err) {
-  int rc = clb_model_gradient(model, first, rows, 1.0 / (double)rows, err);
-  return rc ? rc : clb_model_update(model, lr, err);
+  return step(model, first, rows, lr, NULL, NULL, err);
 }
+
+int clb_model_step_bracketed(struct clb_model *model, size_t first, size_t rows, double lr,
+                             cl_event *first_event, cl_event *last_event,
+                             struct clb_error *err) {
+  *first_event = NULL;
+  *last_event = NULL;
+  return step(model, first, rows, lr, first_event, last_event, err);
+}
+
 
 static int read_acc_rows(struct clb_model *model, cl_mem buffer, size_t rows, double *out,
                          const char *what, struct clb_error *err) {

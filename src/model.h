@@ -55,6 +55,13 @@ int clb_model_update(struct clb_model *model, double lr, struct clb_error *err);
 int clb_model_step(struct clb_model *model, size_t first, size_t rows, double lr,
                    struct clb_error *err);
 
+/* One SGD step that also returns the events of its first command (the gather
+ * kernel or the host copy, or a marker when the step starts inside CLBlast) and
+ * of its last (the AXPY), for device timing. The caller releases both. */
+int clb_model_step_bracketed(struct clb_model *model, size_t first, size_t rows, double lr,
+                             cl_event *first_event, cl_event *last_event,
+                             struct clb_error *err);
+
 /* After clb_model_gradient with grad_scale = 1 on the same rows: writes
  * |g_i|^2 of each of those samples into norms (rows doubles), computed on
  * the device with |a_i|^2 |delta_i|^2 + |delta_i|^2 per linear layer. Blocks. */

@@ -197,10 +197,14 @@ struct step_context {
   double lr;
 };
 
-static int timed_step(void *context, size_t index, struct clb_error *err) {
+static int timed_step(void *context, size_t index, cl_event *first_event, cl_event *last_event,
+                      struct clb_error *err) {
   struct step_context *c = context;
   size_t first = (index % c->full_steps) * c->batch;
-  return clb_model_step(c->model, first, c->batch, c->lr, err);
+  if (!first_event)
+    return clb_model_step(c->model, first, c->batch, c->lr, err);
+  return clb_model_step_bracketed(c->model, first, c->batch, c->lr, first_event, last_event,
+                                  err);
 }
 
 /* Finishes a row as `oom`, `error` or `skipped` from a failure. */
