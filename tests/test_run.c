@@ -95,14 +95,18 @@ Test(run, allocation_failure_is_an_oom_row_and_the_sweep_goes_on) {
   char *dir = clb_test_tmpdir();
   char args[1024], path[512];
   snprintf(path, sizeof path, "%s/oom.csv", dir);
-  /* B = 512 needs a 2 GiB hidden-activation buffer, above PoCL's 1 GiB
-   * CL_DEVICE_MAX_MEM_ALLOC_SIZE; B = 1 fits; linreg afterwards still runs. */
+  /* PoCL sizes its device from free host memory; pin it to 1 GiB so that its
+   * CL_DEVICE_MAX_MEM_ALLOC_SIZE is 256 MiB on every machine. Then B = 512
+   * needs a 512 MiB hidden-activation buffer and cannot be allocated, B = 1
+   * fits, and linreg afterwards still runs. */
+  setenv("POCL_MEMORY_LIMIT", "1", 1);
   snprintf(args, sizeof args,
-           "run --device cpu --model mlp,linreg --features 4 --hidden 1048576 --classes 2 "
+           "run --device cpu --model mlp,linreg --features 4 --hidden 262144 --classes 2 "
            "--samples 512 --batch 1,512 --warmup 1 --min-time 0.005 --max-time 0.03 "
            "--noise-batches 0 --quiet --out %s",
            path);
   clb_test_run_cli(args, NULL, NULL);
+  unsetenv("POCL_MEMORY_LIMIT");
   size_t count = 0;
   struct clb_row *rows = read_rows(path, &count);
   cr_assert_eq(count, 4);
