@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# clbatch on PoCL's CPU device against the same step in OpenBLAS, on the SAME CPU.
+#
+# PoCL is an OpenCL runtime for the host CPU: `clbatch run --device cpu` runs
+# clbatch's kernels and CLBlast on the very cores that bench/cpu_reference then
+# runs OpenBLAS on, one after the other in this one invocation. The ratio
+# therefore compares two software stacks on identical hardware (how much the
+# OpenCL/CLBlast path costs next to a tuned CPU BLAS); it says nothing about a GPU.
+#
+# Usage: bench/cpu_compare.sh [--model LIST] [--batch LIST] [--samples N]
+#            [--features D] [--hidden H] [--classes C] [--outputs O]
+#            [--threads T] [--min-time S] [--max-time S] [--warmup K] [--seed S]
+# With no options it runs clbatch's default plan (linreg, softmax, mlp; fp32;
+# batches 1, 2, 4, ... 4096; N=4096, D=128, H=256, C=10).
+# Writes results/local/cpu-compare-<host>-<time>.csv (and the two raw CSVs beside it).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+clbatch="${CLBATCH:-$root/build/clbatch}"
+
+die() {
+  echo "cpu_compare.sh: $*" >&2
+  exit 2
+}
+
+usage() {
+  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
+}
+
+shared=()  # options passed to both clbatch and cpu_reference
+threads=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    --model | --batch | --samples | --features | --hidden | --classes | --outputs | \
+      --min-time | --max-time | --warmup | --seed | --lr)
+      [[ $# -ge 2 ]] || die "$1 needs a value"
+      shared+=("$1" "$2")
+      shift 2
+      ;;
+    --threads)
+      [[ $# -ge 2 ]] || die "$1 needs a value"
+      threads="$2"
+      shift 2
+      ;;
+    *) die "unknown option '$1' (see --help)" ;;
+  esac
+done
+
+[[ -x "$clbatch" ]] || die "no clbatch at $clbatch: build it first with
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2"
+command -v cc >/dev/null || die "no C compiler (cc): apt-get install build-essential"
+command -v python3 >/dev/null || die "python3 is needed to join the two CSVs: apt-get install python3"
+
+# OpenBLAS's own cblas.h declares openblas_set_num_threads; prefer it over
+# whichever cblas.h Debian's alternatives point at.
+cflags=()
+for dir in /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/aarch64-linux-gnu/openblas-pthread \
+  /usr/include/openblas; do
+  if [[ -f "$dir/cblas.h" ]]; then
+    cflags+=("-I$dir")
+    break
+  fi
+done
+if [[ ${#cflags[@]} -eq 0 && ! -f /usr/include/cblas.h && ! -f /usr/include/x86_64-linux-gnu/cblas.h ]]; then
+  die "OpenBLAS headers not found: apt-get install libopenblas-dev (scripts/setup.sh installs it)"
+fi
+
+bindir="$root/build-bench"
+mkdir -p "$bindir"
+ref="$bindir/cpu_reference"
+if [[ ! -x "$ref" || "$here/cpu_reference.c" -nt "$ref" ]]; then
+  echo "== building $ref"
+  cc -std=c11 -O2 -Wall -Wextra "${cflags[@]}" "$here/cpu_reference.c" -o "$ref" -lopenblas -lm ||
+    die "building cpu_reference failed (is libopenblas-dev installed?)"
+fi
+
+export POCL_CACHE_DIR="${POCL_CACHE_DIR:-/tmp/pocl-cache}"
+mkdir -p "$POCL_CACHE_DIR"
+host="$(hostname -s 2>/dev/null || hostname)"
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+outdir="$root/results/local"
+mkdir -p "$outdir"
+base="$outdir/cpu-compare-$host-$stamp"
+cores="$(nproc)"
+cpu="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)"
+
+echo "== Same CPU for both: ${cpu:-unknown CPU}, $cores core(s)."
+echo "   clbatch runs through PoCL (an OpenCL runtime on these host cores) with CLBlast;"
+echo "   the reference runs the same fp32 step with OpenBLAS on the same cores."
+echo "   Ratios compare two runtimes on identical hardware; absolute times say nothing about a GPU."
+
+echo "== 1/3 clbatch run --device cpu (PoCL)"
+"$clbatch" run --device cpu --precision fp32 --noise-batches 0 --quiet \
+  "${shared[@]}" --out "$base.clbatch.csv"
+
+# The reference gets exactly the batch sizes and shapes clbatch ran, read by
+# column name from clbatch's CSV, one model at a time.
+echo "== 2/3 bench/cpu_reference (OpenBLAS${threads:+, $threads threads})"
+ref_opts=()
+for ((i = 0; i < ${#shared[@]}; i += 2)); do
+  case "${shared[i]}" in
+    --min-time | --max-time | --warmup | --seed | --lr) ref_opts+=("${shared[i]}" "${shared[i + 1]}") ;;
+  esac
+done
+if [[ -n "$threads" ]]; then
+  ref_opts+=(--threads "$threads")
+fi
+plans="$(python3 - "$base.clbatch.csv" <<'EOF'
+import csv, sys
+plans = {}
+with open(sys.argv[1], newline="", encoding="utf-8") as f:
+    for row in csv.DictReader(f):
+        if row["precision"] != "fp32":
+            continue
+        shape = (row["model"], row["n_samples"], row["n_features"], row["n_hidden"], row["n_classes"])
+        plans.setdefault(shape, [])
+        if row["batch"] not in plans[shape]:
+            plans[shape].append(row["batch"])
+for (model, n, d, h, c), batches in plans.items():
+    print(model, n, d, h, c, ",".join(batches))
+EOF
+)"
+[[ -n "$plans" ]] || die "clbatch wrote no fp32 rows to $base.clbatch.csv"
+first=1
+while read -r model n d h c batches; do
+  shape=(--samples "$n" --features "$d")
+  if [[ "$model" == linreg ]]; then
+    shape+=(--outputs "$c")
+  else
+    shape+=(--classes "$c")
+  fi
+  if [[ "$model" == mlp ]]; then
+    shape+=(--hidden "$h")
+  fi
+  "$ref" --model "$model" --batch "$batches" "${shape[@]}" "${ref_opts[@]}" \
+    --out "$base.ref-$model.csv"
+  if [[ $first -eq 1 ]]; then
+    cat "$base.ref-$model.csv" >"$base.openblas.csv"
+    first=0
+  else
+    tail -n +2 "$base.ref-$model.csv" >>"$base.openblas.csv"
+  fi
+  rm -f "$base.ref-$model.csv"
+done <<<"$plans"
+
+echo "== 3/3 clbatch (PoCL) / OpenBLAS, same CPU"
+python3 "$here/join_results.py" --clbatch "$base.clbatch.csv" --baseline "$base.openblas.csv" \
+  --name OpenBLAS --out "$base.csv"
