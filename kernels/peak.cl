@@ -27,24 +27,29 @@ __kernel void copy_bandwidth(__global const float4 *src, __global float4 *dst) {
   dst[i] = src[i];
 }
 
-/* Two dependent FMA chains per work-item; 2 chains x 16 FMAs x 64 iterations. */
-#define FMA16(a, b)                                                                         \
-  a = mad(a, b, a); b = mad(b, a, b); a = mad(a, b, a); b = mad(b, a, b);                   \
-  a = mad(a, b, a); b = mad(b, a, b); a = mad(a, b, a); b = mad(b, a, b);                   \
-  a = mad(a, b, a); b = mad(b, a, b); a = mad(a, b, a); b = mad(b, a, b);                   \
-  a = mad(a, b, a); b = mad(b, a, b); a = mad(a, b, a); b = mad(b, a, b);
+/* Eight independent FMA chains per work-item: one chain only measures the FMA
+ * latency on a CPU, whose vector units need several FMAs in flight. Each chain
+ * converges to c / (1 - m), so no value overflows or turns subnormal. */
+#define FMA8                                                                                \
+  a0 = mad(a0, m, c); a1 = mad(a1, m, c); a2 = mad(a2, m, c); a3 = mad(a3, m, c);           \
+  a4 = mad(a4, m, c); a5 = mad(a5, m, c); a6 = mad(a6, m, c); a7 = mad(a7, m, c);
+
+/* FLOPs per work-item: FMA_ITERATIONS x 4 x 8 FMAs x 2 x WIDTH (see src/peak.c). */
+#define FMA_ITERATIONS 128
 
 __kernel void fma_throughput(__global scalar *out, const float seed) {
-  vec x = (vec)((scalar)seed + (scalar)get_local_id(0));
-  vec y = (vec)((scalar)get_global_id(0));
-  for (int i = 0; i < 64; i++) {
-    FMA16(x, y)
+  const vec m = (vec)((scalar)0.999f), c = (vec)((scalar)seed);
+  vec a0 = (vec)((scalar)get_local_id(0)), a1 = a0 + (vec)((scalar)1),
+      a2 = a0 + (vec)((scalar)2), a3 = a0 + (vec)((scalar)3), a4 = a0 + (vec)((scalar)4),
+      a5 = a0 + (vec)((scalar)5), a6 = a0 + (vec)((scalar)6), a7 = a0 + (vec)((scalar)7);
+  for (int i = 0; i < FMA_ITERATIONS; i++) {
+    FMA8 FMA8 FMA8 FMA8
   }
   /* The sum is stored so the compiler cannot drop the chains. */
+  vec s = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
 #if WIDTH == 1
-  out[get_global_id(0)] = x + y;
+  out[get_global_id(0)] = s;
 #else
-  vec s = x + y;
   scalar total = 0;
   for (int k = 0; k < WIDTH; k++)
     total += ((scalar *)&s)[k];

@@ -97,10 +97,9 @@ static int flops_at_width(const struct clb_cl *cl, enum clb_precision precision,
   snprintf(options, sizeof options, "%s -DWIDTH=%d", clb_precision_build_options(precision),
            width);
   size_t local = work_group(cl);
-  /* Enough work-items to fill every compute unit many times over. */
-  size_t global = (size_t)cl->info->compute_units * local * 64;
-  if (cl->info->type & CL_DEVICE_TYPE_CPU)
-    global = (size_t)cl->info->compute_units * local * 8;
+  /* Enough work-items to fill every compute unit many times over, and a
+   * kernel long enough (milliseconds) for its timestamps to be precise. */
+  size_t global = (size_t)cl->info->compute_units * local * 256;
   CLB_TRY(clb_program_build(cl->context, cl->info->device, cl->info->name, "peak", options,
                             &program, err));
   kernel = clCreateKernel(program, "fma_throughput", &status);
@@ -113,8 +112,8 @@ static int flops_at_width(const struct clb_cl *cl, enum clb_precision precision,
   CLB_CHECK(clSetKernelArg(kernel, 1, sizeof seed, &seed), "clSetKernelArg", cl->info->name);
   double seconds = 0;
   CLB_TRY(best_kernel_time(cl, kernel, global, local, "fma_throughput", &seconds, err));
-  /* 64 iterations x 16 FMAs x 2 FLOPs x vector width per work-item. */
-  *gflops = (double)global * 64.0 * 16.0 * 2.0 * width / seconds / 1e9;
+  /* FMA_ITERATIONS (128) x 32 FMAs x 2 FLOPs x vector width per work-item. */
+  *gflops = (double)global * 128.0 * 32.0 * 2.0 * width / seconds / 1e9;
 cleanup:
   if (out)
     clReleaseMemObject(out);
@@ -127,7 +126,7 @@ cleanup:
 
 int clb_peak_flops(const struct clb_cl *cl, enum clb_precision precision, double *gflops,
                    struct clb_error *err) {
-  static const int widths[] = {1, 4, 8};
+  static const int widths[] = {1, 4, 8, 16};
   char reason[256];
   if (clb_precision_check(precision, cl->info, reason, sizeof reason) != 0)
     return clb_failf(err, CLB_E_UNSUPPORTED, "%s", reason);

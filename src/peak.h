@@ -11,7 +11,7 @@
 /* Best of several runs of a copy kernel over a buffer of up to 256 MiB. GB/s = 1e9 B/s. */
 int clb_peak_bandwidth(const struct clb_cl *cl, double *gbytes_per_s, struct clb_error *err);
 
-/* Best over vector widths 1, 4 and 8 of an FMA-chain kernel. GFLOP/s (FMA = 2). */
+/* Best over vector widths 1, 4, 8 and 16 of an FMA-chain kernel. GFLOP/s (FMA = 2). */
 int clb_peak_flops(const struct clb_cl *cl, enum clb_precision precision, double *gflops,
                    struct clb_error *err);
 
