@@ -26,6 +26,7 @@ typedef struct {
 #define CLB_DEVICE_PCI_SLOT_ID_NV 0x4009
 #define CLB_DEVICE_PCI_DOMAIN_ID_NV 0x400A
 #define CLB_DEVICE_TOPOLOGY_AMD 0x4037
+#define CLB_DEVICE_GLOBAL_FREE_MEMORY_AMD 0x4039
 #define CLB_DEVICE_TOPOLOGY_TYPE_PCIE_AMD 1
 typedef union {
   struct {
@@ -283,6 +284,19 @@ void clb_platform_list_free(struct clb_device_list *list) {
   free(list->items);
   list->items = NULL;
   list->count = 0;
+}
+
+unsigned long long clb_device_free_memory(const struct clb_device_info *dev, int *known) {
+  /* AMD reports {total free, largest free block} in KiB. */
+  size_t free_kib[2] = {0, 0};
+  *known = 0;
+  if (!has_extension(dev->device, "cl_amd_device_attribute_query"))
+    return 0;
+  if (clGetDeviceInfo(dev->device, CLB_DEVICE_GLOBAL_FREE_MEMORY_AMD, sizeof free_kib, free_kib,
+                      NULL) != CL_SUCCESS)
+    return 0;
+  *known = 1;
+  return (unsigned long long)free_kib[0] * 1024ull;
 }
 
 const char *clb_device_type_name(cl_device_type type) {

@@ -61,6 +61,10 @@ int clb_platform_select(const struct clb_device_list *list, const char *spec, in
  * vendor driver library present but not registered (names the file found). */
 void clb_platform_diagnose(char *buf, size_t size);
 
+/* Free global memory in bytes where the vendor offers a query (AMD's
+ * cl_amd_device_attribute_query); 0 and *known = 0 elsewhere. */
+unsigned long long clb_device_free_memory(const struct clb_device_info *dev, int *known);
+
 /* A context and an in-order profiling queue on one device. */
 struct clb_cl {
   const struct clb_device_info *info; /* borrowed */

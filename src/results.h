@@ -53,6 +53,7 @@
   X(pct_peak_bw, REAL, "%", "gbytes_per_s / measured peak bandwidth of this device")        \
   X(epoch_s, REAL, "s", "steps_per_epoch * step_s_median")                                  \
   X(device_bytes, INT, "B", "device buffers of the step, CLBlast's GEMM temporary buffer included") \
+  X(device_bytes_measured, INT, "B", "drop in the device's free memory while the step's buffers are held (AMD's free-memory query; empty elsewhere)") \
   X(host_rss_bytes, INT, "B", "peak resident memory of the measuring process")              \
   X(sigma2, REAL, "", "per-sample gradient variance tr(Sigma) = mean|g_i|^2 - |G|^2")       \
   X(grad_norm2, REAL, "", "|G|^2, squared norm of the full gradient")                       \

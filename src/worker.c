@@ -264,7 +264,15 @@ static int measure_batch(struct worker *w, const struct model_state *m, size_t b
   uint32_t *order = NULL;
   int rc = 0;
   struct clb_model_config config = {m->shape, m->precision, batch, plan->data_on_host};
+  int free_known = 0;
+  unsigned long long free_before = clb_device_free_memory(w->dev, &free_known);
   CLB_TRY(clb_model_create(&w->cl, &config, m->data, &model, err));
+  if (free_known) {
+    /* The model touched every buffer, so a lazy allocator has committed them. */
+    unsigned long long free_after = clb_device_free_memory(w->dev, &free_known);
+    if (free_known && free_before >= free_after)
+      row->device_bytes_measured = (double)(free_before - free_after);
+  }
   CLB_TRY(clb_model_set_params(model, m->theta, err));
   int gathers = 0;
   if (plan->shuffle) {
