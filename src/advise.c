@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic_file.h"
+
 static int same_group(const struct clb_row *row, const struct clb_advice *a) {
   return !strcmp(row->host, a->host) && !strcmp(row->device_index, a->device_index) &&
          !strcmp(row->device, a->device) && !strcmp(row->model, a->model) &&
@@ -99,11 +101,10 @@ void clb_advise_print(FILE *out, const struct clb_advice *advice, size_t count) 
 
 int clb_advise_write_csv(const char *path, const struct clb_advice *advice, size_t count,
                          struct clb_error *err) {
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *out = fopen(tmp, "w");
-  if (!out)
-    return clb_failf(err, CLB_E_IO, "cannot write %s", tmp);
+  struct clb_atomic_file af;
+  if (clb_atomic_open(&af, path, err) != 0)
+    return err->code;
+  FILE *out = af.file;
   fprintf(out, "host,device_index,device,model,precision,data_on,knee_batch,best_batch,"
                "best_samples_per_s,largest_fit,noise_scale,optimal_batch,speedup_vs_32\n");
   for (size_t i = 0; i < count; i++) {
@@ -126,11 +127,5 @@ int clb_advise_write_csv(const char *path, const struct clb_advice *advice, size
       fprintf(out, "%.9g", r->speedup_vs_32);
     fprintf(out, "\n");
   }
-  int failed = ferror(out);
-  failed |= fclose(out) != 0;
-  if (failed || rename(tmp, path) != 0) {
-    remove(tmp);
-    return clb_failf(err, CLB_E_IO, "cannot write %s", path);
-  }
-  return 0;
+  return clb_atomic_commit(&af, err);
 }

@@ -489,12 +489,12 @@ cleanup:
   return rc;
 }
 
-/* Runs the loss kernel on z: z becomes dZ = dscale * dloss/dz per row. */
-static int loss_kernel(struct clb_model *model, const struct batch_view *view,
-                       size_t bias_offset, double dscale, struct clb_error *err) {
+/* The arguments the loss kernels share: logits, bias, targets through the
+ * order, rows and width (kernels/step.cl). */
+static int set_row_kernel_args(struct clb_model *model, cl_kernel kernel, const char *name,
+                               const struct batch_view *view, size_t bias_offset,
+                               struct clb_error *err) {
   int rc = 0;
-  cl_kernel kernel = model->loss;
-  const char *name = is_classifier(model) ? "softmax_loss" : "linreg_loss";
   ARG_MEM(0, model->z);
   ARG_MEM(1, model->theta);
   ARG_UINT(2, bias_offset);
@@ -503,6 +503,17 @@ static int loss_kernel(struct clb_model *model, const struct batch_view *view,
   ARG_UINT(5, view->order_first);
   ARG_UINT(6, view->rows);
   ARG_UINT(7, model->config.shape.c);
+cleanup:
+  return rc;
+}
+
+/* Runs the loss kernel on z: z becomes dZ = dscale * dloss/dz per row. */
+static int loss_kernel(struct clb_model *model, const struct batch_view *view,
+                       size_t bias_offset, double dscale, struct clb_error *err) {
+  int rc = 0;
+  cl_kernel kernel = model->loss;
+  const char *name = is_classifier(model) ? "softmax_loss" : "linreg_loss";
+  CLB_TRY(set_row_kernel_args(model, kernel, name, view, bias_offset, err));
   ARG_ACC(8, dscale);
   ARG_MEM(9, model->loss_rows);
   CLB_TRY(launch(model, kernel, view->rows, name, err));
@@ -510,19 +521,13 @@ cleanup:
   return rc;
 }
 
+/* Counts the rows whose arg-max logit is the label, before z turns into dZ. */
 static int correct_kernel(struct clb_model *model, const struct batch_view *view,
                           size_t bias_offset, struct clb_error *err) {
   int rc = 0;
   cl_kernel kernel = model->correct_kernel;
   const char *name = "softmax_correct";
-  ARG_MEM(0, model->z);
-  ARG_MEM(1, model->theta);
-  ARG_UINT(2, bias_offset);
-  ARG_MEM(3, view->targets);
-  ARG_MEM(4, view->order);
-  ARG_UINT(5, view->order_first);
-  ARG_UINT(6, view->rows);
-  ARG_UINT(7, model->config.shape.c);
+  CLB_TRY(set_row_kernel_args(model, kernel, name, view, bias_offset, err));
   ARG_MEM(8, model->correct_rows);
   CLB_TRY(launch(model, kernel, view->rows, name, err));
 cleanup:

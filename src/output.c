@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic_file.h"
+
 /* "12.3 us", "4.56 ms", "1.23 s"; "-" when not measured. */
 static void format_seconds(double s, char *buf, size_t size) {
   if (!isfinite(s))
@@ -62,16 +64,6 @@ void clb_output_summary(FILE *out, const struct clb_row *rows, size_t count) {
   }
 }
 
-static int finish_file(FILE *file, const char *tmp, const char *path, struct clb_error *err) {
-  int failed = ferror(file);
-  failed |= fclose(file) != 0;
-  if (failed || rename(tmp, path) != 0) {
-    remove(tmp);
-    return clb_failf(err, CLB_E_IO, "cannot write %s", path);
-  }
-  return 0;
-}
-
 static cJSON *row_json(const struct clb_row *row) {
   cJSON *obj = cJSON_CreateObject();
   if (!obj)
@@ -121,16 +113,12 @@ int clb_output_json(const char *path, const struct clb_row *rows, size_t count,
     rc = clb_failf(err, CLB_E_NOMEM, "out of memory printing JSON");
     goto cleanup;
   }
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *file = fopen(tmp, "w");
-  if (!file) {
-    rc = clb_failf(err, CLB_E_IO, "cannot write %s", tmp);
+  struct clb_atomic_file af;
+  if ((rc = clb_atomic_open(&af, path, err)) != 0)
     goto cleanup;
-  }
-  fputs(text, file);
-  fputc('\n', file);
-  rc = finish_file(file, tmp, path, err);
+  fputs(text, af.file);
+  fputc('\n', af.file);
+  rc = clb_atomic_commit(&af, err);
 cleanup:
   free(text);
   cJSON_Delete(root);
@@ -139,11 +127,10 @@ cleanup:
 
 int clb_output_markdown(const char *path, const struct clb_row *rows, size_t count,
                         struct clb_error *err) {
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *file = fopen(tmp, "w");
-  if (!file)
-    return clb_failf(err, CLB_E_IO, "cannot write %s", tmp);
+  struct clb_atomic_file af;
+  if (clb_atomic_open(&af, path, err) != 0)
+    return err->code;
+  FILE *file = af.file;
   char cells[SUMMARY_COLUMNS][64];
   fprintf(file, "|");
   for (int c = 0; c < SUMMARY_COLUMNS; c++)
@@ -159,5 +146,5 @@ int clb_output_markdown(const char *path, const struct clb_row *rows, size_t cou
       fprintf(file, " %s |", cells[c]);
     fprintf(file, "\n");
   }
-  return finish_file(file, tmp, path, err);
+  return clb_atomic_commit(&af, err);
 }

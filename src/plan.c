@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic_file.h"
 #include "options.h"
 
 static const char *const format_names[] = {"csv", "json", "md"};
@@ -300,11 +301,10 @@ int clb_plan_finish(struct clb_plan *plan, size_t n_samples, struct clb_error *e
 }
 
 int clb_plan_write_config(const struct clb_plan *plan, const char *path, struct clb_error *err) {
-  char tmp[1100];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *out = fopen(tmp, "w");
-  if (!out)
-    return clb_failf(err, CLB_E_IO, "cannot write %s", tmp);
+  struct clb_atomic_file af;
+  if (clb_atomic_open(&af, path, err) != 0)
+    return err->code;
+  FILE *out = af.file;
   fprintf(out, "# Effective configuration of a clbatch %s run; repeat it with\n"
                "# clbatch run --config %s\n",
           CLBATCH_VERSION, path);
@@ -335,11 +335,5 @@ int clb_plan_write_config(const struct clb_plan *plan, const char *path, struct 
   fprintf(out, "noise-batches = %zu\nnoise-at = %zu\nmax-batch-probe = %s\nformat = %s\n",
           plan->noise_batches, plan->noise_at, plan->max_batch_probe ? "yes" : "no",
           clb_format_name(plan->format));
-  int failed = ferror(out);
-  failed |= fclose(out) != 0;
-  if (failed || rename(tmp, path) != 0) {
-    remove(tmp);
-    return clb_failf(err, CLB_E_IO, "cannot write %s", path);
-  }
-  return 0;
+  return clb_atomic_commit(&af, err);
 }
