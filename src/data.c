@@ -365,6 +365,12 @@ int clb_data_load_csv(const char *path, int classification, struct clb_dataset *
   errno = 0;
   while ((got = getline(&line, &line_cap, file)) != -1) {
     lineno++;
+    /* A NUL byte would end the C string early and hide the rest of the line
+     * (a file of NULs would read as blank lines): it is not a text CSV. */
+    if (memchr(line, '\0', (size_t)got) != NULL) {
+      rc = clb_failf(err, CLB_E_PARSE, "%s:%zu: NUL byte: not a text CSV file", path, lineno);
+      goto cleanup;
+    }
     chomp(line, (size_t)got);
     /* Blank lines (often one at the end of a file) carry no row. */
     if (is_blank(line))

@@ -244,8 +244,13 @@ int clb_sweep_run(const struct clb_plan *plan, const char *config_path,
         }
         break;
       }
-      if (run.finished || !run.progressed)
+      if (run.finished)
         break;
+      if (!run.progressed) {
+        /* It ended without a row or its DONE: the device's plan is unfinished. */
+        stats->devices_failed++;
+        break;
+      }
       resume = 1;
     }
   }
