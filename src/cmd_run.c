@@ -112,7 +112,8 @@ static int parse_run_args(int argc, char **argv, const char *command, struct run
       continue;
     }
     if (opt == 'F') {
-      args->worker_fd = atoi(optarg);
+      /* Internal: the parent always passes 3; a bad value fails at the first write. */
+      args->worker_fd = (int)strtol(optarg, NULL, 10);
       continue;
     }
     if (opt != 0) {

@@ -174,6 +174,7 @@ int clb_data_regression(size_t n, size_t d, size_t outputs, double noise_std, ui
     for (size_t o = 0; o < outputs; o++) {
       double z = data.true_b[o];
       for (size_t j = 0; j < d; j++)
+        /* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): j * outputs + o < d * outputs, all drawn above. */
         z += xi[j] * data.true_w[j * outputs + o];
       yi[o] = z + noise_std * clb_rng_normal(&rng);
     }
