@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers clinfo
   libclblast-dev libhwloc-dev libcjson-dev libcriterion-dev pocl-opencl-icd gnuplot-nox
-  libopenblas-dev)
+  libopenblas-dev oclgrind clang libclang-rt-14-dev clang-tidy cppcheck)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

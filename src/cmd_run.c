@@ -112,7 +112,8 @@ static int parse_run_args(int argc, char **argv, const char *command, struct run
       continue;
     }
     if (opt == 'F') {
-      args->worker_fd = atoi(optarg);
+      /* Internal: the parent always passes 3; a bad value fails at the first write. */
+      args->worker_fd = (int)strtol(optarg, NULL, 10);
       continue;
     }
     if (opt != 0) {
@@ -302,7 +303,12 @@ static int resolve_samples(struct clb_plan *plan, size_t *n) {
     return 0;
   struct clb_dataset data = {0};
   struct clb_error err = {0};
-  if (clb_data_load_csv(plan->data_path, 0, &data, &err) != 0) {
+  /* Load it as the workers will, so bad class labels are reported now rather
+   * than by a worker after the output files exist. */
+  int classifier = 0;
+  for (size_t i = 0; i < plan->model_count; i++)
+    classifier |= plan->models[i] != CLB_MODEL_LINREG;
+  if (clb_data_load_csv(plan->data_path, classifier, &data, &err) != 0) {
     fprintf(stderr, "clbatch run: %s\n", err.message);
     return 2;
   }
@@ -379,6 +385,11 @@ int clb_cmd_run(int argc, char **argv) {
     fprintf(stderr, "clbatch run: %zu configuration(s) failed, %zu device(s) timed out; see the "
                     "status and message columns\n",
             stats.rows_failed, stats.devices_timed_out);
+    code = 1;
+  }
+  if (code == 0 && stats.devices_failed > 0) {
+    fprintf(stderr, "clbatch run: the worker of %zu device(s) failed before finishing its plan\n",
+            stats.devices_failed);
     code = 1;
   }
 done:

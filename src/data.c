@@ -174,6 +174,7 @@ int clb_data_regression(size_t n, size_t d, size_t outputs, double noise_std, ui
     for (size_t o = 0; o < outputs; o++) {
       double z = data.true_b[o];
       for (size_t j = 0; j < d; j++)
+        /* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): j * outputs + o < d * outputs, all drawn above. */
         z += xi[j] * data.true_w[j * outputs + o];
       yi[o] = z + noise_std * clb_rng_normal(&rng);
     }
@@ -365,6 +366,12 @@ int clb_data_load_csv(const char *path, int classification, struct clb_dataset *
   errno = 0;
   while ((got = getline(&line, &line_cap, file)) != -1) {
     lineno++;
+    /* A NUL byte would end the C string early and hide the rest of the line
+     * (a file of NULs would read as blank lines): it is not a text CSV. */
+    if (memchr(line, '\0', (size_t)got) != NULL) {
+      rc = clb_failf(err, CLB_E_PARSE, "%s:%zu: NUL byte: not a text CSV file", path, lineno);
+      goto cleanup;
+    }
     chomp(line, (size_t)got);
     /* Blank lines (often one at the end of a file) carry no row. */
     if (is_blank(line))

@@ -146,8 +146,10 @@ typedef cl_int (*icd_loader_info_fn)(cl_uint, size_t, void *, size_t *);
 
 void clb_describe_versions(char *buf, size_t size) {
   char loader[128] = "unknown";
-  icd_loader_info_fn info =
-      (icd_loader_info_fn)(uintptr_t)clGetExtensionFunctionAddress("clGetICDLoaderInfoOCLICD");
+  /* ISO C has no object-to-function pointer cast: go through uintptr_t. */
+  // NOLINTNEXTLINE(performance-no-int-to-ptr)
+  icd_loader_info_fn info = (icd_loader_info_fn)(uintptr_t)clGetExtensionFunctionAddress(
+      "clGetICDLoaderInfoOCLICD");
   if (info) {
     char name[64] = "", version[64] = "";
     if (info(CLB_ICDL_NAME, sizeof name, name, NULL) == CL_SUCCESS &&

@@ -154,7 +154,7 @@ static int sink_add(struct batch_sink *sink, size_t value, struct clb_error *err
     if (sink->count < sink->capacity)
       return sink_add(sink, value, err);
   }
-  if (bsearch(&value, sink->values, sink->count, sizeof value, compare_batches))
+  if (sink->count > 0 && bsearch(&value, sink->values, sink->count, sizeof value, compare_batches))
     return CLB_OK;
   return clb_failf(err, CLB_E_INVAL, "%s: more than %zu batch sizes", CLB_BATCH_OPTION,
                    sink->capacity);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "atomic_file.h"
 #include "options.h"
@@ -294,6 +295,17 @@ int clb_plan_finish(struct clb_plan *plan, size_t n_samples, struct clb_error *e
   if (plan->measure.max_time_s < plan->measure.min_time_s)
     return clb_failf(err, CLB_E_INVAL, "--max-time (%g s) is below --min-time (%g s)",
                      plan->measure.max_time_s, plan->measure.min_time_s);
+  /* A synthetic set larger than the host's memory would only fail later, in
+   * the worker, after the output files exist: refuse it here, by name. */
+  long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGE_SIZE);
+  double data_bytes = (double)n_samples * (double)(plan->features + plan->outputs) * 8.0;
+  if (!plan->data_path[0] && pages > 0 && page_size > 0 &&
+      data_bytes > (double)pages * (double)page_size)
+    return clb_failf(err, CLB_E_INVAL,
+                     "--samples %zu x --features %zu: the data set needs %.3g GiB, more than "
+                     "this host's %.3g GiB of memory",
+                     n_samples, plan->features, data_bytes / 1073741824.0,
+                     (double)pages * (double)page_size / 1073741824.0);
   if (plan->init_params[0] && plan->model_count != 1)
     return clb_failf(err, CLB_E_INVAL,
                      "--init-params holds one model's parameters: give exactly one --model");

@@ -1,6 +1,7 @@
 #include "sweep.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -128,6 +129,9 @@ static int follow_worker(const struct clb_plan *plan, const char *config_path,
     free(current);
     return clb_failf(err, CLB_E_IO, "cannot create the worker pipe: %s", strerror(errno));
   }
+  /* The worker must not inherit the read end: holding it, a worker whose
+   * parent died would block forever on a full pipe instead of getting EPIPE. */
+  (void)fcntl(fds[0], F_SETFD, FD_CLOEXEC);
   if (spawn_worker(config_path, plan, device_index, resume, fds[1], &pid) != 0) {
     close(fds[0]);
     close(fds[1]);
@@ -244,8 +248,13 @@ int clb_sweep_run(const struct clb_plan *plan, const char *config_path,
         }
         break;
       }
-      if (run.finished || !run.progressed)
+      if (run.finished)
         break;
+      if (!run.progressed) {
+        /* It ended without a row or its DONE: the device's plan is unfinished. */
+        stats->devices_failed++;
+        break;
+      }
       resume = 1;
     }
   }

@@ -14,6 +14,7 @@ struct clb_sweep_stats {
   size_t rows_written;
   size_t rows_failed; /* error, timeout or oom rows */
   size_t devices_timed_out;
+  size_t devices_failed; /* workers that ended without finishing their plan */
 };
 
 /* Runs the plan on every selected device. `csv` is open for appending and

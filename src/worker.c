@@ -480,6 +480,8 @@ static int run_model(struct worker *w, enum clb_model_kind kind) {
   struct clb_shape shape = {kind, data.d, kind == CLB_MODEL_MLP ? plan->hidden : 0, data.c};
   theta = malloc(clb_shape_param_count(&shape) * sizeof *theta);
   if (!theta) {
+    send_log(w, "%s: out of host memory for %zu parameters", clb_model_name(kind),
+             clb_shape_param_count(&shape));
     worker_rc = CLB_WORKER_FAILED;
     goto cleanup;
   }
