@@ -55,7 +55,8 @@ int clb_cmd_report(int argc, char **argv) {
     fprintf(stderr, "clbatch report: out of memory\n");
     return 1;
   }
-  while ((opt_char = getopt_long(argc, argv, "", options, NULL)) != -1) {
+  opterr = 0;
+  while ((opt_char = getopt_long(argc, argv, ":", options, NULL)) != -1) {
     switch (opt_char) {
     case 'o':
       opt.out_dir = optarg;
@@ -74,7 +75,7 @@ int clb_cmd_report(int argc, char **argv) {
       exit_code = 0;
       goto done;
     default:
-      fprintf(stderr, "clbatch report: see `clbatch help report`\n");
+      clb_usage_error("report", opt_char, argv);
       goto done;
     }
   }

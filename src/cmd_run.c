@@ -102,7 +102,8 @@ static int parse_run_args(int argc, char **argv, const char *command, struct run
   args->worker_device = NULL;
   args->worker_fd = -1;
   *help = 0;
-  while ((opt = getopt_long(argc, argv, "", run_options, &index)) != -1) {
+  opterr = 0;
+  while ((opt = getopt_long(argc, argv, ":", run_options, &index)) != -1) {
     if (opt == 'h') {
       *help = 1;
       return 0;
@@ -117,7 +118,7 @@ static int parse_run_args(int argc, char **argv, const char *command, struct run
       continue;
     }
     if (opt != 0) {
-      fprintf(stderr, "clbatch %s: see `clbatch help run`\n", command);
+      clb_usage_error(command, opt, argv);
       return 2;
     }
     if (clb_plan_set(&args->plan, run_options[index].name, optarg, &err) != 0) {
@@ -420,14 +421,15 @@ int clb_cmd_peak(int argc, char **argv) {
   clb_plan_defaults(&plan);
   clb_plan_set(&plan, "precision", "fp32,fp64,fp16", &err);
   int opt;
-  while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+  opterr = 0;
+  while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
     const char *key = opt == 'd' ? "device" : opt == 'p' ? "precision" : NULL;
     if (opt == 'h') {
       clb_help_peak(stdout);
       return 0;
     }
     if (!key) {
-      fprintf(stderr, "clbatch peak: see `clbatch help peak`\n");
+      clb_usage_error("peak", opt, argv);
       return 2;
     }
     if (clb_plan_set(&plan, key, optarg, &err) != 0) {
@@ -507,12 +509,13 @@ void clb_help_recommend(FILE *out) {
 int clb_cmd_recommend(int argc, char **argv) {
   static const struct option options[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
   int opt;
-  while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+  opterr = 0;
+  while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
     if (opt == 'h') {
       clb_help_recommend(stdout);
       return 0;
     }
-    fprintf(stderr, "clbatch recommend: see `clbatch help recommend`\n");
+    clb_usage_error("recommend", opt, argv);
     return 2;
   }
   if (optind >= argc) {

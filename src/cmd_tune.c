@@ -113,7 +113,8 @@ int clb_cmd_tune(int argc, char **argv) {
   struct clb_error err = {0};
   size_t seed = 0;
   int opt, bad = 0;
-  while (!bad && (opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+  opterr = 0;
+  while (!bad && (opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
     switch (opt) {
     case 'd':
       spec = optarg;
@@ -147,7 +148,7 @@ int clb_cmd_tune(int argc, char **argv) {
       clb_help_tune(stdout);
       return 0;
     default:
-      fprintf(stderr, "clbatch tune: see `clbatch help tune`\n");
+      clb_usage_error("tune", opt, argv);
       return 2;
     }
   }

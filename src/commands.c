@@ -8,6 +8,15 @@
 #include "platform.h"
 #include "topology.h"
 
+void clb_usage_error(const char *command, int opt, char **argv) {
+  const char *option = optind > 0 ? argv[optind - 1] : "?";
+  if (opt == ':')
+    fprintf(stderr, "clbatch %s: option '%s' needs a value\n", command, option);
+  else
+    fprintf(stderr, "clbatch %s: unrecognized option '%s' (see `clbatch help %s`)\n", command,
+            option, command);
+}
+
 void clb_help_devices(FILE *out) {
   fprintf(out, "Usage: clbatch devices [--json] [--device SPEC]\n"
                "\n"
@@ -27,7 +36,8 @@ int clb_cmd_devices(int argc, char **argv) {
   int as_json = 0;
   const char *spec = "all";
   int opt;
-  while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+  opterr = 0;
+  while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
     switch (opt) {
     case 'j':
       as_json = 1;
@@ -39,7 +49,7 @@ int clb_cmd_devices(int argc, char **argv) {
       clb_help_devices(stdout);
       return 0;
     default:
-      fprintf(stderr, "clbatch devices: see `clbatch help devices`\n");
+      clb_usage_error("devices", opt, argv);
       return 2;
     }
   }

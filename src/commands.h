@@ -11,6 +11,10 @@ struct clb_command {
   void (*help)(FILE *out);
 };
 
+/* One line for a usage error that getopt_long (called with opterr = 0 and an
+ * optstring starting with ':') returned as ':' (missing value) or '?'. */
+void clb_usage_error(const char *command, int opt, char **argv);
+
 int clb_cmd_devices(int argc, char **argv);
 void clb_help_devices(FILE *out);
 int clb_cmd_report(int argc, char **argv); void clb_help_report(FILE *out);
