@@ -162,3 +162,71 @@ Test(study_cli, validate_noise_writes_one_finite_row_per_batch) {
   free(err);
   remove_dir(dir);
 }
+
+static size_t count_fields(const char *line) {
+  size_t n = 1;
+  for (; *line && *line != '\n'; line++)
+    n += *line == ',';
+  return n;
+}
+
+Test(study_cli, study_table_and_report_plots) {
+  if (!have_device())
+    return;
+  char *dir = clb_test_tmpdir();
+  char args[1024];
+  snprintf(args, sizeof args,
+           "study --device cpu --model softmax --samples 80 --features 4 --classes 3 "
+           "--batch 1,4,16 --target-loss 0.8 --lr-grid 0.1,0.3 --epochs 60 --precision fp64 "
+           "--sharpness-samples 4 --out %s/s.csv",
+           dir);
+  char *out = NULL, *err = NULL;
+  int code = clb_test_run_cli(args, &out, &err);
+  cr_assert_eq(code, 0, "exit %d: %s\n%s", code, err, out);
+  cr_expect(strstr(out, "(64 train, 16 validation)") != NULL, "%s", out);
+  char path[512];
+  snprintf(path, sizeof path, "%s/s.csv", dir);
+  char *csv = clb_test_read_file(path);
+  cr_assert_not_null(csv);
+  cr_expect_eq(count_lines(csv), 4, "one row per batch: %s", csv);
+  size_t header_fields = count_fields(csv);
+  for (const char *line = strchr(csv, '\n'); line && line[1]; line = strchr(line + 1, '\n'))
+    cr_expect_eq(count_fields(line + 1), header_fields, "ragged row: %.80s", line + 1);
+  const char *finite[] = {"val_loss", "gap", "sharpness_mean", "sharpness_max", "steps",
+                          "predicted_steps", "device_bytes"};
+  for (size_t k = 0; k < sizeof finite / sizeof finite[0]; k++) {
+    int col = column(csv, finite[k]);
+    cr_assert_geq(col, 0, "no column %s", finite[k]);
+    for (size_t line = 1; line <= 3; line++)
+      cr_expect(isfinite(field(csv, line, col)), "%s line %zu: %s", finite[k], line, csv);
+  }
+  free(csv);
+  free(out);
+  free(err);
+
+  /* `clbatch report --study` draws the three plots (PNG and SVG). */
+  int gnuplot = system("command -v gnuplot >/dev/null 2>&1") == 0;
+  const char *ci = getenv("CI");
+  if (!gnuplot && !(ci && strcmp(ci, "true") == 0)) {
+    remove_dir(dir);
+    cr_skip("gnuplot is not installed");
+  }
+  snprintf(args, sizeof args, "report --study %s/s.csv --out %s/report", dir, dir);
+  code = clb_test_run_cli(args, &out, &err);
+  cr_assert_eq(code, 0, "exit %d: %s", code, err);
+  const char *plots[] = {"study_val_loss", "study_sharpness", "study_time_to_target"};
+  for (size_t k = 0; k < 3; k++)
+    for (int svg = 0; svg < 2; svg++) {
+      snprintf(path, sizeof path, "%s/report/%s.%s", dir, plots[k], svg ? "svg" : "png");
+      cr_expect_eq(access(path, F_OK), 0, "%s was not written: %s", path, out);
+    }
+  free(out);
+  free(err);
+  /* A file that is not a study table is bad input: exit 2. */
+  snprintf(args, sizeof args, "report --study %s/report/study_val_loss.svg --out %s/r2", dir, dir);
+  code = clb_test_run_cli(args, &out, &err);
+  cr_expect_eq(code, 2, "exit %d: %s", code, err);
+  free(out);
+  free(err);
+  remove_dir(dir);
+}
