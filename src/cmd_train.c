@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +17,26 @@
 #include "platform.h"
 #include "precision.h"
 #include "shape.h"
+#include "study.h"
 #include "train.h"
 
 #define CLB_TRAIN_MAX_BATCHES 64
+#define CLB_TRAIN_MAX_LRS 16
+
+/* "train" or "study": the command the messages name. */
+static const char *command = "train";
+
+/* One line on stderr, "clbatch COMMAND: " and the message. */
+static void complain(const char *format, ...) __attribute__((format(printf, 1, 2)));
+static void complain(const char *format, ...) {
+  va_list args;
+  va_start(args, format);
+  fprintf(stderr, "clbatch %s: ", command);
+  vfprintf(stderr, format, args);
+  va_end(args);
+}
+/* --epochs when --validate-noise or `study` trains to a target: a cap. */
+#define CLB_TRAIN_TARGET_EPOCHS 100
 /* Centres of synthetic classes are drawn with this standard deviation per
  * feature; 1 keeps the classes overlapping a little, so the loss stays finite
  * and accuracy has room to grow. */
@@ -71,6 +89,38 @@ void clb_help_train(FILE *out) {
                "  --init-params FILE  start from these parameters instead of the seeded\n"
                "                      initialisation\n"
                "\n"
+               "Training extensions:\n"
+               "  --lr-scale S        none (default), linear or sqrt: lr(B) = lr * B/B0 or\n"
+               "                      lr * sqrt(B/B0), B the effective batch\n"
+               "  --base-batch B0     the batch --lr is tuned for (default 32)\n"
+               "  --warmup-epochs W   linear warm-up: update u (0-based) of the first\n"
+               "                      U = round(W * updates per epoch) uses lr(B) * (u+1)/U\n"
+               "  --accumulate K      K micro-batches of B per update (effective batch K*B);\n"
+               "                      prints step time and device memory of both\n"
+               "  --val-fraction F    hold out round(F*N) rows (seeded) as a validation set;\n"
+               "                      adds val_loss, gap (= val_loss - train_loss) and\n"
+               "                      val_accuracy columns; N and --batch count training rows\n"
+               "  --time-to-loss L    stop at the first evaluation with train loss <= L and\n"
+               "                      report epochs, updates and wall seconds to it\n"
+               "  --eval-every K      also evaluate after every K updates (default: epoch ends)\n"
+               "  --sharpness-eps E   sharpness at the end: mean and max of L(theta+delta) -\n"
+               "                      L(theta) over random delta with |delta_t| = E |theta_t| per\n"
+               "                      tensor t (default 1e-3)\n"
+               "  --sharpness-samples K  perturbations (default 16; 0: off)\n"
+               "  --summary-out FILE  one CSV row per batch size: updates, times, final losses,\n"
+               "                      target, sharpness, device memory\n"
+               "\n"
+               "Noise-scale validation (see also `clbatch study`):\n"
+               "  --validate-noise    measure B_noise = tr Sigma / |G|^2 at the initial\n"
+               "                      parameters, train every batch size to --target-loss,\n"
+               "                      and fit S(B) = S_min (1 + B_noise/B); --out writes the\n"
+               "                      table; --epochs is a cap (default 100)\n"
+               "  --target-loss L     the training loss to reach (required)\n"
+               "  --lr-grid LIST      learning rates to try per batch size (each scaled by\n"
+               "                      --lr-scale); the one reaching L in the fewest updates\n"
+               "                      is kept (default: --lr alone)\n"
+               "  --eval-every K      default max(1, updates per epoch / 4)\n"
+               "\n"
                "Exit status: 0 ok, 1 a run failed (e.g. diverged) or the device lacks the\n"
                "precision, 2 bad usage or input.\n");
 }
@@ -87,6 +137,18 @@ struct train_options {
   int shuffle, drop_last, data_on_host;
   /* Which synthetic-data options were given, to refuse meaningless ones. */
   int set_batch, set_samples, set_features, set_hidden, set_classes, set_outputs, set_noise;
+  /* Batch-size studies and the training extensions. */
+  int study;          /* 0 train, 1 train --validate-noise, 2 `clbatch study` */
+  int has_target;     /* --target-loss / --time-to-loss */
+  double target;
+  size_t eval_every;  /* 0: automatic (studies) or epoch ends (train) */
+  double lr_grid[CLB_TRAIN_MAX_LRS];
+  size_t n_lr;
+  enum clb_lr_scale lr_scale;
+  size_t base_batch, accumulate, sharpness_samples;
+  double warmup_epochs, val_fraction, sharpness_eps;
+  const char *summary_path;
+  int set_lr, set_epochs, set_sharpness;
 };
 
 /* What the per-epoch callback needs: where to print and write. */
@@ -95,6 +157,7 @@ struct epoch_sink {
   const char *device, *model, *precision;
   size_t batch;
   int classifier;
+  int validation; /* 1: val_loss, gap (and val_accuracy) columns */
   int write_failed;
 };
 
@@ -126,19 +189,34 @@ static const char *number(char *buf, size_t size, const char *format, double val
 
 static int on_epoch(const struct clb_epoch_result *r, void *ctx) {
   struct epoch_sink *sink = ctx;
-  char loss[64];
-  printf("%7zu %6zu %9zu %14s %10.4f", sink->batch, r->epoch, r->updates,
+  char loss[64], val[64], gap[64], epoch[32];
+  /* Whole epochs print as integers; --eval-every points in between as
+   * fractions of an epoch. */
+  snprintf(epoch, sizeof epoch, "%.6g", r->epochs_done);
+  printf("%7zu %6s %9zu %14s %10.4f", sink->batch, epoch, r->updates,
          number(loss, sizeof loss, "%.7g", r->train_loss), r->wall_s);
   if (sink->classifier)
     printf(" %9.4f", r->accuracy);
+  if (sink->validation) {
+    printf(" %14s %11s", number(val, sizeof val, "%.7g", r->val_loss),
+           number(gap, sizeof gap, "%.4g", r->val_loss - r->train_loss));
+    if (sink->classifier)
+      printf(" %9.4f", r->val_accuracy);
+  }
   printf("\n");
   fflush(stdout);
   if (sink->csv) {
     write_csv_field(sink->csv, sink->device);
-    fprintf(sink->csv, ",%s,%s,%zu,%zu,%zu,%s,%.6f", sink->model, sink->precision, sink->batch,
-            r->epoch, r->updates, number(loss, sizeof loss, "%.10g", r->train_loss), r->wall_s);
+    fprintf(sink->csv, ",%s,%s,%zu,%s,%zu,%s,%.6f", sink->model, sink->precision, sink->batch,
+            epoch, r->updates, number(loss, sizeof loss, "%.10g", r->train_loss), r->wall_s);
     if (sink->classifier)
       fprintf(sink->csv, ",%.6f", r->accuracy);
+    if (sink->validation) {
+      fprintf(sink->csv, ",%s,%s", number(val, sizeof val, "%.10g", r->val_loss),
+              number(gap, sizeof gap, "%.10g", r->val_loss - r->train_loss));
+      if (sink->classifier)
+        fprintf(sink->csv, ",%.6f", r->val_accuracy);
+    }
     fputc('\n', sink->csv);
     /* Flushed per epoch so a killed run keeps every finished row. */
     if (fflush(sink->csv) != 0 || ferror(sink->csv)) {
@@ -160,6 +238,33 @@ static void params_path(const char *file, size_t batch, char *buf, size_t size) 
     snprintf(buf, size, "%.*s-b%zu%s", (int)(dot - file), file, batch, dot);
 }
 
+/* "0.01,0.03,0.1": learning rates above 0, at most CLB_TRAIN_MAX_LRS. */
+static int parse_lr_grid(const char *text, struct train_options *opt, struct clb_error *err) {
+  char buf[1024];
+  opt->n_lr = 0;
+  if (strlen(text) >= sizeof buf)
+    return clb_failf(err, CLB_E_INVAL, "--lr-grid: the list is too long");
+  snprintf(buf, sizeof buf, "%s", text);
+  char *item = buf;
+  for (;;) {
+    char *comma = strchr(item, ',');
+    if (comma)
+      *comma = '\0';
+    if (opt->n_lr == CLB_TRAIN_MAX_LRS)
+      return clb_failf(err, CLB_E_INVAL, "--lr-grid: more than %d values", CLB_TRAIN_MAX_LRS);
+    double lr = 0;
+    int rc = clb_parse_double(item, 0, 1e30, "--lr-grid", &lr, err);
+    if (rc != 0)
+      return rc;
+    if (lr == 0)
+      return clb_failf(err, CLB_E_INVAL, "--lr-grid: 0 would never move the parameters");
+    opt->lr_grid[opt->n_lr++] = lr;
+    if (!comma)
+      return 0;
+    item = comma + 1;
+  }
+}
+
 /* Parses one option into opt; returns 0, or 2 after printing why. */
 static int parse_option(int code, const char *value, struct train_options *opt) {
   struct clb_error err = {0};
@@ -171,7 +276,7 @@ static int parse_option(int code, const char *value, struct train_options *opt) 
     break;
   case 'm':
     if (clb_model_parse(value, &opt->kind) != 0) {
-      fprintf(stderr, "clbatch train: unknown model '%s' (linreg, softmax or mlp)\n", value);
+      complain("unknown model '%s' (linreg, softmax or mlp)\n", value);
       return 2;
     }
     break;
@@ -181,6 +286,7 @@ static int parse_option(int code, const char *value, struct train_options *opt) 
     break;
   case 'l':
     rc = clb_parse_double(value, 0, 1e30, "--lr", &opt->lr, &err);
+    opt->set_lr = 1;
     if (rc == 0 && opt->lr == 0)
       rc = clb_failf(&err, CLB_E_INVAL,
                      "--lr: 0 would never move the parameters; it must be "
@@ -188,6 +294,7 @@ static int parse_option(int code, const char *value, struct train_options *opt) 
     break;
   case 'e':
     rc = clb_parse_size(value, 1, 100000000, "--epochs", &opt->epochs, &err);
+    opt->set_epochs = 1;
     break;
   case 's':
     rc = clb_parse_size(value, 0, SIZE_MAX, "--seed", &size_value, &err);
@@ -195,7 +302,7 @@ static int parse_option(int code, const char *value, struct train_options *opt) 
     break;
   case 'p':
     if (clb_precision_parse(value, &opt->precision) != 0) {
-      fprintf(stderr, "clbatch train: unknown precision '%s' (fp32, fp64 or fp16)\n", value);
+      complain("unknown precision '%s' (fp32, fp64 or fp16)\n", value);
       return 2;
     }
     break;
@@ -230,7 +337,7 @@ static int parse_option(int code, const char *value, struct train_options *opt) 
     if (strcmp(value, "device") == 0 || strcmp(value, "host") == 0) {
       opt->data_on_host = value[0] == 'h';
     } else {
-      fprintf(stderr, "clbatch train: --data-on: unknown place '%s' (device or host)\n", value);
+      complain("--data-on: unknown place '%s' (device or host)\n", value);
       return 2;
     }
     break;
@@ -243,9 +350,52 @@ static int parse_option(int code, const char *value, struct train_options *opt) 
   case 'I':
     opt->init_path = value;
     break;
+  case 't':
+  case 'T': /* --target-loss and --time-to-loss: the same target */
+    rc = clb_parse_double(value, -1e30, 1e30, code == 'T' ? "--target-loss" : "--time-to-loss",
+                          &opt->target, &err);
+    opt->has_target = 1;
+    break;
+  case 'E':
+    rc = clb_parse_size(value, 1, SIZE_MAX, "--eval-every", &opt->eval_every, &err);
+    break;
+  case 'G':
+    rc = parse_lr_grid(value, opt, &err);
+    break;
+  case 'A':
+    if (clb_lr_scale_parse(value, &opt->lr_scale) != 0) {
+      complain("--lr-scale: unknown scaling '%s' (none, linear or sqrt)\n", value);
+      return 2;
+    }
+    break;
+  case 'B':
+    rc = clb_parse_size(value, 1, UINT32_MAX, "--base-batch", &opt->base_batch, &err);
+    break;
+  case 'W':
+    rc = clb_parse_double(value, 0, 1e6, "--warmup-epochs", &opt->warmup_epochs, &err);
+    break;
+  case 'K':
+    rc = clb_parse_size(value, 1, 1000000, "--accumulate", &opt->accumulate, &err);
+    break;
+  case 'F':
+    rc = clb_parse_double(value, 0, 1, "--val-fraction", &opt->val_fraction, &err);
+    if (rc == 0 && (opt->val_fraction <= 0 || opt->val_fraction >= 1))
+      rc = clb_failf(&err, CLB_E_INVAL, "--val-fraction: %s must be above 0 and below 1", value);
+    break;
+  case 'X':
+    rc = clb_parse_double(value, 0, 1e6, "--sharpness-eps", &opt->sharpness_eps, &err);
+    opt->set_sharpness = 1;
+    break;
+  case 'Y':
+    rc = clb_parse_size(value, 0, 1000000, "--sharpness-samples", &opt->sharpness_samples, &err);
+    opt->set_sharpness = 1;
+    break;
+  case 'U':
+    opt->summary_path = value;
+    break;
   }
   if (rc != 0) {
-    fprintf(stderr, "clbatch train: %s\n", err.message);
+    complain("%s\n", err.message);
     return 2;
   }
   return 0;
@@ -274,9 +424,25 @@ static int check_combinations(const struct train_options *opt) {
                               : "--noise-std";
     why = "describes synthetic data and cannot be combined with --data";
   }
+  if (!bad && opt->study) {
+    if (!opt->has_target) {
+      bad = opt->study == 2 ? "study" : "--validate-noise";
+      why = "needs --target-loss L (the training loss every batch size trains to)";
+    } else if (opt->set_lr && opt->n_lr) {
+      bad = "--lr";
+      why = "and --lr-grid exclude each other";
+    } else if (opt->save_path || opt->summary_path) {
+      bad = opt->save_path ? "--save-params" : "--summary-out";
+      why = opt->study == 2 ? "does not apply to `clbatch study`"
+                            : "does not apply to --validate-noise (--out writes its table)";
+    }
+  } else if (!bad && opt->n_lr) {
+    bad = "--lr-grid";
+    why = "applies only to --validate-noise and `clbatch study`";
+  }
   if (!bad)
     return 0;
-  fprintf(stderr, "clbatch train: %s %s\n", bad, why);
+  complain("%s %s\n", bad, why);
   return 2;
 }
 
@@ -286,7 +452,7 @@ static int choose_device(const struct clb_device_list *all, const char *spec,
   struct clb_error err = {0};
   *chosen = NULL;
   if (all->count == 0) {
-    fprintf(stderr, "clbatch train: no OpenCL device found\n");
+    complain("no OpenCL device found\n");
     return 1;
   }
   if (!spec) {
@@ -295,12 +461,12 @@ static int choose_device(const struct clb_device_list *all, const char *spec,
   }
   int *selected = calloc(all->count, sizeof *selected);
   if (!selected) {
-    fprintf(stderr, "clbatch train: out of memory\n");
+    complain("out of memory\n");
     return 1;
   }
   int exit_code = 0;
   if (clb_platform_select(all, spec, selected, &err) != 0) {
-    fprintf(stderr, "clbatch train: %s\n", err.message);
+    complain("%s\n", err.message);
     exit_code = 2;
     goto done;
   }
@@ -315,15 +481,358 @@ static int choose_device(const struct clb_device_list *all, const char *spec,
     char id[32];
     clb_device_id_string(*chosen, id, sizeof id);
     fprintf(stderr,
-            "clbatch train: --device '%s' matches %zu devices; training on the first, %s %s\n",
-            spec, matches, id, (*chosen)->name);
+            "clbatch %s: --device '%s' matches %zu devices; training on the first, %s %s\n",
+            command, spec, matches, id, (*chosen)->name);
   }
 done:
   free(selected);
   return exit_code;
 }
 
-int clb_cmd_train(int argc, char **argv) {
+/* One row per batch size of --summary-out (see the help). */
+#define SUMMARY_HEADER                                                                         \
+  "device,model,precision,batch,accumulate,effective_batch,lr,epochs,updates,wall_s,update_s,"  \
+  "micro_s,train_loss,accuracy,val_loss,val_accuracy,gap,target_loss,reached,target_epochs,"    \
+  "target_updates,target_wall_s,sharpness_eps,sharpness_samples,sharpness_mean,"               \
+  "sharpness_max,device_bytes,step_bytes_micro,step_bytes_effective\n"
+
+/* The study table's CSV (--validate-noise and `clbatch study`). */
+#define STUDY_HEADER                                                                           \
+  "device,model,precision,batch,effective_batch,lr,target_loss,reached,steps,predicted_steps," \
+  "ratio,examples,epochs,wall_s,update_s,train_loss,val_loss,gap,accuracy,val_accuracy,"       \
+  "sharpness_eps,sharpness_mean,sharpness_max,device_bytes,sigma2,grad_norm2,b_noise,s_min,"   \
+  "e_min,free_s_min,free_b_noise,free_e_min\n"
+
+/* What the runs need once the inputs are checked and the device is open. */
+struct context {
+  const struct train_options *opt;
+  const struct clb_cl *cl;
+  const struct clb_device_info *dev;
+  const struct clb_dataset *data;
+  const struct clb_shape *shape;
+  size_t n_train;
+  int classifier, validation;
+  const double *initial;
+  double *theta;
+  FILE *csv, *summary_csv;
+};
+
+/* Fields of a CSV row; "nan" for what was not measured. */
+static void csv_number(FILE *out, const char *format, double value) {
+  char buf[64];
+  fputc(',', out);
+  fputs(number(buf, sizeof buf, format, value), out);
+}
+
+static int flush_ok(FILE *out) { return fflush(out) == 0 && !ferror(out); }
+
+static int run_train(const struct context *c) {
+  const struct train_options *opt = c->opt;
+  struct clb_error err = {0};
+  size_t params = clb_shape_param_count(c->shape);
+  int failures = 0;
+  printf("%7s %6s %9s %14s %10s%s", "batch", "epoch", "updates", "train_loss", "wall_s",
+         c->classifier ? "  accuracy" : "");
+  if (c->validation)
+    printf(" %14s %11s%s", "val_loss", "gap", c->classifier ? "  val_acc" : "");
+  printf("\n");
+  fflush(stdout);
+  for (size_t i = 0; i < opt->n_batches; i++) {
+    const size_t batch = opt->batches[i], effective = batch * opt->accumulate;
+    const double lr = clb_train_scaled_lr(opt->lr, opt->lr_scale, effective, opt->base_batch);
+    struct clb_train_config cfg = {*c->shape,    opt->precision, batch,
+                                   lr,           opt->epochs,    opt->seed,
+                                   opt->shuffle, opt->drop_last, opt->data_on_host};
+    size_t per_epoch = clb_train_updates_per_epoch(c->n_train, effective, opt->drop_last);
+    struct clb_train_extra extra = {0};
+    extra.accumulate = opt->accumulate;
+    extra.eval_every = opt->eval_every;
+    extra.has_target = opt->has_target;
+    extra.target_loss = opt->target;
+    extra.warmup_updates = (size_t)floor(opt->warmup_epochs * (double)per_epoch + 0.5);
+    extra.n_train = c->validation ? c->n_train : 0;
+    extra.sharpness_eps = opt->sharpness_eps;
+    extra.sharpness_samples = opt->sharpness_samples;
+    extra.sharpness_seed = opt->seed;
+    struct epoch_sink sink = {c->csv,
+                              c->dev->name,
+                              clb_model_name(opt->kind),
+                              clb_precision_name(opt->precision),
+                              batch,
+                              c->classifier,
+                              c->validation,
+                              0};
+    struct clb_train_summary sm;
+    if (lr != opt->lr || extra.warmup_updates) {
+      printf("batch %zu: lr %g", batch, lr);
+      if (extra.warmup_updates)
+        printf(", warmed up linearly over the first %zu updates", extra.warmup_updates);
+      printf("\n");
+    }
+    memcpy(c->theta, c->initial, params * sizeof *c->theta);
+    int rc = clb_train_run_ex(c->cl, c->data, &cfg, &extra, c->theta, on_epoch, &sink, &sm, &err);
+    if (sink.write_failed) {
+      complain("cannot write %s: %s\n", opt->out_path, strerror(errno));
+      return 1;
+    }
+    if (rc == CLB_E_NUMERIC) {
+      complain("batch %zu: %s: lower --lr\n", batch, err.message);
+      failures++;
+      continue;
+    }
+    if (rc != 0) {
+      complain("batch %zu: %s\n", batch, err.message);
+      failures++;
+      continue;
+    }
+    if (opt->has_target) {
+      if (sm.reached)
+        printf("batch %zu: train loss <= %g after %.4g epochs, %zu updates, %.4f s\n", batch,
+               opt->target, sm.target_epochs, sm.target_updates, sm.target_wall_s);
+      else
+        printf("batch %zu: train loss %g did not reach %g in %zu epochs\n", batch,
+               sm.train_loss, opt->target, opt->epochs);
+    }
+    if (opt->sharpness_samples)
+      printf("batch %zu: sharpness (eps %g, %zu samples): mean increase %.6g, max %.6g\n", batch,
+             opt->sharpness_eps, opt->sharpness_samples, sm.sharpness_mean, sm.sharpness_max);
+    /* With accumulation, what one step costs at the micro and at the
+     * effective batch: the memory a model of each height needs. */
+    size_t bytes_micro = 0, bytes_effective = 0;
+    if (opt->accumulate > 1) {
+      rc = clb_train_model_bytes(c->cl, c->data, &cfg, batch, &bytes_micro, &err);
+      if (rc == 0)
+        rc = clb_train_model_bytes(c->cl, c->data, &cfg, effective, &bytes_effective, &err);
+      if (rc != 0) {
+        complain("batch %zu: %s\n", batch, err.message);
+        failures++;
+        continue;
+      }
+      bytes_micro += params * clb_precision_size(opt->precision);
+      printf("batch %zu x %zu = %zu: micro-batch %.6g s, update %.6g s; device memory %zu bytes "
+             "(micro-batch model + accumulation vector) vs %zu for one batch of %zu\n",
+             batch, opt->accumulate, effective, sm.micro_s, sm.update_s, bytes_micro,
+             bytes_effective, effective);
+    }
+    fflush(stdout);
+    if (c->summary_csv) {
+      FILE *out = c->summary_csv;
+      write_csv_field(out, c->dev->name);
+      fprintf(out, ",%s,%s,%zu,%zu,%zu", clb_model_name(opt->kind),
+              clb_precision_name(opt->precision), batch, opt->accumulate, effective);
+      csv_number(out, "%.10g", lr);
+      csv_number(out, "%.6g", (double)sm.updates / (double)per_epoch);
+      fprintf(out, ",%zu", sm.updates);
+      csv_number(out, "%.6f", sm.wall_s);
+      csv_number(out, "%.6g", sm.update_s);
+      csv_number(out, "%.6g", sm.micro_s);
+      csv_number(out, "%.10g", sm.train_loss);
+      csv_number(out, "%.6f", sm.accuracy);
+      csv_number(out, "%.10g", sm.val_loss);
+      csv_number(out, "%.6f", sm.val_accuracy);
+      csv_number(out, "%.10g", sm.val_loss - sm.train_loss);
+      csv_number(out, "%.10g", opt->has_target ? opt->target : NAN);
+      fprintf(out, ",%d", sm.reached);
+      csv_number(out, "%.6g", sm.reached ? sm.target_epochs : NAN);
+      csv_number(out, "%.0f", sm.reached ? (double)sm.target_updates : NAN);
+      csv_number(out, "%.6f", sm.reached ? sm.target_wall_s : NAN);
+      csv_number(out, "%.6g", opt->sharpness_eps);
+      fprintf(out, ",%zu", opt->sharpness_samples);
+      csv_number(out, "%.10g", sm.sharpness_mean);
+      csv_number(out, "%.10g", sm.sharpness_max);
+      fprintf(out, ",%zu", sm.device_bytes);
+      csv_number(out, "%.0f", opt->accumulate > 1 ? (double)bytes_micro : NAN);
+      csv_number(out, "%.0f", opt->accumulate > 1 ? (double)bytes_effective : NAN);
+      fputc('\n', out);
+      if (!flush_ok(out)) {
+        complain("cannot write %s: %s\n", opt->summary_path, strerror(errno));
+        return 1;
+      }
+    }
+    if (opt->save_path) {
+      char path[4096];
+      if (opt->n_batches > 1)
+        params_path(opt->save_path, batch, path, sizeof path);
+      else
+        snprintf(path, sizeof path, "%s", opt->save_path);
+      if (clb_params_write(path, c->shape, c->theta, &err) != 0) {
+        complain("%s\n", err.message);
+        failures++;
+        continue;
+      }
+      printf("saved the batch-%zu parameters to %s\n", batch, path);
+      fflush(stdout);
+    }
+  }
+  return failures ? 1 : 0;
+}
+
+static void write_study_csv(const struct context *c, const struct clb_study_row *rows, size_t n,
+                            double sigma2, double grad_norm2, const struct clb_study_fit *fit) {
+  const struct train_options *opt = c->opt;
+  FILE *out = c->csv;
+  fputs(STUDY_HEADER, out);
+  for (size_t i = 0; i < n; i++) {
+    const struct clb_study_row *r = &rows[i];
+    write_csv_field(out, c->dev->name);
+    fprintf(out, ",%s,%s,%zu,%zu", clb_model_name(opt->kind), clb_precision_name(opt->precision),
+            r->batch, r->effective);
+    csv_number(out, "%.10g", r->lr);
+    csv_number(out, "%.10g", opt->target);
+    fprintf(out, ",%d", r->reached);
+    csv_number(out, "%.0f", r->steps);
+    csv_number(out, "%.6g", r->predicted);
+    csv_number(out, "%.6g", r->ratio);
+    csv_number(out, "%.0f", r->examples);
+    csv_number(out, "%.6g", r->epochs);
+    csv_number(out, "%.6f", r->wall_s);
+    csv_number(out, "%.6g", r->update_s);
+    csv_number(out, "%.10g", r->train_loss);
+    csv_number(out, "%.10g", r->val_loss);
+    csv_number(out, "%.10g", r->gap);
+    csv_number(out, "%.6f", r->accuracy);
+    csv_number(out, "%.6f", r->val_accuracy);
+    csv_number(out, "%.6g", opt->sharpness_samples ? opt->sharpness_eps : NAN);
+    csv_number(out, "%.10g", r->sharpness_mean);
+    csv_number(out, "%.10g", r->sharpness_max);
+    fprintf(out, ",%zu", r->device_bytes);
+    csv_number(out, "%.10g", sigma2);
+    csv_number(out, "%.10g", grad_norm2);
+    csv_number(out, "%.10g", fit->b_noise);
+    csv_number(out, "%.10g", fit->s_min);
+    csv_number(out, "%.10g", fit->e_min);
+    csv_number(out, "%.10g", fit->free_s_min);
+    csv_number(out, "%.10g", fit->free_b_noise);
+    csv_number(out, "%.10g", fit->free_e_min);
+    fputc('\n', out);
+  }
+}
+
+/* --validate-noise and `clbatch study`: B_noise at the initial parameters,
+ * then every batch size trained to the target, then the fits and the table. */
+static int run_study(const struct context *c) {
+  const struct train_options *opt = c->opt;
+  struct clb_error err = {0};
+  double sigma2 = NAN, grad_norm2 = NAN, b_noise = NAN;
+  struct clb_study_row *rows = calloc(opt->n_batches, sizeof *rows);
+  int failures = 0;
+  char a[64], b[64], d[64], e[64], f[64], g[64];
+  if (!rows) {
+    complain("out of memory\n");
+    return 1;
+  }
+  if (clb_study_noise_scale(c->cl, c->data, c->shape, opt->precision, c->n_train, c->initial,
+                            &sigma2, &grad_norm2, &b_noise, &err) != 0) {
+    complain("noise scale at the initial parameters: %s\n", err.message);
+    free(rows);
+    return 1;
+  }
+  printf("noise scale at the initial parameters (%zu training samples): sigma2 = tr Sigma = "
+         "%.6g, |G|^2 = %.6g, B_noise = %.6g\n",
+         c->n_train, sigma2, grad_norm2, b_noise);
+  printf("training every batch size to train loss <= %g (evaluated every %s updates), lr ",
+         opt->target, opt->eval_every ? "--eval-every" : "max(1, updates-per-epoch/4)");
+  if (opt->n_lr > 1) {
+    printf("the best of {");
+    for (size_t k = 0; k < opt->n_lr; k++)
+      printf("%s%g", k ? ", " : "", opt->lr_grid[k]);
+    printf("} (fewest updates to the target)");
+  } else {
+    printf("%g", opt->lr_grid[0]);
+  }
+  if (opt->lr_scale != CLB_LR_NONE)
+    printf(", each scaled %s from batch %zu", clb_lr_scale_name(opt->lr_scale), opt->base_batch);
+  printf("\n");
+  fflush(stdout);
+
+  struct clb_study_settings settings = {0};
+  settings.train = (struct clb_train_config){*c->shape,    opt->precision, 1,
+                                             opt->lr,      opt->epochs,    opt->seed,
+                                             opt->shuffle, opt->drop_last, opt->data_on_host};
+  settings.extra.accumulate = opt->accumulate;
+  settings.extra.eval_every = opt->eval_every;
+  settings.extra.has_target = 1;
+  settings.extra.target_loss = opt->target;
+  settings.extra.n_train = c->validation ? c->n_train : 0;
+  settings.extra.sharpness_eps = opt->sharpness_eps;
+  settings.extra.sharpness_samples = opt->sharpness_samples;
+  settings.extra.sharpness_seed = opt->seed;
+  settings.lr_grid = opt->lr_grid;
+  settings.n_lr = opt->n_lr;
+  settings.lr_scale = opt->lr_scale;
+  settings.base_batch = opt->base_batch;
+  settings.warmup_epochs = opt->warmup_epochs;
+  for (size_t i = 0; i < opt->n_batches; i++) {
+    struct clb_study_row *r = &rows[i];
+    int rc = clb_study_run_batch(c->cl, c->data, &settings, opt->batches[i], c->initial, r, &err);
+    if (rc != 0) {
+      complain("batch %zu: %s\n", opt->batches[i], err.message);
+      failures++;
+      /* The row stays in the table, empty, so every batch size has one. */
+      *r = (struct clb_study_row){0};
+      r->batch = opt->batches[i];
+      r->effective = opt->batches[i] * opt->accumulate;
+      r->lr = r->steps = r->examples = r->epochs = r->wall_s = r->update_s = NAN;
+      r->train_loss = r->accuracy = r->val_loss = r->val_accuracy = r->gap = NAN;
+      r->sharpness_mean = r->sharpness_max = NAN;
+      continue;
+    }
+    if (r->reached)
+      printf("batch %zu: lr %g: %.0f updates (%.4g epochs), %.4f s\n", r->batch, r->lr, r->steps,
+             r->epochs, r->wall_s);
+    else
+      printf("batch %zu: did not reach %g in %zu epochs with any lr (best final loss %g)\n",
+             r->batch, opt->target, opt->epochs, r->train_loss);
+    fflush(stdout);
+  }
+  struct clb_study_fit fit;
+  clb_study_predict(rows, opt->n_batches, b_noise, &fit);
+
+  printf("\n%7s %10s %9s %10s %7s %11s %10s", "batch", "lr", "steps", "predicted", "ratio",
+         "examples", "wall_s");
+  if (opt->study == 2)
+    printf(" %12s %12s %10s %11s %11s %12s", "train_loss", "val_loss", "gap", "sharp_mean",
+           "sharp_max", "device_bytes");
+  printf("\n");
+  for (size_t i = 0; i < opt->n_batches; i++) {
+    const struct clb_study_row *r = &rows[i];
+    printf("%7zu %10s %9s %10s %7s %11s %10s", r->effective, number(a, sizeof a, "%.4g", r->lr),
+           number(b, sizeof b, "%.0f", r->steps), number(d, sizeof d, "%.1f", r->predicted),
+           number(e, sizeof e, "%.3f", r->ratio), number(f, sizeof f, "%.0f", r->examples),
+           number(g, sizeof g, "%.4f", r->wall_s));
+    if (opt->study == 2) {
+      printf(" %12s", number(a, sizeof a, "%.6g", r->train_loss));
+      printf(" %12s", number(a, sizeof a, "%.6g", r->val_loss));
+      printf(" %10s", number(a, sizeof a, "%.4g", r->gap));
+      printf(" %11s", number(a, sizeof a, "%.4g", r->sharpness_mean));
+      printf(" %11s", number(a, sizeof a, "%.4g", r->sharpness_max));
+      printf(" %12zu", r->device_bytes);
+    }
+    printf("\n");
+  }
+  printf("fit with the measured B_noise = %.6g: S_min = %s, E_min = S_min B_noise = %s "
+         "(%zu of %zu batch sizes reached the target)\n",
+         fit.b_noise, number(a, sizeof a, "%.6g", fit.s_min),
+         number(b, sizeof b, "%.6g", fit.e_min), fit.used, opt->n_batches);
+  printf("free fit S = S_min (1 + B_noise/B): S_min = %s, B_noise = %s, E_min = %s\n",
+         number(a, sizeof a, "%.6g", fit.free_s_min), number(b, sizeof b, "%.6g", fit.free_b_noise),
+         number(d, sizeof d, "%.6g", fit.free_e_min));
+  printf("note: B_noise is the simple noise scale tr Sigma / |G|^2 measured once, at the initial "
+         "parameters; it grows as the loss falls, so the measured steps of large batches tend "
+         "to exceed the prediction\n");
+  fflush(stdout);
+  if (c->csv) {
+    write_study_csv(c, rows, opt->n_batches, sigma2, grad_norm2, &fit);
+    if (!flush_ok(c->csv)) {
+      complain("cannot write %s: %s\n", opt->out_path, strerror(errno));
+      failures++;
+    }
+  }
+  free(rows);
+  return failures ? 1 : 0;
+}
+
+int clb_train_cli(int argc, char **argv, int study) {
   static const struct option options[] = {{"device", required_argument, NULL, 'd'},
                                           {"model", required_argument, NULL, 'm'},
                                           {"batch", required_argument, NULL, 'b'},
@@ -344,6 +853,19 @@ int clb_cmd_train(int argc, char **argv) {
                                           {"out", required_argument, NULL, 'o'},
                                           {"save-params", required_argument, NULL, 'S'},
                                           {"init-params", required_argument, NULL, 'I'},
+                                          {"validate-noise", no_argument, NULL, 'V'},
+                                          {"target-loss", required_argument, NULL, 'T'},
+                                          {"time-to-loss", required_argument, NULL, 't'},
+                                          {"eval-every", required_argument, NULL, 'E'},
+                                          {"lr-grid", required_argument, NULL, 'G'},
+                                          {"lr-scale", required_argument, NULL, 'A'},
+                                          {"base-batch", required_argument, NULL, 'B'},
+                                          {"warmup-epochs", required_argument, NULL, 'W'},
+                                          {"accumulate", required_argument, NULL, 'K'},
+                                          {"val-fraction", required_argument, NULL, 'F'},
+                                          {"sharpness-eps", required_argument, NULL, 'X'},
+                                          {"sharpness-samples", required_argument, NULL, 'Y'},
+                                          {"summary-out", required_argument, NULL, 'U'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
   struct train_options opt = {.kind = CLB_MODEL_LINREG,
@@ -359,15 +881,21 @@ int clb_cmd_train(int argc, char **argv) {
                               .classes = 4,
                               .outputs = 1,
                               .seed = 1,
-                              .shuffle = 1};
+                              .shuffle = 1,
+                              .study = study,
+                              .base_batch = 32,
+                              .accumulate = 1,
+                              .sharpness_eps = 1e-3,
+                              .sharpness_samples = 16};
   struct clb_error err = {0};
   struct clb_dataset data = {0};
   struct clb_device_list devices = {0};
   struct clb_cl cl = {0};
   int cl_open = 0;
   double *initial = NULL, *theta = NULL;
-  FILE *csv = NULL;
+  FILE *csv = NULL, *summary_csv = NULL;
   int exit_code = 2;
+  command = study == 2 ? "study" : "train";
   int code;
 
   /* getopt's own messages would add a second line; ours name the option. */
@@ -375,8 +903,15 @@ int clb_cmd_train(int argc, char **argv) {
   while ((code = getopt_long(argc, argv, ":", options, NULL)) != -1) {
     switch (code) {
     case 'h':
-      clb_help_train(stdout);
+      if (study == 2)
+        clb_help_study(stdout);
+      else
+        clb_help_train(stdout);
       return 0;
+    case 'V':
+      if (opt.study == 0)
+        opt.study = 1;
+      break;
     case 'x':
       opt.shuffle = 0;
       break;
@@ -384,10 +919,10 @@ int clb_cmd_train(int argc, char **argv) {
       opt.drop_last = 1;
       break;
     case ':':
-      fprintf(stderr, "clbatch train: option '%s' needs a value\n", argv[optind - 1]);
+      complain("option '%s' needs a value\n", argv[optind - 1]);
       return 2;
     case '?':
-      fprintf(stderr, "clbatch train: unknown option '%s' (see `clbatch help train`)\n",
+      complain("unknown option '%s' (see `clbatch help train`)\n",
               argv[optind - 1]);
       return 2;
     default:
@@ -396,7 +931,7 @@ int clb_cmd_train(int argc, char **argv) {
     }
   }
   if (optind < argc) {
-    fprintf(stderr, "clbatch train: unexpected argument '%s'\n", argv[optind]);
+    complain("unexpected argument '%s'\n", argv[optind]);
     return 2;
   }
   if (check_combinations(&opt) != 0)
@@ -411,37 +946,68 @@ int clb_cmd_train(int argc, char **argv) {
                         : clb_data_regression(opt.samples, opt.features, opt.outputs, opt.noise_std,
                                               opt.seed, &data, &err);
   if (rc != 0) {
-    fprintf(stderr, "clbatch train: %s\n", err.message);
+    complain("%s\n", err.message);
     goto done;
   }
+  /* Training to a target: the epochs are a cap, and the study's own
+   * defaults (a validation split and sharpness for `study`, neither for the
+   * noise validation, which compares steps only). */
+  if (opt.study) {
+    if (!opt.set_epochs)
+      opt.epochs = CLB_TRAIN_TARGET_EPOCHS;
+    if (opt.study == 1 && !opt.set_sharpness)
+      opt.sharpness_samples = 0;
+    if (opt.study == 2 && opt.val_fraction == 0)
+      opt.val_fraction = 0.2;
+  }
+  size_t n_train = data.n;
+  if (opt.val_fraction > 0) {
+    struct clb_dataset split = {0};
+    if (clb_train_split(&data, opt.val_fraction, opt.seed, &split, &n_train, NULL, &err) != 0) {
+      complain("%s\n", err.message);
+      goto done;
+    }
+    clb_dataset_free(&data);
+    data = split;
+  }
+  const char *samples_word = n_train < data.n ? "training samples" : "samples";
   /* The default batch shrinks to a small data set; a batch the user asked
    * for never does. */
-  if (!opt.set_batch && opt.batches[0] > data.n)
-    opt.batches[0] = data.n;
-  /* "N" parses as 0: the whole data set, always the largest, kept last. */
+  if (!opt.set_batch && opt.batches[0] > n_train)
+    opt.batches[0] = n_train;
+  /* "N" parses as 0: the whole training set, always the largest, kept last. */
   size_t kept = 0;
   for (size_t i = 0; i < opt.n_batches; i++) {
-    size_t b = opt.batches[i] == 0 ? data.n : opt.batches[i];
-    if (b > data.n) {
-      fprintf(stderr, "clbatch train: --batch: %zu is more than the %zu samples\n", b, data.n);
+    size_t b = opt.batches[i] == 0 ? n_train : opt.batches[i];
+    if (b > n_train) {
+      complain("--batch: %zu is more than the %zu %s\n", b, n_train, samples_word);
+      goto done;
+    }
+    if (b * opt.accumulate > n_train) {
+      complain("--accumulate %zu: %zu micro-batches of %zu are more than the %zu %s\n",
+               opt.accumulate, opt.accumulate, b, n_train, samples_word);
       goto done;
     }
     if (kept == 0 || opt.batches[kept - 1] != b)
       opt.batches[kept++] = b;
   }
   opt.n_batches = kept;
+  if (opt.n_lr == 0) {
+    opt.lr_grid[0] = opt.lr;
+    opt.n_lr = 1;
+  }
   struct clb_shape shape = {opt.kind, data.d, opt.kind == CLB_MODEL_MLP ? opt.hidden : 0, data.c};
   size_t params = clb_shape_param_count(&shape);
   initial = malloc(params * sizeof *initial);
   theta = malloc(params * sizeof *theta);
   if (!initial || !theta) {
-    fprintf(stderr, "clbatch train: out of memory for %zu parameters\n", params);
+    complain("out of memory for %zu parameters\n", params);
     exit_code = 1;
     goto done;
   }
   if (opt.init_path) {
     if (clb_params_read(opt.init_path, &shape, initial, &err) != 0) {
-      fprintf(stderr, "clbatch train: %s\n", err.message);
+      complain("%s\n", err.message);
       goto done;
     }
   } else {
@@ -452,7 +1018,7 @@ int clb_cmd_train(int argc, char **argv) {
    * a missing precision is a failure of this host (1). */
   exit_code = 1;
   if (clb_platform_list(&devices, &err) != 0) {
-    fprintf(stderr, "clbatch train: %s\n", err.message);
+    complain("%s\n", err.message);
     goto done;
   }
   const struct clb_device_info *dev = NULL;
@@ -463,90 +1029,76 @@ int clb_cmd_train(int argc, char **argv) {
   }
   char reason[256];
   if (clb_precision_check(opt.precision, dev, reason, sizeof reason) != 0) {
-    fprintf(stderr, "clbatch train: --precision %s: %s\n", clb_precision_name(opt.precision),
-            reason);
+    complain("--precision %s: %s\n", clb_precision_name(opt.precision), reason);
     goto done;
   }
   if (clb_cl_open(dev, &cl, &err) != 0) {
-    fprintf(stderr, "clbatch train: %s\n", err.message);
+    complain("%s\n", err.message);
     goto done;
   }
   cl_open = 1;
 
-  /* Only now, with every input valid, may the output file exist. It is
+  /* Only now, with every input valid, may the output files exist. They are
    * written directly (no rename at the end) so a killed run keeps its rows. */
+  const int validation = n_train < data.n;
   if (opt.out_path) {
     csv = fopen(opt.out_path, "w");
     if (!csv) {
-      fprintf(stderr, "clbatch train: cannot create %s: %s\n", opt.out_path, strerror(errno));
+      complain("cannot create %s: %s\n", opt.out_path, strerror(errno));
       exit_code = 2;
       goto done;
     }
-    fputs("device,model,precision,batch,epoch,updates,train_loss,wall_s", csv);
-    fputs(classifier ? ",accuracy\n" : "\n", csv);
-    fflush(csv);
+    if (!opt.study) {
+      fputs("device,model,precision,batch,epoch,updates,train_loss,wall_s", csv);
+      fputs(classifier ? ",accuracy" : "", csv);
+      fputs(validation ? ",val_loss,gap" : "", csv);
+      fputs(validation && classifier ? ",val_accuracy\n" : "\n", csv);
+      fflush(csv);
+    }
+  }
+  if (opt.summary_path) {
+    summary_csv = fopen(opt.summary_path, "w");
+    if (!summary_csv) {
+      complain("cannot create %s: %s\n", opt.summary_path, strerror(errno));
+      exit_code = 2;
+      goto done;
+    }
+    fputs(SUMMARY_HEADER, summary_csv);
+    fflush(summary_csv);
   }
 
   char id[32];
   clb_device_id_string(dev, id, sizeof id);
-  printf("%s %s on %s %s (%s): %zu samples, %zu features, %zu %s, lr %g, %zu epochs, %s%s\n",
-         clb_model_name(opt.kind), clb_precision_name(opt.precision), id, dev->name,
-         clb_device_type_name(dev->type), data.n, data.d, data.c,
-         classifier ? "classes" : (data.c == 1 ? "output" : "outputs"), opt.lr, opt.epochs,
+  printf("%s %s on %s %s (%s): %zu samples", clb_model_name(opt.kind),
+         clb_precision_name(opt.precision), id, dev->name, clb_device_type_name(dev->type),
+         data.n);
+  if (validation)
+    printf(" (%zu train, %zu validation)", n_train, data.n - n_train);
+  printf(", %zu features, %zu %s", data.d, data.c,
+         classifier ? "classes" : (data.c == 1 ? "output" : "outputs"));
+  if (opt.n_lr == 1)
+    printf(", lr %g", opt.lr);
+  if (opt.lr_scale != CLB_LR_NONE)
+    printf(" scaled %s from batch %zu", clb_lr_scale_name(opt.lr_scale), opt.base_batch);
+  if (opt.warmup_epochs > 0)
+    printf(", %g warm-up epochs", opt.warmup_epochs);
+  if (opt.accumulate > 1)
+    printf(", %zu micro-batches per update", opt.accumulate);
+  printf(", %s%zu epochs, %s%s\n", opt.study ? "at most " : "", opt.epochs,
          opt.shuffle ? "shuffled" : "in order",
          opt.drop_last ? ", last partial batch dropped" : "");
-  printf("%7s %6s %9s %14s %10s%s\n", "batch", "epoch", "updates", "train_loss", "wall_s",
-         classifier ? "  accuracy" : "");
-  fflush(stdout);
 
-  int failures = 0;
-  for (size_t i = 0; i < opt.n_batches; i++) {
-    struct clb_train_config cfg = {shape,       opt.precision, opt.batches[i],
-                                   opt.lr,      opt.epochs,    opt.seed,
-                                   opt.shuffle, opt.drop_last, opt.data_on_host};
-    struct epoch_sink sink = {csv,
-                              dev->name,
-                              clb_model_name(opt.kind),
-                              clb_precision_name(opt.precision),
-                              opt.batches[i],
-                              classifier,
-                              0};
-    memcpy(theta, initial, params * sizeof *theta);
-    rc = clb_train_run(&cl, &data, &cfg, theta, on_epoch, &sink, &err);
-    if (sink.write_failed) {
-      fprintf(stderr, "clbatch train: cannot write %s: %s\n", opt.out_path, strerror(errno));
-      goto done;
-    }
-    if (rc == CLB_E_NUMERIC) {
-      fprintf(stderr, "clbatch train: batch %zu: %s: lower --lr\n", opt.batches[i], err.message);
-      failures++;
-      continue;
-    }
-    if (rc != 0) {
-      fprintf(stderr, "clbatch train: batch %zu: %s\n", opt.batches[i], err.message);
-      failures++;
-      continue;
-    }
-    if (opt.save_path) {
-      char path[4096];
-      if (opt.n_batches > 1)
-        params_path(opt.save_path, opt.batches[i], path, sizeof path);
-      else
-        snprintf(path, sizeof path, "%s", opt.save_path);
-      if (clb_params_write(path, &shape, theta, &err) != 0) {
-        fprintf(stderr, "clbatch train: %s\n", err.message);
-        failures++;
-        continue;
-      }
-      printf("saved the batch-%zu parameters to %s\n", opt.batches[i], path);
-      fflush(stdout);
-    }
-  }
-  exit_code = failures ? 1 : 0;
+  struct context ctx = {&opt, &cl, dev, &data, &shape, n_train, classifier, validation,
+                        initial, theta, csv, summary_csv};
+  exit_code = opt.study ? run_study(&ctx) : run_train(&ctx);
 
 done:
   if (csv && fclose(csv) != 0 && exit_code == 0) {
-    fprintf(stderr, "clbatch train: cannot write %s\n", opt.out_path);
+    complain("cannot write %s\n", opt.out_path);
+    exit_code = 1;
+  }
+  if (summary_csv && fclose(summary_csv) != 0 && exit_code == 0) {
+    complain("cannot write %s\n", opt.summary_path);
     exit_code = 1;
   }
   if (cl_open)
@@ -557,3 +1109,5 @@ done:
   clb_dataset_free(&data);
   return exit_code;
 }
+
+int clb_cmd_train(int argc, char **argv) { return clb_train_cli(argc, argv, 0); }

@@ -20,6 +20,11 @@ void clb_help_devices(FILE *out);
 int clb_cmd_report(int argc, char **argv); void clb_help_report(FILE *out);
 int clb_cmd_train(int argc, char **argv);
 void clb_help_train(FILE *out);
+/* `train` (study 0), `train --validate-noise` (1) and `study` (2) share one
+ * front end in cmd_train.c. */
+int clb_train_cli(int argc, char **argv, int study);
+int clb_cmd_study(int argc, char **argv);
+void clb_help_study(FILE *out);
 
 int clb_cmd_run(int argc, char **argv);
 void clb_help_run(FILE *out);

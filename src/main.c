@@ -22,6 +22,7 @@ static int print_usage(FILE *out) {
           "  recommend   batch-size advice from saved run results\n"
           "  report      merge results CSVs into tables (Markdown, LaTeX, HTML) and plots\n"
           "  train       mini-batch SGD on one device: loss per epoch for each batch size\n"
+          "  study       train to a target loss at each batch size; noise-scale prediction\n"
           "  tune        search CLBlast's GEMM parameters per device and store the best\n"
           "  help        show this help, or `clbatch help COMMAND` for a command's options\n"
           "\n"
@@ -39,6 +40,7 @@ static const struct clb_command commands[] = {
     {"recommend", clb_cmd_recommend, clb_help_recommend},
     {"report", clb_cmd_report, clb_help_report},
     {"train", clb_cmd_train, clb_help_train},
+    {"study", clb_cmd_study, clb_help_study},
     {"tune", clb_cmd_tune, clb_help_tune},
     /* Internal: one device's measurements, started by `run` in a child process. */
     {"__worker", clb_cmd_worker, clb_help_run},

@@ -1738,3 +1738,213 @@ int clb_report_run(const struct clb_report_options *options, struct clb_report_s
   }
   return rc;
 }
+
+/* ---- batch-size studies (`clbatch study` CSVs) -------------------------- */
+
+struct study_point {
+  double batch, val_loss, sharp_mean, sharp_max, steps, predicted, wall;
+};
+
+struct study_series {
+  char label[CLB_STR_FIELD_SIZE + 128];
+  struct study_point *points;
+  size_t count;
+};
+
+static double study_number(const char *text) {
+  char *end = NULL;
+  double v = text[0] ? strtod(text, &end) : NAN;
+  return text[0] && end != text && *end == '\0' ? v : NAN;
+}
+
+static int read_study_file(const char *path, struct study_series *series, struct clb_error *err) {
+  static const char *const required[] = {"device",   "model",          "precision",
+                                         "effective_batch", "val_loss", "sharpness_mean",
+                                         "sharpness_max",  "steps",    "predicted_steps",
+                                         "wall_s"};
+  enum { N_REQ = sizeof required / sizeof required[0] };
+  FILE *file = fopen(path, "r");
+  char *line = NULL, *fields[256];
+  size_t line_cap = 0, line_no = 1, cap = 0;
+  int col[N_REQ], rc = CLB_OK;
+  memset(series, 0, sizeof *series);
+  if (!file)
+    return clb_failf(err, CLB_E_IO, "%s: cannot open: %s", path, strerror(errno));
+  if (getline(&line, &line_cap, file) < 0) {
+    rc = clb_failf(err, CLB_E_PARSE, "%s: empty file (no header line)", path);
+    goto cleanup;
+  }
+  size_t n_header = split_csv_line(line, fields, 256);
+  for (size_t k = 0; k < N_REQ; k++) {
+    col[k] = -1;
+    for (size_t i = 0; i < n_header; i++)
+      if (strcmp(fields[i], required[k]) == 0)
+        col[k] = (int)i;
+    if (col[k] < 0) {
+      rc = clb_failf(err, CLB_E_SCHEMA, "%s: not a `clbatch study` CSV: no column '%s'", path,
+                     required[k]);
+      goto cleanup;
+    }
+  }
+  while (getline(&line, &line_cap, file) >= 0) {
+    line_no++;
+    if (line[strspn(line, " \r\n")] == '\0')
+      continue;
+    size_t n = split_csv_line(line, fields, 256);
+    if (n != n_header) {
+      rc = clb_failf(err, CLB_E_PARSE, "%s:%zu: %zu fields, the header has %zu", path, line_no,
+                     n, n_header);
+      goto cleanup;
+    }
+    if (series->count == cap) {
+      size_t grown_cap = cap ? cap * 2 : 32;
+      struct study_point *grown = realloc(series->points, grown_cap * sizeof *grown);
+      if (!grown) {
+        rc = clb_failf(err, CLB_E_NOMEM, "out of memory");
+        goto cleanup;
+      }
+      series->points = grown;
+      cap = grown_cap;
+    }
+    if (series->count == 0)
+      snprintf(series->label, sizeof series->label, "%s %s (%s)", fields[col[1]], fields[col[2]],
+               fields[col[0]]);
+    struct study_point *pt = &series->points[series->count++];
+    pt->batch = study_number(fields[col[3]]);
+    if (!(pt->batch > 0)) {
+      rc = clb_failf(err, CLB_E_PARSE, "%s:%zu: column effective_batch: not a batch size: '%.64s'",
+                     path, line_no, fields[col[3]]);
+      goto cleanup;
+    }
+    pt->val_loss = study_number(fields[col[4]]);
+    pt->sharp_mean = study_number(fields[col[5]]);
+    pt->sharp_max = study_number(fields[col[6]]);
+    pt->steps = study_number(fields[col[7]]);
+    pt->predicted = study_number(fields[col[8]]);
+    pt->wall = study_number(fields[col[9]]);
+  }
+  if (series->count == 0)
+    rc = clb_failf(err, CLB_E_PARSE, "%s: no rows", path);
+cleanup:
+  free(line);
+  fclose(file);
+  if (rc != CLB_OK) {
+    free(series->points);
+    series->points = NULL;
+  }
+  return rc;
+}
+
+static int plot_study(struct plotter *p, const struct study_series *list, size_t n,
+                      struct clb_error *err) {
+  struct sbuf gp_val = {0}, gp_sharp = {0}, gp_time = {0}, dat = {0};
+  int rc = CLB_OK;
+  gp_preamble(&gp_val, "validation loss vs batch size");
+  gp_batch_axis(&gp_val);
+  sb_puts(&gp_val, "set ylabel 'validation loss (where training stopped)'\nplot ");
+  gp_preamble(&gp_sharp, "sharpness vs batch size");
+  gp_batch_axis(&gp_sharp);
+  sb_puts(&gp_sharp, "set ylabel 'loss increase under perturbation'\nplot ");
+  gp_preamble(&gp_time, "updates to the target loss vs batch size");
+  gp_batch_axis(&gp_time);
+  sb_puts(&gp_time, "set logscale y\nset ylabel 'updates to the target'\nplot ");
+  for (size_t s = 0; s < n; s++) {
+    char path[4300], label[CLB_STR_FIELD_SIZE + 200];
+    snprintf(path, sizeof path, "%s/study_s%zu.dat", p->data_dir, s);
+    sb_free(&dat);
+    sb_puts(&dat, "# batch val_loss sharpness_mean sharpness_max steps predicted wall_s\n");
+    for (size_t k = 0; k < list[s].count; k++) {
+      const struct study_point *pt = &list[s].points[k];
+      sb_printf(&dat, "%.9g", pt->batch);
+      dat_value(&dat, pt->val_loss, 0);
+      dat_value(&dat, pt->sharp_mean, 0);
+      dat_value(&dat, pt->sharp_max, 0);
+      dat_value(&dat, pt->steps, 1);
+      dat_value(&dat, pt->predicted, 1);
+      dat_value(&dat, pt->wall, 0);
+      sb_puts(&dat, "\n");
+    }
+    CLB_TRY(write_atomic(path, &dat, err));
+    const char *color = PALETTE[s % PALETTE_SIZE];
+    if (s) {
+      sb_puts(&gp_val, ", \\\n     ");
+      sb_puts(&gp_sharp, ", \\\n     ");
+      sb_puts(&gp_time, ", \\\n     ");
+    }
+    gp_series_line(&gp_val, path, 1, 2, color, "with linespoints lw 2 pt 7", list[s].label);
+    snprintf(label, sizeof label, "%s: mean", list[s].label);
+    gp_series_line(&gp_sharp, path, 1, 3, color, "with linespoints lw 2 pt 7", label);
+    sb_puts(&gp_sharp, ", \\\n     ");
+    snprintf(label, sizeof label, "%s: max", list[s].label);
+    gp_series_line(&gp_sharp, path, 1, 4, color, "with linespoints lw 1 dt 2 pt 6", label);
+    snprintf(label, sizeof label, "%s: measured", list[s].label);
+    gp_series_line(&gp_time, path, 1, 5, color, "with points pt 7 ps 1.3", label);
+    sb_puts(&gp_time, ", \\\n     ");
+    snprintf(label, sizeof label, "%s: S_min (1 + B_noise/B)", list[s].label);
+    gp_series_line(&gp_time, path, 1, 6, color, "with lines lw 2", label);
+  }
+  sb_puts(&gp_val, "\n");
+  sb_puts(&gp_sharp, "\n");
+  sb_puts(&gp_time, "\n");
+  CLB_TRY(run_gnuplot(p, "study_val_loss", "validation loss vs batch size", &gp_val, err));
+  CLB_TRY(run_gnuplot(p, "study_sharpness", "sharpness vs batch size", &gp_sharp, err));
+  CLB_TRY(run_gnuplot(p, "study_time_to_target", "updates to the target loss vs batch size",
+                      &gp_time, err));
+cleanup:
+  sb_free(&dat);
+  sb_free(&gp_time);
+  sb_free(&gp_sharp);
+  sb_free(&gp_val);
+  return rc;
+}
+
+int clb_report_study(const char *const *files, size_t n_files, const char *out_dir,
+                     const char *gnuplot, clb_report_note_fn note_fn, void *note_context,
+                     struct clb_report_summary *summary, struct clb_error *err) {
+  struct clb_report_summary local = {0};
+  struct clb_report_options opt = {0};
+  struct plotter plotter = {0};
+  struct study_series *list = calloc(n_files ? n_files : 1, sizeof *list);
+  int rc = CLB_OK;
+  if (!summary)
+    summary = &local;
+  if (!list)
+    return clb_failf(err, CLB_E_NOMEM, "out of memory");
+  opt.out_dir = out_dir ? out_dir : "report";
+  opt.gnuplot = gnuplot ? gnuplot : "gnuplot";
+  opt.note = note_fn;
+  opt.note_context = note_context;
+  locale_t c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+  locale_t previous = c_locale ? uselocale(c_locale) : (locale_t)0;
+  /* Read everything before writing anything: a bad input leaves no output. */
+  for (size_t f = 0; f < n_files; f++) {
+    rc = read_study_file(files[f], &list[f], err);
+    if (rc != CLB_OK) {
+      summary->bad_input = 1;
+      goto cleanup;
+    }
+  }
+  plotter.opt = &opt;
+  plotter.dir = opt.out_dir;
+  plotter.summary = summary;
+  snprintf(plotter.data_dir, sizeof plotter.data_dir, "%s/data", opt.out_dir);
+  if (!gnuplot_available(opt.gnuplot)) {
+    summary->gnuplot_missing = 1;
+    note(&opt, CLB_REPORT_NO_GNUPLOT);
+    goto cleanup;
+  }
+  CLB_TRY(make_dir(opt.out_dir, err));
+  CLB_TRY(make_dir(plotter.data_dir, err));
+  pick_png_terminal(opt.gnuplot, plotter.terminal, sizeof plotter.terminal);
+  CLB_TRY(plot_study(&plotter, list, n_files, err));
+cleanup:
+  if (c_locale) {
+    uselocale(previous);
+    freelocale(c_locale);
+  }
+  plotter_free(&plotter);
+  for (size_t f = 0; f < n_files; f++)
+    free(list[f].points);
+  free(list);
+  return rc;
+}

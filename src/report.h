@@ -44,4 +44,14 @@ struct clb_report_summary {
 int clb_report_run(const struct clb_report_options *options, struct clb_report_summary *summary,
                    struct clb_error *err);
 
+/* `clbatch report --study FILE.csv`: plots of `clbatch study` (or `train
+ * --validate-noise`) tables into out_dir (NULL: "report"): validation loss vs
+ * batch (study_val_loss), sharpness vs batch (study_sharpness) and updates to
+ * the target vs batch with the noise-scale prediction as a line
+ * (study_time_to_target), each PNG + SVG; one series per file. Without
+ * gnuplot, a note (CLB_REPORT_NO_GNUPLOT) and summary->gnuplot_missing. */
+int clb_report_study(const char *const *files, size_t n_files, const char *out_dir,
+                     const char *gnuplot, clb_report_note_fn note, void *note_context,
+                     struct clb_report_summary *summary, struct clb_error *err);
+
 #endif

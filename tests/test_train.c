@@ -395,7 +395,7 @@ static size_t count_lines(const char *text) {
 }
 
 struct bad_input {
-  char args[160]; /* after `train --out @/out.csv`; '@' is the test's directory */
+  char args[200]; /* after `train --out @/out.csv`; '@' is the test's directory */
   int write_csv;  /* 1: write csv_text to @/in.csv first */
   char csv_text[64];
   char expect[80]; /* a piece of the one-line message */
@@ -434,6 +434,17 @@ ParameterizedTestParameters(train_cli, bad_input_exits_2_without_output) {
       {"--init-params @/missing.csv", 0, "", "cannot open"},
       {"--init-params @/in.csv", 1, "param,index,value\nw,0,1\n", "in.csv"},
       {"--device no-such-device-anywhere", 0, "", "matches no device"},
+      {"--validate-noise", 0, "", "--validate-noise needs --target-loss"},
+      {"--lr-grid 0.1,0.3", 0, "", "--lr-grid applies only to --validate-noise"},
+      {"--validate-noise --target-loss 1 --lr 0.1 --lr-grid 0.1", 0, "", "--lr and --lr-grid"},
+      {"--lr-scale cubic", 0, "", "--lr-scale: unknown scaling 'cubic'"},
+      {"--val-fraction 1", 0, "", "--val-fraction"},
+      {"--val-fraction 0", 0, "", "--val-fraction"},
+      {"--accumulate 0", 0, "", "--accumulate: 0"},
+      {"--samples 10 --batch 4 --accumulate 3", 0, "", "--accumulate 3: 3 micro-batches of 4"},
+      {"--samples 10 --batch 9 --val-fraction 0.2", 0, "", "9 is more than the 8 training"},
+      {"--time-to-loss abc", 0, "", "--time-to-loss: 'abc'"},
+      {"--sharpness-eps -1", 0, "", "--sharpness-eps"},
   };
   return cr_make_param_array(struct bad_input, cases, sizeof cases / sizeof cases[0]);
 }
@@ -632,5 +643,326 @@ Test(train_cli, unsupported_precision_exits_1_naming_the_extension) {
   free(err);
   free(args);
   rmdir(dir);
+  free(dir);
+}
+
+/* ---- learning-rate schedules, accumulation, splits, sharpness, targets -- */
+
+Test(train, lr_scaling_and_warmup_arithmetic) {
+  cr_expect_eq(clb_train_scaled_lr(0.1, CLB_LR_NONE, 128, 32), 0.1);
+  cr_expect(fabs(clb_train_scaled_lr(0.1, CLB_LR_LINEAR, 128, 32) - 0.4) < 1e-15);
+  cr_expect(fabs(clb_train_scaled_lr(0.1, CLB_LR_LINEAR, 8, 32) - 0.025) < 1e-15);
+  cr_expect(fabs(clb_train_scaled_lr(0.1, CLB_LR_SQRT, 128, 32) - 0.2) < 1e-15);
+  cr_expect(fabs(clb_train_scaled_lr(0.1, CLB_LR_SQRT, 8, 32) - 0.05) < 1e-15);
+  enum clb_lr_scale scale;
+  cr_expect(clb_lr_scale_parse("sqrt", &scale) == 0 && scale == CLB_LR_SQRT);
+  cr_expect(clb_lr_scale_parse("linear", &scale) == 0 && scale == CLB_LR_LINEAR);
+  cr_expect_neq(clb_lr_scale_parse("cubic", &scale), 0);
+  cr_expect_str_eq(clb_lr_scale_name(CLB_LR_NONE), "none");
+  /* W = 4 updates: lr/4, lr/2, 3lr/4, lr, then lr. */
+  const double expect[] = {0.25, 0.5, 0.75, 1, 1, 1};
+  for (size_t u = 0; u < 6; u++)
+    cr_expect(fabs(clb_train_warmup_lr(1.0, u, 4) - expect[u]) < 1e-15, "update %zu: %g", u,
+              clb_train_warmup_lr(1.0, u, 4));
+  cr_expect_eq(clb_train_warmup_lr(0.3, 0, 0), 0.3, "no warm-up");
+}
+
+/* K micro-batches of B accumulate into exactly the update of one K*B batch. */
+Test(train, accumulation_equals_one_update_of_the_full_batch) {
+  struct device dev;
+  if (!open_device(&dev))
+    return;
+  struct clb_error err = {0};
+  for (int classes = 0; classes < 2; classes++) {
+    struct clb_dataset data;
+    struct clb_shape shape;
+    if (classes) {
+      cr_assert_eq(clb_data_classes(24, 3, 3, 1.0, 4, &data, &err), 0, "%s", err.message);
+      shape = (struct clb_shape){CLB_MODEL_SOFTMAX, 3, 0, 3};
+    } else {
+      cr_assert_eq(clb_data_regression(24, 3, 1, 0.1, 4, &data, &err), 0, "%s", err.message);
+      shape = (struct clb_shape){CLB_MODEL_LINREG, 3, 0, 1};
+    }
+    double full[12], acc[12];
+    size_t p = clb_shape_param_count(&shape);
+    clb_params_init(&shape, 9, full);
+    for (size_t i = 0; i < p; i++)
+      full[i] += 0.1 * (double)(i + 1); /* linreg starts at zero: move it off */
+    memcpy(acc, full, sizeof full);
+    /* One epoch, one update: B = 24 at once, and 3 micro-batches of 8. */
+    struct clb_train_config cfg = {shape, CLB_FP64, 24, 0.1, 1, 3, 1, 0, 0};
+    struct clb_train_summary sm;
+    cr_assert_eq(clb_train_run_ex(&dev.cl, &data, &cfg, NULL, full, NULL, NULL, &sm, &err), 0,
+                 "%s", err.message);
+    cr_expect_eq(sm.updates, 1);
+    cfg.batch = 8;
+    struct clb_train_extra extra = {0};
+    extra.accumulate = 3;
+    struct clb_train_summary sm_acc;
+    cr_assert_eq(clb_train_run_ex(&dev.cl, &data, &cfg, &extra, acc, NULL, NULL, &sm_acc, &err), 0,
+                 "%s", err.message);
+    cr_expect_eq(sm_acc.updates, 1);
+    cr_expect_gt(sm_acc.device_bytes, 0);
+    for (size_t i = 0; i < p; i++)
+      cr_expect(fabs(acc[i] - full[i]) <= 1e-12 * fabs(full[i]) + 1e-300,
+                "%s param %zu: accumulated %.17g, full %.17g", clb_model_name(shape.kind), i,
+                acc[i], full[i]);
+    /* More updates (with a partial last one) stay equal too: 24 rows,
+     * effective 9 -> updates of 9, 9 and 6 rows per epoch. */
+    clb_params_init(&shape, 9, full);
+    memcpy(acc, full, sizeof full);
+    cfg.batch = 9;
+    cfg.epochs = 2;
+    cr_assert_eq(clb_train_run_ex(&dev.cl, &data, &cfg, NULL, full, NULL, NULL, NULL, &err), 0);
+    cfg.batch = 3;
+    extra.accumulate = 3;
+    cr_assert_eq(clb_train_run_ex(&dev.cl, &data, &cfg, &extra, acc, NULL, NULL, &sm_acc, &err),
+                 0, "%s", err.message);
+    cr_expect_eq(sm_acc.updates, 6);
+    for (size_t i = 0; i < p; i++)
+      cr_expect(fabs(acc[i] - full[i]) <= 1e-12 * (fabs(full[i]) + 1e-3), "param %zu: %.17g vs %.17g",
+                i, acc[i], full[i]);
+    clb_dataset_free(&data);
+  }
+  close_device(&dev);
+}
+
+Test(train, validation_split_is_disjoint_and_deterministic) {
+  struct clb_error err = {0};
+  struct clb_dataset data, a, b, c;
+  cr_assert_eq(clb_data_classes(50, 2, 3, 1.0, 3, &data, &err), 0, "%s", err.message);
+  uint32_t rows_a[50], rows_b[50], rows_c[50];
+  size_t n_a = 0, n_b = 0, n_c = 0;
+  cr_assert_eq(clb_train_split(&data, 0.2, 7, &a, &n_a, rows_a, &err), 0, "%s", err.message);
+  cr_assert_eq(clb_train_split(&data, 0.2, 7, &b, &n_b, rows_b, &err), 0, "%s", err.message);
+  cr_assert_eq(clb_train_split(&data, 0.2, 8, &c, &n_c, rows_c, &err), 0, "%s", err.message);
+  cr_expect_eq(n_a, 40);
+  cr_expect_eq(n_b, 40);
+  cr_expect_eq(memcmp(rows_a, rows_b, sizeof rows_a), 0, "same seed, same split");
+  cr_expect_neq(memcmp(rows_a, rows_c, sizeof rows_a), 0, "another seed, another split");
+  int seen[50] = {0};
+  for (size_t i = 0; i < 50; i++) {
+    cr_assert_lt(rows_a[i], 50);
+    seen[rows_a[i]]++;
+    cr_expect_eq(a.x[i * 2], data.x[rows_a[i] * 2]);
+    cr_expect_eq(a.x[i * 2 + 1], data.x[rows_a[i] * 2 + 1]);
+    cr_expect_eq(a.y[i], data.y[rows_a[i]]);
+  }
+  /* Every row exactly once: the training and validation rows are disjoint
+   * and together the whole set. */
+  for (size_t i = 0; i < 50; i++)
+    cr_expect_eq(seen[i], 1, "row %zu appears %d times", i, seen[i]);
+  struct clb_dataset bad;
+  size_t n_bad;
+  cr_expect_eq(clb_train_split(&data, 0, 7, &bad, &n_bad, NULL, &err), CLB_E_INVAL);
+  cr_expect_eq(clb_train_split(&data, 0.999, 7, &bad, &n_bad, NULL, &err), CLB_E_INVAL);
+  clb_dataset_free(&a);
+  clb_dataset_free(&b);
+  clb_dataset_free(&c);
+  clb_dataset_free(&data);
+}
+
+/* The exact least-squares parameters (w, b) of a linreg data set with one output. */
+static void least_squares_theta(const struct clb_dataset *data, double *beta) {
+  enum { MAX_P = 8 };
+  size_t p = data->d + 1;
+  cr_assert_leq(p, MAX_P);
+  double a[MAX_P][MAX_P + 1] = {{0}};
+  for (size_t i = 0; i < data->n; i++) {
+    double row[MAX_P];
+    for (size_t j = 0; j < data->d; j++)
+      row[j] = data->x[i * data->d + j];
+    row[data->d] = 1;
+    for (size_t r = 0; r < p; r++) {
+      for (size_t c = 0; c < p; c++)
+        a[r][c] += row[r] * row[c];
+      a[r][p] += row[r] * data->y[i];
+    }
+  }
+  for (size_t col = 0; col < p; col++) {
+    size_t pivot = col;
+    for (size_t r = col + 1; r < p; r++)
+      if (fabs(a[r][col]) > fabs(a[pivot][col]))
+        pivot = r;
+    for (size_t c = 0; c <= p; c++) {
+      double t = a[col][c];
+      a[col][c] = a[pivot][c];
+      a[pivot][c] = t;
+    }
+    for (size_t r = 0; r < p; r++) {
+      if (r == col)
+        continue;
+      double f = a[r][col] / a[col][col];
+      for (size_t c = col; c <= p; c++)
+        a[r][c] -= f * a[col][c];
+    }
+  }
+  for (size_t j = 0; j < p; j++)
+    beta[j] = a[j][p] / a[j][j];
+}
+
+/* At the least-squares minimum theta* of the MSE, L(theta* + delta) -
+ * L(theta*) = (1/N) |[X 1] delta|^2 = (1/2) delta^T H delta with H = (2/N)
+ * [X 1]^T [X 1] (the gradient term vanishes). The device's sharpness must
+ * match that quadratic form for the very same perturbations. */
+Test(train, sharpness_matches_the_known_curvature_of_linreg) {
+  struct device dev;
+  if (!open_device(&dev))
+    return;
+  struct clb_error err = {0};
+  struct clb_dataset data;
+  cr_assert_eq(clb_data_regression(64, 3, 1, 0.1, 5, &data, &err), 0, "%s", err.message);
+  struct clb_shape shape = {CLB_MODEL_LINREG, 3, 0, 1};
+  double theta[4], delta[4];
+  least_squares_theta(&data, theta);
+  struct clb_model_config config = {shape, CLB_FP64, 64, 0};
+  struct clb_model *model = NULL;
+  cr_assert_eq(clb_model_create(&dev.cl, &config, &data, &model, &err), 0, "%s", err.message);
+  double mean = 1, max = 1;
+  cr_assert_eq(clb_train_sharpness(model, &shape, 64, 64, theta, 0.0, 4, 3, &mean, &max, &err), 0,
+               "%s", err.message);
+  cr_expect_eq(mean, 0, "eps = 0 moves nothing: %g", mean);
+  cr_expect_eq(max, 0);
+  const double eps[] = {1e-2, 1e-1};
+  double means[2];
+  for (size_t k = 0; k < 2; k++) {
+    const size_t samples = 8;
+    cr_assert_eq(clb_train_sharpness(model, &shape, 64, 64, theta, eps[k], samples, 3, &mean, &max,
+                                     &err),
+                 0, "%s", err.message);
+    /* The same perturbations on the host, and (1/2) delta^T H delta. */
+    struct clb_rng rng;
+    clb_rng_seed(&rng, 3);
+    double sum = 0, worst = 0;
+    for (size_t s = 0; s < samples; s++) {
+      clb_train_perturbation(&shape, theta, eps[k], &rng, delta);
+      double w2 = delta[0] * delta[0] + delta[1] * delta[1] + delta[2] * delta[2];
+      cr_expect(fabs(sqrt(w2) - eps[k] * sqrt(theta[0] * theta[0] + theta[1] * theta[1] +
+                                               theta[2] * theta[2])) < 1e-12,
+                "|delta_w| = eps |w|");
+      cr_expect(fabs(fabs(delta[3]) - eps[k] * fabs(theta[3])) < 1e-15, "|delta_b| = eps |b|");
+      double q = 0;
+      for (size_t i = 0; i < data.n; i++) {
+        double z = delta[3];
+        for (size_t j = 0; j < 3; j++)
+          z += data.x[i * 3 + j] * delta[j];
+        q += z * z;
+      }
+      q /= (double)data.n;
+      sum += q;
+      worst = q > worst ? q : worst;
+    }
+    double expected = sum / (double)samples;
+    cr_expect(fabs(mean - expected) <= 1e-6 * expected, "eps %g: mean %.12g, expected %.12g",
+              eps[k], mean, expected);
+    cr_expect(fabs(max - worst) <= 1e-6 * worst, "eps %g: max %.12g, expected %.12g", eps[k], max,
+              worst);
+    means[k] = mean;
+  }
+  /* A quadratic: ten times the radius, a hundred times the increase. */
+  cr_expect(fabs(means[1] / means[0] - 100) < 1e-4, "ratio %g", means[1] / means[0]);
+  /* The model is left at theta. */
+  double back[4];
+  cr_assert_eq(clb_model_get_params(model, back, &err), 0);
+  for (size_t i = 0; i < 4; i++)
+    cr_expect_eq(back[i], theta[i]);
+  clb_model_destroy(model);
+  clb_dataset_free(&data);
+  close_device(&dev);
+}
+
+Test(train, time_to_target_stops_at_the_first_epoch_at_or_below) {
+  struct device dev;
+  if (!open_device(&dev))
+    return;
+  struct clb_error err = {0};
+  struct clb_dataset data;
+  line_data(10, &data);
+  struct clb_train_config cfg = linreg_config(2, 0.05, 12);
+  struct recorder all = {0};
+  double theta[2] = {0, 0};
+  cr_assert_eq(clb_train_run(&dev.cl, &data, &cfg, theta, record, &all, &err), 0, "%s",
+               err.message);
+  cr_assert_eq(all.count, 13);
+  cr_assert_lt(all.rows[5].train_loss, all.rows[4].train_loss, "the loss falls");
+  /* The target is exactly epoch 5's loss: "at or below" stops there. */
+  struct clb_train_extra extra = {0};
+  extra.has_target = 1;
+  extra.target_loss = all.rows[5].train_loss;
+  struct recorder rec = {0};
+  struct clb_train_summary sm;
+  theta[0] = theta[1] = 0;
+  cr_assert_eq(clb_train_run_ex(&dev.cl, &data, &cfg, &extra, theta, record, &rec, &sm, &err), 0,
+               "%s", err.message);
+  cr_expect_eq(rec.count, 6, "stopped after epoch 5, not later: %zu rows", rec.count);
+  cr_expect(sm.reached);
+  cr_expect_eq(sm.target_updates, 25);
+  cr_expect_eq(sm.target_epochs, 5);
+  cr_expect_eq(sm.target_wall_s, rec.rows[5].wall_s);
+  /* A target never reached: every epoch runs, reached stays 0. */
+  extra.target_loss = -1;
+  rec.count = 0;
+  theta[0] = theta[1] = 0;
+  cr_assert_eq(clb_train_run_ex(&dev.cl, &data, &cfg, &extra, theta, record, &rec, &sm, &err), 0);
+  cr_expect_eq(rec.count, 13);
+  cr_expect(!sm.reached);
+  /* With --eval-every 1 the stop comes at the first update at or below. */
+  extra.eval_every = 1;
+  extra.target_loss = all.rows[5].train_loss;
+  rec.count = 0;
+  theta[0] = theta[1] = 0;
+  cr_assert_eq(clb_train_run_ex(&dev.cl, &data, &cfg, &extra, theta, record, &rec, &sm, &err), 0);
+  cr_expect(sm.reached && sm.target_updates <= 25, "%zu updates", sm.target_updates);
+  for (size_t i = 0; i + 1 < rec.count; i++)
+    cr_expect_gt(rec.rows[i].train_loss, extra.target_loss, "row %zu was already at the target", i);
+  clb_dataset_free(&data);
+  close_device(&dev);
+}
+
+/* A validation split adds val_loss and gap columns; --summary-out has one
+ * row per batch with the sharpness; accumulation reports its memory. */
+Test(train_cli, validation_sharpness_accumulation_and_summary) {
+  struct clb_device_list list = {0};
+  const struct clb_device_info *cpu = NULL;
+  if (!clb_test_cpu_device(&list, &cpu))
+    return;
+  clb_platform_list_free(&list);
+  char *dir = clb_test_tmpdir();
+  char *args = with_dir("train --device cpu --model softmax --samples 40 --features 3 --classes 3 "
+                        "--batch 2,8 --accumulate 2 --epochs 3 --lr 0.1 --lr-scale sqrt "
+                        "--base-batch 4 --warmup-epochs 1 --val-fraction 0.25 --precision fp64 "
+                        "--sharpness-samples 4 --time-to-loss 0.0001 --out @/out.csv "
+                        "--summary-out @/summary.csv",
+                        dir);
+  char *out = NULL, *err = NULL;
+  int code = clb_test_run_cli(args, &out, &err);
+  cr_assert_eq(code, 0, "exit %d: %s", code, err);
+  cr_expect(strstr(out, "(30 train, 10 validation)") != NULL, "%s", out);
+  cr_expect(strstr(out, "sharpness (eps 0.001, 4 samples)") != NULL, "%s", out);
+  cr_expect(strstr(out, "2 x 2 = 4: micro-batch") != NULL, "%s", out);
+  cr_expect(strstr(out, "did not reach 0.0001") != NULL, "%s", out);
+  char path[512];
+  snprintf(path, sizeof path, "%s/out.csv", dir);
+  char *csv = clb_test_read_file(path);
+  cr_assert_not_null(csv);
+  const char header[] =
+      "device,model,precision,batch,epoch,updates,train_loss,wall_s,accuracy,val_loss,gap,"
+      "val_accuracy\n";
+  cr_expect_eq(strncmp(csv, header, strlen(header)), 0, "header: %.200s", csv);
+  cr_expect_eq(count_lines(csv), 1 + 2 * 4);
+  free(csv);
+  snprintf(path, sizeof path, "%s/summary.csv", dir);
+  csv = clb_test_read_file(path);
+  cr_assert_not_null(csv);
+  cr_expect_eq(count_lines(csv), 3, "%s", csv);
+  cr_expect(strncmp(csv, "device,model,precision,batch,accumulate,effective_batch,lr,", 59) == 0,
+            "%s", csv);
+  free(csv);
+  free(out);
+  free(err);
+  free(args);
+  char command[600];
+  snprintf(command, sizeof command, "rm -rf %s", dir);
+  (void)!system(command);
   free(dir);
 }
