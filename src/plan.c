@@ -312,7 +312,18 @@ int clb_plan_finish(struct clb_plan *plan, size_t n_samples, struct clb_error *e
   return 0;
 }
 
+/* The shortest decimal text that reads back as exactly `value`. */
+static const char *exact_number(double value, char *buf, size_t size) {
+  for (int digits = 6; digits <= 17; digits++) {
+    snprintf(buf, size, "%.*g", digits, value);
+    if (strtod(buf, NULL) == value)
+      break;
+  }
+  return buf;
+}
+
 int clb_plan_write_config(const struct clb_plan *plan, const char *path, struct clb_error *err) {
+  char n1[32], n2[32], n3[32], n4[32];
   struct clb_atomic_file af;
   if (clb_atomic_open(&af, path, err) != 0)
     return err->code;
@@ -333,17 +344,19 @@ int clb_plan_write_config(const struct clb_plan *plan, const char *path, struct 
     fprintf(out, "%s", plan->batch_spec);
   fprintf(out, "\nsamples = %zu\nfeatures = %zu\nhidden = %zu\nclasses = %zu\noutputs = %zu\n",
           plan->samples, plan->features, plan->hidden, plan->classes, plan->outputs);
-  fprintf(out, "data-on = %s\nshuffle = %s\nseed = %llu\nlr = %.17g\n",
+  fprintf(out, "data-on = %s\nshuffle = %s\nseed = %llu\nlr = %s\n",
           plan->data_on_host ? "host" : "device", plan->shuffle ? "yes" : "no",
-          (unsigned long long)plan->seed, plan->lr);
+          (unsigned long long)plan->seed, exact_number(plan->lr, n1, sizeof n1));
   if (plan->data_path[0])
     fprintf(out, "data = %s\n", plan->data_path);
   if (plan->init_params[0])
     fprintf(out, "init-params = %s\n", plan->init_params);
-  fprintf(out, "warmup = %zu\nmin-time = %.17g\nmax-time = %.17g\nmax-reps = %zu\n"
-               "target-cv = %.17g\ntimeout = %.17g\n",
-          plan->measure.warmup_steps, plan->measure.min_time_s, plan->measure.max_time_s,
-          plan->measure.max_reps, plan->measure.target_cv, plan->timeout_s);
+  fprintf(out, "warmup = %zu\nmin-time = %s\nmax-time = %s\nmax-reps = %zu\n"
+               "target-cv = %s\ntimeout = %s\n",
+          plan->measure.warmup_steps, exact_number(plan->measure.min_time_s, n1, sizeof n1),
+          exact_number(plan->measure.max_time_s, n2, sizeof n2), plan->measure.max_reps,
+          exact_number(plan->measure.target_cv, n3, sizeof n3),
+          exact_number(plan->timeout_s, n4, sizeof n4));
   fprintf(out, "noise-batches = %zu\nnoise-at = %zu\nmax-batch-probe = %s\nformat = %s\n",
           plan->noise_batches, plan->noise_at, plan->max_batch_probe ? "yes" : "no",
           clb_format_name(plan->format));

@@ -345,3 +345,43 @@ Test(run, rows_say_whether_tuned_parameters_were_used, .timeout = 300) {
   unsetenv("CLBATCH_TUNE_FILE");
   free(dir);
 }
+
+/* Everything after the two comment lines (which name the file itself). */
+static const char *config_body(const char *text) {
+  const char *p = text;
+  for (int line = 0; line < 2 && p; line++) {
+    p = strchr(p, '\n');
+    if (p)
+      p++;
+  }
+  return p ? p : "";
+}
+
+Test(run, config_file_repeats_the_run_exactly) {
+  require_device();
+  char *dir = clb_test_tmpdir();
+  char args[2048], first[512], second[512], path[512];
+  snprintf(first, sizeof first, "%s/first.csv", dir);
+  snprintf(args, sizeof args,
+           "run --device cpu --model softmax --batch 3,5 --lr 0.0123 --seed 9 " QUICK
+           " --out %s",
+           first);
+  cr_assert_eq(clb_test_run_cli(args, NULL, NULL), 0);
+  snprintf(path, sizeof path, "%s/first.config", dir);
+  char *a = clb_test_read_file(path);
+  snprintf(second, sizeof second, "%s/second.csv", dir);
+  snprintf(args, sizeof args, "run --config %s --quiet --out %s", path, second);
+  cr_assert_eq(clb_test_run_cli(args, NULL, NULL), 0);
+  snprintf(path, sizeof path, "%s/second.config", dir);
+  char *b = clb_test_read_file(path);
+  cr_assert(a && b);
+  cr_expect_str_eq(config_body(a), config_body(b));
+  cr_expect(strstr(a, "lr = 0.0123\n") != NULL, "%s", a);
+  size_t count = 0;
+  struct clb_row *rows = read_rows(second, &count);
+  cr_expect_eq(count, 2);
+  free(rows);
+  free(a);
+  free(b);
+  free(dir);
+}
