@@ -714,7 +714,8 @@ static int run_study(const struct context *c) {
   const struct train_options *opt = c->opt;
   struct clb_error err = {0};
   double sigma2 = NAN, grad_norm2 = NAN, b_noise = NAN;
-  struct clb_study_row *rows = calloc(opt->n_batches, sizeof *rows);
+  /* The option parser guarantees at least one batch size. */
+  struct clb_study_row *rows = calloc(opt->n_batches ? opt->n_batches : 1, sizeof *rows);
   int failures = 0;
   char a[64], b[64], d[64], e[64], f[64], g[64];
   if (!rows) {

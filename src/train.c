@@ -263,7 +263,8 @@ int clb_train_run_ex(const struct clb_cl *cl, const struct clb_dataset *data,
     CLB_TRY(clb_model_vector_create(model, &acc, err));
   summary->device_bytes = clb_model_device_bytes(model) + (acc ? acc_bytes : 0);
   if (cfg->shuffle) {
-    order = malloc(n * sizeof *order);
+    /* n >= 2 was checked by the caller; the guard keeps malloc(0) impossible. */
+    order = malloc((n ? n : 1) * sizeof *order);
     if (!order) {
       rc = clb_failf(err, CLB_E_NOMEM, "train: out of host memory for a %zu-sample order", n);
       goto cleanup;
