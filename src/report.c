@@ -1343,12 +1343,23 @@ static int plot_training(struct plotter *p, const struct train_point *pts, size_
     sb_free(&gp_wall);
     snprintf(title, sizeof title, "%s, %s: training loss vs epoch", pts[i].model,
              pts[i].precision);
+    /* A log axis shows whether the runs meet at the same minimum, which a
+     * linear one flattens into zero; it needs every loss positive. */
+    int positive = 1;
+    for (size_t k = i; k < j; k++)
+      positive &= pts[k].loss > 0;
+    const char *y_axis = positive ? "set logscale y\nset ylabel 'training loss (log scale)'\n"
+                                  : "set ylabel 'training loss'\n";
     gp_preamble(&gp_epoch, title);
-    sb_puts(&gp_epoch, "set xlabel 'epoch'\nset ylabel 'training loss'\nplot ");
+    sb_puts(&gp_epoch, "set xlabel 'epoch'\n");
+    sb_puts(&gp_epoch, y_axis);
+    sb_puts(&gp_epoch, "plot ");
     snprintf(title, sizeof title, "%s, %s: training loss vs wall time", pts[i].model,
              pts[i].precision);
     gp_preamble(&gp_wall, title);
-    sb_puts(&gp_wall, "set xlabel 'wall time (s)'\nset ylabel 'training loss'\nplot ");
+    sb_puts(&gp_wall, "set xlabel 'wall time (s)'\n");
+    sb_puts(&gp_wall, y_axis);
+    sb_puts(&gp_wall, "plot ");
     size_t series = 0, device_index = 0;
     for (size_t a = i; a < j;) {
       size_t b = a;
