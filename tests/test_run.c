@@ -1,5 +1,6 @@
 /* `clbatch run` end to end on PoCL: the CSV contract, rates, oom rows,
  * resume after a kill, timeouts, and the formula checks of shape.c. */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <math.h>
@@ -384,4 +385,93 @@ Test(run, config_file_repeats_the_run_exactly) {
   free(a);
   free(b);
   free(dir);
+}
+
+Test(run, json_carries_every_column_and_the_device_description) {
+  require_device();
+  char *dir = clb_test_tmpdir();
+  char args[1024], path[512];
+  snprintf(path, sizeof path, "%s/j.csv", dir);
+  snprintf(args, sizeof args, "run --device cpu --model softmax --batch 2,8 " QUICK
+                              " --format json --out %s",
+           path);
+  cr_assert_eq(clb_test_run_cli(args, NULL, NULL), 0);
+  snprintf(path, sizeof path, "%s/j.json", dir);
+  char *text = clb_test_read_file(path);
+  cr_assert_not_null(text, "no JSON beside the CSV");
+  cJSON *root = cJSON_Parse(text);
+  cr_assert_not_null(root, "the JSON does not parse");
+  cr_expect_eq(cJSON_GetObjectItem(root, "schema")->valuedouble, CLB_SCHEMA_VERSION);
+  cJSON *description = cJSON_GetObjectItem(root, "description");
+  cr_expect(cJSON_IsArray(cJSON_GetObjectItem(description, "devices")));
+  cr_expect(cJSON_IsObject(cJSON_GetObjectItem(description, "host")));
+  cJSON *rows = cJSON_GetObjectItem(root, "rows");
+  cr_assert_eq(cJSON_GetArraySize(rows), 2);
+  cJSON *row;
+  cJSON_ArrayForEach(row, rows) {
+    for (size_t c = 0; c < clb_column_count; c++)
+      cr_expect_not_null(cJSON_GetObjectItem(row, clb_columns[c].name), "missing %s",
+                         clb_columns[c].name);
+    cr_expect_gt(cJSON_GetObjectItem(row, "samples_per_s")->valuedouble, 0);
+  }
+  cJSON_Delete(root);
+  free(text);
+  free(dir);
+}
+
+Test(run, max_batch_probe_finds_the_allocation_limit) {
+  require_device();
+  char *dir = clb_test_tmpdir();
+  char args[1024], path[512];
+  snprintf(path, sizeof path, "%s/p.csv", dir);
+  /* PoCL pinned to 1 GiB allows 256 MiB per buffer; the hidden activations
+   * take B x 262144 x 4 bytes, so B = 256 is the largest batch that fits. */
+  setenv("POCL_MEMORY_LIMIT", "1", 1);
+  snprintf(args, sizeof args,
+           "run --device cpu --model mlp --features 4 --hidden 262144 --classes 2 "
+           "--samples 64 --batch 1 --warmup 1 --min-time 0.005 --max-time 0.03 "
+           "--noise-batches 0 --max-batch-probe --quiet --out %s",
+           path);
+  int code = clb_test_run_cli(args, NULL, NULL);
+  unsetenv("POCL_MEMORY_LIMIT");
+  cr_assert_eq(code, 0);
+  size_t count = 0;
+  struct clb_row *rows = read_rows(path, &count);
+  cr_assert_eq(count, 1);
+  cr_expect_eq(rows[0].max_batch_fit, 256.0, "max_batch_fit %.0f", rows[0].max_batch_fit);
+  free(rows);
+  free(dir);
+}
+
+Test(cli, peak_reports_positive_rates) {
+  require_device();
+  char *out = NULL, *err = NULL;
+  cr_assert_eq(clb_test_run_cli("peak --device cpu --precision fp32", &out, &err), 0, "%s", err);
+  /* A device line is "0:0  NAME...  GB/s  fp32": the last two numbers. */
+  char *line = strstr(out, "\n0:");
+  cr_assert_not_null(line, "%s", out);
+  line++;
+  line[strcspn(line, "\n")] = '\0';
+  char *gflops_text = strrchr(line, ' ');
+  cr_assert_not_null(gflops_text);
+  double gflops = strtod(gflops_text + 1, NULL);
+  while (gflops_text > line && gflops_text[-1] == ' ')
+    gflops_text--;
+  *gflops_text = '\0';
+  double bandwidth = strtod(strrchr(line, ' ') + 1, NULL);
+  cr_expect_gt(bandwidth, 0.1, "%s", out);
+  cr_expect_gt(gflops, 0.1, "%s", out);
+  free(out);
+  free(err);
+}
+
+Test(cli, recommend_reads_saved_results) {
+  char *out = NULL;
+  char args[1024];
+  snprintf(args, sizeof args, "recommend %s/tests/fixtures/gpu-node01.csv", CLBATCH_SOURCE_DIR);
+  cr_assert_eq(clb_test_run_cli(args, &out, NULL), 0);
+  cr_expect(strstr(out, "throughput knee") != NULL, "%s", out);
+  cr_expect(strstr(out, "largest B that fits") != NULL, "%s", out);
+  cr_expect(strstr(out, "B* =") != NULL, "%s", out);
+  free(out);
 }
