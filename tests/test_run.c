@@ -475,3 +475,29 @@ Test(cli, recommend_reads_saved_results) {
   cr_expect(strstr(out, "B* =") != NULL, "%s", out);
   free(out);
 }
+
+Test(run, noise_at_measures_after_training) {
+  require_device();
+  char *dir = clb_test_tmpdir();
+  char args[1024], before[512], after[512];
+  snprintf(before, sizeof before, "%s/before.csv", dir);
+  snprintf(after, sizeof after, "%s/after.csv", dir);
+  const char *plan = "run --device cpu --model softmax --batch 16 --lr 0.1 --samples 256 "
+                     "--features 8 --classes 3 --warmup 1 --min-time 0.005 --max-time 0.03 "
+                     "--noise-batches 8 --quiet";
+  snprintf(args, sizeof args, "%s --out %s", plan, before);
+  cr_assert_eq(clb_test_run_cli(args, NULL, NULL), 0);
+  snprintf(args, sizeof args, "%s --noise-at 300 --out %s", plan, after);
+  cr_assert_eq(clb_test_run_cli(args, NULL, NULL), 0);
+  size_t n0 = 0, n1 = 0;
+  struct clb_row *r0 = read_rows(before, &n0), *r1 = read_rows(after, &n1);
+  cr_assert(n0 == 1 && n1 == 1);
+  /* Training shrinks the full gradient, so the noise scale sigma2/|G|^2 grows. */
+  cr_expect_lt(r1[0].grad_norm2, 0.5 * r0[0].grad_norm2, "|G|^2 %g -> %g", r0[0].grad_norm2,
+               r1[0].grad_norm2);
+  cr_expect_gt(r1[0].noise_scale, r0[0].noise_scale, "B_noise %g -> %g", r0[0].noise_scale,
+               r1[0].noise_scale);
+  free(r0);
+  free(r1);
+  free(dir);
+}
