@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # Installs what clbatch needs from Debian's packages (only what is missing) and
 # builds it into build/. Safe to run any number of times.
+#   scripts/setup.sh         what building, testing and running need
+#   scripts/setup.sh --dev   also the checkers CI runs after the tests
+#                            (Oclgrind, clang + libFuzzer, clang-tidy, cppcheck)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers clinfo
   libclblast-dev libhwloc-dev libcjson-dev libcriterion-dev pocl-opencl-icd gnuplot-nox
-  libopenblas-dev oclgrind clang libclang-rt-14-dev clang-tidy cppcheck)
+  libopenblas-dev)
+if [ "${1:-}" = "--dev" ]; then
+  PACKAGES+=(oclgrind clang libclang-rt-14-dev clang-tidy cppcheck)
+elif [ -n "${1:-}" ]; then
+  echo "setup: unknown argument '$1' (only --dev)" >&2
+  exit 2
+fi
 
 missing=()
 for package in "${PACKAGES[@]}"; do
