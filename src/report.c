@@ -1234,22 +1234,6 @@ static size_t split_csv_line(char *line, char **fields, size_t max) {
   return n;
 }
 
-/* Finds each required column by name in a header split into `fields`. */
-static int find_columns(const char *path, const char *kind, char *const *fields, size_t n_header,
-                        const char *const *required, size_t n_required, int *col,
-                        struct clb_error *err) {
-  for (size_t k = 0; k < n_required; k++) {
-    col[k] = -1;
-    for (size_t i = 0; i < n_header; i++)
-      if (strcmp(fields[i], required[k]) == 0)
-        col[k] = (int)i;
-    if (col[k] < 0)
-      return clb_failf(err, CLB_E_SCHEMA, "%s: not a `clbatch %s` CSV: no column '%s'", path,
-                       kind, required[k]);
-  }
-  return 0;
-}
-
 static int read_train_file(const char *path, struct train_point **points, size_t *count,
                            size_t *cap, struct clb_error *err) {
   static const char *const required[] = {"device", "model", "precision", "batch",
@@ -1268,8 +1252,17 @@ static int read_train_file(const char *path, struct train_point **points, size_t
     goto cleanup;
   }
   size_t n_header = split_csv_line(line, fields, 256);
-  if ((rc = find_columns(path, "train", fields, n_header, required, N_REQ, col, err)) != 0)
-    goto cleanup;
+  for (size_t k = 0; k < N_REQ; k++) {
+    col[k] = -1;
+    for (size_t i = 0; i < n_header; i++)
+      if (strcmp(fields[i], required[k]) == 0)
+        col[k] = (int)i;
+    if (col[k] < 0) {
+      rc = clb_failf(err, CLB_E_SCHEMA, "%s: not a `clbatch train` CSV: no column '%s'", path,
+                     required[k]);
+      goto cleanup;
+    }
+  }
   while (getline(&line, &line_cap, file) >= 0) {
     line_no++;
     if (line[strspn(line, " \r\n")] == '\0')
@@ -1793,8 +1786,17 @@ static int read_study_file(const char *path, struct study_series *series, struct
     goto cleanup;
   }
   size_t n_header = split_csv_line(line, fields, 256);
-  if ((rc = find_columns(path, "study", fields, n_header, required, N_REQ, col, err)) != 0)
-    goto cleanup;
+  for (size_t k = 0; k < N_REQ; k++) {
+    col[k] = -1;
+    for (size_t i = 0; i < n_header; i++)
+      if (strcmp(fields[i], required[k]) == 0)
+        col[k] = (int)i;
+    if (col[k] < 0) {
+      rc = clb_failf(err, CLB_E_SCHEMA, "%s: not a `clbatch study` CSV: no column '%s'", path,
+                     required[k]);
+      goto cleanup;
+    }
+  }
   while (getline(&line, &line_cap, file) >= 0) {
     line_no++;
     if (line[strspn(line, " \r\n")] == '\0')
