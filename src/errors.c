@@ -72,7 +72,7 @@
 
 /* CLBlast's own codes (the ones that do not alias an OpenCL code). */
 #define CLB_CLBLAST_STATUS_MAP(X)                                                           \
-  X(CLBlastNotImplemented, -1024, "routine not implemented in CLBlast")                     \
+  X(CLBlastNotImplemented, -1024, "CLBlast has no such routine for these arguments")      \
   X(CLBlastInvalidMatrixA, -1022, "matrix A is not a valid buffer")                         \
   X(CLBlastInvalidMatrixB, -1021, "matrix B is not a valid buffer")                         \
   X(CLBlastInvalidMatrixC, -1020, "matrix C is not a valid buffer")                         \

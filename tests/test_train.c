@@ -210,10 +210,12 @@ Test(train, data_on_host_trains_like_data_on_device) {
   close_device(&dev);
 }
 
-/* Solves the normal equations [X 1]^T [X 1] beta = [X 1]^T y (Gaussian
- * elimination with partial pivoting) and returns the mean squared residual. */
-static double least_squares_loss(const struct clb_dataset *data) {
-  enum { MAX_P = 8 };
+/* The exact least-squares parameters (w, b) of a linreg data set with one
+ * output: the normal equations [X 1]^T [X 1] beta = [X 1]^T y, solved by
+ * Gaussian elimination with partial pivoting. */
+enum { MAX_P = 8 }; /* features + 1 the host solver handles */
+
+static void least_squares_theta(const struct clb_dataset *data, double *beta) {
   size_t p = data->d + 1;
   cr_assert_leq(p, MAX_P);
   double a[MAX_P][MAX_P + 1] = {{0}};
@@ -246,11 +248,19 @@ static double least_squares_loss(const struct clb_dataset *data) {
         a[r][c] -= f * a[col][c];
     }
   }
+  for (size_t j = 0; j < p; j++)
+    beta[j] = a[j][p] / a[j][j];
+}
+
+/* The mean squared residual at the least-squares parameters. */
+static double least_squares_loss(const struct clb_dataset *data) {
+  double beta[MAX_P];
+  least_squares_theta(data, beta);
   double loss = 0;
   for (size_t i = 0; i < data->n; i++) {
-    double z = a[data->d][p] / a[data->d][data->d];
+    double z = beta[data->d];
     for (size_t j = 0; j < data->d; j++)
-      z += data->x[i * data->d + j] * a[j][p] / a[j][j];
+      z += data->x[i * data->d + j] * beta[j];
     loss += (z - data->y[i]) * (z - data->y[i]);
   }
   return loss / (double)data->n;
@@ -762,44 +772,6 @@ Test(train, validation_split_is_disjoint_and_deterministic) {
   clb_dataset_free(&data);
 }
 
-/* The exact least-squares parameters (w, b) of a linreg data set with one output. */
-static void least_squares_theta(const struct clb_dataset *data, double *beta) {
-  enum { MAX_P = 8 };
-  size_t p = data->d + 1;
-  cr_assert_leq(p, MAX_P);
-  double a[MAX_P][MAX_P + 1] = {{0}};
-  for (size_t i = 0; i < data->n; i++) {
-    double row[MAX_P];
-    for (size_t j = 0; j < data->d; j++)
-      row[j] = data->x[i * data->d + j];
-    row[data->d] = 1;
-    for (size_t r = 0; r < p; r++) {
-      for (size_t c = 0; c < p; c++)
-        a[r][c] += row[r] * row[c];
-      a[r][p] += row[r] * data->y[i];
-    }
-  }
-  for (size_t col = 0; col < p; col++) {
-    size_t pivot = col;
-    for (size_t r = col + 1; r < p; r++)
-      if (fabs(a[r][col]) > fabs(a[pivot][col]))
-        pivot = r;
-    for (size_t c = 0; c <= p; c++) {
-      double t = a[col][c];
-      a[col][c] = a[pivot][c];
-      a[pivot][c] = t;
-    }
-    for (size_t r = 0; r < p; r++) {
-      if (r == col)
-        continue;
-      double f = a[r][col] / a[col][col];
-      for (size_t c = col; c <= p; c++)
-        a[r][c] -= f * a[col][c];
-    }
-  }
-  for (size_t j = 0; j < p; j++)
-    beta[j] = a[j][p] / a[j][j];
-}
 
 /* At the least-squares minimum theta* of the MSE, L(theta* + delta) -
  * L(theta*) = (1/N) |[X 1] delta|^2 = (1/2) delta^T H delta with H = (2/N)
