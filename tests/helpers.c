@@ -30,6 +30,21 @@ int clb_test_cpu_device(struct clb_device_list *list, const struct clb_device_in
   return 0;
 }
 
+int clb_test_require_cpu_device(void) {
+  struct clb_device_list list = {0};
+  const struct clb_device_info *cpu = NULL;
+  if (!clb_test_cpu_device(&list, &cpu))
+    return 0;
+  clb_platform_list_free(&list);
+  return 1;
+}
+
+void clb_test_remove_dir(const char *dir) {
+  char command[4200];
+  snprintf(command, sizeof command, "rm -rf '%s'", dir);
+  (void)!system(command);
+}
+
 static char *read_fd_all(int fd) {
   size_t cap = 4096, len = 0;
   char *buf = malloc(cap);
@@ -64,8 +79,7 @@ int clb_test_run_cli(const char *args, char **out, char **err) {
     *err = stderr_text;
   else
     free(stderr_text);
-  snprintf(command, sizeof command, "rm -rf %s", dir);
-  (void)!system(command);
+  clb_test_remove_dir(dir);
   free(dir);
   if (status == -1 || !WIFEXITED(status))
     return -1;

@@ -250,12 +250,6 @@ static size_t entries(const char *path) {
   return count;
 }
 
-static void remove_tree(const char *dir) {
-  char command[700];
-  snprintf(command, sizeof command, "rm -rf '%s'", dir);
-  (void)!system(command);
-}
-
 /* The checks every bad input must pass. */
 static void expect_clean_failure(const char *command, int code, const char *err,
                                  const char *expect, const char *out_dir) {
@@ -294,7 +288,7 @@ ParameterizedTest(struct bad_case *c, bad_input, fails_cleanly, .timeout = 120) 
   int code = clb_test_run_cli(command, NULL, &err);
   expect_clean_failure(command, code, err ? err : "", c->expect, out_dir);
   free(err);
-  remove_tree(dir);
+  clb_test_remove_dir(dir);
   free(dir);
 }
 
@@ -326,7 +320,7 @@ Test(bad_input, truncated_last_results_line_is_dropped_with_a_warning) {
   cr_expect(out && out[0], "the complete rows still give recommendations");
   free(out);
   free(err);
-  remove_tree(dir);
+  clb_test_remove_dir(dir);
   free(dir);
 }
 
@@ -355,7 +349,7 @@ Test(bad_input, enormous_sparse_data_file_is_rejected, .timeout = 180) {
   expect_clean_failure(command, code, err ? err : "", "NUL byte", out_dir);
   cr_expect_lt(took, 120.0, "took %.1f s", took);
   free(err);
-  remove_tree(dir);
+  clb_test_remove_dir(dir);
   free(dir);
 }
 
@@ -381,6 +375,6 @@ Test(bad_input, one_100_megabyte_line_is_a_clear_error, .timeout = 180) {
   expect_clean_failure(command, code, err ? err : "", "at least 2 samples", out_dir);
   cr_expect_lt(took, 120.0, "took %.1f s", took);
   free(err);
-  remove_tree(dir);
+  clb_test_remove_dir(dir);
   free(dir);
 }

@@ -19,13 +19,6 @@
 #define QUICK "--samples 256 --features 8 --hidden 16 --classes 3 --warmup 1 " \
               "--min-time 0.005 --max-time 0.03 --noise-batches 4 --quiet"
 
-static void require_device(void) {
-  struct clb_device_list list = {0};
-  const struct clb_device_info *cpu = NULL;
-  if (clb_test_cpu_device(&list, &cpu))
-    clb_platform_list_free(&list);
-}
-
 static struct clb_row *read_rows(const char *path, size_t *count) {
   struct clb_row *rows = NULL;
   struct clb_error err = {0};
@@ -37,7 +30,8 @@ static struct clb_row *read_rows(const char *path, size_t *count) {
 }
 
 Test(run, csv_has_schema_columns_and_positive_rates) {
-  require_device();
+  if (!clb_test_require_cpu_device())
+    return;
   char *dir = clb_test_tmpdir();
   char args[1024], path[512];
   snprintf(path, sizeof path, "%s/r.csv", dir);
@@ -92,7 +86,8 @@ Test(run, csv_has_schema_columns_and_positive_rates) {
 }
 
 Test(run, allocation_failure_is_an_oom_row_and_the_sweep_goes_on) {
-  require_device();
+  if (!clb_test_require_cpu_device())
+    return;
   char *dir = clb_test_tmpdir();
   char args[1024], path[512];
   snprintf(path, sizeof path, "%s/oom.csv", dir);
@@ -139,7 +134,8 @@ static size_t count_lines(const char *path) {
 }
 
 Test(run, killed_run_resumes_without_duplicates, .timeout = 240) {
-  require_device();
+  if (!clb_test_require_cpu_device())
+    return;
   char *dir = clb_test_tmpdir();
   char path[512], command[2048];
   snprintf(path, sizeof path, "%s/k.csv", dir);
@@ -195,7 +191,8 @@ Test(run, existing_results_are_never_overwritten) {
 }
 
 Test(run, hung_device_is_cut_off_by_timeout) {
-  require_device();
+  if (!clb_test_require_cpu_device())
+    return;
   char *dir = clb_test_tmpdir();
   char args[1024], path[512];
   snprintf(path, sizeof path, "%s/t.csv", dir);
@@ -274,7 +271,8 @@ Test(formulas, linreg_and_mlp_by_hand) {
 }
 
 Test(run, killed_worker_becomes_an_error_row_and_the_sweep_goes_on, .timeout = 240) {
-  require_device();
+  if (!clb_test_require_cpu_device())
+    return;
   char *dir = clb_test_tmpdir();
   char path[512], command[2048];
   snprintf(path, sizeof path, "%s/w.csv", dir);
@@ -313,7 +311,8 @@ Test(run, killed_worker_becomes_an_error_row_and_the_sweep_goes_on, .timeout = 2
 }
 
 Test(run, rows_say_whether_tuned_parameters_were_used, .timeout = 300) {
-  require_device();
+  if (!clb_test_require_cpu_device())
+    return;
   char *dir = clb_test_tmpdir();
   char tune_file[512], path[512], args[1024];
   snprintf(tune_file, sizeof tune_file, "%s/tuned.conf", dir);
@@ -359,7 +358,8 @@ static const char *config_body(const char *text) {
 }
 
 Test(run, config_file_repeats_the_run_exactly) {
-  require_device();
+  if (!clb_test_require_cpu_device())
+    return;
   char *dir = clb_test_tmpdir();
   char args[2048], first[512], second[512], path[512];
   snprintf(first, sizeof first, "%s/first.csv", dir);
@@ -388,7 +388,8 @@ Test(run, config_file_repeats_the_run_exactly) {
 }
 
 Test(run, json_carries_every_column_and_the_device_description) {
-  require_device();
+  if (!clb_test_require_cpu_device())
+    return;
   char *dir = clb_test_tmpdir();
   char args[1024], path[512];
   snprintf(path, sizeof path, "%s/j.csv", dir);
@@ -420,7 +421,8 @@ Test(run, json_carries_every_column_and_the_device_description) {
 }
 
 Test(run, max_batch_probe_finds_the_allocation_limit) {
-  require_device();
+  if (!clb_test_require_cpu_device())
+    return;
   char *dir = clb_test_tmpdir();
   char args[1024], path[512];
   snprintf(path, sizeof path, "%s/p.csv", dir);
@@ -444,7 +446,8 @@ Test(run, max_batch_probe_finds_the_allocation_limit) {
 }
 
 Test(cli, peak_reports_positive_rates) {
-  require_device();
+  if (!clb_test_require_cpu_device())
+    return;
   char *out = NULL, *err = NULL;
   cr_assert_eq(clb_test_run_cli("peak --device cpu --precision fp32", &out, &err), 0, "%s", err);
   /* A device line is "0:0  NAME...  GB/s  fp32": the last two numbers. */
@@ -477,7 +480,8 @@ Test(cli, recommend_reads_saved_results) {
 }
 
 Test(run, noise_at_measures_after_training) {
-  require_device();
+  if (!clb_test_require_cpu_device())
+    return;
   char *dir = clb_test_tmpdir();
   char args[1024], before[512], after[512];
   snprintf(before, sizeof before, "%s/before.csv", dir);

@@ -487,9 +487,7 @@ ParameterizedTest(struct bad_input *t, train_cli, bad_input_exits_2_without_outp
   free(err);
   free(args);
   free(args_template);
-  char command[600];
-  snprintf(command, sizeof command, "rm -rf %s", dir);
-  (void)!system(command);
+  clb_test_remove_dir(dir);
   free(dir);
 }
 
@@ -518,11 +516,8 @@ static const char *find_row(const char *text, const char *batch, const char *epo
 }
 
 Test(train_cli, writes_the_per_epoch_csv_and_params) {
-  struct clb_device_list list = {0};
-  const struct clb_device_info *cpu = NULL;
-  if (!clb_test_cpu_device(&list, &cpu))
+  if (!clb_test_require_cpu_device())
     return;
-  clb_platform_list_free(&list);
   char *dir = clb_test_tmpdir();
   char *args = with_dir("train --device cpu --samples 20 --features 2 --batch 1,5,N "
                         "--epochs 3 --lr 0.05 --precision fp64 --out @/out.csv "
@@ -591,18 +586,13 @@ Test(train_cli, writes_the_per_epoch_csv_and_params) {
   free(err);
   free(args);
 
-  char command[600];
-  snprintf(command, sizeof command, "rm -rf %s", dir);
-  (void)!system(command);
+  clb_test_remove_dir(dir);
   free(dir);
 }
 
 Test(train_cli, divergence_exits_1_after_the_other_batch_sizes) {
-  struct clb_device_list list = {0};
-  const struct clb_device_info *cpu = NULL;
-  if (!clb_test_cpu_device(&list, &cpu))
+  if (!clb_test_require_cpu_device())
     return;
-  clb_platform_list_free(&list);
   char *dir = clb_test_tmpdir();
   /* B = 1 takes 20 huge steps an epoch and overflows fp32; B = N takes 3 in
    * all and stays finite, so its run must still finish. */
@@ -622,9 +612,7 @@ Test(train_cli, divergence_exits_1_after_the_other_batch_sizes) {
   free(csv);
   free(err);
   free(args);
-  char command[600];
-  snprintf(command, sizeof command, "rm -rf %s", dir);
-  (void)!system(command);
+  clb_test_remove_dir(dir);
   free(dir);
 }
 
@@ -894,11 +882,8 @@ Test(train, time_to_target_stops_at_the_first_epoch_at_or_below) {
 /* A validation split adds val_loss and gap columns; --summary-out has one
  * row per batch with the sharpness; accumulation reports its memory. */
 Test(train_cli, validation_sharpness_accumulation_and_summary) {
-  struct clb_device_list list = {0};
-  const struct clb_device_info *cpu = NULL;
-  if (!clb_test_cpu_device(&list, &cpu))
+  if (!clb_test_require_cpu_device())
     return;
-  clb_platform_list_free(&list);
   char *dir = clb_test_tmpdir();
   char *args = with_dir("train --device cpu --model softmax --samples 40 --features 3 --classes 3 "
                         "--batch 2,8 --accumulate 2 --epochs 3 --lr 0.1 --lr-scale sqrt "
@@ -933,8 +918,6 @@ Test(train_cli, validation_sharpness_accumulation_and_summary) {
   free(out);
   free(err);
   free(args);
-  char command[600];
-  snprintf(command, sizeof command, "rm -rf %s", dir);
-  (void)!system(command);
+  clb_test_remove_dir(dir);
   free(dir);
 }
