@@ -33,6 +33,8 @@ static const char *gemm_name(enum clb_precision precision) {
 
 int clb_blas_reserve_gemm(struct clb_blas *blas, int trans_a, int trans_b, size_t m, size_t n,
                           size_t k, size_t lda, size_t ldb, size_t ldc, struct clb_error *err) {
+  if (m == 1 || n == 1)
+    return 0; /* clb_blas_gemm runs these as GEMV, which needs no temporary buffer */
   int rc = 0;
   size_t bytes = 0;
   CLBlastStatusCode status;
@@ -74,10 +76,58 @@ cleanup:
   return rc;
 }
 
+/* y = alpha op(A) x + beta y with strided x and y (elements apart). */
+static int gemv_strided(struct clb_blas *blas, int trans_a, size_t m, size_t n, double alpha,
+                        cl_mem a, size_t a_offset, size_t lda, cl_mem x, size_t x_offset,
+                        size_t x_inc, double beta, cl_mem y, size_t y_offset, size_t y_inc,
+                        cl_event *event, struct clb_error *err) {
+  CLBlastStatusCode status;
+  const CLBlastLayout row = CLBlastLayoutRowMajor;
+  const char *name;
+  switch (blas->precision) {
+  case CLB_FP64:
+    name = "CLBlastDgemv";
+    status = CLBlastDgemv(row, transpose(trans_a), m, n, alpha, a, a_offset, lda, x, x_offset,
+                          x_inc, beta, y, y_offset, y_inc, &blas->queue, event);
+    break;
+  case CLB_FP16:
+    name = "CLBlastHgemv";
+    status = CLBlastHgemv(row, transpose(trans_a), m, n, half_of(alpha), a, a_offset, lda, x,
+                          x_offset, x_inc, half_of(beta), y, y_offset, y_inc, &blas->queue,
+                          event);
+    break;
+  default:
+    name = "CLBlastSgemv";
+    status = CLBlastSgemv(row, transpose(trans_a), m, n, (float)alpha, a, a_offset, lda, x,
+                          x_offset, x_inc, (float)beta, y, y_offset, y_inc, &blas->queue, event);
+  }
+  if (status != CLBlastSuccess)
+    return clb_fail(err, status, name, blas->device_name, "m=%zu n=%zu", m, n);
+  return 0;
+}
+
+int clb_blas_gemv(struct clb_blas *blas, int trans_a, size_t m, size_t n, double alpha, cl_mem a,
+                  size_t a_offset, size_t lda, cl_mem x, size_t x_offset, double beta, cl_mem y,
+                  size_t y_offset, cl_event *event, struct clb_error *err) {
+  return gemv_strided(blas, trans_a, m, n, alpha, a, a_offset, lda, x, x_offset, 1, beta, y,
+                      y_offset, 1, event, err);
+}
+
 int clb_blas_gemm(struct clb_blas *blas, int trans_a, int trans_b, size_t m, size_t n, size_t k,
                   double alpha, cl_mem a, size_t a_offset, size_t lda, cl_mem b, size_t b_offset,
                   size_t ldb, double beta, cl_mem c, size_t c_offset, size_t ldc,
                   cl_event *event, struct clb_error *err) {
+  /* A GEMM with one output row or column is a matrix-vector product. CLBlast's
+   * GEMM kernels would pad it to whole tiles (plus the indirect path's copy
+   * kernels); its GEMV reads the matrix once in one kernel. Row-major: with
+   * n == 1, C's column is op(A) times B's column; with m == 1, C's row is
+   * op(B)^T times A's row. */
+  if (n == 1)
+    return gemv_strided(blas, trans_a, trans_a ? k : m, trans_a ? m : k, alpha, a, a_offset, lda,
+                        b, b_offset, trans_b ? 1 : ldb, beta, c, c_offset, ldc, event, err);
+  if (m == 1)
+    return gemv_strided(blas, !trans_b, trans_b ? n : k, trans_b ? k : n, alpha, b, b_offset, ldb,
+                        a, a_offset, trans_a ? lda : 1, beta, c, c_offset, 1, event, err);
   int rc = 0;
   CLBlastStatusCode status;
   const CLBlastLayout row = CLBlastLayoutRowMajor;
@@ -102,33 +152,6 @@ int clb_blas_gemm(struct clb_blas *blas, int trans_a, int trans_b, size_t m, siz
     return clb_fail(err, status, gemm_name(blas->precision), blas->device_name,
                     "m=%zu n=%zu k=%zu", m, n, k);
   return rc;
-}
-
-int clb_blas_gemv(struct clb_blas *blas, int trans_a, size_t m, size_t n, double alpha, cl_mem a,
-                  size_t a_offset, size_t lda, cl_mem x, size_t x_offset, double beta, cl_mem y,
-                  size_t y_offset, cl_event *event, struct clb_error *err) {
-  CLBlastStatusCode status;
-  const CLBlastLayout row = CLBlastLayoutRowMajor;
-  const char *name;
-  switch (blas->precision) {
-  case CLB_FP64:
-    name = "CLBlastDgemv";
-    status = CLBlastDgemv(row, transpose(trans_a), m, n, alpha, a, a_offset, lda, x, x_offset, 1,
-                          beta, y, y_offset, 1, &blas->queue, event);
-    break;
-  case CLB_FP16:
-    name = "CLBlastHgemv";
-    status = CLBlastHgemv(row, transpose(trans_a), m, n, half_of(alpha), a, a_offset, lda, x,
-                          x_offset, 1, half_of(beta), y, y_offset, 1, &blas->queue, event);
-    break;
-  default:
-    name = "CLBlastSgemv";
-    status = CLBlastSgemv(row, transpose(trans_a), m, n, (float)alpha, a, a_offset, lda, x,
-                          x_offset, 1, (float)beta, y, y_offset, 1, &blas->queue, event);
-  }
-  if (status != CLBlastSuccess)
-    return clb_fail(err, status, name, blas->device_name, "m=%zu n=%zu", m, n);
-  return 0;
 }
 
 int clb_blas_axpy(struct clb_blas *blas, size_t n, double alpha, cl_mem x, size_t x_offset,

@@ -28,7 +28,8 @@ void clb_blas_release(struct clb_blas *blas);
 int clb_blas_reserve_gemm(struct clb_blas *blas, int trans_a, int trans_b, size_t m, size_t n,
                           size_t k, size_t lda, size_t ldb, size_t ldc, struct clb_error *err);
 
-/* C = alpha op(A) op(B) + beta C; op(X) = X^T when trans_x. */
+/* C = alpha op(A) op(B) + beta C; op(X) = X^T when trans_x. With m == 1 or
+ * n == 1 it runs as one GEMV (CLBlast's GEMM pads such shapes to tiles). */
 int clb_blas_gemm(struct clb_blas *blas, int trans_a, int trans_b, size_t m, size_t n, size_t k,
                   double alpha, cl_mem a, size_t a_offset, size_t lda, cl_mem b, size_t b_offset,
                   size_t ldb, double beta, cl_mem c, size_t c_offset, size_t ldc,

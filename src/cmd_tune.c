@@ -26,7 +26,8 @@ void clb_help_tune(FILE *out) {
           "                     or several separated by commas (default all)\n"
           "  --precision LIST   fp32, fp64, fp16, comma-separated (default fp32)\n"
           "  --m M --n N --k K  the representative GEMM C(MxN) = A(MxK) B(KxN)\n"
-          "                     (default 256 x 64 x 256: batch rows x hidden x features)\n"
+          "                     (default 256 x 64 x 256: batch rows x hidden x features;\n"
+          "                     M and N at least 2: one row or column runs as GEMV)\n"
           "  --max-configs K    configurations timed per kernel, CLBlast's defaults\n"
           "                     included; a random sample of larger spaces (default 64)\n"
           "  --budget S         seconds per kernel before no new configuration starts\n"
@@ -123,10 +124,10 @@ int clb_cmd_tune(int argc, char **argv) {
       bad = parse_precisions(optarg, precisions) != 0;
       break;
     case 'm':
-      bad = clb_parse_size(optarg, 1, 16384, "--m", &tune.m, &err) != 0;
+      bad = clb_parse_size(optarg, 2, 16384, "--m", &tune.m, &err) != 0;
       break;
     case 'n':
-      bad = clb_parse_size(optarg, 1, 16384, "--n", &tune.n, &err) != 0;
+      bad = clb_parse_size(optarg, 2, 16384, "--n", &tune.n, &err) != 0;
       break;
     case 'k':
       bad = clb_parse_size(optarg, 1, 16384, "--k", &tune.k, &err) != 0;

@@ -121,6 +121,7 @@ static struct bad_case cases[] = {
     BAD("peak --precision fp8", "--precision: unknown 'fp8'"),
     BAD("peak --precision ''", "--precision"),
     BAD("tune --dry-run --m 0", "--m: 0"),
+    BAD("tune --dry-run --n 1", "--n: 1 is below the minimum 2"),
     BAD("tune --dry-run --n -1", "--n: '-1'"),
     BAD("tune --dry-run --k 99999999999999999999999", "--k"),
     BAD("tune --dry-run --max-configs -1", "--max-configs: '-1'"),
