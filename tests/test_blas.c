@@ -7,6 +7,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include <clblast_c.h>
+
 #include "blas.h"
 #include "helpers.h"
 #include "platform.h"
@@ -15,6 +17,7 @@ struct gemm_case {
   int precision;
   int trans_a, trans_b;
   size_t m, n, k;
+  int indirect; /* force CLBlast's indirect GEMM (copy/pad kernels, then Xgemm) */
 };
 
 enum { PAD = 3, OFFSET = 5 };
@@ -81,6 +84,17 @@ static void check_gemm(const struct gemm_case *t) {
   cr_assert_eq(clb_cl_open(cpu, &cl, &err), 0, "%s", err.message);
   struct clb_blas blas;
   clb_blas_init(&blas, cl.context, cl.queue, cpu->name, (enum clb_precision)t->precision);
+  if (t->indirect) {
+    /* Shapes with m n k >= XGEMM_MIN_INDIRECT_SIZE^3 take the indirect path; 0
+     * sends every shape there. Criterion runs each case in its own process. */
+    const char *names[] = {"XGEMM_MIN_INDIRECT_SIZE"};
+    const size_t values[] = {0};
+    CLBlastPrecision precision =
+        t->precision == CLB_FP64 ? CLBlastPrecisionDouble : CLBlastPrecisionSingle;
+    cr_assert_eq(CLBlastOverrideParameters(cpu->device, "GemmRoutine", precision, 1, names,
+                                           values),
+                 CLBlastSuccess);
+  }
 
   struct matrix a, b, c;
   matrix_init(&a, t->trans_a ? t->k : t->m, t->trans_a ? t->m : t->k, 0.1);
@@ -130,12 +144,14 @@ static void check_gemm(const struct gemm_case *t) {
   clb_platform_list_free(&list);
 }
 
-/* Every transpose pair for a general GEMM, a one-column (n = 1: linear
- * regression's forward and backward), a one-row (m = 1: batch size 1), a
- * 1 x 1 (a dot product) and a k = 1 (outer product) shape. */
+/* Every transpose pair for a general GEMM through CLBlast's direct kernel and
+ * through its indirect path (whose copy kernels must honour the padded leading
+ * dimensions too), a one-column (n = 1: linear regression's forward and
+ * backward), a one-row (m = 1: batch size 1), a 1 x 1 (a dot product) and a
+ * k = 1 (outer product) shape. */
 #define SHAPES(p, ta, tb)                                                                    \
-  {p, ta, tb, 7, 5, 11}, {p, ta, tb, 13, 1, 9}, {p, ta, tb, 1, 6, 17}, {p, ta, tb, 1, 1, 23}, \
-      {p, ta, tb, 4, 3, 1}
+  {p, ta, tb, 7, 5, 11, 0}, {p, ta, tb, 37, 29, 41, 1}, {p, ta, tb, 13, 1, 9, 0},            \
+      {p, ta, tb, 1, 6, 17, 0}, {p, ta, tb, 1, 1, 23, 0}, {p, ta, tb, 4, 3, 1, 0}
 #define TRANSPOSES(p) SHAPES(p, 0, 0), SHAPES(p, 1, 0), SHAPES(p, 0, 1), SHAPES(p, 1, 1)
 
 ParameterizedTestParameters(blas, gemm_matches_host_loop) {
