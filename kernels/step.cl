@@ -32,19 +32,22 @@ __kernel void gather_rows(__global const real *x, __global const uint *order, co
  * activations) ends in a constant 1 and each bias is the last row of its
  * weight matrix, so z already holds X W + b here. */
 
-/* Linear regression: z holds the predictions on entry and
- * dZ = dscale * (z - y) on exit (dscale = 2 * grad_scale: the MSE
+/* Linear regression: z holds the predictions on entry (without the bias
+ * when add_bias: a one-output model does not fold it, src/shape.h) and
+ * dZ = dscale * (z + b - y) on exit (dscale = 2 * grad_scale: the MSE
  * derivative). loss[r] = sum_o r_o^2. */
 __kernel void linreg_loss(__global real *z, __global const real *y, __global const uint *order,
                           const uint first, const uint rows, const uint outputs,
-                          const acc dscale, __global acc *loss) {
+                          const acc dscale, __global acc *loss, __global const real *theta,
+                          const uint bias_offset, const uint add_bias) {
   const size_t r = get_global_id(0);
   if (r >= rows)
     return;
   const size_t sample = order[first + r];
   acc sum = 0;
   for (uint o = 0; o < outputs; o++) {
-    const acc residual = LOAD(z, r * outputs + o) - LOAD(y, sample * outputs + o);
+    const acc bias = add_bias ? LOAD(theta, bias_offset + o) : (acc)0;
+    const acc residual = LOAD(z, r * outputs + o) + bias - LOAD(y, sample * outputs + o);
     sum += residual * residual;
     STORE(z, r * outputs + o, dscale * residual);
   }
@@ -118,13 +121,14 @@ __kernel void relu_backward(__global real *dh, __global const real *h, const uin
     STORE(dh, gid, 0);
 }
 
-/* Per-sample squared gradient norm of a linear layer with input a (its ones
- * column included) and output gradient delta, without forming a_i delta_i^T:
- * |a_i|^2 |delta_i|^2, weights and bias together. Adds into out[r] when
- * accumulate. */
+/* Per-sample squared gradient norm of a linear layer with input a and output
+ * gradient delta, without forming a_i delta_i^T: (|a_i|^2 + bias_term)
+ * |delta_i|^2, weights and bias together. bias_term is 0 when a holds its
+ * ones column, 1 when it does not. Adds into out[r] when accumulate. */
 __kernel void sample_grad_norm2(__global const real *a, const uint a_first, const uint a_cols,
                                 __global const real *delta, const uint delta_cols,
-                                const uint rows, const uint accumulate, __global acc *out) {
+                                const uint rows, const uint accumulate, __global acc *out,
+                                const uint bias_term) {
   const size_t r = get_global_id(0);
   if (r >= rows)
     return;
@@ -137,6 +141,6 @@ __kernel void sample_grad_norm2(__global const real *a, const uint a_first, cons
     const acc v = LOAD(delta, r * delta_cols + j);
     d2 += v * v;
   }
-  const acc norm2 = a2 * d2;
+  const acc norm2 = (a2 + (acc)bias_term) * d2;
   out[r] = accumulate ? out[r] + norm2 : norm2;
 }

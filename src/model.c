@@ -25,14 +25,15 @@ struct clb_model {
   const char *device;
   size_t n, param_count, element_size, acc_size;
   /* Row widths with the trailing ones column that carries each bias through
-   * its weight GEMM: data rows d + 1, hidden rows h + 1. */
+   * its weight GEMM: data rows d + 1 (d when !folds_bias), hidden rows h + 1. */
   size_t x_cols, h_cols;
+  int folds_bias; /* clb_shape_folds_bias: else `ones` serves the bias gradient */
   struct clb_tensor tensors[4];
   struct clb_blas blas;
   cl_program program;
   cl_kernel gather, loss, correct_kernel, relu_forward, relu_backward, norm2_kernel;
-  cl_mem x, y, order, identity, xb, yb, z, hidden, dhidden, theta, grad, loss_rows, correct_rows,
-      norms, scalar;
+  cl_mem x, y, order, identity, xb, yb, z, hidden, dhidden, theta, grad, ones, loss_rows,
+      correct_rows, norms, scalar;
   cl_mem pinned; /* host mode: staging for one batch (rows, then targets) */
   void *pinned_ptr;
   cl_event staging_event; /* the last copy out of `pinned`, to wait on before refilling */
@@ -104,7 +105,8 @@ static void one_in_precision(const struct clb_model *model, unsigned char patter
   clb_precision_from_double(model->config.precision, &one, pattern, 1);
 }
 
-/* The data set in device precision, each row followed by its ones column. */
+/* The data set in device precision, each row followed by its ones column
+ * when the model folds its bias. */
 static int convert_data(struct clb_model *model, void **x_out, void **y_out,
                         struct clb_error *err) {
   const struct clb_dataset *data = model->data;
@@ -119,7 +121,8 @@ static int convert_data(struct clb_model *model, void **x_out, void **y_out,
   for (size_t i = 0; i < data->n; i++) {
     unsigned char *row = (unsigned char *)*x_out + i * row_bytes;
     clb_precision_from_double(model->config.precision, data->x + i * data->d, row, data->d);
-    memcpy(row + data->d * es, one, es);
+    if (model->folds_bias)
+      memcpy(row + data->d * es, one, es);
   }
   if (is_classifier(model)) {
     cl_int *labels = *y_out;
@@ -135,15 +138,16 @@ static size_t target_row_bytes(const struct clb_model *model) {
   return is_classifier(model) ? sizeof(cl_int) : model->data->c * model->element_size;
 }
 
-/* All ones: the GEMM writes h columns of each h + 1 and the last stays 1. */
-static int fill_hidden_ones(struct clb_model *model, struct clb_error *err) {
+/* Fills `count` elements with 1. The hidden activations start all ones: the
+ * GEMM writes h columns of each h + 1 and the last stays 1. */
+static int fill_ones(struct clb_model *model, cl_mem buffer, size_t count, const char *what,
+                     struct clb_error *err) {
   unsigned char one[8];
   one_in_precision(model, one);
-  cl_int status = clEnqueueFillBuffer(
-      model->cl->queue, model->hidden, one, model->element_size, 0,
-      model->config.max_batch * model->h_cols * model->element_size, 0, NULL, NULL);
+  cl_int status = clEnqueueFillBuffer(model->cl->queue, buffer, one, model->element_size, 0,
+                                      count * model->element_size, 0, NULL, NULL);
   if (status != CL_SUCCESS)
-    return clb_fail(err, status, "clEnqueueFillBuffer", model->device, "hidden activations");
+    return clb_fail(err, status, "clEnqueueFillBuffer", model->device, "%s", what);
   return 0;
 }
 
@@ -247,7 +251,11 @@ static int allocate(struct clb_model *model, struct clb_error *err) {
     CLB_TRY(create_buffer(model, b * model->h_cols * es, rw, &model->hidden,
                           "hidden activations", err));
     CLB_TRY(create_buffer(model, b * s->h * es, rw, &model->dhidden, "hidden gradient", err));
-    CLB_TRY(fill_hidden_ones(model, err));
+    CLB_TRY(fill_ones(model, model->hidden, b * model->h_cols, "hidden activations", err));
+  }
+  if (!model->folds_bias) {
+    CLB_TRY(create_buffer(model, b * es, CL_MEM_READ_ONLY, &model->ones, "ones", err));
+    CLB_TRY(fill_ones(model, model->ones, b, "ones", err));
   }
   CLB_TRY(create_buffer(model, model->param_count * es, rw, &model->theta, "parameters", err));
   CLB_TRY(create_buffer(model, model->param_count * es, rw, &model->grad, "gradient", err));
@@ -296,7 +304,8 @@ int clb_model_create(const struct clb_cl *cl, const struct clb_model_config *con
   model->element_size = clb_precision_size(config->precision);
   model->acc_size = config->precision == CLB_FP64 ? sizeof(cl_double) : sizeof(cl_float);
   model->param_count = clb_shape_param_count(&config->shape);
-  model->x_cols = config->shape.d + 1;
+  model->folds_bias = clb_shape_folds_bias(&config->shape);
+  model->x_cols = config->shape.d + (size_t)model->folds_bias;
   model->h_cols = config->shape.h + 1;
   clb_shape_tensors(&config->shape, model->tensors);
   clb_blas_init(&model->blas, cl->context, cl->queue, model->device, config->precision);
@@ -326,8 +335,9 @@ void clb_model_destroy(struct clb_model *model) {
   clFinish(model->cl->queue);
   cl_mem *buffers[] = {&model->x,      &model->y,           &model->order,   &model->identity,
                        &model->xb,     &model->yb,          &model->z,       &model->hidden,
-                       &model->dhidden, &model->theta,      &model->grad,    &model->loss_rows,
-                       &model->correct_rows, &model->norms, &model->scalar, &model->pinned};
+                       &model->dhidden, &model->theta,      &model->grad,    &model->ones,
+                       &model->loss_rows, &model->correct_rows, &model->norms, &model->scalar,
+                       &model->pinned};
   for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
     release_mem(buffers[i]);
   cl_kernel kernels[] = {model->gather,       model->loss,          model->correct_kernel,
@@ -531,6 +541,11 @@ static int loss_kernel(struct clb_model *model, const struct batch_view *view, d
   CLB_TRY(set_row_kernel_args(model, kernel, name, view, err));
   ARG_ACC(6, dscale);
   ARG_MEM(7, model->loss_rows);
+  if (!is_classifier(model)) {
+    ARG_MEM(8, model->theta);
+    ARG_UINT(9, model->tensors[1].offset);
+    ARG_UINT(10, !model->folds_bias);
+  }
   CLB_TRY(launch(model, kernel, view->rows, name, err));
 cleanup:
   return rc;
@@ -582,7 +597,8 @@ cleanup:
   return rc;
 }
 
-/* Each layer's [dW; db] in one GEMM: the input's ones column sums dZ into db. */
+/* Each layer's [dW; db] in one GEMM: the input's ones column sums dZ into db
+ * (a one-output linreg sums it with a GEMV instead, src/shape.h). */
 static int backward(struct clb_model *model, const struct batch_view *view,
                     struct clb_error *err) {
   const struct clb_shape *s = &model->config.shape;
@@ -590,9 +606,14 @@ static int backward(struct clb_model *model, const struct batch_view *view,
   const size_t rows = view->rows, h = s->h, c = s->c, xc = model->x_cols, hc = model->h_cols;
   const struct clb_tensor *t = model->tensors;
   int rc = 0;
-  if (s->kind != CLB_MODEL_MLP)
-    return clb_blas_gemm(blas, 1, 0, xc, c, rows, 1.0, view->x, view->x_offset, xc, model->z, 0,
-                         c, 0.0, model->grad, t[0].offset, c, NULL, err);
+  if (s->kind != CLB_MODEL_MLP) {
+    CLB_TRY(clb_blas_gemm(blas, 1, 0, xc, c, rows, 1.0, view->x, view->x_offset, xc, model->z, 0,
+                          c, 0.0, model->grad, t[0].offset, c, NULL, err));
+    if (!model->folds_bias)
+      CLB_TRY(clb_blas_gemv(blas, 1, rows, c, 1.0, model->z, 0, c, model->ones, 0, 0.0,
+                            model->grad, t[1].offset, NULL, err));
+    return 0;
+  }
   CLB_TRY(clb_blas_gemm(blas, 1, 0, hc, c, rows, 1.0, model->hidden, 0, hc, model->z, 0, c, 0.0,
                         model->grad, t[2].offset, c, NULL, err));
   CLB_TRY(clb_blas_gemm(blas, 0, 1, rows, h, c, 1.0, model->z, 0, c, model->theta, t[2].offset,
@@ -688,8 +709,8 @@ static int read_acc_rows(struct clb_model *model, cl_mem buffer, size_t rows, do
 }
 
 static int norm_kernel(struct clb_model *model, cl_mem a, size_t a_first, size_t a_cols,
-                       cl_mem delta, size_t delta_cols, size_t rows, int accumulate,
-                       struct clb_error *err) {
+                       int a_has_ones, cl_mem delta, size_t delta_cols, size_t rows,
+                       int accumulate, struct clb_error *err) {
   int rc = 0;
   cl_kernel kernel = model->norm2_kernel;
   const char *name = "sample_grad_norm2";
@@ -701,6 +722,7 @@ static int norm_kernel(struct clb_model *model, cl_mem a, size_t a_first, size_t
   ARG_UINT(5, rows);
   ARG_UINT(6, accumulate);
   ARG_MEM(7, model->norms);
+  ARG_UINT(8, !a_has_ones);
   CLB_TRY(launch(model, kernel, rows, name, err));
 cleanup:
   return rc;
@@ -717,10 +739,12 @@ int clb_model_sample_norms(struct clb_model *model, size_t rows, double *norms,
     return clb_failf(err, CLB_E_INVAL, "sample norms need the gradient of the same %zu rows",
                      rows);
   if (s->kind != CLB_MODEL_MLP) {
-    CLB_TRY(norm_kernel(model, x, x_first, model->x_cols, model->z, s->c, rows, 0, err));
+    CLB_TRY(norm_kernel(model, x, x_first, model->x_cols, model->folds_bias, model->z, s->c, rows,
+                        0, err));
   } else {
-    CLB_TRY(norm_kernel(model, x, x_first, model->x_cols, model->dhidden, s->h, rows, 0, err));
-    CLB_TRY(norm_kernel(model, model->hidden, 0, model->h_cols, model->z, s->c, rows, 1, err));
+    CLB_TRY(norm_kernel(model, x, x_first, model->x_cols, 1, model->dhidden, s->h, rows, 0, err));
+    CLB_TRY(
+        norm_kernel(model, model->hidden, 0, model->h_cols, 1, model->z, s->c, rows, 1, err));
   }
   CLB_TRY(read_acc_rows(model, model->norms, rows, norms, "sample norms", err));
 cleanup:

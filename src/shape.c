@@ -39,6 +39,10 @@ size_t clb_shape_tensors(const struct clb_shape *shape, struct clb_tensor out[4]
   return 4;
 }
 
+int clb_shape_folds_bias(const struct clb_shape *shape) {
+  return !(shape->kind == CLB_MODEL_LINREG && shape->c == 1);
+}
+
 size_t clb_shape_param_count(const struct clb_shape *shape) {
   struct clb_tensor tensors[4];
   size_t n = clb_shape_tensors(shape, tensors);
@@ -80,15 +84,20 @@ double clb_shape_step_bytes(const struct clb_shape *shape, size_t batch, size_t 
   double targets = classifier ? b * 4.0 : b * c * s;
   double bytes = 0;
   /* Inputs carry their ones column (D + 1, H + 1 wide): it brings each bias
-   * into its layer's GEMMs, so no kernel reads or writes a bias on its own. */
-  const double x_cols = d + 1, h_cols = h + 1;
+   * into its layer's GEMMs, so no kernel reads or writes a bias on its own;
+   * except where clb_shape_folds_bias says not. */
+  const int folds = clb_shape_folds_bias(shape);
+  const double x_cols = d + folds, h_cols = h + 1;
   if (gathers)
     bytes += b * index + 2 * b * x_cols * s; /* gather: indices, rows read, rows written */
-  double loss = 2 * b * c * s + b * index + targets + b * s; /* Z in; dZ, row loss out */
+  double loss = 2 * b * c * s + b * index + targets + b * s /* Z in; dZ, row loss out */
+                + (folds ? 0 : c * s);                      /* the bias, when not folded */
   if (shape->kind != CLB_MODEL_MLP) {
     bytes += (b * x_cols + x_cols * c + b * c) * s;   /* Z = [X 1] [W; b] */
     bytes += loss;
     bytes += (b * x_cols + b * c + x_cols * c) * s;   /* [gW; gb] = [X 1]^T dZ */
+    if (!folds)
+      bytes += (b * c + b + c) * s;                   /* gb = dZ^T 1, a GEMV with ones */
   } else {
     bytes += (b * x_cols + x_cols * h + b * h) * s;   /* H = [X 1] [W1; b1] */
     bytes += 2 * b * h_cols * s;                      /* ReLU in place */

@@ -137,6 +137,10 @@ static void check_step(cl_program program, size_t rows, size_t cols) {
   const size_t scratch = n * (cols + 1); /* the widest result: rows x (cols + 1) */
   double *x = malloc(n * cols * sizeof *x), *want = malloc(scratch * sizeof *want);
   double *got = malloc(scratch * sizeof *got);
+  const size_t bias = 5; /* theta: 5 unused, then cols biases */
+  double *theta = malloc((bias + cols) * sizeof *theta);
+  for (size_t i = 0; i < bias + cols; i++)
+    theta[i] = value(i + 3000) * 0.5;
   double *y = malloc(n * cols * sizeof *y), *z = malloc(rows * cols * sizeof *z);
   cl_uint *order = malloc(n * sizeof *order);
   cl_int *labels = malloc(n * sizeof *labels);
@@ -172,17 +176,18 @@ static void check_step(cl_program program, size_t rows, size_t cols) {
   const double dscale = 0.25;
   k = clCreateKernel(program, "linreg_loss", &status);
   CHECK(status);
-  cl_mem bz = upload(z, rows * cols, real_size);
+  cl_mem bz = upload(z, rows * cols, real_size), btheta = upload(theta, bias + cols, real_size);
   cl_mem by = upload(y, n * cols, real_size);
   double *zeros = calloc(rows * cols + 1, sizeof *zeros);
   cl_mem bloss = upload(zeros, rows, acc);
   arg_mem(k, 0, bz), arg_mem(k, 1, by), arg_mem(k, 2, border), arg_uint(k, 3, first);
   arg_uint(k, 4, rows), arg_uint(k, 5, cols), arg_acc(k, 6, dscale), arg_mem(k, 7, bloss);
+  arg_mem(k, 8, btheta), arg_uint(k, 9, bias), arg_uint(k, 10, 1); /* a one-output linreg */
   launch(k, rows);
   double *want_loss = calloc(rows, sizeof *want_loss), *got_loss = malloc(rows * sizeof *got_loss);
   for (size_t r = 0; r < rows; r++)
     for (size_t o = 0; o < cols; o++) {
-      double residual = z[r * cols + o] - y[order[first + r] * cols + o];
+      double residual = z[r * cols + o] + theta[bias + o] - y[order[first + r] * cols + o];
       want_loss[r] += residual * residual;
       want[r * cols + o] = dscale * residual;
     }
@@ -290,7 +295,7 @@ static void check_step(cl_program program, size_t rows, size_t cols) {
   for (int accumulate = 0; accumulate < 2; accumulate++) {
     arg_mem(k, 0, bx), arg_uint(k, 1, first), arg_uint(k, 2, cols), arg_mem(k, 3, bdelta);
     arg_uint(k, 4, cols), arg_uint(k, 5, rows), arg_uint(k, 6, (size_t)accumulate);
-    arg_mem(k, 7, bloss);
+    arg_mem(k, 7, bloss), arg_uint(k, 8, (size_t)accumulate); /* bias term 0, then 1 */
     launch(k, rows);
   }
   for (size_t r = 0; r < rows; r++) {
@@ -299,7 +304,7 @@ static void check_step(cl_program program, size_t rows, size_t cols) {
       a2 += x[(first + r) * cols + j] * x[(first + r) * cols + j];
       d2 += z[r * cols + j] * z[r * cols + j];
     }
-    want_loss[r] = 2 * a2 * d2;
+    want_loss[r] = a2 * d2 + (a2 + 1) * d2;
   }
   download(bloss, got_loss, rows, acc);
   compare("sample_grad_norm2", rows, cols, got_loss, want_loss, rows);
@@ -309,6 +314,8 @@ static void check_step(cl_program program, size_t rows, size_t cols) {
   clReleaseMemObject(bx);
   clReleaseMemObject(border);
   clReleaseMemObject(bloss);
+  clReleaseMemObject(btheta);
+  free(theta);
   free(x), free(want), free(got), free(y), free(z), free(order), free(labels);
   free(zeros), free(want_loss), free(got_loss), free(correct), free(h_in), free(h);
 }

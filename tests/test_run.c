@@ -262,12 +262,19 @@ Test(formulas, linreg_and_mlp_by_hand) {
   /* B=1, D=2, H=3, C=2, P=6+3+6+2=17: forward 12+12, gW2 12, dH 12, gW1 12,
    * bias GEMVs 6+4, AXPY 34, softmax 12, bias+ReLU 6, mask 3. */
   cr_expect_float_eq(clb_shape_step_flops(&mlp, 1), 125.0, 1e-12);
-  /* linreg bytes, fp32, B=2, contiguous, inputs 3 + 1 (ones) wide:
-   * Z = [X 1][W; b] (8+4+2)*4 = 56; loss 2*2*4 (Z in, dZ out) + 8 (indices)
-   * + 8 (targets) + 8 (row losses) = 40; [gW; gb] (8+2+4)*4 = 56; AXPY 12*4 = 48. */
+  /* One-output linreg keeps its bias out of the GEMVs (src/shape.h). Bytes,
+   * fp32, B=2, contiguous: Z = XW (6+3+2)*4 = 44; loss (4+1)*4 (Z and b in,
+   * dZ out) + 8 (indices) + 8 (targets) + 8 (row losses) = 44; gW (6+2+3)*4 =
+   * 44; gb (2+2+1)*4 = 20; AXPY 12*4 = 48. */
   cr_expect_float_eq(clb_shape_step_bytes(&linreg, 2, 4, 0), 200.0, 1e-12);
-  /* The gather adds 4 bytes per index and the 4-wide rows read and written. */
-  cr_expect_float_eq(clb_shape_step_bytes(&linreg, 2, 4, 1), 200.0 + 8 + 64, 1e-12);
+  /* The gather adds 4 bytes per index and the rows read and written. */
+  cr_expect_float_eq(clb_shape_step_bytes(&linreg, 2, 4, 1), 200.0 + 8 + 48, 1e-12);
+  /* Two outputs fold the bias: rows 3 + 1 (ones) wide, P = 8. Z = [X 1][W; b]
+   * (8+8+4)*4 = 80; loss 16*2 + 8 + 16 (targets) + 8 = 64; [gW; gb] (8+4+8)*4
+   * = 80; AXPY 3*8*4 = 96; the gather 8 + 2*2*4*4 = 72. */
+  struct clb_shape linreg2 = {CLB_MODEL_LINREG, 3, 0, 2};
+  cr_expect_float_eq(clb_shape_step_bytes(&linreg2, 2, 4, 0), 320.0, 1e-12);
+  cr_expect_float_eq(clb_shape_step_bytes(&linreg2, 2, 4, 1), 320.0 + 72, 1e-12);
   /* mlp bytes, fp32, B=1, D=2, H=3, C=2: H (3+9+3)*4 = 60; ReLU over 4 = 32;
    * Z (4+8+2)*4 = 56; loss 16 + 4 + 4 (label) + 4 = 28; [gW2; gb2] (4+2+8)*4
    * = 56; dH (2+6+3)*4 = 44; mask 9*4 = 36; [gW1; gb1] (3+3+9)*4 = 60; AXPY
