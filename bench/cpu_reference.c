@@ -4,8 +4,7 @@
  * and CLBlast on the same cores): the same models, shapes, parameter layout,
  * loss conventions and shuffled-row gather as clbatch's data-on-device path,
  * in fp32, with cblas_sgemm/sgemv/saxpy for the dense algebra and plain loops
- * for the element-wise kernels (biases added and reduced the textbook way, a
- * loop and a GEMV with ones, where clbatch folds them into its GEMMs). Timing follows src/measure.c: warm-up steps,
+ * for the element-wise kernels. Timing follows src/measure.c: warm-up steps,
  * one probe step that sizes rounds of about 20 ms, per-step times until the
  * coefficient of variation is at most --target-cv after at least --min-time
  * seconds (or --max-time passes), then a separate back-to-back run for the
@@ -186,7 +185,7 @@ struct step {
   float *dhidden;
   float *z;      /* B x C: logits or outputs, then dZ in place */
   float *loss_rows;
-  float *ones;   /* B ones: bias gradients are GEMVs with it */
+  float *ones;   /* B ones: bias gradients are GEMVs with it, as in clbatch */
 };
 
 /* Rows of the batch, copied by the epoch's order (clbatch's gather_rows). */
@@ -196,8 +195,7 @@ static void gather(struct step *st, size_t first) {
     memcpy(st->xb + r * d, st->data->x + (size_t)st->order[first + r] * d, d * sizeof(float));
 }
 
-/* linreg loss (clbatch's linreg_loss, with the bias added here rather than in
- * the GEMM): dZ = dscale (z + b - y), per-row squared error. */
+/* clbatch's linreg_loss: dZ = dscale (z + b - y), per-row squared error. */
 static void linreg_loss(struct step *st, const float *bias, size_t first, float dscale) {
   const size_t c = st->s.c;
   for (size_t r = 0; r < st->batch; r++) {
@@ -213,8 +211,7 @@ static void linreg_loss(struct step *st, const float *bias, size_t first, float 
   }
 }
 
-/* softmax loss (clbatch's softmax_loss, with the bias added here):
- * dZ = dscale (softmax(z + b) - onehot), -log p_label. */
+/* clbatch's softmax_loss: dZ = dscale (softmax(z + b) - onehot), -log p_label. */
 static void softmax_loss(struct step *st, const float *bias, size_t first, float dscale) {
   const size_t c = st->s.c;
   for (size_t r = 0; r < st->batch; r++) {
@@ -278,7 +275,7 @@ static void gradient(struct step *st, size_t index) {
   float *gw1 = g, *gb1 = g + d * h, *gw2 = gb1 + h, *gb2 = gw2 + h * c;
   gemm(0, 0, b, h, d, st->xb, d, theta, h, st->hidden, h); /* H = X_B W1 */
   const float *b1 = theta + d * h;
-  for (size_t r = 0; r < b; r++) /* bias + ReLU in place */
+  for (size_t r = 0; r < b; r++) /* bias + ReLU in place (clbatch's bias_relu) */
     for (size_t k = 0; k < h; k++) {
       float v = st->hidden[r * h + k] + b1[k];
       st->hidden[r * h + k] = v > 0 ? v : 0;

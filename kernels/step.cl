@@ -28,59 +28,55 @@ __kernel void gather_rows(__global const real *x, __global const uint *order, co
   xb[gid] = x[(size_t)order[first + r] * cols + j];
 }
 
-/* The bias rides in the weight GEMMs: every input row (data and hidden
- * activations) ends in a constant 1 and each bias is the last row of its
- * weight matrix, so z already holds X W + b here. */
-
-/* Linear regression: z holds the predictions on entry (without the bias
- * when add_bias: a one-output model does not fold it, src/shape.h) and
- * dZ = dscale * (z + b - y) on exit (dscale = 2 * grad_scale: the MSE
- * derivative). loss[r] = sum_o r_o^2. */
-__kernel void linreg_loss(__global real *z, __global const real *y, __global const uint *order,
-                          const uint first, const uint rows, const uint outputs,
-                          const acc dscale, __global acc *loss, __global const real *theta,
-                          const uint bias_offset, const uint add_bias) {
+/* Linear regression: z holds X_B W on entry and dZ = dscale * (z + b - y) on
+ * exit (dscale = 2 * grad_scale: the MSE derivative). loss[r] = sum_o r_o^2. */
+__kernel void linreg_loss(__global real *z, __global const real *theta, const uint bias_offset,
+                          __global const real *y, __global const uint *order, const uint first,
+                          const uint rows, const uint outputs, const acc dscale,
+                          __global acc *loss) {
   const size_t r = get_global_id(0);
   if (r >= rows)
     return;
   const size_t sample = order[first + r];
   acc sum = 0;
   for (uint o = 0; o < outputs; o++) {
-    const acc bias = add_bias ? LOAD(theta, bias_offset + o) : (acc)0;
-    const acc residual = LOAD(z, r * outputs + o) + bias - LOAD(y, sample * outputs + o);
+    const acc residual = LOAD(z, r * outputs + o) + LOAD(theta, bias_offset + o) -
+                         LOAD(y, sample * outputs + o);
     sum += residual * residual;
     STORE(z, r * outputs + o, dscale * residual);
   }
   loss[r] = sum;
 }
 
-/* Softmax cross-entropy: z holds the logits on entry and
- * dZ = dscale * (softmax(z) - onehot(label)) on exit. loss[r] = -log p_label. */
-__kernel void softmax_loss(__global real *z, __global const int *labels,
-                           __global const uint *order, const uint first, const uint rows,
-                           const uint classes, const acc dscale, __global acc *loss) {
+/* Softmax cross-entropy: z holds the logits without bias on entry and
+ * dZ = dscale * (softmax(z + b) - onehot(label)) on exit. loss[r] = -log p_label. */
+__kernel void softmax_loss(__global real *z, __global const real *theta, const uint bias_offset,
+                           __global const int *labels, __global const uint *order,
+                           const uint first, const uint rows, const uint classes,
+                           const acc dscale, __global acc *loss) {
   const size_t r = get_global_id(0);
   if (r >= rows)
     return;
   const int label = labels[order[first + r]];
   __global real *row = z + r * classes;
-  acc top = LOAD(row, 0);
+  acc top = LOAD(row, 0) + LOAD(theta, bias_offset);
   for (uint k = 1; k < classes; k++)
-    top = fmax(top, LOAD(row, k));
+    top = fmax(top, LOAD(row, k) + LOAD(theta, bias_offset + k));
   acc total = 0;
   for (uint k = 0; k < classes; k++)
-    total += exp(LOAD(row, k) - top);
+    total += exp(LOAD(row, k) + LOAD(theta, bias_offset + k) - top);
   const acc log_total = log(total);
-  loss[r] = log_total - (LOAD(row, label) - top);
+  loss[r] = log_total - (LOAD(row, label) + LOAD(theta, bias_offset + label) - top);
   for (uint k = 0; k < classes; k++) {
-    const acc p = exp(LOAD(row, k) - top - log_total);
+    const acc p = exp(LOAD(row, k) + LOAD(theta, bias_offset + k) - top - log_total);
     STORE(row, k, dscale * (p - (k == (uint)label ? (acc)1 : (acc)0)));
   }
 }
 
-/* Number of rows whose largest logit is the label: run before softmax_loss
- * overwrites z. correct[r] = 1 or 0. */
-__kernel void softmax_correct(__global const real *z, __global const int *labels,
+/* Number of rows whose largest logit (plus bias) is the label: run before
+ * softmax_loss overwrites z. correct[r] = 1 or 0. */
+__kernel void softmax_correct(__global const real *z, __global const real *theta,
+                              const uint bias_offset, __global const int *labels,
                               __global const uint *order, const uint first, const uint rows,
                               const uint classes, __global int *correct) {
   const size_t r = get_global_id(0);
@@ -88,9 +84,9 @@ __kernel void softmax_correct(__global const real *z, __global const int *labels
     return;
   __global const real *row = z + r * classes;
   uint best = 0;
-  acc top = LOAD(row, 0);
+  acc top = LOAD(row, 0) + LOAD(theta, bias_offset);
   for (uint k = 1; k < classes; k++) {
-    const acc v = LOAD(row, k);
+    const acc v = LOAD(row, k) + LOAD(theta, bias_offset + k);
     if (v > top) {
       top = v;
       best = k;
@@ -99,36 +95,31 @@ __kernel void softmax_correct(__global const real *z, __global const int *labels
   correct[r] = best == (uint)labels[order[first + r]];
 }
 
-/* h = relu(h) in place over count elements. Run over whole rows, the ones
- * column included: relu(1) = 1. */
-__kernel void relu_forward(__global real *h, const uint count) {
+/* h = relu(h + b1) in place, over rows x width elements. */
+__kernel void bias_relu(__global real *h, __global const real *theta, const uint bias_offset,
+                        const uint width, const uint count) {
+  const size_t gid = get_global_id(0);
+  if (gid >= count)
+    return;
+  const acc v = LOAD(h, gid) + LOAD(theta, bias_offset + gid % width);
+  STORE(h, gid, v > 0 ? v : (acc)0);
+}
+
+/* dh = dh * (h > 0): the ReLU derivative, using the activations kept from forward. */
+__kernel void relu_backward(__global real *dh, __global const real *h, const uint count) {
   const size_t gid = get_global_id(0);
   if (gid >= count)
     return;
   if (!(LOAD(h, gid) > 0))
-    STORE(h, gid, 0);
-}
-
-/* dh = dh * (h > 0): the ReLU derivative, using the activations kept from
- * forward. dh is rows x width; h has h_cols >= width columns. */
-__kernel void relu_backward(__global real *dh, __global const real *h, const uint width,
-                            const uint h_cols, const uint count) {
-  const size_t gid = get_global_id(0);
-  if (gid >= count)
-    return;
-  const size_t r = gid / width, j = gid - r * width;
-  if (!(LOAD(h, r * h_cols + j) > 0))
     STORE(dh, gid, 0);
 }
 
 /* Per-sample squared gradient norm of a linear layer with input a and output
- * gradient delta, without forming a_i delta_i^T: (|a_i|^2 + bias_term)
- * |delta_i|^2, weights and bias together. bias_term is 0 when a holds its
- * ones column, 1 when it does not. Adds into out[r] when accumulate. */
+ * gradient delta, without forming a_i delta_i^T: |a_i|^2 |delta_i|^2 for the
+ * weights plus |delta_i|^2 for the bias. Adds into out[r] when accumulate. */
 __kernel void sample_grad_norm2(__global const real *a, const uint a_first, const uint a_cols,
                                 __global const real *delta, const uint delta_cols,
-                                const uint rows, const uint accumulate, __global acc *out,
-                                const uint bias_term) {
+                                const uint rows, const uint accumulate, __global acc *out) {
   const size_t r = get_global_id(0);
   if (r >= rows)
     return;
@@ -141,6 +132,6 @@ __kernel void sample_grad_norm2(__global const real *a, const uint a_first, cons
     const acc v = LOAD(delta, r * delta_cols + j);
     d2 += v * v;
   }
-  const acc norm2 = (a2 + (acc)bias_term) * d2;
+  const acc norm2 = (a2 + 1) * d2;
   out[r] = accumulate ? out[r] + norm2 : norm2;
 }

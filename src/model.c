@@ -24,14 +24,10 @@ struct clb_model {
   const struct clb_dataset *data;
   const char *device;
   size_t n, param_count, element_size, acc_size;
-  /* Row widths with the trailing ones column that carries each bias through
-   * its weight GEMM: data rows d + 1 (d when !folds_bias), hidden rows h + 1. */
-  size_t x_cols, h_cols;
-  int folds_bias; /* clb_shape_folds_bias: else `ones` serves the bias gradient */
   struct clb_tensor tensors[4];
   struct clb_blas blas;
   cl_program program;
-  cl_kernel gather, loss, correct_kernel, relu_forward, relu_backward, norm2_kernel;
+  cl_kernel gather, loss, correct_kernel, bias_relu, relu_backward, norm2_kernel;
   cl_mem x, y, order, identity, xb, yb, z, hidden, dhidden, theta, grad, ones, loss_rows,
       correct_rows, norms, scalar;
   cl_mem pinned; /* host mode: staging for one batch (rows, then targets) */
@@ -99,31 +95,16 @@ static int read_buffer(struct clb_model *model, cl_mem buffer, size_t bytes, voi
 }
 
 /* Device copies of the inputs (x in device precision) and targets. */
-/* 1 in the device precision, as bytes (a fill pattern). */
-static void one_in_precision(const struct clb_model *model, unsigned char pattern[8]) {
-  double one = 1.0;
-  clb_precision_from_double(model->config.precision, &one, pattern, 1);
-}
-
-/* The data set in device precision, each row followed by its ones column
- * when the model folds its bias. */
 static int convert_data(struct clb_model *model, void **x_out, void **y_out,
                         struct clb_error *err) {
   const struct clb_dataset *data = model->data;
-  const size_t es = model->element_size, row_bytes = model->x_cols * es;
-  *x_out = malloc(data->n * row_bytes);
+  size_t x_count = data->n * data->d;
+  *x_out = malloc(x_count * model->element_size);
   *y_out = is_classifier(model) ? malloc(data->n * sizeof(cl_int))
-                                : malloc(data->n * data->c * es);
+                                : malloc(data->n * data->c * model->element_size);
   if (!*x_out || !*y_out)
     return clb_failf(err, CLB_E_NOMEM, "out of host memory converting the data set");
-  unsigned char one[8];
-  one_in_precision(model, one);
-  for (size_t i = 0; i < data->n; i++) {
-    unsigned char *row = (unsigned char *)*x_out + i * row_bytes;
-    clb_precision_from_double(model->config.precision, data->x + i * data->d, row, data->d);
-    if (model->folds_bias)
-      memcpy(row + data->d * es, one, es);
-  }
+  clb_precision_from_double(model->config.precision, data->x, *x_out, x_count);
   if (is_classifier(model)) {
     cl_int *labels = *y_out;
     for (size_t i = 0; i < data->n; i++)
@@ -138,16 +119,16 @@ static size_t target_row_bytes(const struct clb_model *model) {
   return is_classifier(model) ? sizeof(cl_int) : model->data->c * model->element_size;
 }
 
-/* Fills `count` elements with 1. The hidden activations start all ones: the
- * GEMM writes h columns of each h + 1 and the last stays 1. */
-static int fill_ones(struct clb_model *model, cl_mem buffer, size_t count, const char *what,
-                     struct clb_error *err) {
-  unsigned char one[8];
-  one_in_precision(model, one);
-  cl_int status = clEnqueueFillBuffer(model->cl->queue, buffer, one, model->element_size, 0,
-                                      count * model->element_size, 0, NULL, NULL);
+static int fill_ones(struct clb_model *model, struct clb_error *err) {
+  double one = 1.0;
+  unsigned char pattern[8];
+  clb_precision_from_double(model->config.precision, &one, pattern, 1);
+  cl_int status = clEnqueueFillBuffer(model->cl->queue, model->ones, pattern,
+                                      model->element_size, 0,
+                                      model->config.max_batch * model->element_size, 0, NULL,
+                                      NULL);
   if (status != CL_SUCCESS)
-    return clb_fail(err, status, "clEnqueueFillBuffer", model->device, "%s", what);
+    return clb_fail(err, status, "clEnqueueFillBuffer", model->device, "ones vector");
   return 0;
 }
 
@@ -159,10 +140,10 @@ static int build_kernels(struct clb_model *model, struct clb_error *err) {
     return rc;
   const char *kernel_names[] = {"gather_rows",
                                 is_classifier(model) ? "softmax_loss" : "linreg_loss",
-                                "softmax_correct", "relu_forward", "relu_backward",
+                                "softmax_correct", "bias_relu", "relu_backward",
                                 "sample_grad_norm2"};
-  cl_kernel *slots[] = {&model->gather,       &model->loss,          &model->correct_kernel,
-                        &model->relu_forward, &model->relu_backward, &model->norm2_kernel};
+  cl_kernel *slots[] = {&model->gather,    &model->loss,          &model->correct_kernel,
+                        &model->bias_relu, &model->relu_backward, &model->norm2_kernel};
   for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++) {
     cl_int status = CL_SUCCESS;
     *slots[i] = clCreateKernel(model->program, kernel_names[i], &status);
@@ -175,7 +156,7 @@ static int build_kernels(struct clb_model *model, struct clb_error *err) {
 static int check_limits(const struct clb_model_config *config, const struct clb_dataset *data,
                         struct clb_error *err) {
   const struct clb_shape *shape = &config->shape;
-  size_t widest = (shape->d > shape->h ? shape->d : shape->h) + 1; /* the ones column */
+  size_t widest = shape->d > shape->h ? shape->d : shape->h;
   if (widest < shape->c)
     widest = shape->c;
   if (config->max_batch == 0 || data->n == 0)
@@ -194,18 +175,17 @@ static int check_limits(const struct clb_model_config *config, const struct clb_
 static int reserve_gemms(struct clb_model *model, size_t rows, struct clb_error *err) {
   const struct clb_shape *s = &model->config.shape;
   struct clb_blas *blas = &model->blas;
-  const size_t h = s->h, c = s->c, xc = model->x_cols, hc = model->h_cols;
+  size_t d = s->d, h = s->h, c = s->c;
   int rc = 0;
-  /* The shapes of forward() and backward(). */
   if (s->kind != CLB_MODEL_MLP) {
-    CLB_TRY(clb_blas_reserve_gemm(blas, 0, 0, rows, c, xc, xc, c, c, err));
-    CLB_TRY(clb_blas_reserve_gemm(blas, 1, 0, xc, c, rows, xc, c, c, err));
+    CLB_TRY(clb_blas_reserve_gemm(blas, 0, 0, rows, c, d, d, c, c, err));
+    CLB_TRY(clb_blas_reserve_gemm(blas, 1, 0, d, c, rows, d, c, c, err));
   } else {
-    CLB_TRY(clb_blas_reserve_gemm(blas, 0, 0, rows, h, xc, xc, h, hc, err));
-    CLB_TRY(clb_blas_reserve_gemm(blas, 0, 0, rows, c, hc, hc, c, c, err));
-    CLB_TRY(clb_blas_reserve_gemm(blas, 1, 0, hc, c, rows, hc, c, c, err));
+    CLB_TRY(clb_blas_reserve_gemm(blas, 0, 0, rows, h, d, d, h, h, err));
+    CLB_TRY(clb_blas_reserve_gemm(blas, 0, 0, rows, c, h, h, c, c, err));
+    CLB_TRY(clb_blas_reserve_gemm(blas, 1, 0, h, c, rows, h, c, c, err));
     CLB_TRY(clb_blas_reserve_gemm(blas, 0, 1, rows, h, c, c, c, h, err));
-    CLB_TRY(clb_blas_reserve_gemm(blas, 1, 0, xc, h, rows, xc, h, h, err));
+    CLB_TRY(clb_blas_reserve_gemm(blas, 1, 0, d, h, rows, d, h, h, err));
   }
 cleanup:
   return rc;
@@ -222,7 +202,7 @@ static int allocate(struct clb_model *model, struct clb_error *err) {
     model->host_x = x_host;
     model->host_y = y_host;
     x_host = y_host = NULL;
-    size_t staging = b * (model->x_cols * es + target_row_bytes(model));
+    size_t staging = b * (s->d * es + target_row_bytes(model));
     CLB_TRY(create_buffer(model, staging, rw | CL_MEM_ALLOC_HOST_PTR, &model->pinned,
                           "pinned staging buffer", err));
     cl_int status = CL_SUCCESS;
@@ -233,11 +213,10 @@ static int allocate(struct clb_model *model, struct clb_error *err) {
     CLB_TRY(create_buffer(model, b * target_row_bytes(model), rw, &model->yb, "batch targets",
                           err));
   } else {
-    CLB_TRY(create_buffer(model, n * model->x_cols * es, CL_MEM_READ_ONLY, &model->x,
-                          "data set", err));
+    CLB_TRY(create_buffer(model, n * s->d * es, CL_MEM_READ_ONLY, &model->x, "data set", err));
     CLB_TRY(create_buffer(model, n * target_row_bytes(model), CL_MEM_READ_ONLY, &model->y,
                           "targets", err));
-    CLB_TRY(write_buffer(model, model->x, 0, n * model->x_cols * es, x_host, "data set", err));
+    CLB_TRY(write_buffer(model, model->x, 0, n * s->d * es, x_host, "data set", err));
     CLB_TRY(write_buffer(model, model->y, 0, n * target_row_bytes(model), y_host, "targets",
                          err));
   }
@@ -245,24 +224,20 @@ static int allocate(struct clb_model *model, struct clb_error *err) {
                         err));
   CLB_TRY(create_buffer(model, b * sizeof(cl_uint), CL_MEM_READ_ONLY, &model->identity,
                         "batch identity order", err));
-  CLB_TRY(create_buffer(model, b * model->x_cols * es, rw, &model->xb, "batch rows", err));
+  CLB_TRY(create_buffer(model, b * s->d * es, rw, &model->xb, "batch rows", err));
   CLB_TRY(create_buffer(model, b * s->c * es, rw, &model->z, "logits", err));
   if (s->kind == CLB_MODEL_MLP) {
-    CLB_TRY(create_buffer(model, b * model->h_cols * es, rw, &model->hidden,
-                          "hidden activations", err));
+    CLB_TRY(create_buffer(model, b * s->h * es, rw, &model->hidden, "hidden activations", err));
     CLB_TRY(create_buffer(model, b * s->h * es, rw, &model->dhidden, "hidden gradient", err));
-    CLB_TRY(fill_ones(model, model->hidden, b * model->h_cols, "hidden activations", err));
-  }
-  if (!model->folds_bias) {
-    CLB_TRY(create_buffer(model, b * es, CL_MEM_READ_ONLY, &model->ones, "ones", err));
-    CLB_TRY(fill_ones(model, model->ones, b, "ones", err));
   }
   CLB_TRY(create_buffer(model, model->param_count * es, rw, &model->theta, "parameters", err));
   CLB_TRY(create_buffer(model, model->param_count * es, rw, &model->grad, "gradient", err));
+  CLB_TRY(create_buffer(model, b * es, CL_MEM_READ_ONLY, &model->ones, "ones", err));
   CLB_TRY(create_buffer(model, b * model->acc_size, rw, &model->loss_rows, "row losses", err));
   CLB_TRY(create_buffer(model, b * sizeof(cl_int), rw, &model->correct_rows, "row hits", err));
   CLB_TRY(create_buffer(model, b * model->acc_size, rw, &model->norms, "sample norms", err));
   CLB_TRY(create_buffer(model, es, rw, &model->scalar, "dot result", err));
+  CLB_TRY(fill_ones(model, err));
   CLB_TRY(reserve_gemms(model, b, err));
   CLB_TRY(clb_model_set_order(model, NULL, err));
   cl_uint *identity = malloc(b * sizeof *identity);
@@ -304,9 +279,6 @@ int clb_model_create(const struct clb_cl *cl, const struct clb_model_config *con
   model->element_size = clb_precision_size(config->precision);
   model->acc_size = config->precision == CLB_FP64 ? sizeof(cl_double) : sizeof(cl_float);
   model->param_count = clb_shape_param_count(&config->shape);
-  model->folds_bias = clb_shape_folds_bias(&config->shape);
-  model->x_cols = config->shape.d + (size_t)model->folds_bias;
-  model->h_cols = config->shape.h + 1;
   clb_shape_tensors(&config->shape, model->tensors);
   clb_blas_init(&model->blas, cl->context, cl->queue, model->device, config->precision);
   CLB_TRY(build_kernels(model, err));
@@ -340,8 +312,8 @@ void clb_model_destroy(struct clb_model *model) {
                        &model->pinned};
   for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
     release_mem(buffers[i]);
-  cl_kernel kernels[] = {model->gather,       model->loss,          model->correct_kernel,
-                         model->relu_forward, model->relu_backward, model->norm2_kernel};
+  cl_kernel kernels[] = {model->gather,    model->loss,          model->correct_kernel,
+                         model->bias_relu, model->relu_backward, model->norm2_kernel};
   for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++)
     if (kernels[i])
       clReleaseKernel(kernels[i]);
@@ -459,7 +431,7 @@ static int launch(struct clb_model *model, cl_kernel kernel, size_t count, const
  * them to the device, as a data loader would. */
 static int stage_batch(struct clb_model *model, size_t first, size_t rows,
                        struct clb_error *err) {
-  const size_t row_bytes = model->x_cols * model->element_size;
+  const size_t row_bytes = model->config.shape.d * model->element_size;
   const size_t target_bytes = target_row_bytes(model);
   int rc = 0;
   if (model->staging_event) {
@@ -489,7 +461,7 @@ cleanup:
 static int prepare_batch(struct clb_model *model, size_t first, size_t rows,
                          struct batch_view *view, struct clb_error *err) {
   int rc = 0;
-  const size_t xc = model->x_cols;
+  const size_t d = model->config.shape.d;
   if (rows == 0 || rows > model->config.max_batch || first + rows > model->n)
     return clb_failf(err, CLB_E_INVAL, "batch of %zu rows at %zu does not fit (max %zu, N %zu)",
                      rows, first, model->config.max_batch, model->n);
@@ -500,7 +472,7 @@ static int prepare_batch(struct clb_model *model, size_t first, size_t rows,
     return 0;
   }
   if (!model->gathers) {
-    *view = (struct batch_view){model->x, first * xc, first, model->y, model->order, first, rows};
+    *view = (struct batch_view){model->x, first * d, first, model->y, model->order, first, rows};
     return 0;
   }
   cl_kernel kernel = model->gather;
@@ -509,43 +481,41 @@ static int prepare_batch(struct clb_model *model, size_t first, size_t rows,
   ARG_MEM(1, model->order);
   ARG_UINT(2, first);
   ARG_UINT(3, rows);
-  ARG_UINT(4, xc);
+  ARG_UINT(4, d);
   ARG_MEM(5, model->xb);
-  CLB_TRY(launch(model, kernel, rows * xc, name, err));
+  CLB_TRY(launch(model, kernel, rows * d, name, err));
   *view = (struct batch_view){model->xb, 0, 0, model->y, model->order, first, rows};
 cleanup:
   return rc;
 }
 
-/* The arguments the loss kernels share: logits, targets through the order,
- * rows and width (kernels/step.cl). */
+/* The arguments the loss kernels share: logits, bias, targets through the
+ * order, rows and width (kernels/step.cl). */
 static int set_row_kernel_args(struct clb_model *model, cl_kernel kernel, const char *name,
-                               const struct batch_view *view, struct clb_error *err) {
+                               const struct batch_view *view, size_t bias_offset,
+                               struct clb_error *err) {
   int rc = 0;
   ARG_MEM(0, model->z);
-  ARG_MEM(1, view->targets);
-  ARG_MEM(2, view->order);
-  ARG_UINT(3, view->order_first);
-  ARG_UINT(4, view->rows);
-  ARG_UINT(5, model->config.shape.c);
+  ARG_MEM(1, model->theta);
+  ARG_UINT(2, bias_offset);
+  ARG_MEM(3, view->targets);
+  ARG_MEM(4, view->order);
+  ARG_UINT(5, view->order_first);
+  ARG_UINT(6, view->rows);
+  ARG_UINT(7, model->config.shape.c);
 cleanup:
   return rc;
 }
 
 /* Runs the loss kernel on z: z becomes dZ = dscale * dloss/dz per row. */
-static int loss_kernel(struct clb_model *model, const struct batch_view *view, double dscale,
-                       struct clb_error *err) {
+static int loss_kernel(struct clb_model *model, const struct batch_view *view,
+                       size_t bias_offset, double dscale, struct clb_error *err) {
   int rc = 0;
   cl_kernel kernel = model->loss;
   const char *name = is_classifier(model) ? "softmax_loss" : "linreg_loss";
-  CLB_TRY(set_row_kernel_args(model, kernel, name, view, err));
-  ARG_ACC(6, dscale);
-  ARG_MEM(7, model->loss_rows);
-  if (!is_classifier(model)) {
-    ARG_MEM(8, model->theta);
-    ARG_UINT(9, model->tensors[1].offset);
-    ARG_UINT(10, !model->folds_bias);
-  }
+  CLB_TRY(set_row_kernel_args(model, kernel, name, view, bias_offset, err));
+  ARG_ACC(8, dscale);
+  ARG_MEM(9, model->loss_rows);
   CLB_TRY(launch(model, kernel, view->rows, name, err));
 cleanup:
   return rc;
@@ -553,69 +523,70 @@ cleanup:
 
 /* Counts the rows whose arg-max logit is the label, before z turns into dZ. */
 static int correct_kernel(struct clb_model *model, const struct batch_view *view,
-                          struct clb_error *err) {
+                          size_t bias_offset, struct clb_error *err) {
   int rc = 0;
   cl_kernel kernel = model->correct_kernel;
   const char *name = "softmax_correct";
-  CLB_TRY(set_row_kernel_args(model, kernel, name, view, err));
-  ARG_MEM(6, model->correct_rows);
+  CLB_TRY(set_row_kernel_args(model, kernel, name, view, bias_offset, err));
+  ARG_MEM(8, model->correct_rows);
   CLB_TRY(launch(model, kernel, view->rows, name, err));
 cleanup:
   return rc;
 }
 
-/* Forward pass up to and including the loss kernel. Each bias is the last
- * row of its weight matrix ([W; b] is how the parameters are laid out) and
- * meets the ones column of the layer's input inside the GEMM. With
- * count_correct, the classifier's hits are counted before the logits turn
- * into dZ. */
+/* Forward pass up to and including the loss kernel. With count_correct, the
+ * classifier's hits are counted before the logits turn into dZ. */
 static int forward(struct clb_model *model, const struct batch_view *view, double dscale,
                    int count_correct, struct clb_error *err) {
   const struct clb_shape *s = &model->config.shape;
   struct clb_blas *blas = &model->blas;
-  const size_t rows = view->rows, h = s->h, c = s->c, xc = model->x_cols, hc = model->h_cols;
+  const size_t rows = view->rows, d = s->d, h = s->h, c = s->c;
   int rc = 0;
+  size_t out_bias;
   if (s->kind != CLB_MODEL_MLP) {
-    CLB_TRY(clb_blas_gemm(blas, 0, 0, rows, c, xc, 1.0, view->x, view->x_offset, xc,
-                          model->theta, 0, c, 0.0, model->z, 0, c, NULL, err));
+    CLB_TRY(clb_blas_gemm(blas, 0, 0, rows, c, d, 1.0, view->x, view->x_offset, d, model->theta,
+                          0, c, 0.0, model->z, 0, c, NULL, err));
+    out_bias = model->tensors[1].offset;
   } else {
-    CLB_TRY(clb_blas_gemm(blas, 0, 0, rows, h, xc, 1.0, view->x, view->x_offset, xc,
-                          model->theta, model->tensors[0].offset, h, 0.0, model->hidden, 0, hc,
-                          NULL, err));
-    cl_kernel kernel = model->relu_forward;
-    const char *name = "relu_forward";
+    CLB_TRY(clb_blas_gemm(blas, 0, 0, rows, h, d, 1.0, view->x, view->x_offset, d, model->theta,
+                          model->tensors[0].offset, h, 0.0, model->hidden, 0, h, NULL, err));
+    cl_kernel kernel = model->bias_relu;
+    const char *name = "bias_relu";
     ARG_MEM(0, model->hidden);
-    ARG_UINT(1, rows * hc);
-    CLB_TRY(launch(model, kernel, rows * hc, name, err));
-    CLB_TRY(clb_blas_gemm(blas, 0, 0, rows, c, hc, 1.0, model->hidden, 0, hc, model->theta,
+    ARG_MEM(1, model->theta);
+    ARG_UINT(2, model->tensors[1].offset);
+    ARG_UINT(3, h);
+    ARG_UINT(4, rows * h);
+    CLB_TRY(launch(model, kernel, rows * h, name, err));
+    CLB_TRY(clb_blas_gemm(blas, 0, 0, rows, c, h, 1.0, model->hidden, 0, h, model->theta,
                           model->tensors[2].offset, c, 0.0, model->z, 0, c, NULL, err));
+    out_bias = model->tensors[3].offset;
   }
   if (count_correct && is_classifier(model))
-    CLB_TRY(correct_kernel(model, view, err));
-  CLB_TRY(loss_kernel(model, view, dscale, err));
+    CLB_TRY(correct_kernel(model, view, out_bias, err));
+  CLB_TRY(loss_kernel(model, view, out_bias, dscale, err));
 cleanup:
   return rc;
 }
 
-/* Each layer's [dW; db] in one GEMM: the input's ones column sums dZ into db
- * (a one-output linreg sums it with a GEMV instead, src/shape.h). */
 static int backward(struct clb_model *model, const struct batch_view *view,
                     struct clb_error *err) {
   const struct clb_shape *s = &model->config.shape;
   struct clb_blas *blas = &model->blas;
-  const size_t rows = view->rows, h = s->h, c = s->c, xc = model->x_cols, hc = model->h_cols;
+  const size_t rows = view->rows, d = s->d, h = s->h, c = s->c;
   const struct clb_tensor *t = model->tensors;
   int rc = 0;
   if (s->kind != CLB_MODEL_MLP) {
-    CLB_TRY(clb_blas_gemm(blas, 1, 0, xc, c, rows, 1.0, view->x, view->x_offset, xc, model->z, 0,
+    CLB_TRY(clb_blas_gemm(blas, 1, 0, d, c, rows, 1.0, view->x, view->x_offset, d, model->z, 0,
                           c, 0.0, model->grad, t[0].offset, c, NULL, err));
-    if (!model->folds_bias)
-      CLB_TRY(clb_blas_gemv(blas, 1, rows, c, 1.0, model->z, 0, c, model->ones, 0, 0.0,
-                            model->grad, t[1].offset, NULL, err));
+    CLB_TRY(clb_blas_gemv(blas, 1, rows, c, 1.0, model->z, 0, c, model->ones, 0, 0.0,
+                          model->grad, t[1].offset, NULL, err));
     return 0;
   }
-  CLB_TRY(clb_blas_gemm(blas, 1, 0, hc, c, rows, 1.0, model->hidden, 0, hc, model->z, 0, c, 0.0,
+  CLB_TRY(clb_blas_gemm(blas, 1, 0, h, c, rows, 1.0, model->hidden, 0, h, model->z, 0, c, 0.0,
                         model->grad, t[2].offset, c, NULL, err));
+  CLB_TRY(clb_blas_gemv(blas, 1, rows, c, 1.0, model->z, 0, c, model->ones, 0, 0.0, model->grad,
+                        t[3].offset, NULL, err));
   CLB_TRY(clb_blas_gemm(blas, 0, 1, rows, h, c, 1.0, model->z, 0, c, model->theta, t[2].offset,
                         c, 0.0, model->dhidden, 0, h, NULL, err));
   {
@@ -623,13 +594,13 @@ static int backward(struct clb_model *model, const struct batch_view *view,
     const char *name = "relu_backward";
     ARG_MEM(0, model->dhidden);
     ARG_MEM(1, model->hidden);
-    ARG_UINT(2, h);
-    ARG_UINT(3, hc);
-    ARG_UINT(4, rows * h);
+    ARG_UINT(2, rows * h);
     CLB_TRY(launch(model, kernel, rows * h, name, err));
   }
-  CLB_TRY(clb_blas_gemm(blas, 1, 0, xc, h, rows, 1.0, view->x, view->x_offset, xc,
-                        model->dhidden, 0, h, 0.0, model->grad, t[0].offset, h, NULL, err));
+  CLB_TRY(clb_blas_gemm(blas, 1, 0, d, h, rows, 1.0, view->x, view->x_offset, d, model->dhidden,
+                        0, h, 0.0, model->grad, t[0].offset, h, NULL, err));
+  CLB_TRY(clb_blas_gemv(blas, 1, rows, h, 1.0, model->dhidden, 0, h, model->ones, 0, 0.0,
+                        model->grad, t[1].offset, NULL, err));
 cleanup:
   return rc;
 }
@@ -709,8 +680,8 @@ static int read_acc_rows(struct clb_model *model, cl_mem buffer, size_t rows, do
 }
 
 static int norm_kernel(struct clb_model *model, cl_mem a, size_t a_first, size_t a_cols,
-                       int a_has_ones, cl_mem delta, size_t delta_cols, size_t rows,
-                       int accumulate, struct clb_error *err) {
+                       cl_mem delta, size_t delta_cols, size_t rows, int accumulate,
+                       struct clb_error *err) {
   int rc = 0;
   cl_kernel kernel = model->norm2_kernel;
   const char *name = "sample_grad_norm2";
@@ -722,7 +693,6 @@ static int norm_kernel(struct clb_model *model, cl_mem a, size_t a_first, size_t
   ARG_UINT(5, rows);
   ARG_UINT(6, accumulate);
   ARG_MEM(7, model->norms);
-  ARG_UINT(8, !a_has_ones);
   CLB_TRY(launch(model, kernel, rows, name, err));
 cleanup:
   return rc;
@@ -739,12 +709,10 @@ int clb_model_sample_norms(struct clb_model *model, size_t rows, double *norms,
     return clb_failf(err, CLB_E_INVAL, "sample norms need the gradient of the same %zu rows",
                      rows);
   if (s->kind != CLB_MODEL_MLP) {
-    CLB_TRY(norm_kernel(model, x, x_first, model->x_cols, model->folds_bias, model->z, s->c, rows,
-                        0, err));
+    CLB_TRY(norm_kernel(model, x, x_first, s->d, model->z, s->c, rows, 0, err));
   } else {
-    CLB_TRY(norm_kernel(model, x, x_first, model->x_cols, 1, model->dhidden, s->h, rows, 0, err));
-    CLB_TRY(
-        norm_kernel(model, model->hidden, 0, model->h_cols, 1, model->z, s->c, rows, 1, err));
+    CLB_TRY(norm_kernel(model, x, x_first, s->d, model->dhidden, s->h, rows, 0, err));
+    CLB_TRY(norm_kernel(model, model->hidden, 0, s->h, model->z, s->c, rows, 1, err));
   }
   CLB_TRY(read_acc_rows(model, model->norms, rows, norms, "sample norms", err));
 cleanup:

@@ -39,22 +39,15 @@ size_t clb_shape_tensors(const struct clb_shape *shape, struct clb_tensor out[4]
   return 4;
 }
 
-int clb_shape_folds_bias(const struct clb_shape *shape) {
-  return !(shape->kind == CLB_MODEL_LINREG && shape->c == 1);
-}
-
 size_t clb_shape_param_count(const struct clb_shape *shape) {
   struct clb_tensor tensors[4];
   size_t n = clb_shape_tensors(shape, tensors);
   return tensors[n - 1].offset + tensors[n - 1].count;
 }
 
-/* The model's arithmetic, however an implementation arranges it (clbatch folds
- * the bias adds and bias gradients into its GEMMs; the baselines in bench/ do
- * not), so GFLOP/s compare across implementations. Element-wise FLOPs per
- * output element: linreg adds the bias, subtracts the target and scales (3);
- * softmax adds the bias, subtracts the row max, exponentiates, sums, divides
- * and subtracts the one-hot (6). */
+/* Element-wise FLOPs per output element of the loss kernels: linreg adds the
+ * bias, subtracts the target and scales (3); softmax adds the bias, subtracts
+ * the row max, exponentiates, sums, divides and subtracts the one-hot (6). */
 static double loss_flops_per_element(enum clb_model_kind kind) {
   return kind == CLB_MODEL_LINREG ? 3.0 : 6.0;
 }
@@ -83,30 +76,25 @@ double clb_shape_step_bytes(const struct clb_shape *shape, size_t batch, size_t 
   /* The loss kernel reads each row's target through the epoch's order. */
   double targets = classifier ? b * 4.0 : b * c * s;
   double bytes = 0;
-  /* Inputs carry their ones column (D + 1, H + 1 wide): it brings each bias
-   * into its layer's GEMMs, so no kernel reads or writes a bias on its own;
-   * except where clb_shape_folds_bias says not. */
-  const int folds = clb_shape_folds_bias(shape);
-  const double x_cols = d + folds, h_cols = h + 1;
   if (gathers)
-    bytes += b * index + 2 * b * x_cols * s; /* gather: indices, rows read, rows written */
-  double loss = 2 * b * c * s + b * index + targets + b * s /* Z in; dZ, row loss out */
-                + (folds ? 0 : c * s);                      /* the bias, when not folded */
+    bytes += b * index + 2 * b * d * s; /* gather: indices, rows read, rows written */
   if (shape->kind != CLB_MODEL_MLP) {
-    bytes += (b * x_cols + x_cols * c + b * c) * s;   /* Z = [X 1] [W; b] */
-    bytes += loss;
-    bytes += (b * x_cols + b * c + x_cols * c) * s;   /* [gW; gb] = [X 1]^T dZ */
-    if (!folds)
-      bytes += (b * c + b + c) * s;                   /* gb = dZ^T 1, a GEMV with ones */
+    bytes += (b * d + d * c + b * c) * s;               /* Z = X W */
+    bytes += (2 * b * c + c) * s + b * index + targets  /* loss: Z, b in; dZ out */
+             + b * s;                                   /* per-row loss */
+    bytes += (b * d + b * c + d * c) * s;               /* gW */
+    bytes += (b * c + b + c) * s;                       /* gb (GEMV with ones) */
   } else {
-    bytes += (b * x_cols + x_cols * h + b * h) * s;   /* H = [X 1] [W1; b1] */
-    bytes += 2 * b * h_cols * s;                      /* ReLU in place */
-    bytes += (b * h_cols + h_cols * c + b * c) * s;   /* Z = [H 1] [W2; b2] */
-    bytes += loss;
-    bytes += (b * h_cols + b * c + h_cols * c) * s;   /* [gW2; gb2] */
-    bytes += (b * c + h * c + b * h) * s;             /* dH = dZ W2^T */
-    bytes += 3 * b * h * s;                           /* ReLU mask: dH, H in; dH out */
-    bytes += (b * x_cols + b * h + x_cols * h) * s;   /* [gW1; gb1] */
+    bytes += (b * d + d * h + b * h) * s;               /* H = X W1 */
+    bytes += (2 * b * h + h) * s;                       /* bias + ReLU in place */
+    bytes += (b * h + h * c + b * c) * s;               /* Z = H W2 */
+    bytes += (2 * b * c + c) * s + b * index + targets + b * s; /* loss */
+    bytes += (b * h + b * c + h * c) * s;               /* gW2 */
+    bytes += (b * c + b + c) * s;                       /* gb2 */
+    bytes += (b * c + h * c + b * h) * s;               /* dH = dZ W2^T */
+    bytes += (3 * b * h) * s;                           /* ReLU mask: dH, H in; dH out */
+    bytes += (b * d + b * h + d * h) * s;               /* gW1 */
+    bytes += (b * h + b + h) * s;                       /* gb1 */
   }
   bytes += 3 * p * s; /* AXPY: g, theta in; theta out */
   return bytes;

@@ -34,16 +34,6 @@ struct clb_tensor {
   size_t count;
 };
 
-/* 1 when clbatch carries the input layer's bias through its GEMMs with a
- * ones column appended to the data rows (the hidden layer of mlp always does
- * so); 0 for a linear regression with one output. Its products are GEMVs, and
- * CLBlast's fast GEMV kernel needs a row width that is a multiple of its
- * work-group size, which D + 1 never is: the odd width made linreg's step
- * 1.6x slower at B = 4096 on PoCL (bench/ab.sh), where folding saves only a
- * launch. Then the loss kernel adds the bias and a GEMV with ones sums its
- * gradient. */
-int clb_shape_folds_bias(const struct clb_shape *shape);
-
 /* The tensors of a model in theta order; returns how many (2 or 4). */
 size_t clb_shape_tensors(const struct clb_shape *shape, struct clb_tensor out[4]);
 size_t clb_shape_param_count(const struct clb_shape *shape);

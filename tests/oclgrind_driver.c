@@ -133,14 +133,10 @@ static double value(size_t i) { return sin(0.7 * (double)i + 0.3) * 2.0; }
 
 static void check_step(cl_program program, size_t rows, size_t cols) {
   const size_t first = 1, n = rows + first + 2; /* samples around the batch */
+  const size_t bias = 5;                        /* theta = 5 unused, then cols biases */
   cl_int status;
-  const size_t scratch = n * (cols + 1); /* the widest result: rows x (cols + 1) */
-  double *x = malloc(n * cols * sizeof *x), *want = malloc(scratch * sizeof *want);
-  double *got = malloc(scratch * sizeof *got);
-  const size_t bias = 5; /* theta: 5 unused, then cols biases */
-  double *theta = malloc((bias + cols) * sizeof *theta);
-  for (size_t i = 0; i < bias + cols; i++)
-    theta[i] = value(i + 3000) * 0.5;
+  double *x = malloc(n * cols * sizeof *x), *want = malloc(n * cols * sizeof *want);
+  double *got = malloc(n * cols * sizeof *got), *theta = malloc((bias + cols) * sizeof *theta);
   double *y = malloc(n * cols * sizeof *y), *z = malloc(rows * cols * sizeof *z);
   cl_uint *order = malloc(n * sizeof *order);
   cl_int *labels = malloc(n * sizeof *labels);
@@ -150,6 +146,8 @@ static void check_step(cl_program program, size_t rows, size_t cols) {
   }
   for (size_t i = 0; i < rows * cols; i++)
     z[i] = value(i + 2000);
+  for (size_t i = 0; i < bias + cols; i++)
+    theta[i] = value(i + 3000) * 0.5;
   for (size_t i = 0; i < n; i++) {
     order[i] = (cl_uint)(n - 1 - i);
     labels[i] = (cl_int)((i * 7) % cols);
@@ -180,9 +178,9 @@ static void check_step(cl_program program, size_t rows, size_t cols) {
   cl_mem by = upload(y, n * cols, real_size);
   double *zeros = calloc(rows * cols + 1, sizeof *zeros);
   cl_mem bloss = upload(zeros, rows, acc);
-  arg_mem(k, 0, bz), arg_mem(k, 1, by), arg_mem(k, 2, border), arg_uint(k, 3, first);
-  arg_uint(k, 4, rows), arg_uint(k, 5, cols), arg_acc(k, 6, dscale), arg_mem(k, 7, bloss);
-  arg_mem(k, 8, btheta), arg_uint(k, 9, bias), arg_uint(k, 10, 1); /* a one-output linreg */
+  arg_mem(k, 0, bz), arg_mem(k, 1, btheta), arg_uint(k, 2, bias), arg_mem(k, 3, by);
+  arg_mem(k, 4, border), arg_uint(k, 5, first), arg_uint(k, 6, rows), arg_uint(k, 7, cols);
+  arg_acc(k, 8, dscale), arg_mem(k, 9, bloss);
   launch(k, rows);
   double *want_loss = calloc(rows, sizeof *want_loss), *got_loss = malloc(rows * sizeof *got_loss);
   for (size_t r = 0; r < rows; r++)
@@ -211,33 +209,36 @@ static void check_step(cl_program program, size_t rows, size_t cols) {
   CHECK(status2);
   k = clCreateKernel(program, "softmax_correct", &status);
   CHECK(status);
-  arg_mem(k, 0, bz), arg_mem(k, 1, blabels), arg_mem(k, 2, border), arg_uint(k, 3, first);
-  arg_uint(k, 4, rows), arg_uint(k, 5, cols), arg_mem(k, 6, bcorrect);
+  arg_mem(k, 0, bz), arg_mem(k, 1, btheta), arg_uint(k, 2, bias), arg_mem(k, 3, blabels);
+  arg_mem(k, 4, border), arg_uint(k, 5, first), arg_uint(k, 6, rows), arg_uint(k, 7, cols);
+  arg_mem(k, 8, bcorrect);
   launch(k, rows);
   CHECK(clEnqueueReadBuffer(queue, bcorrect, CL_TRUE, 0, rows * sizeof *correct, correct, 0,
                             NULL, NULL));
   clReleaseKernel(k);
   k = clCreateKernel(program, "softmax_loss", &status);
   CHECK(status);
-  arg_mem(k, 0, bz), arg_mem(k, 1, blabels), arg_mem(k, 2, border), arg_uint(k, 3, first);
-  arg_uint(k, 4, rows), arg_uint(k, 5, cols), arg_acc(k, 6, dscale), arg_mem(k, 7, bloss);
+  arg_mem(k, 0, bz), arg_mem(k, 1, btheta), arg_uint(k, 2, bias), arg_mem(k, 3, blabels);
+  arg_mem(k, 4, border), arg_uint(k, 5, first), arg_uint(k, 6, rows), arg_uint(k, 7, cols);
+  arg_acc(k, 8, dscale), arg_mem(k, 9, bloss);
   launch(k, rows);
   for (size_t r = 0; r < rows; r++) {
     const double *row = z + r * cols;
     int label = labels[order[first + r]];
     size_t best = 0;
-    double top = row[0];
+    double top = row[0] + theta[bias];
     for (size_t c = 1; c < cols; c++)
-      if (row[c] > top) {
-        top = row[c];
+      if (row[c] + theta[bias + c] > top) {
+        top = row[c] + theta[bias + c];
         best = c;
       }
     double total = 0;
     for (size_t c = 0; c < cols; c++)
-      total += exp(row[c] - top);
-    want_loss[r] = log(total) - (row[label] - top);
+      total += exp(row[c] + theta[bias + c] - top);
+    want_loss[r] = log(total) - (row[label] + theta[bias + label] - top);
     for (size_t c = 0; c < cols; c++)
-      want[r * cols + c] = dscale * (exp(row[c] - top) / total - ((int)c == label ? 1 : 0));
+      want[r * cols + c] =
+          dscale * (exp(row[c] + theta[bias + c] - top) / total - ((int)c == label ? 1 : 0));
     if (correct[r] != ((int)best == label)) {
       fprintf(stderr, "oclgrind_driver: softmax_correct rows=%zu cols=%zu: row %zu wrong\n",
               rows, cols, r);
@@ -253,34 +254,30 @@ static void check_step(cl_program program, size_t rows, size_t cols) {
   clReleaseMemObject(blabels);
   clReleaseMemObject(bcorrect);
 
-  /* relu_forward over rows x (cols + 1): the hidden activations with their
-   * ones column; relu_backward on the rows x cols gradient beside them. */
-  const size_t wide = cols + 1;
-  double *h_in = malloc(rows * wide * sizeof *h_in), *h = malloc(rows * wide * sizeof *h);
-  for (size_t i = 0; i < rows * wide; i++) {
-    h_in[i] = i % wide == cols ? 1.0 : value(i + 4000);
-    h[i] = h_in[i] > 0 ? h_in[i] : 0;
-  }
-  k = clCreateKernel(program, "relu_forward", &status);
+  /* bias_relu and relu_backward over rows x cols */
+  k = clCreateKernel(program, "bias_relu", &status);
   CHECK(status);
-  cl_mem bh = upload(h_in, rows * wide, real_size);
-  arg_mem(k, 0, bh), arg_uint(k, 1, rows * wide);
-  launch(k, rows * wide);
-  download(bh, got, rows * wide, real_size);
-  compare("relu_forward", rows, wide, got, h, rows * wide);
+  cl_mem bh = upload(z, rows * cols, real_size);
+  arg_mem(k, 0, bh), arg_mem(k, 1, btheta), arg_uint(k, 2, bias), arg_uint(k, 3, cols);
+  arg_uint(k, 4, rows * cols);
+  launch(k, rows * cols);
+  double *h = malloc(rows * cols * sizeof *h);
+  for (size_t i = 0; i < rows * cols; i++) {
+    double v = z[i] + theta[bias + i % cols];
+    h[i] = v > 0 ? v : 0;
+  }
+  download(bh, got, rows * cols, real_size);
+  compare("bias_relu", rows, cols, got, h, rows * cols);
   clReleaseKernel(k);
   k = clCreateKernel(program, "relu_backward", &status);
   CHECK(status);
   cl_mem bdh = upload(y, rows * cols, real_size);
-  arg_mem(k, 0, bdh), arg_mem(k, 1, bh), arg_uint(k, 2, cols), arg_uint(k, 3, wide);
-  arg_uint(k, 4, rows * cols);
+  arg_mem(k, 0, bdh), arg_mem(k, 1, bh), arg_uint(k, 2, rows * cols);
   launch(k, rows * cols);
-  for (size_t r = 0; r < rows; r++)
-    for (size_t j = 0; j < cols; j++) {
-      double kept = h[r * wide + j];
-      double stored = real_size == sizeof(double) ? kept : (double)(float)kept;
-      want[r * cols + j] = stored > 0 ? y[r * cols + j] : 0;
-    }
+  for (size_t i = 0; i < rows * cols; i++) {
+    double stored = real_size == sizeof(double) ? h[i] : (double)(float)h[i];
+    want[i] = stored > 0 ? y[i] : 0;
+  }
   download(bdh, got, rows * cols, real_size);
   compare("relu_backward", rows, cols, got, want, rows * cols);
   clReleaseKernel(k);
@@ -295,7 +292,7 @@ static void check_step(cl_program program, size_t rows, size_t cols) {
   for (int accumulate = 0; accumulate < 2; accumulate++) {
     arg_mem(k, 0, bx), arg_uint(k, 1, first), arg_uint(k, 2, cols), arg_mem(k, 3, bdelta);
     arg_uint(k, 4, cols), arg_uint(k, 5, rows), arg_uint(k, 6, (size_t)accumulate);
-    arg_mem(k, 7, bloss), arg_uint(k, 8, (size_t)accumulate); /* bias term 0, then 1 */
+    arg_mem(k, 7, bloss);
     launch(k, rows);
   }
   for (size_t r = 0; r < rows; r++) {
@@ -304,7 +301,7 @@ static void check_step(cl_program program, size_t rows, size_t cols) {
       a2 += x[(first + r) * cols + j] * x[(first + r) * cols + j];
       d2 += z[r * cols + j] * z[r * cols + j];
     }
-    want_loss[r] = a2 * d2 + (a2 + 1) * d2;
+    want_loss[r] = 2 * (a2 + 1) * d2;
   }
   download(bloss, got_loss, rows, acc);
   compare("sample_grad_norm2", rows, cols, got_loss, want_loss, rows);
@@ -313,11 +310,10 @@ static void check_step(cl_program program, size_t rows, size_t cols) {
 
   clReleaseMemObject(bx);
   clReleaseMemObject(border);
-  clReleaseMemObject(bloss);
   clReleaseMemObject(btheta);
-  free(theta);
-  free(x), free(want), free(got), free(y), free(z), free(order), free(labels);
-  free(zeros), free(want_loss), free(got_loss), free(correct), free(h_in), free(h);
+  clReleaseMemObject(bloss);
+  free(x), free(want), free(got), free(theta), free(y), free(z), free(order), free(labels);
+  free(zeros), free(want_loss), free(got_loss), free(correct), free(h);
 }
 
 /* peak.cl as src/peak.c launches it, on a few work-groups. */

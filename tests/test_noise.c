@@ -60,7 +60,7 @@ struct exact_case {
   int kind;
   int precision;
   size_t chunk;
-  size_t outputs; /* linreg: 1 keeps the bias out of the GEMVs (src/shape.h) */
+  size_t outputs; /* linreg: 1 makes its products GEMVs (src/blas.c); 0 means 2 */
 };
 
 ParameterizedTestParameters(noise, sigma2_from_norm_identity_matches_explicit) {
