@@ -10,9 +10,12 @@
 # and the table (ab.csv) are kept in results/local/ab-<host>-<time>/.
 #
 # Usage: bench/ab.sh [--rounds R] BASE [NEW] -- CLBATCH_RUN_OPTIONS...
-# BASE and NEW are git revisions (commit, tag, branch); NEW defaults to the
-# working tree as built in build/. Example, the overhead work of issue 7:
+# BASE and NEW are git revisions (commit, tag, branch) or paths to clbatch
+# binaries already built (a host without git or CLBlast's headers: build them
+# elsewhere with --build-only and carry build-ab/); NEW defaults to the working
+# tree as built in build/. Example:
 #   bench/ab.sh --rounds 4 HEAD~3 -- --device gpu --precision fp32
+#   bench/ab.sh --build-only e1189d2 de04861   # prints the two binaries' paths
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,6 +28,7 @@ die() {
 }
 
 rounds=3
+build_only=0
 revisions=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -36,6 +40,10 @@ while [[ $# -gt 0 ]]; do
       [[ $# -ge 2 && "$2" =~ ^[1-9][0-9]*$ ]] || die "--rounds needs a positive whole number"
       rounds="$2"
       shift 2
+      ;;
+    --build-only)
+      build_only=1
+      shift
       ;;
     --)
       shift
@@ -58,8 +66,13 @@ for option in "${run_options[@]}"; do
 done
 
 # Builds REVISION in build-ab/<commit> (kept: a second run reuses it); prints the binary.
+# A path to an executable is taken as the binary itself.
 build_revision() {
   local commit dir
+  if [[ -f "$1" && -x "$1" ]]; then
+    echo "$1"
+    return
+  fi
   commit="$(git -C "$root" rev-parse --verify --quiet "$1^{commit}")" || die "no git revision '$1'"
   dir="$root/build-ab/$commit"
   if [[ ! -x "$dir/build/clbatch" ]]; then
@@ -75,11 +88,12 @@ build_revision() {
 
 echo "== building ${revisions[0]}" >&2
 base_bin="$(build_revision "${revisions[0]}")"
-base_name="$(git -C "$root" rev-parse --short "${revisions[0]}")"
+short_name() { git -C "$root" rev-parse --short "$1" 2>/dev/null || echo "$1"; }
+base_name="$(short_name "${revisions[0]}")"
 if [[ ${#revisions[@]} -eq 2 ]]; then
   echo "== building ${revisions[1]}" >&2
   new_bin="$(build_revision "${revisions[1]}")"
-  new_name="$(git -C "$root" rev-parse --short "${revisions[1]}")"
+  new_name="$(short_name "${revisions[1]}")"
 else
   new_bin="$root/build/clbatch"
   [[ -x "$new_bin" ]] || die "no $new_bin: build the working tree first (cmake --build build)"
@@ -87,6 +101,13 @@ else
   [[ -z "$(git -C "$root" status --porcelain --untracked-files=no)" ]] ||
     new_name="working-tree(modified)"
 fi
+
+if ((build_only)); then
+  echo "$base_bin"
+  [[ ${#revisions[@]} -eq 1 ]] || echo "$new_bin"
+  exit 0
+fi
+[[ ${#run_options[@]} -gt 0 ]] || echo "ab.sh: no run options after --: clbatch's default plan" >&2
 
 export POCL_CACHE_DIR="${POCL_CACHE_DIR:-/tmp/pocl-cache}"
 mkdir -p "$POCL_CACHE_DIR"
