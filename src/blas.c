@@ -31,10 +31,16 @@ static const char *gemm_name(enum clb_precision precision) {
                                  : "CLBlastSgemmWithTempBuffer";
 }
 
+/* A GEMM with one output row or column is a matrix-vector product. CLBlast's
+ * GEMM kernels would pad it to whole tiles (plus the indirect path's copy
+ * kernels); its GEMV reads the matrix once in one kernel and needs no
+ * temporary buffer. */
+static int runs_as_gemv(size_t m, size_t n) { return m == 1 || n == 1; }
+
 int clb_blas_reserve_gemm(struct clb_blas *blas, int trans_a, int trans_b, size_t m, size_t n,
                           size_t k, size_t lda, size_t ldb, size_t ldc, struct clb_error *err) {
-  if (m == 1 || n == 1)
-    return 0; /* clb_blas_gemm runs these as GEMV, which needs no temporary buffer */
+  if (runs_as_gemv(m, n))
+    return 0;
   int rc = 0;
   size_t bytes = 0;
   CLBlastStatusCode status;
@@ -117,17 +123,15 @@ int clb_blas_gemm(struct clb_blas *blas, int trans_a, int trans_b, size_t m, siz
                   double alpha, cl_mem a, size_t a_offset, size_t lda, cl_mem b, size_t b_offset,
                   size_t ldb, double beta, cl_mem c, size_t c_offset, size_t ldc,
                   cl_event *event, struct clb_error *err) {
-  /* A GEMM with one output row or column is a matrix-vector product. CLBlast's
-   * GEMM kernels would pad it to whole tiles (plus the indirect path's copy
-   * kernels); its GEMV reads the matrix once in one kernel. Row-major: with
-   * n == 1, C's column is op(A) times B's column; with m == 1, C's row is
-   * op(B)^T times A's row. */
-  if (n == 1)
-    return gemv_strided(blas, trans_a, trans_a ? k : m, trans_a ? m : k, alpha, a, a_offset, lda,
-                        b, b_offset, trans_b ? 1 : ldb, beta, c, c_offset, ldc, event, err);
-  if (m == 1)
-    return gemv_strided(blas, !trans_b, trans_b ? n : k, trans_b ? k : n, alpha, b, b_offset, ldb,
-                        a, a_offset, trans_a ? lda : 1, beta, c, c_offset, 1, event, err);
+  /* Row-major: with n == 1, C's column is op(A) times B's column; with
+   * m == 1, C's row is op(B)^T times A's row. */
+  if (runs_as_gemv(m, n))
+    return n == 1 ? gemv_strided(blas, trans_a, trans_a ? k : m, trans_a ? m : k, alpha, a,
+                                 a_offset, lda, b, b_offset, trans_b ? 1 : ldb, beta, c, c_offset,
+                                 ldc, event, err)
+                  : gemv_strided(blas, !trans_b, trans_b ? n : k, trans_b ? k : n, alpha, b,
+                                 b_offset, ldb, a, a_offset, trans_a ? lda : 1, beta, c, c_offset,
+                                 1, event, err);
   int rc = 0;
   CLBlastStatusCode status;
   const CLBlastLayout row = CLBlastLayoutRowMajor;
