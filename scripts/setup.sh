@@ -4,18 +4,35 @@
 #   scripts/setup.sh         what building, testing and running need
 #   scripts/setup.sh --dev   also the checkers CI runs after the tests
 #                            (Oclgrind, clang + libFuzzer, clang-tidy, cppcheck)
+#                            and Intel's OpenCL CPU runtime as a second vendor
+#   scripts/setup.sh --vendor NAME   also a vendor runtime into .vendors/NAME
+#                            (scripts/install-vendor.sh: intel-cpu, oclgrind);
+#                            scripts/env.sh registers it beside the system's
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers clinfo
   libclblast-dev libhwloc-dev libcjson-dev libcriterion-dev pocl-opencl-icd gnuplot-nox
   libopenblas-dev)
-if [ "${1:-}" = "--dev" ]; then
-  PACKAGES+=(oclgrind clang libclang-rt-14-dev clang-tidy cppcheck)
-elif [ -n "${1:-}" ]; then
-  echo "setup: unknown argument '$1' (only --dev)" >&2
-  exit 2
-fi
+vendors=()
+while (($#)); do
+  case "$1" in
+  --dev)
+    PACKAGES+=(oclgrind clang libclang-rt-14-dev clang-tidy cppcheck)
+    vendors+=(intel-cpu)
+    ;;
+  --vendor)
+    [ -n "${2:-}" ] || { echo "setup: --vendor needs a name ($(scripts/install-vendor.sh --list))" >&2; exit 2; }
+    vendors+=("$2")
+    shift
+    ;;
+  *)
+    echo "setup: unknown argument '$1' (--dev, --vendor NAME)" >&2
+    exit 2
+    ;;
+  esac
+  shift
+done
 
 missing=()
 for package in "${PACKAGES[@]}"; do
@@ -34,6 +51,10 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+for vendor in ${vendors[@]+"${vendors[@]}"}; do
+  scripts/install-vendor.sh "$vendor"
+done
 
 # CI builds with -Werror; a developer's build only warns.
 werror=OFF
