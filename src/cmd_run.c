@@ -30,7 +30,7 @@ void clb_help_run(FILE *out) {
           "they finish.\n"
           "\n"
           "What to measure:\n"
-          "  --device SPEC        all (default), cpu, gpu, P:D, a name substring, or a list\n"
+          "  --device SPEC        which devices (default all; see \"Selecting devices\")\n"
           "  --model LIST         linreg,softmax,mlp (default all three)\n"
           "  --precision LIST     fp32 (default), fp64, fp16\n"
           "  --batch LIST         numbers and ranges: 1,2,4  1:4096:x2  32:512:+32  N (= all\n"
@@ -65,7 +65,18 @@ void clb_help_run(FILE *out) {
           "                       or FILE.md next to the CSV (the CSV is always written)\n"
           "  --resume             append to an existing FILE, skipping rows it already has\n"
           "  --config FILE        read options from `key = value` lines (same names)\n"
-          "  --quiet              no progress line or notes on stderr\n");
+          "  --quiet              no progress line or notes on stderr\n"
+          "\n"
+          "Selecting devices (--device, also for devices, peak, tune, train, study):\n"
+          "  all, cpu, gpu        every device, or every device of that type\n"
+          "  P:D                  one device by its index in `clbatch devices`\n"
+          "  NAME                 a case-insensitive substring of the device's name or\n"
+          "                       vendor or of its platform's name or vendor: pocl, intel,\n"
+          "                       nvidia, amd, oclgrind, epyc, ...\n"
+          "  platform:NAME        the platform's name or vendor only (on an Intel host\n"
+          "                       PoCL's device is named after the CPU, so `intel` matches\n"
+          "                       it too, `platform:intel` only Intel's runtime)\n"
+          "  A,B,...              every device any of these selects\n");
 }
 
 static const struct option run_options[] = {
@@ -408,7 +419,11 @@ void clb_help_peak(FILE *out) {
                "\n"
                "Measures each device's global-memory bandwidth (a copy kernel) and FMA\n"
                "throughput per precision (fp32,fp64,fp16 by default): the roofline that\n"
-               "`clbatch run` reports %% of peak against.\n");
+               "`clbatch run` reports %% of peak against.\n"
+               "\n"
+               "  --device SPEC     all (default), cpu, gpu, P:D, pocl, intel, platform:NAME,\n"
+               "                    ... (as in `clbatch help run`)\n"
+               "  --precision LIST  fp32, fp64, fp16, comma-separated (default all three)\n");
 }
 
 int clb_cmd_peak(int argc, char **argv) {

@@ -24,8 +24,8 @@ void clb_help_devices(FILE *out) {
                "accepts, and the host (CPU, caches, memory, NUMA, GPU locality via hwloc).\n"
                "\n"
                "  --json          print the same as JSON\n"
-               "  --device SPEC   only these devices: all, cpu, gpu, P:D, a name substring,\n"
-               "                  or several separated by commas\n");
+               "  --device SPEC   only these devices: all, cpu, gpu, P:D, pocl, intel,\n"
+               "                  platform:NAME, ... (as in `clbatch help run`)\n");
 }
 
 int clb_cmd_devices(int argc, char **argv) {

@@ -44,7 +44,11 @@ void clb_describe_text(FILE *out, const struct clb_host_info *host,
     fprintf(out, "        vendor %s, type %s, driver %s\n", dev->vendor,
             clb_device_type_name(dev->type), dev->driver_version);
     fprintf(out, "        %s, %s\n", dev->device_version, dev->opencl_c_version);
-    fprintf(out, "        %u compute units at %u MHz\n", dev->compute_units, dev->clock_mhz);
+    if (dev->clock_mhz)
+      fprintf(out, "        %u compute units at %u MHz\n", dev->compute_units, dev->clock_mhz);
+    else
+      fprintf(out, "        %u compute units, clock unknown (the driver reports 0 MHz)\n",
+              dev->compute_units);
     fprintf(out, "        global memory %.0f MiB, local %.0f KiB, max allocation %.0f MiB\n",
             mib(dev->global_mem_bytes), (double)dev->local_mem_bytes / 1024.0,
             mib(dev->max_alloc_bytes));
@@ -94,7 +98,10 @@ cJSON *clb_describe_device_json(const struct clb_device_info *dev, int numa_node
   cJSON_AddStringToObject(obj, "device_version", dev->device_version);
   cJSON_AddStringToObject(obj, "opencl_c_version", dev->opencl_c_version);
   cJSON_AddNumberToObject(obj, "compute_units", dev->compute_units);
-  cJSON_AddNumberToObject(obj, "clock_mhz", dev->clock_mhz);
+  if (dev->clock_mhz)
+    cJSON_AddNumberToObject(obj, "clock_mhz", dev->clock_mhz);
+  else
+    cJSON_AddNullToObject(obj, "clock_mhz");
   cJSON_AddNumberToObject(obj, "global_mem_bytes", (double)dev->global_mem_bytes);
   cJSON_AddNumberToObject(obj, "local_mem_bytes", (double)dev->local_mem_bytes);
   cJSON_AddNumberToObject(obj, "max_alloc_bytes", (double)dev->max_alloc_bytes);

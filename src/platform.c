@@ -346,6 +346,11 @@ static size_t select_term(const struct clb_device_list *list, const char *term, 
   size_t matched = 0;
   int platform = -1, device = -1;
   int by_index = parse_index_pair(term, &platform, &device);
+  /* "platform:NAME" looks only at the platform: on an Intel host PoCL's device
+   * is named "pthread-Intel(R) Xeon...", so a bare "intel" matches it too. */
+  const char *platform_term = strncmp(term, "platform:", 9) == 0 ? term + 9 : NULL;
+  if (platform_term && !*platform_term)
+    return 0;
   for (size_t i = 0; i < list->count; i++) {
     const struct clb_device_info *dev = &list->items[i];
     int match;
@@ -357,9 +362,14 @@ static size_t select_term(const struct clb_device_list *list, const char *term, 
       match = (dev->type & CL_DEVICE_TYPE_GPU) != 0;
     else if (by_index)
       match = dev->platform_index == platform && dev->device_index == device;
+    else if (platform_term)
+      match = contains_ignoring_case(dev->platform_name, platform_term) ||
+              contains_ignoring_case(dev->platform_vendor, platform_term);
     else
       match = contains_ignoring_case(dev->name, term) ||
-              contains_ignoring_case(dev->platform_name, term);
+              contains_ignoring_case(dev->platform_name, term) ||
+              contains_ignoring_case(dev->platform_vendor, term) ||
+              contains_ignoring_case(dev->vendor, term);
     if (match) {
       selected[i] = 1;
       matched++;
@@ -386,7 +396,7 @@ int clb_platform_select(const struct clb_device_list *list, const char *spec, in
   for (size_t i = 0; i < list->count; i++)
     selected[i] = 0;
   if (!spec || !*spec)
-    return clb_failf(err, CLB_E_INVAL, "--device needs a value (all, cpu, gpu, P:D or a name)");
+    return clb_failf(err, CLB_E_INVAL, "--device needs a value (%s)", CLB_DEVICE_SPEC_HELP);
   char *copy = strdup(spec);
   if (!copy)
     return clb_failf(err, CLB_E_NOMEM, "out of host memory");

@@ -22,7 +22,7 @@ struct clb_device_info {
   char opencl_c_version[128];
   cl_device_type type;
   cl_uint compute_units;
-  cl_uint clock_mhz;
+  cl_uint clock_mhz; /* 0: the driver does not know (Intel's CPU runtime); never a number */
   cl_ulong global_mem_bytes;
   cl_ulong local_mem_bytes;
   cl_ulong max_alloc_bytes;
@@ -50,10 +50,15 @@ const char *clb_device_type_name(cl_device_type type);
 /* "P:D". */
 void clb_device_id_string(const struct clb_device_info *dev, char *buf, size_t size);
 
-/* Parses a selection ("all", "cpu", "gpu", "P:D", a case-insensitive name
- * substring, or several of these separated by commas) and marks the chosen
- * devices in `selected` (count entries, 1 = chosen). A term that matches
- * nothing is CLB_E_NO_DEVICE with a message that lists the devices. */
+/* What --device accepts, for help texts and messages. */
+#define CLB_DEVICE_SPEC_HELP                                                              \
+  "all, cpu, gpu, P:D, a case-insensitive substring of the device name, its vendor, "   \
+  "the platform name or vendor (e.g. pocl, intel, nvidia), platform:NAME (the platform " \
+  "only), or several of these separated by commas"
+
+/* Parses a selection (CLB_DEVICE_SPEC_HELP) and marks the chosen devices in
+ * `selected` (count entries, 1 = chosen). A term that matches nothing is
+ * CLB_E_NO_DEVICE with a message that lists the devices. */
 int clb_platform_select(const struct clb_device_list *list, const char *spec, int *selected,
                         struct clb_error *err);
 

@@ -131,7 +131,7 @@ static void fill_identity(struct worker *w, struct clb_row *row, const struct cl
   COPY(driver, dev->driver_version);
   COPY(clblast, clb_describe_clblast_version());
   row->compute_units = dev->compute_units;
-  row->clock_mhz = dev->clock_mhz;
+  row->clock_mhz = dev->clock_mhz ? dev->clock_mhz : NAN; /* 0 MHz means unknown */
   row->global_mem_bytes = (double)dev->global_mem_bytes;
   COPY(model, clb_model_name(shape->kind));
   COPY(precision, clb_precision_name(precision));
