@@ -135,3 +135,26 @@ __kernel void sample_grad_norm2(__global const real *a, const uint a_first, cons
   const acc norm2 = (a2 + 1) * d2;
   out[r] = accumulate ? out[r] + norm2 : norm2;
 }
+
+/* out[0] = sum of v[offset + i]^2 for i < n, summed in `acc`. One work-group
+ * of a power-of-two size: a squared gradient norm is a few thousand to a few
+ * hundred thousand elements, read once. CLBlast's HDOT sums in half, which
+ * overflows above 65504 and loses digits long before; this is the fp16 norm. */
+__kernel void sum_squares(__global const real *v, const uint offset, const uint n,
+                          __global acc *out, __local acc *partial) {
+  const uint lid = get_local_id(0), size = get_local_size(0);
+  acc sum = 0;
+  for (uint i = lid; i < n; i += size) {
+    const acc x = LOAD(v, offset + i);
+    sum += x * x;
+  }
+  partial[lid] = sum;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (uint half_size = size / 2; half_size > 0; half_size /= 2) {
+    if (lid < half_size)
+      partial[lid] += partial[lid + half_size];
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  if (lid == 0)
+    out[0] = partial[0];
+}

@@ -27,7 +27,7 @@ struct clb_model {
   struct clb_tensor tensors[4];
   struct clb_blas blas;
   cl_program program;
-  cl_kernel gather, loss, correct_kernel, bias_relu, relu_backward, norm2_kernel;
+  cl_kernel gather, loss, correct_kernel, bias_relu, relu_backward, norm2_kernel, sum_squares;
   cl_mem x, y, order, identity, xb, yb, z, hidden, dhidden, theta, grad, ones, loss_rows,
       correct_rows, norms, scalar;
   cl_mem pinned; /* host mode: staging for one batch (rows, then targets) */
@@ -141,9 +141,10 @@ static int build_kernels(struct clb_model *model, struct clb_error *err) {
   const char *kernel_names[] = {"gather_rows",
                                 is_classifier(model) ? "softmax_loss" : "linreg_loss",
                                 "softmax_correct", "bias_relu", "relu_backward",
-                                "sample_grad_norm2"};
-  cl_kernel *slots[] = {&model->gather,    &model->loss,          &model->correct_kernel,
-                        &model->bias_relu, &model->relu_backward, &model->norm2_kernel};
+                                "sample_grad_norm2", "sum_squares"};
+  cl_kernel *slots[] = {&model->gather,       &model->loss,          &model->correct_kernel,
+                        &model->bias_relu,    &model->relu_backward, &model->norm2_kernel,
+                        &model->sum_squares};
   for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++) {
     cl_int status = CL_SUCCESS;
     *slots[i] = clCreateKernel(model->program, kernel_names[i], &status);
@@ -236,7 +237,8 @@ static int allocate(struct clb_model *model, struct clb_error *err) {
   CLB_TRY(create_buffer(model, b * model->acc_size, rw, &model->loss_rows, "row losses", err));
   CLB_TRY(create_buffer(model, b * sizeof(cl_int), rw, &model->correct_rows, "row hits", err));
   CLB_TRY(create_buffer(model, b * model->acc_size, rw, &model->norms, "sample norms", err));
-  CLB_TRY(create_buffer(model, es, rw, &model->scalar, "dot result", err));
+  CLB_TRY(create_buffer(model, model->acc_size > es ? model->acc_size : es, rw, &model->scalar,
+                        "dot result", err));
   CLB_TRY(fill_ones(model, err));
   CLB_TRY(reserve_gemms(model, b, err));
   CLB_TRY(clb_model_set_order(model, NULL, err));
@@ -313,7 +315,8 @@ void clb_model_destroy(struct clb_model *model) {
   for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
     release_mem(buffers[i]);
   cl_kernel kernels[] = {model->gather,    model->loss,          model->correct_kernel,
-                         model->bias_relu, model->relu_backward, model->norm2_kernel};
+                         model->bias_relu, model->relu_backward, model->norm2_kernel,
+                         model->sum_squares};
   for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++)
     if (kernels[i])
       clReleaseKernel(kernels[i]);
@@ -778,9 +781,38 @@ int clb_model_axpy_into_grad(struct clb_model *model, double alpha, cl_mem vecto
                        err);
 }
 
+/* |v|^2 summed in float by sum_squares (kernels/step.cl): CLBlast's HDOT
+ * would sum in half. */
+static int half_norm2(struct clb_model *model, cl_mem v, double *norm2, struct clb_error *err) {
+  int rc = 0;
+  cl_kernel kernel = model->sum_squares;
+  const char *name = "sum_squares";
+  size_t kernel_limit = 0, local = 1;
+  CLB_CHECK(clGetKernelWorkGroupInfo(kernel, model->cl->info->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                     sizeof kernel_limit, &kernel_limit, NULL),
+            "clGetKernelWorkGroupInfo", model->device);
+  while (local * 2 <= 256 && local * 2 <= kernel_limit)
+    local *= 2;
+  ARG_MEM(0, v);
+  ARG_UINT(1, 0);
+  ARG_UINT(2, model->param_count);
+  ARG_MEM(3, model->scalar);
+  CLB_TRY(set_arg(model, kernel, 4, local * sizeof(cl_float), NULL, name, err));
+  CLB_CHECK(clEnqueueNDRangeKernel(model->cl->queue, kernel, 1, NULL, &local, &local, 0, NULL,
+                                   NULL),
+            "clEnqueueNDRangeKernel", model->device);
+  cl_float sum = 0;
+  CLB_TRY(read_buffer(model, model->scalar, sizeof sum, &sum, "sum of squares", err));
+  *norm2 = sum;
+cleanup:
+  return rc;
+}
+
 int clb_model_norm2(struct clb_model *model, cl_mem vector, double *norm2,
                     struct clb_error *err) {
   cl_mem v = vector ? vector : model->grad;
+  if (model->config.precision == CLB_FP16)
+    return half_norm2(model, v, norm2, err);
   int rc = clb_blas_dot(&model->blas, model->param_count, model->scalar, 0, v, 0, v, 0, NULL,
                         err);
   if (rc != 0)

@@ -30,12 +30,14 @@ int clb_noise_exact(struct clb_model *model, size_t n, size_t chunk,
   double sum_norm2 = 0;
   for (size_t first = 0; first < n; first += chunk) {
     size_t rows = n - first < chunk ? n - first : chunk;
-    /* grad_scale 1: grad = sum of g_i, and the kernels see each sample's own delta. */
-    CLB_TRY(clb_model_gradient(model, first, rows, 1.0, err));
-    CLB_TRY(clb_model_grad_axpy(model, 1.0 / (double)n, full, err));
+    /* The chunk's mean gradient, as a step computes it: a sum of thousands of
+     * g_i would overflow fp16's range (65504). The kernels then see each
+     * sample's delta scaled by 1/rows, so its norm comes out scaled by 1/rows^2. */
+    CLB_TRY(clb_model_gradient(model, first, rows, 1.0 / (double)rows, err));
+    CLB_TRY(clb_model_grad_axpy(model, (double)rows / (double)n, full, err));
     CLB_TRY(clb_model_sample_norms(model, rows, norms, err));
     for (size_t i = 0; i < rows; i++)
-      sum_norm2 += norms[i];
+      sum_norm2 += norms[i] * (double)rows * (double)rows;
   }
   CLB_TRY(clb_model_norm2(model, full, &out->grad_norm2, err));
   CLB_TRY(clb_model_vector_read(model, full, out->full_grad, err));

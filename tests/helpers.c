@@ -7,36 +7,134 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int clb_test_cpu_device(struct clb_device_list *list, const struct clb_device_info **out) {
-  struct clb_error err = {0};
-  *out = NULL;
-  int rc = clb_platform_list(list, &err);
+static char test_device_spec[32];
+
+static int under_ci(void) {
   const char *ci = getenv("CI");
-  int under_ci = ci && strcmp(ci, "true") == 0;
-  if (rc != 0) {
-    if (under_ci)
-      cr_assert_fail("CI needs PoCL's CPU device but: %s", err.message);
-    cr_skip("no OpenCL device here: %s", err.message);
-    return 0;
-  }
-  for (size_t i = 0; i < list->count; i++)
-    if (list->items[i].type & CL_DEVICE_TYPE_CPU) {
-      *out = &list->items[i];
-      return 1;
-    }
-  if (under_ci)
-    cr_assert_fail("CI needs PoCL's CPU device, but no CPU OpenCL device was found");
-  cr_skip("no OpenCL CPU device here");
+  return ci && strcmp(ci, "true") == 0;
+}
+
+/* Skips, or fails under CI, with the reason; always returns 0. */
+static int no_test_device(const char *why) {
+  if (under_ci())
+    cr_assert_fail("CI needs the test device, but %s", why);
+  cr_skip("%s", why);
   return 0;
 }
 
-int clb_test_require_cpu_device(void) {
+static int is_pocl_cpu(const struct clb_device_info *dev) {
+  return (dev->type & CL_DEVICE_TYPE_CPU) && (strstr(dev->platform_vendor, "pocl") ||
+                                               strstr(dev->platform_name, "Portable Computing"));
+}
+
+int clb_test_device(struct clb_device_list *list, const struct clb_device_info **out) {
+  struct clb_error err = {0};
+  char why[1400];
+  *out = NULL;
+  if (clb_platform_list(list, &err) != 0) {
+    snprintf(why, sizeof why, "no OpenCL device here: %s", err.message);
+    return no_test_device(why);
+  }
+  const char *spec = getenv("CLBATCH_TEST_DEVICE");
+  if (spec && *spec) {
+    int *selected = calloc(list->count, sizeof *selected);
+    cr_assert_not_null(selected);
+    if (clb_platform_select(list, spec, selected, &err) != 0) {
+      free(selected);
+      cr_assert_fail("CLBATCH_TEST_DEVICE: %s", err.message);
+    }
+    size_t chosen = 0, index = 0;
+    for (size_t i = 0; i < list->count; i++)
+      if (selected[i]) {
+        chosen++;
+        index = i;
+      }
+    free(selected);
+    cr_assert_eq(chosen, 1, "CLBATCH_TEST_DEVICE='%s' selects %zu devices; name one (P:D)",
+                 spec, chosen);
+    *out = &list->items[index];
+  } else {
+    for (size_t i = 0; i < list->count && !*out; i++)
+      if (is_pocl_cpu(&list->items[i]))
+        *out = &list->items[i];
+    if (!*out) {
+      clb_platform_list_free(list);
+      return no_test_device("PoCL's CPU device is not registered (apt-get install "
+                            "pocl-opencl-icd), and CLBATCH_TEST_DEVICE names no other");
+    }
+  }
+  clb_device_id_string(*out, test_device_spec, sizeof test_device_spec);
+  return 1;
+}
+
+int clb_test_device_for(struct clb_device_list *list, const struct clb_device_info **out,
+                        enum clb_precision precision) {
+  if (!clb_test_device(list, out))
+    return 0;
+  char why[512];
+  if (clb_precision_check(precision, *out, why, sizeof why) == 0)
+    return 1;
+  for (size_t i = 0; i < list->count; i++) {
+    const struct clb_device_info *dev = &list->items[i];
+    /* Oclgrind simulates every kernel: minutes for one CLBlast GEMM. */
+    if (!strstr(dev->platform_name, "Oclgrind") &&
+        clb_precision_check(precision, dev, why, sizeof why) == 0) {
+      *out = dev;
+      clb_device_id_string(dev, test_device_spec, sizeof test_device_spec);
+      return 1;
+    }
+  }
+  clb_platform_list_free(list);
+  *out = NULL;
+  snprintf(why, sizeof why, "no registered device supports %s", clb_precision_name(precision));
+  if (precision == CLB_FP16 && clb_test_vendor_expected("intel-cpu"))
+    cr_assert_fail("%s, yet Intel's CPU runtime (cl_khr_fp16) is installed in .vendors/", why);
+  cr_skip("%s", why);
+  return 0;
+}
+
+int clb_test_require_device(void) {
   struct clb_device_list list = {0};
-  const struct clb_device_info *cpu = NULL;
-  if (!clb_test_cpu_device(&list, &cpu))
+  const struct clb_device_info *device = NULL;
+  if (!clb_test_device(&list, &device))
     return 0;
   clb_platform_list_free(&list);
   return 1;
+}
+
+const char *clb_test_device_spec(void) {
+  cr_assert(test_device_spec[0], "call clb_test_require_device() before naming the device");
+  return test_device_spec;
+}
+
+char *clb_test_expand_device(const char *text) {
+  static const char token[] = "@DEV";
+  size_t count = 0;
+  for (const char *p = strstr(text, token); p; p = strstr(p + 1, token))
+    count++;
+  const char *spec = count ? clb_test_device_spec() : "";
+  char *expanded = malloc(strlen(text) + count * strlen(spec) + 1);
+  cr_assert_not_null(expanded);
+  char *dst = expanded;
+  for (const char *src = text; *src;) {
+    if (strncmp(src, token, sizeof token - 1) == 0) {
+      dst += sprintf(dst, "%s", spec);
+      src += sizeof token - 1;
+    } else {
+      *dst++ = *src++;
+    }
+  }
+  *dst = '\0';
+  return expanded;
+}
+
+int clb_test_vendor_expected(const char *name) {
+  const char *vendors = getenv("CLBATCH_TEST_VENDORS");
+  size_t len = strlen(name);
+  for (const char *p = vendors ? strstr(vendors, name) : NULL; p; p = strstr(p + 1, name))
+    if ((p == vendors || p[-1] == ' ') && (p[len] == '\0' || p[len] == ' '))
+      return 1;
+  return 0;
 }
 
 void clb_test_remove_dir(const char *dir) {
@@ -62,10 +160,15 @@ static char *read_fd_all(int fd) {
 
 int clb_test_run_cli(const char *args, char **out, char **err) {
   char *dir = clb_test_tmpdir();
-  char command[8192];
-  snprintf(command, sizeof command, "%s %s >%s/out 2>%s/err </dev/null", CLBATCH_BINARY, args,
-           dir, dir);
+  char *expanded = clb_test_expand_device(args);
+  size_t size = strlen(expanded) + 2 * strlen(dir) + sizeof CLBATCH_BINARY + 64;
+  char *command = malloc(size);
+  cr_assert_not_null(command);
+  snprintf(command, size, "%s %s >%s/out 2>%s/err </dev/null", CLBATCH_BINARY, expanded, dir,
+           dir);
+  free(expanded);
   int status = system(command);
+  free(command);
   char path[4096];
   snprintf(path, sizeof path, "%s/out", dir);
   char *stdout_text = clb_test_read_file(path);

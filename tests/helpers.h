@@ -5,20 +5,43 @@
 #include <stddef.h>
 
 #include "platform.h"
+#include "precision.h"
 
-/* Picks the first CPU device (PoCL under CI). With no OpenCL platform the test
- * is skipped, unless CI=true, where a missing device is a failure. Returns 1
- * when `out` holds a device, 0 after cr_skip. `list` must be freed by caller. */
-int clb_test_cpu_device(struct clb_device_list *list, const struct clb_device_info **out);
+/* The one device the suite runs on, whatever other vendors are registered:
+ * CLBATCH_TEST_DEVICE (a --device spec that must select exactly one device,
+ * e.g. "intel" or "1:0"), else PoCL's CPU device. Without it the test is
+ * skipped, unless CI=true, where a missing device is a failure. Returns 1 when
+ * `out` holds the device, 0 after cr_skip. `list` must be freed by caller. */
+int clb_test_device(struct clb_device_list *list, const struct clb_device_info **out);
 
-/* For tests that only need a CPU device to exist (the CLI finds it itself):
- * 1 when there is one; otherwise skips (or fails under CI) like the above. */
-int clb_test_require_cpu_device(void);
+/* Like clb_test_device, for a precision: the test device when it supports
+ * `precision`, else another registered device that does (fp16: Intel's CPU
+ * runtime here). None is a skip, or a failure when a vendor installed by
+ * scripts/install-vendor.sh that offers it is expected (clb_test_vendor_expected). */
+int clb_test_device_for(struct clb_device_list *list, const struct clb_device_info **out,
+                        enum clb_precision precision);
+
+/* For tests that drive the CLI: 1 when the test device exists (see above),
+ * otherwise skips or fails like clb_test_device. */
+int clb_test_require_device(void);
+
+/* The test device as a --device value ("P:D"); the test must have called
+ * clb_test_require_device or clb_test_device first. */
+const char *clb_test_device_spec(void);
+
+/* A copy of `text` (malloc'd) with every "@DEV" replaced by the test device's
+ * --device value, so CLI tests name their device explicitly. */
+char *clb_test_expand_device(const char *text);
+
+/* Whether a vendor installed by scripts/install-vendor.sh (and so named in
+ * CLBATCH_TEST_VENDORS by scripts/env.sh) is expected to be registered. */
+int clb_test_vendor_expected(const char *name);
 
 /* Removes a temporary directory and everything in it. */
 void clb_test_remove_dir(const char *dir);
 
-/* Runs `clbatch ARGS...` (shell words, space separated) and captures its output.
+/* Runs `clbatch ARGS...` (shell words, space separated; "@DEV" is the test
+ * device, see clb_test_expand_device) and captures its output.
  * Returns the exit code; *out and *err (malloc'd, may be NULL) get stdout/stderr. */
 int clb_test_run_cli(const char *args, char **out, char **err);
 

@@ -308,6 +308,27 @@ static void check_step(cl_program program, size_t rows, size_t cols) {
   clReleaseKernel(k);
   clReleaseMemObject(bdelta);
 
+  /* sum_squares: the rows x cols elements of x after `first` rows, in one
+   * work-group of 1, 16 and local_size items (as src/model.c launches it). */
+  k = clCreateKernel(program, "sum_squares", &status);
+  CHECK(status);
+  double want_sum = 0;
+  for (size_t i = 0; i < rows * cols; i++)
+    want_sum += x[first * cols + i] * x[first * cols + i];
+  const size_t groups[] = {1, 16, local_size};
+  for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+    size_t group = groups[g] <= local_size ? groups[g] : local_size;
+    arg_mem(k, 0, bx), arg_uint(k, 1, first * cols), arg_uint(k, 2, rows * cols);
+    arg_mem(k, 3, bloss);
+    CHECK(clSetKernelArg(k, 4, group * acc, NULL));
+    CHECK(clEnqueueNDRangeKernel(queue, k, 1, NULL, &group, &group, 0, NULL, NULL));
+    CHECK(clFinish(queue));
+    double got_sum = 0;
+    download(bloss, &got_sum, 1, acc);
+    compare("sum_squares", rows, cols, &got_sum, &want_sum, 1);
+  }
+  clReleaseKernel(k);
+
   clReleaseMemObject(bx);
   clReleaseMemObject(border);
   clReleaseMemObject(btheta);

@@ -77,7 +77,7 @@ static double stored(const struct matrix *mat, size_t row, size_t col) {
 static void check_gemm(const struct gemm_case *t) {
   struct clb_device_list list = {0};
   const struct clb_device_info *cpu = NULL;
-  if (!clb_test_cpu_device(&list, &cpu))
+  if (!clb_test_device(&list, &cpu))
     return;
   struct clb_error err = {0};
   struct clb_cl cl;

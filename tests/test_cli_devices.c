@@ -8,7 +8,7 @@
 #include "helpers.h"
 
 Test(cli, devices_json_parses_back) {
-  if (!clb_test_require_cpu_device())
+  if (!clb_test_require_device())
     return;
   char *out = NULL;
   int code = clb_test_run_cli("devices --json", &out, NULL);
@@ -34,7 +34,7 @@ Test(cli, devices_json_parses_back) {
 }
 
 Test(cli, devices_text_lists_index_and_host) {
-  if (!clb_test_require_cpu_device())
+  if (!clb_test_require_device())
     return;
   char *out = NULL;
   cr_assert_eq(clb_test_run_cli("devices", &out, NULL), 0);

@@ -40,10 +40,8 @@ static void make_data(int kind, size_t n, size_t d, size_t c, struct clb_dataset
 static void check_gradient(const struct gradient_case *t) {
   struct clb_device_list list = {0};
   const struct clb_device_info *cpu = NULL;
-  if (!clb_test_cpu_device(&list, &cpu))
+  if (!clb_test_device_for(&list, &cpu, t->precision))
     return;
-  if (t->precision == CLB_FP16 && !cpu->has_fp16)
-    cr_skip("%s has no cl_khr_fp16", cpu->name);
   struct clb_error err = {0};
   struct clb_cl cl;
   cr_assert_eq(clb_cl_open(cpu, &cl, &err), 0, "%s", err.message);
@@ -116,7 +114,8 @@ ParameterizedTestParameters(model, gradient_matches_reference) {
       ONE_OUTPUT(CLB_FP32),                  ONE_OUTPUT(CLB_FP64),
       CASES_FOR(CLB_MODEL_SOFTMAX, CLB_FP32), CASES_FOR(CLB_MODEL_SOFTMAX, CLB_FP64),
       CASES_FOR(CLB_MODEL_MLP, CLB_FP32),     CASES_FOR(CLB_MODEL_MLP, CLB_FP64),
-      CASES_FOR(CLB_MODEL_MLP, CLB_FP16),
+      CASES_FOR(CLB_MODEL_LINREG, CLB_FP16),  ONE_OUTPUT(CLB_FP16),
+      CASES_FOR(CLB_MODEL_SOFTMAX, CLB_FP16), CASES_FOR(CLB_MODEL_MLP, CLB_FP16),
   };
   return cr_make_param_array(struct gradient_case, cases, sizeof cases / sizeof cases[0]);
 }
@@ -128,7 +127,7 @@ ParameterizedTest(struct gradient_case *t, model, gradient_matches_reference) {
 Test(model, unsupported_precision_is_reported_not_crashed) {
   struct clb_device_list list = {0};
   const struct clb_device_info *cpu = NULL;
-  if (!clb_test_cpu_device(&list, &cpu))
+  if (!clb_test_device(&list, &cpu))
     return;
   struct clb_device_info fake = *cpu;
   fake.has_fp64 = 0;
@@ -150,7 +149,7 @@ Test(model, unsupported_precision_is_reported_not_crashed) {
 Test(model, buffer_above_max_alloc_is_oom) {
   struct clb_device_list list = {0};
   const struct clb_device_info *cpu = NULL;
-  if (!clb_test_cpu_device(&list, &cpu))
+  if (!clb_test_device(&list, &cpu))
     return;
   struct clb_device_info small = *cpu;
   small.max_alloc_bytes = 4096; /* the batch buffers below need more */

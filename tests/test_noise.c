@@ -26,7 +26,7 @@ static int open_fixture(struct fixture *f, int kind, int precision, size_t n, si
                         size_t outputs) {
   const struct clb_device_info *cpu = NULL;
   memset(f, 0, sizeof *f);
-  if (!clb_test_cpu_device(&f->list, &cpu))
+  if (!clb_test_device_for(&f->list, &cpu, (enum clb_precision)precision))
     return 0;
   struct clb_error err = {0};
   cr_assert_eq(clb_cl_open(cpu, &f->cl, &err), 0, "%s", err.message);
@@ -69,6 +69,8 @@ ParameterizedTestParameters(noise, sigma2_from_norm_identity_matches_explicit) {
       {CLB_MODEL_MLP, CLB_FP64, 16, 0},    {CLB_MODEL_LINREG, CLB_FP32, 50, 0},
       {CLB_MODEL_SOFTMAX, CLB_FP32, 7, 0}, {CLB_MODEL_MLP, CLB_FP32, 100, 0},
       {CLB_MODEL_LINREG, CLB_FP64, 16, 1}, {CLB_MODEL_LINREG, CLB_FP32, 50, 1},
+      {CLB_MODEL_LINREG, CLB_FP16, 50, 0}, {CLB_MODEL_SOFTMAX, CLB_FP16, 7, 0},
+      {CLB_MODEL_MLP, CLB_FP16, 100, 0},   {CLB_MODEL_LINREG, CLB_FP16, 16, 1},
   };
   return cr_make_param_array(struct exact_case, cases, sizeof cases / sizeof cases[0]);
 }
@@ -83,7 +85,8 @@ ParameterizedTest(struct exact_case *t, noise, sigma2_from_norm_identity_matches
   cr_assert_eq(clb_noise_exact(f.model, n, t->chunk, &exact, &err), 0, "%s", err.message);
   double sigma2 = 0, grad_norm2 = 0;
   clb_ref_noise(&f.shape, f.theta, &f.data, &sigma2, &grad_norm2);
-  double tolerance = t->precision == CLB_FP64 ? 1e-9 : 1e-4;
+  /* fp16: each input is rounded to 11 bits (relative 2^-11 ~ 5e-4) before any sum. */
+  double tolerance = t->precision == CLB_FP64 ? 1e-9 : t->precision == CLB_FP32 ? 1e-4 : 5e-3;
   cr_expect_lt(fabs(exact.sigma2 - sigma2) / sigma2, tolerance, "%s: sigma2 %.12g vs %.12g",
                clb_model_name(t->kind), exact.sigma2, sigma2);
   cr_expect_lt(fabs(exact.grad_norm2 - grad_norm2) / grad_norm2, tolerance * 10,
@@ -125,6 +128,42 @@ ParameterizedTest(struct variance_case *t, noise, measured_variance_matches_pred
   cr_expect_lt(fabs(measured.ratio - 1.0), 0.15, "ratio %g", measured.ratio);
   clb_noise_exact_free(&exact);
   close_fixture(&f);
+}
+
+/* fp16 holds at most 65504. Gradients that large are ordinary (a regression
+ * far from its fit); their noise statistics must still come out finite and
+ * agree with the fp64 ones: sums of squares are kept in float on the device. */
+Test(noise, fp16_statistics_beyond_the_half_range_match_fp64) {
+  const size_t n = 64, batch = 1;
+  double sigma2[2], grad_norm2[2], variance[2];
+  const int precisions[2] = {CLB_FP64, CLB_FP16};
+  for (int i = 0; i < 2; i++) {
+    struct fixture f;
+    if (!open_fixture(&f, CLB_MODEL_LINREG, precisions[i], n, n, 0))
+      return;
+    struct clb_error err = {0};
+    size_t p = clb_shape_param_count(&f.shape);
+    for (size_t j = 0; j < p; j++)
+      f.theta[j] *= 100.0; /* |g_B - G|^2 ~ 2e5 > 65504 */
+    cr_assert_eq(clb_model_set_params(f.model, f.theta, &err), 0, "%s", err.message);
+    struct clb_noise_exact exact;
+    cr_assert_eq(clb_noise_exact(f.model, n, 16, &exact, &err), 0, "%s", err.message);
+    struct clb_noise_measured measured;
+    cr_assert_eq(clb_noise_measure(f.model, n, batch, 32, 5, &exact, &measured, &err), 0, "%s",
+                 err.message);
+    sigma2[i] = exact.sigma2;
+    grad_norm2[i] = exact.grad_norm2;
+    variance[i] = measured.mean;
+    clb_noise_exact_free(&exact);
+    close_fixture(&f);
+  }
+  cr_assert_gt(variance[0], 65504.0, "the case must exceed fp16's range: %g", variance[0]);
+  cr_expect_lt(fabs(sigma2[1] - sigma2[0]) / sigma2[0], 5e-3, "sigma2 %g vs %g", sigma2[1],
+               sigma2[0]);
+  cr_expect_lt(fabs(grad_norm2[1] - grad_norm2[0]) / grad_norm2[0], 5e-3, "|G|^2 %g vs %g",
+               grad_norm2[1], grad_norm2[0]);
+  cr_expect_lt(fabs(variance[1] - variance[0]) / variance[0], 5e-3, "variance %g vs %g",
+               variance[1], variance[0]);
 }
 
 Test(noise, variance_is_exactly_zero_at_full_batch) {

@@ -72,7 +72,7 @@ Test(selection, no_match_lists_devices) {
 Test(devices, pocl_cpu_reports_sane_facts) {
   struct clb_device_list list = {0};
   const struct clb_device_info *cpu = NULL;
-  if (!clb_test_cpu_device(&list, &cpu))
+  if (!clb_test_device(&list, &cpu))
     return;
   cr_expect_gt(cpu->compute_units, 0);
   cr_expect_gt(cpu->global_mem_bytes, 64ull << 20);

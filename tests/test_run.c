@@ -11,7 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "data.h"
 #include "helpers.h"
+#include "model.h"
 #include "results.h"
 #include "shape.h"
 
@@ -30,12 +32,12 @@ static struct clb_row *read_rows(const char *path, size_t *count) {
 }
 
 Test(run, csv_has_schema_columns_and_positive_rates) {
-  if (!clb_test_require_cpu_device())
+  if (!clb_test_require_device())
     return;
   char *dir = clb_test_tmpdir();
   char args[1024], path[512];
   snprintf(path, sizeof path, "%s/r.csv", dir);
-  snprintf(args, sizeof args, "run --device cpu --batch 4,32 " QUICK " --out %s", path);
+  snprintf(args, sizeof args, "run --device @DEV --batch 4,32 " QUICK " --out %s", path);
   char *err = NULL;
   cr_assert_eq(clb_test_run_cli(args, NULL, &err), 0, "%s", err);
   free(err);
@@ -85,24 +87,53 @@ Test(run, csv_has_schema_columns_and_positive_rates) {
   free(dir);
 }
 
+/* CPU runtimes size their device from the host's memory. Pin PoCL (1 GiB) and
+ * Intel's runtime (2 GiB: it counts every buffer, CLBlast's temporary one
+ * too, against its global size) to a 256 MiB CL_DEVICE_MAX_MEM_ALLOC_SIZE, so the
+ * allocation limit is the same on every machine, and return the hidden width
+ * whose activations fill that limit at B = 256 (262144 at 256 MiB). A device
+ * whose limit cannot be pinned (a GPU) is skipped: filling it would take all
+ * of its memory. */
+static size_t pin_allocation_limit(void) {
+  setenv("POCL_MEMORY_LIMIT", "1", 1);
+  setenv("CL_CONFIG_CPU_FORCE_GLOBAL_MEM_SIZE", "2GB", 1);
+  setenv("CL_CONFIG_CPU_FORCE_MAX_MEM_ALLOC_SIZE", "256MB", 1);
+  struct clb_device_list list = {0};
+  const struct clb_device_info *device = NULL;
+  if (!clb_test_device(&list, &device))
+    return 0;
+  unsigned long long limit = device->max_alloc_bytes;
+  char name[256];
+  snprintf(name, sizeof name, "%s", device->name);
+  clb_platform_list_free(&list);
+  if (limit > 256ull << 20)
+    cr_skip("%s: CL_DEVICE_MAX_MEM_ALLOC_SIZE %llu MiB cannot be pinned to 256 MiB", name,
+            limit >> 20);
+  return limit > (256ull << 20) ? 0 : (size_t)(limit / (256 * sizeof(float)));
+}
+
+static void unpin_allocation_limit(void) {
+  unsetenv("POCL_MEMORY_LIMIT");
+  unsetenv("CL_CONFIG_CPU_FORCE_GLOBAL_MEM_SIZE");
+  unsetenv("CL_CONFIG_CPU_FORCE_MAX_MEM_ALLOC_SIZE");
+}
+
 Test(run, allocation_failure_is_an_oom_row_and_the_sweep_goes_on) {
-  if (!clb_test_require_cpu_device())
+  size_t hidden = pin_allocation_limit();
+  if (!hidden)
     return;
   char *dir = clb_test_tmpdir();
   char args[1024], path[512];
   snprintf(path, sizeof path, "%s/oom.csv", dir);
-  /* PoCL sizes its device from free host memory; pin it to 1 GiB so that its
-   * CL_DEVICE_MAX_MEM_ALLOC_SIZE is 256 MiB on every machine. Then B = 512
-   * needs a 512 MiB hidden-activation buffer and cannot be allocated, B = 1
-   * fits, and linreg afterwards still runs. */
-  setenv("POCL_MEMORY_LIMIT", "1", 1);
+  /* B = 512 needs hidden activations of twice the allocation limit and cannot
+   * be allocated, B = 1 fits, and linreg afterwards still runs. */
   snprintf(args, sizeof args,
-           "run --device cpu --model mlp,linreg --features 4 --hidden 262144 --classes 2 "
+           "run --device @DEV --model mlp,linreg --features 4 --hidden %zu --classes 2 "
            "--samples 512 --batch 1,512 --warmup 1 --min-time 0.005 --max-time 0.03 "
            "--noise-batches 0 --quiet --out %s",
-           path);
+           hidden, path);
   clb_test_run_cli(args, NULL, NULL);
-  unsetenv("POCL_MEMORY_LIMIT");
+  unpin_allocation_limit();
   size_t count = 0;
   struct clb_row *rows = read_rows(path, &count);
   cr_assert_eq(count, 4);
@@ -134,14 +165,16 @@ static size_t count_lines(const char *path) {
 }
 
 Test(run, killed_run_resumes_without_duplicates, .timeout = 240) {
-  if (!clb_test_require_cpu_device())
+  if (!clb_test_require_device())
     return;
   char *dir = clb_test_tmpdir();
   char path[512], command[2048];
   snprintf(path, sizeof path, "%s/k.csv", dir);
-  const char *plan = "run --device cpu --model softmax,mlp --batch 1,2,4,8,16,32 " QUICK;
-  snprintf(command, sizeof command, "exec %s %s --out %s >/dev/null 2>&1", CLBATCH_BINARY, plan,
-           path);
+  const char *plan = "run --device @DEV --model softmax,mlp --batch 1,2,4,8,16,32 " QUICK;
+  char *plan_for_device = clb_test_expand_device(plan);
+  snprintf(command, sizeof command, "exec %s %s --out %s >/dev/null 2>&1", CLBATCH_BINARY,
+           plan_for_device, path);
+  free(plan_for_device);
   pid_t pid = fork();
   cr_assert_geq(pid, 0);
   if (pid == 0) {
@@ -175,10 +208,12 @@ Test(run, killed_run_resumes_without_duplicates, .timeout = 240) {
 }
 
 Test(run, existing_results_are_never_overwritten) {
+  if (!clb_test_require_device())
+    return;
   char *dir = clb_test_tmpdir();
   char *path = clb_test_write_file(dir, "keep.csv", "precious\n");
   char args[1024];
-  snprintf(args, sizeof args, "run --device cpu " QUICK " --out %s", path);
+  snprintf(args, sizeof args, "run --device @DEV " QUICK " --out %s", path);
   char *err = NULL;
   cr_expect_eq(clb_test_run_cli(args, NULL, &err), 2);
   cr_expect(strstr(err, "already exists") != NULL, "%s", err);
@@ -191,14 +226,14 @@ Test(run, existing_results_are_never_overwritten) {
 }
 
 Test(run, hung_device_is_cut_off_by_timeout) {
-  if (!clb_test_require_cpu_device())
+  if (!clb_test_require_device())
     return;
   char *dir = clb_test_tmpdir();
   char args[1024], path[512];
   snprintf(path, sizeof path, "%s/t.csv", dir);
   /* Each configuration wants 30 s of timing; the device gets 3 s in all. */
   snprintf(args, sizeof args,
-           "run --device cpu --model linreg --batch 2,4 --samples 256 --features 8 "
+           "run --device @DEV --model linreg --batch 2,4 --samples 256 --features 8 "
            "--min-time 30 --max-time 30 --target-cv 0 --noise-batches 0 --timeout 3 --quiet "
            "--out %s",
            path);
@@ -271,15 +306,15 @@ Test(formulas, linreg_and_mlp_by_hand) {
 }
 
 Test(run, killed_worker_becomes_an_error_row_and_the_sweep_goes_on, .timeout = 240) {
-  if (!clb_test_require_cpu_device())
+  if (!clb_test_require_device())
     return;
   char *dir = clb_test_tmpdir();
   char path[512], command[2048];
   snprintf(path, sizeof path, "%s/w.csv", dir);
   snprintf(command, sizeof command,
-           "exec %s run --device cpu --model softmax,mlp --batch 1,2,4,8,16,32 " QUICK
+           "exec %s run --device %s --model softmax,mlp --batch 1,2,4,8,16,32 " QUICK
            " --out %s >/dev/null 2>&1",
-           CLBATCH_BINARY, path);
+           CLBATCH_BINARY, clb_test_device_spec(), path);
   pid_t pid = fork();
   cr_assert_geq(pid, 0);
   if (pid == 0) {
@@ -311,14 +346,14 @@ Test(run, killed_worker_becomes_an_error_row_and_the_sweep_goes_on, .timeout = 2
 }
 
 Test(run, rows_say_whether_tuned_parameters_were_used, .timeout = 300) {
-  if (!clb_test_require_cpu_device())
+  if (!clb_test_require_device())
     return;
   char *dir = clb_test_tmpdir();
   char tune_file[512], path[512], args[1024];
   snprintf(tune_file, sizeof tune_file, "%s/tuned.conf", dir);
   setenv("CLBATCH_TUNE_FILE", tune_file, 1);
   snprintf(path, sizeof path, "%s/before.csv", dir);
-  snprintf(args, sizeof args, "run --device cpu --model linreg --batch 8 " QUICK " --out %s",
+  snprintf(args, sizeof args, "run --device @DEV --model linreg --batch 8 " QUICK " --out %s",
            path);
   cr_assert_eq(clb_test_run_cli(args, NULL, NULL), 0);
   size_t count = 0;
@@ -328,13 +363,13 @@ Test(run, rows_say_whether_tuned_parameters_were_used, .timeout = 300) {
   free(rows);
 
   char *err = NULL;
-  cr_assert_eq(clb_test_run_cli("tune --device cpu --precision fp32 --m 16 --n 16 --k 16 "
+  cr_assert_eq(clb_test_run_cli("tune --device @DEV --precision fp32 --m 16 --n 16 --k 16 "
                                 "--max-configs 2 --budget 30",
                                 NULL, &err),
                0, "%s", err);
   free(err);
   snprintf(path, sizeof path, "%s/after.csv", dir);
-  snprintf(args, sizeof args, "run --device cpu --model linreg --batch 8 " QUICK " --out %s",
+  snprintf(args, sizeof args, "run --device @DEV --model linreg --batch 8 " QUICK " --out %s",
            path);
   cr_assert_eq(clb_test_run_cli(args, NULL, NULL), 0);
   rows = read_rows(path, &count);
@@ -358,13 +393,13 @@ static const char *config_body(const char *text) {
 }
 
 Test(run, config_file_repeats_the_run_exactly) {
-  if (!clb_test_require_cpu_device())
+  if (!clb_test_require_device())
     return;
   char *dir = clb_test_tmpdir();
   char args[2048], first[512], second[512], path[512];
   snprintf(first, sizeof first, "%s/first.csv", dir);
   snprintf(args, sizeof args,
-           "run --device cpu --model softmax --batch 3,5 --lr 0.0123 --seed 9 " QUICK
+           "run --device @DEV --model softmax --batch 3,5 --lr 0.0123 --seed 9 " QUICK
            " --out %s",
            first);
   cr_assert_eq(clb_test_run_cli(args, NULL, NULL), 0);
@@ -388,12 +423,12 @@ Test(run, config_file_repeats_the_run_exactly) {
 }
 
 Test(run, json_carries_every_column_and_the_device_description) {
-  if (!clb_test_require_cpu_device())
+  if (!clb_test_require_device())
     return;
   char *dir = clb_test_tmpdir();
   char args[1024], path[512];
   snprintf(path, sizeof path, "%s/j.csv", dir);
-  snprintf(args, sizeof args, "run --device cpu --model softmax --batch 2,8 " QUICK
+  snprintf(args, sizeof args, "run --device @DEV --model softmax --batch 2,8 " QUICK
                               " --format json --out %s",
            path);
   cr_assert_eq(clb_test_run_cli(args, NULL, NULL), 0);
@@ -421,37 +456,66 @@ Test(run, json_carries_every_column_and_the_device_description) {
 }
 
 Test(run, max_batch_probe_finds_the_allocation_limit) {
-  if (!clb_test_require_cpu_device())
+  size_t hidden = pin_allocation_limit();
+  if (!hidden)
     return;
   char *dir = clb_test_tmpdir();
   char args[1024], path[512];
   snprintf(path, sizeof path, "%s/p.csv", dir);
-  /* PoCL pinned to 1 GiB allows 256 MiB per buffer; the hidden activations
-   * take B x 262144 x 4 bytes, so B = 256 is the largest batch that fits. */
-  setenv("POCL_MEMORY_LIMIT", "1", 1);
+  /* The hidden activations take B x hidden x 4 bytes, and `hidden` is chosen
+   * so that B = 256 is the largest batch they allow; CLBlast's temporary GEMM
+   * buffer, whose size depends on the vendor's parameters, may allow less. */
   snprintf(args, sizeof args,
-           "run --device cpu --model mlp --features 4 --hidden 262144 --classes 2 "
+           "run --device @DEV --model mlp --features 4 --hidden %zu --classes 2 "
            "--samples 64 --batch 1 --warmup 1 --min-time 0.005 --max-time 0.03 "
            "--noise-batches 0 --max-batch-probe --quiet --out %s",
-           path);
+           hidden, path);
   int code = clb_test_run_cli(args, NULL, NULL);
-  unsetenv("POCL_MEMORY_LIMIT");
+  unpin_allocation_limit();
   cr_assert_eq(code, 0);
   size_t count = 0;
   struct clb_row *rows = read_rows(path, &count);
   cr_assert_eq(count, 1);
-  cr_expect_eq(rows[0].max_batch_fit, 256.0, "max_batch_fit %.0f", rows[0].max_batch_fit);
+  double fit = rows[0].max_batch_fit;
+  cr_expect(fit >= 2 && fit <= 256, "max_batch_fit %.0f", fit);
+  /* The definition, checked here with the same limits: B fits, B + 1 does not. */
+  pin_allocation_limit();
+  struct clb_device_list list = {0};
+  const struct clb_device_info *device = NULL;
+  cr_assert(clb_test_device(&list, &device));
+  struct clb_error err = {0};
+  struct clb_cl cl;
+  cr_assert_eq(clb_cl_open(device, &cl, &err), 0, "%s", err.message);
+  struct clb_dataset data = {0};
+  cr_assert_eq(clb_data_classes(64, 4, 2, 1.0, 1, &data, &err), 0, "%s", err.message);
+  struct clb_shape shape = {CLB_MODEL_MLP, 4, hidden, 2};
+  for (int extra = 0; extra <= 1; extra++) {
+    struct clb_model_config config = {shape, CLB_FP32, (size_t)fit + (size_t)extra, 0};
+    struct clb_model *model = NULL;
+    int rc = clb_model_create(&cl, &config, &data, &model, &err);
+    clb_model_destroy(model);
+    if (extra)
+      cr_expect_neq(rc, 0, "B = %.0f + 1 was accepted too", fit);
+    else
+      cr_expect_eq(rc, 0, "B = %.0f: %s", fit, err.message);
+  }
+  unpin_allocation_limit();
+  clb_dataset_free(&data);
+  clb_cl_close(&cl);
+  clb_platform_list_free(&list);
   free(rows);
   free(dir);
 }
 
 Test(cli, peak_reports_positive_rates) {
-  if (!clb_test_require_cpu_device())
+  if (!clb_test_require_device())
     return;
   char *out = NULL, *err = NULL;
-  cr_assert_eq(clb_test_run_cli("peak --device cpu --precision fp32", &out, &err), 0, "%s", err);
-  /* A device line is "0:0  NAME...  GB/s  fp32": the last two numbers. */
-  char *line = strstr(out, "\n0:");
+  cr_assert_eq(clb_test_run_cli("peak --device @DEV --precision fp32", &out, &err), 0, "%s", err);
+  /* A device line is "P:D  NAME...  GB/s  fp32": the last two numbers. */
+  char needle[40];
+  snprintf(needle, sizeof needle, "\n%s ", clb_test_device_spec());
+  char *line = strstr(out, needle);
   cr_assert_not_null(line, "%s", out);
   line++;
   line[strcspn(line, "\n")] = '\0';
@@ -480,13 +544,13 @@ Test(cli, recommend_reads_saved_results) {
 }
 
 Test(run, noise_at_measures_after_training) {
-  if (!clb_test_require_cpu_device())
+  if (!clb_test_require_device())
     return;
   char *dir = clb_test_tmpdir();
   char args[1024], before[512], after[512];
   snprintf(before, sizeof before, "%s/before.csv", dir);
   snprintf(after, sizeof after, "%s/after.csv", dir);
-  const char *plan = "run --device cpu --model softmax --batch 16 --lr 0.1 --samples 256 "
+  const char *plan = "run --device @DEV --model softmax --batch 16 --lr 0.1 --samples 256 "
                      "--features 8 --classes 3 --warmup 1 --min-time 0.005 --max-time 0.03 "
                      "--noise-batches 8 --quiet";
   snprintf(args, sizeof args, "%s --out %s", plan, before);

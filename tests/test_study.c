@@ -57,7 +57,7 @@ Test(study, fits_recover_smin_and_bnoise_exactly) {
 static int have_device(void) {
   struct clb_device_list list = {0};
   const struct clb_device_info *cpu = NULL;
-  if (!clb_test_cpu_device(&list, &cpu))
+  if (!clb_test_device(&list, &cpu))
     return 0;
   clb_platform_list_free(&list);
   return 1;
@@ -113,7 +113,7 @@ Test(study_cli, validate_noise_writes_one_finite_row_per_batch) {
   char *dir = clb_test_tmpdir();
   char args[1024];
   snprintf(args, sizeof args,
-           "train --validate-noise --device cpu --model softmax --samples 64 --features 4 "
+           "train --validate-noise --device @DEV --model softmax --samples 64 --features 4 "
            "--classes 3 --batch 1,4,16 --target-loss 0.8 --lr-grid 0.1,0.3 --epochs 60 "
            "--precision fp64 --out %s/v.csv",
            dir);
@@ -149,7 +149,7 @@ Test(study_cli, validate_noise_writes_one_finite_row_per_batch) {
   free(err);
 
   /* --validate-noise without a target is bad usage: exit 2, no file. */
-  snprintf(args, sizeof args, "train --validate-noise --device cpu --out %s/none.csv", dir);
+  snprintf(args, sizeof args, "train --validate-noise --device @DEV --out %s/none.csv", dir);
   code = clb_test_run_cli(args, &out, &err);
   cr_expect_eq(code, 2, "exit %d", code);
   cr_expect(err && strstr(err, "--validate-noise needs --target-loss") != NULL, "%s", err);
@@ -174,7 +174,7 @@ Test(study_cli, study_table_and_report_plots) {
   char *dir = clb_test_tmpdir();
   char args[1024];
   snprintf(args, sizeof args,
-           "study --device cpu --model softmax --samples 80 --features 4 --classes 3 "
+           "study --device @DEV --model softmax --samples 80 --features 4 --classes 3 "
            "--batch 1,4,16 --target-loss 0.8 --lr-grid 0.1,0.3 --epochs 60 --precision fp64 "
            "--sharpness-samples 4 --out %s/s.csv",
            dir);

@@ -43,7 +43,7 @@ struct device {
 
 static int open_device(struct device *dev) {
   memset(dev, 0, sizeof *dev);
-  if (!clb_test_cpu_device(&dev->list, &dev->info))
+  if (!clb_test_device(&dev->list, &dev->info))
     return 0;
   struct clb_error err = {0};
   cr_assert_eq(clb_cl_open(dev->info, &dev->cl, &err), 0, "%s", err.message);
@@ -388,7 +388,7 @@ static char *with_dir(const char *text, const char *dir) {
   size_t size = strlen(text) * (strlen(dir) + 1) + 1;
   char *out = malloc(size), *w = out;
   for (const char *r = text; *r; r++) {
-    if (*r == '@')
+    if (*r == '@' && strncmp(r, "@DEV", 4) != 0) /* @DEV: clb_test_run_cli's device */
       w += sprintf(w, "%s", dir);
     else
       *w++ = *r;
@@ -464,7 +464,7 @@ ParameterizedTest(struct bad_input *t, train_cli, bad_input_exits_2_without_outp
     /* Choosing a device needs an OpenCL platform to choose from. */
     struct clb_device_list list = {0};
     const struct clb_device_info *cpu = NULL;
-    if (!clb_test_cpu_device(&list, &cpu))
+    if (!clb_test_device(&list, &cpu))
       return;
     clb_platform_list_free(&list);
   }
@@ -516,10 +516,10 @@ static const char *find_row(const char *text, const char *batch, const char *epo
 }
 
 Test(train_cli, writes_the_per_epoch_csv_and_params) {
-  if (!clb_test_require_cpu_device())
+  if (!clb_test_require_device())
     return;
   char *dir = clb_test_tmpdir();
-  char *args = with_dir("train --device cpu --samples 20 --features 2 --batch 1,5,N "
+  char *args = with_dir("train --device @DEV --samples 20 --features 2 --batch 1,5,N "
                         "--epochs 3 --lr 0.05 --precision fp64 --out @/out.csv "
                         "--save-params @/params.csv",
                         dir);
@@ -551,7 +551,7 @@ Test(train_cli, writes_the_per_epoch_csv_and_params) {
   free(args);
 
   /* Restarting from the batch-5 parameters starts at the loss that run ended with. */
-  args = with_dir("train --device cpu --samples 20 --features 2 --batch 5 --epochs 1 "
+  args = with_dir("train --device @DEV --samples 20 --features 2 --batch 5 --epochs 1 "
                   "--lr 0.05 --precision fp64 --init-params @/params-b5.csv --out @/again.csv",
                   dir);
   code = clb_test_run_cli(args, NULL, &err);
@@ -570,7 +570,7 @@ Test(train_cli, writes_the_per_epoch_csv_and_params) {
   free(args);
 
   /* A classifier adds the accuracy column. */
-  args = with_dir("train --device cpu --model softmax --samples 30 --features 3 --classes 3 "
+  args = with_dir("train --device @DEV --model softmax --samples 30 --features 3 --classes 3 "
                   "--batch 10 --epochs 2 --lr 0.1 --out @/softmax.csv",
                   dir);
   code = clb_test_run_cli(args, NULL, &err);
@@ -591,12 +591,12 @@ Test(train_cli, writes_the_per_epoch_csv_and_params) {
 }
 
 Test(train_cli, divergence_exits_1_after_the_other_batch_sizes) {
-  if (!clb_test_require_cpu_device())
+  if (!clb_test_require_device())
     return;
   char *dir = clb_test_tmpdir();
   /* B = 1 takes 20 huge steps an epoch and overflows fp32; B = N takes 3 in
    * all and stays finite, so its run must still finish. */
-  char *args = with_dir("train --device cpu --samples 20 --features 2 --batch 1,N --epochs 3 "
+  char *args = with_dir("train --device @DEV --samples 20 --features 2 --batch 1,N --epochs 3 "
                         "--lr 1000 --out @/out.csv",
                         dir);
   char *err = NULL;
@@ -619,7 +619,7 @@ Test(train_cli, divergence_exits_1_after_the_other_batch_sizes) {
 Test(train_cli, unsupported_precision_exits_1_naming_the_extension) {
   struct clb_device_list list = {0};
   const struct clb_device_info *cpu = NULL;
-  if (!clb_test_cpu_device(&list, &cpu))
+  if (!clb_test_device(&list, &cpu))
     return;
   int has_fp16 = cpu->has_fp16, has_fp64 = cpu->has_fp64;
   clb_platform_list_free(&list);
@@ -629,7 +629,7 @@ Test(train_cli, unsupported_precision_exits_1_naming_the_extension) {
   char *dir = clb_test_tmpdir();
   char template[200];
   snprintf(template, sizeof template,
-           "train --device cpu --precision %s --samples 10 --epochs 1 --out @/out.csv", precision);
+           "train --device @DEV --precision %s --samples 10 --epochs 1 --out @/out.csv", precision);
   char *args = with_dir(template, dir);
   char *err = NULL;
   int code = clb_test_run_cli(args, NULL, &err);
@@ -882,10 +882,10 @@ Test(train, time_to_target_stops_at_the_first_epoch_at_or_below) {
 /* A validation split adds val_loss and gap columns; --summary-out has one
  * row per batch with the sharpness; accumulation reports its memory. */
 Test(train_cli, validation_sharpness_accumulation_and_summary) {
-  if (!clb_test_require_cpu_device())
+  if (!clb_test_require_device())
     return;
   char *dir = clb_test_tmpdir();
-  char *args = with_dir("train --device cpu --model softmax --samples 40 --features 3 --classes 3 "
+  char *args = with_dir("train --device @DEV --model softmax --samples 40 --features 3 --classes 3 "
                         "--batch 2,8 --accumulate 2 --epochs 3 --lr 0.1 --lr-scale sqrt "
                         "--base-batch 4 --warmup-epochs 1 --val-fraction 0.25 --precision fp64 "
                         "--sharpness-samples 4 --time-to-loss 0.0001 --out @/out.csv "

@@ -84,7 +84,7 @@ static double sgemm_error(const struct clb_cl *cl, size_t m, size_t n, size_t k)
 Test(tune, search_writes_entries_then_apply_keeps_gemm_correct, .timeout = 300) {
   struct clb_device_list list = {0};
   const struct clb_device_info *dev = NULL;
-  if (!clb_test_cpu_device(&list, &dev))
+  if (!clb_test_device(&list, &dev))
     return;
   char *dir = NULL;
   char *path = use_temp_tune_file(&dir);
@@ -157,7 +157,7 @@ Test(tune, search_writes_entries_then_apply_keeps_gemm_correct, .timeout = 300) 
 static void apply_explicit(size_t crossover) {
   struct clb_device_list list = {0};
   const struct clb_device_info *dev = NULL;
-  if (!clb_test_cpu_device(&list, &dev))
+  if (!clb_test_device(&list, &dev))
     return;
   char *dir = NULL;
   char *path = use_temp_tune_file(&dir);
@@ -317,13 +317,13 @@ Test(tune_cli, bad_usage_exits_2) {
 Test(tune_cli, dry_run_prints_table_and_writes_nothing) {
   struct clb_device_list list = {0};
   const struct clb_device_info *dev = NULL;
-  if (!clb_test_cpu_device(&list, &dev))
+  if (!clb_test_device(&list, &dev))
     return;
   clb_platform_list_free(&list);
   char *dir = NULL;
   char *path = use_temp_tune_file(&dir);
   char *out = NULL;
-  cr_assert_eq(clb_test_run_cli("tune --device cpu --dry-run --max-configs 4", &out, NULL), 0);
+  cr_assert_eq(clb_test_run_cli("tune --device @DEV --dry-run --max-configs 4", &out, NULL), 0);
   cr_expect(strstr(out, "XgemmDirect") != NULL, "%s", out);
   cr_expect(strstr(out, "dry run") != NULL, "%s", out);
   cr_expect_null(clb_test_read_file(path));
