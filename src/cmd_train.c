@@ -597,6 +597,14 @@ static int run_train(const struct context *c) {
     if (opt->sharpness_samples)
       printf("batch %zu: sharpness (eps %g, %zu samples): mean increase %.6g, max %.6g\n", batch,
              opt->sharpness_eps, opt->sharpness_samples, sm.sharpness_mean, sm.sharpness_max);
+    /* fp16 keeps 11 significant bits: a perturbation of a few units in the
+     * last place, and the loss it changes, are mostly rounding. */
+    if (opt->sharpness_samples && opt->precision == CLB_FP16 && opt->sharpness_eps < 0.02)
+      printf("batch %zu: note: in fp16 eps %g moves each parameter by %.2g to %.2g units in the "
+             "last place, so this sharpness is mostly rounding; use --sharpness-eps 0.02 or "
+             "more\n",
+             batch, opt->sharpness_eps, opt->sharpness_eps / CLB_FP16_EPSILON,
+             2 * opt->sharpness_eps / CLB_FP16_EPSILON);
     /* With accumulation, what one step costs at the micro and at the
      * effective batch: the memory a model of each height needs. */
     size_t bytes_micro = 0, bytes_effective = 0;

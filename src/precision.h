@@ -29,6 +29,9 @@ void clb_precision_from_double(enum clb_precision precision, const double *src, 
 void clb_precision_to_double(enum clb_precision precision, const void *src, double *dst,
                              size_t n);
 
+/* fp16's unit in the last place relative to 1 (2^-10 between 1 and 2). */
+#define CLB_FP16_EPSILON 0x1p-10
+
 uint16_t clb_half_from_float(float value); /* round to nearest even */
 float clb_half_to_float(uint16_t half);
 

@@ -1,38 +1,55 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "describe.h"
 #include "helpers.h"
 #include "platform.h"
 #include "topology.h"
 
-static struct clb_device_info fake[3];
-static struct clb_device_list fake_list = {3, fake};
+#define FAKE_COUNT 5
+static struct clb_device_info fake[FAKE_COUNT];
+static struct clb_device_list fake_list = {FAKE_COUNT, fake};
 
+static void fake_device(int i, int platform, int device, cl_device_type type, const char *name,
+                        const char *vendor, const char *platform_name,
+                        const char *platform_vendor) {
+  fake[i] = (struct clb_device_info){
+      .platform_index = platform, .device_index = device, .type = type};
+  strcpy(fake[i].name, name);
+  strcpy(fake[i].vendor, vendor);
+  strcpy(fake[i].platform_name, platform_name);
+  strcpy(fake[i].platform_vendor, platform_vendor);
+}
+
+/* Names and vendors as the drivers report them. Device 4 is PoCL on an Intel
+ * host: its name says Intel although its platform is PoCL. */
 static void make_fake_devices(void) {
   memset(fake, 0, sizeof fake);
-  fake[0] = (struct clb_device_info){.platform_index = 0, .device_index = 0,
-                                     .type = CL_DEVICE_TYPE_CPU};
-  strcpy(fake[0].name, "pthread-skylake-avx512-AMD EPYC");
-  strcpy(fake[0].platform_name, "Portable Computing Language");
-  fake[1] = (struct clb_device_info){.platform_index = 1, .device_index = 0,
-                                     .type = CL_DEVICE_TYPE_GPU};
-  strcpy(fake[1].name, "NVIDIA H100 80GB HBM3");
-  strcpy(fake[1].platform_name, "NVIDIA CUDA");
-  fake[2] = (struct clb_device_info){.platform_index = 1, .device_index = 1,
-                                     .type = CL_DEVICE_TYPE_GPU};
-  strcpy(fake[2].name, "NVIDIA A100-SXM4-40GB");
-  strcpy(fake[2].platform_name, "NVIDIA CUDA");
+  fake_device(0, 0, 0, CL_DEVICE_TYPE_CPU, "pthread-skylake-avx512-AMD EPYC", "AuthenticAMD",
+              "Portable Computing Language", "The pocl project");
+  fake_device(1, 1, 0, CL_DEVICE_TYPE_GPU, "NVIDIA H100 80GB HBM3", "NVIDIA Corporation",
+              "NVIDIA CUDA", "NVIDIA Corporation");
+  fake_device(2, 1, 1, CL_DEVICE_TYPE_GPU, "NVIDIA A100-SXM4-40GB", "NVIDIA Corporation",
+              "NVIDIA CUDA", "NVIDIA Corporation");
+  fake_device(3, 2, 0, CL_DEVICE_TYPE_CPU, "AMD EPYC", "Intel(R) Corporation",
+              "Intel(R) OpenCL", "Intel(R) Corporation");
+  fake_device(4, 3, 0, CL_DEVICE_TYPE_CPU, "pthread-Intel(R) Xeon(R) Gold 6338", "GenuineIntel",
+              "Portable Computing Language", "The pocl project");
 }
 
 TestSuite(selection, .init = make_fake_devices);
 
 static int selected_mask(const char *spec, int *rc_out) {
-  int selected[3];
+  int selected[FAKE_COUNT];
   struct clb_error err = {0};
   *rc_out = clb_platform_select(&fake_list, spec, selected, &err);
-  return selected[0] | selected[1] << 1 | selected[2] << 2;
+  int mask = 0;
+  for (int i = 0; i < FAKE_COUNT; i++)
+    mask |= selected[i] << i;
+  return mask;
 }
 
 struct selection_case {
@@ -43,11 +60,16 @@ struct selection_case {
 
 ParameterizedTestParameters(selection, accepts_and_rejects) {
   static struct selection_case cases[] = {
-      {"all", 0, 7},         {"cpu", 0, 1},          {"gpu", 0, 6},
+      {"all", 0, 31},        {"cpu", 0, 25},         {"gpu", 0, 6},
       {"1:0", 0, 2},         {"0:0,1:1", 0, 5},      {"h100", 0, 2},
-      {"NVIDIA", 0, 6},      {"epyc, a100", 0, 5},   {"cuda", 0, 6},
-      {"2:0", CLB_E_NO_DEVICE, 0}, {"radeon", CLB_E_NO_DEVICE, 0}, {"", CLB_E_INVAL, 0},
-      {",", CLB_E_INVAL, 0}, {"cpu,,gpu", 0, 7},     {"1:x", CLB_E_NO_DEVICE, 0},
+      {"NVIDIA", 0, 6},      {"epyc, a100", 0, 13},  {"cuda", 0, 6},
+      {"4:0", CLB_E_NO_DEVICE, 0}, {"radeon", CLB_E_NO_DEVICE, 0}, {"", CLB_E_INVAL, 0},
+      {",", CLB_E_INVAL, 0}, {"cpu,,gpu", 0, 31},    {"1:x", CLB_E_NO_DEVICE, 0},
+      /* Platform and vendor names. */
+      {"pocl", 0, 17},       {"POCL", 0, 17},        {"intel", 0, 24},
+      {"platform:intel", 0, 8}, {"platform:pocl", 0, 17}, {"platform:cuda", 0, 6},
+      {"amd", 0, 9},         {"genuineintel", 0, 16}, {"platform:intel,h100", 0, 10},
+      {"platform:", CLB_E_NO_DEVICE, 0}, {"platform:xeon", CLB_E_NO_DEVICE, 0},
   };
   return cr_make_param_array(struct selection_case, cases, sizeof cases / sizeof cases[0]);
 }
@@ -61,12 +83,43 @@ ParameterizedTest(struct selection_case *c, selection, accepts_and_rejects) {
 }
 
 Test(selection, no_match_lists_devices) {
-  int selected[3];
+  int selected[FAKE_COUNT];
   struct clb_error err = {0};
   cr_assert_eq(clb_platform_select(&fake_list, "radeon", selected, &err), CLB_E_NO_DEVICE);
   cr_expect(strstr(err.message, "radeon") != NULL);
   cr_expect(strstr(err.message, "1:0 NVIDIA H100") != NULL, "%s", err.message);
   cr_expect(strstr(err.message, "0:0 pthread") != NULL, "%s", err.message);
+}
+
+/* Intel's CPU runtime reports a clock of 0 MHz: a fact ("unknown"), not a number. */
+Test(selection, a_zero_clock_is_described_as_unknown) {
+  fake[0].clock_mhz = 2596;
+  fake[3].clock_mhz = 0;
+  struct clb_topology *topology = NULL;
+  struct clb_error err = {0};
+  cr_assert_eq(clb_topology_open(&topology, "pack:1 core:2 pu:1", &err), 0, "%s", err.message);
+  struct clb_host_info host;
+  clb_topology_host_info(topology, &host);
+  char *text = NULL;
+  size_t size = 0;
+  FILE *out = open_memstream(&text, &size);
+  clb_describe_text(out, &host, &fake_list, topology);
+  fclose(out);
+  cr_expect(strstr(text, "at 2596 MHz") != NULL, "%s", text);
+  cr_expect(strstr(text, "clock unknown") != NULL, "%s", text);
+  cr_expect(strstr(text, "at 0 MHz") == NULL, "%s", text);
+  free(text);
+  for (int i = 0; i < 4; i += 3) {
+    cJSON *json = clb_describe_device_json(&fake[i], -1);
+    cJSON *clock = cJSON_GetObjectItem(json, "clock_mhz");
+    cr_assert_not_null(clock);
+    if (fake[i].clock_mhz)
+      cr_expect_eq(clock->valuedouble, 2596.0);
+    else
+      cr_expect(cJSON_IsNull(clock), "0 MHz must be null in JSON");
+    cJSON_Delete(json);
+  }
+  clb_topology_close(topology);
 }
 
 Test(devices, pocl_cpu_reports_sane_facts) {

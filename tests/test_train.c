@@ -644,6 +644,65 @@ Test(train_cli, unsupported_precision_exits_1_naming_the_extension) {
   free(dir);
 }
 
+/* fp16 training (Intel's CPU runtime is the fp16 device here) follows the
+ * fp32 run from the same seed epoch by epoch, and the sharpness note says
+ * when eps is within fp16's rounding. */
+Test(train_cli, fp16_training_follows_fp32) {
+  struct clb_device_list list = {0};
+  const struct clb_device_info *half = NULL;
+  if (!clb_test_device_for(&list, &half, CLB_FP16))
+    return;
+  clb_platform_list_free(&list);
+  char *dir = clb_test_tmpdir();
+  const char *precisions[] = {"fp32", "fp16"};
+  char *csv[2], *out16 = NULL;
+  for (int p = 0; p < 2; p++) {
+    char template[400];
+    snprintf(template, sizeof template,
+             "train --device @DEV --model softmax --samples 120 --features 3 --classes 3 "
+             "--batch 8 --epochs 4 --lr 0.1 --sharpness-samples %d --precision %s "
+             "--out @/%s.csv",
+             p ? 4 : 0, precisions[p], precisions[p]);
+    char *args = with_dir(template, dir);
+    char *out = NULL, *err = NULL;
+    int code = clb_test_run_cli(args, &out, &err);
+    cr_assert_eq(code, 0, "%s: exit %d: %s", precisions[p], code, err);
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.csv", dir, precisions[p]);
+    csv[p] = clb_test_read_file(path);
+    cr_assert_not_null(csv[p]);
+    if (p)
+      out16 = out;
+    else
+      free(out);
+    free(err);
+    free(args);
+  }
+  double first = 0, last = 0;
+  for (int epoch = 0; epoch <= 4; epoch++) {
+    char epoch_text[8], loss_text[2][64];
+    snprintf(epoch_text, sizeof epoch_text, "%d", epoch);
+    double loss[2];
+    for (int p = 0; p < 2; p++) {
+      const char *row = find_row(csv[p], "8", epoch_text);
+      cr_assert_not_null(row, "%s epoch %d missing", precisions[p], epoch);
+      loss[p] = strtod(csv_field(row, 6, loss_text[p], sizeof loss_text[p]), NULL);
+    }
+    cr_expect_lt(fabs(loss[1] - loss[0]) / loss[0], 2e-2, "epoch %d: fp16 loss %g, fp32 %g",
+                 epoch, loss[1], loss[0]);
+    if (epoch == 0)
+      first = loss[1];
+    last = loss[1];
+  }
+  cr_expect_lt(last, 0.7 * first, "fp16 training did not learn: %g -> %g", first, last);
+  cr_expect(strstr(out16, "mostly rounding") != NULL, "no fp16 sharpness note: %s", out16);
+  free(out16);
+  free(csv[0]);
+  free(csv[1]);
+  clb_test_remove_dir(dir);
+  free(dir);
+}
+
 /* ---- learning-rate schedules, accumulation, splits, sharpness, targets -- */
 
 Test(train, lr_scaling_and_warmup_arithmetic) {
