@@ -9,9 +9,10 @@ mkdir -p "$POCL_CACHE_DIR"
 # an .icd file each. The ICD loader reads one folder (OCL_ICD_VENDORS, else
 # /etc/OpenCL/vendors), so build .vendors/icd/ from the system's (or the
 # caller's) .icd files plus ours: the system's drivers stay visible.
+# CLBATCH_NO_VENDORS=1 leaves the loader's own set (e.g. PoCL alone).
 clb_env_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 clb_env_icd="$clb_env_root/.vendors/icd"
-if compgen -G "$clb_env_root/.vendors/*/*.icd" >/dev/null; then
+if [ -z "${CLBATCH_NO_VENDORS:-}" ] && compgen -G "$clb_env_root/.vendors/*/*.icd" >/dev/null; then
   clb_env_base=/etc/OpenCL/vendors
   if [ -d "${OCL_ICD_VENDORS:-}" ] && [ "$(cd "$OCL_ICD_VENDORS" && pwd)" != "$clb_env_icd" ]; then
     clb_env_base="$OCL_ICD_VENDORS"

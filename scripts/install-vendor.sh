@@ -5,7 +5,6 @@
 # system's own drivers, through OCL_ICD_VENDORS. Running it again is a no-op.
 #
 #   scripts/install-vendor.sh intel-cpu   Intel's oneAPI OpenCL CPU runtime (PyPI)
-#   scripts/install-vendor.sh oclgrind    Oclgrind's simulated device (Debian)
 #   scripts/install-vendor.sh --list      what can be installed
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -76,19 +75,11 @@ EOF
   echo "install-vendor: $(du -sh "$prefix" | cut -f1) in $prefix"
 }
 
-install_oclgrind() {
-  local prefix=.vendors/oclgrind library=/usr/lib/oclgrind/liboclgrind-rt-icd.so
-  [ -f "$library" ] || need_root_install oclgrind
-  mkdir -p "$prefix"
-  echo "$library" >"$prefix/oclgrind.icd"
-}
-
 case "${1:-}" in
 intel-cpu) install_intel_cpu ;;
-oclgrind) install_oclgrind ;;
---list) echo "intel-cpu oclgrind" ;;
+--list) echo "intel-cpu" ;;
 *)
-  echo "install-vendor: usage: scripts/install-vendor.sh intel-cpu|oclgrind (got '${1:-}')" >&2
+  echo "install-vendor: usage: scripts/install-vendor.sh intel-cpu (got '${1:-}')" >&2
   exit 2
   ;;
 esac

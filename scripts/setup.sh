@@ -6,7 +6,7 @@
 #                            (Oclgrind, clang + libFuzzer, clang-tidy, cppcheck)
 #                            and Intel's OpenCL CPU runtime as a second vendor
 #   scripts/setup.sh --vendor NAME   also a vendor runtime into .vendors/NAME
-#                            (scripts/install-vendor.sh: intel-cpu, oclgrind);
+#                            (scripts/install-vendor.sh: intel-cpu);
 #                            scripts/env.sh registers it beside the system's
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -419,7 +419,10 @@ void clb_help_peak(FILE *out) {
                "\n"
                "Measures each device's global-memory bandwidth (a copy kernel) and FMA\n"
                "throughput per precision (fp32,fp64,fp16 by default): the roofline that\n"
-               "`clbatch run` reports %% of peak against.\n"
+               "`clbatch run` reports %% of peak against. Also the cost of one kernel\n"
+               "launch, from an empty kernel: `sync us`, the median of enqueue + clFinish,\n"
+               "and `queued us`, the wall time per launch of 1000 back-to-back launches and\n"
+               "one clFinish. A step of K kernels costs at least K launches.\n"
                "\n"
                "  --device SPEC     all (default), cpu, gpu, P:D, pocl, intel, platform:NAME,\n"
                "                    ... (as in `clbatch help run`)\n"
@@ -469,7 +472,7 @@ int clb_cmd_peak(int argc, char **argv) {
     clb_platform_list_free(&devices);
     return 2;
   }
-  printf("%-6s %-40s %12s", "index", "device", "GB/s");
+  printf("%-6s %-40s %9s %9s %8s", "index", "device", "sync us", "queued us", "GB/s");
   for (size_t p = 0; p < plan.precision_count; p++)
     printf(" %10s", clb_precision_name(plan.precisions[p]));
   printf("   (GFLOP/s)\n");
@@ -486,11 +489,14 @@ int clb_cmd_peak(int argc, char **argv) {
       continue;
     }
     double bandwidth = NAN;
-    if (clb_peak_bandwidth(&cl, &bandwidth, &err) != 0) {
+    struct clb_launch_cost launch = {NAN, NAN};
+    if (clb_peak_launch(&cl, &launch, &err) != 0 ||
+        clb_peak_bandwidth(&cl, &bandwidth, &err) != 0) {
       fprintf(stderr, "clbatch peak: %s\n", err.message);
       code = 1;
     }
-    printf("%-6s %-40.40s %12.1f", index, dev->name, bandwidth);
+    printf("%-6s %-40.40s %9.1f %9.1f %8.1f", index, dev->name, launch.sync_s * 1e6,
+           launch.queued_s * 1e6, bandwidth);
     for (size_t p = 0; p < plan.precision_count; p++) {
       double gflops = NAN;
       char reason[256];

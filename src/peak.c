@@ -1,9 +1,11 @@
 #include "peak.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "kernels.h"
 #include "measure.h"
+#include "stats.h"
 
 #define PEAK_RUNS 5
 
@@ -140,4 +142,57 @@ int clb_peak_flops(const struct clb_cl *cl, enum clb_precision precision, double
       *gflops = rate;
   }
   return 0;
+}
+
+#define LAUNCH_SYNC_RUNS 201
+#define LAUNCH_QUEUED_RUNS 1000
+
+int clb_peak_launch(const struct clb_cl *cl, struct clb_launch_cost *out, struct clb_error *err) {
+  int rc = 0;
+  cl_int status = CL_SUCCESS;
+  cl_program program = NULL;
+  cl_kernel kernel = NULL;
+  cl_mem unused = NULL;
+  double *samples = malloc(LAUNCH_SYNC_RUNS * sizeof *samples);
+  const char *name = cl->info->name;
+  size_t one = 1;
+  if (!samples)
+    return clb_failf(err, CLB_E_NOMEM, "out of host memory");
+  CLB_TRY(clb_program_build(cl->context, cl->info->device, name, "peak", "-DCLB_FP32", &program,
+                            err));
+  kernel = clCreateKernel(program, "empty_kernel", &status);
+  CLB_CHECK(status, "clCreateKernel", name);
+  unused = clCreateBuffer(cl->context, CL_MEM_WRITE_ONLY, sizeof(cl_float), NULL, &status);
+  CLB_CHECK(status, "clCreateBuffer", name);
+  CLB_CHECK(clSetKernelArg(kernel, 0, sizeof unused, &unused), "clSetKernelArg", name);
+  /* The first launches pay for first-use set-up; keep them out. */
+  for (int warm = 0; warm < 20; warm++)
+    CLB_CHECK(clEnqueueNDRangeKernel(cl->queue, kernel, 1, NULL, &one, &one, 0, NULL, NULL),
+              "clEnqueueNDRangeKernel", name);
+  CLB_CHECK(clFinish(cl->queue), "clFinish", name);
+  for (int run = 0; run < LAUNCH_SYNC_RUNS; run++) {
+    double start = clb_now();
+    CLB_CHECK(clEnqueueNDRangeKernel(cl->queue, kernel, 1, NULL, &one, &one, 0, NULL, NULL),
+              "clEnqueueNDRangeKernel", name);
+    CLB_CHECK(clFinish(cl->queue), "clFinish", name);
+    samples[run] = clb_now() - start;
+  }
+  struct clb_summary summary;
+  clb_stats_summarize(samples, LAUNCH_SYNC_RUNS, &summary);
+  out->sync_s = summary.median;
+  double start = clb_now();
+  for (int run = 0; run < LAUNCH_QUEUED_RUNS; run++)
+    CLB_CHECK(clEnqueueNDRangeKernel(cl->queue, kernel, 1, NULL, &one, &one, 0, NULL, NULL),
+              "clEnqueueNDRangeKernel", name);
+  CLB_CHECK(clFinish(cl->queue), "clFinish", name);
+  out->queued_s = (clb_now() - start) / LAUNCH_QUEUED_RUNS;
+cleanup:
+  if (unused)
+    clReleaseMemObject(unused);
+  if (kernel)
+    clReleaseKernel(kernel);
+  if (program)
+    clReleaseProgram(program);
+  free(samples);
+  return rc;
 }

@@ -15,4 +15,15 @@ int clb_peak_bandwidth(const struct clb_cl *cl, double *gbytes_per_s, struct clb
 int clb_peak_flops(const struct clb_cl *cl, enum clb_precision precision, double *gflops,
                    struct clb_error *err);
 
+/* What one kernel launch costs the host, from an empty one-work-item kernel:
+ * `sync_s`, the median of enqueue + clFinish (a step that waits for each
+ * kernel); `queued_s`, the wall time per launch of many back-to-back
+ * launches and one clFinish (an in-order queue kept full). Small batches
+ * cost at least their kernel count times these. */
+struct clb_launch_cost {
+  double sync_s, queued_s;
+};
+
+int clb_peak_launch(const struct clb_cl *cl, struct clb_launch_cost *out, struct clb_error *err);
+
 #endif

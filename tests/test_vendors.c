@@ -218,3 +218,82 @@ Test(vendors, one_run_agrees_across_vendors, .timeout = 300) {
   clb_test_remove_dir(dir);
   free(dir);
 }
+
+/* clbatch tune keeps parameters per device and driver, and clbatch run then
+ * applies each vendor's own; clbatch peak measures both. */
+Test(vendors, tune_and_peak_run_on_both_vendors, .timeout = 300) {
+  struct clb_device_list list = {0};
+  int *selected = NULL;
+  if (!vendor_devices(&list, &selected))
+    return;
+  char *dir = clb_test_tmpdir();
+  char tune_file[600], csv[600], args[1400];
+  snprintf(tune_file, sizeof tune_file, "%s/tuned.conf", dir);
+  snprintf(csv, sizeof csv, "%s/tuned.csv", dir);
+  setenv("CLBATCH_TUNE_FILE", tune_file, 1);
+  char *err_text = NULL;
+  int code = clb_test_run_cli("tune --device " VENDORS " --precision fp32 --m 16 --n 16 --k 16 "
+                              "--max-configs 2 --budget 20",
+                              NULL, &err_text);
+  cr_assert_eq(code, 0, "tune: exit %d: %s", code, err_text);
+  free(err_text);
+  char *tuned = clb_test_read_file(tune_file);
+  cr_assert_not_null(tuned);
+  for (size_t i = 0; i < list.count; i++) {
+    if (!selected[i])
+      continue;
+    /* One section per device and driver (tune.c sanitises neither of these). */
+    char section[600];
+    snprintf(section, sizeof section, "[device=%s|driver=%s|precision=fp32|kernel=Xgemm]",
+             list.items[i].name, list.items[i].driver_version);
+    cr_expect(strstr(tuned, section) != NULL, "no section %s in:\n%s", section, tuned);
+  }
+  free(tuned);
+
+  snprintf(args, sizeof args,
+           "run --device " VENDORS " --model linreg,mlp --batch 8 --samples 64 --features 8 "
+           "--hidden 16 --classes 3 --warmup 1 --min-time 0.005 --max-time 0.03 "
+           "--noise-batches 4 --quiet --out %s",
+           csv);
+  cr_assert_eq(clb_test_run_cli(args, NULL, NULL), 0);
+  unsetenv("CLBATCH_TUNE_FILE");
+  struct clb_row *rows = NULL;
+  size_t count = 0;
+  struct clb_error err = {0};
+  cr_assert_eq(clb_results_read(csv, &rows, &count, NULL, 0, &err), 0, "%s", err.message);
+  cr_expect_geq(count, 4);
+  for (size_t i = 0; i < count; i++) {
+    cr_expect_str_eq(rows[i].status, "ok", "%s: %s", rows[i].platform, rows[i].message);
+    cr_expect_eq(rows[i].tuned, 1.0, "%s %s ran without its tuned parameters",
+                 rows[i].platform, rows[i].model);
+  }
+  free(rows);
+
+  char *out = NULL;
+  code = clb_test_run_cli("peak --device " VENDORS " --precision fp32,fp16", &out, &err_text);
+  cr_assert_eq(code, 0, "peak: %s", err_text);
+  for (size_t i = 0; i < list.count; i++) {
+    if (!selected[i])
+      continue;
+    const struct clb_device_info *dev = &list.items[i];
+    char index[32];
+    clb_device_id_string(dev, index, sizeof index);
+    char *line = strstr(out, index);
+    cr_assert_not_null(line, "peak lists no %s:\n%s", index, out);
+    line[strcspn(line, "\n")] = '\0';
+    /* "P:D NAME GB/s fp32 fp16": fp16 is a number exactly where cl_khr_fp16 is. */
+    char *last = strrchr(line, ' ');
+    cr_assert_not_null(last);
+    if (dev->has_fp16)
+      cr_expect_gt(strtod(last + 1, NULL), 0.1, "%s", line);
+    else
+      cr_expect_str_eq(last + 1, "n/a", "%s", line);
+    line[strlen(line)] = '\n';
+  }
+  free(out);
+  free(err_text);
+  free(selected);
+  clb_platform_list_free(&list);
+  clb_test_remove_dir(dir);
+  free(dir);
+}

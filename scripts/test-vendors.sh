@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole suite against Intel's CPU runtime instead of PoCL, with PoCL,
+# Intel's runtime and Oclgrind's simulated device all registered at once:
+# every test must pick its own device whatever else the loader lists.
+# Usage: scripts/test-vendors.sh [CTEST_ARGS...]   (after scripts/setup.sh --dev)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+[ -f .vendors/intel-cpu/intel-cpu.icd ] || { echo "test-vendors: run scripts/setup.sh --dev first" >&2; exit 1; }
+oclgrind_icd=/usr/lib/oclgrind/liboclgrind-rt-icd.so
+[ -f "$oclgrind_icd" ] || { echo "test-vendors: Oclgrind is not installed (scripts/setup.sh --dev)" >&2; exit 1; }
+icd=$(mktemp -d)
+trap 'rm -rf "$icd"' EXIT
+cp "$OCL_ICD_VENDORS"/*.icd "$icd/"
+echo "$oclgrind_icd" >"$icd/oclgrind.icd"
+export OCL_ICD_VENDORS="$icd"
+export CLBATCH_TEST_DEVICE=platform:intel
+./build/clbatch devices | grep -E '^Platform|^\s+\[' 
+ctest --test-dir build --output-on-failure "$@"
