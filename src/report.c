@@ -2,8 +2,8 @@
  * and gnuplot plots.
  *
  * Data flow: read every input (clb_results_read) -> resolve duplicate keys
- * (newest timestamp wins) -> sort into series (one per host, device, model,
- * precision, data placement; rows ordered by batch) -> tables -> plots ->
+ * (newest timestamp wins) -> sort into series (one per host, platform, device,
+ * model, precision, data placement; rows ordered by batch) -> tables -> plots ->
  * the HTML page, last, because it inlines the SVG plots.
  *
  * Every output goes to NAME.tmp first and is renamed into place, so a report
@@ -216,12 +216,23 @@ static int cmp_double(double a, double b) {
   return (a > b) - (a < b);
 }
 
-/* Series order: host, device, model, precision, data placement. */
-static int cmp_series(const struct clb_row *a, const struct clb_row *b) {
+/* Same host, platform and device: one physical device as one vendor's driver
+ * sees it. The platform belongs to the identity because two vendors can report
+ * the same device name (PoCL-CUDA and NVIDIA's OpenCL both say "NVIDIA H100
+ * 80GB HBM3"), and their rows are different measurements, not duplicates. */
+static int cmp_device(const struct clb_row *a, const struct clb_row *b) {
   int c;
   if ((c = strcmp(a->host, b->host)) != 0)
     return c;
-  if ((c = strcmp(a->device, b->device)) != 0)
+  if ((c = strcmp(a->platform, b->platform)) != 0)
+    return c;
+  return strcmp(a->device, b->device);
+}
+
+/* Series order: host, platform, device, model, precision, data placement. */
+static int cmp_series(const struct clb_row *a, const struct clb_row *b) {
+  int c;
+  if ((c = cmp_device(a, b)) != 0)
     return c;
   if ((c = strcmp(a->model, b->model)) != 0)
     return c;
@@ -301,9 +312,9 @@ static int merge_inputs(const struct clb_report_options *opt, struct merged *m,
     if (kept && cmp_key(kept->row, e->row) == 0) {
       summary->duplicates++;
       note(opt,
-           "duplicate host=%s device='%s' model=%s precision=%s batch=%.0f data_on=%s: kept "
-           "%s row %zu (%s), dropped %s row %zu (%s)",
-           e->row->host, e->row->device, e->row->model, e->row->precision, e->row->batch,
+           "duplicate host=%s platform='%s' device='%s' model=%s precision=%s batch=%.0f "
+           "data_on=%s: kept %s row %zu (%s), dropped %s row %zu (%s)",
+           e->row->host, e->row->platform, e->row->device, e->row->model, e->row->precision, e->row->batch,
            e->row->data_on, opt->inputs[kept->file], kept->index, kept->row->timestamp,
            opt->inputs[e->file], e->index, e->row->timestamp);
       continue;
@@ -323,7 +334,7 @@ cleanup:
 
 struct series {
   size_t first, count; /* rows [first, first + count) of merged.rows, by batch */
-  size_t device_id;    /* index of host+device, for one colour per device */
+  size_t device_id;    /* index of host+platform+device, for one colour per device */
   struct clb_recommendation rec;
   double noise_scale;  /* median over ok rows; NaN when not measured */
   char label[700];     /* "DEVICE (HOST)" [+ ", data on host"] */
@@ -358,11 +369,10 @@ static int build_series(const struct merged *m, struct series **out, size_t *n_o
     struct series *s = &list[n];
     s->first = i;
     s->count = j - i;
-    /* Same host and device as an earlier series: same colour. */
+    /* Same host, platform and device as an earlier series: same colour. */
     s->device_id = devices;
     for (size_t k = 0; k < n; k++) {
-      const struct clb_row *a = &m->rows[list[k].first];
-      if (strcmp(a->host, m->rows[i].host) == 0 && strcmp(a->device, m->rows[i].device) == 0) {
+      if (cmp_device(&m->rows[list[k].first], &m->rows[i]) == 0) {
         s->device_id = list[k].device_id;
         break;
       }
@@ -1541,7 +1551,7 @@ static int write_html(const char *dir, const struct clb_report_options *opt,
   }
   sb_puts(&h, ". Column definitions: <code>results/SCHEMA.md</code>.</p>\n");
 
-  /* Hosts and devices: one line per distinct host + device. */
+  /* Hosts and devices: one line per distinct host + platform + device. */
   sb_puts(&h, "<h2>Hosts and devices</h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>host"
               "</th><th>CPU</th><th>device</th><th>vendor</th><th>type</th><th>driver</th>"
               "<th>CLBlast</th><th>compute units</th><th>clock (MHz)</th><th>global memory</th>"
@@ -1550,7 +1560,7 @@ static int write_html(const char *dir, const struct clb_report_options *opt,
     const struct clb_row *r = &m->rows[i];
     int seen = 0;
     for (size_t k = 0; k < i && !seen; k++)
-      seen = !strcmp(m->rows[k].host, r->host) && !strcmp(m->rows[k].device, r->device);
+      seen = cmp_device(&m->rows[k], r) == 0;
     if (seen)
       continue;
     char units[32], clock[32], memory[64];

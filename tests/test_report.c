@@ -63,6 +63,72 @@ static void remove_tree(char *dir) {
   free(dir);
 }
 
+/* ---- small synthetic fixtures ------------------------------------------- */
+
+/* One ok row with only the columns the report reads: enough to pin exact
+ * numbers in the tables. */
+static struct clb_row small_row(const char *host, const char *platform, const char *device,
+                                const char *model, const char *precision, double batch,
+                                double step_s) {
+  struct clb_row r;
+  clb_row_init(&r);
+  snprintf(r.timestamp, sizeof r.timestamp, "2026-01-02T03:04:05Z");
+  snprintf(r.host, sizeof r.host, "%s", host);
+  snprintf(r.cpu, sizeof r.cpu, "Test CPU");
+  snprintf(r.platform, sizeof r.platform, "%s", platform);
+  snprintf(r.device, sizeof r.device, "%s", device);
+  snprintf(r.vendor, sizeof r.vendor, "Test vendor");
+  snprintf(r.device_type, sizeof r.device_type, "gpu");
+  snprintf(r.model, sizeof r.model, "%s", model);
+  snprintf(r.precision, sizeof r.precision, "%s", precision);
+  snprintf(r.data_on, sizeof r.data_on, "device");
+  snprintf(r.status, sizeof r.status, "ok");
+  r.compute_units = 8;
+  r.clock_mhz = 1500;
+  r.global_mem_bytes = 8.0 * 1073741824.0;
+  r.n_samples = 1024;
+  r.n_features = 128;
+  r.n_hidden = strcmp(model, "mlp") == 0 ? 256 : 0;
+  r.n_classes = 10;
+  r.batch = batch;
+  r.steps_per_epoch = ceil(1024 / batch);
+  r.reps = 100;
+  r.step_s_median = step_s;
+  r.wall_step_s = step_s * 1.25;
+  r.steps_per_s = 1 / step_s;
+  r.samples_per_s = batch / step_s;
+  r.epoch_s = r.steps_per_epoch * step_s;
+  r.device_bytes = 1048576 + 4096 * batch;
+  return r;
+}
+
+/* Writes rows as a results CSV DIR/NAME; returns the path (malloc'd). */
+static char *write_rows(const char *dir, const char *name, const struct clb_row *rows,
+                        size_t n) {
+  char *path = clb_test_write_file(dir, name, "");
+  FILE *out = fopen(path, "w");
+  cr_assert_not_null(out, "%s", path);
+  cr_assert_eq(clb_results_write_header(out), 0);
+  for (size_t i = 0; i < n; i++)
+    cr_assert_eq(clb_results_write_row(out, &rows[i]), 0);
+  fclose(out);
+  return path;
+}
+
+/* Runs the report on `inputs` into DIR/out (gnuplot: NULL for the default,
+ * a bad path for tables only) and returns that folder (malloc'd). */
+static char *report_into(const char *dir, const char *const *inputs, size_t n,
+                         const char *gnuplot, struct notes *notes,
+                         struct clb_report_summary *summary) {
+  char *out_dir = malloc(strlen(dir) + 8);
+  cr_assert_not_null(out_dir);
+  sprintf(out_dir, "%s/out", dir);
+  struct clb_report_options opt = {inputs, n, NULL, 0, out_dir, gnuplot, collect, notes};
+  struct clb_error err = {0};
+  cr_assert_eq(clb_report_run(&opt, summary, &err), 0, "report failed: %s", err.message);
+  return out_dir;
+}
+
 Test(report, merge_keeps_newest_and_reports_duplicates) {
   struct notes notes = {{0}};
   struct clb_report_summary summary;
@@ -442,5 +508,57 @@ Test(report_cli, merges_and_reports_duplicates) {
   cr_expect(strstr(out, "duplicate host=gpu-node01") != NULL, "%s", out);
   free(out);
   free(err);
+  remove_tree(dir);
+}
+
+/* ---- vendors: the platform is part of a device's identity ----------------- */
+
+Test(report, same_device_name_on_two_platforms_is_two_devices) {
+  char *dir = clb_test_tmpdir();
+  /* PoCL-CUDA and NVIDIA's OpenCL name the same card the same way. */
+  const char *h100 = "NVIDIA H100 80GB HBM3";
+  struct clb_row nvidia[] = {small_row("gpu-node02", "NVIDIA CUDA", h100, "softmax", "fp32", 64, 2e-5),
+                             small_row("gpu-node02", "NVIDIA CUDA", h100, "softmax", "fp32", 128, 3e-5)};
+  struct clb_row pocl[] = {small_row("gpu-node02", "Portable Computing Language", h100, "softmax", "fp32", 64, 5e-5),
+                           small_row("gpu-node02", "Portable Computing Language", h100, "softmax", "fp32", 128, 6e-5)};
+  char *a = write_rows(dir, "nvidia.csv", nvidia, 2);
+  char *b = write_rows(dir, "pocl.csv", pocl, 2);
+  const char *inputs[] = {a, b};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 2, "/nonexistent/gnuplot", &notes, &summary);
+  cr_expect_eq(summary.duplicates, 0, "%s", notes.text);
+  cr_expect_eq(summary.rows_merged, 4);
+
+  char path[4200];
+  snprintf(path, sizeof path, "%s/merged.csv", out);
+  struct clb_row *rows = NULL;
+  size_t count = 0;
+  struct clb_error err = {0};
+  cr_assert_eq(clb_results_read(path, &rows, &count, NULL, 0, &err), 0, "%s", err.message);
+  cr_assert_eq(count, 4);
+  int on_nvidia = 0, on_pocl = 0;
+  for (size_t i = 0; i < count; i++) {
+    on_nvidia += strcmp(rows[i].platform, "NVIDIA CUDA") == 0;
+    on_pocl += strcmp(rows[i].platform, "Portable Computing Language") == 0;
+  }
+  cr_expect_eq(on_nvidia, 2);
+  cr_expect_eq(on_pocl, 2);
+  free(rows);
+
+  /* Two series, so two lines in the device comparison. */
+  char *md = read_in(out, "report.md");
+  cr_assert_not_null(md);
+  const char *compare = strstr(md, "## Device comparison");
+  const char *config = strstr(md, "## Every configuration");
+  cr_assert(compare && config);
+  size_t lines = 0;
+  for (const char *p = compare; p < config && (p = strstr(p, "| gpu-node02 |")) && p < config; p++)
+    lines++;
+  cr_expect_eq(lines, 2, "%s", md);
+  free(md);
+  free(out);
+  free(a);
+  free(b);
   remove_tree(dir);
 }
