@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -330,6 +331,63 @@ cleanup:
   return rc;
 }
 
+/* ---- naming devices ------------------------------------------------------ */
+
+/* The platform as labels name it: PoCL's long name shortened, trademark signs
+ * dropped ("Intel(R) OpenCL" -> "Intel OpenCL"), anything else as the driver
+ * reports it. Labels need the vendor because two platforms can show the same
+ * device name on one host. */
+static void short_platform(char *dst, size_t size, const char *platform) {
+  static const char *const marks[] = {"(R)", "(TM)", "\xC2\xAE", "\xE2\x84\xA2"};
+  size_t j = 0;
+  if (size == 0)
+    return;
+  if (strcmp(platform, "Portable Computing Language") == 0) {
+    snprintf(dst, size, "PoCL");
+    return;
+  }
+  for (const char *s = platform; *s && j + 1 < size;) {
+    size_t skip = 0;
+    for (size_t k = 0; k < sizeof marks / sizeof marks[0] && !skip; k++)
+      if (strncasecmp(s, marks[k], strlen(marks[k])) == 0)
+        skip = strlen(marks[k]);
+    if (skip) {
+      s += skip;
+      continue;
+    }
+    /* One space for any run of blanks, none at the start. */
+    if (isspace((unsigned char)*s) && (j == 0 || dst[j - 1] == ' ')) {
+      s++;
+      continue;
+    }
+    dst[j++] = isspace((unsigned char)*s) ? ' ' : *s;
+    s++;
+  }
+  while (j > 0 && dst[j - 1] == ' ')
+    j--;
+  dst[j] = '\0';
+}
+
+/* A table's device cell: "DEVICE (PLATFORM)"; the host has its own column. */
+static void device_cell(char *dst, size_t size, const struct clb_row *r) {
+  char platform[CLB_STR_FIELD_SIZE];
+  short_platform(platform, sizeof platform, r->platform);
+  if (platform[0])
+    snprintf(dst, size, "%s (%s)", r->device, platform);
+  else
+    snprintf(dst, size, "%s", r->device);
+}
+
+/* A plot legend's name of a device: "DEVICE (PLATFORM, HOST)". */
+static void device_label(char *dst, size_t size, const struct clb_row *r) {
+  char platform[CLB_STR_FIELD_SIZE];
+  short_platform(platform, sizeof platform, r->platform);
+  if (platform[0])
+    snprintf(dst, size, "%s (%s, %s)", r->device, platform, r->host);
+  else
+    snprintf(dst, size, "%s (%s)", r->device, r->host);
+}
+
 /* ---- series and per-series facts ----------------------------------------- */
 
 struct series {
@@ -337,7 +395,7 @@ struct series {
   size_t device_id;    /* index of host+platform+device, for one colour per device */
   struct clb_recommendation rec;
   double noise_scale;  /* median over ok rows; NaN when not measured */
-  char label[700];     /* "DEVICE (HOST)" [+ ", data on host"] */
+  char label[3 * CLB_STR_FIELD_SIZE + 32]; /* device_label [+ ", data on host"] */
 };
 
 static int is_ok(const struct clb_row *row) {
@@ -395,8 +453,9 @@ static int build_series(const struct merged *m, struct series **out, size_t *n_o
     }
     clb_recommend(points, s->count, s->noise_scale, &s->rec);
     const struct clb_row *r0 = &m->rows[i];
-    snprintf(s->label, sizeof s->label, "%s (%s)%s", r0->device, r0->host,
-             strcmp(r0->data_on, "host") == 0 ? ", data on host" : "");
+    device_label(s->label, sizeof s->label, r0);
+    if (strcmp(r0->data_on, "host") == 0)
+      strcat(s->label, ", data on host");
     n++;
     i = j;
   }
@@ -422,7 +481,8 @@ static const struct clb_row *row_at_batch(const struct merged *m, const struct s
 
 /* ---- cell formatting ----------------------------------------------------- */
 
-#define CELL CLB_STR_FIELD_SIZE /* a cell holds at most one CSV string field */
+/* A cell holds at most two CSV string fields: a device and its platform. */
+#define CELL (2 * CLB_STR_FIELD_SIZE + 8)
 #define DASH "\xE2\x80\x94" /* an em dash: "not measured" in every table */
 
 static void fmt_time(char *buf, size_t size, double s) {
@@ -534,7 +594,7 @@ static void build_compare_table(const struct merged *m, const struct series *lis
     const struct clb_row *r0 = &m->rows[s->first];
     char cells[12][CELL];
     snprintf(cells[0], CELL, "%s", r0->host);
-    snprintf(cells[1], CELL, "%s", r0->device);
+    device_cell(cells[1], CELL, r0);
     snprintf(cells[2], CELL, "%s", r0->model);
     snprintf(cells[3], CELL, "%s", r0->precision);
     snprintf(cells[4], CELL, "%s", r0->data_on);
@@ -569,7 +629,7 @@ static void build_config_table(const struct merged *m, struct table *t) {
     const struct clb_row *r = &m->rows[i];
     char cells[16][CELL];
     snprintf(cells[0], CELL, "%s", r->host);
-    snprintf(cells[1], CELL, "%s", r->device);
+    device_cell(cells[1], CELL, r);
     snprintf(cells[2], CELL, "%s", r->model);
     snprintf(cells[3], CELL, "%s", r->precision);
     snprintf(cells[4], CELL, "%s", r->data_on);
@@ -1086,7 +1146,7 @@ static int plot_group(struct plotter *p, const struct merged *m, const struct se
     for (size_t i = 0; i < g->n; i++) {
       const struct series *s = &list[g->members[i]];
       const char *color = PALETTE[s->device_id % PALETTE_SIZE];
-      char label[800];
+      char label[sizeof s->label + 64];
 #define NEXT()                                                                              \
   do {                                                                                      \
     if (!first)                                                                             \
@@ -1553,8 +1613,9 @@ static int write_html(const char *dir, const struct clb_report_options *opt,
 
   /* Hosts and devices: one line per distinct host + platform + device. */
   sb_puts(&h, "<h2>Hosts and devices</h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>host"
-              "</th><th>CPU</th><th>device</th><th>vendor</th><th>type</th><th>driver</th>"
-              "<th>CLBlast</th><th>compute units</th><th>clock (MHz)</th><th>global memory</th>"
+              "</th><th>CPU</th><th>platform</th><th>device</th><th>vendor</th><th>type</th>"
+              "<th>driver</th><th>CLBlast</th><th>compute units</th><th>clock (MHz)</th>"
+              "<th>global memory</th>"
               "</tr></thead>\n<tbody>\n");
   for (size_t i = 0; i < m->count; i++) {
     const struct clb_row *r = &m->rows[i];
@@ -1565,10 +1626,15 @@ static int write_html(const char *dir, const struct clb_report_options *opt,
       continue;
     char units[32], clock[32], memory[64];
     fmt_num(units, sizeof units, "%.0f", r->compute_units);
-    fmt_num(clock, sizeof clock, "%.0f", r->clock_mhz);
+    /* An empty clock is the driver's "unknown" (Intel's CPU runtime says 0 MHz),
+     * which is not the dash of "not measured". */
+    if (isfinite(r->clock_mhz) && r->clock_mhz > 0)
+      snprintf(clock, sizeof clock, "%.0f", r->clock_mhz);
+    else
+      snprintf(clock, sizeof clock, "unknown");
     fmt_bytes(memory, sizeof memory, r->global_mem_bytes);
-    const char *texts[] = {r->host, r->cpu, r->device, r->vendor, r->device_type, r->driver,
-                           r->clblast};
+    const char *texts[] = {r->host,        r->cpu,    r->platform, r->device,
+                           r->vendor,      r->device_type, r->driver, r->clblast};
     sb_puts(&h, "<tr>");
     for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
       sb_puts(&h, "<td>");

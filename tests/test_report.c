@@ -513,6 +513,31 @@ Test(report_cli, merges_and_reports_duplicates) {
 
 /* ---- vendors: the platform is part of a device's identity ----------------- */
 
+#define TWO_VENDORS FIXTURES "/two-vendors-raw.csv"
+
+/* The colour (lc rgb '#RRGGBB') of the plot element titled `title` in a
+ * gnuplot script, where each element is on its own line; "" when absent. */
+static void colour_of(const char *gp, const char *title, char out[8]) {
+  char quoted[1200];
+  snprintf(quoted, sizeof quoted, "title '%s'", title);
+  out[0] = '\0';
+  const char *hit = gp ? strstr(gp, quoted) : NULL;
+  if (!hit)
+    return;
+  const char *line = hit;
+  while (line > gp && line[-1] != '\n')
+    line--;
+  const char *rgb = strstr(line, "lc rgb '");
+  if (rgb && rgb < hit)
+    snprintf(out, 8, "%.7s", rgb + 8);
+}
+
+static char *read_script(const char *out_dir, const char *name) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/data/%s.gp", out_dir, name);
+  return clb_test_read_file(path);
+}
+
 Test(report, same_device_name_on_two_platforms_is_two_devices) {
   char *dir = clb_test_tmpdir();
   /* PoCL-CUDA and NVIDIA's OpenCL name the same card the same way. */
@@ -560,5 +585,120 @@ Test(report, same_device_name_on_two_platforms_is_two_devices) {
   free(out);
   free(a);
   free(b);
+  remove_tree(dir);
+}
+
+Test(report, same_device_name_on_two_platforms_gets_two_colours) {
+  require_gnuplot();
+  char *dir = clb_test_tmpdir();
+  const char *h100 = "NVIDIA H100 80GB HBM3";
+  struct clb_row rows[] = {small_row("gpu-node02", "NVIDIA CUDA", h100, "softmax", "fp32", 64, 2e-5),
+                           small_row("gpu-node02", "Portable Computing Language", h100, "softmax", "fp32", 64, 5e-5)};
+  char *csv = write_rows(dir, "both.csv", rows, 2);
+  const char *inputs[] = {csv};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, NULL, &notes, &summary);
+  cr_expect_eq(summary.duplicates, 0);
+  static const char *const plots[] = {"throughput_softmax_fp32", "epoch_time_softmax_fp32",
+                                      "memory_softmax_fp32"};
+  for (size_t i = 0; i < sizeof plots / sizeof plots[0]; i++) {
+    char *gp = read_script(out, plots[i]);
+    cr_assert_not_null(gp, "%s.gp missing", plots[i]);
+    char nvidia[8], pocl[8];
+    colour_of(gp, "NVIDIA H100 80GB HBM3 (NVIDIA CUDA, gpu-node02)", nvidia);
+    colour_of(gp, "NVIDIA H100 80GB HBM3 (PoCL, gpu-node02)", pocl);
+    cr_expect(nvidia[0] && pocl[0], "%s: both devices in the legend:\n%s", plots[i], gp);
+    cr_expect_str_neq(nvidia, pocl, "%s: one colour for two devices", plots[i]);
+    free(gp);
+  }
+  free(out);
+  free(csv);
+  remove_tree(dir);
+}
+
+/* ---- vendors: labels say the vendor -------------------------------------- */
+
+Test(report, tables_name_the_platform_of_each_device) {
+  char *dir = clb_test_tmpdir();
+  const char *inputs[] = {TWO_VENDORS};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, "/nonexistent/gnuplot", &notes, &summary);
+  char *md = read_in(out, "report.md");
+  char *tex = read_in(out, "report.tex");
+  char *html = read_in(out, "report.html");
+  cr_assert(md && tex && html);
+  /* "Portable Computing Language" is PoCL; Intel's "(R)" is dropped. */
+  cr_expect(strstr(md, "| vm   | AMD EPYC (Intel OpenCL) ") != NULL, "%s", md);
+  cr_expect(strstr(md, "| vm   | pthread-skylake-avx512-AMD EPYC (PoCL) ") != NULL, "%s", md);
+  cr_expect(strstr(tex, "AMD EPYC (Intel OpenCL) & softmax") != NULL);
+  cr_expect(strstr(html, "<td>AMD EPYC (Intel OpenCL)</td>") != NULL);
+  cr_expect(strstr(md, "Intel(R) OpenCL") == NULL && strstr(md, "Portable Computing") == NULL,
+            "device cells use the short platform name");
+
+  /* Hosts and devices: the full platform name, and Intel's empty clock is
+   * "unknown", not the dash of "not measured". */
+  const char *hosts = strstr(html, "<h2>Hosts and devices</h2>");
+  cr_assert_not_null(hosts);
+  cr_expect(strstr(hosts, "<th>platform</th>") != NULL);
+  cr_expect(strstr(hosts, "<td>AMD EPYC</td><td>Intel(R) OpenCL</td><td>AMD EPYC</td>") != NULL,
+            "host, CPU, platform, device in order");
+  cr_expect(strstr(hosts, "<td>Portable Computing Language</td>"
+                          "<td>pthread-skylake-avx512-AMD EPYC</td>") != NULL);
+  const char *intel_row = strstr(hosts, "<td>Intel(R) OpenCL</td>");
+  const char *pocl_row = strstr(hosts, "<td>Portable Computing Language</td>");
+  cr_assert(intel_row && pocl_row);
+  const char *intel_end = strstr(intel_row, "</tr>");
+  const char *unknown = strstr(intel_row, "<td class=\"num\">unknown</td>");
+  cr_expect(unknown && unknown < intel_end, "Intel's clock is unknown");
+  const char *pocl_end = strstr(pocl_row, "</tr>");
+  const char *mhz = strstr(pocl_row, "<td class=\"num\">2596</td>");
+  cr_expect(mhz && mhz < pocl_end, "PoCL's clock is 2596 MHz");
+  free(html);
+  free(tex);
+  free(md);
+  free(out);
+  remove_tree(dir);
+}
+
+Test(report, platform_names_lose_trademark_signs_only) {
+  char *dir = clb_test_tmpdir();
+  struct clb_row rows[] = {
+      small_row("h", "Intel(R) CPU Runtime for OpenCL(TM) Applications", "cpu0", "linreg", "fp32", 8, 1e-5),
+      small_row("h", "AMD Accelerated Parallel Processing", "gfx90a", "linreg", "fp32", 8, 1e-5),
+      small_row("h", "", "nameless", "linreg", "fp32", 8, 1e-5)};
+  char *csv = write_rows(dir, "names.csv", rows, 3);
+  const char *inputs[] = {csv};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, "/nonexistent/gnuplot", &notes, &summary);
+  char *md = read_in(out, "report.md");
+  cr_assert_not_null(md);
+  cr_expect(strstr(md, "| cpu0 (Intel CPU Runtime for OpenCL Applications) ") != NULL, "%s", md);
+  cr_expect(strstr(md, "| gfx90a (AMD Accelerated Parallel Processing) ") != NULL, "%s", md);
+  cr_expect(strstr(md, "| nameless ") != NULL, "no platform, no parentheses: %s", md);
+  free(md);
+  free(out);
+  free(csv);
+  remove_tree(dir);
+}
+
+Test(report, plot_legends_name_device_platform_and_host) {
+  require_gnuplot();
+  char *dir = clb_test_tmpdir();
+  const char *inputs[] = {TWO_VENDORS};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, NULL, &notes, &summary);
+  char *gp = read_script(out, "throughput_softmax_fp32");
+  cr_assert_not_null(gp);
+  char intel[8], pocl[8];
+  colour_of(gp, "AMD EPYC (Intel OpenCL, vm)", intel);
+  colour_of(gp, "pthread-skylake-avx512-AMD EPYC (PoCL, vm)", pocl);
+  cr_expect(intel[0] && pocl[0], "%s", gp);
+  cr_expect_str_neq(intel, pocl);
+  free(gp);
+  free(out);
   remove_tree(dir);
 }
