@@ -540,7 +540,44 @@ struct table {
   char **cells;      /* nrows * ncols strings */
   size_t nrows, cap;
   int failed;
+  const char *note; /* a sentence between the title and the table; may be NULL */
+  /* A table whose columns depend on the data (table_init_owned) owns its
+   * texts, and title, label, note, headers and align point into these;
+   * table_free releases them. They stay NULL in a table of static texts. */
+  char *own_title, *own_label, *own_note, *own_align;
+  char **own_headers; /* ncols strings */
 };
+
+/* Starts an empty table of `ncols` columns that owns its texts; the caller
+ * names each column with table_set_column. Out of memory sets t->failed, and
+ * table_free is safe either way. */
+static void table_init_owned(struct table *t, size_t ncols, const char *title, const char *label,
+                             const char *note) {
+  *t = (struct table){0};
+  t->ncols = ncols;
+  t->own_title = strdup(title);
+  t->own_label = strdup(label);
+  t->own_note = note ? strdup(note) : NULL;
+  t->own_align = calloc(ncols + 1, 1);
+  t->own_headers = calloc(ncols ? ncols : 1, sizeof *t->own_headers);
+  t->failed = !t->own_title || !t->own_label || (note && !t->own_note) || !t->own_align ||
+              !t->own_headers;
+  t->title = t->own_title;
+  t->label = t->own_label;
+  t->note = t->own_note;
+  t->align = t->own_align;
+  t->headers = (const char *const *)t->own_headers;
+}
+
+static void table_set_column(struct table *t, size_t c, const char *header, char align) {
+  if (t->failed)
+    return;
+  free(t->own_headers[c]);
+  t->own_headers[c] = strdup(header);
+  t->own_align[c] = align;
+  if (!t->own_headers[c])
+    t->failed = 1;
+}
 
 static void table_add(struct table *t, char cells[][CELL]) {
   if (t->failed)
@@ -569,6 +606,18 @@ static void table_free(struct table *t) {
   free(t->cells);
   t->cells = NULL;
   t->nrows = t->cap = 0;
+  if (t->own_headers)
+    for (size_t c = 0; c < t->ncols; c++)
+      free(t->own_headers[c]);
+  free(t->own_headers);
+  free(t->own_align);
+  free(t->own_note);
+  free(t->own_label);
+  free(t->own_title);
+  t->own_headers = NULL;
+  t->own_align = t->own_note = t->own_label = t->own_title = NULL;
+  t->headers = NULL;
+  t->align = t->note = t->label = t->title = NULL;
 }
 
 static const char *cell(const struct table *t, size_t r, size_t c) {
@@ -648,6 +697,228 @@ static void build_config_table(const struct merged *m, struct table *t) {
   }
 }
 
+/* ---- step time side by side ---------------------------------------------- */
+
+static int cmp_config(const struct clb_row *a, const struct clb_row *b) {
+  int c;
+  if ((c = strcmp(a->model, b->model)) != 0)
+    return c;
+  if ((c = strcmp(a->precision, b->precision)) != 0)
+    return c;
+  return strcmp(a->data_on, b->data_on);
+}
+
+/* The median step time of an ok row at `batch`, NaN without one. */
+static double step_at_batch(const struct merged *m, const struct series *s, double batch) {
+  const struct clb_row *row = batch >= 0 ? row_at_batch(m, s, (size_t)batch) : NULL;
+  return row && isfinite(row->step_s_median) && row->step_s_median > 0 ? row->step_s_median
+                                                                        : NAN;
+}
+
+static void fmt_ratio(char *buf, size_t size, double v) {
+  /* Two decimals say 2.50 plainly; tiny ratios keep two significant digits. */
+  fmt_num(buf, size, v >= 0.1 ? "%.2f" : "%.2g", v);
+}
+
+/* The devices of one host, in series order (platform, then device name), as
+ * the index of a series of each device. */
+struct host_devices {
+  size_t *first_series;
+  size_t n;
+};
+
+static size_t device_slot(const struct host_devices *d, const struct series *list, size_t s) {
+  for (size_t k = 0; k < d->n; k++)
+    if (list[d->first_series[k]].device_id == list[s].device_id)
+      return k;
+  return d->n;
+}
+
+/* Adds the rows of one (model, precision, data placement): series order[a..b)
+ * of one host, at most one per device. One row per B that at least two of the
+ * devices measured ok. Out of memory sets t->failed. */
+static void side_rows(const struct merged *m, const struct series *list,
+                     const struct host_devices *d, const size_t *order, size_t a, size_t b,
+                     struct table *t) {
+  size_t n_batches = 0;
+  double *batches = NULL, *steps = NULL;
+  char(*cells)[CELL] = NULL;
+  size_t cap = 0;
+  for (size_t i = a; i < b; i++)
+    cap += list[order[i]].count;
+  batches = calloc(cap ? cap : 1, sizeof *batches);
+  steps = calloc(d->n, sizeof *steps);
+  cells = calloc(t->ncols, sizeof *cells);
+  if (!batches || !steps || !cells) {
+    t->failed = 1;
+    goto cleanup;
+  }
+  for (size_t i = a; i < b; i++) {
+    const struct series *s = &list[order[i]];
+    for (size_t k = 0; k < s->count; k++) {
+      const struct clb_row *r = &m->rows[s->first + k];
+      if (is_ok(r) && isfinite(r->batch))
+        batches[n_batches++] = r->batch;
+    }
+  }
+  qsort(batches, n_batches, sizeof *batches, cmp_double_qsort);
+  for (size_t k = 0; k < n_batches; k++) {
+    if (k > 0 && batches[k] == batches[k - 1])
+      continue;
+    size_t measured = 0;
+    for (size_t dev = 0; dev < d->n; dev++)
+      steps[dev] = NAN;
+    for (size_t i = a; i < b; i++) {
+      size_t dev = device_slot(d, list, order[i]);
+      if (dev < d->n)
+        steps[dev] = step_at_batch(m, &list[order[i]], batches[k]);
+    }
+    for (size_t dev = 0; dev < d->n; dev++)
+      measured += isfinite(steps[dev]);
+    if (measured < 2)
+      continue;
+    const struct clb_row *r0 = &m->rows[list[order[a]].first];
+    snprintf(cells[0], CELL, "%s", r0->model);
+    snprintf(cells[1], CELL, "%s", r0->precision);
+    snprintf(cells[2], CELL, "%s", r0->data_on);
+    fmt_num(cells[3], CELL, "%.0f", batches[k]);
+    for (size_t dev = 0; dev < d->n; dev++)
+      fmt_time(cells[4 + dev], CELL, steps[dev]);
+    for (size_t dev = 1; dev < d->n; dev++)
+      fmt_ratio(cells[3 + d->n + dev], CELL, steps[dev] / steps[0]);
+    table_add(t, cells);
+  }
+cleanup:
+  free(cells);
+  free(steps);
+  free(batches);
+}
+
+/* "Step time side by side (HOST)" for the series [first, end) of one host:
+ * per model, precision, data placement and B the median step time of every
+ * device, then each device's ratio to the first (the baseline). Leaves `t`
+ * untouched (ncols 0) when the host has fewer than two devices. */
+static int build_side_by_side(const struct merged *m, const struct series *list, size_t first,
+                              size_t end, struct table *t) {
+  struct host_devices d = {0};
+  size_t *order = NULL;
+  struct sbuf note_text = {0};
+  int rc = 0;
+  d.first_series = calloc(end - first, sizeof *d.first_series);
+  order = calloc(end - first, sizeof *order);
+  if (!d.first_series || !order) {
+    rc = -1;
+    goto cleanup;
+  }
+  /* Series are sorted by host, platform, device: the first series of each
+   * device comes in that order, which makes the baseline stable. */
+  for (size_t s = first; s < end; s++)
+    if (device_slot(&d, list, s) == d.n)
+      d.first_series[d.n++] = s;
+  if (d.n < 2)
+    goto cleanup;
+
+  const struct clb_row *host_row = &m->rows[list[first].first];
+  char title[CLB_STR_FIELD_SIZE + 64], label[CLB_STR_FIELD_SIZE + 64], safe_host[256];
+  char baseline[CELL], device[CELL], header[CELL + 16];
+  snprintf(title, sizeof title, "Step time side by side (%s)", host_row->host);
+  safe_name(safe_host, sizeof safe_host, host_row->host);
+  snprintf(label, sizeof label, "tab:clbatch-side-by-side-%s", safe_host);
+  device_cell(baseline, sizeof baseline, &m->rows[list[d.first_series[0]].first]);
+  sb_printf(&note_text,
+            "Median device time per step (step_s_median) for each model, precision, data "
+            "placement and B measured ok on at least two devices. Baseline: %s, the first "
+            "device ordered by platform, then device name. ratio = step time on that device / "
+            "step time on the baseline; > 1: the baseline is faster.",
+            baseline);
+  if (note_text.failed) {
+    rc = -1;
+    goto cleanup;
+  }
+  table_init_owned(t, 4 + 2 * d.n - 1, title, label, note_text.text);
+  table_set_column(t, 0, "model", 'l');
+  table_set_column(t, 1, "precision", 'l');
+  table_set_column(t, 2, "data", 'l');
+  table_set_column(t, 3, "B", 'r');
+  for (size_t dev = 0; dev < d.n; dev++) {
+    device_cell(device, sizeof device, &m->rows[list[d.first_series[dev]].first]);
+    snprintf(header, sizeof header, "step: %s", device);
+    table_set_column(t, 4 + dev, header, 'r');
+    if (dev > 0) {
+      snprintf(header, sizeof header, "ratio: %s", device);
+      table_set_column(t, 3 + d.n + dev, header, 'r');
+    }
+  }
+
+  /* Group the host's series by (model, precision, data placement); within a
+   * group they stay in device order. Insertion sort: a host has few series. */
+  size_t n = end - first;
+  for (size_t i = 0; i < n; i++) {
+    size_t s = first + i, j = i;
+    while (j > 0 && cmp_config(&m->rows[list[order[j - 1]].first], &m->rows[list[s].first]) > 0) {
+      order[j] = order[j - 1];
+      j--;
+    }
+    order[j] = s;
+  }
+  for (size_t a = 0; a < n && !t->failed;) {
+    size_t b = a + 1;
+    while (b < n && cmp_config(&m->rows[list[order[a]].first], &m->rows[list[order[b]].first]) == 0)
+      b++;
+    side_rows(m, list, &d, order, a, b, t);
+    a = b;
+  }
+  rc = t->failed ? -1 : 0;
+cleanup:
+  sb_free(&note_text);
+  free(order);
+  free(d.first_series);
+  return rc;
+}
+
+/* The side-by-side tables: one per host with two or more devices (and rows). */
+struct side_tables {
+  struct table *tables;
+  size_t n;
+};
+
+static void side_tables_free(struct side_tables *sides) {
+  for (size_t i = 0; i < sides->n; i++)
+    table_free(&sides->tables[i]);
+  free(sides->tables);
+  *sides = (struct side_tables){0};
+}
+
+static int build_side_tables(const struct clb_report_options *opt, const struct merged *m,
+                             const struct series *list, size_t n_series,
+                             struct side_tables *sides, struct clb_error *err) {
+  sides->tables = calloc(n_series ? n_series : 1, sizeof *sides->tables);
+  if (!sides->tables)
+    return clb_failf(err, CLB_E_NOMEM, "out of memory");
+  for (size_t first = 0; first < n_series;) {
+    /* Series are sorted by host first: [first, end) is one host. */
+    const char *host = m->rows[list[first].first].host;
+    size_t end = first + 1;
+    while (end < n_series && strcmp(m->rows[list[end].first].host, host) == 0)
+      end++;
+    struct table *t = &sides->tables[sides->n];
+    *t = (struct table){0};
+    /* Counted before anything can fail, so side_tables_free releases it. */
+    sides->n++;
+    if (build_side_by_side(m, list, first, end, t) != 0)
+      return clb_failf(err, CLB_E_NOMEM, "out of memory building the side-by-side table");
+    if (t->ncols > 0 && t->nrows == 0)
+      note(opt, "step time side by side (%s) skipped: no batch size measured ok on two devices",
+           host);
+    if (t->nrows == 0) {
+      table_free(t);
+      sides->n--;
+    }
+    first = end;
+  }
+  return CLB_OK;
+}
+
 /* Display width of UTF-8 text: code points, which is right for the Latin text,
  * em dashes and micro signs the tables contain. */
 static size_t display_width(const char *s) {
@@ -680,8 +951,12 @@ static void md_padded(struct sbuf *sb, const char *text, size_t width, char alig
 }
 
 static void render_markdown(struct sbuf *sb, const struct table *t) {
-  size_t width[32] = {0};
+  size_t *width = calloc(t->ncols ? t->ncols : 1, sizeof *width);
   char text[2 * CELL];
+  if (!width) {
+    sb->failed = 1;
+    return;
+  }
   for (size_t c = 0; c < t->ncols; c++) {
     md_cell_text(text, sizeof text, t->headers[c]);
     width[c] = display_width(text) < 3 ? 3 : display_width(text);
@@ -692,6 +967,8 @@ static void render_markdown(struct sbuf *sb, const struct table *t) {
     }
   }
   sb_printf(sb, "## %s\n\n", t->title);
+  if (t->note)
+    sb_printf(sb, "%s\n\n", t->note);
   for (size_t r = 0; r <= t->nrows + 1; r++) {
     sb_puts(sb, "|");
     for (size_t c = 0; c < t->ncols; c++) {
@@ -710,6 +987,7 @@ static void render_markdown(struct sbuf *sb, const struct table *t) {
     sb_puts(sb, "\n");
   }
   sb_puts(sb, "\n");
+  free(width);
 }
 
 static void sb_latex_escaped(struct sbuf *sb, const char *s) {
@@ -726,6 +1004,12 @@ static void sb_latex_escaped(struct sbuf *sb, const char *s) {
       break;
     case '^':
       sb_puts(sb, "\\textasciicircum{}");
+      break;
+    case '<': /* in the default OT1 font encoding a bare < prints as an inverted ! */
+      sb_puts(sb, "\\textless{}");
+      break;
+    case '>':
+      sb_puts(sb, "\\textgreater{}");
       break;
     case '\n': case '\r':
       sb_puts(sb, " ");
@@ -746,8 +1030,19 @@ static void sb_latex_escaped(struct sbuf *sb, const char *s) {
 
 static void render_latex(struct sbuf *sb, const struct table *t) {
   sb_puts(sb, "\\begin{table}[htbp]\n\\centering\n\\footnotesize\n\\setlength{\\tabcolsep}{3pt}\n");
-  sb_puts(sb, "\\caption{");
-  sb_latex_escaped(sb, t->title);
+  /* A note belongs in the caption, above the table; the list of tables gets
+   * the title alone. */
+  if (t->note) {
+    sb_puts(sb, "\\caption[");
+    sb_latex_escaped(sb, t->title);
+    sb_puts(sb, "]{");
+    sb_latex_escaped(sb, t->title);
+    sb_puts(sb, ". ");
+    sb_latex_escaped(sb, t->note);
+  } else {
+    sb_puts(sb, "\\caption{");
+    sb_latex_escaped(sb, t->title);
+  }
   sb_printf(sb, "}\n\\label{%s}\n\\begin{tabular}{%s}\n\\toprule\n", t->label, t->align);
   for (size_t r = 0; r <= t->nrows; r++) {
     for (size_t c = 0; c < t->ncols; c++) {
@@ -1589,10 +1884,23 @@ static const char HTML_STYLE[] =
     "pre{background:#f6f8fa;padding:0.8em;overflow-x:auto;font-size:0.85em}\n"
     ".note{color:#555}\n";
 
+/* A table built from the data: its escaped title, its note, then the table. */
+static void render_html_section(struct sbuf *sb, const struct table *t) {
+  sb_puts(sb, "<h2>");
+  sb_html_escaped(sb, t->title);
+  sb_puts(sb, "</h2>\n");
+  if (t->note) {
+    sb_puts(sb, "<p class=\"note\">");
+    sb_html_escaped(sb, t->note);
+    sb_puts(sb, "</p>\n");
+  }
+  render_html_table(sb, t);
+}
+
 static int write_html(const char *dir, const struct clb_report_options *opt,
                       const struct merged *m, const struct table *compare,
-                      const struct table *config, const struct plotter *p, int plots_missing,
-                      struct clb_error *err) {
+                      const struct side_tables *sides, const struct table *config,
+                      const struct plotter *p, int plots_missing, struct clb_error *err) {
   struct sbuf h = {0};
   char *path = join_path(dir, "report.html");
   int rc = CLB_OK;
@@ -1683,6 +1991,8 @@ static int write_html(const char *dir, const struct clb_report_options *opt,
               " (1 + B<sub>noise</sub>/B) when the noise scale is known, otherwise the "
               "throughput knee (smallest B reaching 90 % of the best samples/s).</p>\n");
   render_html_table(&h, compare);
+  for (size_t i = 0; i < sides->n; i++)
+    render_html_section(&h, &sides->tables[i]);
 
   sb_puts(&h, "<h2>Plots</h2>\n");
   if (plots_missing)
@@ -1723,10 +2033,11 @@ static int report_run(const struct clb_report_options *opt, struct clb_report_su
   size_t n_series = 0;
   struct train_point *train = NULL;
   size_t n_train = 0, train_cap = 0;
-  struct table compare = {"Device comparison", "tab:clbatch-devices", 12, COMPARE_HEADERS,
-                          COMPARE_ALIGN, NULL, 0, 0, 0};
-  struct table config = {"Every configuration", "tab:clbatch-configurations", 16,
-                         CONFIG_HEADERS, CONFIG_ALIGN, NULL, 0, 0, 0};
+  struct table compare = {.title = "Device comparison", .label = "tab:clbatch-devices",
+                          .ncols = 12, .headers = COMPARE_HEADERS, .align = COMPARE_ALIGN};
+  struct table config = {.title = "Every configuration", .label = "tab:clbatch-configurations",
+                         .ncols = 16, .headers = CONFIG_HEADERS, .align = CONFIG_ALIGN};
+  struct side_tables sides = {0};
   struct plotter plotter = {0};
   struct sbuf md = {0}, tex = {0};
   char *path = NULL;
@@ -1758,19 +2069,25 @@ static int report_run(const struct clb_report_options *opt, struct clb_report_su
     rc = clb_failf(err, CLB_E_NOMEM, "out of memory building the tables");
     goto cleanup;
   }
+  CLB_TRY(build_side_tables(opt, &m, list, n_series, &sides, err));
   sb_puts(&md, "# clbatch report\n\n");
   sb_printf(&md, "%zu rows from %zu file(s). Columns: see results/SCHEMA.md. Recommended B is "
                  "B* (fastest time to a target, from the noise scale) when the noise scale is "
                  "known, otherwise the throughput knee.\n\n",
             m.count, opt->n_inputs);
   render_markdown(&md, &compare);
+  for (size_t i = 0; i < sides.n; i++)
+    render_markdown(&md, &sides.tables[i]);
   render_markdown(&md, &config);
   path = join_path(dir, "report.md");
   CLB_TRY(path ? write_atomic(path, &md, err) : clb_failf(err, CLB_E_NOMEM, "out of memory"));
   free(path);
+  path = NULL;
 
   sb_puts(&tex, "% clbatch report: booktabs tables. In the preamble: \\usepackage{booktabs}\n\n");
   render_latex(&tex, &compare);
+  for (size_t i = 0; i < sides.n; i++)
+    render_latex(&tex, &sides.tables[i]);
   render_latex(&tex, &config);
   path = join_path(dir, "report.tex");
   CLB_TRY(path ? write_atomic(path, &tex, err) : clb_failf(err, CLB_E_NOMEM, "out of memory"));
@@ -1793,13 +2110,14 @@ static int report_run(const struct clb_report_options *opt, struct clb_report_su
     if (n_train)
       CLB_TRY(plot_training(&plotter, train, n_train, err));
   }
-  CLB_TRY(write_html(dir, opt, &m, &compare, &config, &plotter, plots_missing, err));
+  CLB_TRY(write_html(dir, opt, &m, &compare, &sides, &config, &plotter, plots_missing, err));
 
 cleanup:
   free(path);
   sb_free(&tex);
   sb_free(&md);
   plotter_free(&plotter);
+  side_tables_free(&sides);
   table_free(&config);
   table_free(&compare);
   free(train);

@@ -190,16 +190,13 @@ static size_t code_points(const char *s, size_t len) {
   return n;
 }
 
-Test(report, markdown_tables_are_well_formed_and_aligned) {
-  struct notes notes = {{0}};
-  struct clb_report_summary summary;
-  char *dir = run_fixture_report(&notes, &summary, "/nonexistent/gnuplot");
-  char *md = read_in(dir, "report.md");
-  cr_assert_not_null(md);
+/* Checks every Markdown table in `md`: header, separator and rows with the
+ * same number of cells, aligned to the same width. Returns how many tables. */
+static int check_markdown_tables(const char *md) {
   int tables = 0;
   size_t header_pipes = 0, header_width = 0, line_in_table = 0;
-  for (char *line = md; *line;) {
-    char *end = strchr(line, '\n');
+  for (const char *line = md; *line;) {
+    const char *end = strchr(line, '\n');
     size_t len = end ? (size_t)(end - line) : strlen(line);
     if (len > 0 && line[0] == '|') {
       size_t pipes = count_pipes(line, len);
@@ -225,7 +222,17 @@ Test(report, markdown_tables_are_well_formed_and_aligned) {
     }
     line = end ? end + 1 : line + len;
   }
-  cr_expect_eq(tables, 2);
+  return tables;
+}
+
+Test(report, markdown_tables_are_well_formed_and_aligned) {
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *dir = run_fixture_report(&notes, &summary, "/nonexistent/gnuplot");
+  char *md = read_in(dir, "report.md");
+  cr_assert_not_null(md);
+  /* One device per host: no side-by-side table. */
+  cr_expect_eq(check_markdown_tables(md), 2);
   cr_expect(strstr(md, "NVIDIA H100 80GB HBM3") && strstr(md, "(B*)"), "%s", md);
   free(md);
   remove_tree(dir);
@@ -699,6 +706,196 @@ Test(report, plot_legends_name_device_platform_and_host) {
   cr_expect(intel[0] && pocl[0], "%s", gp);
   cr_expect_str_neq(intel, pocl);
   free(gp);
+  free(out);
+  remove_tree(dir);
+}
+
+/* ---- step time side by side ---------------------------------------------- */
+
+#define MAX_CELLS 16
+struct md_row {
+  char cell[MAX_CELLS][400];
+  size_t n;
+};
+
+/* The rows (header first, separator skipped) of the Markdown table under the
+ * heading `title`; returns how many, 0 when there is no such section. */
+static size_t md_section_rows(const char *md, const char *title, struct md_row *rows,
+                              size_t max) {
+  char heading[512];
+  snprintf(heading, sizeof heading, "## %s\n", title);
+  const char *p = strstr(md, heading);
+  if (!p)
+    return 0;
+  p += strlen(heading);
+  size_t n = 0, line_no = 0;
+  for (const char *end; *p && (end = strchr(p, '\n')) != NULL; p = end + 1) {
+    if (!strncmp(p, "## ", 3))
+      break;
+    if (*p != '|')
+      continue;
+    if (line_no++ == 1 || n == max)
+      continue; /* the separator line */
+    struct md_row *r = &rows[n++];
+    r->n = 0;
+    for (const char *c = p + 1; c < end && r->n < MAX_CELLS;) {
+      const char *bar = c;
+      while (bar < end && *bar != '|')
+        bar++;
+      const char *a = c, *b = bar;
+      while (a < b && *a == ' ')
+        a++;
+      while (b > a && b[-1] == ' ')
+        b--;
+      snprintf(r->cell[r->n++], sizeof r->cell[0], "%.*s", (int)(b - a), a);
+      c = bar + 1;
+    }
+  }
+  return n;
+}
+
+Test(report, side_by_side_gives_exact_ratios_on_common_batches) {
+  char *dir = clb_test_tmpdir();
+  const char *h100 = "NVIDIA H100 80GB HBM3";
+  struct clb_row rows[] = {
+      /* PoCL first in the file: the baseline is chosen by order, not by input. */
+      small_row("h2", "Portable Computing Language", h100, "softmax", "fp32", 64, 5e-5),
+      small_row("h2", "NVIDIA CUDA", h100, "softmax", "fp32", 64, 2e-5),
+      /* Only one device measured B=128: no row. */
+      small_row("h2", "NVIDIA CUDA", h100, "softmax", "fp32", 128, 3e-5),
+      /* Not ok on PoCL: no row either. */
+      small_row("h2", "NVIDIA CUDA", h100, "softmax", "fp32", 256, 4e-5),
+      small_row("h2", "Portable Computing Language", h100, "softmax", "fp32", 256, 9e-5),
+      /* A host with one device gets no table. */
+      small_row("solo", "NVIDIA CUDA", h100, "softmax", "fp32", 64, 2e-5)};
+  snprintf(rows[4].status, sizeof rows[4].status, "oom");
+  char *csv = write_rows(dir, "side.csv", rows, sizeof rows / sizeof rows[0]);
+  const char *inputs[] = {csv};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, "/nonexistent/gnuplot", &notes, &summary);
+  char *md = read_in(out, "report.md");
+  cr_assert_not_null(md);
+  cr_expect_eq(check_markdown_tables(md), 3, "comparison, side by side (h2), every row");
+  static struct md_row table[8];
+  size_t n = md_section_rows(md, "Step time side by side (h2)", table, 8);
+  cr_assert_eq(n, 2, "a header and one row:\n%s", md);
+  static const char *const header[] = {"model", "precision", "data", "B",
+                                       "step: NVIDIA H100 80GB HBM3 (NVIDIA CUDA)",
+                                       "step: NVIDIA H100 80GB HBM3 (PoCL)",
+                                       "ratio: NVIDIA H100 80GB HBM3 (PoCL)"};
+  static const char *const row[] = {"softmax", "fp32", "device", "64",
+                                    "20 \xC2\xB5s", "50 \xC2\xB5s", "2.50"};
+  cr_assert_eq(table[0].n, 7);
+  cr_assert_eq(table[1].n, 7);
+  for (size_t c = 0; c < 7; c++) {
+    cr_expect_str_eq(table[0].cell[c], header[c]);
+    cr_expect_str_eq(table[1].cell[c], row[c]);
+  }
+  cr_expect(strstr(md, "Baseline: NVIDIA H100 80GB HBM3 (NVIDIA CUDA), the first device ordered "
+                       "by platform, then device name.") != NULL, "%s", md);
+  cr_expect(strstr(md, "ratio = step time on that device / step time on the baseline; > 1: the "
+                       "baseline is faster.") != NULL, "%s", md);
+  /* The definition comes right above the table. */
+  const char *section = strstr(md, "## Step time side by side (h2)");
+  const char *definition = strstr(md, "> 1: the baseline is faster.");
+  const char *table_start = strstr(section, "\n| model");
+  cr_expect(section < definition && definition < table_start);
+  cr_expect(strstr(md, "side by side (solo)") == NULL, "one device: no table");
+
+  char *tex = read_in(out, "report.tex");
+  cr_assert_not_null(tex);
+  cr_expect(strstr(tex, "\\caption[Step time side by side (h2)]{Step time side by side (h2). "
+                        "Median device time") != NULL, "%s", tex);
+  cr_expect(strstr(tex, "\\textgreater{} 1: the baseline is faster") != NULL);
+  cr_expect(strstr(tex, "softmax & fp32 & device & 64 & 20 $\\mu$s & 50 $\\mu$s & 2.50 \\\\") !=
+                NULL, "%s", tex);
+  cr_expect(strstr(tex, "\\label{tab:clbatch-side-by-side-h2}") != NULL);
+  char *html = read_in(out, "report.html");
+  cr_assert_not_null(html);
+  check_html_balanced(html);
+  const char *h2 = strstr(html, "<h2>Step time side by side (h2)</h2>\n<p class=\"note\">");
+  cr_expect_not_null(h2, "%s", html);
+  cr_expect(strstr(html, "&gt; 1: the baseline is faster.</p>") != NULL);
+  cr_expect(strstr(html, "<td class=\"num\">2.50</td>") != NULL);
+  free(html);
+  free(tex);
+  free(md);
+  free(out);
+  free(csv);
+  remove_tree(dir);
+}
+
+Test(report, side_by_side_three_devices_two_ratio_columns) {
+  char *dir = clb_test_tmpdir();
+  struct clb_row rows[] = {
+      /* Baseline by platform first: "Alpha CL" beats the device name "zeta". */
+      small_row("h3", "Beta CL", "beta", "mlp", "fp32", 32, 4e-5),
+      small_row("h3", "Beta CL", "alpha", "mlp", "fp32", 32, 3e-5),
+      small_row("h3", "Alpha CL", "zeta", "mlp", "fp32", 32, 1e-5),
+      /* The baseline lacks B=8: its cells and the ratios are dashes. */
+      small_row("h3", "Beta CL", "alpha", "mlp", "fp32", 8, 2e-5),
+      small_row("h3", "Beta CL", "beta", "mlp", "fp32", 8, 1e-5),
+      /* fp16 on two devices: its own rows, after fp32's. */
+      small_row("h3", "Alpha CL", "zeta", "mlp", "fp16", 32, 2e-5),
+      small_row("h3", "Beta CL", "beta", "mlp", "fp16", 32, 1e-5)};
+  char *csv = write_rows(dir, "three.csv", rows, sizeof rows / sizeof rows[0]);
+  const char *inputs[] = {csv};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, "/nonexistent/gnuplot", &notes, &summary);
+  char *md = read_in(out, "report.md");
+  cr_assert_not_null(md);
+  check_markdown_tables(md);
+  static struct md_row table[8];
+  size_t n = md_section_rows(md, "Step time side by side (h3)", table, 8);
+  cr_assert_eq(n, 4, "%s", md);
+  static const char *const expect[4][9] = {
+      {"model", "precision", "data", "B", "step: zeta (Alpha CL)", "step: alpha (Beta CL)",
+       "step: beta (Beta CL)", "ratio: alpha (Beta CL)", "ratio: beta (Beta CL)"},
+      {"mlp", "fp16", "device", "32", "20 \xC2\xB5s", "\xE2\x80\x94", "10 \xC2\xB5s",
+       "\xE2\x80\x94", "0.50"},
+      {"mlp", "fp32", "device", "8", "\xE2\x80\x94", "20 \xC2\xB5s", "10 \xC2\xB5s",
+       "\xE2\x80\x94", "\xE2\x80\x94"},
+      {"mlp", "fp32", "device", "32", "10 \xC2\xB5s", "30 \xC2\xB5s", "40 \xC2\xB5s", "3.00",
+       "4.00"}};
+  for (size_t r = 0; r < 4; r++) {
+    cr_assert_eq(table[r].n, 9, "row %zu", r);
+    for (size_t c = 0; c < 9; c++)
+      cr_expect_str_eq(table[r].cell[c], expect[r][c], "row %zu column %zu", r, c);
+  }
+  cr_expect(strstr(md, "Baseline: zeta (Alpha CL),") != NULL, "%s", md);
+  free(md);
+  free(out);
+  free(csv);
+  remove_tree(dir);
+}
+
+Test(report, side_by_side_of_the_two_real_vendors) {
+  char *dir = clb_test_tmpdir();
+  const char *inputs[] = {TWO_VENDORS};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, "/nonexistent/gnuplot", &notes, &summary);
+  char *md = read_in(out, "report.md");
+  cr_assert_not_null(md);
+  static struct md_row table[32];
+  size_t n = md_section_rows(md, "Step time side by side (vm)", table, 32);
+  /* 3 models x 6 batch sizes in fp32; PoCL's fp16 rows are skipped, so fp16
+   * has one device and no rows. */
+  cr_expect_eq(n, 1 + 18, "%s", md);
+  cr_expect_str_eq(table[0].cell[4], "step: AMD EPYC (Intel OpenCL)");
+  for (size_t r = 1; r < n; r++)
+    cr_expect_str_eq(table[r].cell[1], "fp32");
+  /* softmax B=1024: 1.1697085 ms on Intel, 0.673 ms on PoCL. */
+  int found = 0;
+  for (size_t r = 1; r < n; r++)
+    if (!strcmp(table[r].cell[0], "softmax") && !strcmp(table[r].cell[3], "1024")) {
+      found = 1;
+      cr_expect_str_eq(table[r].cell[6], "0.58");
+    }
+  cr_expect(found);
+  free(md);
   free(out);
   remove_tree(dir);
 }
