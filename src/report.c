@@ -636,6 +636,29 @@ static const char *const CONFIG_HEADERS[] = {
     "% peak BW", "epoch",     "device memory", "var ratio"};
 static const char CONFIG_ALIGN[] = "lllllrlrrrrrrrrr";
 
+/* Why a series has no recommendation when none of its rows is ok: the shared
+ * status and the first row's message ("skipped: DEVICE lacks cl_khr_fp16"),
+ * so an unsupported precision reads as such rather than as a row of dashes.
+ * Returns 0 when some row is ok. */
+static int explain_no_ok_rows(const struct merged *m, const struct series *s, char *buf,
+                              size_t size) {
+  const struct clb_row *r0 = &m->rows[s->first];
+  int same_status = 1;
+  for (size_t k = 0; k < s->count; k++) {
+    const struct clb_row *r = &m->rows[s->first + k];
+    if (is_ok(r))
+      return 0;
+    same_status &= strcmp(r->status, r0->status) == 0;
+  }
+  if (!same_status)
+    snprintf(buf, size, "no ok rows");
+  else if (r0->message[0])
+    snprintf(buf, size, "%s: %s", r0->status[0] ? r0->status : "no status", r0->message);
+  else
+    snprintf(buf, size, "%s", r0->status[0] ? r0->status : "no ok rows");
+  return 1;
+}
+
 static void build_compare_table(const struct merged *m, const struct series *list, size_t n,
                                 struct table *t) {
   for (size_t i = 0; i < n; i++) {
@@ -663,7 +686,9 @@ static void build_compare_table(const struct merged *m, const struct series *lis
       snprintf(cells[9], CELL, DASH);
     }
     fmt_num(cells[10], CELL, s->noise_scale >= 10 ? "%.0f" : "%.3g", s->noise_scale);
-    if (s->rec.optimal_batch)
+    if (explain_no_ok_rows(m, s, cells[11], CELL))
+      ; /* the status says why every other cell is a dash */
+    else if (s->rec.optimal_batch)
       snprintf(cells[11], CELL, "%zu (B*)", s->rec.optimal_batch);
     else if (s->rec.knee_batch)
       snprintf(cells[11], CELL, "%zu (knee)", s->rec.knee_batch);

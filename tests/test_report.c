@@ -899,3 +899,102 @@ Test(report, side_by_side_of_the_two_real_vendors) {
   free(out);
   remove_tree(dir);
 }
+
+/* ---- fp16 ------------------------------------------------------------------ */
+
+#define POCL_CPU "pthread-skylake-avx512-AMD EPYC (PoCL)"
+#define INTEL_CPU "AMD EPYC (Intel OpenCL)"
+#define NO_FP16 "skipped: pthread-skylake-avx512-AMD EPYC lacks cl_khr_fp16 (half precision)"
+
+Test(report, fp16_rows_are_reported_and_a_skipped_series_says_why) {
+  char *dir = clb_test_tmpdir();
+  const char *inputs[] = {TWO_VENDORS};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, "/nonexistent/gnuplot", &notes, &summary);
+  char *md = read_in(out, "report.md");
+  cr_assert_not_null(md);
+  check_markdown_tables(md);
+
+  static struct md_row compare[16];
+  size_t n = md_section_rows(md, "Device comparison", compare, 16);
+  cr_assert_eq(n, 1 + 12, "2 devices x 3 models x 2 precisions");
+  cr_assert_str_eq(compare[0].cell[11], "recommended B");
+  size_t skipped = 0, intel_fp16 = 0;
+  for (size_t r = 1; r < n; r++) {
+    const struct md_row *row = &compare[r];
+    if (strcmp(row->cell[3], "fp16") != 0) {
+      cr_expect(strstr(row->cell[11], "(B*)") != NULL, "fp32 has a recommendation");
+      continue;
+    }
+    if (!strcmp(row->cell[1], POCL_CPU)) {
+      skipped++;
+      cr_expect_str_eq(row->cell[11], NO_FP16);
+      cr_expect_str_eq(row->cell[5], "\xE2\x80\x94", "no numbers for a skipped series");
+    } else {
+      intel_fp16++;
+      cr_expect_str_eq(row->cell[1], INTEL_CPU);
+      cr_expect(strstr(row->cell[11], "(B*)") != NULL, "%s", row->cell[11]);
+      cr_expect_str_neq(row->cell[5], "\xE2\x80\x94", "Intel measured fp16");
+    }
+  }
+  cr_expect_eq(skipped, 3);
+  cr_expect_eq(intel_fp16, 3);
+
+  /* Every fp16 row is in the full table: Intel's ok with numbers, PoCL's skipped. */
+  static struct md_row all[80];
+  n = md_section_rows(md, "Every configuration", all, 80);
+  cr_assert_eq(n, 1 + 72);
+  size_t fp16_ok = 0, fp16_skipped = 0;
+  for (size_t r = 1; r < n; r++) {
+    if (strcmp(all[r].cell[3], "fp16") != 0)
+      continue;
+    if (!strcmp(all[r].cell[6], "ok")) {
+      fp16_ok++;
+      cr_expect_str_eq(all[r].cell[1], INTEL_CPU);
+      cr_expect_str_neq(all[r].cell[7], "\xE2\x80\x94", "a step time");
+    } else {
+      fp16_skipped++;
+      cr_expect_str_eq(all[r].cell[6], "skipped");
+    }
+  }
+  cr_expect_eq(fp16_ok, 18);
+  cr_expect_eq(fp16_skipped, 18);
+
+  char *tex = read_in(out, "report.tex");
+  char *html = read_in(out, "report.html");
+  cr_assert(tex && html);
+  cr_expect(strstr(tex, "skipped: pthread-skylake-avx512-AMD EPYC lacks cl\\_khr\\_fp16") != NULL);
+  cr_expect(strstr(html, ">" NO_FP16 "</td>") != NULL);
+  free(html);
+  free(tex);
+  free(md);
+  free(out);
+  remove_tree(dir);
+}
+
+Test(report, a_series_that_failed_in_mixed_ways_says_no_ok_rows) {
+  char *dir = clb_test_tmpdir();
+  struct clb_row rows[] = {small_row("h", "P", "d", "mlp", "fp64", 8, 1e-5),
+                           small_row("h", "P", "d", "mlp", "fp64", 16, 1e-5),
+                           small_row("h", "P", "d", "mlp", "fp32", 16, 1e-5)};
+  snprintf(rows[0].status, sizeof rows[0].status, "oom");
+  snprintf(rows[1].status, sizeof rows[1].status, "error");
+  char *csv = write_rows(dir, "mixed.csv", rows, 3);
+  const char *inputs[] = {csv};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, "/nonexistent/gnuplot", &notes, &summary);
+  char *md = read_in(out, "report.md");
+  cr_assert_not_null(md);
+  static struct md_row compare[4];
+  size_t n = md_section_rows(md, "Device comparison", compare, 4);
+  cr_assert_eq(n, 3);
+  cr_expect_str_eq(compare[1].cell[3], "fp32");
+  cr_expect_str_eq(compare[2].cell[3], "fp64");
+  cr_expect_str_eq(compare[2].cell[11], "no ok rows");
+  free(md);
+  free(out);
+  free(csv);
+  remove_tree(dir);
+}
