@@ -315,9 +315,9 @@ static int merge_inputs(const struct clb_report_options *opt, struct merged *m,
       note(opt,
            "duplicate host=%s platform='%s' device='%s' model=%s precision=%s batch=%.0f "
            "data_on=%s: kept %s row %zu (%s), dropped %s row %zu (%s)",
-           e->row->host, e->row->platform, e->row->device, e->row->model, e->row->precision, e->row->batch,
-           e->row->data_on, opt->inputs[kept->file], kept->index, kept->row->timestamp,
-           opt->inputs[e->file], e->index, e->row->timestamp);
+           e->row->host, e->row->platform, e->row->device, e->row->model, e->row->precision,
+           e->row->batch, e->row->data_on, opt->inputs[kept->file], kept->index,
+           kept->row->timestamp, opt->inputs[e->file], e->index, e->row->timestamp);
       continue;
     }
     kept = e;
@@ -560,8 +560,8 @@ static void table_init_owned(struct table *t, size_t ncols, const char *title, c
   t->own_note = note ? strdup(note) : NULL;
   t->own_align = calloc(ncols + 1, 1);
   t->own_headers = calloc(ncols ? ncols : 1, sizeof *t->own_headers);
-  t->failed = !t->own_title || !t->own_label || (note && !t->own_note) || !t->own_align ||
-              !t->own_headers;
+  t->failed =
+      !t->own_title || !t->own_label || (note && !t->own_note) || !t->own_align || !t->own_headers;
   t->title = t->own_title;
   t->label = t->own_label;
   t->note = t->own_note;
@@ -736,8 +736,7 @@ static int cmp_config(const struct clb_row *a, const struct clb_row *b) {
 /* The median step time of an ok row at `batch`, NaN without one. */
 static double step_at_batch(const struct merged *m, const struct series *s, double batch) {
   const struct clb_row *row = batch >= 0 ? row_at_batch(m, s, (size_t)batch) : NULL;
-  return row && isfinite(row->step_s_median) && row->step_s_median > 0 ? row->step_s_median
-                                                                        : NAN;
+  return row && isfinite(row->step_s_median) && row->step_s_median > 0 ? row->step_s_median : NAN;
 }
 
 static void fmt_ratio(char *buf, size_t size, double v) {
@@ -763,8 +762,8 @@ static size_t device_slot(const struct host_devices *d, const struct series *lis
  * of one host, at most one per device. One row per B that at least two of the
  * devices measured ok. Out of memory sets t->failed. */
 static void side_rows(const struct merged *m, const struct series *list,
-                     const struct host_devices *d, const size_t *order, size_t a, size_t b,
-                     struct table *t) {
+                      const struct host_devices *d, const size_t *order, size_t a, size_t b,
+                      struct table *t) {
   size_t n_batches = 0;
   double *batches = NULL, *steps = NULL;
   char(*cells)[CELL] = NULL;
@@ -915,8 +914,8 @@ static void side_tables_free(struct side_tables *sides) {
 }
 
 static int build_side_tables(const struct clb_report_options *opt, const struct merged *m,
-                             const struct series *list, size_t n_series,
-                             struct side_tables *sides, struct clb_error *err) {
+                             const struct series *list, size_t n_series, struct side_tables *sides,
+                             struct clb_error *err) {
   sides->tables = calloc(n_series ? n_series : 1, sizeof *sides->tables);
   if (!sides->tables)
     return clb_failf(err, CLB_E_NOMEM, "out of memory");
@@ -1191,9 +1190,12 @@ static void gp_batch_axis(struct sbuf *gp) {
               "set offsets graph 0.02, graph 0.02, 0, 0\n");
 }
 
+#define PLOT_WIDTH 1100
+#define PLOT_HEIGHT 720
+
 /* Runs one script that draws to PNG and SVG, each into NAME.tmp then renamed. */
 static int run_gnuplot(struct plotter *p, const char *name, const char *title, struct sbuf *body,
-                       struct clb_error *err) {
+                       int height, struct clb_error *err) {
   char base[4096], png[4200], svg[4200], script[4200], log[4200];
   snprintf(base, sizeof base, "%s/%s", p->dir, name);
   snprintf(png, sizeof png, "%s.png", base);
@@ -1204,13 +1206,15 @@ static int run_gnuplot(struct plotter *p, const char *name, const char *title, s
   char tmp[4300];
   int rc = CLB_OK;
 
-  sb_printf(&gp, "set terminal %s size 1100,720 font 'sans,11' noenhanced\n", p->terminal);
+  sb_printf(&gp, "set terminal %s size %d,%d font 'sans,11' noenhanced\n", p->terminal, PLOT_WIDTH,
+            height);
   snprintf(tmp, sizeof tmp, "%s.tmp", png);
   sb_puts(&gp, "set output ");
   sb_gp_quote(&gp, tmp);
   sb_puts(&gp, "\n");
   sb_append(&gp, body->text, body->len);
-  sb_puts(&gp, "set terminal svg size 1100,720 font 'sans,11' background '#ffffff' noenhanced\n");
+  sb_printf(&gp, "set terminal svg size %d,%d font 'sans,11' background '#ffffff' noenhanced\n",
+            PLOT_WIDTH, height);
   snprintf(tmp, sizeof tmp, "%s.tmp", svg);
   sb_puts(&gp, "set output ");
   sb_gp_quote(&gp, tmp);
@@ -1386,6 +1390,196 @@ static void gp_series_line(struct sbuf *gp, const char *dat, int using_x, int us
   }
 }
 
+/* Marker shapes in filled/open pairs. A device keeps its shape in every plot,
+ * beside its colour, so series that coincide (two vendors measuring the same
+ * gradient variance) still show as two. */
+static const int FILLED_POINT[] = {7, 5, 9, 13, 11};
+static const int OPEN_POINT[] = {6, 4, 8, 12, 10};
+#define N_SHAPES (sizeof FILLED_POINT / sizeof FILLED_POINT[0])
+#define STYLE_GREY "#444444" /* legend entries that explain line styles, not devices */
+
+struct look {
+  const char *color;
+  int filled, open; /* gnuplot point types */
+};
+
+static struct look series_look(const struct merged *m, const struct series *s) {
+  const struct clb_row *r0 = &m->rows[s->first];
+  /* Data streamed from the host: the device's colour, another shape. */
+  size_t shape = (s->device_id + (strcmp(r0->data_on, "host") == 0 ? 2 : 0)) % N_SHAPES;
+  return (struct look){PALETTE[s->device_id % PALETTE_SIZE], FILLED_POINT[shape],
+                       OPEN_POINT[shape]};
+}
+
+enum { THROUGHPUT, STEP, EPOCH, VARIANCE, MEMORY, PEAK, N_PLOTS };
+
+/* The grey legend entries of each plot: what its line styles mean. Devices
+ * get one legend entry each (their main line), so the legend grows by one
+ * line per two devices instead of two lines per device. */
+struct style_key {
+  const char *style, *text;
+};
+static const struct style_key STYLE_KEYS[N_PLOTS][2] = {
+    [THROUGHPUT] = {{"with points pt 6 ps 2.5 lw 2", "ring: knee, smallest B at 90% of the best"}},
+    [STEP] = {{"with linespoints lw 2 pt 7 ps 0.9 dt 1", "solid, filled: device time"},
+              {"with linespoints lw 2 pt 6 ps 0.9 dt 2", "dashed, open: wall time"}},
+    [VARIANCE] = {{"with yerrorbars pt 7 ps 0.9 lw 1.5", "measured, 95% CI; devices side by side"},
+                  {"with lines lw 2", "predicted sigma2/B (N-B)/(N-1)"}},
+    [MEMORY] = {{"with linespoints lw 2 pt 7 ps 0.9", "solid: step buffers; devices side by side"},
+                {"with lines lw 2 dt 3", "dotted: device global memory"}},
+    [PEAK] = {{"with linespoints lw 2 pt 7 ps 0.9 dt 1", "solid, filled: % of peak FLOP/s"},
+              {"with linespoints lw 2 pt 6 ps 0.9 dt 2", "dashed, open: % of peak bandwidth"}},
+};
+
+#define KEY_ROWS_IN_HEIGHT 3 /* legend rows PLOT_HEIGHT has room for */
+#define KEY_ROW_PX 24
+
+/* Below the plot in two columns, read down the first, then the second (the
+ * devices, then the grey style entries), a little space under the x label;
+ * one column when a title is too long for half the width (gnuplot would
+ * clip it at the canvas edge). The canvas grows by the rows past
+ * KEY_ROWS_IN_HEIGHT, so many devices do not squeeze the plot itself.
+ * Returns the canvas height. */
+#define KEY_TWO_COLUMN_CHARS 52 /* the longest title two columns hold at 1100 px */
+static int gp_key_below(struct sbuf *gp, size_t entries, size_t widest_title) {
+  size_t columns = widest_title > KEY_TWO_COLUMN_CHARS ? 1 : 2;
+  size_t rows = entries > 0 ? (entries + columns - 1) / columns : 1;
+  sb_printf(gp,
+            "set key outside below center vertical Left reverse maxrows %zu maxcols %zu "
+            "spacing 1.15 samplen 3 width 1 height 1\n",
+            rows, columns);
+  return PLOT_HEIGHT +
+         (int)(rows > KEY_ROWS_IN_HEIGHT ? rows - KEY_ROWS_IN_HEIGHT : 0) * KEY_ROW_PX;
+}
+
+static void gp_next(struct sbuf *gp, int *first) {
+  if (!*first)
+    sb_puts(gp, ", \\\n     ");
+  *first = 0;
+}
+
+static void gp_keyentry(struct sbuf *gp, int *first, const char *style, const char *color,
+                        const char *title) {
+  gp_next(gp, first);
+  sb_printf(gp, "keyentry %s lc rgb '%s' title ", style, color);
+  sb_gp_quote(gp, title);
+}
+
+static size_t ok_rows_of(const struct merged *m, const struct series *s) {
+  size_t n = 0;
+  for (size_t k = 0; k < s->count; k++)
+    n += is_ok(&m->rows[s->first + k]);
+  return n;
+}
+
+/* One device's lines in one plot; the first carries the legend entry. */
+static void gp_device_lines(struct sbuf *gp, int *first, int plot, const struct group *g, size_t i,
+                            const struct series *s, struct look look, double dodge) {
+  char style[96];
+  switch (plot) {
+  case THROUGHPUT:
+    gp_next(gp, first);
+    snprintf(style, sizeof style, "with linespoints lw 2 pt %d ps 0.9", look.filled);
+    gp_series_line(gp, g->dat[i], DAT_BATCH, DAT_SAMPLES, look.color, style, s->label);
+    gp_next(gp, first);
+    gp_series_line(gp, g->knee[i], 1, 2, look.color, "with points pt 6 ps 3.5 lw 2", NULL);
+    break;
+  case STEP:
+    gp_next(gp, first);
+    snprintf(style, sizeof style, "with linespoints lw 2 pt %d ps 0.9 dt 1", look.filled);
+    gp_series_line(gp, g->dat[i], DAT_BATCH, DAT_STEP, look.color, style, s->label);
+    gp_next(gp, first);
+    snprintf(style, sizeof style, "with linespoints lw 2 pt %d ps 0.9 dt 2", look.open);
+    gp_series_line(gp, g->dat[i], DAT_BATCH, DAT_WALL, look.color, style, NULL);
+    break;
+  case EPOCH:
+    gp_next(gp, first);
+    snprintf(style, sizeof style, "with linespoints lw 2 pt %d ps 0.9", look.filled);
+    gp_series_line(gp, g->dat[i], DAT_BATCH, DAT_EPOCH, look.color, style, s->label);
+    break;
+  case VARIANCE:
+    /* Devices measuring the same data give the same variance: their points
+     * are shifted a little sideways (`dodge`, a factor on the log axis), or
+     * they would hide each other's error bars. */
+    gp_next(gp, first);
+    sb_gp_quote(gp, g->dat[i]);
+    sb_printf(gp,
+              " using ($%d*%.4f):%d:%d:%d with yerrorbars pt %d ps 0.9 lw 1.5 lc rgb '%s' "
+              "title ",
+              DAT_BATCH, dodge, DAT_VAR, DAT_VAR_LO, DAT_VAR_HI, look.filled, look.color);
+    sb_gp_quote(gp, s->label);
+    gp_next(gp, first);
+    gp_series_line(gp, g->dat[i], DAT_BATCH, DAT_VAR_PRED, look.color, "with lines lw 1.5", NULL);
+    break;
+  case MEMORY:
+    /* The same buffers on two vendors are the same bytes: shifted sideways
+     * too, so every device's markers stay visible. */
+    gp_next(gp, first);
+    sb_gp_quote(gp, g->dat[i]);
+    sb_printf(gp, " using ($%d*%.4f):%d with linespoints lw 2 pt %d ps 0.9 lc rgb '%s' title ",
+              DAT_BATCH, dodge, DAT_BYTES, look.filled, look.color);
+    sb_gp_quote(gp, s->label);
+    gp_next(gp, first);
+    gp_series_line(gp, g->dat[i], DAT_BATCH, DAT_GLOBAL, look.color, "with lines lw 2 dt 3", NULL);
+    break;
+  case PEAK:
+    gp_next(gp, first);
+    snprintf(style, sizeof style, "with linespoints lw 2 pt %d ps 0.9 dt 1", look.filled);
+    gp_series_line(gp, g->dat[i], DAT_BATCH, DAT_PCT_FLOPS, look.color, style, s->label);
+    gp_next(gp, first);
+    snprintf(style, sizeof style, "with linespoints lw 2 pt %d ps 0.9 dt 2", look.open);
+    gp_series_line(gp, g->dat[i], DAT_BATCH, DAT_PCT_BW, look.color, style, NULL);
+    break;
+  }
+}
+
+/* The plot command of one plot: each device's lines, a legend entry for a
+ * device without ok rows (it is absent, and the legend says why), then the
+ * grey style entries. Returns the number of legend entries, and in *widest
+ * the longest legend title in characters. */
+static size_t gp_plot_command(struct sbuf *gp, int plot, const struct merged *m,
+                              const struct series *list, const struct group *g, size_t *widest) {
+  size_t entries = 0, plotted = 0, n_plotted = 0;
+  *widest = 0;
+  int first = 1;
+  for (size_t i = 0; i < g->n; i++)
+    n_plotted += ok_rows_of(m, &list[g->members[i]]) > 0;
+  sb_puts(gp, "plot ");
+  for (size_t i = 0; i < g->n; i++) {
+    const struct series *s = &list[g->members[i]];
+    struct look look = series_look(m, s);
+    entries++;
+    if (display_width(s->label) > *widest)
+      *widest = display_width(s->label);
+    if (ok_rows_of(m, s) == 0) {
+      char why[CELL], title[sizeof s->label + CELL + 4];
+      explain_no_ok_rows(m, s, why, sizeof why);
+      /* The status alone: the tables carry the message. */
+      why[strcspn(why, ":")] = '\0';
+      snprintf(title, sizeof title, "%s: %s", s->label, why);
+      if (display_width(title) > *widest)
+        *widest = display_width(title);
+      char style[64];
+      snprintf(style, sizeof style, "with points pt %d ps 0.9", look.open);
+      gp_keyentry(gp, &first, style, look.color, title);
+      continue;
+    }
+    double dodge = pow(1.06, (double)plotted - 0.5 * (double)(n_plotted - 1));
+    gp_device_lines(gp, &first, plot, g, i, s, look, dodge);
+    plotted++;
+  }
+  size_t n_styles = 0;
+  while (n_styles < 2 && STYLE_KEYS[plot][n_styles].style)
+    n_styles++;
+  for (size_t k = 0; k < n_styles; k++) {
+    gp_keyentry(gp, &first, STYLE_KEYS[plot][k].style, STYLE_GREY, STYLE_KEYS[plot][k].text);
+    if (display_width(STYLE_KEYS[plot][k].text) > *widest)
+      *widest = display_width(STYLE_KEYS[plot][k].text);
+  }
+  sb_puts(gp, "\n");
+  return entries + n_styles;
+}
+
 static int plot_group(struct plotter *p, const struct merged *m, const struct series *list,
                       struct group *g, struct clb_error *err) {
   char suffix[256], safe_model[64], safe_precision[64];
@@ -1393,12 +1587,11 @@ static int plot_group(struct plotter *p, const struct merged *m, const struct se
   safe_name(safe_precision, sizeof safe_precision, g->precision);
   snprintf(suffix, sizeof suffix, "%s_%s", safe_model, safe_precision);
   int rc = CLB_OK;
-  struct sbuf gp = {0};
+  struct sbuf gp = {0}, command = {0};
 
   size_t ok_rows = 0;
   for (size_t i = 0; i < g->n; i++)
-    for (size_t k = 0; k < list[g->members[i]].count; k++)
-      ok_rows += is_ok(&m->rows[list[g->members[i]].first + k]);
+    ok_rows += ok_rows_of(m, &list[g->members[i]]);
   if (ok_rows == 0) {
     /* Only skipped/oom/error rows (an unsupported precision, say): one note, not six. */
     p->summary->plots_skipped += 6;
@@ -1408,7 +1601,6 @@ static int plot_group(struct plotter *p, const struct merged *m, const struct se
   for (size_t i = 0; i < g->n; i++)
     CLB_TRY(write_series_data(m, &list[g->members[i]], g->dat[i], g->knee[i], err));
 
-  enum { THROUGHPUT, STEP, EPOCH, VARIANCE, MEMORY, PEAK, N_PLOTS };
   static const char *const names[N_PLOTS] = {"throughput", "step_time", "epoch_time",
                                              "variance",   "memory",    "peak"};
   static const char *const what[N_PLOTS] = {
@@ -1432,7 +1624,11 @@ static int plot_group(struct plotter *p, const struct merged *m, const struct se
       continue;
     }
     sb_free(&gp);
+    sb_free(&command);
+    size_t widest = 0;
+    size_t entries = gp_plot_command(&command, plot, m, list, g, &widest);
     gp_preamble(&gp, title);
+    int height = gp_key_below(&gp, entries, widest);
     gp_batch_axis(&gp);
     switch (plot) {
     case THROUGHPUT:
@@ -1461,82 +1657,11 @@ static int plot_group(struct plotter *p, const struct merged *m, const struct se
                    "set ylabel '% of measured peak (solid: FLOP/s, dashed: bandwidth)'\n");
       break;
     }
-    sb_puts(&gp, "plot ");
-    int first = 1;
-    for (size_t i = 0; i < g->n; i++) {
-      const struct series *s = &list[g->members[i]];
-      const char *color = PALETTE[s->device_id % PALETTE_SIZE];
-      char label[sizeof s->label + 64];
-#define NEXT()                                                                              \
-  do {                                                                                      \
-    if (!first)                                                                             \
-      sb_puts(&gp, ", \\\n     ");                                                          \
-    first = 0;                                                                              \
-  } while (0)
-      switch (plot) {
-      case THROUGHPUT:
-        NEXT();
-        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_SAMPLES, color,
-                       "with linespoints lw 2 pt 7 ps 0.9", s->label);
-        NEXT();
-        gp_series_line(&gp, g->knee[i], 1, 2, color, "with points pt 6 ps 3.5 lw 2", NULL);
-        break;
-      case STEP:
-        NEXT();
-        snprintf(label, sizeof label, "%s: device", s->label);
-        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_STEP, color,
-                       "with linespoints lw 2 pt 7 ps 0.9 dt 1", label);
-        NEXT();
-        snprintf(label, sizeof label, "%s: wall", s->label);
-        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_WALL, color,
-                       "with linespoints lw 2 pt 6 ps 0.9 dt 2", label);
-        break;
-      case EPOCH:
-        NEXT();
-        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_EPOCH, color,
-                       "with linespoints lw 2 pt 7 ps 0.9", s->label);
-        break;
-      case VARIANCE:
-        NEXT();
-        snprintf(label, sizeof label, "%s: measured", s->label);
-        sb_gp_quote(&gp, g->dat[i]);
-        sb_printf(&gp, " using %d:%d:%d:%d with yerrorbars pt 7 ps 0.9 lw 1.5 lc rgb '%s' title ",
-                  DAT_BATCH, DAT_VAR, DAT_VAR_LO, DAT_VAR_HI, color);
-        sb_gp_quote(&gp, label);
-        NEXT();
-        snprintf(label, sizeof label, "%s: predicted sigma2/B (N-B)/(N-1)", s->label);
-        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_VAR_PRED, color, "with lines lw 2",
-                       label);
-        break;
-      case MEMORY:
-        NEXT();
-        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_BYTES, color,
-                       "with linespoints lw 2 pt 7 ps 0.9", s->label);
-        NEXT();
-        snprintf(label, sizeof label, "%s: global memory", s->label);
-        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_GLOBAL, color, "with lines lw 2 dt 3",
-                       label);
-        break;
-      case PEAK:
-        NEXT();
-        snprintf(label, sizeof label, "%s: FLOP/s", s->label);
-        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_PCT_FLOPS, color,
-                       "with linespoints lw 2 pt 7 ps 0.9 dt 1", label);
-        NEXT();
-        snprintf(label, sizeof label, "%s: bandwidth", s->label);
-        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_PCT_BW, color,
-                       "with linespoints lw 2 pt 6 ps 0.9 dt 2", label);
-        break;
-      }
-#undef NEXT
-    }
-    if (plot == THROUGHPUT)
-      sb_puts(&gp, ", \\\n     keyentry with points pt 6 ps 2.5 lw 2 lc rgb '#000000' "
-                   "title 'knee: smallest B reaching 90% of the best samples/s'");
-    sb_puts(&gp, "\n");
-    CLB_TRY(run_gnuplot(p, name, title, &gp, err));
+    sb_append(&gp, command.text ? command.text : "", command.len);
+    CLB_TRY(run_gnuplot(p, name, title, &gp, height, err));
   }
 cleanup:
+  sb_free(&command);
   sb_free(&gp);
   return rc;
 }
@@ -1781,11 +1906,11 @@ static int plot_training(struct plotter *p, const struct train_point *pts, size_
     snprintf(name, sizeof name, "train_loss_epoch_%s", suffix);
     snprintf(title, sizeof title, "%s, %s: training loss vs epoch", pts[i].model,
              pts[i].precision);
-    CLB_TRY(run_gnuplot(p, name, title, &gp_epoch, err));
+    CLB_TRY(run_gnuplot(p, name, title, &gp_epoch, PLOT_HEIGHT, err));
     snprintf(name, sizeof name, "train_loss_wall_%s", suffix);
     snprintf(title, sizeof title, "%s, %s: training loss vs wall time", pts[i].model,
              pts[i].precision);
-    CLB_TRY(run_gnuplot(p, name, title, &gp_wall, err));
+    CLB_TRY(run_gnuplot(p, name, title, &gp_wall, PLOT_HEIGHT, err));
     i = j;
   }
 cleanup:
@@ -1922,10 +2047,10 @@ static void render_html_section(struct sbuf *sb, const struct table *t) {
   render_html_table(sb, t);
 }
 
-static int write_html(const char *dir, const struct clb_report_options *opt,
-                      const struct merged *m, const struct table *compare,
-                      const struct side_tables *sides, const struct table *config,
-                      const struct plotter *p, int plots_missing, struct clb_error *err) {
+static int write_html(const char *dir, const struct clb_report_options *opt, const struct merged *m,
+                      const struct table *compare, const struct side_tables *sides,
+                      const struct table *config, const struct plotter *p, int plots_missing,
+                      struct clb_error *err) {
   struct sbuf h = {0};
   char *path = join_path(dir, "report.html");
   int rc = CLB_OK;
@@ -1966,8 +2091,8 @@ static int write_html(const char *dir, const struct clb_report_options *opt,
     else
       snprintf(clock, sizeof clock, "unknown");
     fmt_bytes(memory, sizeof memory, r->global_mem_bytes);
-    const char *texts[] = {r->host,        r->cpu,    r->platform, r->device,
-                           r->vendor,      r->device_type, r->driver, r->clblast};
+    const char *texts[] = {r->host,   r->cpu,         r->platform, r->device,
+                           r->vendor, r->device_type, r->driver,   r->clblast};
     sb_puts(&h, "<tr>");
     for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
       sb_puts(&h, "<td>");
@@ -2058,10 +2183,16 @@ static int report_run(const struct clb_report_options *opt, struct clb_report_su
   size_t n_series = 0;
   struct train_point *train = NULL;
   size_t n_train = 0, train_cap = 0;
-  struct table compare = {.title = "Device comparison", .label = "tab:clbatch-devices",
-                          .ncols = 12, .headers = COMPARE_HEADERS, .align = COMPARE_ALIGN};
-  struct table config = {.title = "Every configuration", .label = "tab:clbatch-configurations",
-                         .ncols = 16, .headers = CONFIG_HEADERS, .align = CONFIG_ALIGN};
+  struct table compare = {.title = "Device comparison",
+                          .label = "tab:clbatch-devices",
+                          .ncols = 12,
+                          .headers = COMPARE_HEADERS,
+                          .align = COMPARE_ALIGN};
+  struct table config = {.title = "Every configuration",
+                         .label = "tab:clbatch-configurations",
+                         .ncols = 16,
+                         .headers = CONFIG_HEADERS,
+                         .align = CONFIG_ALIGN};
   struct side_tables sides = {0};
   struct plotter plotter = {0};
   struct sbuf md = {0}, tex = {0};
@@ -2316,10 +2447,12 @@ static int plot_study(struct plotter *p, const struct study_series *list, size_t
   sb_puts(&gp_val, "\n");
   sb_puts(&gp_sharp, "\n");
   sb_puts(&gp_time, "\n");
-  CLB_TRY(run_gnuplot(p, "study_val_loss", "validation loss vs batch size", &gp_val, err));
-  CLB_TRY(run_gnuplot(p, "study_sharpness", "sharpness vs batch size", &gp_sharp, err));
+  CLB_TRY(
+      run_gnuplot(p, "study_val_loss", "validation loss vs batch size", &gp_val, PLOT_HEIGHT, err));
+  CLB_TRY(
+      run_gnuplot(p, "study_sharpness", "sharpness vs batch size", &gp_sharp, PLOT_HEIGHT, err));
   CLB_TRY(run_gnuplot(p, "study_time_to_target", "updates to the target loss vs batch size",
-                      &gp_time, err));
+                      &gp_time, PLOT_HEIGHT, err));
 cleanup:
   sb_free(&dat);
   sb_free(&gp_time);

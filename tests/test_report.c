@@ -99,12 +99,16 @@ static struct clb_row small_row(const char *host, const char *platform, const ch
   r.samples_per_s = batch / step_s;
   r.epoch_s = r.steps_per_epoch * step_s;
   r.device_bytes = 1048576 + 4096 * batch;
+  r.pct_peak_flops = 10;
+  r.pct_peak_bw = 20;
+  r.var_predicted = r.var_measured = 100 / batch;
+  r.var_ci_low = 0.9 * r.var_measured;
+  r.var_ci_high = 1.1 * r.var_measured;
   return r;
 }
 
 /* Writes rows as a results CSV DIR/NAME; returns the path (malloc'd). */
-static char *write_rows(const char *dir, const char *name, const struct clb_row *rows,
-                        size_t n) {
+static char *write_rows(const char *dir, const char *name, const struct clb_row *rows, size_t n) {
   char *path = clb_test_write_file(dir, name, "");
   FILE *out = fopen(path, "w");
   cr_assert_not_null(out, "%s", path);
@@ -117,9 +121,8 @@ static char *write_rows(const char *dir, const char *name, const struct clb_row 
 
 /* Runs the report on `inputs` into DIR/out (gnuplot: NULL for the default,
  * a bad path for tables only) and returns that folder (malloc'd). */
-static char *report_into(const char *dir, const char *const *inputs, size_t n,
-                         const char *gnuplot, struct notes *notes,
-                         struct clb_report_summary *summary) {
+static char *report_into(const char *dir, const char *const *inputs, size_t n, const char *gnuplot,
+                         struct notes *notes, struct clb_report_summary *summary) {
   char *out_dir = malloc(strlen(dir) + 8);
   cr_assert_not_null(out_dir);
   sprintf(out_dir, "%s/out", dir);
@@ -549,10 +552,12 @@ Test(report, same_device_name_on_two_platforms_is_two_devices) {
   char *dir = clb_test_tmpdir();
   /* PoCL-CUDA and NVIDIA's OpenCL name the same card the same way. */
   const char *h100 = "NVIDIA H100 80GB HBM3";
-  struct clb_row nvidia[] = {small_row("gpu-node02", "NVIDIA CUDA", h100, "softmax", "fp32", 64, 2e-5),
-                             small_row("gpu-node02", "NVIDIA CUDA", h100, "softmax", "fp32", 128, 3e-5)};
-  struct clb_row pocl[] = {small_row("gpu-node02", "Portable Computing Language", h100, "softmax", "fp32", 64, 5e-5),
-                           small_row("gpu-node02", "Portable Computing Language", h100, "softmax", "fp32", 128, 6e-5)};
+  struct clb_row nvidia[] = {
+      small_row("gpu-node02", "NVIDIA CUDA", h100, "softmax", "fp32", 64, 2e-5),
+      small_row("gpu-node02", "NVIDIA CUDA", h100, "softmax", "fp32", 128, 3e-5)};
+  struct clb_row pocl[] = {
+      small_row("gpu-node02", "Portable Computing Language", h100, "softmax", "fp32", 64, 5e-5),
+      small_row("gpu-node02", "Portable Computing Language", h100, "softmax", "fp32", 128, 6e-5)};
   char *a = write_rows(dir, "nvidia.csv", nvidia, 2);
   char *b = write_rows(dir, "pocl.csv", pocl, 2);
   const char *inputs[] = {a, b};
@@ -599,16 +604,18 @@ Test(report, same_device_name_on_two_platforms_gets_two_colours) {
   require_gnuplot();
   char *dir = clb_test_tmpdir();
   const char *h100 = "NVIDIA H100 80GB HBM3";
-  struct clb_row rows[] = {small_row("gpu-node02", "NVIDIA CUDA", h100, "softmax", "fp32", 64, 2e-5),
-                           small_row("gpu-node02", "Portable Computing Language", h100, "softmax", "fp32", 64, 5e-5)};
+  struct clb_row rows[] = {
+      small_row("gpu-node02", "NVIDIA CUDA", h100, "softmax", "fp32", 64, 2e-5),
+      small_row("gpu-node02", "Portable Computing Language", h100, "softmax", "fp32", 64, 5e-5)};
   char *csv = write_rows(dir, "both.csv", rows, 2);
   const char *inputs[] = {csv};
   struct notes notes = {{0}};
   struct clb_report_summary summary;
   char *out = report_into(dir, inputs, 1, NULL, &notes, &summary);
   cr_expect_eq(summary.duplicates, 0);
-  static const char *const plots[] = {"throughput_softmax_fp32", "epoch_time_softmax_fp32",
-                                      "memory_softmax_fp32"};
+  static const char *const plots[] = {"throughput_softmax_fp32", "step_time_softmax_fp32",
+                                      "epoch_time_softmax_fp32", "variance_softmax_fp32",
+                                      "memory_softmax_fp32",     "peak_softmax_fp32"};
   for (size_t i = 0; i < sizeof plots / sizeof plots[0]; i++) {
     char *gp = read_script(out, plots[i]);
     cr_assert_not_null(gp, "%s.gp missing", plots[i]);
@@ -672,7 +679,8 @@ Test(report, tables_name_the_platform_of_each_device) {
 Test(report, platform_names_lose_trademark_signs_only) {
   char *dir = clb_test_tmpdir();
   struct clb_row rows[] = {
-      small_row("h", "Intel(R) CPU Runtime for OpenCL(TM) Applications", "cpu0", "linreg", "fp32", 8, 1e-5),
+      small_row("h", "Intel(R) CPU Runtime for OpenCL(TM) Applications", "cpu0", "linreg", "fp32",
+                8, 1e-5),
       small_row("h", "AMD Accelerated Parallel Processing", "gfx90a", "linreg", "fp32", 8, 1e-5),
       small_row("h", "", "nameless", "linreg", "fp32", 8, 1e-5)};
   char *csv = write_rows(dir, "names.csv", rows, 3);
@@ -720,8 +728,7 @@ struct md_row {
 
 /* The rows (header first, separator skipped) of the Markdown table under the
  * heading `title`; returns how many, 0 when there is no such section. */
-static size_t md_section_rows(const char *md, const char *title, struct md_row *rows,
-                              size_t max) {
+static size_t md_section_rows(const char *md, const char *title, struct md_row *rows, size_t max) {
   char heading[512];
   snprintf(heading, sizeof heading, "## %s\n", title);
   const char *p = strstr(md, heading);
@@ -780,11 +787,14 @@ Test(report, side_by_side_gives_exact_ratios_on_common_batches) {
   static struct md_row table[8];
   size_t n = md_section_rows(md, "Step time side by side (h2)", table, 8);
   cr_assert_eq(n, 2, "a header and one row:\n%s", md);
-  static const char *const header[] = {"model", "precision", "data", "B",
+  static const char *const header[] = {"model",
+                                       "precision",
+                                       "data",
+                                       "B",
                                        "step: NVIDIA H100 80GB HBM3 (NVIDIA CUDA)",
                                        "step: NVIDIA H100 80GB HBM3 (PoCL)",
                                        "ratio: NVIDIA H100 80GB HBM3 (PoCL)"};
-  static const char *const row[] = {"softmax", "fp32", "device", "64",
+  static const char *const row[] = {"softmax",      "fp32",         "device", "64",
                                     "20 \xC2\xB5s", "50 \xC2\xB5s", "2.50"};
   cr_assert_eq(table[0].n, 7);
   cr_assert_eq(table[1].n, 7);
@@ -793,9 +803,11 @@ Test(report, side_by_side_gives_exact_ratios_on_common_batches) {
     cr_expect_str_eq(table[1].cell[c], row[c]);
   }
   cr_expect(strstr(md, "Baseline: NVIDIA H100 80GB HBM3 (NVIDIA CUDA), the first device ordered "
-                       "by platform, then device name.") != NULL, "%s", md);
+                       "by platform, then device name.") != NULL,
+            "%s", md);
   cr_expect(strstr(md, "ratio = step time on that device / step time on the baseline; > 1: the "
-                       "baseline is faster.") != NULL, "%s", md);
+                       "baseline is faster.") != NULL,
+            "%s", md);
   /* The definition comes right above the table. */
   const char *section = strstr(md, "## Step time side by side (h2)");
   const char *definition = strstr(md, "> 1: the baseline is faster.");
@@ -806,10 +818,12 @@ Test(report, side_by_side_gives_exact_ratios_on_common_batches) {
   char *tex = read_in(out, "report.tex");
   cr_assert_not_null(tex);
   cr_expect(strstr(tex, "\\caption[Step time side by side (h2)]{Step time side by side (h2). "
-                        "Median device time") != NULL, "%s", tex);
+                        "Median device time") != NULL,
+            "%s", tex);
   cr_expect(strstr(tex, "\\textgreater{} 1: the baseline is faster") != NULL);
   cr_expect(strstr(tex, "softmax & fp32 & device & 64 & 20 $\\mu$s & 50 $\\mu$s & 2.50 \\\\") !=
-                NULL, "%s", tex);
+                NULL,
+            "%s", tex);
   cr_expect(strstr(tex, "\\label{tab:clbatch-side-by-side-h2}") != NULL);
   char *html = read_in(out, "report.html");
   cr_assert_not_null(html);
@@ -855,8 +869,8 @@ Test(report, side_by_side_three_devices_two_ratio_columns) {
        "step: beta (Beta CL)", "ratio: alpha (Beta CL)", "ratio: beta (Beta CL)"},
       {"mlp", "fp16", "device", "32", "20 \xC2\xB5s", "\xE2\x80\x94", "10 \xC2\xB5s",
        "\xE2\x80\x94", "0.50"},
-      {"mlp", "fp32", "device", "8", "\xE2\x80\x94", "20 \xC2\xB5s", "10 \xC2\xB5s",
-       "\xE2\x80\x94", "\xE2\x80\x94"},
+      {"mlp", "fp32", "device", "8", "\xE2\x80\x94", "20 \xC2\xB5s", "10 \xC2\xB5s", "\xE2\x80\x94",
+       "\xE2\x80\x94"},
       {"mlp", "fp32", "device", "32", "10 \xC2\xB5s", "30 \xC2\xB5s", "40 \xC2\xB5s", "3.00",
        "4.00"}};
   for (size_t r = 0; r < 4; r++) {
@@ -997,4 +1011,197 @@ Test(report, a_series_that_failed_in_mixed_ways_says_no_ok_rows) {
   free(out);
   free(csv);
   remove_tree(dir);
+}
+
+/* ---- plots with four devices ----------------------------------------------- */
+
+#define GPU_TWO_VENDORS FIXTURES "/gpu-node02-two-vendors.csv"
+
+static const char *const FOUR_DEVICES[] = {
+    "NVIDIA H100 80GB HBM3 (NVIDIA CUDA, gpu-node02)", "NVIDIA H100 80GB HBM3 (PoCL, gpu-node02)",
+    "AMD EPYC (Intel OpenCL, vm)", "pthread-skylake-avx512-AMD EPYC (PoCL, vm)"};
+
+static size_t count_of(const char *text, const char *needle) {
+  size_t n = 0;
+  for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+    n++;
+  return n;
+}
+
+/* Width and height from a PNG's IHDR chunk. */
+static void png_size(const char *path, unsigned *width, unsigned *height) {
+  unsigned char head[24] = {0};
+  FILE *file = fopen(path, "rb");
+  cr_assert_not_null(file, "%s", path);
+  cr_assert_eq(fread(head, 1, sizeof head, file), sizeof head);
+  fclose(file);
+  *width = (unsigned)head[16] << 24 | (unsigned)head[17] << 16 | (unsigned)head[18] << 8 | head[19];
+  *height =
+      (unsigned)head[20] << 24 | (unsigned)head[21] << 16 | (unsigned)head[22] << 8 | head[23];
+}
+
+static char *four_device_report(char *dir, struct clb_report_summary *summary) {
+  const char *inputs[] = {TWO_VENDORS, GPU_TWO_VENDORS};
+  static struct notes notes;
+  memset(&notes, 0, sizeof notes);
+  return report_into(dir, inputs, 2, NULL, &notes, summary);
+}
+
+Test(report, four_devices_keep_one_colour_and_shape_in_every_plot) {
+  require_gnuplot();
+  char *dir = clb_test_tmpdir();
+  struct clb_report_summary summary;
+  char *out = four_device_report(dir, &summary);
+  cr_expect_eq(summary.duplicates, 0);
+  static const char *const kinds[] = {"throughput", "step_time", "epoch_time",
+                                      "variance",   "memory",    "peak"};
+  static const char *const models[] = {"linreg", "softmax", "mlp"};
+  char first_colour[4][8] = {{0}};
+  for (size_t mi = 0; mi < 3; mi++) {
+    for (size_t k = 0; k < 6; k++) {
+      char name[128];
+      snprintf(name, sizeof name, "%s_%s_fp32", kinds[k], models[mi]);
+      expect_png_and_svg(out, name);
+      char *gp = read_script(out, name);
+      cr_assert_not_null(gp, "%s", name);
+      for (size_t d = 0; d < 4; d++) {
+        char title[256], colour[8];
+        snprintf(title, sizeof title, "title '%s'", FOUR_DEVICES[d]);
+        /* One legend entry per device, whatever lines it draws. */
+        cr_expect_eq(count_of(gp, title), 1, "%s: %s", name, FOUR_DEVICES[d]);
+        colour_of(gp, FOUR_DEVICES[d], colour);
+        if (!first_colour[d][0])
+          snprintf(first_colour[d], sizeof first_colour[d], "%s", colour);
+        cr_expect_str_eq(colour, first_colour[d], "%s: %s changed colour", name, FOUR_DEVICES[d]);
+      }
+      /* Below the plot, in two columns: 4 devices + at most 2 style entries. */
+      cr_expect(strstr(gp, "set key outside below") && strstr(gp, "maxcols 2"), "%s", name);
+      free(gp);
+      char log[256];
+      snprintf(log, sizeof log, "data/%s.log", name);
+      char *text = read_in(out, log);
+      cr_expect(text && !*text, "%s: gnuplot said: %s", name, text ? text : "(no log)");
+      free(text);
+    }
+  }
+  for (size_t a = 0; a < 4; a++)
+    for (size_t b = a + 1; b < 4; b++)
+      cr_expect_str_neq(first_colour[a], first_colour[b], "devices %zu and %zu share a colour", a,
+                        b);
+  /* Two hosts with two vendors each: two side-by-side tables on the page. */
+  char *html = read_in(out, "report.html");
+  cr_assert_not_null(html);
+  check_html_balanced(html);
+  cr_expect(strstr(html, "<h2>Step time side by side (gpu-node02)</h2>") != NULL);
+  cr_expect(strstr(html, "<h2>Step time side by side (vm)</h2>") != NULL);
+  free(html);
+  free(out);
+  remove_tree(dir);
+}
+
+Test(report, device_and_wall_time_are_solid_and_dashed) {
+  require_gnuplot();
+  char *dir = clb_test_tmpdir();
+  struct clb_report_summary summary;
+  char *out = four_device_report(dir, &summary);
+  char *gp = read_script(out, "step_time_softmax_fp32");
+  cr_assert_not_null(gp);
+  for (size_t d = 0; d < 4; d++) {
+    char colour[8], solid[64], dashed[64];
+    colour_of(gp, FOUR_DEVICES[d], colour);
+    snprintf(dashed, sizeof dashed, "dt 2 lc rgb '%s' notitle", colour);
+    cr_expect(strstr(gp, dashed) != NULL, "wall time of %s dashed:\n%s", FOUR_DEVICES[d], gp);
+    snprintf(solid, sizeof solid, "dt 1 lc rgb '%s' title", colour);
+    cr_expect(strstr(gp, solid) != NULL, "device time of %s solid", FOUR_DEVICES[d]);
+  }
+  /* The legend says which is which, once, in grey. */
+  cr_expect(strstr(gp, "dt 1 lc rgb '#444444' title 'solid, filled: device time'") != NULL);
+  cr_expect(strstr(gp, "dt 2 lc rgb '#444444' title 'dashed, open: wall time'") != NULL);
+  free(gp);
+  /* Four devices' points do not hide each other where they coincide. */
+  gp = read_script(out, "variance_softmax_fp32");
+  cr_assert_not_null(gp);
+  cr_expect_eq(count_of(gp, "using ($1*"), 4, "variance points shifted per device:\n%s", gp);
+  free(gp);
+  free(out);
+  remove_tree(dir);
+}
+
+Test(report, legends_get_room_rather_than_squeezing_the_plot) {
+  require_gnuplot();
+  char *dir = clb_test_tmpdir();
+  struct clb_report_summary summary;
+  char *out = four_device_report(dir, &summary);
+  char path[4300];
+  unsigned width, height;
+  /* 4 devices + 2 style entries in 2 columns: 3 rows fit the usual canvas. */
+  snprintf(path, sizeof path, "%s/step_time_mlp_fp32.png", out);
+  png_size(path, &width, &height);
+  cr_expect_eq(width, 1100);
+  cr_expect_eq(height, 720);
+  free(out);
+  remove_tree(dir);
+
+  /* Labels too long for half the width: one column, and a taller canvas. */
+  struct notes notes = {{0}};
+  dir = run_fixture_report(&notes, &summary, NULL);
+  char *gp = read_script(dir, "step_time_mlp_fp32");
+  cr_assert_not_null(gp);
+  cr_expect(strstr(gp, "maxrows 4 maxcols 1") != NULL, "%s", gp);
+  free(gp);
+  snprintf(path, sizeof path, "%s/step_time_mlp_fp32.png", dir);
+  png_size(path, &width, &height);
+  cr_expect_eq(height, 720 + 24);
+  remove_tree(dir);
+}
+
+Test(report, fp16_plots_show_the_device_that_has_it_and_name_the_one_skipped) {
+  require_gnuplot();
+  char *dir = clb_test_tmpdir();
+  struct clb_report_summary summary;
+  char *out = four_device_report(dir, &summary);
+  static const char *const models[] = {"linreg", "softmax", "mlp"};
+  for (size_t mi = 0; mi < 3; mi++) {
+    char name[128];
+    snprintf(name, sizeof name, "throughput_%s_fp16", models[mi]);
+    expect_png_and_svg(out, name);
+    snprintf(name, sizeof name, "step_time_%s_fp16", models[mi]);
+    expect_png_and_svg(out, name);
+    char *gp = read_script(out, name);
+    cr_assert_not_null(gp);
+    char intel[8], pocl[8];
+    colour_of(gp, "AMD EPYC (Intel OpenCL, vm)", intel);
+    colour_of(gp, "pthread-skylake-avx512-AMD EPYC (PoCL, vm): skipped", pocl);
+    cr_expect(intel[0] && pocl[0], "%s", gp);
+    cr_expect_str_neq(intel, pocl);
+    cr_expect(strstr(gp, "keyentry with points pt") != NULL, "the skipped device: a legend entry");
+    free(gp);
+    snprintf(name, sizeof name, "data/step_time_%s_fp16.log", models[mi]);
+    char *log = read_in(out, name);
+    cr_expect(log && !*log, "no empty data files handed to gnuplot: %s", log ? log : "");
+    free(log);
+  }
+  free(out);
+  remove_tree(dir);
+}
+
+Test(report, the_report_is_deterministic) {
+  require_gnuplot();
+  char *one = clb_test_tmpdir(), *two = clb_test_tmpdir();
+  struct clb_report_summary summary;
+  char *out_one = four_device_report(one, &summary);
+  char *out_two = four_device_report(two, &summary);
+  static const char *const files[] = {"report.md", "report.tex", "report.html", "merged.csv",
+                                      "variance_softmax_fp32.svg"};
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    char *a = read_in(out_one, files[i]), *b = read_in(out_two, files[i]);
+    cr_assert(a && b, "%s", files[i]);
+    cr_expect_str_eq(a, b, "%s differs between two runs", files[i]);
+    free(a);
+    free(b);
+  }
+  free(out_one);
+  free(out_two);
+  remove_tree(one);
+  remove_tree(two);
 }
