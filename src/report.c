@@ -3,8 +3,9 @@
  *
  * Data flow: read every input (clb_results_read) -> resolve duplicate keys
  * (newest timestamp wins) -> sort into series (one per host, platform, device,
- * model, precision, data placement; rows ordered by batch) -> tables -> plots ->
- * the HTML page, last, because it inlines the SVG plots.
+ * model, precision, data placement; rows ordered by batch) -> tables (device
+ * comparison, step time side by side per host, every configuration) -> plots
+ * -> the HTML page, last, because it inlines the SVG plots.
  *
  * Every output goes to NAME.tmp first and is renamed into place, so a report
  * file that exists is always complete, even if the command is killed. */
