@@ -2,9 +2,10 @@
  * and gnuplot plots.
  *
  * Data flow: read every input (clb_results_read) -> resolve duplicate keys
- * (newest timestamp wins) -> sort into series (one per host, device, model,
- * precision, data placement; rows ordered by batch) -> tables -> plots ->
- * the HTML page, last, because it inlines the SVG plots.
+ * (newest timestamp wins) -> sort into series (one per host, platform, device,
+ * model, precision, data placement; rows ordered by batch) -> tables (device
+ * comparison, step time side by side per host, every configuration) -> plots
+ * -> the HTML page, last, because it inlines the SVG plots.
  *
  * Every output goes to NAME.tmp first and is renamed into place, so a report
  * file that exists is always complete, even if the command is killed. */
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -216,12 +218,23 @@ static int cmp_double(double a, double b) {
   return (a > b) - (a < b);
 }
 
-/* Series order: host, device, model, precision, data placement. */
-static int cmp_series(const struct clb_row *a, const struct clb_row *b) {
+/* Same host, platform and device: one physical device as one vendor's driver
+ * sees it. The platform belongs to the identity because two vendors can report
+ * the same device name (PoCL-CUDA and NVIDIA's OpenCL both say "NVIDIA H100
+ * 80GB HBM3"), and their rows are different measurements, not duplicates. */
+static int cmp_device(const struct clb_row *a, const struct clb_row *b) {
   int c;
   if ((c = strcmp(a->host, b->host)) != 0)
     return c;
-  if ((c = strcmp(a->device, b->device)) != 0)
+  if ((c = strcmp(a->platform, b->platform)) != 0)
+    return c;
+  return strcmp(a->device, b->device);
+}
+
+/* Series order: host, platform, device, model, precision, data placement. */
+static int cmp_series(const struct clb_row *a, const struct clb_row *b) {
+  int c;
+  if ((c = cmp_device(a, b)) != 0)
     return c;
   if ((c = strcmp(a->model, b->model)) != 0)
     return c;
@@ -301,11 +314,11 @@ static int merge_inputs(const struct clb_report_options *opt, struct merged *m,
     if (kept && cmp_key(kept->row, e->row) == 0) {
       summary->duplicates++;
       note(opt,
-           "duplicate host=%s device='%s' model=%s precision=%s batch=%.0f data_on=%s: kept "
-           "%s row %zu (%s), dropped %s row %zu (%s)",
-           e->row->host, e->row->device, e->row->model, e->row->precision, e->row->batch,
-           e->row->data_on, opt->inputs[kept->file], kept->index, kept->row->timestamp,
-           opt->inputs[e->file], e->index, e->row->timestamp);
+           "duplicate host=%s platform='%s' device='%s' model=%s precision=%s batch=%.0f "
+           "data_on=%s: kept %s row %zu (%s), dropped %s row %zu (%s)",
+           e->row->host, e->row->platform, e->row->device, e->row->model, e->row->precision,
+           e->row->batch, e->row->data_on, opt->inputs[kept->file], kept->index,
+           kept->row->timestamp, opt->inputs[e->file], e->index, e->row->timestamp);
       continue;
     }
     kept = e;
@@ -319,14 +332,71 @@ cleanup:
   return rc;
 }
 
+/* ---- naming devices ------------------------------------------------------ */
+
+/* The platform as labels name it: PoCL's long name shortened, trademark signs
+ * dropped ("Intel(R) OpenCL" -> "Intel OpenCL"), anything else as the driver
+ * reports it. Labels need the vendor because two platforms can show the same
+ * device name on one host. */
+static void short_platform(char *dst, size_t size, const char *platform) {
+  static const char *const marks[] = {"(R)", "(TM)", "\xC2\xAE", "\xE2\x84\xA2"};
+  size_t j = 0;
+  if (size == 0)
+    return;
+  if (strcmp(platform, "Portable Computing Language") == 0) {
+    snprintf(dst, size, "PoCL");
+    return;
+  }
+  for (const char *s = platform; *s && j + 1 < size;) {
+    size_t skip = 0;
+    for (size_t k = 0; k < sizeof marks / sizeof marks[0] && !skip; k++)
+      if (strncasecmp(s, marks[k], strlen(marks[k])) == 0)
+        skip = strlen(marks[k]);
+    if (skip) {
+      s += skip;
+      continue;
+    }
+    /* One space for any run of blanks, none at the start. */
+    if (isspace((unsigned char)*s) && (j == 0 || dst[j - 1] == ' ')) {
+      s++;
+      continue;
+    }
+    dst[j++] = isspace((unsigned char)*s) ? ' ' : *s;
+    s++;
+  }
+  while (j > 0 && dst[j - 1] == ' ')
+    j--;
+  dst[j] = '\0';
+}
+
+/* A table's device cell: "DEVICE (PLATFORM)"; the host has its own column. */
+static void device_cell(char *dst, size_t size, const struct clb_row *r) {
+  char platform[CLB_STR_FIELD_SIZE];
+  short_platform(platform, sizeof platform, r->platform);
+  if (platform[0])
+    snprintf(dst, size, "%s (%s)", r->device, platform);
+  else
+    snprintf(dst, size, "%s", r->device);
+}
+
+/* A plot legend's name of a device: "DEVICE (PLATFORM, HOST)". */
+static void device_label(char *dst, size_t size, const struct clb_row *r) {
+  char platform[CLB_STR_FIELD_SIZE];
+  short_platform(platform, sizeof platform, r->platform);
+  if (platform[0])
+    snprintf(dst, size, "%s (%s, %s)", r->device, platform, r->host);
+  else
+    snprintf(dst, size, "%s (%s)", r->device, r->host);
+}
+
 /* ---- series and per-series facts ----------------------------------------- */
 
 struct series {
   size_t first, count; /* rows [first, first + count) of merged.rows, by batch */
-  size_t device_id;    /* index of host+device, for one colour per device */
+  size_t device_id;    /* index of host+platform+device, for one colour per device */
   struct clb_recommendation rec;
   double noise_scale;  /* median over ok rows; NaN when not measured */
-  char label[700];     /* "DEVICE (HOST)" [+ ", data on host"] */
+  char label[3 * CLB_STR_FIELD_SIZE + 32]; /* device_label [+ ", data on host"] */
 };
 
 static int is_ok(const struct clb_row *row) {
@@ -358,11 +428,10 @@ static int build_series(const struct merged *m, struct series **out, size_t *n_o
     struct series *s = &list[n];
     s->first = i;
     s->count = j - i;
-    /* Same host and device as an earlier series: same colour. */
+    /* Same host, platform and device as an earlier series: same colour. */
     s->device_id = devices;
     for (size_t k = 0; k < n; k++) {
-      const struct clb_row *a = &m->rows[list[k].first];
-      if (strcmp(a->host, m->rows[i].host) == 0 && strcmp(a->device, m->rows[i].device) == 0) {
+      if (cmp_device(&m->rows[list[k].first], &m->rows[i]) == 0) {
         s->device_id = list[k].device_id;
         break;
       }
@@ -385,8 +454,9 @@ static int build_series(const struct merged *m, struct series **out, size_t *n_o
     }
     clb_recommend(points, s->count, s->noise_scale, &s->rec);
     const struct clb_row *r0 = &m->rows[i];
-    snprintf(s->label, sizeof s->label, "%s (%s)%s", r0->device, r0->host,
-             strcmp(r0->data_on, "host") == 0 ? ", data on host" : "");
+    device_label(s->label, sizeof s->label, r0);
+    if (strcmp(r0->data_on, "host") == 0)
+      strcat(s->label, ", data on host");
     n++;
     i = j;
   }
@@ -412,7 +482,8 @@ static const struct clb_row *row_at_batch(const struct merged *m, const struct s
 
 /* ---- cell formatting ----------------------------------------------------- */
 
-#define CELL CLB_STR_FIELD_SIZE /* a cell holds at most one CSV string field */
+/* A cell holds at most two CSV string fields: a device and its platform. */
+#define CELL (2 * CLB_STR_FIELD_SIZE + 8)
 #define DASH "\xE2\x80\x94" /* an em dash: "not measured" in every table */
 
 static void fmt_time(char *buf, size_t size, double s) {
@@ -470,7 +541,44 @@ struct table {
   char **cells;      /* nrows * ncols strings */
   size_t nrows, cap;
   int failed;
+  const char *note; /* a sentence between the title and the table; may be NULL */
+  /* A table whose columns depend on the data (table_init_owned) owns its
+   * texts, and title, label, note, headers and align point into these;
+   * table_free releases them. They stay NULL in a table of static texts. */
+  char *own_title, *own_label, *own_note, *own_align;
+  char **own_headers; /* ncols strings */
 };
+
+/* Starts an empty table of `ncols` columns that owns its texts; the caller
+ * names each column with table_set_column. Out of memory sets t->failed, and
+ * table_free is safe either way. */
+static void table_init_owned(struct table *t, size_t ncols, const char *title, const char *label,
+                             const char *note) {
+  *t = (struct table){0};
+  t->ncols = ncols;
+  t->own_title = strdup(title);
+  t->own_label = strdup(label);
+  t->own_note = note ? strdup(note) : NULL;
+  t->own_align = calloc(ncols + 1, 1);
+  t->own_headers = calloc(ncols ? ncols : 1, sizeof *t->own_headers);
+  t->failed =
+      !t->own_title || !t->own_label || (note && !t->own_note) || !t->own_align || !t->own_headers;
+  t->title = t->own_title;
+  t->label = t->own_label;
+  t->note = t->own_note;
+  t->align = t->own_align;
+  t->headers = (const char *const *)t->own_headers;
+}
+
+static void table_set_column(struct table *t, size_t c, const char *header, char align) {
+  if (t->failed)
+    return;
+  free(t->own_headers[c]);
+  t->own_headers[c] = strdup(header);
+  t->own_align[c] = align;
+  if (!t->own_headers[c])
+    t->failed = 1;
+}
 
 static void table_add(struct table *t, char cells[][CELL]) {
   if (t->failed)
@@ -499,6 +607,18 @@ static void table_free(struct table *t) {
   free(t->cells);
   t->cells = NULL;
   t->nrows = t->cap = 0;
+  if (t->own_headers)
+    for (size_t c = 0; c < t->ncols; c++)
+      free(t->own_headers[c]);
+  free(t->own_headers);
+  free(t->own_align);
+  free(t->own_note);
+  free(t->own_label);
+  free(t->own_title);
+  t->own_headers = NULL;
+  t->own_align = t->own_note = t->own_label = t->own_title = NULL;
+  t->headers = NULL;
+  t->align = t->note = t->label = t->title = NULL;
 }
 
 static const char *cell(const struct table *t, size_t r, size_t c) {
@@ -517,6 +637,29 @@ static const char *const CONFIG_HEADERS[] = {
     "% peak BW", "epoch",     "device memory", "var ratio"};
 static const char CONFIG_ALIGN[] = "lllllrlrrrrrrrrr";
 
+/* Why a series has no recommendation when none of its rows is ok: the shared
+ * status and the first row's message ("skipped: DEVICE lacks cl_khr_fp16"),
+ * so an unsupported precision reads as such rather than as a row of dashes.
+ * Returns 0 when some row is ok. */
+static int explain_no_ok_rows(const struct merged *m, const struct series *s, char *buf,
+                              size_t size) {
+  const struct clb_row *r0 = &m->rows[s->first];
+  int same_status = 1;
+  for (size_t k = 0; k < s->count; k++) {
+    const struct clb_row *r = &m->rows[s->first + k];
+    if (is_ok(r))
+      return 0;
+    same_status &= strcmp(r->status, r0->status) == 0;
+  }
+  if (!same_status)
+    snprintf(buf, size, "no ok rows");
+  else if (r0->message[0])
+    snprintf(buf, size, "%s: %s", r0->status[0] ? r0->status : "no status", r0->message);
+  else
+    snprintf(buf, size, "%s", r0->status[0] ? r0->status : "no ok rows");
+  return 1;
+}
+
 static void build_compare_table(const struct merged *m, const struct series *list, size_t n,
                                 struct table *t) {
   for (size_t i = 0; i < n; i++) {
@@ -524,7 +667,7 @@ static void build_compare_table(const struct merged *m, const struct series *lis
     const struct clb_row *r0 = &m->rows[s->first];
     char cells[12][CELL];
     snprintf(cells[0], CELL, "%s", r0->host);
-    snprintf(cells[1], CELL, "%s", r0->device);
+    device_cell(cells[1], CELL, r0);
     snprintf(cells[2], CELL, "%s", r0->model);
     snprintf(cells[3], CELL, "%s", r0->precision);
     snprintf(cells[4], CELL, "%s", r0->data_on);
@@ -544,7 +687,9 @@ static void build_compare_table(const struct merged *m, const struct series *lis
       snprintf(cells[9], CELL, DASH);
     }
     fmt_num(cells[10], CELL, s->noise_scale >= 10 ? "%.0f" : "%.3g", s->noise_scale);
-    if (s->rec.optimal_batch)
+    if (explain_no_ok_rows(m, s, cells[11], CELL))
+      ; /* the status says why every other cell is a dash */
+    else if (s->rec.optimal_batch)
       snprintf(cells[11], CELL, "%zu (B*)", s->rec.optimal_batch);
     else if (s->rec.knee_batch)
       snprintf(cells[11], CELL, "%zu (knee)", s->rec.knee_batch);
@@ -559,7 +704,7 @@ static void build_config_table(const struct merged *m, struct table *t) {
     const struct clb_row *r = &m->rows[i];
     char cells[16][CELL];
     snprintf(cells[0], CELL, "%s", r->host);
-    snprintf(cells[1], CELL, "%s", r->device);
+    device_cell(cells[1], CELL, r);
     snprintf(cells[2], CELL, "%s", r->model);
     snprintf(cells[3], CELL, "%s", r->precision);
     snprintf(cells[4], CELL, "%s", r->data_on);
@@ -576,6 +721,227 @@ static void build_config_table(const struct merged *m, struct table *t) {
     fmt_num(cells[15], CELL, "%.3f", r->var_ratio);
     table_add(t, cells);
   }
+}
+
+/* ---- step time side by side ---------------------------------------------- */
+
+static int cmp_config(const struct clb_row *a, const struct clb_row *b) {
+  int c;
+  if ((c = strcmp(a->model, b->model)) != 0)
+    return c;
+  if ((c = strcmp(a->precision, b->precision)) != 0)
+    return c;
+  return strcmp(a->data_on, b->data_on);
+}
+
+/* The median step time of an ok row at `batch`, NaN without one. */
+static double step_at_batch(const struct merged *m, const struct series *s, double batch) {
+  const struct clb_row *row = batch >= 0 ? row_at_batch(m, s, (size_t)batch) : NULL;
+  return row && isfinite(row->step_s_median) && row->step_s_median > 0 ? row->step_s_median : NAN;
+}
+
+static void fmt_ratio(char *buf, size_t size, double v) {
+  /* Two decimals say 2.50 plainly; tiny ratios keep two significant digits. */
+  fmt_num(buf, size, v >= 0.1 ? "%.2f" : "%.2g", v);
+}
+
+/* The devices of one host, in series order (platform, then device name), as
+ * the index of a series of each device. */
+struct host_devices {
+  size_t *first_series;
+  size_t n;
+};
+
+static size_t device_slot(const struct host_devices *d, const struct series *list, size_t s) {
+  for (size_t k = 0; k < d->n; k++)
+    if (list[d->first_series[k]].device_id == list[s].device_id)
+      return k;
+  return d->n;
+}
+
+/* Adds the rows of one (model, precision, data placement): series order[a..b)
+ * of one host, at most one per device. One row per B that at least two of the
+ * devices measured ok. Out of memory sets t->failed. */
+static void side_rows(const struct merged *m, const struct series *list,
+                      const struct host_devices *d, const size_t *order, size_t a, size_t b,
+                      struct table *t) {
+  size_t n_batches = 0;
+  double *batches = NULL, *steps = NULL;
+  char(*cells)[CELL] = NULL;
+  size_t cap = 0;
+  for (size_t i = a; i < b; i++)
+    cap += list[order[i]].count;
+  batches = calloc(cap ? cap : 1, sizeof *batches);
+  steps = calloc(d->n, sizeof *steps);
+  cells = calloc(t->ncols, sizeof *cells);
+  if (!batches || !steps || !cells) {
+    t->failed = 1;
+    goto cleanup;
+  }
+  for (size_t i = a; i < b; i++) {
+    const struct series *s = &list[order[i]];
+    for (size_t k = 0; k < s->count; k++) {
+      const struct clb_row *r = &m->rows[s->first + k];
+      if (is_ok(r) && isfinite(r->batch))
+        batches[n_batches++] = r->batch;
+    }
+  }
+  qsort(batches, n_batches, sizeof *batches, cmp_double_qsort);
+  for (size_t k = 0; k < n_batches; k++) {
+    if (k > 0 && batches[k] == batches[k - 1])
+      continue;
+    size_t measured = 0;
+    for (size_t dev = 0; dev < d->n; dev++)
+      steps[dev] = NAN;
+    for (size_t i = a; i < b; i++) {
+      size_t dev = device_slot(d, list, order[i]);
+      if (dev < d->n)
+        steps[dev] = step_at_batch(m, &list[order[i]], batches[k]);
+    }
+    for (size_t dev = 0; dev < d->n; dev++)
+      measured += isfinite(steps[dev]);
+    if (measured < 2)
+      continue;
+    const struct clb_row *r0 = &m->rows[list[order[a]].first];
+    snprintf(cells[0], CELL, "%s", r0->model);
+    snprintf(cells[1], CELL, "%s", r0->precision);
+    snprintf(cells[2], CELL, "%s", r0->data_on);
+    fmt_num(cells[3], CELL, "%.0f", batches[k]);
+    for (size_t dev = 0; dev < d->n; dev++)
+      fmt_time(cells[4 + dev], CELL, steps[dev]);
+    for (size_t dev = 1; dev < d->n; dev++)
+      fmt_ratio(cells[3 + d->n + dev], CELL, steps[dev] / steps[0]);
+    table_add(t, cells);
+  }
+cleanup:
+  free(cells);
+  free(steps);
+  free(batches);
+}
+
+/* "Step time side by side (HOST)" for the series [first, end) of one host:
+ * per model, precision, data placement and B the median step time of every
+ * device, then each device's ratio to the first (the baseline). Leaves `t`
+ * untouched (ncols 0) when the host has fewer than two devices. */
+static int build_side_by_side(const struct merged *m, const struct series *list, size_t first,
+                              size_t end, struct table *t) {
+  struct host_devices d = {0};
+  size_t *order = NULL;
+  struct sbuf note_text = {0};
+  int rc = 0;
+  d.first_series = calloc(end - first, sizeof *d.first_series);
+  order = calloc(end - first, sizeof *order);
+  if (!d.first_series || !order) {
+    rc = -1;
+    goto cleanup;
+  }
+  /* Series are sorted by host, platform, device: the first series of each
+   * device comes in that order, which makes the baseline stable. */
+  for (size_t s = first; s < end; s++)
+    if (device_slot(&d, list, s) == d.n)
+      d.first_series[d.n++] = s;
+  if (d.n < 2)
+    goto cleanup;
+
+  const struct clb_row *host_row = &m->rows[list[first].first];
+  char title[CLB_STR_FIELD_SIZE + 64], label[CLB_STR_FIELD_SIZE + 64], safe_host[256];
+  char baseline[CELL], device[CELL], header[CELL + 16];
+  snprintf(title, sizeof title, "Step time side by side (%s)", host_row->host);
+  safe_name(safe_host, sizeof safe_host, host_row->host);
+  snprintf(label, sizeof label, "tab:clbatch-side-by-side-%s", safe_host);
+  device_cell(baseline, sizeof baseline, &m->rows[list[d.first_series[0]].first]);
+  sb_printf(&note_text,
+            "Median device time per step (step_s_median) for each model, precision, data "
+            "placement and B measured ok on at least two devices. Baseline: %s, the first "
+            "device ordered by platform, then device name. ratio = step time on that device / "
+            "step time on the baseline; > 1: the baseline is faster.",
+            baseline);
+  if (note_text.failed) {
+    rc = -1;
+    goto cleanup;
+  }
+  table_init_owned(t, 4 + 2 * d.n - 1, title, label, note_text.text);
+  table_set_column(t, 0, "model", 'l');
+  table_set_column(t, 1, "precision", 'l');
+  table_set_column(t, 2, "data", 'l');
+  table_set_column(t, 3, "B", 'r');
+  for (size_t dev = 0; dev < d.n; dev++) {
+    device_cell(device, sizeof device, &m->rows[list[d.first_series[dev]].first]);
+    snprintf(header, sizeof header, "step: %s", device);
+    table_set_column(t, 4 + dev, header, 'r');
+    if (dev > 0) {
+      snprintf(header, sizeof header, "ratio: %s", device);
+      table_set_column(t, 3 + d.n + dev, header, 'r');
+    }
+  }
+
+  /* Group the host's series by (model, precision, data placement); within a
+   * group they stay in device order. Insertion sort: a host has few series. */
+  size_t n = end - first;
+  for (size_t i = 0; i < n; i++) {
+    size_t s = first + i, j = i;
+    while (j > 0 && cmp_config(&m->rows[list[order[j - 1]].first], &m->rows[list[s].first]) > 0) {
+      order[j] = order[j - 1];
+      j--;
+    }
+    order[j] = s;
+  }
+  for (size_t a = 0; a < n && !t->failed;) {
+    size_t b = a + 1;
+    while (b < n && cmp_config(&m->rows[list[order[a]].first], &m->rows[list[order[b]].first]) == 0)
+      b++;
+    side_rows(m, list, &d, order, a, b, t);
+    a = b;
+  }
+  rc = t->failed ? -1 : 0;
+cleanup:
+  sb_free(&note_text);
+  free(order);
+  free(d.first_series);
+  return rc;
+}
+
+/* The side-by-side tables: one per host with two or more devices (and rows). */
+struct side_tables {
+  struct table *tables;
+  size_t n;
+};
+
+static void side_tables_free(struct side_tables *sides) {
+  for (size_t i = 0; i < sides->n; i++)
+    table_free(&sides->tables[i]);
+  free(sides->tables);
+  *sides = (struct side_tables){0};
+}
+
+static int build_side_tables(const struct clb_report_options *opt, const struct merged *m,
+                             const struct series *list, size_t n_series, struct side_tables *sides,
+                             struct clb_error *err) {
+  sides->tables = calloc(n_series ? n_series : 1, sizeof *sides->tables);
+  if (!sides->tables)
+    return clb_failf(err, CLB_E_NOMEM, "out of memory");
+  for (size_t first = 0; first < n_series;) {
+    /* Series are sorted by host first: [first, end) is one host. */
+    const char *host = m->rows[list[first].first].host;
+    size_t end = first + 1;
+    while (end < n_series && strcmp(m->rows[list[end].first].host, host) == 0)
+      end++;
+    struct table *t = &sides->tables[sides->n];
+    *t = (struct table){0};
+    /* Counted before anything can fail, so side_tables_free releases it. */
+    sides->n++;
+    if (build_side_by_side(m, list, first, end, t) != 0)
+      return clb_failf(err, CLB_E_NOMEM, "out of memory building the side-by-side table");
+    if (t->ncols > 0 && t->nrows == 0)
+      note(opt, "step time side by side (%s) skipped: no batch size measured ok on two devices",
+           host);
+    if (t->nrows == 0) {
+      table_free(t);
+      sides->n--;
+    }
+    first = end;
+  }
+  return CLB_OK;
 }
 
 /* Display width of UTF-8 text: code points, which is right for the Latin text,
@@ -610,8 +976,12 @@ static void md_padded(struct sbuf *sb, const char *text, size_t width, char alig
 }
 
 static void render_markdown(struct sbuf *sb, const struct table *t) {
-  size_t width[32] = {0};
+  size_t *width = calloc(t->ncols ? t->ncols : 1, sizeof *width);
   char text[2 * CELL];
+  if (!width) {
+    sb->failed = 1;
+    return;
+  }
   for (size_t c = 0; c < t->ncols; c++) {
     md_cell_text(text, sizeof text, t->headers[c]);
     width[c] = display_width(text) < 3 ? 3 : display_width(text);
@@ -622,6 +992,8 @@ static void render_markdown(struct sbuf *sb, const struct table *t) {
     }
   }
   sb_printf(sb, "## %s\n\n", t->title);
+  if (t->note)
+    sb_printf(sb, "%s\n\n", t->note);
   for (size_t r = 0; r <= t->nrows + 1; r++) {
     sb_puts(sb, "|");
     for (size_t c = 0; c < t->ncols; c++) {
@@ -640,6 +1012,7 @@ static void render_markdown(struct sbuf *sb, const struct table *t) {
     sb_puts(sb, "\n");
   }
   sb_puts(sb, "\n");
+  free(width);
 }
 
 static void sb_latex_escaped(struct sbuf *sb, const char *s) {
@@ -656,6 +1029,12 @@ static void sb_latex_escaped(struct sbuf *sb, const char *s) {
       break;
     case '^':
       sb_puts(sb, "\\textasciicircum{}");
+      break;
+    case '<': /* in the default OT1 font encoding a bare < prints as an inverted ! */
+      sb_puts(sb, "\\textless{}");
+      break;
+    case '>':
+      sb_puts(sb, "\\textgreater{}");
       break;
     case '\n': case '\r':
       sb_puts(sb, " ");
@@ -676,8 +1055,19 @@ static void sb_latex_escaped(struct sbuf *sb, const char *s) {
 
 static void render_latex(struct sbuf *sb, const struct table *t) {
   sb_puts(sb, "\\begin{table}[htbp]\n\\centering\n\\footnotesize\n\\setlength{\\tabcolsep}{3pt}\n");
-  sb_puts(sb, "\\caption{");
-  sb_latex_escaped(sb, t->title);
+  /* A note belongs in the caption, above the table; the list of tables gets
+   * the title alone. */
+  if (t->note) {
+    sb_puts(sb, "\\caption[");
+    sb_latex_escaped(sb, t->title);
+    sb_puts(sb, "]{");
+    sb_latex_escaped(sb, t->title);
+    sb_puts(sb, ". ");
+    sb_latex_escaped(sb, t->note);
+  } else {
+    sb_puts(sb, "\\caption{");
+    sb_latex_escaped(sb, t->title);
+  }
   sb_printf(sb, "}\n\\label{%s}\n\\begin{tabular}{%s}\n\\toprule\n", t->label, t->align);
   for (size_t r = 0; r <= t->nrows; r++) {
     for (size_t c = 0; c < t->ncols; c++) {
@@ -801,9 +1191,12 @@ static void gp_batch_axis(struct sbuf *gp) {
               "set offsets graph 0.02, graph 0.02, 0, 0\n");
 }
 
+#define PLOT_WIDTH 1100
+#define PLOT_HEIGHT 720
+
 /* Runs one script that draws to PNG and SVG, each into NAME.tmp then renamed. */
 static int run_gnuplot(struct plotter *p, const char *name, const char *title, struct sbuf *body,
-                       struct clb_error *err) {
+                       int height, struct clb_error *err) {
   char base[4096], png[4200], svg[4200], script[4200], log[4200];
   snprintf(base, sizeof base, "%s/%s", p->dir, name);
   snprintf(png, sizeof png, "%s.png", base);
@@ -814,13 +1207,15 @@ static int run_gnuplot(struct plotter *p, const char *name, const char *title, s
   char tmp[4300];
   int rc = CLB_OK;
 
-  sb_printf(&gp, "set terminal %s size 1100,720 font 'sans,11' noenhanced\n", p->terminal);
+  sb_printf(&gp, "set terminal %s size %d,%d font 'sans,11' noenhanced\n", p->terminal, PLOT_WIDTH,
+            height);
   snprintf(tmp, sizeof tmp, "%s.tmp", png);
   sb_puts(&gp, "set output ");
   sb_gp_quote(&gp, tmp);
   sb_puts(&gp, "\n");
   sb_append(&gp, body->text, body->len);
-  sb_puts(&gp, "set terminal svg size 1100,720 font 'sans,11' background '#ffffff' noenhanced\n");
+  sb_printf(&gp, "set terminal svg size %d,%d font 'sans,11' background '#ffffff' noenhanced\n",
+            PLOT_WIDTH, height);
   snprintf(tmp, sizeof tmp, "%s.tmp", svg);
   sb_puts(&gp, "set output ");
   sb_gp_quote(&gp, tmp);
@@ -996,6 +1391,196 @@ static void gp_series_line(struct sbuf *gp, const char *dat, int using_x, int us
   }
 }
 
+/* Marker shapes in filled/open pairs. A device keeps its shape in every plot,
+ * beside its colour, so series that coincide (two vendors measuring the same
+ * gradient variance) still show as two. */
+static const int FILLED_POINT[] = {7, 5, 9, 13, 11};
+static const int OPEN_POINT[] = {6, 4, 8, 12, 10};
+#define N_SHAPES (sizeof FILLED_POINT / sizeof FILLED_POINT[0])
+#define STYLE_GREY "#444444" /* legend entries that explain line styles, not devices */
+
+struct look {
+  const char *color;
+  int filled, open; /* gnuplot point types */
+};
+
+static struct look series_look(const struct merged *m, const struct series *s) {
+  const struct clb_row *r0 = &m->rows[s->first];
+  /* Data streamed from the host: the device's colour, another shape. */
+  size_t shape = (s->device_id + (strcmp(r0->data_on, "host") == 0 ? 2 : 0)) % N_SHAPES;
+  return (struct look){PALETTE[s->device_id % PALETTE_SIZE], FILLED_POINT[shape],
+                       OPEN_POINT[shape]};
+}
+
+enum { THROUGHPUT, STEP, EPOCH, VARIANCE, MEMORY, PEAK, N_PLOTS };
+
+/* The grey legend entries of each plot: what its line styles mean. Devices
+ * get one legend entry each (their main line), so the legend grows by one
+ * line per two devices instead of two lines per device. */
+struct style_key {
+  const char *style, *text;
+};
+static const struct style_key STYLE_KEYS[N_PLOTS][2] = {
+    [THROUGHPUT] = {{"with points pt 6 ps 2.5 lw 2", "ring: knee, smallest B at 90% of the best"}},
+    [STEP] = {{"with linespoints lw 2 pt 7 ps 0.9 dt 1", "solid, filled: device time"},
+              {"with linespoints lw 2 pt 6 ps 0.9 dt 2", "dashed, open: wall time"}},
+    [VARIANCE] = {{"with yerrorbars pt 7 ps 0.9 lw 1.5", "measured, 95% CI; devices side by side"},
+                  {"with lines lw 2", "predicted sigma2/B (N-B)/(N-1)"}},
+    [MEMORY] = {{"with linespoints lw 2 pt 7 ps 0.9", "solid: step buffers; devices side by side"},
+                {"with lines lw 2 dt 3", "dotted: device global memory"}},
+    [PEAK] = {{"with linespoints lw 2 pt 7 ps 0.9 dt 1", "solid, filled: % of peak FLOP/s"},
+              {"with linespoints lw 2 pt 6 ps 0.9 dt 2", "dashed, open: % of peak bandwidth"}},
+};
+
+#define KEY_ROWS_IN_HEIGHT 3 /* legend rows PLOT_HEIGHT has room for */
+#define KEY_ROW_PX 24
+
+/* Below the plot in two columns, read down the first, then the second (the
+ * devices, then the grey style entries), a little space under the x label;
+ * one column when a title is too long for half the width (gnuplot would
+ * clip it at the canvas edge). The canvas grows by the rows past
+ * KEY_ROWS_IN_HEIGHT, so many devices do not squeeze the plot itself.
+ * Returns the canvas height. */
+#define KEY_TWO_COLUMN_CHARS 52 /* the longest title two columns hold at 1100 px */
+static int gp_key_below(struct sbuf *gp, size_t entries, size_t widest_title) {
+  size_t columns = widest_title > KEY_TWO_COLUMN_CHARS ? 1 : 2;
+  size_t rows = entries > 0 ? (entries + columns - 1) / columns : 1;
+  sb_printf(gp,
+            "set key outside below center vertical Left reverse maxrows %zu maxcols %zu "
+            "spacing 1.15 samplen 3 width 1 height 1\n",
+            rows, columns);
+  return PLOT_HEIGHT +
+         (int)(rows > KEY_ROWS_IN_HEIGHT ? rows - KEY_ROWS_IN_HEIGHT : 0) * KEY_ROW_PX;
+}
+
+static void gp_next(struct sbuf *gp, int *first) {
+  if (!*first)
+    sb_puts(gp, ", \\\n     ");
+  *first = 0;
+}
+
+static void gp_keyentry(struct sbuf *gp, int *first, const char *style, const char *color,
+                        const char *title) {
+  gp_next(gp, first);
+  sb_printf(gp, "keyentry %s lc rgb '%s' title ", style, color);
+  sb_gp_quote(gp, title);
+}
+
+static size_t ok_rows_of(const struct merged *m, const struct series *s) {
+  size_t n = 0;
+  for (size_t k = 0; k < s->count; k++)
+    n += is_ok(&m->rows[s->first + k]);
+  return n;
+}
+
+/* One device's lines in one plot; the first carries the legend entry. */
+static void gp_device_lines(struct sbuf *gp, int *first, int plot, const struct group *g, size_t i,
+                            const struct series *s, struct look look, double dodge) {
+  char style[96];
+  switch (plot) {
+  case THROUGHPUT:
+    gp_next(gp, first);
+    snprintf(style, sizeof style, "with linespoints lw 2 pt %d ps 0.9", look.filled);
+    gp_series_line(gp, g->dat[i], DAT_BATCH, DAT_SAMPLES, look.color, style, s->label);
+    gp_next(gp, first);
+    gp_series_line(gp, g->knee[i], 1, 2, look.color, "with points pt 6 ps 3.5 lw 2", NULL);
+    break;
+  case STEP:
+    gp_next(gp, first);
+    snprintf(style, sizeof style, "with linespoints lw 2 pt %d ps 0.9 dt 1", look.filled);
+    gp_series_line(gp, g->dat[i], DAT_BATCH, DAT_STEP, look.color, style, s->label);
+    gp_next(gp, first);
+    snprintf(style, sizeof style, "with linespoints lw 2 pt %d ps 0.9 dt 2", look.open);
+    gp_series_line(gp, g->dat[i], DAT_BATCH, DAT_WALL, look.color, style, NULL);
+    break;
+  case EPOCH:
+    gp_next(gp, first);
+    snprintf(style, sizeof style, "with linespoints lw 2 pt %d ps 0.9", look.filled);
+    gp_series_line(gp, g->dat[i], DAT_BATCH, DAT_EPOCH, look.color, style, s->label);
+    break;
+  case VARIANCE:
+    /* Devices measuring the same data give the same variance: their points
+     * are shifted a little sideways (`dodge`, a factor on the log axis), or
+     * they would hide each other's error bars. */
+    gp_next(gp, first);
+    sb_gp_quote(gp, g->dat[i]);
+    sb_printf(gp,
+              " using ($%d*%.4f):%d:%d:%d with yerrorbars pt %d ps 0.9 lw 1.5 lc rgb '%s' "
+              "title ",
+              DAT_BATCH, dodge, DAT_VAR, DAT_VAR_LO, DAT_VAR_HI, look.filled, look.color);
+    sb_gp_quote(gp, s->label);
+    gp_next(gp, first);
+    gp_series_line(gp, g->dat[i], DAT_BATCH, DAT_VAR_PRED, look.color, "with lines lw 1.5", NULL);
+    break;
+  case MEMORY:
+    /* The same buffers on two vendors are the same bytes: shifted sideways
+     * too, so every device's markers stay visible. */
+    gp_next(gp, first);
+    sb_gp_quote(gp, g->dat[i]);
+    sb_printf(gp, " using ($%d*%.4f):%d with linespoints lw 2 pt %d ps 0.9 lc rgb '%s' title ",
+              DAT_BATCH, dodge, DAT_BYTES, look.filled, look.color);
+    sb_gp_quote(gp, s->label);
+    gp_next(gp, first);
+    gp_series_line(gp, g->dat[i], DAT_BATCH, DAT_GLOBAL, look.color, "with lines lw 2 dt 3", NULL);
+    break;
+  case PEAK:
+    gp_next(gp, first);
+    snprintf(style, sizeof style, "with linespoints lw 2 pt %d ps 0.9 dt 1", look.filled);
+    gp_series_line(gp, g->dat[i], DAT_BATCH, DAT_PCT_FLOPS, look.color, style, s->label);
+    gp_next(gp, first);
+    snprintf(style, sizeof style, "with linespoints lw 2 pt %d ps 0.9 dt 2", look.open);
+    gp_series_line(gp, g->dat[i], DAT_BATCH, DAT_PCT_BW, look.color, style, NULL);
+    break;
+  }
+}
+
+/* The plot command of one plot: each device's lines, a legend entry for a
+ * device without ok rows (it is absent, and the legend says why), then the
+ * grey style entries. Returns the number of legend entries, and in *widest
+ * the longest legend title in characters. */
+static size_t gp_plot_command(struct sbuf *gp, int plot, const struct merged *m,
+                              const struct series *list, const struct group *g, size_t *widest) {
+  size_t entries = 0, plotted = 0, n_plotted = 0;
+  *widest = 0;
+  int first = 1;
+  for (size_t i = 0; i < g->n; i++)
+    n_plotted += ok_rows_of(m, &list[g->members[i]]) > 0;
+  sb_puts(gp, "plot ");
+  for (size_t i = 0; i < g->n; i++) {
+    const struct series *s = &list[g->members[i]];
+    struct look look = series_look(m, s);
+    entries++;
+    if (display_width(s->label) > *widest)
+      *widest = display_width(s->label);
+    if (ok_rows_of(m, s) == 0) {
+      char why[CELL], title[sizeof s->label + CELL + 4];
+      explain_no_ok_rows(m, s, why, sizeof why);
+      /* The status alone: the tables carry the message. */
+      why[strcspn(why, ":")] = '\0';
+      snprintf(title, sizeof title, "%s: %s", s->label, why);
+      if (display_width(title) > *widest)
+        *widest = display_width(title);
+      char style[64];
+      snprintf(style, sizeof style, "with points pt %d ps 0.9", look.open);
+      gp_keyentry(gp, &first, style, look.color, title);
+      continue;
+    }
+    double dodge = pow(1.06, (double)plotted - 0.5 * (double)(n_plotted - 1));
+    gp_device_lines(gp, &first, plot, g, i, s, look, dodge);
+    plotted++;
+  }
+  size_t n_styles = 0;
+  while (n_styles < 2 && STYLE_KEYS[plot][n_styles].style)
+    n_styles++;
+  for (size_t k = 0; k < n_styles; k++) {
+    gp_keyentry(gp, &first, STYLE_KEYS[plot][k].style, STYLE_GREY, STYLE_KEYS[plot][k].text);
+    if (display_width(STYLE_KEYS[plot][k].text) > *widest)
+      *widest = display_width(STYLE_KEYS[plot][k].text);
+  }
+  sb_puts(gp, "\n");
+  return entries + n_styles;
+}
+
 static int plot_group(struct plotter *p, const struct merged *m, const struct series *list,
                       struct group *g, struct clb_error *err) {
   char suffix[256], safe_model[64], safe_precision[64];
@@ -1003,12 +1588,11 @@ static int plot_group(struct plotter *p, const struct merged *m, const struct se
   safe_name(safe_precision, sizeof safe_precision, g->precision);
   snprintf(suffix, sizeof suffix, "%s_%s", safe_model, safe_precision);
   int rc = CLB_OK;
-  struct sbuf gp = {0};
+  struct sbuf gp = {0}, command = {0};
 
   size_t ok_rows = 0;
   for (size_t i = 0; i < g->n; i++)
-    for (size_t k = 0; k < list[g->members[i]].count; k++)
-      ok_rows += is_ok(&m->rows[list[g->members[i]].first + k]);
+    ok_rows += ok_rows_of(m, &list[g->members[i]]);
   if (ok_rows == 0) {
     /* Only skipped/oom/error rows (an unsupported precision, say): one note, not six. */
     p->summary->plots_skipped += 6;
@@ -1018,7 +1602,6 @@ static int plot_group(struct plotter *p, const struct merged *m, const struct se
   for (size_t i = 0; i < g->n; i++)
     CLB_TRY(write_series_data(m, &list[g->members[i]], g->dat[i], g->knee[i], err));
 
-  enum { THROUGHPUT, STEP, EPOCH, VARIANCE, MEMORY, PEAK, N_PLOTS };
   static const char *const names[N_PLOTS] = {"throughput", "step_time", "epoch_time",
                                              "variance",   "memory",    "peak"};
   static const char *const what[N_PLOTS] = {
@@ -1042,7 +1625,11 @@ static int plot_group(struct plotter *p, const struct merged *m, const struct se
       continue;
     }
     sb_free(&gp);
+    sb_free(&command);
+    size_t widest = 0;
+    size_t entries = gp_plot_command(&command, plot, m, list, g, &widest);
     gp_preamble(&gp, title);
+    int height = gp_key_below(&gp, entries, widest);
     gp_batch_axis(&gp);
     switch (plot) {
     case THROUGHPUT:
@@ -1071,82 +1658,11 @@ static int plot_group(struct plotter *p, const struct merged *m, const struct se
                    "set ylabel '% of measured peak (solid: FLOP/s, dashed: bandwidth)'\n");
       break;
     }
-    sb_puts(&gp, "plot ");
-    int first = 1;
-    for (size_t i = 0; i < g->n; i++) {
-      const struct series *s = &list[g->members[i]];
-      const char *color = PALETTE[s->device_id % PALETTE_SIZE];
-      char label[800];
-#define NEXT()                                                                              \
-  do {                                                                                      \
-    if (!first)                                                                             \
-      sb_puts(&gp, ", \\\n     ");                                                          \
-    first = 0;                                                                              \
-  } while (0)
-      switch (plot) {
-      case THROUGHPUT:
-        NEXT();
-        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_SAMPLES, color,
-                       "with linespoints lw 2 pt 7 ps 0.9", s->label);
-        NEXT();
-        gp_series_line(&gp, g->knee[i], 1, 2, color, "with points pt 6 ps 3.5 lw 2", NULL);
-        break;
-      case STEP:
-        NEXT();
-        snprintf(label, sizeof label, "%s: device", s->label);
-        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_STEP, color,
-                       "with linespoints lw 2 pt 7 ps 0.9 dt 1", label);
-        NEXT();
-        snprintf(label, sizeof label, "%s: wall", s->label);
-        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_WALL, color,
-                       "with linespoints lw 2 pt 6 ps 0.9 dt 2", label);
-        break;
-      case EPOCH:
-        NEXT();
-        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_EPOCH, color,
-                       "with linespoints lw 2 pt 7 ps 0.9", s->label);
-        break;
-      case VARIANCE:
-        NEXT();
-        snprintf(label, sizeof label, "%s: measured", s->label);
-        sb_gp_quote(&gp, g->dat[i]);
-        sb_printf(&gp, " using %d:%d:%d:%d with yerrorbars pt 7 ps 0.9 lw 1.5 lc rgb '%s' title ",
-                  DAT_BATCH, DAT_VAR, DAT_VAR_LO, DAT_VAR_HI, color);
-        sb_gp_quote(&gp, label);
-        NEXT();
-        snprintf(label, sizeof label, "%s: predicted sigma2/B (N-B)/(N-1)", s->label);
-        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_VAR_PRED, color, "with lines lw 2",
-                       label);
-        break;
-      case MEMORY:
-        NEXT();
-        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_BYTES, color,
-                       "with linespoints lw 2 pt 7 ps 0.9", s->label);
-        NEXT();
-        snprintf(label, sizeof label, "%s: global memory", s->label);
-        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_GLOBAL, color, "with lines lw 2 dt 3",
-                       label);
-        break;
-      case PEAK:
-        NEXT();
-        snprintf(label, sizeof label, "%s: FLOP/s", s->label);
-        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_PCT_FLOPS, color,
-                       "with linespoints lw 2 pt 7 ps 0.9 dt 1", label);
-        NEXT();
-        snprintf(label, sizeof label, "%s: bandwidth", s->label);
-        gp_series_line(&gp, g->dat[i], DAT_BATCH, DAT_PCT_BW, color,
-                       "with linespoints lw 2 pt 6 ps 0.9 dt 2", label);
-        break;
-      }
-#undef NEXT
-    }
-    if (plot == THROUGHPUT)
-      sb_puts(&gp, ", \\\n     keyentry with points pt 6 ps 2.5 lw 2 lc rgb '#000000' "
-                   "title 'knee: smallest B reaching 90% of the best samples/s'");
-    sb_puts(&gp, "\n");
-    CLB_TRY(run_gnuplot(p, name, title, &gp, err));
+    sb_append(&gp, command.text ? command.text : "", command.len);
+    CLB_TRY(run_gnuplot(p, name, title, &gp, height, err));
   }
 cleanup:
+  sb_free(&command);
   sb_free(&gp);
   return rc;
 }
@@ -1391,11 +1907,11 @@ static int plot_training(struct plotter *p, const struct train_point *pts, size_
     snprintf(name, sizeof name, "train_loss_epoch_%s", suffix);
     snprintf(title, sizeof title, "%s, %s: training loss vs epoch", pts[i].model,
              pts[i].precision);
-    CLB_TRY(run_gnuplot(p, name, title, &gp_epoch, err));
+    CLB_TRY(run_gnuplot(p, name, title, &gp_epoch, PLOT_HEIGHT, err));
     snprintf(name, sizeof name, "train_loss_wall_%s", suffix);
     snprintf(title, sizeof title, "%s, %s: training loss vs wall time", pts[i].model,
              pts[i].precision);
-    CLB_TRY(run_gnuplot(p, name, title, &gp_wall, err));
+    CLB_TRY(run_gnuplot(p, name, title, &gp_wall, PLOT_HEIGHT, err));
     i = j;
   }
 cleanup:
@@ -1519,8 +2035,21 @@ static const char HTML_STYLE[] =
     "pre{background:#f6f8fa;padding:0.8em;overflow-x:auto;font-size:0.85em}\n"
     ".note{color:#555}\n";
 
-static int write_html(const char *dir, const struct clb_report_options *opt,
-                      const struct merged *m, const struct table *compare,
+/* A table built from the data: its escaped title, its note, then the table. */
+static void render_html_section(struct sbuf *sb, const struct table *t) {
+  sb_puts(sb, "<h2>");
+  sb_html_escaped(sb, t->title);
+  sb_puts(sb, "</h2>\n");
+  if (t->note) {
+    sb_puts(sb, "<p class=\"note\">");
+    sb_html_escaped(sb, t->note);
+    sb_puts(sb, "</p>\n");
+  }
+  render_html_table(sb, t);
+}
+
+static int write_html(const char *dir, const struct clb_report_options *opt, const struct merged *m,
+                      const struct table *compare, const struct side_tables *sides,
                       const struct table *config, const struct plotter *p, int plots_missing,
                       struct clb_error *err) {
   struct sbuf h = {0};
@@ -1541,24 +2070,30 @@ static int write_html(const char *dir, const struct clb_report_options *opt,
   }
   sb_puts(&h, ". Column definitions: <code>results/SCHEMA.md</code>.</p>\n");
 
-  /* Hosts and devices: one line per distinct host + device. */
+  /* Hosts and devices: one line per distinct host + platform + device. */
   sb_puts(&h, "<h2>Hosts and devices</h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>host"
-              "</th><th>CPU</th><th>device</th><th>vendor</th><th>type</th><th>driver</th>"
-              "<th>CLBlast</th><th>compute units</th><th>clock (MHz)</th><th>global memory</th>"
+              "</th><th>CPU</th><th>platform</th><th>device</th><th>vendor</th><th>type</th>"
+              "<th>driver</th><th>CLBlast</th><th>compute units</th><th>clock (MHz)</th>"
+              "<th>global memory</th>"
               "</tr></thead>\n<tbody>\n");
   for (size_t i = 0; i < m->count; i++) {
     const struct clb_row *r = &m->rows[i];
     int seen = 0;
     for (size_t k = 0; k < i && !seen; k++)
-      seen = !strcmp(m->rows[k].host, r->host) && !strcmp(m->rows[k].device, r->device);
+      seen = cmp_device(&m->rows[k], r) == 0;
     if (seen)
       continue;
     char units[32], clock[32], memory[64];
     fmt_num(units, sizeof units, "%.0f", r->compute_units);
-    fmt_num(clock, sizeof clock, "%.0f", r->clock_mhz);
+    /* An empty clock is the driver's "unknown" (Intel's CPU runtime says 0 MHz),
+     * which is not the dash of "not measured". */
+    if (isfinite(r->clock_mhz) && r->clock_mhz > 0)
+      snprintf(clock, sizeof clock, "%.0f", r->clock_mhz);
+    else
+      snprintf(clock, sizeof clock, "unknown");
     fmt_bytes(memory, sizeof memory, r->global_mem_bytes);
-    const char *texts[] = {r->host, r->cpu, r->device, r->vendor, r->device_type, r->driver,
-                           r->clblast};
+    const char *texts[] = {r->host,   r->cpu,         r->platform, r->device,
+                           r->vendor, r->device_type, r->driver,   r->clblast};
     sb_puts(&h, "<tr>");
     for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
       sb_puts(&h, "<td>");
@@ -1607,6 +2142,8 @@ static int write_html(const char *dir, const struct clb_report_options *opt,
               " (1 + B<sub>noise</sub>/B) when the noise scale is known, otherwise the "
               "throughput knee (smallest B reaching 90 % of the best samples/s).</p>\n");
   render_html_table(&h, compare);
+  for (size_t i = 0; i < sides->n; i++)
+    render_html_section(&h, &sides->tables[i]);
 
   sb_puts(&h, "<h2>Plots</h2>\n");
   if (plots_missing)
@@ -1647,10 +2184,17 @@ static int report_run(const struct clb_report_options *opt, struct clb_report_su
   size_t n_series = 0;
   struct train_point *train = NULL;
   size_t n_train = 0, train_cap = 0;
-  struct table compare = {"Device comparison", "tab:clbatch-devices", 12, COMPARE_HEADERS,
-                          COMPARE_ALIGN, NULL, 0, 0, 0};
-  struct table config = {"Every configuration", "tab:clbatch-configurations", 16,
-                         CONFIG_HEADERS, CONFIG_ALIGN, NULL, 0, 0, 0};
+  struct table compare = {.title = "Device comparison",
+                          .label = "tab:clbatch-devices",
+                          .ncols = 12,
+                          .headers = COMPARE_HEADERS,
+                          .align = COMPARE_ALIGN};
+  struct table config = {.title = "Every configuration",
+                         .label = "tab:clbatch-configurations",
+                         .ncols = 16,
+                         .headers = CONFIG_HEADERS,
+                         .align = CONFIG_ALIGN};
+  struct side_tables sides = {0};
   struct plotter plotter = {0};
   struct sbuf md = {0}, tex = {0};
   char *path = NULL;
@@ -1682,19 +2226,25 @@ static int report_run(const struct clb_report_options *opt, struct clb_report_su
     rc = clb_failf(err, CLB_E_NOMEM, "out of memory building the tables");
     goto cleanup;
   }
+  CLB_TRY(build_side_tables(opt, &m, list, n_series, &sides, err));
   sb_puts(&md, "# clbatch report\n\n");
   sb_printf(&md, "%zu rows from %zu file(s). Columns: see results/SCHEMA.md. Recommended B is "
                  "B* (fastest time to a target, from the noise scale) when the noise scale is "
                  "known, otherwise the throughput knee.\n\n",
             m.count, opt->n_inputs);
   render_markdown(&md, &compare);
+  for (size_t i = 0; i < sides.n; i++)
+    render_markdown(&md, &sides.tables[i]);
   render_markdown(&md, &config);
   path = join_path(dir, "report.md");
   CLB_TRY(path ? write_atomic(path, &md, err) : clb_failf(err, CLB_E_NOMEM, "out of memory"));
   free(path);
+  path = NULL;
 
   sb_puts(&tex, "% clbatch report: booktabs tables. In the preamble: \\usepackage{booktabs}\n\n");
   render_latex(&tex, &compare);
+  for (size_t i = 0; i < sides.n; i++)
+    render_latex(&tex, &sides.tables[i]);
   render_latex(&tex, &config);
   path = join_path(dir, "report.tex");
   CLB_TRY(path ? write_atomic(path, &tex, err) : clb_failf(err, CLB_E_NOMEM, "out of memory"));
@@ -1717,13 +2267,14 @@ static int report_run(const struct clb_report_options *opt, struct clb_report_su
     if (n_train)
       CLB_TRY(plot_training(&plotter, train, n_train, err));
   }
-  CLB_TRY(write_html(dir, opt, &m, &compare, &config, &plotter, plots_missing, err));
+  CLB_TRY(write_html(dir, opt, &m, &compare, &sides, &config, &plotter, plots_missing, err));
 
 cleanup:
   free(path);
   sb_free(&tex);
   sb_free(&md);
   plotter_free(&plotter);
+  side_tables_free(&sides);
   table_free(&config);
   table_free(&compare);
   free(train);
@@ -1897,10 +2448,12 @@ static int plot_study(struct plotter *p, const struct study_series *list, size_t
   sb_puts(&gp_val, "\n");
   sb_puts(&gp_sharp, "\n");
   sb_puts(&gp_time, "\n");
-  CLB_TRY(run_gnuplot(p, "study_val_loss", "validation loss vs batch size", &gp_val, err));
-  CLB_TRY(run_gnuplot(p, "study_sharpness", "sharpness vs batch size", &gp_sharp, err));
+  CLB_TRY(
+      run_gnuplot(p, "study_val_loss", "validation loss vs batch size", &gp_val, PLOT_HEIGHT, err));
+  CLB_TRY(
+      run_gnuplot(p, "study_sharpness", "sharpness vs batch size", &gp_sharp, PLOT_HEIGHT, err));
   CLB_TRY(run_gnuplot(p, "study_time_to_target", "updates to the target loss vs batch size",
-                      &gp_time, err));
+                      &gp_time, PLOT_HEIGHT, err));
 cleanup:
   sb_free(&dat);
   sb_free(&gp_time);

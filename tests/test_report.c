@@ -63,6 +63,75 @@ static void remove_tree(char *dir) {
   free(dir);
 }
 
+/* ---- small synthetic fixtures ------------------------------------------- */
+
+/* One ok row with only the columns the report reads: enough to pin exact
+ * numbers in the tables. */
+static struct clb_row small_row(const char *host, const char *platform, const char *device,
+                                const char *model, const char *precision, double batch,
+                                double step_s) {
+  struct clb_row r;
+  clb_row_init(&r);
+  snprintf(r.timestamp, sizeof r.timestamp, "2026-01-02T03:04:05Z");
+  snprintf(r.host, sizeof r.host, "%s", host);
+  snprintf(r.cpu, sizeof r.cpu, "Test CPU");
+  snprintf(r.platform, sizeof r.platform, "%s", platform);
+  snprintf(r.device, sizeof r.device, "%s", device);
+  snprintf(r.vendor, sizeof r.vendor, "Test vendor");
+  snprintf(r.device_type, sizeof r.device_type, "gpu");
+  snprintf(r.model, sizeof r.model, "%s", model);
+  snprintf(r.precision, sizeof r.precision, "%s", precision);
+  snprintf(r.data_on, sizeof r.data_on, "device");
+  snprintf(r.status, sizeof r.status, "ok");
+  r.compute_units = 8;
+  r.clock_mhz = 1500;
+  r.global_mem_bytes = 8.0 * 1073741824.0;
+  r.n_samples = 1024;
+  r.n_features = 128;
+  r.n_hidden = strcmp(model, "mlp") == 0 ? 256 : 0;
+  r.n_classes = 10;
+  r.batch = batch;
+  r.steps_per_epoch = ceil(1024 / batch);
+  r.reps = 100;
+  r.step_s_median = step_s;
+  r.wall_step_s = step_s * 1.25;
+  r.steps_per_s = 1 / step_s;
+  r.samples_per_s = batch / step_s;
+  r.epoch_s = r.steps_per_epoch * step_s;
+  r.device_bytes = 1048576 + 4096 * batch;
+  r.pct_peak_flops = 10;
+  r.pct_peak_bw = 20;
+  r.var_predicted = r.var_measured = 100 / batch;
+  r.var_ci_low = 0.9 * r.var_measured;
+  r.var_ci_high = 1.1 * r.var_measured;
+  return r;
+}
+
+/* Writes rows as a results CSV DIR/NAME; returns the path (malloc'd). */
+static char *write_rows(const char *dir, const char *name, const struct clb_row *rows, size_t n) {
+  char *path = clb_test_write_file(dir, name, "");
+  FILE *out = fopen(path, "w");
+  cr_assert_not_null(out, "%s", path);
+  cr_assert_eq(clb_results_write_header(out), 0);
+  for (size_t i = 0; i < n; i++)
+    cr_assert_eq(clb_results_write_row(out, &rows[i]), 0);
+  fclose(out);
+  return path;
+}
+
+/* Runs the report on `inputs` into DIR/out (gnuplot: NULL for the default,
+ * a bad path for tables only) and returns that folder (malloc'd). */
+static char *report_into(const char *dir, const char *const *inputs, size_t n, const char *gnuplot,
+                         struct notes *notes, struct clb_report_summary *summary) {
+  char *out_dir = malloc(strlen(dir) + 8);
+  cr_assert_not_null(out_dir);
+  sprintf(out_dir, "%s/out", dir);
+  struct clb_report_options opt = {inputs, n, NULL, 0, out_dir, gnuplot, collect, notes};
+  struct clb_error err = {0};
+  cr_assert_eq(clb_report_run(&opt, summary, &err), 0, "report failed: %s", err.message);
+  return out_dir;
+}
+
 Test(report, merge_keeps_newest_and_reports_duplicates) {
   struct notes notes = {{0}};
   struct clb_report_summary summary;
@@ -124,16 +193,13 @@ static size_t code_points(const char *s, size_t len) {
   return n;
 }
 
-Test(report, markdown_tables_are_well_formed_and_aligned) {
-  struct notes notes = {{0}};
-  struct clb_report_summary summary;
-  char *dir = run_fixture_report(&notes, &summary, "/nonexistent/gnuplot");
-  char *md = read_in(dir, "report.md");
-  cr_assert_not_null(md);
+/* Checks every Markdown table in `md`: header, separator and rows with the
+ * same number of cells, aligned to the same width. Returns how many tables. */
+static int check_markdown_tables(const char *md) {
   int tables = 0;
   size_t header_pipes = 0, header_width = 0, line_in_table = 0;
-  for (char *line = md; *line;) {
-    char *end = strchr(line, '\n');
+  for (const char *line = md; *line;) {
+    const char *end = strchr(line, '\n');
     size_t len = end ? (size_t)(end - line) : strlen(line);
     if (len > 0 && line[0] == '|') {
       size_t pipes = count_pipes(line, len);
@@ -159,7 +225,17 @@ Test(report, markdown_tables_are_well_formed_and_aligned) {
     }
     line = end ? end + 1 : line + len;
   }
-  cr_expect_eq(tables, 2);
+  return tables;
+}
+
+Test(report, markdown_tables_are_well_formed_and_aligned) {
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *dir = run_fixture_report(&notes, &summary, "/nonexistent/gnuplot");
+  char *md = read_in(dir, "report.md");
+  cr_assert_not_null(md);
+  /* One device per host: no side-by-side table. */
+  cr_expect_eq(check_markdown_tables(md), 2);
   cr_expect(strstr(md, "NVIDIA H100 80GB HBM3") && strstr(md, "(B*)"), "%s", md);
   free(md);
   remove_tree(dir);
@@ -443,4 +519,689 @@ Test(report_cli, merges_and_reports_duplicates) {
   free(out);
   free(err);
   remove_tree(dir);
+}
+
+/* ---- vendors: the platform is part of a device's identity ----------------- */
+
+#define TWO_VENDORS FIXTURES "/two-vendors-raw.csv"
+
+/* The colour (lc rgb '#RRGGBB') of the plot element titled `title` in a
+ * gnuplot script, where each element is on its own line; "" when absent. */
+static void colour_of(const char *gp, const char *title, char out[8]) {
+  char quoted[1200];
+  snprintf(quoted, sizeof quoted, "title '%s'", title);
+  out[0] = '\0';
+  const char *hit = gp ? strstr(gp, quoted) : NULL;
+  if (!hit)
+    return;
+  const char *line = hit;
+  while (line > gp && line[-1] != '\n')
+    line--;
+  const char *rgb = strstr(line, "lc rgb '");
+  if (rgb && rgb < hit)
+    snprintf(out, 8, "%.7s", rgb + 8);
+}
+
+static char *read_script(const char *out_dir, const char *name) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/data/%s.gp", out_dir, name);
+  return clb_test_read_file(path);
+}
+
+Test(report, same_device_name_on_two_platforms_is_two_devices) {
+  char *dir = clb_test_tmpdir();
+  /* PoCL-CUDA and NVIDIA's OpenCL name the same card the same way. */
+  const char *h100 = "NVIDIA H100 80GB HBM3";
+  struct clb_row nvidia[] = {
+      small_row("gpu-node02", "NVIDIA CUDA", h100, "softmax", "fp32", 64, 2e-5),
+      small_row("gpu-node02", "NVIDIA CUDA", h100, "softmax", "fp32", 128, 3e-5)};
+  struct clb_row pocl[] = {
+      small_row("gpu-node02", "Portable Computing Language", h100, "softmax", "fp32", 64, 5e-5),
+      small_row("gpu-node02", "Portable Computing Language", h100, "softmax", "fp32", 128, 6e-5)};
+  char *a = write_rows(dir, "nvidia.csv", nvidia, 2);
+  char *b = write_rows(dir, "pocl.csv", pocl, 2);
+  const char *inputs[] = {a, b};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 2, "/nonexistent/gnuplot", &notes, &summary);
+  cr_expect_eq(summary.duplicates, 0, "%s", notes.text);
+  cr_expect_eq(summary.rows_merged, 4);
+
+  char path[4200];
+  snprintf(path, sizeof path, "%s/merged.csv", out);
+  struct clb_row *rows = NULL;
+  size_t count = 0;
+  struct clb_error err = {0};
+  cr_assert_eq(clb_results_read(path, &rows, &count, NULL, 0, &err), 0, "%s", err.message);
+  cr_assert_eq(count, 4);
+  int on_nvidia = 0, on_pocl = 0;
+  for (size_t i = 0; i < count; i++) {
+    on_nvidia += strcmp(rows[i].platform, "NVIDIA CUDA") == 0;
+    on_pocl += strcmp(rows[i].platform, "Portable Computing Language") == 0;
+  }
+  cr_expect_eq(on_nvidia, 2);
+  cr_expect_eq(on_pocl, 2);
+  free(rows);
+
+  /* Two series, so two lines in the device comparison. */
+  char *md = read_in(out, "report.md");
+  cr_assert_not_null(md);
+  const char *compare = strstr(md, "## Device comparison");
+  const char *config = strstr(md, "## Every configuration");
+  cr_assert(compare && config);
+  size_t lines = 0;
+  for (const char *p = compare; p < config && (p = strstr(p, "| gpu-node02 |")) && p < config; p++)
+    lines++;
+  cr_expect_eq(lines, 2, "%s", md);
+  free(md);
+  free(out);
+  free(a);
+  free(b);
+  remove_tree(dir);
+}
+
+Test(report, same_device_name_on_two_platforms_gets_two_colours) {
+  require_gnuplot();
+  char *dir = clb_test_tmpdir();
+  const char *h100 = "NVIDIA H100 80GB HBM3";
+  struct clb_row rows[] = {
+      small_row("gpu-node02", "NVIDIA CUDA", h100, "softmax", "fp32", 64, 2e-5),
+      small_row("gpu-node02", "Portable Computing Language", h100, "softmax", "fp32", 64, 5e-5)};
+  char *csv = write_rows(dir, "both.csv", rows, 2);
+  const char *inputs[] = {csv};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, NULL, &notes, &summary);
+  cr_expect_eq(summary.duplicates, 0);
+  static const char *const plots[] = {"throughput_softmax_fp32", "step_time_softmax_fp32",
+                                      "epoch_time_softmax_fp32", "variance_softmax_fp32",
+                                      "memory_softmax_fp32",     "peak_softmax_fp32"};
+  for (size_t i = 0; i < sizeof plots / sizeof plots[0]; i++) {
+    char *gp = read_script(out, plots[i]);
+    cr_assert_not_null(gp, "%s.gp missing", plots[i]);
+    char nvidia[8], pocl[8];
+    colour_of(gp, "NVIDIA H100 80GB HBM3 (NVIDIA CUDA, gpu-node02)", nvidia);
+    colour_of(gp, "NVIDIA H100 80GB HBM3 (PoCL, gpu-node02)", pocl);
+    cr_expect(nvidia[0] && pocl[0], "%s: both devices in the legend:\n%s", plots[i], gp);
+    cr_expect_str_neq(nvidia, pocl, "%s: one colour for two devices", plots[i]);
+    free(gp);
+  }
+  free(out);
+  free(csv);
+  remove_tree(dir);
+}
+
+/* ---- vendors: labels say the vendor -------------------------------------- */
+
+Test(report, tables_name_the_platform_of_each_device) {
+  char *dir = clb_test_tmpdir();
+  const char *inputs[] = {TWO_VENDORS};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, "/nonexistent/gnuplot", &notes, &summary);
+  char *md = read_in(out, "report.md");
+  char *tex = read_in(out, "report.tex");
+  char *html = read_in(out, "report.html");
+  cr_assert(md && tex && html);
+  /* "Portable Computing Language" is PoCL; Intel's "(R)" is dropped. */
+  cr_expect(strstr(md, "| vm   | AMD EPYC (Intel OpenCL) ") != NULL, "%s", md);
+  cr_expect(strstr(md, "| vm   | pthread-skylake-avx512-AMD EPYC (PoCL) ") != NULL, "%s", md);
+  cr_expect(strstr(tex, "AMD EPYC (Intel OpenCL) & softmax") != NULL);
+  cr_expect(strstr(html, "<td>AMD EPYC (Intel OpenCL)</td>") != NULL);
+  cr_expect(strstr(md, "Intel(R) OpenCL") == NULL && strstr(md, "Portable Computing") == NULL,
+            "device cells use the short platform name");
+
+  /* Hosts and devices: the full platform name, and Intel's empty clock is
+   * "unknown", not the dash of "not measured". */
+  const char *hosts = strstr(html, "<h2>Hosts and devices</h2>");
+  cr_assert_not_null(hosts);
+  cr_expect(strstr(hosts, "<th>platform</th>") != NULL);
+  cr_expect(strstr(hosts, "<td>AMD EPYC</td><td>Intel(R) OpenCL</td><td>AMD EPYC</td>") != NULL,
+            "host, CPU, platform, device in order");
+  cr_expect(strstr(hosts, "<td>Portable Computing Language</td>"
+                          "<td>pthread-skylake-avx512-AMD EPYC</td>") != NULL);
+  const char *intel_row = strstr(hosts, "<td>Intel(R) OpenCL</td>");
+  const char *pocl_row = strstr(hosts, "<td>Portable Computing Language</td>");
+  cr_assert(intel_row && pocl_row);
+  const char *intel_end = strstr(intel_row, "</tr>");
+  const char *unknown = strstr(intel_row, "<td class=\"num\">unknown</td>");
+  cr_expect(unknown && unknown < intel_end, "Intel's clock is unknown");
+  const char *pocl_end = strstr(pocl_row, "</tr>");
+  const char *mhz = strstr(pocl_row, "<td class=\"num\">2596</td>");
+  cr_expect(mhz && mhz < pocl_end, "PoCL's clock is 2596 MHz");
+  free(html);
+  free(tex);
+  free(md);
+  free(out);
+  remove_tree(dir);
+}
+
+Test(report, platform_names_lose_trademark_signs_only) {
+  char *dir = clb_test_tmpdir();
+  struct clb_row rows[] = {
+      small_row("h", "Intel(R) CPU Runtime for OpenCL(TM) Applications", "cpu0", "linreg", "fp32",
+                8, 1e-5),
+      small_row("h", "AMD Accelerated Parallel Processing", "gfx90a", "linreg", "fp32", 8, 1e-5),
+      small_row("h", "", "nameless", "linreg", "fp32", 8, 1e-5)};
+  char *csv = write_rows(dir, "names.csv", rows, 3);
+  const char *inputs[] = {csv};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, "/nonexistent/gnuplot", &notes, &summary);
+  char *md = read_in(out, "report.md");
+  cr_assert_not_null(md);
+  cr_expect(strstr(md, "| cpu0 (Intel CPU Runtime for OpenCL Applications) ") != NULL, "%s", md);
+  cr_expect(strstr(md, "| gfx90a (AMD Accelerated Parallel Processing) ") != NULL, "%s", md);
+  cr_expect(strstr(md, "| nameless ") != NULL, "no platform, no parentheses: %s", md);
+  free(md);
+  free(out);
+  free(csv);
+  remove_tree(dir);
+}
+
+Test(report, plot_legends_name_device_platform_and_host) {
+  require_gnuplot();
+  char *dir = clb_test_tmpdir();
+  const char *inputs[] = {TWO_VENDORS};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, NULL, &notes, &summary);
+  char *gp = read_script(out, "throughput_softmax_fp32");
+  cr_assert_not_null(gp);
+  char intel[8], pocl[8];
+  colour_of(gp, "AMD EPYC (Intel OpenCL, vm)", intel);
+  colour_of(gp, "pthread-skylake-avx512-AMD EPYC (PoCL, vm)", pocl);
+  cr_expect(intel[0] && pocl[0], "%s", gp);
+  cr_expect_str_neq(intel, pocl);
+  free(gp);
+  free(out);
+  remove_tree(dir);
+}
+
+/* ---- step time side by side ---------------------------------------------- */
+
+#define MAX_CELLS 16
+struct md_row {
+  char cell[MAX_CELLS][400];
+  size_t n;
+};
+
+/* The rows (header first, separator skipped) of the Markdown table under the
+ * heading `title`; returns how many, 0 when there is no such section. */
+static size_t md_section_rows(const char *md, const char *title, struct md_row *rows, size_t max) {
+  char heading[512];
+  snprintf(heading, sizeof heading, "## %s\n", title);
+  const char *p = strstr(md, heading);
+  if (!p)
+    return 0;
+  p += strlen(heading);
+  size_t n = 0, line_no = 0;
+  for (const char *end; *p && (end = strchr(p, '\n')) != NULL; p = end + 1) {
+    if (!strncmp(p, "## ", 3))
+      break;
+    if (*p != '|')
+      continue;
+    if (line_no++ == 1 || n == max)
+      continue; /* the separator line */
+    struct md_row *r = &rows[n++];
+    r->n = 0;
+    for (const char *c = p + 1; c < end && r->n < MAX_CELLS;) {
+      const char *bar = c;
+      while (bar < end && *bar != '|')
+        bar++;
+      const char *a = c, *b = bar;
+      while (a < b && *a == ' ')
+        a++;
+      while (b > a && b[-1] == ' ')
+        b--;
+      snprintf(r->cell[r->n++], sizeof r->cell[0], "%.*s", (int)(b - a), a);
+      c = bar + 1;
+    }
+  }
+  return n;
+}
+
+Test(report, side_by_side_gives_exact_ratios_on_common_batches) {
+  char *dir = clb_test_tmpdir();
+  const char *h100 = "NVIDIA H100 80GB HBM3";
+  struct clb_row rows[] = {
+      /* PoCL first in the file: the baseline is chosen by order, not by input. */
+      small_row("h2", "Portable Computing Language", h100, "softmax", "fp32", 64, 5e-5),
+      small_row("h2", "NVIDIA CUDA", h100, "softmax", "fp32", 64, 2e-5),
+      /* Only one device measured B=128: no row. */
+      small_row("h2", "NVIDIA CUDA", h100, "softmax", "fp32", 128, 3e-5),
+      /* Not ok on PoCL: no row either. */
+      small_row("h2", "NVIDIA CUDA", h100, "softmax", "fp32", 256, 4e-5),
+      small_row("h2", "Portable Computing Language", h100, "softmax", "fp32", 256, 9e-5),
+      /* A host with one device gets no table. */
+      small_row("solo", "NVIDIA CUDA", h100, "softmax", "fp32", 64, 2e-5)};
+  snprintf(rows[4].status, sizeof rows[4].status, "oom");
+  char *csv = write_rows(dir, "side.csv", rows, sizeof rows / sizeof rows[0]);
+  const char *inputs[] = {csv};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, "/nonexistent/gnuplot", &notes, &summary);
+  char *md = read_in(out, "report.md");
+  cr_assert_not_null(md);
+  cr_expect_eq(check_markdown_tables(md), 3, "comparison, side by side (h2), every row");
+  static struct md_row table[8];
+  size_t n = md_section_rows(md, "Step time side by side (h2)", table, 8);
+  cr_assert_eq(n, 2, "a header and one row:\n%s", md);
+  static const char *const header[] = {"model",
+                                       "precision",
+                                       "data",
+                                       "B",
+                                       "step: NVIDIA H100 80GB HBM3 (NVIDIA CUDA)",
+                                       "step: NVIDIA H100 80GB HBM3 (PoCL)",
+                                       "ratio: NVIDIA H100 80GB HBM3 (PoCL)"};
+  static const char *const row[] = {"softmax",      "fp32",         "device", "64",
+                                    "20 \xC2\xB5s", "50 \xC2\xB5s", "2.50"};
+  cr_assert_eq(table[0].n, 7);
+  cr_assert_eq(table[1].n, 7);
+  for (size_t c = 0; c < 7; c++) {
+    cr_expect_str_eq(table[0].cell[c], header[c]);
+    cr_expect_str_eq(table[1].cell[c], row[c]);
+  }
+  cr_expect(strstr(md, "Baseline: NVIDIA H100 80GB HBM3 (NVIDIA CUDA), the first device ordered "
+                       "by platform, then device name.") != NULL,
+            "%s", md);
+  cr_expect(strstr(md, "ratio = step time on that device / step time on the baseline; > 1: the "
+                       "baseline is faster.") != NULL,
+            "%s", md);
+  /* The definition comes right above the table. */
+  const char *section = strstr(md, "## Step time side by side (h2)");
+  const char *definition = strstr(md, "> 1: the baseline is faster.");
+  const char *table_start = strstr(section, "\n| model");
+  cr_expect(section < definition && definition < table_start);
+  cr_expect(strstr(md, "side by side (solo)") == NULL, "one device: no table");
+
+  char *tex = read_in(out, "report.tex");
+  cr_assert_not_null(tex);
+  cr_expect(strstr(tex, "\\caption[Step time side by side (h2)]{Step time side by side (h2). "
+                        "Median device time") != NULL,
+            "%s", tex);
+  cr_expect(strstr(tex, "\\textgreater{} 1: the baseline is faster") != NULL);
+  cr_expect(strstr(tex, "softmax & fp32 & device & 64 & 20 $\\mu$s & 50 $\\mu$s & 2.50 \\\\") !=
+                NULL,
+            "%s", tex);
+  cr_expect(strstr(tex, "\\label{tab:clbatch-side-by-side-h2}") != NULL);
+  char *html = read_in(out, "report.html");
+  cr_assert_not_null(html);
+  check_html_balanced(html);
+  const char *h2 = strstr(html, "<h2>Step time side by side (h2)</h2>\n<p class=\"note\">");
+  cr_expect_not_null(h2, "%s", html);
+  cr_expect(strstr(html, "&gt; 1: the baseline is faster.</p>") != NULL);
+  cr_expect(strstr(html, "<td class=\"num\">2.50</td>") != NULL);
+  free(html);
+  free(tex);
+  free(md);
+  free(out);
+  free(csv);
+  remove_tree(dir);
+}
+
+Test(report, side_by_side_three_devices_two_ratio_columns) {
+  char *dir = clb_test_tmpdir();
+  struct clb_row rows[] = {
+      /* Baseline by platform first: "Alpha CL" beats the device name "zeta". */
+      small_row("h3", "Beta CL", "beta", "mlp", "fp32", 32, 4e-5),
+      small_row("h3", "Beta CL", "alpha", "mlp", "fp32", 32, 3e-5),
+      small_row("h3", "Alpha CL", "zeta", "mlp", "fp32", 32, 1e-5),
+      /* The baseline lacks B=8: its cells and the ratios are dashes. */
+      small_row("h3", "Beta CL", "alpha", "mlp", "fp32", 8, 2e-5),
+      small_row("h3", "Beta CL", "beta", "mlp", "fp32", 8, 1e-5),
+      /* fp16 on two devices: its own rows, after fp32's. */
+      small_row("h3", "Alpha CL", "zeta", "mlp", "fp16", 32, 2e-5),
+      small_row("h3", "Beta CL", "beta", "mlp", "fp16", 32, 1e-5)};
+  char *csv = write_rows(dir, "three.csv", rows, sizeof rows / sizeof rows[0]);
+  const char *inputs[] = {csv};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, "/nonexistent/gnuplot", &notes, &summary);
+  char *md = read_in(out, "report.md");
+  cr_assert_not_null(md);
+  check_markdown_tables(md);
+  static struct md_row table[8];
+  size_t n = md_section_rows(md, "Step time side by side (h3)", table, 8);
+  cr_assert_eq(n, 4, "%s", md);
+  static const char *const expect[4][9] = {
+      {"model", "precision", "data", "B", "step: zeta (Alpha CL)", "step: alpha (Beta CL)",
+       "step: beta (Beta CL)", "ratio: alpha (Beta CL)", "ratio: beta (Beta CL)"},
+      {"mlp", "fp16", "device", "32", "20 \xC2\xB5s", "\xE2\x80\x94", "10 \xC2\xB5s",
+       "\xE2\x80\x94", "0.50"},
+      {"mlp", "fp32", "device", "8", "\xE2\x80\x94", "20 \xC2\xB5s", "10 \xC2\xB5s", "\xE2\x80\x94",
+       "\xE2\x80\x94"},
+      {"mlp", "fp32", "device", "32", "10 \xC2\xB5s", "30 \xC2\xB5s", "40 \xC2\xB5s", "3.00",
+       "4.00"}};
+  for (size_t r = 0; r < 4; r++) {
+    cr_assert_eq(table[r].n, 9, "row %zu", r);
+    for (size_t c = 0; c < 9; c++)
+      cr_expect_str_eq(table[r].cell[c], expect[r][c], "row %zu column %zu", r, c);
+  }
+  cr_expect(strstr(md, "Baseline: zeta (Alpha CL),") != NULL, "%s", md);
+  free(md);
+  free(out);
+  free(csv);
+  remove_tree(dir);
+}
+
+Test(report, side_by_side_of_the_two_real_vendors) {
+  char *dir = clb_test_tmpdir();
+  const char *inputs[] = {TWO_VENDORS};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, "/nonexistent/gnuplot", &notes, &summary);
+  char *md = read_in(out, "report.md");
+  cr_assert_not_null(md);
+  static struct md_row table[32];
+  size_t n = md_section_rows(md, "Step time side by side (vm)", table, 32);
+  /* 3 models x 6 batch sizes in fp32; PoCL's fp16 rows are skipped, so fp16
+   * has one device and no rows. */
+  cr_expect_eq(n, 1 + 18, "%s", md);
+  cr_expect_str_eq(table[0].cell[4], "step: AMD EPYC (Intel OpenCL)");
+  for (size_t r = 1; r < n; r++)
+    cr_expect_str_eq(table[r].cell[1], "fp32");
+  /* softmax B=1024: 1.1697085 ms on Intel, 0.673 ms on PoCL. */
+  int found = 0;
+  for (size_t r = 1; r < n; r++)
+    if (!strcmp(table[r].cell[0], "softmax") && !strcmp(table[r].cell[3], "1024")) {
+      found = 1;
+      cr_expect_str_eq(table[r].cell[6], "0.58");
+    }
+  cr_expect(found);
+  free(md);
+  free(out);
+  remove_tree(dir);
+}
+
+/* ---- fp16 ------------------------------------------------------------------ */
+
+#define POCL_CPU "pthread-skylake-avx512-AMD EPYC (PoCL)"
+#define INTEL_CPU "AMD EPYC (Intel OpenCL)"
+#define NO_FP16 "skipped: pthread-skylake-avx512-AMD EPYC lacks cl_khr_fp16 (half precision)"
+
+Test(report, fp16_rows_are_reported_and_a_skipped_series_says_why) {
+  char *dir = clb_test_tmpdir();
+  const char *inputs[] = {TWO_VENDORS};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, "/nonexistent/gnuplot", &notes, &summary);
+  char *md = read_in(out, "report.md");
+  cr_assert_not_null(md);
+  check_markdown_tables(md);
+
+  static struct md_row compare[16];
+  size_t n = md_section_rows(md, "Device comparison", compare, 16);
+  cr_assert_eq(n, 1 + 12, "2 devices x 3 models x 2 precisions");
+  cr_assert_str_eq(compare[0].cell[11], "recommended B");
+  size_t skipped = 0, intel_fp16 = 0;
+  for (size_t r = 1; r < n; r++) {
+    const struct md_row *row = &compare[r];
+    if (strcmp(row->cell[3], "fp16") != 0) {
+      cr_expect(strstr(row->cell[11], "(B*)") != NULL, "fp32 has a recommendation");
+      continue;
+    }
+    if (!strcmp(row->cell[1], POCL_CPU)) {
+      skipped++;
+      cr_expect_str_eq(row->cell[11], NO_FP16);
+      cr_expect_str_eq(row->cell[5], "\xE2\x80\x94", "no numbers for a skipped series");
+    } else {
+      intel_fp16++;
+      cr_expect_str_eq(row->cell[1], INTEL_CPU);
+      cr_expect(strstr(row->cell[11], "(B*)") != NULL, "%s", row->cell[11]);
+      cr_expect_str_neq(row->cell[5], "\xE2\x80\x94", "Intel measured fp16");
+    }
+  }
+  cr_expect_eq(skipped, 3);
+  cr_expect_eq(intel_fp16, 3);
+
+  /* Every fp16 row is in the full table: Intel's ok with numbers, PoCL's skipped. */
+  static struct md_row all[80];
+  n = md_section_rows(md, "Every configuration", all, 80);
+  cr_assert_eq(n, 1 + 72);
+  size_t fp16_ok = 0, fp16_skipped = 0;
+  for (size_t r = 1; r < n; r++) {
+    if (strcmp(all[r].cell[3], "fp16") != 0)
+      continue;
+    if (!strcmp(all[r].cell[6], "ok")) {
+      fp16_ok++;
+      cr_expect_str_eq(all[r].cell[1], INTEL_CPU);
+      cr_expect_str_neq(all[r].cell[7], "\xE2\x80\x94", "a step time");
+    } else {
+      fp16_skipped++;
+      cr_expect_str_eq(all[r].cell[6], "skipped");
+    }
+  }
+  cr_expect_eq(fp16_ok, 18);
+  cr_expect_eq(fp16_skipped, 18);
+
+  char *tex = read_in(out, "report.tex");
+  char *html = read_in(out, "report.html");
+  cr_assert(tex && html);
+  cr_expect(strstr(tex, "skipped: pthread-skylake-avx512-AMD EPYC lacks cl\\_khr\\_fp16") != NULL);
+  cr_expect(strstr(html, ">" NO_FP16 "</td>") != NULL);
+  free(html);
+  free(tex);
+  free(md);
+  free(out);
+  remove_tree(dir);
+}
+
+Test(report, a_series_that_failed_in_mixed_ways_says_no_ok_rows) {
+  char *dir = clb_test_tmpdir();
+  struct clb_row rows[] = {small_row("h", "P", "d", "mlp", "fp64", 8, 1e-5),
+                           small_row("h", "P", "d", "mlp", "fp64", 16, 1e-5),
+                           small_row("h", "P", "d", "mlp", "fp32", 16, 1e-5)};
+  snprintf(rows[0].status, sizeof rows[0].status, "oom");
+  snprintf(rows[1].status, sizeof rows[1].status, "error");
+  char *csv = write_rows(dir, "mixed.csv", rows, 3);
+  const char *inputs[] = {csv};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, "/nonexistent/gnuplot", &notes, &summary);
+  char *md = read_in(out, "report.md");
+  cr_assert_not_null(md);
+  static struct md_row compare[4];
+  size_t n = md_section_rows(md, "Device comparison", compare, 4);
+  cr_assert_eq(n, 3);
+  cr_expect_str_eq(compare[1].cell[3], "fp32");
+  cr_expect_str_eq(compare[2].cell[3], "fp64");
+  cr_expect_str_eq(compare[2].cell[11], "no ok rows");
+  free(md);
+  free(out);
+  free(csv);
+  remove_tree(dir);
+}
+
+/* ---- plots with four devices ----------------------------------------------- */
+
+#define GPU_TWO_VENDORS FIXTURES "/gpu-node02-two-vendors.csv"
+
+static const char *const FOUR_DEVICES[] = {
+    "NVIDIA H100 80GB HBM3 (NVIDIA CUDA, gpu-node02)", "NVIDIA H100 80GB HBM3 (PoCL, gpu-node02)",
+    "AMD EPYC (Intel OpenCL, vm)", "pthread-skylake-avx512-AMD EPYC (PoCL, vm)"};
+
+static size_t count_of(const char *text, const char *needle) {
+  size_t n = 0;
+  for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+    n++;
+  return n;
+}
+
+/* Width and height from a PNG's IHDR chunk. */
+static void png_size(const char *path, unsigned *width, unsigned *height) {
+  unsigned char head[24] = {0};
+  FILE *file = fopen(path, "rb");
+  cr_assert_not_null(file, "%s", path);
+  cr_assert_eq(fread(head, 1, sizeof head, file), sizeof head);
+  fclose(file);
+  *width = (unsigned)head[16] << 24 | (unsigned)head[17] << 16 | (unsigned)head[18] << 8 | head[19];
+  *height =
+      (unsigned)head[20] << 24 | (unsigned)head[21] << 16 | (unsigned)head[22] << 8 | head[23];
+}
+
+static char *four_device_report(char *dir, struct clb_report_summary *summary) {
+  const char *inputs[] = {TWO_VENDORS, GPU_TWO_VENDORS};
+  static struct notes notes;
+  memset(&notes, 0, sizeof notes);
+  return report_into(dir, inputs, 2, NULL, &notes, summary);
+}
+
+Test(report, four_devices_keep_one_colour_and_shape_in_every_plot) {
+  require_gnuplot();
+  char *dir = clb_test_tmpdir();
+  struct clb_report_summary summary;
+  char *out = four_device_report(dir, &summary);
+  cr_expect_eq(summary.duplicates, 0);
+  static const char *const kinds[] = {"throughput", "step_time", "epoch_time",
+                                      "variance",   "memory",    "peak"};
+  static const char *const models[] = {"linreg", "softmax", "mlp"};
+  char first_colour[4][8] = {{0}};
+  for (size_t mi = 0; mi < 3; mi++) {
+    for (size_t k = 0; k < 6; k++) {
+      char name[128];
+      snprintf(name, sizeof name, "%s_%s_fp32", kinds[k], models[mi]);
+      expect_png_and_svg(out, name);
+      char *gp = read_script(out, name);
+      cr_assert_not_null(gp, "%s", name);
+      for (size_t d = 0; d < 4; d++) {
+        char title[256], colour[8];
+        snprintf(title, sizeof title, "title '%s'", FOUR_DEVICES[d]);
+        /* One legend entry per device, whatever lines it draws. */
+        cr_expect_eq(count_of(gp, title), 1, "%s: %s", name, FOUR_DEVICES[d]);
+        colour_of(gp, FOUR_DEVICES[d], colour);
+        if (!first_colour[d][0])
+          snprintf(first_colour[d], sizeof first_colour[d], "%s", colour);
+        cr_expect_str_eq(colour, first_colour[d], "%s: %s changed colour", name, FOUR_DEVICES[d]);
+      }
+      /* Below the plot, in two columns: 4 devices + at most 2 style entries. */
+      cr_expect(strstr(gp, "set key outside below") && strstr(gp, "maxcols 2"), "%s", name);
+      free(gp);
+      char log[256];
+      snprintf(log, sizeof log, "data/%s.log", name);
+      char *text = read_in(out, log);
+      cr_expect(text && !*text, "%s: gnuplot said: %s", name, text ? text : "(no log)");
+      free(text);
+    }
+  }
+  for (size_t a = 0; a < 4; a++)
+    for (size_t b = a + 1; b < 4; b++)
+      cr_expect_str_neq(first_colour[a], first_colour[b], "devices %zu and %zu share a colour", a,
+                        b);
+  /* Two hosts with two vendors each: two side-by-side tables on the page. */
+  char *html = read_in(out, "report.html");
+  cr_assert_not_null(html);
+  check_html_balanced(html);
+  cr_expect(strstr(html, "<h2>Step time side by side (gpu-node02)</h2>") != NULL);
+  cr_expect(strstr(html, "<h2>Step time side by side (vm)</h2>") != NULL);
+  free(html);
+  free(out);
+  remove_tree(dir);
+}
+
+Test(report, device_and_wall_time_are_solid_and_dashed) {
+  require_gnuplot();
+  char *dir = clb_test_tmpdir();
+  struct clb_report_summary summary;
+  char *out = four_device_report(dir, &summary);
+  char *gp = read_script(out, "step_time_softmax_fp32");
+  cr_assert_not_null(gp);
+  for (size_t d = 0; d < 4; d++) {
+    char colour[8], solid[64], dashed[64];
+    colour_of(gp, FOUR_DEVICES[d], colour);
+    snprintf(dashed, sizeof dashed, "dt 2 lc rgb '%s' notitle", colour);
+    cr_expect(strstr(gp, dashed) != NULL, "wall time of %s dashed:\n%s", FOUR_DEVICES[d], gp);
+    snprintf(solid, sizeof solid, "dt 1 lc rgb '%s' title", colour);
+    cr_expect(strstr(gp, solid) != NULL, "device time of %s solid", FOUR_DEVICES[d]);
+  }
+  /* The legend says which is which, once, in grey. */
+  cr_expect(strstr(gp, "dt 1 lc rgb '#444444' title 'solid, filled: device time'") != NULL);
+  cr_expect(strstr(gp, "dt 2 lc rgb '#444444' title 'dashed, open: wall time'") != NULL);
+  free(gp);
+  /* Four devices' points do not hide each other where they coincide. */
+  gp = read_script(out, "variance_softmax_fp32");
+  cr_assert_not_null(gp);
+  cr_expect_eq(count_of(gp, "using ($1*"), 4, "variance points shifted per device:\n%s", gp);
+  free(gp);
+  free(out);
+  remove_tree(dir);
+}
+
+Test(report, legends_get_room_rather_than_squeezing_the_plot) {
+  require_gnuplot();
+  char *dir = clb_test_tmpdir();
+  struct clb_report_summary summary;
+  char *out = four_device_report(dir, &summary);
+  char path[4300];
+  unsigned width, height;
+  /* 4 devices + 2 style entries in 2 columns: 3 rows fit the usual canvas. */
+  snprintf(path, sizeof path, "%s/step_time_mlp_fp32.png", out);
+  png_size(path, &width, &height);
+  cr_expect_eq(width, 1100);
+  cr_expect_eq(height, 720);
+  free(out);
+  remove_tree(dir);
+
+  /* Labels too long for half the width: one column, and a taller canvas. */
+  struct notes notes = {{0}};
+  dir = run_fixture_report(&notes, &summary, NULL);
+  char *gp = read_script(dir, "step_time_mlp_fp32");
+  cr_assert_not_null(gp);
+  cr_expect(strstr(gp, "maxrows 4 maxcols 1") != NULL, "%s", gp);
+  free(gp);
+  snprintf(path, sizeof path, "%s/step_time_mlp_fp32.png", dir);
+  png_size(path, &width, &height);
+  cr_expect_eq(height, 720 + 24);
+  remove_tree(dir);
+}
+
+Test(report, fp16_plots_show_the_device_that_has_it_and_name_the_one_skipped) {
+  require_gnuplot();
+  char *dir = clb_test_tmpdir();
+  struct clb_report_summary summary;
+  char *out = four_device_report(dir, &summary);
+  static const char *const models[] = {"linreg", "softmax", "mlp"};
+  for (size_t mi = 0; mi < 3; mi++) {
+    char name[128];
+    snprintf(name, sizeof name, "throughput_%s_fp16", models[mi]);
+    expect_png_and_svg(out, name);
+    snprintf(name, sizeof name, "step_time_%s_fp16", models[mi]);
+    expect_png_and_svg(out, name);
+    char *gp = read_script(out, name);
+    cr_assert_not_null(gp);
+    char intel[8], pocl[8];
+    colour_of(gp, "AMD EPYC (Intel OpenCL, vm)", intel);
+    colour_of(gp, "pthread-skylake-avx512-AMD EPYC (PoCL, vm): skipped", pocl);
+    cr_expect(intel[0] && pocl[0], "%s", gp);
+    cr_expect_str_neq(intel, pocl);
+    cr_expect(strstr(gp, "keyentry with points pt") != NULL, "the skipped device: a legend entry");
+    free(gp);
+    snprintf(name, sizeof name, "data/step_time_%s_fp16.log", models[mi]);
+    char *log = read_in(out, name);
+    cr_expect(log && !*log, "no empty data files handed to gnuplot: %s", log ? log : "");
+    free(log);
+  }
+  free(out);
+  remove_tree(dir);
+}
+
+Test(report, the_report_is_deterministic) {
+  require_gnuplot();
+  char *one = clb_test_tmpdir(), *two = clb_test_tmpdir();
+  struct clb_report_summary summary;
+  char *out_one = four_device_report(one, &summary);
+  char *out_two = four_device_report(two, &summary);
+  static const char *const files[] = {"report.md", "report.tex", "report.html", "merged.csv",
+                                      "variance_softmax_fp32.svg"};
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    char *a = read_in(out_one, files[i]), *b = read_in(out_two, files[i]);
+    cr_assert(a && b, "%s", files[i]);
+    cr_expect_str_eq(a, b, "%s differs between two runs", files[i]);
+    free(a);
+    free(b);
+  }
+  free(out_one);
+  free(out_two);
+  remove_tree(one);
+  remove_tree(two);
 }
