@@ -19,7 +19,7 @@
   X(timestamp, STR, "ISO 8601 UTC", "when the row was measured")                            \
   X(host, STR, "", "host name")                                                             \
   X(cpu, STR, "", "host CPU model (hwloc)")                                                 \
-  X(platform, STR, "", "OpenCL platform name")                                              \
+  X(platform, STR, "", "OpenCL platform name (part of a row's identity in reports)")        \
   X(device, STR, "", "OpenCL device name")                                                  \
   X(device_index, STR, "P:D", "platform:device index as `clbatch devices` lists it")        \
   X(vendor, STR, "", "device vendor")                                                       \
@@ -27,7 +27,7 @@
   X(driver, STR, "", "driver version")                                                      \
   X(clblast, STR, "", "CLBlast version")                                                    \
   X(compute_units, INT, "", "CL_DEVICE_MAX_COMPUTE_UNITS")                                  \
-  X(clock_mhz, INT, "MHz", "CL_DEVICE_MAX_CLOCK_FREQUENCY")                                 \
+  X(clock_mhz, INT, "MHz", "CL_DEVICE_MAX_CLOCK_FREQUENCY; empty when reported as 0 (unknown)") \
   X(global_mem_bytes, INT, "B", "CL_DEVICE_GLOBAL_MEM_SIZE")                                \
   X(model, STR, "", "linreg, softmax or mlp")                                               \
   X(precision, STR, "", "fp32, fp64 or fp16")                                               \
