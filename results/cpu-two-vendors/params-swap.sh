@@ -30,9 +30,11 @@ python3 - "$out" <<'PY'
 import csv, glob, statistics, sys
 times = {}
 for path in glob.glob(sys.argv[1] + "/*.csv"):
+    if path.endswith(".recommend.csv"):
+        continue
     side = path.rsplit("/", 1)[1].split("-")[0]
     for row in csv.DictReader(open(path)):
-        if row["status"] != "ok" or "recommend" in path:
+        if row["status"] != "ok":
             continue
         vendor = "pocl" if row["platform"].startswith("Portable") else "intel"
         key = (row["model"], int(row["batch"]), vendor, side)
