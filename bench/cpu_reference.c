@@ -4,7 +4,7 @@
  * and CLBlast on the same cores): the same models, shapes, parameter layout,
  * loss conventions and shuffled-row gather as clbatch's data-on-device path,
  * in fp32, with cblas_sgemm/sgemv/saxpy for the dense algebra and plain loops
- * for the element-wise kernels. Timing follows src/measure.c: warm-up steps,
+ * for the element-wise kernels. Timing follows src/measure/measure.c: warm-up steps,
  * one probe step that sizes rounds of about 20 ms, per-step times until the
  * coefficient of variation is at most --target-cv after at least --min-time
  * seconds (or --max-time passes), then a separate back-to-back run for the
@@ -41,7 +41,7 @@ struct shape {
   size_t d, h, c; /* features, hidden (mlp), outputs (linreg) or classes */
 };
 
-/* Parameters in clbatch's flat order (src/shape.c, clb_shape_tensors):
+/* Parameters in clbatch's flat order (src/model/shape.c, clb_shape_tensors):
  * linreg/softmax W (D x C), b (C); mlp W1 (D x H), b1 (H), W2 (H x C), b2 (C). */
 static size_t param_count(const struct shape *s) {
   if (s->kind != MLP)
@@ -49,7 +49,7 @@ static size_t param_count(const struct shape *s) {
   return s->d * s->h + s->h + s->h * s->c + s->c;
 }
 
-/* FLOPs of one step: a copy of clb_shape_step_flops in src/shape.c (formula in
+/* FLOPs of one step: a copy of clb_shape_step_flops in src/model/shape.c (formula in
  * results/SCHEMA.md, "FLOP and byte counts"), so gflops columns compare. */
 static double step_flops(const struct shape *s, size_t batch) {
   double b = (double)batch, d = (double)s->d, h = (double)s->h, c = (double)s->c;
@@ -507,7 +507,7 @@ static int run_check(uint64_t seed) {
   return failed;
 }
 
-/* ---- timing (the rules of src/measure.c) -------------------------------- */
+/* ---- timing (the rules of src/measure/measure.c) -------------------------------- */
 
 static double now(void) {
   struct timespec t;
@@ -530,7 +530,7 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Linear interpolation between order statistics, as src/stats.c does. */
+/* Linear interpolation between order statistics, as src/measure/stats.c does. */
 static double quantile(const double *sorted, size_t n, double q) {
   double pos = q * (double)(n - 1);
   size_t lo = (size_t)pos;

@@ -2,11 +2,11 @@
 """PyTorch baseline for clbatch: the same gradient step, timed the same way.
 
 The step is written with explicit matrix products, not autograd, so that it
-mirrors clbatch's kernels one for one (src/model.c): gather the batch rows by
+mirrors clbatch's kernels one for one (src/model/model.c): gather the batch rows by
 the epoch's shuffled order, forward GEMM(s), the loss kernel that turns the
 logits into dZ in place, the backward GEMMs, bias gradients as GEMVs with a
 vector of ones, and the SGD update theta -= lr * g on one flat parameter tensor
-whose layout is clbatch's (src/shape.h):
+whose layout is clbatch's (src/model/shape.h):
 
     linreg, softmax: W (D x C), b (C)       mlp: W1 (D x H), b1 (H), W2 (H x C), b2 (C)
 
@@ -14,7 +14,7 @@ Losses as in clbatch: linreg is the mean over the batch of sum_o (z_o - y_o)^2
 (gradient (2/B) X^T r); softmax and mlp the mean softmax cross-entropy. TF32 is
 off, so fp32 matrix products are true fp32 on NVIDIA GPUs.
 
-Timing follows src/measure.c: warm-up steps, one probe step that sizes rounds
+Timing follows src/measure/measure.c: warm-up steps, one probe step that sizes rounds
 of about 20 ms, per-step device times (CUDA events around each step on a GPU,
 with one torch.cuda.synchronize() at the end of each round; perf_counter on
 the CPU, where PyTorch is synchronous) until the coefficient of variation is
@@ -55,7 +55,7 @@ def param_count(kind, d, h, c):
 
 
 def step_flops(kind, b, d, h, c):
-    """FLOPs of one step: a copy of clb_shape_step_flops in src/shape.c
+    """FLOPs of one step: a copy of clb_shape_step_flops in src/model/shape.c
     (results/SCHEMA.md, "FLOP and byte counts"), so GFLOP/s columns compare."""
     p = param_count(kind, d, h, c)
     update = 2.0 * p
@@ -245,7 +245,7 @@ def run_check(device, precisions, seed):
 
 
 def quantile(sorted_values, q):
-    """Linear interpolation between order statistics, as src/stats.c does."""
+    """Linear interpolation between order statistics, as src/measure/stats.c does."""
     pos = q * (len(sorted_values) - 1)
     lo = int(pos)
     if lo + 1 >= len(sorted_values):

@@ -34,7 +34,7 @@ __kernel void copy_bandwidth(__global const float4 *src, __global float4 *dst) {
   a0 = mad(a0, m, c); a1 = mad(a1, m, c); a2 = mad(a2, m, c); a3 = mad(a3, m, c);           \
   a4 = mad(a4, m, c); a5 = mad(a5, m, c); a6 = mad(a6, m, c); a7 = mad(a7, m, c);
 
-/* FLOPs per work-item: FMA_ITERATIONS x 4 x 8 FMAs x 2 x WIDTH (see src/peak.c). */
+/* FLOPs per work-item: FMA_ITERATIONS x 4 x 8 FMAs x 2 x WIDTH (see src/blas/peak.c). */
 #define FMA_ITERATIONS 128
 
 __kernel void fma_throughput(__global scalar *out, const float seed) {

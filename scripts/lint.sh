@@ -22,7 +22,7 @@ cppcheck --enable=warning,performance,portability --std=c11 --error-exitcode=1 -
 echo "lint: clang-tidy ($(nproc) jobs)"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-if ! ls src/*.c | xargs -P "$(nproc)" -n 4 clang-tidy -p "$build" --quiet >"$log" 2>&1; then
+if ! find src -name '*.c' | sort | xargs -P "$(nproc)" -n 4 clang-tidy -p "$build" --quiet >"$log" 2>&1; then
   grep -E "(warning|error):" "$log" >&2 || cat "$log" >&2
   echo "lint: clang-tidy found problems" >&2
   exit 1

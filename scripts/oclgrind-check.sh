@@ -2,7 +2,7 @@
 # Runs the project's own kernels (kernels/step.cl, kernels/peak.cl; not
 # CLBlast's) under Oclgrind with its out-of-bounds, API, data-race and
 # uninitialised-value checks, on awkward shapes (rows 1, 7, 61 x cols 1, 3, 67:
-# single rows, primes, partial work-groups), launched as src/model.c launches
+# single rows, primes, partial work-groups), launched as src/model/model.c launches
 # them. Fails on any Oclgrind report or any mismatch with the host reference.
 # Usage: scripts/oclgrind-check.sh [BUILD_DIR]   (default build/)
 set -euo pipefail

@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 
-#include "platform.h"
-#include "precision.h"
+#include "cl/platform.h"
+#include "util/precision.h"
 
 /* The one device the suite runs on, whatever other vendors are registered:
  * CLBATCH_TEST_DEVICE (a --device spec that must select exactly one device,

@@ -1,6 +1,6 @@
 /* Launches every kernel of kernels/step.cl and kernels/peak.cl with raw
  * OpenCL on awkward shapes (one row, primes, partial work-groups) exactly as
- * src/model.c does (1-D, local 64, global rounded up to a multiple of 64, the
+ * src/model/model.c does (1-D, local 64, global rounded up to a multiple of 64, the
  * kernel's own guard), and checks the results against host loops. Buffers
  * have their exact sizes, so under Oclgrind (scripts/oclgrind-check.sh) any
  * read or write past a guard is an out-of-bounds error. Exit 0 when every
@@ -96,7 +96,7 @@ static void download(cl_mem buffer, double *values, size_t count, size_t element
   free(raw);
 }
 
-/* The launch of src/model.c: global rounded up to a multiple of the local size. */
+/* The launch of src/model/model.c: global rounded up to a multiple of the local size. */
 static void launch(cl_kernel kernel, size_t count) {
   size_t global = (count + local_size - 1) / local_size * local_size;
   CHECK(clEnqueueNDRangeKernel(queue, kernel, 1, NULL, &global, &local_size, 0, NULL, NULL));
@@ -309,7 +309,7 @@ static void check_step(cl_program program, size_t rows, size_t cols) {
   clReleaseMemObject(bdelta);
 
   /* sum_squares: the rows x cols elements of x after `first` rows, in one
-   * work-group of 1, 16 and local_size items (as src/model.c launches it). */
+   * work-group of 1, 16 and local_size items (as src/model/model.c launches it). */
   k = clCreateKernel(program, "sum_squares", &status);
   CHECK(status);
   double want_sum = 0;
@@ -337,7 +337,7 @@ static void check_step(cl_program program, size_t rows, size_t cols) {
   free(zeros), free(want_loss), free(got_loss), free(correct), free(h);
 }
 
-/* peak.cl as src/peak.c launches it, on a few work-groups. */
+/* peak.cl as src/blas/peak.c launches it, on a few work-groups. */
 static void check_peak(const char *path) {
   cl_int status;
   cl_program program = build(path, "-DCLB_FP32");

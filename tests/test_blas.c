@@ -1,6 +1,6 @@
 /* clbatch's CLBlast GEMM wrapper against a double-precision host loop, for
  * every transpose, with padded leading dimensions, offsets, alpha and beta.
- * One-row and one-column products take the GEMV route (src/blas.c): these
+ * One-row and one-column products take the GEMV route (src/blas/blas.c): these
  * cases check its stride mapping, and that it writes nothing outside C. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -9,9 +9,9 @@
 
 #include <clblast_c.h>
 
-#include "blas.h"
+#include "blas/blas.h"
 #include "helpers.h"
-#include "platform.h"
+#include "cl/platform.h"
 
 struct gemm_case {
   int precision;

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "data.h"
+#include "model/dataset.h"
 #include "helpers.h"
 
 /* ---------------------------------------------------------------- random -- */

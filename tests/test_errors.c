@@ -1,7 +1,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "errors.h"
+#include "util/errors.h"
 
 Test(errors, every_opencl_code_has_a_name) {
   /* OpenCL 1.2 defines 0..-19 and -30..-68; none may fall through to UNKNOWN. */

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
+#include "model/dataset.h"
 #include "helpers.h"
-#include "model.h"
-#include "reference.h"
+#include "model/model.h"
+#include "model/reference.h"
 
 struct gradient_case {
   int kind;
@@ -102,7 +102,7 @@ static void check_gradient(const struct gradient_case *t) {
       {kind, precision, 200, 67, 33, 10, 64, 128, 64, 0, 0}, /* contiguous slice */         \
       {kind, precision, 200, 67, 33, 10, 64, 136, 64, 1, 1} /* streamed from the host */
 
-/* One-output linreg: its forward and backward products run as GEMVs (src/blas.c). */
+/* One-output linreg: its forward and backward products run as GEMVs (src/blas/blas.c). */
 #define ONE_OUTPUT(precision)                                                               \
   {CLB_MODEL_LINREG, precision, 37, 5, 0, 1, 16, 0, 1, 0, 0},         /* B = 1 */          \
       {CLB_MODEL_LINREG, precision, 200, 67, 0, 1, 64, 64, 64, 1, 0}, /* gathered */       \

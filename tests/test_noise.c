@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
+#include "model/dataset.h"
 #include "helpers.h"
-#include "noise.h"
-#include "reference.h"
+#include "model/noise.h"
+#include "model/reference.h"
 
 struct fixture {
   struct clb_device_list list;
@@ -60,7 +60,7 @@ struct exact_case {
   int kind;
   int precision;
   size_t chunk;
-  size_t outputs; /* linreg: 1 makes its products GEMVs (src/blas.c); 0 means 2 */
+  size_t outputs; /* linreg: 1 makes its products GEMVs (src/blas/blas.c); 0 means 2 */
 };
 
 ParameterizedTestParameters(noise, sigma2_from_norm_identity_matches_explicit) {

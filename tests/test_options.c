@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "helpers.h"
-#include "options.h"
+#include "util/parse.h"
 
 /* ---- clb_parse_size ------------------------------------------------------- */
 

@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "describe.h"
+#include "cl/describe.h"
 #include "helpers.h"
-#include "platform.h"
-#include "topology.h"
+#include "cl/platform.h"
+#include "cl/topology.h"
 
 #define FAKE_COUNT 5
 static struct clb_device_info fake[FAKE_COUNT];

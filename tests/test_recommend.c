@@ -2,7 +2,7 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "recommend.h"
+#include "measure/recommend.h"
 
 /* A card whose step costs a fixed 1 ms of overhead plus 1 ms per 64 samples:
  * t(B) = 1e-3 (1 + B / 64) s, so samples/s = 64000 B / (64 + B).

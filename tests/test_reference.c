@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
-#include "reference.h"
+#include "model/dataset.h"
+#include "model/reference.h"
 
 /* A small problem for each model: data, a shape that matches it, and a random
  * theta with non-zero biases (so bias gradients and ReLU masks matter). */

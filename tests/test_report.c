@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "helpers.h"
-#include "report.h"
-#include "results.h"
+#include "report/report.h"
+#include "results/results.h"
 
 #define FIXTURES CLBATCH_SOURCE_DIR "/tests/fixtures"
 

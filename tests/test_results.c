@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "helpers.h"
-#include "results.h"
+#include "results/results.h"
 
 /* A row with every column set; strings carry the characters CSV must quote. */
 static void full_row(struct clb_row *row) {

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "stats.h"
+#include "measure/stats.h"
 
 Test(summary, one_to_ten_by_hand) {
   double v[10] = {7, 3, 10, 1, 5, 9, 2, 8, 6, 4};

@@ -1,4 +1,4 @@
-/* Batch-size studies (src/study.c, `clbatch train --validate-noise`,
+/* Batch-size studies (src/train/study.c, `clbatch train --validate-noise`,
  * `clbatch study`, `clbatch report --study`): the least-squares fits on
  * synthetic S(B), and the tables on tiny problems. */
 #include <criterion/criterion.h>
@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "study.h"
+#include "train/study.h"
 
 Test(study, fits_recover_smin_and_bnoise_exactly) {
   const double s_min = 120, b_noise = 37.5;

@@ -1,4 +1,4 @@
-/* The training loop (src/train.c) and `clbatch train` (src/cmd_train.c):
+/* The training loop (src/train/train.c) and `clbatch train` (src/cli/train.c):
  * the worked example of one SGD update, convergence for every batch size,
  * the update count per epoch, the parameter-file round trip, and the CLI's
  * handling of bad input. Shapes are tiny so PoCL keeps the file fast. */
@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "data.h"
+#include "model/dataset.h"
 #include "helpers.h"
-#include "model.h"
-#include "train.h"
+#include "model/model.h"
+#include "train/train.h"
 
 /* y = 2x plus a little noise. The first two rows are the worked example's
  * batch, exactly on the line: x = (-1.2, 0.5), y = (-2.4, 1.0). */

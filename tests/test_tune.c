@@ -5,10 +5,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "blas.h"
+#include "blas/blas.h"
 #include "helpers.h"
-#include "platform.h"
-#include "tune.h"
+#include "cl/platform.h"
+#include "blas/tune.h"
 
 /* Points CLBATCH_TUNE_FILE at DIR/tuned.conf in a fresh directory; returns the path. */
 static char *use_temp_tune_file(char **dir_out) {

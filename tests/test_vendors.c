@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
+#include "model/dataset.h"
 #include "helpers.h"
-#include "model.h"
-#include "reference.h"
-#include "results.h"
+#include "model/model.h"
+#include "model/reference.h"
+#include "results/results.h"
 
 /* The vendors compared: their platforms, not device names (on an Intel host
  * PoCL's device is named after the CPU). */

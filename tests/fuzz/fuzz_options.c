@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "options.h"
-#include "plan.h"
+#include "util/parse.h"
+#include "sweep/plan.h"
 
 static const char *const keys[] = {
     "batch", "samples", "features", "hidden", "classes", "outputs", "model", "precision",

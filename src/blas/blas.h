@@ -1,0 +1,52 @@
+/* CLBlast calls for any precision, with every status checked and named.
+ *
+ * Row-major throughout. GEMMs go through *gemmWithTempBuffer with one
+ * temporary buffer owned here, so CLBlast never allocates on a timed call. */
+#ifndef CLB_BLAS_BLAS_H
+#define CLB_BLAS_BLAS_H
+
+#include <CL/cl.h>
+#include <stddef.h>
+
+#include "util/errors.h"
+#include "util/precision.h"
+
+struct clb_blas {
+  cl_context context;
+  cl_command_queue queue;
+  const char *device_name;
+  enum clb_precision precision;
+  cl_mem temp;        /* owned; grown by clb_blas_reserve_gemm */
+  size_t temp_bytes;
+};
+
+void clb_blas_init(struct clb_blas *blas, cl_context context, cl_command_queue queue,
+                   const char *device_name, enum clb_precision precision);
+void clb_blas_release(struct clb_blas *blas);
+
+/* Makes sure the temporary buffer is large enough for this GEMM shape. */
+int clb_blas_reserve_gemm(struct clb_blas *blas, int trans_a, int trans_b, size_t m, size_t n,
+                          size_t k, size_t lda, size_t ldb, size_t ldc, struct clb_error *err);
+
+/* C = alpha op(A) op(B) + beta C; op(X) = X^T when trans_x. With m == 1 or
+ * n == 1 it runs as one GEMV (CLBlast's GEMM pads such shapes to tiles). */
+int clb_blas_gemm(struct clb_blas *blas, int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                  double alpha, cl_mem a, size_t a_offset, size_t lda, cl_mem b, size_t b_offset,
+                  size_t ldb, double beta, cl_mem c, size_t c_offset, size_t ldc,
+                  cl_event *event, struct clb_error *err);
+
+/* y = alpha op(A) x + beta y for an m x n matrix A. */
+int clb_blas_gemv(struct clb_blas *blas, int trans_a, size_t m, size_t n, double alpha, cl_mem a,
+                  size_t a_offset, size_t lda, cl_mem x, size_t x_offset, double beta, cl_mem y,
+                  size_t y_offset, cl_event *event, struct clb_error *err);
+
+/* y = alpha x + y. */
+int clb_blas_axpy(struct clb_blas *blas, size_t n, double alpha, cl_mem x, size_t x_offset,
+                  cl_mem y, size_t y_offset, cl_event *event, struct clb_error *err);
+
+/* result[result_offset] = x . y */
+int clb_blas_dot(struct clb_blas *blas, size_t n, cl_mem result, size_t result_offset, cl_mem x,
+                 size_t x_offset, cl_mem y, size_t y_offset, cl_event *event,
+                 struct clb_error *err);
+
+#endif

@@ -1,0 +1,90 @@
+/* Tuning CLBlast's GEMM kernels per device and precision, and applying the result.
+ *
+ * CLBlast's C API has no tuner: CLBlastOverrideParameters is its only tuning
+ * entry point. So clbatch searches the parameter spaces of CLBlast's own tuner
+ * definitions (src/tuning/kernels/xgemm.hpp and xgemm_direct.hpp) itself:
+ * it overrides the parameters, lets the next GEMM recompile, warms up, checks
+ * the result against a host reference and times it. The best set per kernel
+ * is stored in a plain text file that clb_tune_apply reads back.
+ *
+ * Kernels: "Xgemm" (the indirect GEMM with pad/transpose kernels around it),
+ * "XgemmDirect" (one kernel) and "GemmRoutine" (XGEMM_MIN_INDIRECT_SIZE: a GEMM
+ * with m*n*k < XGEMM_MIN_INDIRECT_SIZE^3 takes the direct path).
+ *
+ * CLBlast cannot hand its default parameters back (RetrieveParameters exists
+ * only in the C++ API), and an override cannot be undone within a process.
+ * So when CLBlast's defaults win for a kernel, the stored entry says
+ * `use_defaults = 1` and carries no parameters, and after clb_tune_run that
+ * kernel is left on the last configuration tried in this process: benchmark
+ * in a fresh process (as the CLI does) and call clb_tune_apply there. */
+#ifndef CLB_BLAS_TUNE_H
+#define CLB_BLAS_TUNE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util/errors.h"
+#include "cl/platform.h"
+#include "util/precision.h"
+
+struct clb_tune_options {
+  size_t m, n, k;     /* representative GEMM: C(m x n) = A(m x k) B(k x n), row-major */
+  size_t max_configs; /* configurations timed per kernel, CLBlast's defaults included */
+  uint64_t seed;      /* the random sample of a larger space depends only on this */
+  double budget_s;    /* stop starting new configurations after this long per kernel */
+  int dry_run;        /* enumerate and sample only: no compiling, timing or writing */
+};
+
+/* m=256 (batch rows), n=64, k=256, max_configs=64, seed=42, budget_s=60, no dry run. */
+void clb_tune_defaults(struct clb_tune_options *options);
+
+/* The file where tuned parameters live: $CLBATCH_TUNE_FILE if set, else
+ * $XDG_CACHE_HOME/clbatch/tuned.conf, else $HOME/.cache/clbatch/tuned.conf
+ * (else ./clbatch-tuned.conf when not even HOME is set). */
+void clb_tune_path(char *buf, size_t size);
+
+/* Loads the stored best parameters for this device (name AND driver version)
+ * and precision, if any, and applies them with CLBlastOverrideParameters.
+ * *applied = 1 when at least one kernel's parameters were applied. A missing
+ * file is not an error; a malformed line is CLB_E_PARSE naming file and line. */
+int clb_tune_apply(const struct clb_device_info *dev, enum clb_precision precision, int *applied,
+                   struct clb_error *err);
+
+#define CLB_TUNE_KERNELS 3 /* Xgemm, XgemmDirect, GemmRoutine */
+#define CLB_TUNE_MAX_PARAMS 16
+
+/* What one kernel's search found. */
+struct clb_tune_kernel_result {
+  const char *kernel;    /* "Xgemm", "XgemmDirect" or "GemmRoutine" */
+  size_t legal;          /* legal configurations in the space (after device limits) */
+  size_t tried;          /* configurations timed, CLBlast's defaults included */
+  size_t skipped;        /* of those, ones that failed to build, run or verify */
+  double default_gflops; /* CLBlast's defaults; 0 when not measured (dry run) */
+  double tuned_gflops;   /* the best found (= default_gflops when the defaults won) */
+  int use_defaults;      /* 1: nothing beat CLBlast's defaults */
+  size_t param_count;
+  const char *param_names[CLB_TUNE_MAX_PARAMS];
+  size_t param_values[CLB_TUNE_MAX_PARAMS];
+};
+
+/* For GemmRoutine, default_gflops is the GEMM with no override at all (CLBlast
+ * picks the path) and tuned_gflops the GEMM on the path the stored crossover
+ * picks, with the tuned kernel on it. */
+struct clb_tune_report {
+  struct clb_tune_kernel_result kernels[CLB_TUNE_KERNELS];
+  char path[4096]; /* where the entries were written ("" on a dry run) */
+};
+
+/* Searches parameters on one device and precision for the given GEMM shape and
+ * stores the best per kernel (replacing older entries for the same device,
+ * driver, precision and kernel). Progress lines go to `progress` (may be NULL). */
+int clb_tune_run(const struct clb_cl *cl, enum clb_precision precision,
+                 const struct clb_tune_options *options, FILE *progress, struct clb_error *err);
+
+/* The same, filling `report` (may be NULL). */
+int clb_tune_search(const struct clb_cl *cl, enum clb_precision precision,
+                    const struct clb_tune_options *options, FILE *progress,
+                    struct clb_tune_report *report, struct clb_error *err);
+
+#endif

@@ -1,0 +1,570 @@
+/* `clbatch run`, its hidden `__worker`, `clbatch peak` and `clbatch recommend`. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "results/advise.h"
+#include "cli/commands.h"
+#include "model/dataset.h"
+#include "cl/describe.h"
+#include "results/output.h"
+#include "blas/peak.h"
+#include "sweep/plan.h"
+#include "cl/platform.h"
+#include "sweep/sweep.h"
+#include "cl/topology.h"
+#include "sweep/worker.h"
+
+void clb_help_run(FILE *out) {
+  fprintf(out,
+          "Usage: clbatch run [OPTIONS]\n"
+          "\n"
+          "Benchmarks one gradient step (forward, backward, SGD update) for every selected\n"
+          "device x model x precision x batch size and writes one CSV row each\n"
+          "(results/SCHEMA.md). Each device runs in its own process; rows are flushed as\n"
+          "they finish.\n"
+          "\n"
+          "What to measure:\n"
+          "  --device SPEC        which devices (default all; see \"Selecting devices\")\n"
+          "  --model LIST         linreg,softmax,mlp (default all three)\n"
+          "  --precision LIST     fp32 (default), fp64, fp16\n"
+          "  --batch LIST         numbers and ranges: 1,2,4  1:4096:x2  32:512:+32  N (= all\n"
+          "                       samples); default 1:N:x2,N (powers of two, then N)\n"
+          "  --samples N          synthetic data set size (default 4096)\n"
+          "  --features D         (default 128)   --hidden H  mlp width (default 256)\n"
+          "  --classes C          softmax/mlp classes (default 10)\n"
+          "  --outputs O          linreg outputs (default 1)\n"
+          "  --data FILE.csv      your data instead: numeric columns, last one the target\n"
+          "  --data-on device|host  data resident on the device (default) or each batch\n"
+          "                       copied from pinned host memory, as a data loader would\n"
+          "  --no-shuffle         contiguous batches instead of a shuffled epoch order\n"
+          "  --seed S  --lr LR    data/initialisation seed (1), SGD learning rate (0.001)\n"
+          "  --init-params FILE   parameters to measure at (format of train --save-params)\n"
+          "\n"
+          "How to measure:\n"
+          "  --warmup K           untimed steps first (default 3)\n"
+          "  --min-time S         time each configuration at least S seconds (0.2)\n"
+          "  --max-time S         and at most S seconds (2)\n"
+          "  --max-reps K         or at most K steps (100000)\n"
+          "  --target-cv X        stop once the step-time CV is <= X (0.02)\n"
+          "  --timeout S          per device; a hung device is cut off (900; 0 = never)\n"
+          "  --noise-batches K    batches for the measured gradient variance (64; 0 = off)\n"
+          "  --noise-at STEPS     train STEPS SGD steps before measuring the noise (0)\n"
+          "  --max-batch-probe    find the largest batch whose buffers each device accepts\n"
+          "\n"
+          "Output:\n"
+          "  --out FILE.csv       results (default results/local/run-HOST-TIME.csv); the\n"
+          "                       effective configuration goes to FILE.config and the\n"
+          "                       recommendations to FILE.recommend.csv\n"
+          "  --format csv|json|md also write FILE.json (rows + host and device description)\n"
+          "                       or FILE.md next to the CSV (the CSV is always written)\n"
+          "  --resume             append to an existing FILE, skipping rows it already has\n"
+          "  --config FILE        read options from `key = value` lines (same names)\n"
+          "  --quiet              no progress line or notes on stderr\n"
+          "\n"
+          "Selecting devices (--device, also for devices, peak, tune, train, study):\n"
+          "  all, cpu, gpu        every device, or every device of that type\n"
+          "  P:D                  one device by its index in `clbatch devices`\n"
+          "  NAME                 a case-insensitive substring of the device's name or\n"
+          "                       vendor or of its platform's name or vendor: pocl, intel,\n"
+          "                       nvidia, amd, oclgrind, epyc, ...\n"
+          "  platform:NAME        the platform's name or vendor only (on an Intel host\n"
+          "                       PoCL's device is named after the CPU, so `intel` matches\n"
+          "                       it too, `platform:intel` only Intel's runtime)\n"
+          "  A,B,...              every device any of these selects\n");
+}
+
+static const struct option run_options[] = {
+    {"device", required_argument, NULL, 0},     {"model", required_argument, NULL, 0},
+    {"precision", required_argument, NULL, 0},  {"batch", required_argument, NULL, 0},
+    {"samples", required_argument, NULL, 0},    {"features", required_argument, NULL, 0},
+    {"hidden", required_argument, NULL, 0},     {"classes", required_argument, NULL, 0},
+    {"outputs", required_argument, NULL, 0},    {"data", required_argument, NULL, 0},
+    {"data-on", required_argument, NULL, 0},    {"no-shuffle", no_argument, NULL, 0},
+    {"seed", required_argument, NULL, 0},       {"lr", required_argument, NULL, 0},
+    {"init-params", required_argument, NULL, 0}, {"warmup", required_argument, NULL, 0},
+    {"min-time", required_argument, NULL, 0},   {"max-time", required_argument, NULL, 0},
+    {"max-reps", required_argument, NULL, 0},   {"target-cv", required_argument, NULL, 0},
+    {"timeout", required_argument, NULL, 0},    {"noise-batches", required_argument, NULL, 0},
+    {"noise-at", required_argument, NULL, 0},   {"max-batch-probe", no_argument, NULL, 0},
+    {"out", required_argument, NULL, 0},        {"format", required_argument, NULL, 0},
+    {"resume", no_argument, NULL, 0},           {"config", required_argument, NULL, 0},
+    {"quiet", no_argument, NULL, 0},            {"help", no_argument, NULL, 'h'},
+    {"worker-device", required_argument, NULL, 'W'},
+    {"worker-fd", required_argument, NULL, 'F'}, {NULL, 0, NULL, 0}};
+
+struct run_args {
+  struct clb_plan plan;
+  const char *worker_device;
+  int worker_fd;
+};
+
+/* Returns 0, or an exit code (0 for --help is signalled by `*help`). */
+static int parse_run_args(int argc, char **argv, const char *command, struct run_args *args,
+                          int *help) {
+  struct clb_error err = {0};
+  int opt, index = 0;
+  clb_plan_defaults(&args->plan);
+  args->worker_device = NULL;
+  args->worker_fd = -1;
+  *help = 0;
+  opterr = 0;
+  while ((opt = getopt_long(argc, argv, ":", run_options, &index)) != -1) {
+    if (opt == 'h') {
+      *help = 1;
+      return 0;
+    }
+    if (opt == 'W') {
+      args->worker_device = optarg;
+      continue;
+    }
+    if (opt == 'F') {
+      /* Internal: the parent always passes 3; a bad value fails at the first write. */
+      args->worker_fd = (int)strtol(optarg, NULL, 10);
+      continue;
+    }
+    if (opt != 0) {
+      clb_usage_error(command, opt, argv);
+      return 2;
+    }
+    if (clb_plan_set(&args->plan, run_options[index].name, optarg, &err) != 0) {
+      fprintf(stderr, "clbatch %s: %s\n", command, err.message);
+      return 2;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "clbatch %s: unexpected argument '%s'\n", command, argv[optind]);
+    return 2;
+  }
+  return 0;
+}
+
+int clb_cmd_worker(int argc, char **argv) {
+  struct run_args args;
+  int help = 0;
+  int code = parse_run_args(argc, argv, "__worker", &args, &help);
+  if (code != 0 || help)
+    return code;
+  struct clb_error err = {0};
+  if (!args.worker_device || args.worker_fd < 0) {
+    fprintf(stderr, "clbatch __worker: internal command of `clbatch run`\n");
+    return 2;
+  }
+  if (clb_plan_finish(&args.plan, args.plan.samples, &err) != 0) {
+    fprintf(stderr, "clbatch __worker: %s\n", err.message);
+    return 2;
+  }
+  return clb_worker_run(&args.plan, args.worker_device, args.worker_fd);
+}
+
+static void default_out_path(char *buf, size_t size) {
+  char host[128] = "host";
+  gethostname(host, sizeof host - 1);
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  char stamp[32];
+  strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  snprintf(buf, size, "results/local/run-%s-%s.csv", host, stamp);
+}
+
+/* PATH with ".csv" replaced by (or, without it, followed by) `suffix`. */
+static void sibling_path(const char *path, const char *suffix, char *buf, size_t size) {
+  size_t len = strlen(path);
+  if (len > 4 && strcmp(path + len - 4, ".csv") == 0)
+    len -= 4;
+  snprintf(buf, size, "%.*s%s", (int)len, path, suffix);
+}
+
+static int make_parent_dirs(const char *path) {
+  char copy[1024];
+  snprintf(copy, sizeof copy, "%s", path);
+  for (char *p = copy + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(copy, 0755) != 0 && errno != EEXIST)
+      return -1;
+    *p = '/';
+  }
+  return 0;
+}
+
+/* Opens the results CSV: a new file with its header, or (--resume) an existing
+ * valid one for appending. Never truncates a file that holds results. */
+static FILE *open_results(const struct clb_plan *plan, int *exit_code) {
+  struct clb_error err = {0};
+  int exists = access(plan->out_path, F_OK) == 0;
+  *exit_code = 0;
+  if (exists && !plan->resume) {
+    fprintf(stderr,
+            "clbatch run: %s already exists; use --resume to complete it or choose another "
+            "--out\n",
+            plan->out_path);
+    *exit_code = 2;
+    return NULL;
+  }
+  if (make_parent_dirs(plan->out_path) != 0) {
+    fprintf(stderr, "clbatch run: cannot create the folder of %s: %s\n", plan->out_path,
+            strerror(errno));
+    *exit_code = 1;
+    return NULL;
+  }
+  if (exists) {
+    struct clb_row *rows = NULL;
+    size_t count = 0;
+    char warning[512] = "";
+    if (clb_results_read(plan->out_path, &rows, &count, warning, sizeof warning, &err) != 0) {
+      fprintf(stderr, "clbatch run: cannot resume %s: %s\n", plan->out_path, err.message);
+      *exit_code = 2;
+      return NULL;
+    }
+    free(rows);
+    if (warning[0]) {
+      /* A killed run can leave half a line; drop it before appending. */
+      fprintf(stderr, "clbatch run: %s\n", warning);
+    }
+  }
+  FILE *csv = fopen(plan->out_path, exists ? "r+" : "w");
+  if (!csv) {
+    fprintf(stderr, "clbatch run: cannot open %s: %s\n", plan->out_path, strerror(errno));
+    *exit_code = 1;
+    return NULL;
+  }
+  if (exists) {
+    /* Cut a torn last line (no newline) so appended rows start on their own line. */
+    fseek(csv, 0, SEEK_END);
+    long size = ftell(csv);
+    long keep = size;
+    while (keep > 0) {
+      fseek(csv, keep - 1, SEEK_SET);
+      if (fgetc(csv) == '\n')
+        break;
+      keep--;
+    }
+    if (keep != size && ftruncate(fileno(csv), keep) != 0) {
+      fprintf(stderr, "clbatch run: cannot repair %s\n", plan->out_path);
+      fclose(csv);
+      *exit_code = 1;
+      return NULL;
+    }
+    fseek(csv, 0, SEEK_END);
+  } else if (clb_results_write_header(csv) != 0) {
+    fprintf(stderr, "clbatch run: cannot write %s\n", plan->out_path);
+    fclose(csv);
+    *exit_code = 1;
+    return NULL;
+  }
+  return csv;
+}
+
+/* After the sweep: the summary table, the advice, and the extra formats. */
+static int finish_run(const struct clb_plan *plan, const cJSON *description) {
+  struct clb_error err = {0};
+  struct clb_row *rows = NULL;
+  struct clb_advice *advice = NULL;
+  size_t count = 0, advice_count = 0;
+  char warning[512] = "", path[1200];
+  int exit_code = 0;
+  if (clb_results_read(plan->out_path, &rows, &count, warning, sizeof warning, &err) != 0) {
+    fprintf(stderr, "clbatch run: cannot read back %s: %s\n", plan->out_path, err.message);
+    return 1;
+  }
+  if (!plan->quiet)
+    clb_output_summary(stdout, rows, count);
+  if (clb_advise(rows, count, &advice, &advice_count) == 0) {
+    if (!plan->quiet) {
+      printf("\n");
+      clb_advise_print(stdout, advice, advice_count);
+    }
+    sibling_path(plan->out_path, ".recommend.csv", path, sizeof path);
+    if (clb_advise_write_csv(path, advice, advice_count, &err) != 0) {
+      fprintf(stderr, "clbatch run: %s\n", err.message);
+      exit_code = 1;
+    }
+  }
+  if (plan->format == CLB_FORMAT_JSON) {
+    sibling_path(plan->out_path, ".json", path, sizeof path);
+    if (clb_output_json(path, rows, count, description, &err) != 0) {
+      fprintf(stderr, "clbatch run: %s\n", err.message);
+      exit_code = 1;
+    }
+  } else if (plan->format == CLB_FORMAT_MD) {
+    sibling_path(plan->out_path, ".md", path, sizeof path);
+    if (clb_output_markdown(path, rows, count, &err) != 0) {
+      fprintf(stderr, "clbatch run: %s\n", err.message);
+      exit_code = 1;
+    }
+  }
+  if (!plan->quiet)
+    printf("\nresults: %s (%zu rows)\n", plan->out_path, count);
+  free(advice);
+  free(rows);
+  return exit_code;
+}
+
+/* N is fixed by the data file when one is given. */
+static int resolve_samples(struct clb_plan *plan, size_t *n) {
+  *n = plan->samples;
+  if (!plan->data_path[0])
+    return 0;
+  struct clb_dataset data = {0};
+  struct clb_error err = {0};
+  /* Load it as the workers will, so bad class labels are reported now rather
+   * than by a worker after the output files exist. */
+  int classifier = 0;
+  for (size_t i = 0; i < plan->model_count; i++)
+    classifier |= plan->models[i] != CLB_MODEL_LINREG;
+  if (clb_data_load_csv(plan->data_path, classifier, &data, &err) != 0) {
+    fprintf(stderr, "clbatch run: %s\n", err.message);
+    return 2;
+  }
+  *n = data.n;
+  clb_dataset_free(&data);
+  return 0;
+}
+
+int clb_cmd_run(int argc, char **argv) {
+  struct run_args args;
+  int help = 0;
+  int code = parse_run_args(argc, argv, "run", &args, &help);
+  if (help) {
+    clb_help_run(stdout);
+    return 0;
+  }
+  if (code != 0)
+    return code;
+  struct clb_plan *plan = &args.plan;
+  struct clb_error err = {0};
+  size_t n = 0;
+  if ((code = resolve_samples(plan, &n)) != 0)
+    return code;
+  if (clb_plan_finish(plan, n, &err) != 0) {
+    fprintf(stderr, "clbatch run: %s\n", err.message);
+    return 2;
+  }
+  struct clb_device_list devices = {0};
+  struct clb_topology *topology = NULL;
+  int *selected = NULL;
+  FILE *csv = NULL;
+  cJSON *description = NULL;
+  if (clb_platform_list(&devices, &err) != 0) {
+    fprintf(stderr, "clbatch run: %s\n", err.message);
+    return 1;
+  }
+  code = 1;
+  selected = calloc(devices.count, sizeof *selected);
+  if (!selected)
+    goto done;
+  if (clb_platform_select(&devices, plan->device_spec, selected, &err) != 0) {
+    fprintf(stderr, "clbatch run: %s\n", err.message);
+    code = 2;
+    goto done;
+  }
+  if (!plan->out_path[0])
+    default_out_path(plan->out_path, sizeof plan->out_path);
+  int open_code = 0;
+  csv = open_results(plan, &open_code);
+  if (!csv) {
+    code = open_code;
+    goto done;
+  }
+  char config_path[1200];
+  sibling_path(plan->out_path, ".config", config_path, sizeof config_path);
+  if (clb_plan_write_config(plan, config_path, &err) != 0) {
+    fprintf(stderr, "clbatch run: %s\n", err.message);
+    goto done;
+  }
+  if (clb_topology_open(&topology, NULL, &err) == 0) {
+    struct clb_host_info host;
+    clb_topology_host_info(topology, &host);
+    description = clb_describe_all_json(&host, &devices, topology);
+  }
+  struct clb_sweep_stats stats;
+  if (clb_sweep_run(plan, config_path, &devices, selected, csv, &stats, &err) != 0) {
+    fprintf(stderr, "clbatch run: %s\n", err.message);
+    goto done;
+  }
+  fclose(csv);
+  csv = NULL;
+  code = finish_run(plan, description);
+  if (code == 0 && (stats.devices_timed_out > 0 || stats.rows_failed > 0)) {
+    fprintf(stderr, "clbatch run: %zu configuration(s) failed, %zu device(s) timed out; see the "
+                    "status and message columns\n",
+            stats.rows_failed, stats.devices_timed_out);
+    code = 1;
+  }
+  if (code == 0 && stats.devices_failed > 0) {
+    fprintf(stderr, "clbatch run: the worker of %zu device(s) failed before finishing its plan\n",
+            stats.devices_failed);
+    code = 1;
+  }
+done:
+  if (csv)
+    fclose(csv);
+  cJSON_Delete(description);
+  clb_topology_close(topology);
+  free(selected);
+  clb_platform_list_free(&devices);
+  return code;
+}
+
+void clb_help_peak(FILE *out) {
+  fprintf(out, "Usage: clbatch peak [--device SPEC] [--precision LIST]\n"
+               "\n"
+               "Measures each device's global-memory bandwidth (a copy kernel) and FMA\n"
+               "throughput per precision (fp32,fp64,fp16 by default): the roofline that\n"
+               "`clbatch run` reports %% of peak against. Also the cost of one kernel\n"
+               "launch, from an empty kernel: `sync us`, the median of enqueue + clFinish,\n"
+               "and `queued us`, the wall time per launch of 1000 back-to-back launches and\n"
+               "one clFinish. A step of K kernels costs at least K launches.\n"
+               "\n"
+               "  --device SPEC     all (default), cpu, gpu, P:D, pocl, intel, platform:NAME,\n"
+               "                    ... (as in `clbatch help run`)\n"
+               "  --precision LIST  fp32, fp64, fp16, comma-separated (default all three)\n");
+}
+
+int clb_cmd_peak(int argc, char **argv) {
+  static const struct option options[] = {{"device", required_argument, NULL, 'd'},
+                                          {"precision", required_argument, NULL, 'p'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+  struct clb_plan plan;
+  struct clb_error err = {0};
+  clb_plan_defaults(&plan);
+  clb_plan_set(&plan, "precision", "fp32,fp64,fp16", &err);
+  int opt;
+  opterr = 0;
+  while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+    const char *key = opt == 'd' ? "device" : opt == 'p' ? "precision" : NULL;
+    if (opt == 'h') {
+      clb_help_peak(stdout);
+      return 0;
+    }
+    if (!key) {
+      clb_usage_error("peak", opt, argv);
+      return 2;
+    }
+    if (clb_plan_set(&plan, key, optarg, &err) != 0) {
+      fprintf(stderr, "clbatch peak: %s\n", err.message);
+      return 2;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "clbatch peak: unexpected argument '%s'\n", argv[optind]);
+    return 2;
+  }
+  struct clb_device_list devices = {0};
+  if (clb_platform_list(&devices, &err) != 0) {
+    fprintf(stderr, "clbatch peak: %s\n", err.message);
+    return 1;
+  }
+  int code = 0;
+  int *selected = calloc(devices.count, sizeof *selected);
+  if (!selected || clb_platform_select(&devices, plan.device_spec, selected, &err) != 0) {
+    fprintf(stderr, "clbatch peak: %s\n", selected ? err.message : "out of memory");
+    free(selected);
+    clb_platform_list_free(&devices);
+    return 2;
+  }
+  printf("%-6s %-40s %9s %9s %8s", "index", "device", "sync us", "queued us", "GB/s");
+  for (size_t p = 0; p < plan.precision_count; p++)
+    printf(" %10s", clb_precision_name(plan.precisions[p]));
+  printf("   (GFLOP/s)\n");
+  for (size_t i = 0; i < devices.count; i++) {
+    if (!selected[i])
+      continue;
+    const struct clb_device_info *dev = &devices.items[i];
+    struct clb_cl cl;
+    char index[32];
+    clb_device_id_string(dev, index, sizeof index);
+    if (clb_cl_open(dev, &cl, &err) != 0) {
+      fprintf(stderr, "clbatch peak: %s\n", err.message);
+      code = 1;
+      continue;
+    }
+    double bandwidth = NAN;
+    struct clb_launch_cost launch = {NAN, NAN};
+    if (clb_peak_launch(&cl, &launch, &err) != 0 ||
+        clb_peak_bandwidth(&cl, &bandwidth, &err) != 0) {
+      fprintf(stderr, "clbatch peak: %s\n", err.message);
+      code = 1;
+    }
+    printf("%-6s %-40.40s %9.1f %9.1f %8.1f", index, dev->name, launch.sync_s * 1e6,
+           launch.queued_s * 1e6, bandwidth);
+    for (size_t p = 0; p < plan.precision_count; p++) {
+      double gflops = NAN;
+      char reason[256];
+      if (clb_precision_check(plan.precisions[p], dev, reason, sizeof reason) != 0) {
+        printf(" %10s", "n/a");
+        continue;
+      }
+      if (clb_peak_flops(&cl, plan.precisions[p], &gflops, &err) != 0) {
+        fprintf(stderr, "\nclbatch peak: %s\n", err.message);
+        code = 1;
+      }
+      printf(" %10.1f", gflops);
+    }
+    printf("\n");
+    clb_cl_close(&cl);
+  }
+  free(selected);
+  clb_platform_list_free(&devices);
+  return code;
+}
+
+void clb_help_recommend(FILE *out) {
+  fprintf(out, "Usage: clbatch recommend RESULTS.csv...\n"
+               "\n"
+               "From saved `clbatch run` results, per device, model and precision: the\n"
+               "throughput knee (smallest B reaching 90 %% of the best samples/s), the\n"
+               "largest B that fits, and B* = argmin t_step(B) (1 + B_noise / B), the\n"
+               "batch size predicted to reach a target loss fastest on that card.\n");
+}
+
+int clb_cmd_recommend(int argc, char **argv) {
+  static const struct option options[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+  int opt;
+  opterr = 0;
+  while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+    if (opt == 'h') {
+      clb_help_recommend(stdout);
+      return 0;
+    }
+    clb_usage_error("recommend", opt, argv);
+    return 2;
+  }
+  if (optind >= argc) {
+    fprintf(stderr, "clbatch recommend: give at least one results CSV\n");
+    return 2;
+  }
+  struct clb_row *rows = NULL;
+  size_t count = 0;
+  for (int i = optind; i < argc; i++) {
+    struct clb_error err = {0};
+    char warning[512] = "";
+    if (clb_results_read(argv[i], &rows, &count, warning, sizeof warning, &err) != 0) {
+      fprintf(stderr, "clbatch recommend: %s\n", err.message);
+      free(rows);
+      return 2;
+    }
+    if (warning[0])
+      fprintf(stderr, "clbatch recommend: %s\n", warning);
+  }
+  struct clb_advice *advice = NULL;
+  size_t advice_count = 0;
+  if (clb_advise(rows, count, &advice, &advice_count) != 0) {
+    fprintf(stderr, "clbatch recommend: out of memory\n");
+    free(rows);
+    return 1;
+  }
+  clb_advise_print(stdout, advice, advice_count);
+  free(advice);
+  free(rows);
+  return 0;
+}

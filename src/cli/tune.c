@@ -1,0 +1,269 @@
+/* `clbatch tune`: searches CLBlast's GEMM parameters per device and precision. */
+#include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "util/parse.h"
+#include "cl/platform.h"
+#include "util/precision.h"
+#include "blas/tune.h"
+
+void clb_help_tune(FILE *out) {
+  char path[4096];
+  clb_tune_path(path, sizeof path);
+  fprintf(out,
+          "Usage: clbatch tune [--device SPEC] [--precision LIST] [--m M --n N --k K]\n"
+          "                    [--max-configs K] [--budget S] [--seed S] [--dry-run]\n"
+          "\n"
+          "Searches CLBlast's GEMM kernel parameters (Xgemm, XgemmDirect and the\n"
+          "direct/indirect crossover) on each device, from the spaces of CLBlast's own\n"
+          "tuner, and stores the best per device, driver, precision and kernel. Later\n"
+          "runs apply them with CLBlastOverrideParameters.\n"
+          "\n"
+          "  --device SPEC      devices to tune: all (default), cpu, gpu, P:D, pocl,\n"
+          "                     intel, platform:NAME, ... (as in `clbatch help run`)\n"
+          "  --precision LIST   fp32, fp64, fp16, comma-separated (default fp32)\n"
+          "  --m M --n N --k K  the representative GEMM C(MxN) = A(MxK) B(KxN)\n"
+          "                     (default 256 x 64 x 256: batch rows x hidden x features;\n"
+          "                     M and N at least 2: one row or column runs as GEMV)\n"
+          "  --max-configs K    configurations timed per kernel, CLBlast's defaults\n"
+          "                     included; a random sample of larger spaces (default 64)\n"
+          "  --budget S         seconds per kernel before no new configuration starts\n"
+          "                     (default 60)\n"
+          "  --seed S           seed of the sample (default 42)\n"
+          "  --dry-run          list the spaces and the sample; compile, time and write nothing\n"
+          "\n"
+          "Progress goes to stderr, the summary table to stdout.\n"
+          "Tuned parameters file: %s\n"
+          "($CLBATCH_TUNE_FILE, else $XDG_CACHE_HOME/clbatch/tuned.conf, else\n"
+          "~/.cache/clbatch/tuned.conf)\n",
+          path);
+}
+
+/* Parses "fp32,fp64" into a set of precisions. */
+static int parse_precisions(const char *text, int *chosen) {
+  char buf[256];
+  if (strlen(text) >= sizeof buf || !*text)
+    return -1;
+  snprintf(buf, sizeof buf, "%s", text);
+  memset(chosen, 0, CLB_PRECISION_COUNT * sizeof *chosen);
+  char *save = NULL;
+  int any = 0;
+  for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+    enum clb_precision precision;
+    if (clb_precision_parse(item, &precision) != 0) {
+      fprintf(stderr, "clbatch tune: unknown precision '%s' (fp32, fp64 or fp16)\n", item);
+      return -1;
+    }
+    chosen[precision] = 1;
+    any = 1;
+  }
+  if (!any || text[strlen(text) - 1] == ',' || text[0] == ',' || strstr(text, ",,")) {
+    fprintf(stderr, "clbatch tune: --precision needs a list like fp32,fp64\n");
+    return -1;
+  }
+  return 0;
+}
+
+struct row {
+  const char *device; /* borrowed from the device list */
+  const char *precision;
+  const char *kernel;
+  double before, after;
+  size_t tried, legal;
+  const char *note;
+};
+
+static void print_row(const struct row *r, int dry_run) {
+  if (r->note) {
+    printf("%-32.32s %-9s %-12s %s\n", r->device, r->precision, r->kernel, r->note);
+    return;
+  }
+  if (dry_run) {
+    printf("%-32.32s %-9s %-12s %15s %15s %8s %8s/%zu\n", r->device, r->precision, r->kernel,
+           "-", "-", "-", "-", r->legal);
+    return;
+  }
+  char speedup[32] = "-";
+  if (r->before > 0.0)
+    snprintf(speedup, sizeof speedup, "%.2fx", r->after / r->before);
+  char tried[48];
+  snprintf(tried, sizeof tried, "%zu/%zu", r->tried, r->legal);
+  printf("%-32.32s %-9s %-12s %15.2f %15.2f %8s %12s\n", r->device, r->precision, r->kernel,
+         r->before, r->after, speedup, tried);
+}
+
+int clb_cmd_tune(int argc, char **argv) {
+  static const struct option options[] = {{"device", required_argument, NULL, 'd'},
+                                          {"precision", required_argument, NULL, 'p'},
+                                          {"m", required_argument, NULL, 'm'},
+                                          {"n", required_argument, NULL, 'n'},
+                                          {"k", required_argument, NULL, 'k'},
+                                          {"max-configs", required_argument, NULL, 'c'},
+                                          {"budget", required_argument, NULL, 'b'},
+                                          {"seed", required_argument, NULL, 's'},
+                                          {"dry-run", no_argument, NULL, 'r'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+  struct clb_tune_options tune;
+  clb_tune_defaults(&tune);
+  const char *spec = "all";
+  int precisions[CLB_PRECISION_COUNT] = {1, 0, 0};
+  struct clb_error err = {0};
+  size_t seed = 0;
+  int opt, bad = 0;
+  opterr = 0;
+  while (!bad && (opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+    switch (opt) {
+    case 'd':
+      spec = optarg;
+      break;
+    case 'p':
+      bad = parse_precisions(optarg, precisions) != 0;
+      break;
+    case 'm':
+      bad = clb_parse_size(optarg, 2, 16384, "--m", &tune.m, &err) != 0;
+      break;
+    case 'n':
+      bad = clb_parse_size(optarg, 2, 16384, "--n", &tune.n, &err) != 0;
+      break;
+    case 'k':
+      bad = clb_parse_size(optarg, 1, 16384, "--k", &tune.k, &err) != 0;
+      break;
+    case 'c':
+      bad = clb_parse_size(optarg, 1, 1000000, "--max-configs", &tune.max_configs, &err) != 0;
+      break;
+    case 'b':
+      bad = clb_parse_double(optarg, 0.001, 1e7, "--budget", &tune.budget_s, &err) != 0;
+      break;
+    case 's':
+      bad = clb_parse_size(optarg, 0, SIZE_MAX, "--seed", &seed, &err) != 0;
+      tune.seed = seed;
+      break;
+    case 'r':
+      tune.dry_run = 1;
+      break;
+    case 'h':
+      clb_help_tune(stdout);
+      return 0;
+    default:
+      clb_usage_error("tune", opt, argv);
+      return 2;
+    }
+  }
+  if (bad) {
+    if (err.code)
+      fprintf(stderr, "clbatch tune: %s\n", err.message);
+    return 2;
+  }
+  if (optind < argc) {
+    fprintf(stderr, "clbatch tune: unexpected argument '%s'\n", argv[optind]);
+    return 2;
+  }
+
+  struct clb_device_list all = {0};
+  int *selected = NULL;
+  int exit_code = 1;
+  if (clb_platform_list(&all, &err) != 0) {
+    fprintf(stderr, "clbatch tune: %s\n", err.message);
+    return 1;
+  }
+  selected = calloc(all.count ? all.count : 1, sizeof *selected);
+  if (!selected) {
+    fprintf(stderr, "clbatch tune: out of memory\n");
+    goto done;
+  }
+  if (clb_platform_select(&all, spec, selected, &err) != 0) {
+    fprintf(stderr, "clbatch tune: %s\n", err.message);
+    exit_code = 2;
+    goto done;
+  }
+
+  /* Rows are collected and printed at the end so progress on stderr does not
+   * interleave with the table. */
+  size_t row_capacity = all.count * CLB_PRECISION_COUNT * CLB_TUNE_KERNELS, row_count = 0;
+  struct row *rows = calloc(row_capacity ? row_capacity : 1, sizeof *rows);
+  if (!rows) {
+    fprintf(stderr, "clbatch tune: out of memory\n");
+    goto done;
+  }
+  char path[4096];
+  clb_tune_path(path, sizeof path);
+  int failures = 0;
+  for (size_t d = 0; d < all.count; d++) {
+    if (!selected[d])
+      continue;
+    const struct clb_device_info *dev = &all.items[d];
+    struct clb_cl cl = {0};
+    int opened = 0;
+    for (int p = 0; p < CLB_PRECISION_COUNT; p++) {
+      if (!precisions[p])
+        continue;
+      enum clb_precision precision = (enum clb_precision)p;
+      struct row *r = &rows[row_count];
+      r->device = dev->name;
+      r->precision = clb_precision_name(precision);
+      char reason[256];
+      if (clb_precision_check(precision, dev, reason, sizeof reason) != 0) {
+        fprintf(stderr, "clbatch tune: skipping %s on %s: %s\n", r->precision, dev->name, reason);
+        r->kernel = "-";
+        r->note = "skipped: precision not supported";
+        row_count++;
+        continue;
+      }
+      if (!opened) {
+        if (clb_cl_open(dev, &cl, &err) != 0) {
+          fprintf(stderr, "clbatch tune: %s\n", err.message);
+          r->kernel = "-";
+          r->note = "error: cannot open the device";
+          row_count++;
+          failures++;
+          break;
+        }
+        opened = 1;
+      }
+      struct clb_tune_report report;
+      if (clb_tune_search(&cl, precision, &tune, stderr, &report, &err) != 0) {
+        fprintf(stderr, "clbatch tune: %s\n", err.message);
+        r->kernel = "-";
+        r->note = "error: see the message above";
+        row_count++;
+        failures++;
+        continue;
+      }
+      for (int kernel = 0; kernel < CLB_TUNE_KERNELS; kernel++) {
+        r = &rows[row_count++];
+        r->device = dev->name;
+        r->precision = clb_precision_name(precision);
+        r->kernel = report.kernels[kernel].kernel;
+        r->before = report.kernels[kernel].default_gflops;
+        r->after = report.kernels[kernel].tuned_gflops;
+        r->tried = report.kernels[kernel].tried;
+        r->legal = report.kernels[kernel].legal;
+      }
+    }
+    if (opened)
+      clb_cl_close(&cl);
+  }
+
+  printf("%-32s %-9s %-12s %15s %15s %8s %12s\n", "device", "precision", "kernel",
+         "default GFLOP/s", "tuned GFLOP/s", "speed-up", "tried/legal");
+  for (size_t i = 0; i < row_count; i++)
+    print_row(&rows[i], tune.dry_run);
+  if (tune.dry_run)
+    printf("dry run: nothing compiled, timed or written (file would be %s)\n", path);
+  else
+    printf("tuned parameters: %s\n"
+           "(GemmRoutine: default = CLBlast's own choice of path, tuned = the chosen path "
+           "with its tuned kernel)\n",
+           path);
+  free(rows);
+  exit_code = failures ? 1 : 0;
+
+done:
+  free(selected);
+  clb_platform_list_free(&all);
+  return exit_code;
+}

@@ -1,0 +1,70 @@
+/* Data sets on the host (double precision), random numbers, permutations, and
+ * the parameter file format `param,index,value`. */
+#ifndef CLB_MODEL_DATASET_H
+#define CLB_MODEL_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/errors.h"
+#include "model/shape.h"
+
+/* xoshiro256** seeded by splitmix64: fast, reproducible on every platform. */
+struct clb_rng {
+  uint64_t s[4];
+};
+void clb_rng_seed(struct clb_rng *rng, uint64_t seed);
+uint64_t clb_rng_next(struct clb_rng *rng);
+double clb_rng_uniform(struct clb_rng *rng); /* [0, 1) */
+double clb_rng_normal(struct clb_rng *rng);  /* standard normal */
+size_t clb_rng_below(struct clb_rng *rng, size_t n); /* uniform in [0, n), unbiased */
+
+/* A uniformly random permutation of 0..n-1 (Fisher-Yates). */
+void clb_rng_permutation(struct clb_rng *rng, uint32_t *perm, size_t n);
+
+struct clb_dataset {
+  size_t n; /* samples */
+  size_t d; /* features */
+  size_t c; /* regression outputs, or classes */
+  int classification;
+  double *x;      /* n x d, row-major */
+  double *y;      /* regression: n x c targets; classification: n labels in 0..c-1 */
+  double *true_w; /* synthetic regression: d x c true weights, else NULL */
+  double *true_b; /* synthetic regression: c true biases, else NULL */
+};
+
+/* y = x W* + b* + noise_std * N(0,1); x ~ N(0,1); W*, b* ~ N(0,1). */
+int clb_data_regression(size_t n, size_t d, size_t outputs, double noise_std, uint64_t seed,
+                        struct clb_dataset *out, struct clb_error *err);
+
+/* c Gaussian clusters: centres ~ N(0, spread^2) per feature, points ~ centre
+ * + N(0,1); labels balanced (sample i has label i mod c, then shuffled). */
+int clb_data_classes(size_t n, size_t d, size_t classes, double spread, uint64_t seed,
+                     struct clb_dataset *out, struct clb_error *err);
+
+/* Reads numeric CSV columns; the last column is the target (for a
+ * classification, integer labels 0..C-1, C = max label + 1, C >= 2, labels
+ * below 2^24). One header line is allowed: a first line with a field that is
+ * not a number. Blank lines are skipped; CRLF and a missing final newline are
+ * fine. A malformed file is CLB_E_PARSE "FILE:LINE: column COL: ..."; an
+ * unreadable one CLB_E_IO; NaN/Inf values are rejected. */
+int clb_data_load_csv(const char *path, int classification, struct clb_dataset *out,
+                      struct clb_error *err);
+
+void clb_dataset_free(struct clb_dataset *data);
+
+/* Writes theta as `param,index,value` rows (17 significant digits). */
+int clb_params_write(const char *path, const struct clb_shape *shape, const double *theta,
+                     struct clb_error *err);
+
+/* Reads a parameter file into theta (param_count doubles). Every index of
+ * every tensor must appear exactly once; unknown names, indices out of
+ * range, duplicates and missing entries are CLB_E_PARSE naming the line. */
+int clb_params_read(const char *path, const struct clb_shape *shape, double *theta,
+                    struct clb_error *err);
+
+/* The initial parameters of a model: W ~ N(0, 1/fan_in) (He-like for mlp's
+ * first layer: N(0, 2/D)), biases 0; linreg starts at zero. */
+void clb_params_init(const struct clb_shape *shape, uint64_t seed, double *theta);
+
+#endif

@@ -1,0 +1,27 @@
+/* The parent side of `clbatch run`: one worker process per device, rows
+ * appended and flushed to the CSV as they arrive, a crash or a hang turned
+ * into an `error` or `timeout` row, and the next device still measured. */
+#ifndef CLB_SWEEP_SWEEP_H
+#define CLB_SWEEP_SWEEP_H
+
+#include <stdio.h>
+
+#include "util/errors.h"
+#include "sweep/plan.h"
+#include "cl/platform.h"
+
+struct clb_sweep_stats {
+  size_t rows_written;
+  size_t rows_failed; /* error, timeout or oom rows */
+  size_t devices_timed_out;
+  size_t devices_failed; /* workers that ended without finishing their plan */
+};
+
+/* Runs the plan on every selected device. `csv` is open for appending and
+ * already has its header; `config_path` is the effective configuration the
+ * workers read. Progress goes to stderr when it is a terminal and not quiet. */
+int clb_sweep_run(const struct clb_plan *plan, const char *config_path,
+                  const struct clb_device_list *devices, const int *selected, FILE *csv,
+                  struct clb_sweep_stats *stats, struct clb_error *err);
+
+#endif

@@ -1,0 +1,564 @@
+#include "sweep/worker.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "model/dataset.h"
+#include "cl/describe.h"
+#include "model/model.h"
+#include "model/noise.h"
+#include "blas/peak.h"
+#include "cl/platform.h"
+#include "cl/topology.h"
+#include "blas/tune.h"
+
+int clb_wire_send(int fd, const struct clb_wire *message) {
+  const char *p = (const char *)message;
+  size_t left = sizeof *message;
+  while (left > 0) {
+    ssize_t n = write(fd, p, left);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return CLB_E_IO;
+    p += n;
+    left -= (size_t)n;
+  }
+  return 0;
+}
+
+int clb_wire_recv(int fd, struct clb_wire *message) {
+  char *p = (char *)message;
+  size_t got = 0;
+  while (got < sizeof *message) {
+    ssize_t n = read(fd, p + got, sizeof *message - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return CLB_E_IO;
+    if (n == 0)
+      return got == 0 ? 0 : CLB_E_IO;
+    got += (size_t)n;
+  }
+  return 1;
+}
+
+void clb_row_key(const struct clb_row *row, char *key, size_t size) {
+  snprintf(key, size, "%s|%s|%s|%s|%s|%.0f|%s", row->host, row->device_index, row->device,
+           row->model, row->precision, row->batch, row->data_on);
+}
+
+/* Everything the worker shares across configurations. */
+struct worker {
+  const struct clb_plan *plan;
+  int fd;
+  struct clb_cl cl;
+  const struct clb_device_info *dev;
+  struct clb_host_info host;
+  char **done_keys;
+  size_t done_count;
+  double peak_bandwidth;
+  char peak_note[256];
+};
+
+static void send_log(struct worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void send_log(struct worker *w, const char *fmt, ...) {
+  struct clb_wire *message = calloc(1, sizeof *message);
+  if (!message)
+    return;
+  message->kind = CLB_WIRE_LOG;
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(message->text, sizeof message->text, fmt, args);
+  va_end(args);
+  clb_wire_send(w->fd, message);
+  free(message);
+}
+
+static int send_row(struct worker *w, enum clb_wire_kind kind, const struct clb_row *row) {
+  struct clb_wire *message = calloc(1, sizeof *message);
+  if (!message)
+    return CLB_E_NOMEM;
+  message->kind = kind;
+  message->row = *row;
+  int rc = clb_wire_send(w->fd, message);
+  free(message);
+  return rc;
+}
+
+static void utc_timestamp(char *buf, size_t size) {
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static double host_rss_bytes(void) {
+  struct rusage usage;
+  if (getrusage(RUSAGE_SELF, &usage) != 0)
+    return NAN;
+  return (double)usage.ru_maxrss * 1024.0; /* ru_maxrss is in KiB on Linux */
+}
+
+/* Copies text into a fixed field, cutting it where it does not fit. */
+static void copy_field(char *field, size_t size, const char *text) {
+  size_t len = strnlen(text, size - 1);
+  memcpy(field, text, len);
+  field[len] = '\0';
+}
+
+#define COPY(field, value) copy_field(row->field, sizeof row->field, (value))
+
+static void fill_identity(struct worker *w, struct clb_row *row, const struct clb_shape *shape,
+                          enum clb_precision precision, size_t n, size_t batch) {
+  const struct clb_device_info *dev = w->dev;
+  clb_row_init(row);
+  utc_timestamp(row->timestamp, sizeof row->timestamp);
+  COPY(host, w->host.hostname);
+  COPY(cpu, w->host.cpu_model);
+  COPY(platform, dev->platform_name);
+  COPY(device, dev->name);
+  clb_device_id_string(dev, row->device_index, sizeof row->device_index);
+  COPY(vendor, dev->vendor);
+  COPY(device_type, clb_device_type_name(dev->type));
+  COPY(driver, dev->driver_version);
+  COPY(clblast, clb_describe_clblast_version());
+  row->compute_units = dev->compute_units;
+  row->clock_mhz = dev->clock_mhz ? dev->clock_mhz : NAN; /* 0 MHz means unknown */
+  row->global_mem_bytes = (double)dev->global_mem_bytes;
+  COPY(model, clb_model_name(shape->kind));
+  COPY(precision, clb_precision_name(precision));
+  row->n_samples = (double)n;
+  row->n_features = (double)shape->d;
+  row->n_hidden = (double)shape->h;
+  row->n_classes = (double)shape->c;
+  row->batch = (double)batch;
+  COPY(data_on, w->plan->data_on_host ? "host" : "device");
+  row->steps_per_epoch = (double)((n + batch - 1) / batch);
+  COPY(sampling, "without_replacement");
+  row->peak_gbytes_per_s = w->peak_bandwidth;
+  row->tuned = 0;
+}
+
+static int already_done(struct worker *w, const struct clb_row *row) {
+  char key[2048];
+  clb_row_key(row, key, sizeof key);
+  for (size_t i = 0; i < w->done_count; i++)
+    if (strcmp(w->done_keys[i], key) == 0)
+      return 1;
+  return 0;
+}
+
+static void load_done_keys(struct worker *w) {
+  struct clb_row *rows = NULL;
+  size_t count = 0;
+  struct clb_error err = {0};
+  char warning[512] = "";
+  if (!w->plan->resume || access(w->plan->out_path, R_OK) != 0)
+    return;
+  if (clb_results_read(w->plan->out_path, &rows, &count, warning, sizeof warning, &err) != 0) {
+    send_log(w, "cannot read %s to resume: %s", w->plan->out_path, err.message);
+    return;
+  }
+  w->done_keys = calloc(count ? count : 1, sizeof *w->done_keys);
+  for (size_t i = 0; w->done_keys && i < count; i++) {
+    char key[2048];
+    clb_row_key(&rows[i], key, sizeof key);
+    w->done_keys[w->done_count] = strdup(key);
+    if (w->done_keys[w->done_count])
+      w->done_count++;
+  }
+  free(rows);
+}
+
+/* Loads or makes the data set of one model. */
+static int make_data(const struct clb_plan *plan, enum clb_model_kind kind,
+                     struct clb_dataset *data, struct clb_error *err) {
+  int classifier = clb_model_is_classifier(kind);
+  if (plan->data_path[0])
+    return clb_data_load_csv(plan->data_path, classifier, data, err);
+  if (!classifier)
+    return clb_data_regression(plan->samples, plan->features, plan->outputs, 0.5, plan->seed,
+                               data, err);
+  return clb_data_classes(plan->samples, plan->features, plan->classes, 0.5, plan->seed, data,
+                          err);
+}
+
+struct step_context {
+  struct clb_model *model;
+  size_t batch, full_steps;
+  double lr;
+};
+
+static int timed_step(void *context, size_t index, cl_event *first_event, cl_event *last_event,
+                      struct clb_error *err) {
+  struct step_context *c = context;
+  size_t first = (index % c->full_steps) * c->batch;
+  if (!first_event)
+    return clb_model_step(c->model, first, c->batch, c->lr, err);
+  return clb_model_step_bracketed(c->model, first, c->batch, c->lr, first_event, last_event,
+                                  err);
+}
+
+/* Finishes a row as `oom`, `error` or `skipped` from a failure. */
+static void fail_row(struct clb_row *row, int rc, const struct clb_error *err) {
+  const char *status = rc == CLB_E_UNSUPPORTED ? "skipped"
+                       : clb_status_is_oom(rc) ? "oom"
+                       : rc == CLB_E_TIMEOUT   ? "timeout"
+                                               : "error";
+  copy_field(row->status, sizeof row->status, status);
+  copy_field(row->message, sizeof row->message, err->message);
+}
+
+struct model_state {
+  struct clb_shape shape;
+  enum clb_precision precision;
+  const struct clb_dataset *data;
+  const double *theta; /* parameters the noise is measured at */
+  const struct clb_noise_exact *exact; /* NULL when the noise is off or failed */
+  double peak_gflops;
+  double max_batch_fit;
+  int tuned; /* parameters from `clbatch tune` were applied to CLBlast */
+};
+
+static void fill_timing(struct clb_row *row, const struct clb_timing *timing,
+                        const struct model_state *m, size_t batch, int gathers) {
+  double median = timing->device.median;
+  row->reps = (double)timing->reps;
+  row->step_s_median = median;
+  row->step_s_min = timing->device.min;
+  row->step_s_p10 = timing->device.p10;
+  row->step_s_p90 = timing->device.p90;
+  row->step_cv = timing->device.cv;
+  row->wall_step_s = timing->wall_step_s;
+  row->steps_per_s = 1.0 / median;
+  row->samples_per_s = (double)batch / median;
+  double flops = clb_shape_step_flops(&m->shape, batch);
+  double bytes =
+      clb_shape_step_bytes(&m->shape, batch, clb_precision_size(m->precision), gathers);
+  row->gflops = flops / median / 1e9;
+  row->gbytes_per_s = bytes / median / 1e9;
+  row->peak_gflops = m->peak_gflops;
+  row->pct_peak_flops = m->peak_gflops > 0 ? 100.0 * row->gflops / m->peak_gflops : NAN;
+  row->pct_peak_bw =
+      row->peak_gbytes_per_s > 0 ? 100.0 * row->gbytes_per_s / row->peak_gbytes_per_s : NAN;
+  row->epoch_s = row->steps_per_epoch * median;
+  snprintf(row->timer, sizeof row->timer, "%s", timing->used_events ? "events" : "wall");
+  if (timing->note[0])
+    copy_field(row->message, sizeof row->message, timing->note);
+}
+
+/* Measures one batch size: allocate, time, measure the noise. */
+static int measure_batch(struct worker *w, const struct model_state *m, size_t batch,
+                         struct clb_row *row, struct clb_error *err) {
+  const struct clb_plan *plan = w->plan;
+  const size_t n = m->data->n;
+  struct clb_model *model = NULL;
+  uint32_t *order = NULL;
+  int rc = 0;
+  struct clb_model_config config = {m->shape, m->precision, batch, plan->data_on_host};
+  int free_known = 0;
+  unsigned long long free_before = clb_device_free_memory(w->dev, &free_known);
+  CLB_TRY(clb_model_create(&w->cl, &config, m->data, &model, err));
+  if (free_known) {
+    /* The model touched every buffer, so a lazy allocator has committed them. */
+    unsigned long long free_after = clb_device_free_memory(w->dev, &free_known);
+    if (free_known && free_before >= free_after)
+      row->device_bytes_measured = (double)(free_before - free_after);
+  }
+  CLB_TRY(clb_model_set_params(model, m->theta, err));
+  int gathers = 0;
+  if (plan->shuffle) {
+    order = malloc(n * sizeof *order);
+    if (!order) {
+      rc = clb_failf(err, CLB_E_NOMEM, "out of host memory");
+      goto cleanup;
+    }
+    struct clb_rng rng;
+    clb_rng_seed(&rng, plan->seed + batch);
+    clb_rng_permutation(&rng, order, n);
+    CLB_TRY(clb_model_set_order(model, order, err));
+    gathers = !plan->data_on_host;
+  }
+  struct step_context context = {model, batch, n / batch, plan->lr};
+  struct clb_timing timing;
+  CLB_TRY(clb_measure_steps(w->cl.queue, w->dev->name, timed_step, &context, &plan->measure,
+                            &timing, err));
+  fill_timing(row, &timing, m, batch, gathers);
+  row->device_bytes = (double)clb_model_device_bytes(model);
+  row->tuned = m->tuned;
+  row->max_batch_fit = m->max_batch_fit;
+  if (m->exact && plan->noise_batches >= 2) {
+    struct clb_noise_measured measured;
+    CLB_TRY(clb_model_set_params(model, m->theta, err));
+    CLB_TRY(clb_noise_measure(model, n, batch, plan->noise_batches, plan->seed ^ 0x9e3779b9u,
+                              m->exact, &measured, err));
+    row->sigma2 = m->exact->sigma2;
+    row->grad_norm2 = m->exact->grad_norm2;
+    row->noise_scale = m->exact->noise_scale;
+    row->var_measured = measured.mean;
+    row->var_ci_low = measured.ci_low;
+    row->var_ci_high = measured.ci_high;
+    row->var_predicted = measured.predicted;
+    row->var_ratio = measured.ratio;
+    row->noise_batches = (double)(batch >= n ? 0 : plan->noise_batches);
+  }
+  row->host_rss_bytes = host_rss_bytes();
+  snprintf(row->status, sizeof row->status, "ok");
+cleanup:
+  clb_model_destroy(model);
+  free(order);
+  return rc;
+}
+
+/* SGD steps from theta (in place) before the noise is measured: the noise
+ * scale grows as the loss falls, so it is worth seeing part-way through. */
+static int train_steps(struct worker *w, struct clb_model *model, size_t n, size_t steps,
+                       double *theta, struct clb_error *err) {
+  size_t batch = n < 32 ? n : 32;
+  uint32_t *order = malloc(n * sizeof *order);
+  int rc = 0;
+  if (!order)
+    return clb_failf(err, CLB_E_NOMEM, "out of host memory");
+  struct clb_rng rng;
+  clb_rng_seed(&rng, w->plan->seed + 17);
+  CLB_TRY(clb_model_set_params(model, theta, err));
+  size_t per_epoch = n / batch;
+  for (size_t step = 0; step < steps; step++) {
+    if (step % per_epoch == 0) {
+      clb_rng_permutation(&rng, order, n);
+      CLB_TRY(clb_model_set_order(model, order, err));
+    }
+    CLB_TRY(clb_model_step(model, (step % per_epoch) * batch, batch, w->plan->lr, err));
+  }
+  CLB_TRY(clb_model_get_params(model, theta, err));
+cleanup:
+  free(order);
+  return rc;
+}
+
+/* The exact noise statistics at theta, once per model and precision. */
+static int exact_noise(struct worker *w, struct model_state *m, double *theta,
+                       struct clb_noise_exact *exact, struct clb_error *err) {
+  const size_t n = m->data->n;
+  size_t chunk = n < 1024 ? n : 1024;
+  if (chunk < 32 && n >= 32)
+    chunk = 32;
+  struct clb_model_config config = {m->shape, m->precision, chunk, 0};
+  struct clb_model *model = NULL;
+  int rc = 0;
+  CLB_TRY(clb_model_create(&w->cl, &config, m->data, &model, err));
+  if (w->plan->noise_at > 0)
+    CLB_TRY(train_steps(w, model, n, w->plan->noise_at, theta, err));
+  CLB_TRY(clb_model_set_params(model, theta, err));
+  CLB_TRY(clb_noise_exact(model, n, chunk, exact, err));
+cleanup:
+  clb_model_destroy(model);
+  return rc;
+}
+
+/* Largest batch whose buffers the device accepts: doubling, then bisection. */
+static size_t probe_max_batch(struct worker *w, const struct model_state *m) {
+  struct clb_error err = {0};
+  size_t widest = m->shape.d > m->shape.h ? m->shape.d : m->shape.h;
+  size_t limit = (size_t)UINT32_MAX / (widest > m->shape.c ? widest : m->shape.c);
+  size_t good = 0, bad = 0;
+  for (size_t b = 1; b <= limit; b = b * 2 > limit && b < limit ? limit : b * 2) {
+    struct clb_model_config config = {m->shape, m->precision, b, w->plan->data_on_host};
+    struct clb_model *model = NULL;
+    int rc = clb_model_create(&w->cl, &config, m->data, &model, &err);
+    clb_model_destroy(model);
+    if (rc != 0) {
+      bad = b;
+      break;
+    }
+    good = b;
+    if (b == limit)
+      break;
+  }
+  while (bad > good + 1) {
+    size_t mid = good + (bad - good) / 2;
+    struct clb_model_config config = {m->shape, m->precision, mid, w->plan->data_on_host};
+    struct clb_model *model = NULL;
+    int rc = clb_model_create(&w->cl, &config, m->data, &model, &err);
+    clb_model_destroy(model);
+    if (rc == 0)
+      good = mid;
+    else
+      bad = mid;
+  }
+  return good;
+}
+
+static int run_precision(struct worker *w, enum clb_model_kind kind,
+                         const struct clb_dataset *data, const double *theta0,
+                         enum clb_precision precision) {
+  const struct clb_plan *plan = w->plan;
+  struct clb_error err = {0};
+  struct model_state m = {{kind, data->d, kind == CLB_MODEL_MLP ? plan->hidden : 0, data->c},
+                          precision, data, NULL, NULL, NAN, NAN, 0};
+  size_t p = clb_shape_param_count(&m.shape);
+  double *theta = malloc(p * sizeof *theta);
+  struct clb_noise_exact exact = {0};
+  struct clb_row *row = malloc(sizeof *row);
+  int worker_rc = CLB_WORKER_OK;
+  char reason[256] = "";
+  int unsupported = clb_precision_check(precision, w->dev, reason, sizeof reason);
+  if (!theta || !row) {
+    worker_rc = CLB_WORKER_FAILED;
+    goto cleanup;
+  }
+  memcpy(theta, theta0, p * sizeof *theta);
+  m.theta = theta;
+  if (!unsupported) {
+    if (clb_tune_apply(w->dev, precision, &m.tuned, &err) != 0) {
+      send_log(w, "tuned parameters not applied: %s", err.message);
+      m.tuned = 0;
+    } else if (m.tuned) {
+      send_log(w, "%s %s: CLBlast runs the parameters stored by `clbatch tune`", w->dev->name,
+               clb_precision_name(precision));
+    }
+    if (clb_peak_flops(&w->cl, precision, &m.peak_gflops, &err) != 0) {
+      send_log(w, "peak FLOP/s not measured: %s", err.message);
+      m.peak_gflops = NAN;
+    }
+    if (plan->noise_batches >= 2) {
+      if (exact_noise(w, &m, theta, &exact, &err) == 0)
+        m.exact = &exact;
+      else
+        send_log(w, "noise statistics of %s %s not measured: %s", clb_model_name(kind),
+                 clb_precision_name(precision), err.message);
+    }
+    if (plan->max_batch_probe) {
+      m.max_batch_fit = (double)probe_max_batch(w, &m);
+      send_log(w, "%s %s: largest batch whose buffers fit: %.0f", clb_model_name(kind),
+               clb_precision_name(precision), m.max_batch_fit);
+    }
+  }
+  for (size_t i = 0; i < plan->batch_count; i++) {
+    size_t batch = plan->batches[i];
+    fill_identity(w, row, &m.shape, precision, data->n, batch);
+    if (already_done(w, row))
+      continue;
+    send_row(w, CLB_WIRE_BEGIN, row);
+    clb_error_clear(&err);
+    int rc = unsupported ? clb_failf(&err, CLB_E_UNSUPPORTED, "%s", reason)
+                         : measure_batch(w, &m, batch, row, &err);
+    if (rc != 0)
+      fail_row(row, rc, &err);
+    send_row(w, CLB_WIRE_ROW, row);
+    if (rc == CL_OUT_OF_RESOURCES) {
+      /* After CL_OUT_OF_RESOURCES the context is suspect: start afresh. */
+      worker_rc = CLB_WORKER_CONTEXT_LOST;
+      break;
+    }
+  }
+cleanup:
+  clb_noise_exact_free(&exact);
+  free(theta);
+  free(row);
+  return worker_rc;
+}
+
+static int run_model(struct worker *w, enum clb_model_kind kind) {
+  const struct clb_plan *plan = w->plan;
+  struct clb_error err = {0};
+  struct clb_dataset data = {0};
+  double *theta = NULL;
+  int worker_rc = CLB_WORKER_OK;
+  if (make_data(plan, kind, &data, &err) != 0) {
+    send_log(w, "%s: %s", clb_model_name(kind), err.message);
+    return CLB_WORKER_FAILED;
+  }
+  struct clb_shape shape = {kind, data.d, kind == CLB_MODEL_MLP ? plan->hidden : 0, data.c};
+  theta = malloc(clb_shape_param_count(&shape) * sizeof *theta);
+  if (!theta) {
+    send_log(w, "%s: out of host memory for %zu parameters", clb_model_name(kind),
+             clb_shape_param_count(&shape));
+    worker_rc = CLB_WORKER_FAILED;
+    goto cleanup;
+  }
+  clb_params_init(&shape, plan->seed, theta);
+  if (plan->init_params[0] && clb_params_read(plan->init_params, &shape, theta, &err) != 0) {
+    send_log(w, "%s", err.message);
+    worker_rc = CLB_WORKER_FAILED;
+    goto cleanup;
+  }
+  for (size_t i = 0; i < plan->precision_count && worker_rc == CLB_WORKER_OK; i++)
+    worker_rc = run_precision(w, kind, &data, theta, plan->precisions[i]);
+cleanup:
+  free(theta);
+  clb_dataset_free(&data);
+  return worker_rc;
+}
+
+static const struct clb_device_info *find_device(const struct clb_device_list *list,
+                                                 const char *index) {
+  for (size_t i = 0; i < list->count; i++) {
+    char id[32];
+    clb_device_id_string(&list->items[i], id, sizeof id);
+    if (strcmp(id, index) == 0)
+      return &list->items[i];
+  }
+  return NULL;
+}
+
+int clb_worker_run(const struct clb_plan *plan, const char *device_index, int fd) {
+  struct worker w = {.plan = plan, .fd = fd};
+  struct clb_device_list list = {0};
+  struct clb_topology *topology = NULL;
+  struct clb_error err = {0};
+  int worker_rc = CLB_WORKER_FAILED;
+  if (clb_platform_list(&list, &err) != 0) {
+    send_log(&w, "%s", err.message);
+    goto cleanup;
+  }
+  w.dev = find_device(&list, device_index);
+  if (!w.dev) {
+    send_log(&w, "device %s disappeared", device_index);
+    goto cleanup;
+  }
+  if (clb_topology_open(&topology, NULL, &err) == 0) {
+    char report[256];
+    clb_topology_host_info(topology, &w.host);
+    clb_topology_bind_near(topology, w.dev, report, sizeof report);
+    send_log(&w, "%s: measuring thread %s", w.dev->name, report);
+  } else {
+    gethostname(w.host.hostname, sizeof w.host.hostname - 1);
+  }
+  if (clb_cl_open(w.dev, &w.cl, &err) != 0) {
+    send_log(&w, "%s", err.message);
+    goto cleanup;
+  }
+  if (clb_peak_bandwidth(&w.cl, &w.peak_bandwidth, &err) != 0) {
+    send_log(&w, "peak bandwidth not measured: %s", err.message);
+    w.peak_bandwidth = NAN;
+  }
+  load_done_keys(&w);
+  worker_rc = CLB_WORKER_OK;
+  for (size_t i = 0; i < plan->model_count && worker_rc == CLB_WORKER_OK; i++)
+    worker_rc = run_model(&w, plan->models[i]);
+  if (worker_rc == CLB_WORKER_OK) {
+    struct clb_wire *done = calloc(1, sizeof *done);
+    if (done) {
+      done->kind = CLB_WIRE_DONE;
+      clb_wire_send(fd, done);
+      free(done);
+    }
+  }
+cleanup:
+  for (size_t i = 0; i < w.done_count; i++)
+    free(w.done_keys[i]);
+  free(w.done_keys);
+  clb_cl_close(&w.cl);
+  clb_topology_close(topology);
+  clb_platform_list_free(&list);
+  return worker_rc;
+}
