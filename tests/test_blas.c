@@ -10,8 +10,8 @@
 #include <clblast_c.h>
 
 #include "blas/blas.h"
-#include "helpers.h"
 #include "cl/platform.h"
+#include "helpers.h"
 
 struct gemm_case {
   int precision;

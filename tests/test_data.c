@@ -7,8 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "model/dataset.h"
 #include "helpers.h"
+#include "model/dataset.h"
+#include "model/params.h"
+#include "util/rng.h"
 
 /* ---------------------------------------------------------------- random -- */
 

@@ -7,10 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/dataset.h"
 #include "helpers.h"
+#include "model/dataset.h"
 #include "model/model.h"
 #include "model/reference.h"
+#include "util/rng.h"
 
 struct gradient_case {
   int kind;

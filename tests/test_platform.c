@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "cl/describe.h"
-#include "helpers.h"
 #include "cl/platform.h"
 #include "cl/topology.h"
+#include "helpers.h"
 
 #define FAKE_COUNT 5
 static struct clb_device_info fake[FAKE_COUNT];

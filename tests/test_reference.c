@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "model/dataset.h"
+#include "model/params.h"
 #include "model/reference.h"
+#include "util/rng.h"
 
 /* A small problem for each model: data, a shape that matches it, and a random
  * theta with non-zero biases (so bias gradients and ReLU masks matter). */

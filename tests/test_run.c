@@ -11,11 +11,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "model/dataset.h"
 #include "helpers.h"
+#include "model/dataset.h"
 #include "model/model.h"
-#include "results/results.h"
 #include "model/shape.h"
+#include "results/results.h"
 
 /* Small and quick: every configuration is timed for a few milliseconds. */
 #define QUICK "--samples 256 --features 8 --hidden 16 --classes 3 --warmup 1 " \

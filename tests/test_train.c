@@ -10,10 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "model/dataset.h"
 #include "helpers.h"
+#include "model/dataset.h"
 #include "model/model.h"
+#include "model/params.h"
 #include "train/train.h"
+#include "util/rng.h"
 
 /* y = 2x plus a little noise. The first two rows are the worked example's
  * batch, exactly on the line: x = (-1.2, 0.5), y = (-2.4, 1.0). */

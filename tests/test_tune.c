@@ -6,9 +6,9 @@
 #include <sys/stat.h>
 
 #include "blas/blas.h"
-#include "helpers.h"
-#include "cl/platform.h"
 #include "blas/tune.h"
+#include "cl/platform.h"
+#include "helpers.h"
 
 /* Points CLBATCH_TUNE_FILE at DIR/tuned.conf in a fresh directory; returns the path. */
 static char *use_temp_tune_file(char **dir_out) {

@@ -10,11 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/dataset.h"
 #include "helpers.h"
+#include "model/dataset.h"
 #include "model/model.h"
 #include "model/reference.h"
 #include "results/results.h"
+#include "util/rng.h"
 
 /* The vendors compared: their platforms, not device names (on an Intel host
  * PoCL's device is named after the CPU). */

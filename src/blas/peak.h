@@ -4,8 +4,8 @@
 #ifndef CLB_BLAS_PEAK_H
 #define CLB_BLAS_PEAK_H
 
-#include "util/errors.h"
 #include "cl/platform.h"
+#include "util/errors.h"
 #include "util/precision.h"
 
 /* Best of several runs of a copy kernel over a buffer of up to 256 MiB. GB/s = 1e9 B/s. */

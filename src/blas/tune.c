@@ -11,7 +11,10 @@
 
 #include "blas/blas.h"
 #include "measure/measure.h"
+#include "util/files.h"
 #include "util/parse.h"
+#include "util/rng.h"
+#include "util/text.h"
 
 /* ---------------------------------------------------------------------------------------------
  * Parameter spaces, transcribed from CLBlast's tuner definitions. */
@@ -219,12 +222,6 @@ static int enumerate(const struct space *const *spaces, size_t space_count,
   return 0;
 }
 
-static uint64_t splitmix64(uint64_t *state) {
-  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 /* Moves a seeded random sample of `want` candidates to the front (a partial
  * Fisher-Yates shuffle), so the sample depends only on the seed and the space. */
@@ -233,7 +230,7 @@ static void sample_front(struct candidates *list, size_t want, uint64_t seed) {
   if (want > list->count)
     want = list->count;
   for (size_t i = 0; i < want; i++) {
-    size_t j = i + (size_t)(splitmix64(&state) % (list->count - i));
+    size_t j = i + (size_t)(clb_splitmix64(&state) % (list->count - i));
     uint64_t swap = list->items[i];
     list->items[i] = list->items[j];
     list->items[j] = swap;
@@ -255,7 +252,7 @@ static void sample_cover_spaces(struct candidates *list, size_t want, size_t spa
       *(i < want ? &in_sample : &in_rest) += (list->items[i] >> 32) == s;
     if (in_sample > 0 || in_rest == 0)
       continue;
-    size_t pick = (size_t)(splitmix64(&state) % in_rest);
+    size_t pick = (size_t)(clb_splitmix64(&state) % in_rest);
     for (size_t i = want; i < list->count; i++) {
       if ((list->items[i] >> 32) != s || pick-- > 0)
         continue;
@@ -412,14 +409,6 @@ static int read_text(const char *path, struct tune_file *file, int *missing,
   return 0;
 }
 
-static char *trim(char *s) {
-  while (*s == ' ' || *s == '\t' || *s == '\r')
-    s++;
-  size_t len = strlen(s);
-  while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r'))
-    s[--len] = '\0';
-  return s;
-}
 
 static int is_param_name(const char *key) {
   if (!(key[0] >= 'A' && key[0] <= 'Z'))
@@ -490,7 +479,7 @@ static int parse_file(const char *path, struct tune_file *file, struct clb_error
     }
     size_t line_start = pos;
     pos = eol < file->length ? eol + 1 : eol;
-    char *text = trim(line);
+    char *text = clb_trim(line);
     if (*text == '\0' || *text == '#') {
       if (current)
         current->end = pos;
@@ -540,8 +529,8 @@ static int parse_file(const char *path, struct tune_file *file, struct clb_error
       goto cleanup;
     }
     *equals = '\0';
-    char *key = trim(text);
-    char *value = trim(equals + 1);
+    char *key = clb_trim(text);
+    char *value = clb_trim(equals + 1);
     if (!current) {
       rc = clb_failf(err, CLB_E_PARSE, "%s:%zu: '%s' comes before any [section] header", path,
                      line_number, key);
@@ -645,26 +634,6 @@ cleanup:
   return rc;
 }
 
-/* Creates every missing directory on the way to `path`'s parent. */
-static int make_parent_dirs(const char *path, struct clb_error *err) {
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (!slash || slash == dir)
-    return 0;
-  *slash = '\0';
-  for (char *p = dir + 1; *p; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-      return clb_failf(err, CLB_E_IO, "cannot create directory %s: %s", dir, strerror(errno));
-    *p = '/';
-  }
-  if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-    return clb_failf(err, CLB_E_IO, "cannot create directory %s: %s", dir, strerror(errno));
-  return 0;
-}
 
 static void write_section(FILE *out, const char *device, const char *driver,
                           enum clb_precision precision, const struct clb_tune_kernel_result *r,
@@ -707,7 +676,7 @@ static int store(const char *path, const struct clb_device_info *dev,
   CLB_TRY(read_text(path, &file, &missing, err));
   if (!missing)
     CLB_TRY(parse_file(path, &file, err)); /* never overwrite a file we cannot read back */
-  CLB_TRY(make_parent_dirs(path, err));
+  CLB_TRY(clb_mkdir_parents(path, err));
   snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
   out = fopen(tmp, "wb");
   if (!out) {
@@ -854,11 +823,11 @@ static int bench_init(struct bench *b, const struct clb_cl *cl, enum clb_precisi
   }
   uint64_t state = options->seed ^ 0x5eedc1b1a5ull;
   for (size_t i = 0; i < mk; i++)
-    a[i] = (double)((int)(splitmix64(&state) % 17) - 8) / 8.0;
+    a[i] = (double)((int)(clb_splitmix64(&state) % 17) - 8) / 8.0;
   for (size_t i = 0; i < kn; i++)
-    bm[i] = (double)((int)(splitmix64(&state) % 17) - 8) / 8.0;
+    bm[i] = (double)((int)(clb_splitmix64(&state) % 17) - 8) / 8.0;
   for (size_t e = 0; e < b->check_count; e++) {
-    size_t at = b->check_count == mn ? e : (size_t)(splitmix64(&state) % mn);
+    size_t at = b->check_count == mn ? e : (size_t)(clb_splitmix64(&state) % mn);
     size_t row = at / b->n, col = at % b->n;
     double sum = 0.0;
     for (size_t x = 0; x < b->k; x++)

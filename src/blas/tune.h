@@ -24,8 +24,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "util/errors.h"
 #include "cl/platform.h"
+#include "util/errors.h"
 #include "util/precision.h"
 
 struct clb_tune_options {

@@ -4,8 +4,8 @@
 
 #include <stdint.h>
 
-#include "util/errors.h"
 #include "cl/platform.h"
+#include "util/errors.h"
 
 struct clb_topology; /* opaque */
 

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/commands.h"
 #include "cl/describe.h"
 #include "cl/kernels.h"
+#include "cli/commands.h"
 
 static int print_usage(FILE *out) {
   fprintf(out,

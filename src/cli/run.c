@@ -8,17 +8,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "results/advise.h"
+#include "blas/peak.h"
+#include "cl/describe.h"
+#include "cl/platform.h"
+#include "cl/topology.h"
 #include "cli/commands.h"
 #include "model/dataset.h"
-#include "cl/describe.h"
+#include "results/advise.h"
 #include "results/output.h"
-#include "blas/peak.h"
 #include "sweep/plan.h"
-#include "cl/platform.h"
 #include "sweep/sweep.h"
-#include "cl/topology.h"
 #include "sweep/worker.h"
+#include "util/files.h"
 
 void clb_help_run(FILE *out) {
   fprintf(out,
@@ -181,19 +182,6 @@ static void sibling_path(const char *path, const char *suffix, char *buf, size_t
   snprintf(buf, size, "%.*s%s", (int)len, path, suffix);
 }
 
-static int make_parent_dirs(const char *path) {
-  char copy[1024];
-  snprintf(copy, sizeof copy, "%s", path);
-  for (char *p = copy + 1; *p; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir(copy, 0755) != 0 && errno != EEXIST)
-      return -1;
-    *p = '/';
-  }
-  return 0;
-}
 
 /* Opens the results CSV: a new file with its header, or (--resume) an existing
  * valid one for appending. Never truncates a file that holds results. */
@@ -209,9 +197,8 @@ static FILE *open_results(const struct clb_plan *plan, int *exit_code) {
     *exit_code = 2;
     return NULL;
   }
-  if (make_parent_dirs(plan->out_path) != 0) {
-    fprintf(stderr, "clbatch run: cannot create the folder of %s: %s\n", plan->out_path,
-            strerror(errno));
+  if (clb_mkdir_parents(plan->out_path, &err) != 0) {
+    fprintf(stderr, "clbatch run: %s\n", err.message);
     *exit_code = 1;
     return NULL;
   }

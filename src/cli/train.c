@@ -11,14 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cl/platform.h"
 #include "cli/commands.h"
 #include "model/dataset.h"
-#include "util/parse.h"
-#include "cl/platform.h"
-#include "util/precision.h"
+#include "model/params.h"
 #include "model/shape.h"
 #include "train/study.h"
 #include "train/train.h"
+#include "util/csv.h"
+#include "util/parse.h"
+#include "util/precision.h"
 
 #define CLB_TRAIN_MAX_BATCHES 64
 #define CLB_TRAIN_MAX_LRS 16
@@ -162,21 +164,6 @@ struct epoch_sink {
   int write_failed;
 };
 
-/* A CSV field, quoted per RFC 4180 only when it must be. */
-static void write_csv_field(FILE *out, const char *text) {
-  if (!strpbrk(text, ",\"\r\n")) {
-    fputs(text, out);
-    return;
-  }
-  fputc('"', out);
-  for (const char *p = text; *p; p++) {
-    if (*p == '"')
-      fputc('"', out);
-    fputc(*p, out);
-  }
-  fputc('"', out);
-}
-
 /* A number with `format`, or "nan"/"inf"/"-inf": printf would write "-nan"
  * for some NaNs, which strtod and other readers do not all accept. */
 static const char *number(char *buf, size_t size, const char *format, double value) {
@@ -207,7 +194,7 @@ static int on_epoch(const struct clb_epoch_result *r, void *ctx) {
   printf("\n");
   fflush(stdout);
   if (sink->csv) {
-    write_csv_field(sink->csv, sink->device);
+    clb_csv_write_field(sink->csv, sink->device);
     fprintf(sink->csv, ",%s,%s,%zu,%s,%zu,%s,%.6f", sink->model, sink->precision, sink->batch,
             epoch, r->updates, number(loss, sizeof loss, "%.10g", r->train_loss), r->wall_s);
     if (sink->classifier)
@@ -520,9 +507,8 @@ struct context {
 
 /* Fields of a CSV row; "nan" for what was not measured. */
 static void csv_number(FILE *out, const char *format, double value) {
-  char buf[64];
   fputc(',', out);
-  fputs(number(buf, sizeof buf, format, value), out);
+  clb_csv_write_number(out, format, value, "nan");
 }
 
 static int flush_ok(FILE *out) { return fflush(out) == 0 && !ferror(out); }
@@ -626,7 +612,7 @@ static int run_train(const struct context *c) {
     fflush(stdout);
     if (c->summary_csv) {
       FILE *out = c->summary_csv;
-      write_csv_field(out, c->dev->name);
+      clb_csv_write_field(out, c->dev->name);
       fprintf(out, ",%s,%s,%zu,%zu,%zu", clb_model_name(opt->kind),
               clb_precision_name(opt->precision), batch, opt->accumulate, effective);
       csv_number(out, "%.10g", lr);
@@ -683,7 +669,7 @@ static void write_study_csv(const struct context *c, const struct clb_study_row 
   fputs(STUDY_HEADER, out);
   for (size_t i = 0; i < n; i++) {
     const struct clb_study_row *r = &rows[i];
-    write_csv_field(out, c->dev->name);
+    clb_csv_write_field(out, c->dev->name);
     fprintf(out, ",%s,%s,%zu,%zu", clb_model_name(opt->kind), clb_precision_name(opt->precision),
             r->batch, r->effective);
     csv_number(out, "%.10g", r->lr);

@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas/tune.h"
+#include "cl/platform.h"
 #include "cli/commands.h"
 #include "util/parse.h"
-#include "cl/platform.h"
 #include "util/precision.h"
-#include "blas/tune.h"
 
 void clb_help_tune(FILE *out) {
   char path[4096];

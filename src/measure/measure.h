@@ -10,8 +10,8 @@
 #include <CL/cl.h>
 #include <stddef.h>
 
-#include "util/errors.h"
 #include "measure/stats.h"
+#include "util/errors.h"
 
 /* Enqueues step number `index` (0, 1, ...) without waiting for it. When
  * `first` and `last` are not NULL the step returns the events of its first and

@@ -1,90 +1,19 @@
-/* Host data sets, random numbers, permutations and parameter files.
+/* Host data sets: synthetic ones from a seed, or a user's CSV file.
  *
  * Everything here is deterministic from a seed and independent of the C
  * library's rand() and of the process locale, so a run on one host can be
  * repeated bit for bit on another. */
 #include "model/dataset.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---------------------------------------------------------------- random -- */
-
-static uint64_t rotl64(uint64_t x, int k) {
-  return (x << k) | (x >> (64 - k));
-}
-
-/* splitmix64 spreads any seed (0 included) over the 256-bit state, which
- * xoshiro requires to be not all zero. */
-static uint64_t splitmix64(uint64_t *state) {
-  uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-void clb_rng_seed(struct clb_rng *rng, uint64_t seed) {
-  uint64_t state = seed;
-  for (int i = 0; i < 4; i++)
-    rng->s[i] = splitmix64(&state);
-}
-
-uint64_t clb_rng_next(struct clb_rng *rng) {
-  uint64_t *s = rng->s;
-  uint64_t result = rotl64(s[1] * 5, 7) * 9;
-  uint64_t t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl64(s[3], 45);
-  return result;
-}
-
-double clb_rng_uniform(struct clb_rng *rng) {
-  /* The top 53 bits fill a double's mantissa exactly: every value is k/2^53. */
-  return (double)(clb_rng_next(rng) >> 11) * 0x1.0p-53;
-}
-
-double clb_rng_normal(struct clb_rng *rng) {
-  /* Box-Muller, keeping only the cosine branch: it consumes exactly two draws
-   * per value, so the stream does not depend on a cached second value and the
-   * struct stays a plain state vector. 1 - u lies in (0, 1], so log() is finite. */
-  double u1 = 1.0 - clb_rng_uniform(rng);
-  double u2 = clb_rng_uniform(rng);
-  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586476925286766559 * u2);
-}
-
-size_t clb_rng_below(struct clb_rng *rng, size_t n) {
-  if (n <= 1)
-    return 0;
-  /* Reject the lowest 2^64 mod n values so the remaining range is a multiple
-   * of n and `r % n` is exactly uniform. */
-  uint64_t bound = (uint64_t)n;
-  uint64_t threshold = (0 - bound) % bound;
-  for (;;) {
-    uint64_t r = clb_rng_next(rng);
-    if (r >= threshold)
-      return (size_t)(r % bound);
-  }
-}
-
-void clb_rng_permutation(struct clb_rng *rng, uint32_t *perm, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    perm[i] = (uint32_t)i;
-  for (size_t i = n; i > 1; i--) {
-    size_t j = clb_rng_below(rng, i);
-    uint32_t tmp = perm[i - 1];
-    perm[i - 1] = perm[j];
-    perm[j] = tmp;
-  }
-}
+#include "util/csv.h"
+#include "util/rng.h"
+#include "util/text.h"
 
 /* ------------------------------------------------------------ synthetic -- */
 
@@ -244,75 +173,7 @@ cleanup:
   return rc;
 }
 
-/* --------------------------------------------------------- text parsing -- */
-
-/* Numbers are read and written in the "C" locale whatever the process uses,
- * so a file written under a locale with a decimal comma reads back anywhere.
- * uselocale() changes only this thread. */
-struct c_numeric {
-  locale_t c_locale;
-  locale_t previous;
-};
-
-static void c_numeric_begin(struct c_numeric *scope) {
-  scope->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-  scope->previous = scope->c_locale ? uselocale(scope->c_locale) : (locale_t)0;
-}
-
-static void c_numeric_end(struct c_numeric *scope) {
-  if (scope->c_locale) {
-    uselocale(scope->previous);
-    freelocale(scope->c_locale);
-  }
-}
-
-/* Removes a trailing "\n" or "\r\n" (a file from Windows) in place. */
-static size_t chomp(char *line, size_t len) {
-  while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-    line[--len] = '\0';
-  return len;
-}
-
-static int is_blank(const char *s) {
-  for (; *s; s++)
-    if (!isspace((unsigned char)*s))
-      return 0;
-  return 1;
-}
-
-/* Trims spaces around a field in place; returns its first character. */
-static char *trim(char *s) {
-  while (isspace((unsigned char)*s))
-    s++;
-  size_t len = strlen(s);
-  while (len > 0 && isspace((unsigned char)s[len - 1]))
-    s[--len] = '\0';
-  return s;
-}
-
-/* Splits `line` at commas in place; fields[] gets pointers to each (trimmed).
- * Grows *fields as needed. Returns the field count, or 0 when out of memory. */
-static size_t split_fields(char *line, char ***fields, size_t *cap) {
-  size_t count = 0;
-  char *p = line;
-  for (;;) {
-    if (count == *cap) {
-      size_t grown = *cap ? *cap * 2 : 16;
-      char **bigger = realloc(*fields, grown * sizeof *bigger);
-      if (!bigger)
-        return 0;
-      *fields = bigger;
-      *cap = grown;
-    }
-    char *comma = strchr(p, ',');
-    if (comma)
-      *comma = '\0';
-    (*fields)[count++] = trim(p);
-    if (!comma)
-      return count;
-    p = comma + 1;
-  }
-}
+/* ------------------------------------------------------------- numbers -- */
 
 enum number_status { NUMBER_OK, NUMBER_EMPTY, NUMBER_BAD, NUMBER_NONFINITE };
 
@@ -335,24 +196,37 @@ static enum number_status parse_number(const char *field, double *out) {
 /* Labels travel to devices as floats, which hold integers exactly to 2^24. */
 #define CLB_MAX_LABEL 16777215.0
 
+/* The line of the first NUL byte in text[0..size), or 0 when there is none. */
+static size_t line_of_nul(const char *text, size_t size) {
+  const char *nul = memchr(text, '\0', size);
+  if (!nul)
+    return 0;
+  size_t line = 1;
+  for (const char *p = text; p < nul; p++)
+    line += *p == '\n';
+  return line;
+}
+
 int clb_data_load_csv(const char *path, int classification, struct clb_dataset *out,
                       struct clb_error *err) {
   int rc = 0;
-  FILE *file = NULL;
-  char *line = NULL;
-  size_t line_cap = 0;
+  struct clb_csv_reader reader;
+  struct clb_csv_record *record = NULL;
   char **fields = NULL;
   size_t fields_cap = 0;
   double *x = NULL, *y = NULL;
   size_t x_cap = 0, y_cap = 0;
   struct clb_dataset data = {0};
-  struct c_numeric numeric;
-  c_numeric_begin(&numeric);
+  struct clb_c_numeric numeric;
+  clb_c_numeric_enter(&numeric);
   memset(out, 0, sizeof *out);
 
-  file = fopen(path, "rb");
-  if (!file) {
-    rc = clb_failf(err, CLB_E_IO, "cannot open %s: %s", path, strerror(errno));
+  CLB_TRY(clb_csv_open(&reader, path, err));
+  /* A NUL byte would end a field early and hide the rest of the line (a file
+   * of NULs would read as blank lines): it is not a text CSV. */
+  size_t nul_line = line_of_nul(reader.text, reader.size);
+  if (nul_line) {
+    rc = clb_failf(err, CLB_E_PARSE, "%s:%zu: NUL byte: not a text CSV file", path, nul_line);
     goto cleanup;
   }
 
@@ -362,25 +236,24 @@ int clb_data_load_csv(const char *path, int classification, struct clb_dataset *
   size_t rows = 0;
   size_t lineno = 0;
   double max_label = 0;
-  ssize_t got;
-  errno = 0;
-  while ((got = getline(&line, &line_cap, file)) != -1) {
-    lineno++;
-    /* A NUL byte would end the C string early and hide the rest of the line
-     * (a file of NULs would read as blank lines): it is not a text CSV. */
-    if (memchr(line, '\0', (size_t)got) != NULL) {
-      rc = clb_failf(err, CLB_E_PARSE, "%s:%zu: NUL byte: not a text CSV file", path, lineno);
-      goto cleanup;
-    }
-    chomp(line, (size_t)got);
+  int status;
+  while ((status = clb_csv_next(&reader, &record)) == 0) {
+    lineno = record->line;
     /* Blank lines (often one at the end of a file) carry no row. */
-    if (is_blank(line))
+    if (clb_csv_is_blank(record))
       continue;
-    size_t count = split_fields(line, &fields, &fields_cap);
-    if (count == 0) {
-      rc = clb_failf(err, CLB_E_NOMEM, "%s:%zu: out of memory splitting the line", path, lineno);
-      goto cleanup;
+    size_t count = record->count;
+    if (count > fields_cap) {
+      char **bigger = realloc(fields, count * sizeof *bigger);
+      if (!bigger) {
+        rc = clb_failf(err, CLB_E_NOMEM, "%s:%zu: out of memory splitting the line", path, lineno);
+        goto cleanup;
+      }
+      fields = bigger;
+      fields_cap = count;
     }
+    for (size_t k = 0; k < count; k++)
+      fields[k] = clb_trim(record->buf + record->starts[k]);
 
     if (cols == 0) {
       /* The first non-blank line is a header when a field is text. An empty
@@ -474,10 +347,9 @@ int clb_data_load_csv(const char *path, int classification, struct clb_dataset *
       y[rows] = value;
     }
     rows++;
-    errno = 0;
   }
-  if (ferror(file)) {
-    rc = clb_failf(err, CLB_E_IO, "cannot read %s: %s", path, strerror(errno ? errno : EIO));
+  if (status == CLB_E_NOMEM) {
+    rc = clb_failf(err, CLB_E_NOMEM, "%s: out of memory reading the data", path);
     goto cleanup;
   }
   if (rows == 0) {
@@ -504,239 +376,8 @@ cleanup:
   free(x);
   free(y);
   free(fields);
-  free(line);
-  if (file)
-    fclose(file);
-  c_numeric_end(&numeric);
+  clb_csv_close(&reader);
+  clb_c_numeric_leave(&numeric);
   return rc;
 }
 
-/* ------------------------------------------------------- parameter files -- */
-
-static const char params_header[] = "param,index,value";
-
-static int check_shape(const char *what, const struct clb_shape *shape, struct clb_error *err) {
-  if (!shape || (int)shape->kind < 0 || (int)shape->kind >= CLB_MODEL_COUNT)
-    return clb_failf(err, CLB_E_INVAL, "%s: unknown model kind", what);
-  if (shape->d < 1 || shape->c < 1 || (shape->kind == CLB_MODEL_MLP && shape->h < 1))
-    return clb_failf(err, CLB_E_INVAL, "%s: %s shape with a zero dimension (d=%zu h=%zu c=%zu)",
-                     what, clb_model_name(shape->kind), shape->d, shape->h, shape->c);
-  return 0;
-}
-
-int clb_params_write(const char *path, const struct clb_shape *shape, const double *theta,
-                     struct clb_error *err) {
-  int rc = 0;
-  FILE *file = NULL;
-  struct c_numeric numeric;
-  c_numeric_begin(&numeric);
-  CLB_TRY(check_shape(path, shape, err));
-
-  struct clb_tensor tensors[4];
-  size_t count = clb_shape_tensors(shape, tensors);
-  /* A non-finite value would write a file the reader rejects: refuse it here,
-   * before the file is created, and say where it is. */
-  for (size_t t = 0; t < count; t++)
-    for (size_t k = 0; k < tensors[t].count; k++)
-      if (!isfinite(theta[tensors[t].offset + k])) {
-        rc = clb_failf(err, CLB_E_NUMERIC, "%s: %s index %zu is %g; not writing it", path,
-                       tensors[t].name, k, theta[tensors[t].offset + k]);
-        goto cleanup;
-      }
-
-  file = fopen(path, "w");
-  if (!file) {
-    rc = clb_failf(err, CLB_E_IO, "cannot create %s: %s", path, strerror(errno));
-    goto cleanup;
-  }
-  int bad = fprintf(file, "%s\n", params_header) < 0;
-  for (size_t t = 0; t < count && !bad; t++)
-    for (size_t k = 0; k < tensors[t].count && !bad; k++)
-      bad = fprintf(file, "%s,%zu,%.17g\n", tensors[t].name, k, theta[tensors[t].offset + k]) < 0;
-  /* fclose flushes: its failure (a full disk) loses data just like fprintf's. */
-  int close_failed = fclose(file) != 0;
-  file = NULL;
-  if (bad || close_failed) {
-    rc = clb_failf(err, CLB_E_IO, "cannot write %s: %s", path, strerror(errno ? errno : EIO));
-    goto cleanup;
-  }
-
-cleanup:
-  if (file)
-    fclose(file);
-  c_numeric_end(&numeric);
-  return rc;
-}
-
-/* An index field: decimal digits only (no sign, no spaces inside). */
-static int parse_index(const char *field, size_t *out) {
-  if (!isdigit((unsigned char)*field))
-    return -1;
-  size_t value = 0;
-  for (const char *p = field; *p; p++) {
-    if (!isdigit((unsigned char)*p))
-      return -1;
-    size_t digit = (size_t)(*p - '0');
-    if (value > (SIZE_MAX - digit) / 10)
-      return -1;
-    value = value * 10 + digit;
-  }
-  *out = value;
-  return 0;
-}
-
-int clb_params_read(const char *path, const struct clb_shape *shape, double *theta,
-                    struct clb_error *err) {
-  int rc = 0;
-  FILE *file = NULL;
-  char *line = NULL;
-  size_t line_cap = 0;
-  char **fields = NULL;
-  size_t fields_cap = 0;
-  double *values = NULL;
-  size_t *seen_on = NULL; /* the line of each parameter, 0 while unseen */
-  struct c_numeric numeric;
-  c_numeric_begin(&numeric);
-  CLB_TRY(check_shape(path, shape, err));
-
-  struct clb_tensor tensors[4];
-  size_t tensor_count = clb_shape_tensors(shape, tensors);
-  size_t total = clb_shape_param_count(shape);
-  /* Values go to a scratch vector first so a bad file leaves theta untouched. */
-  values = malloc(total * sizeof *values);
-  seen_on = calloc(total, sizeof *seen_on);
-  if (!values || !seen_on) {
-    rc = clb_failf(err, CLB_E_NOMEM, "%s: cannot allocate %zu parameters", path, total);
-    goto cleanup;
-  }
-
-  file = fopen(path, "rb");
-  if (!file) {
-    rc = clb_failf(err, CLB_E_IO, "cannot open %s: %s", path, strerror(errno));
-    goto cleanup;
-  }
-
-  size_t lineno = 0;
-  int have_header = 0;
-  ssize_t got;
-  errno = 0;
-  while ((got = getline(&line, &line_cap, file)) != -1) {
-    lineno++;
-    chomp(line, (size_t)got);
-    if (!have_header) {
-      if (strcmp(line, params_header) != 0) {
-        rc = clb_failf(err, CLB_E_PARSE, "%s:%zu: expected the header '%s', found '%.64s'", path,
-                       lineno, params_header, line);
-        goto cleanup;
-      }
-      have_header = 1;
-      continue;
-    }
-    if (is_blank(line))
-      continue;
-    size_t count = split_fields(line, &fields, &fields_cap);
-    if (count == 0) {
-      rc = clb_failf(err, CLB_E_NOMEM, "%s:%zu: out of memory splitting the line", path, lineno);
-      goto cleanup;
-    }
-    if (count != 3) {
-      rc = clb_failf(err, CLB_E_PARSE, "%s:%zu: expected 3 fields (param,index,value), found %zu",
-                     path, lineno, count);
-      goto cleanup;
-    }
-    const struct clb_tensor *tensor = NULL;
-    for (size_t t = 0; t < tensor_count; t++)
-      if (strcmp(fields[0], tensors[t].name) == 0)
-        tensor = &tensors[t];
-    if (!tensor) {
-      rc = clb_failf(err, CLB_E_PARSE, "%s:%zu: unknown parameter '%.64s' for model %s", path,
-                     lineno, fields[0], clb_model_name(shape->kind));
-      goto cleanup;
-    }
-    size_t index = 0;
-    if (parse_index(fields[1], &index) != 0) {
-      rc = clb_failf(err, CLB_E_PARSE, "%s:%zu: index '%.64s' is not a non-negative integer", path,
-                     lineno, fields[1]);
-      goto cleanup;
-    }
-    if (index >= tensor->count) {
-      rc = clb_failf(err, CLB_E_PARSE, "%s:%zu: %s index %zu out of range (%s has %zu values)",
-                     path, lineno, tensor->name, index, tensor->name, tensor->count);
-      goto cleanup;
-    }
-    double value = 0;
-    enum number_status status = parse_number(fields[2], &value);
-    if (status != NUMBER_OK) {
-      rc = clb_failf(err, CLB_E_PARSE, "%s:%zu: %s index %zu: %s value '%.64s'", path, lineno,
-                     tensor->name, index, status == NUMBER_NONFINITE ? "non-finite" : "invalid",
-                     fields[2]);
-      goto cleanup;
-    }
-    size_t slot = tensor->offset + index;
-    if (seen_on[slot] != 0) {
-      rc = clb_failf(err, CLB_E_PARSE, "%s:%zu: duplicate %s index %zu (first on line %zu)", path,
-                     lineno, tensor->name, index, seen_on[slot]);
-      goto cleanup;
-    }
-    seen_on[slot] = lineno;
-    values[slot] = value;
-    errno = 0;
-  }
-  if (ferror(file)) {
-    rc = clb_failf(err, CLB_E_IO, "cannot read %s: %s", path, strerror(errno ? errno : EIO));
-    goto cleanup;
-  }
-  if (!have_header) {
-    rc = clb_failf(err, CLB_E_PARSE, "%s:1: empty file; expected the header '%s'", path,
-                   params_header);
-    goto cleanup;
-  }
-  for (size_t t = 0; t < tensor_count; t++) {
-    size_t missing = 0, first = 0;
-    for (size_t k = 0; k < tensors[t].count; k++)
-      if (seen_on[tensors[t].offset + k] == 0 && missing++ == 0)
-        first = k;
-    if (missing) {
-      rc = clb_failf(err, CLB_E_PARSE,
-                     "%s:%zu: end of file, but %s index %zu is missing (%zu of %zu %s values "
-                     "missing)",
-                     path, lineno, tensors[t].name, first, missing, tensors[t].count,
-                     tensors[t].name);
-      goto cleanup;
-    }
-  }
-  memcpy(theta, values, total * sizeof *theta);
-
-cleanup:
-  free(seen_on);
-  free(values);
-  free(fields);
-  free(line);
-  if (file)
-    fclose(file);
-  c_numeric_end(&numeric);
-  return rc;
-}
-
-void clb_params_init(const struct clb_shape *shape, uint64_t seed, double *theta) {
-  struct clb_tensor tensors[4];
-  size_t count = clb_shape_tensors(shape, tensors);
-  size_t total = clb_shape_param_count(shape);
-  memset(theta, 0, total * sizeof *theta);
-  /* Linear regression is convex; zero is the conventional, reproducible start. */
-  if (shape->kind == CLB_MODEL_LINREG)
-    return;
-
-  struct clb_rng rng;
-  clb_rng_seed(&rng, seed);
-  for (size_t t = 0; t < count; t++) {
-    /* Weight matrices have rows = fan_in; bias vectors stay zero. The ReLU
-     * layer gets He's 2/fan_in so activations keep their scale. */
-    if (tensors[t].name[0] == 'b')
-      continue;
-    double gain = (shape->kind == CLB_MODEL_MLP && t == 0) ? 2.0 : 1.0;
-    double std = sqrt(gain / (double)tensors[t].rows);
-    for (size_t k = 0; k < tensors[t].count; k++)
-      theta[tensors[t].offset + k] = std * clb_rng_normal(&rng);
-  }
-}

@@ -1,26 +1,12 @@
-/* Data sets on the host (double precision), random numbers, permutations, and
- * the parameter file format `param,index,value`. */
+/* Data sets on the host (double precision): synthetic or read from a CSV file. */
 #ifndef CLB_MODEL_DATASET_H
 #define CLB_MODEL_DATASET_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util/errors.h"
 #include "model/shape.h"
-
-/* xoshiro256** seeded by splitmix64: fast, reproducible on every platform. */
-struct clb_rng {
-  uint64_t s[4];
-};
-void clb_rng_seed(struct clb_rng *rng, uint64_t seed);
-uint64_t clb_rng_next(struct clb_rng *rng);
-double clb_rng_uniform(struct clb_rng *rng); /* [0, 1) */
-double clb_rng_normal(struct clb_rng *rng);  /* standard normal */
-size_t clb_rng_below(struct clb_rng *rng, size_t n); /* uniform in [0, n), unbiased */
-
-/* A uniformly random permutation of 0..n-1 (Fisher-Yates). */
-void clb_rng_permutation(struct clb_rng *rng, uint32_t *perm, size_t n);
+#include "util/errors.h"
 
 struct clb_dataset {
   size_t n; /* samples */
@@ -52,19 +38,5 @@ int clb_data_load_csv(const char *path, int classification, struct clb_dataset *
                       struct clb_error *err);
 
 void clb_dataset_free(struct clb_dataset *data);
-
-/* Writes theta as `param,index,value` rows (17 significant digits). */
-int clb_params_write(const char *path, const struct clb_shape *shape, const double *theta,
-                     struct clb_error *err);
-
-/* Reads a parameter file into theta (param_count doubles). Every index of
- * every tensor must appear exactly once; unknown names, indices out of
- * range, duplicates and missing entries are CLB_E_PARSE naming the line. */
-int clb_params_read(const char *path, const struct clb_shape *shape, double *theta,
-                    struct clb_error *err);
-
-/* The initial parameters of a model: W ~ N(0, 1/fan_in) (He-like for mlp's
- * first layer: N(0, 2/D)), biases 0; linreg starts at zero. */
-void clb_params_init(const struct clb_shape *shape, uint64_t seed, double *theta);
 
 #endif

@@ -8,10 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model/dataset.h"
 #include "cl/platform.h"
-#include "util/precision.h"
+#include "model/dataset.h"
 #include "model/shape.h"
+#include "util/precision.h"
 
 struct clb_model_config {
   struct clb_shape shape;

@@ -4,8 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/dataset.h"
 #include "measure/stats.h"
+#include "model/dataset.h"
+#include "util/rng.h"
 
 void clb_noise_exact_free(struct clb_noise_exact *exact) {
   if (!exact)

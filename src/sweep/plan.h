@@ -7,10 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util/errors.h"
 #include "measure/measure.h"
-#include "util/precision.h"
 #include "model/shape.h"
+#include "util/errors.h"
+#include "util/precision.h"
 
 #define CLB_MAX_BATCHES 256
 

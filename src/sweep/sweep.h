@@ -6,9 +6,9 @@
 
 #include <stdio.h>
 
-#include "util/errors.h"
-#include "sweep/plan.h"
 #include "cl/platform.h"
+#include "sweep/plan.h"
+#include "util/errors.h"
 
 struct clb_sweep_stats {
   size_t rows_written;

@@ -10,14 +10,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "model/dataset.h"
-#include "cl/describe.h"
-#include "model/model.h"
-#include "model/noise.h"
 #include "blas/peak.h"
+#include "blas/tune.h"
+#include "cl/describe.h"
 #include "cl/platform.h"
 #include "cl/topology.h"
-#include "blas/tune.h"
+#include "model/dataset.h"
+#include "model/model.h"
+#include "model/noise.h"
+#include "model/params.h"
+#include "util/rng.h"
 
 int clb_wire_send(int fd, const struct clb_wire *message) {
   const char *p = (const char *)message;

@@ -6,8 +6,8 @@
 
 #include <stdint.h>
 
-#include "sweep/plan.h"
 #include "results/results.h"
+#include "sweep/plan.h"
 
 enum clb_wire_kind {
   CLB_WIRE_BEGIN = 1, /* a configuration starts; `row` holds its identity columns */

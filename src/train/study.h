@@ -9,10 +9,10 @@
 
 #include <stddef.h>
 
-#include "model/dataset.h"
-#include "util/errors.h"
 #include "cl/platform.h"
+#include "model/dataset.h"
 #include "train/train.h"
+#include "util/errors.h"
 
 /* ---- fits (pure) -------------------------------------------------------- */
 

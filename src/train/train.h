@@ -13,11 +13,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model/dataset.h"
-#include "util/errors.h"
 #include "cl/platform.h"
-#include "util/precision.h"
+#include "model/dataset.h"
 #include "model/shape.h"
+#include "util/errors.h"
+#include "util/precision.h"
+#include "util/rng.h"
 
 struct clb_model;
 

@@ -1,7 +1,9 @@
 #include "util/files.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int clb_atomic_open(struct clb_atomic_file *out, const char *path, struct clb_error *err) {
   out->file = NULL;
@@ -31,4 +33,86 @@ void clb_atomic_abandon(struct clb_atomic_file *af) {
     fclose(af->file);
   af->file = NULL;
   remove(af->tmp);
+}
+
+int clb_file_write_atomic(const char *path, const void *data, size_t size, struct clb_error *err) {
+  struct clb_atomic_file file;
+  int rc = clb_atomic_open(&file, path, err);
+  if (rc != 0)
+    return rc;
+  if (size && fwrite(data, 1, size, file.file) != size) {
+    clb_atomic_abandon(&file);
+    return clb_failf(err, CLB_E_IO, "cannot write %s: %s", path, strerror(errno));
+  }
+  return clb_atomic_commit(&file, err);
+}
+
+int clb_mkdir_p(const char *dir, struct clb_error *err) {
+  char buf[4096];
+  if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+    return clb_failf(err, CLB_E_INVAL, "path too long: %s", dir);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+      return clb_failf(err, CLB_E_IO, "cannot create directory %s: %s", buf, strerror(errno));
+    *p = '/';
+  }
+  if (buf[0] && mkdir(buf, 0777) != 0 && errno != EEXIST)
+    return clb_failf(err, CLB_E_IO, "cannot create directory %s: %s", buf, strerror(errno));
+  return 0;
+}
+
+int clb_mkdir_parents(const char *file, struct clb_error *err) {
+  char dir[4096];
+  if (snprintf(dir, sizeof dir, "%s", file) >= (int)sizeof dir)
+    return clb_failf(err, CLB_E_INVAL, "path too long: %s", file);
+  char *slash = strrchr(dir, '/');
+  if (!slash || slash == dir)
+    return 0;
+  *slash = '\0';
+  return clb_mkdir_p(dir, err);
+}
+
+int clb_file_read(const char *path, char **text, size_t *size, struct clb_error *err) {
+  FILE *file = fopen(path, "rb");
+  *text = NULL;
+  *size = 0;
+  if (!file)
+    return clb_failf(err, CLB_E_IO, "%s: cannot open: %s", path, strerror(errno));
+  size_t cap = 65536, len = 0;
+  char *buf = malloc(cap + 1);
+  int rc = 0;
+  if (!buf) {
+    rc = clb_failf(err, CLB_E_NOMEM, "%s: out of memory", path);
+    goto cleanup;
+  }
+  for (;;) {
+    if (len == cap) {
+      char *grown = realloc(buf, cap * 2 + 1);
+      if (!grown) {
+        rc = clb_failf(err, CLB_E_NOMEM, "%s: out of memory", path);
+        goto cleanup;
+      }
+      buf = grown;
+      cap *= 2;
+    }
+    size_t n = fread(buf + len, 1, cap - len, file);
+    len += n;
+    if (n == 0)
+      break;
+  }
+  if (ferror(file)) {
+    rc = clb_failf(err, CLB_E_IO, "%s: read error", path);
+    goto cleanup;
+  }
+  buf[len] = '\0';
+  *text = buf;
+  *size = len;
+  buf = NULL;
+cleanup:
+  free(buf);
+  fclose(file);
+  return rc;
 }

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/text.h"
+
 /* Batch lists are a command-line option, so their messages name it. */
 #define CLB_BATCH_OPTION "--batch"
 
@@ -278,14 +280,6 @@ int clb_parse_batches(const char *text, size_t max_value, size_t *out, size_t ma
 
 /* ---- config files --------------------------------------------------------- */
 
-static char *trim(char *s) {
-  while (isspace((unsigned char)*s))
-    s++;
-  size_t len = strlen(s);
-  while (len > 0 && isspace((unsigned char)s[len - 1]))
-    s[--len] = '\0';
-  return s;
-}
 
 int clb_config_read(const char *path, int (*apply)(const char *key, const char *value, void *ctx),
                     void *ctx, struct clb_error *err) {
@@ -309,7 +303,7 @@ int clb_config_read(const char *path, int (*apply)(const char *key, const char *
       break;
     }
     line_no++;
-    char *text = trim(line);
+    char *text = clb_trim(line);
     if (text[0] == '\0' || text[0] == '#')
       continue;
     char *eq = strchr(text, '=');
@@ -318,8 +312,8 @@ int clb_config_read(const char *path, int (*apply)(const char *key, const char *
       break;
     }
     *eq = '\0';
-    char *key = trim(text);
-    char *value = trim(eq + 1);
+    char *key = clb_trim(text);
+    char *value = clb_trim(eq + 1);
     if (key[0] == '\0') {
       rc = clb_failf(err, CLB_E_PARSE, "%s:%zu: expected key = value", path, line_no);
       break;

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "util/parse.h"
 #include "sweep/plan.h"
+#include "util/parse.h"
 
 static const char *const keys[] = {
     "batch", "samples", "features", "hidden", "classes", "outputs", "model", "precision",
