@@ -72,13 +72,13 @@ int clb_test_device_for(struct clb_device_list *list, const struct clb_device_in
   if (!clb_test_device(list, out))
     return 0;
   char why[512];
-  if (clb_precision_check(precision, *out, why, sizeof why) == 0)
+  if (clb_device_check_precision(*out, precision, why, sizeof why) == 0)
     return 1;
   for (size_t i = 0; i < list->count; i++) {
     const struct clb_device_info *dev = &list->items[i];
     /* Oclgrind simulates every kernel: minutes for one CLBlast GEMM. */
     if (!strstr(dev->platform_name, "Oclgrind") &&
-        clb_precision_check(precision, dev, why, sizeof why) == 0) {
+        clb_device_check_precision(dev, precision, why, sizeof why) == 0) {
       *out = dev;
       clb_device_id_string(dev, test_device_spec, sizeof test_device_spec);
       return 1;

@@ -118,7 +118,7 @@ Test(vendors, every_model_matches_the_host_reference_on_each_vendor, .timeout = 
     fp16_devices += device->has_fp16;
     for (int p = 0; p < CLB_PRECISION_COUNT; p++) {
       char why[256];
-      if (clb_precision_check((enum clb_precision)p, device, why, sizeof why) != 0)
+      if (clb_device_check_precision(device, (enum clb_precision)p, why, sizeof why) != 0)
         continue;
       for (size_t k = 0; k < 3; k++) {
         double error = device_gradient_error(device, kinds[k], (enum clb_precision)p);

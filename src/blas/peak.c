@@ -130,7 +130,7 @@ int clb_peak_flops(const struct clb_cl *cl, enum clb_precision precision, double
                    struct clb_error *err) {
   static const int widths[] = {1, 4, 8, 16};
   char reason[256];
-  if (clb_precision_check(precision, cl->info, reason, sizeof reason) != 0)
+  if (clb_device_check_precision(cl->info, precision, reason, sizeof reason) != 0)
     return clb_failf(err, CLB_E_UNSUPPORTED, "%s", reason);
   *gflops = 0;
   for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++) {

@@ -1048,7 +1048,7 @@ int clb_tune_search(const struct clb_cl *cl, enum clb_precision precision,
     return clb_failf(err, CLB_E_INVAL,
                      "tuning needs m, n, k and max_configs of at least 1 and a positive budget");
   char reason[256];
-  if (clb_precision_check(precision, dev, reason, sizeof reason) != 0)
+  if (clb_device_check_precision(dev, precision, reason, sizeof reason) != 0)
     return clb_failf(err, CLB_E_UNSUPPORTED, "cannot tune %s: %s",
                      clb_precision_name(precision), reason);
 

@@ -452,3 +452,18 @@ void clb_cl_close(struct clb_cl *cl) {
   cl->queue = NULL;
   cl->context = NULL;
 }
+
+int clb_device_check_precision(const struct clb_device_info *dev, enum clb_precision precision,
+                                char *reason, size_t reason_size) {
+  if (precision == CLB_FP64 && !dev->has_fp64) {
+    snprintf(reason, reason_size, "%s lacks cl_khr_fp64 (double precision)", dev->name);
+    return CLB_E_UNSUPPORTED;
+  }
+  if (precision == CLB_FP16 && !dev->has_fp16) {
+    snprintf(reason, reason_size, "%s lacks cl_khr_fp16 (half precision)", dev->name);
+    return CLB_E_UNSUPPORTED;
+  }
+  if (reason_size)
+    reason[0] = '\0';
+  return 0;
+}

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "util/errors.h"
+#include "util/precision.h"
 
 struct clb_device_info {
   int platform_index; /* P of "P:D" */
@@ -65,6 +66,11 @@ int clb_platform_select(const struct clb_device_list *list, const char *spec, in
 /* Explains why no platform was found into buf: no ICD files registered, or a
  * vendor driver library present but not registered (names the file found). */
 void clb_platform_diagnose(char *buf, size_t size);
+
+/* 0 when the device supports the precision; otherwise CLB_E_UNSUPPORTED and a
+ * reason ("... lacks cl_khr_fp64 (double precision)") in `reason`. */
+int clb_device_check_precision(const struct clb_device_info *dev, enum clb_precision precision,
+                               char *reason, size_t reason_size);
 
 /* Free global memory in bytes where the vendor offers a query (AMD's
  * cl_amd_device_attribute_query); 0 and *known = 0 elsewhere. */

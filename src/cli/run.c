@@ -487,7 +487,7 @@ int clb_cmd_peak(int argc, char **argv) {
     for (size_t p = 0; p < plan.precision_count; p++) {
       double gflops = NAN;
       char reason[256];
-      if (clb_precision_check(plan.precisions[p], dev, reason, sizeof reason) != 0) {
+      if (clb_device_check_precision(dev, plan.precisions[p], reason, sizeof reason) != 0) {
         printf(" %10s", "n/a");
         continue;
       }

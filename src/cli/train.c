@@ -1024,7 +1024,7 @@ int clb_train_cli(int argc, char **argv, int study) {
     goto done;
   }
   char reason[256];
-  if (clb_precision_check(opt.precision, dev, reason, sizeof reason) != 0) {
+  if (clb_device_check_precision(dev, opt.precision, reason, sizeof reason) != 0) {
     complain("--precision %s: %s\n", clb_precision_name(opt.precision), reason);
     goto done;
   }

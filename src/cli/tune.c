@@ -206,7 +206,7 @@ int clb_cmd_tune(int argc, char **argv) {
       r->device = dev->name;
       r->precision = clb_precision_name(precision);
       char reason[256];
-      if (clb_precision_check(precision, dev, reason, sizeof reason) != 0) {
+      if (clb_device_check_precision(dev, precision, reason, sizeof reason) != 0) {
         fprintf(stderr, "clbatch tune: skipping %s on %s: %s\n", r->precision, dev->name, reason);
         r->kernel = "-";
         r->note = "skipped: precision not supported";

@@ -268,7 +268,7 @@ int clb_model_create(const struct clb_cl *cl, const struct clb_model_config *con
   if (rc != 0)
     return rc;
   char reason[256];
-  if (clb_precision_check(config->precision, cl->info, reason, sizeof reason) != 0)
+  if (clb_device_check_precision(cl->info, config->precision, reason, sizeof reason) != 0)
     return clb_failf(err, CLB_E_UNSUPPORTED, "%s", reason);
   struct clb_model *model = calloc(1, sizeof *model);
   if (!model)

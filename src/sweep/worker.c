@@ -412,7 +412,7 @@ static int run_precision(struct worker *w, enum clb_model_kind kind,
   struct clb_row *row = malloc(sizeof *row);
   int worker_rc = CLB_WORKER_OK;
   char reason[256] = "";
-  int unsupported = clb_precision_check(precision, w->dev, reason, sizeof reason);
+  int unsupported = clb_device_check_precision(w->dev, precision, reason, sizeof reason);
   if (!theta || !row) {
     worker_rc = CLB_WORKER_FAILED;
     goto cleanup;

@@ -41,21 +41,6 @@ const char *clb_precision_build_options(enum clb_precision precision) {
   }
 }
 
-int clb_precision_check(enum clb_precision precision, const struct clb_device_info *dev,
-                        char *reason, size_t reason_size) {
-  if (precision == CLB_FP64 && !dev->has_fp64) {
-    snprintf(reason, reason_size, "%s lacks cl_khr_fp64 (double precision)", dev->name);
-    return CLB_E_UNSUPPORTED;
-  }
-  if (precision == CLB_FP16 && !dev->has_fp16) {
-    snprintf(reason, reason_size, "%s lacks cl_khr_fp16 (half precision)", dev->name);
-    return CLB_E_UNSUPPORTED;
-  }
-  if (reason_size)
-    reason[0] = '\0';
-  return 0;
-}
-
 uint16_t clb_half_from_float(float value) {
   uint32_t bits;
   memcpy(&bits, &value, sizeof bits);

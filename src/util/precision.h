@@ -5,7 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cl/platform.h"
+#include "util/errors.h"
+
 
 enum clb_precision { CLB_FP32 = 0, CLB_FP64 = 1, CLB_FP16 = 2 };
 #define CLB_PRECISION_COUNT 3
@@ -17,10 +18,6 @@ size_t clb_precision_size(enum clb_precision precision);           /* 4, 8, 2 */
 /* -D options that make kernels/NAME.cl compile for this precision. */
 const char *clb_precision_build_options(enum clb_precision precision);
 
-/* 0 when the device supports the precision; otherwise CLB_E_UNSUPPORTED and a
- * reason ("the device lacks cl_khr_fp64") in `reason`. */
-int clb_precision_check(enum clb_precision precision, const struct clb_device_info *dev,
-                        char *reason, size_t reason_size);
 
 /* Converts n doubles to the device representation (dst holds n * size bytes)
  * and back. */
