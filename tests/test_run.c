@@ -569,3 +569,44 @@ Test(run, noise_at_measures_after_training) {
   free(r1);
   free(dir);
 }
+
+/* `run` measures the noise scale of the problem `train` trains on: for one
+ * seed both must make the same synthetic data and the same initial
+ * parameters (they used different class spreads and regression noise). */
+Test(run, run_and_train_measure_the_same_problem, .timeout = 120) {
+  if (!clb_test_require_device())
+    return;
+  const char *models[] = {"softmax --classes 3", "linreg"};
+  for (size_t m = 0; m < 2; m++) {
+    char *dir = clb_test_tmpdir();
+    char args[1024], path[600];
+    snprintf(path, sizeof path, "%s/same.csv", dir);
+    snprintf(args, sizeof args,
+             "run --device @DEV --model %s --samples 64 --features 4 --seed 5 --batch 8 "
+             "--noise-batches 4 --warmup 1 --min-time 0.005 --max-time 0.03 --quiet --out %s",
+             models[m], path);
+    char *err_text = NULL;
+    cr_assert_eq(clb_test_run_cli(args, NULL, &err_text), 0, "%s", err_text);
+    free(err_text);
+    size_t count = 0;
+    struct clb_row *rows = read_rows(path, &count);
+    cr_assert_eq(count, 1);
+    snprintf(args, sizeof args,
+             "train --device @DEV --validate-noise --model %s --samples 64 --features 4 "
+             "--seed 5 --target-loss 1e9 --batch 8 --epochs 1",
+             models[m]);
+    char *out = NULL;
+    cr_assert_eq(clb_test_run_cli(args, &out, &err_text), 0, "%s", err_text);
+    const char *at = strstr(out, "sigma2 = tr Sigma = ");
+    cr_assert_not_null(at, "%s", out);
+    double sigma2 = strtod(at + strlen("sigma2 = tr Sigma = "), NULL);
+    cr_expect_lt(fabs(sigma2 - rows[0].sigma2) / rows[0].sigma2, 1e-5,
+                 "%s: run measures sigma2 %.9g, train %.9g: not the same data", models[m],
+                 rows[0].sigma2, sigma2);
+    free(out);
+    free(err_text);
+    free(rows);
+    clb_test_remove_dir(dir);
+    free(dir);
+  }
+}

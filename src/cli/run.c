@@ -22,82 +22,29 @@
 #include "util/files.h"
 
 void clb_help_run(FILE *out) {
-  fprintf(out,
-          "Usage: clbatch run [OPTIONS]\n"
-          "\n"
-          "Benchmarks one gradient step (forward, backward, SGD update) for every selected\n"
-          "device x model x precision x batch size and writes one CSV row each\n"
-          "(results/SCHEMA.md). Each device runs in its own process; rows are flushed as\n"
-          "they finish.\n"
-          "\n"
-          "What to measure:\n"
-          "  --device SPEC        which devices (default all; see \"Selecting devices\")\n"
-          "  --model LIST         linreg,softmax,mlp (default all three)\n"
-          "  --precision LIST     fp32 (default), fp64, fp16\n"
-          "  --batch LIST         numbers and ranges: 1,2,4  1:4096:x2  32:512:+32  N (= all\n"
-          "                       samples); default 1:N:x2,N (powers of two, then N)\n"
-          "  --samples N          synthetic data set size (default 4096)\n"
-          "  --features D         (default 128)   --hidden H  mlp width (default 256)\n"
-          "  --classes C          softmax/mlp classes (default 10)\n"
-          "  --outputs O          linreg outputs (default 1)\n"
-          "  --data FILE.csv      your data instead: numeric columns, last one the target\n"
-          "  --data-on device|host  data resident on the device (default) or each batch\n"
-          "                       copied from pinned host memory, as a data loader would\n"
-          "  --no-shuffle         contiguous batches instead of a shuffled epoch order\n"
-          "  --seed S  --lr LR    data/initialisation seed (1), SGD learning rate (0.001)\n"
-          "  --init-params FILE   parameters to measure at (format of train --save-params)\n"
-          "\n"
-          "How to measure:\n"
-          "  --warmup K           untimed steps first (default 3)\n"
-          "  --min-time S         time each configuration at least S seconds (0.2)\n"
-          "  --max-time S         and at most S seconds (2)\n"
-          "  --max-reps K         or at most K steps (100000)\n"
-          "  --target-cv X        stop once the step-time CV is <= X (0.02)\n"
-          "  --timeout S          per device; a hung device is cut off (900; 0 = never)\n"
-          "  --noise-batches K    batches for the measured gradient variance (64; 0 = off)\n"
-          "  --noise-at STEPS     train STEPS SGD steps before measuring the noise (0)\n"
-          "  --max-batch-probe    find the largest batch whose buffers each device accepts\n"
-          "\n"
-          "Output:\n"
-          "  --out FILE.csv       results (default results/local/run-HOST-TIME.csv); the\n"
-          "                       effective configuration goes to FILE.config and the\n"
-          "                       recommendations to FILE.recommend.csv\n"
-          "  --format csv|json|md also write FILE.json (rows + host and device description)\n"
-          "                       or FILE.md next to the CSV (the CSV is always written)\n"
-          "  --resume             append to an existing FILE, skipping rows it already has\n"
-          "  --config FILE        read options from `key = value` lines (same names)\n"
-          "  --quiet              no progress line or notes on stderr\n"
-          "\n"
-          "Selecting devices (--device, also for devices, peak, tune, train, study):\n"
-          "  all, cpu, gpu        every device, or every device of that type\n"
-          "  P:D                  one device by its index in `clbatch devices`\n"
-          "  NAME                 a case-insensitive substring of the device's name or\n"
-          "                       vendor or of its platform's name or vendor: pocl, intel,\n"
-          "                       nvidia, amd, oclgrind, epyc, ...\n"
-          "  platform:NAME        the platform's name or vendor only (on an Intel host\n"
-          "                       PoCL's device is named after the CPU, so `intel` matches\n"
-          "                       it too, `platform:intel` only Intel's runtime)\n"
-          "  A,B,...              every device any of these selects\n");
+  fprintf(out, "Usage: clbatch run [OPTIONS]\n"
+               "\n"
+               "Benchmarks one gradient step (forward, backward, SGD update) for every selected\n"
+               "device x model x precision x batch size and writes one CSV row each\n"
+               "(results/SCHEMA.md). Each device runs in its own process; rows are flushed as\n"
+               "they finish.\n");
+  clb_options_help(clb_run_options, clb_run_option_count, 0, out);
+  fprintf(out, "\n"
+               "Selecting devices (--device, also for devices, peak, tune, train, study):\n"
+               "  all, cpu, gpu        every device, or every device of that type\n"
+               "  P:D                  one device by its index in `clbatch devices`\n"
+               "  NAME                 a case-insensitive substring of the device's name or\n"
+               "                       vendor or of its platform's name or vendor: pocl, intel,\n"
+               "                       nvidia, amd, oclgrind, epyc, ...\n"
+               "  platform:NAME        the platform's name or vendor only (on an Intel host\n"
+               "                       PoCL's device is named after the CPU, so `intel` matches\n"
+               "                       it too, `platform:intel` only Intel's runtime)\n"
+               "  A,B,...              every device any of these selects\n");
 }
 
-static const struct option run_options[] = {
-    {"device", required_argument, NULL, 0},     {"model", required_argument, NULL, 0},
-    {"precision", required_argument, NULL, 0},  {"batch", required_argument, NULL, 0},
-    {"samples", required_argument, NULL, 0},    {"features", required_argument, NULL, 0},
-    {"hidden", required_argument, NULL, 0},     {"classes", required_argument, NULL, 0},
-    {"outputs", required_argument, NULL, 0},    {"data", required_argument, NULL, 0},
-    {"data-on", required_argument, NULL, 0},    {"no-shuffle", no_argument, NULL, 0},
-    {"seed", required_argument, NULL, 0},       {"lr", required_argument, NULL, 0},
-    {"init-params", required_argument, NULL, 0}, {"warmup", required_argument, NULL, 0},
-    {"min-time", required_argument, NULL, 0},   {"max-time", required_argument, NULL, 0},
-    {"max-reps", required_argument, NULL, 0},   {"target-cv", required_argument, NULL, 0},
-    {"timeout", required_argument, NULL, 0},    {"noise-batches", required_argument, NULL, 0},
-    {"noise-at", required_argument, NULL, 0},   {"max-batch-probe", no_argument, NULL, 0},
-    {"out", required_argument, NULL, 0},        {"format", required_argument, NULL, 0},
-    {"resume", no_argument, NULL, 0},           {"config", required_argument, NULL, 0},
-    {"quiet", no_argument, NULL, 0},            {"help", no_argument, NULL, 'h'},
-    {"worker-device", required_argument, NULL, 'W'},
-    {"worker-fd", required_argument, NULL, 'F'}, {NULL, 0, NULL, 0}};
+/* The options of run, then the worker's two internal ones. */
+#define WORKER_DEVICE_OPTION 'W'
+#define WORKER_FD_OPTION 'F'
 
 struct run_args {
   struct clb_plan plan;
@@ -109,31 +56,43 @@ struct run_args {
 static int parse_run_args(int argc, char **argv, const char *command, struct run_args *args,
                           int *help) {
   struct clb_error err = {0};
-  int opt, index = 0;
+  int opt;
   clb_plan_defaults(&args->plan);
   args->worker_device = NULL;
   args->worker_fd = -1;
   *help = 0;
   opterr = 0;
-  while ((opt = getopt_long(argc, argv, ":", run_options, &index)) != -1) {
+  struct option run_options[64 + 4];
+  if (clb_run_option_count + 4 > sizeof run_options / sizeof run_options[0]) {
+    fprintf(stderr, "clbatch %s: internal error: too many options\n", command);
+    return 1;
+  }
+  clb_options_getopt(clb_run_options, clb_run_option_count, run_options);
+  /* Replace the terminator with the worker's options and a new terminator. */
+  run_options[clb_run_option_count + 1] =
+      (struct option){"worker-device", required_argument, NULL, WORKER_DEVICE_OPTION};
+  run_options[clb_run_option_count + 2] =
+      (struct option){"worker-fd", required_argument, NULL, WORKER_FD_OPTION};
+  run_options[clb_run_option_count + 3] = (struct option){NULL, 0, NULL, 0};
+  while ((opt = getopt_long(argc, argv, ":", run_options, NULL)) != -1) {
     if (opt == 'h') {
       *help = 1;
       return 0;
     }
-    if (opt == 'W') {
+    if (opt == WORKER_DEVICE_OPTION) {
       args->worker_device = optarg;
       continue;
     }
-    if (opt == 'F') {
+    if (opt == WORKER_FD_OPTION) {
       /* Internal: the parent always passes 3; a bad value fails at the first write. */
       args->worker_fd = (int)strtol(optarg, NULL, 10);
       continue;
     }
-    if (opt != 0) {
+    if (opt < 1000 || (size_t)(opt - 1000) >= clb_run_option_count) {
       clb_usage_error(command, opt, argv);
       return 2;
     }
-    if (clb_plan_set(&args->plan, run_options[index].name, optarg, &err) != 0) {
+    if (clb_options_set(&clb_run_options[opt - 1000], &args->plan, optarg, &err) != 0) {
       fprintf(stderr, "clbatch %s: %s\n", command, err.message);
       return 2;
     }

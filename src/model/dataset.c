@@ -173,6 +173,13 @@ cleanup:
   return rc;
 }
 
+int clb_data_synthetic(enum clb_model_kind kind, size_t n, size_t d, size_t c, double noise_std,
+                       uint64_t seed, struct clb_dataset *out, struct clb_error *err) {
+  if (clb_model_is_classifier(kind))
+    return clb_data_classes(n, d, c, CLB_SYNTHETIC_CLASS_SPREAD, seed, out, err);
+  return clb_data_regression(n, d, c, noise_std, seed, out, err);
+}
+
 /* ------------------------------------------------------------- numbers -- */
 
 enum number_status { NUMBER_OK, NUMBER_EMPTY, NUMBER_BAD, NUMBER_NONFINITE };

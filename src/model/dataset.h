@@ -19,6 +19,21 @@ struct clb_dataset {
   double *true_b; /* synthetic regression: c true biases, else NULL */
 };
 
+/* The synthetic problems of a seed, the same for `clbatch run` and
+ * `clbatch train`, so a noise scale measured by one describes the data the
+ * other trains on: regression noise (--noise-std) and the spread of the
+ * class centres, which keeps the classes overlapping a little so the loss
+ * stays finite and accuracy has room to grow. */
+#define CLB_SYNTHETIC_NOISE_STD 0.1
+#define CLB_SYNTHETIC_NOISE_STD_TEXT "0.1"
+#define CLB_SYNTHETIC_CLASS_SPREAD 1.0
+
+/* The synthetic data set of `kind`: a regression with `outputs` = c for
+ * linreg (noise_std as given), Gaussian classes (c classes, spread
+ * CLB_SYNTHETIC_CLASS_SPREAD) for softmax and mlp. */
+int clb_data_synthetic(enum clb_model_kind kind, size_t n, size_t d, size_t c, double noise_std,
+                       uint64_t seed, struct clb_dataset *out, struct clb_error *err);
+
 /* y = x W* + b* + noise_std * N(0,1); x ~ N(0,1); W*, b* ~ N(0,1). */
 int clb_data_regression(size_t n, size_t d, size_t outputs, double noise_std, uint64_t seed,
                         struct clb_dataset *out, struct clb_error *err);

@@ -1,11 +1,16 @@
+/* The run plan: every option of `clbatch run` in one table (CLB_RUN_OPTIONS),
+ * which gives the defaults, the setter used by the command line and by config
+ * files, the config writer, getopt and the help. */
 #include "sweep/plan.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "model/dataset.h"
 #include "util/files.h"
 #include "util/parse.h"
 
@@ -15,61 +20,28 @@ const char *clb_format_name(enum clb_format format) {
   return (unsigned)format < 3 ? format_names[format] : "csv";
 }
 
-void clb_plan_defaults(struct clb_plan *plan) {
-  memset(plan, 0, sizeof *plan);
-  snprintf(plan->device_spec, sizeof plan->device_spec, "all");
-  for (int k = 0; k < CLB_MODEL_COUNT; k++)
-    plan->models[k] = (enum clb_model_kind)k;
-  plan->model_count = CLB_MODEL_COUNT;
-  plan->precisions[0] = CLB_FP32;
-  plan->precision_count = 1;
-  /* Powers of two up to N, and N itself (the full batch). */
-  snprintf(plan->batch_spec, sizeof plan->batch_spec, "1:N:x2,N");
-  plan->samples = 4096;
-  plan->features = 128;
-  plan->hidden = 256;
-  plan->classes = 10;
-  plan->outputs = 1;
-  plan->shuffle = 1;
-  plan->seed = 1;
-  plan->lr = 1e-3;
-  clb_measure_defaults(&plan->measure);
-  plan->timeout_s = 900;
-  plan->format = CLB_FORMAT_CSV;
-  plan->noise_batches = 64;
-}
+/* Upper bounds that keep every product of sizes far from overflow. */
+#define MAX_SAMPLES ((size_t)1 << 31)
+#define MAX_WIDTH ((size_t)1 << 20)
 
-static int parse_flag(const char *key, const char *value, int *out, struct clb_error *err) {
-  if (!value || !*value || !strcmp(value, "1") || !strcmp(value, "yes") ||
-      !strcmp(value, "true")) {
-    *out = 1;
-    return 0;
-  }
-  if (!strcmp(value, "0") || !strcmp(value, "no") || !strcmp(value, "false")) {
-    *out = 0;
-    return 0;
-  }
-  return clb_failf(err, CLB_E_INVAL, "--%s: '%s' is not yes or no", key, value);
-}
+static struct clb_plan *plan_of(void *target) { return target; }
+static const struct clb_plan *const_plan_of(const void *target) { return target; }
 
-static int copy_text(const char *key, const char *value, char *dst, size_t size,
-                     struct clb_error *err) {
-  if (!value || !*value)
-    return clb_failf(err, CLB_E_INVAL, "--%s needs a value", key);
-  if (strlen(value) >= size)
-    return clb_failf(err, CLB_E_INVAL, "--%s: value longer than %zu characters", key, size - 1);
-  memcpy(dst, value, strlen(value) + 1);
-  return 0;
-}
+/* ---- custom option types -------------------------------------------------- */
 
-/* A comma-separated list of names, each turned into an enum by `parse`. */
+/* A comma-separated list of names, each turned into an enum by `parse`,
+ * duplicates dropped. */
 static int parse_name_list(const char *key, const char *value, int *out, size_t max,
                            size_t *count, int (*parse)(const char *, int *),
                            const char *choices, struct clb_error *err) {
   char copy[256];
-  if (copy_text(key, value, copy, sizeof copy, err) != 0)
-    return CLB_E_INVAL;
-  *count = 0;
+  if (!*value)
+    return clb_failf(err, CLB_E_INVAL, "--%s needs a value", key);
+  if (strlen(value) >= sizeof copy)
+    return clb_failf(err, CLB_E_INVAL, "--%s: value longer than %zu characters", key,
+                     sizeof copy - 1);
+  snprintf(copy, sizeof copy, "%s", value);
+  size_t n = 0;
   char *save = NULL;
   for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
     int parsed = 0;
@@ -77,16 +49,17 @@ static int parse_name_list(const char *key, const char *value, int *out, size_t 
       return clb_failf(err, CLB_E_INVAL, "--%s: unknown '%s' (choose from %s)", key, item,
                        choices);
     int duplicate = 0;
-    for (size_t i = 0; i < *count; i++)
+    for (size_t i = 0; i < n; i++)
       duplicate |= out[i] == parsed;
     if (duplicate)
       continue;
-    if (*count == max)
+    if (n == max)
       return clb_failf(err, CLB_E_INVAL, "--%s: too many items", key);
-    out[(*count)++] = parsed;
+    out[n++] = parsed;
   }
-  if (*count == 0)
+  if (n == 0)
     return clb_failf(err, CLB_E_INVAL, "--%s names nothing", key);
+  *count = n;
   return 0;
 }
 
@@ -104,7 +77,55 @@ static int parse_precision_int(const char *name, int *out) {
   return rc;
 }
 
-static int apply_config_entry(const char *key, const char *value, void *context);
+static int set_models(const struct clb_option *option, void *target, const char *value,
+                      struct clb_error *err) {
+  struct clb_plan *plan = plan_of(target);
+  int models[CLB_MODEL_COUNT];
+  size_t count = 0;
+  int rc = parse_name_list(option->name, value, models, CLB_MODEL_COUNT, &count,
+                           parse_model_int, "linreg, softmax, mlp", err);
+  if (rc != 0)
+    return rc;
+  for (size_t i = 0; i < count; i++)
+    plan->models[i] = (enum clb_model_kind)models[i];
+  plan->model_count = count;
+  return 0;
+}
+
+static void format_models(const struct clb_option *option, const void *target, char *buf,
+                          size_t size) {
+  const struct clb_plan *plan = const_plan_of(target);
+  size_t used = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < plan->model_count && used < size; i++)
+    used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? "," : "",
+                             clb_model_name(plan->models[i]));
+}
+
+static int set_precisions(const struct clb_option *option, void *target, const char *value,
+                          struct clb_error *err) {
+  struct clb_plan *plan = plan_of(target);
+  int precisions[CLB_PRECISION_COUNT];
+  size_t count = 0;
+  int rc = parse_name_list(option->name, value, precisions, CLB_PRECISION_COUNT, &count,
+                           parse_precision_int, "fp32, fp64, fp16", err);
+  if (rc != 0)
+    return rc;
+  for (size_t i = 0; i < count; i++)
+    plan->precisions[i] = (enum clb_precision)precisions[i];
+  plan->precision_count = count;
+  return 0;
+}
+
+static void format_precisions(const struct clb_option *option, const void *target, char *buf,
+                              size_t size) {
+  const struct clb_plan *plan = const_plan_of(target);
+  size_t used = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < plan->precision_count && used < size; i++)
+    used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? "," : "",
+                             clb_precision_name(plan->precisions[i]));
+}
 
 /* Replaces each item or range end "N" of a batch list by the number of
  * samples, so "1:N:x2,N" reads as "1:4096:x2,4096". */
@@ -121,156 +142,238 @@ static void substitute_n(const char *spec, size_t n, char *out, size_t size) {
   out[used] = '\0';
 }
 
+static int set_batches(const struct clb_option *option, void *target, const char *value,
+                       struct clb_error *err) {
+  struct clb_plan *plan = plan_of(target);
+  size_t check[CLB_MAX_BATCHES], count = 0;
+  char spec[sizeof plan->batch_spec + 256];
+  if (strlen(value) >= sizeof plan->batch_spec)
+    return clb_failf(err, CLB_E_INVAL, "--%s: list too long", option->name);
+  /* Validate the syntax now; the values are resolved against N later. */
+  substitute_n(value, MAX_SAMPLES, spec, sizeof spec);
+  int rc = clb_parse_batches(spec, 0, check, CLB_MAX_BATCHES, &count, err);
+  if (rc != 0)
+    return rc;
+  snprintf(plan->batch_spec, sizeof plan->batch_spec, "%s", value);
+  plan->batch_count = 0;
+  return 0;
+}
+
+/* The resolved list once N is known (what the run measures), else the spec. */
+static void format_batches(const struct clb_option *option, const void *target, char *buf,
+                           size_t size) {
+  const struct clb_plan *plan = const_plan_of(target);
+  if (plan->batch_count == 0) {
+    snprintf(buf, size, "%s", plan->batch_spec);
+    return;
+  }
+  size_t used = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < plan->batch_count && used < size; i++)
+    used += (size_t)snprintf(buf + used, size - used, "%s%zu", i ? "," : "", plan->batches[i]);
+}
+
+static int set_data_on(const struct clb_option *option, void *target, const char *value,
+                       struct clb_error *err) {
+  if (strcmp(value, "device") != 0 && strcmp(value, "host") != 0)
+    return clb_failf(err, CLB_E_INVAL, "--%s: '%s' is not device or host", option->name, value);
+  plan_of(target)->data_on_host = strcmp(value, "host") == 0;
+  return 0;
+}
+
+static void format_data_on(const struct clb_option *option, const void *target, char *buf,
+                           size_t size) {
+  snprintf(buf, size, "%s", const_plan_of(target)->data_on_host ? "host" : "device");
+}
+
+static int set_format(const struct clb_option *option, void *target, const char *value,
+                      struct clb_error *err) {
+  for (int f = 0; f < 3; f++)
+    if (strcmp(value, format_names[f]) == 0) {
+      plan_of(target)->format = (enum clb_format)f;
+      return 0;
+    }
+  return clb_failf(err, CLB_E_INVAL, "--%s: '%s' is not csv, json or md", option->name, value);
+}
+
+static void format_format(const struct clb_option *option, const void *target, char *buf,
+                          size_t size) {
+  snprintf(buf, size, "%s", clb_format_name(const_plan_of(target)->format));
+}
+
+static int set_noise_batches(const struct clb_option *option, void *target, const char *value,
+                             struct clb_error *err) {
+  size_t k = 0;
+  int rc = clb_parse_size(value, 0, 1000000, "--noise-batches", &k, err);
+  if (rc == 0 && k == 1)
+    return clb_failf(err, CLB_E_INVAL, "--%s: 1 gives no interval; use 0 or >= 2", option->name);
+  if (rc == 0)
+    plan_of(target)->noise_batches = k;
+  return rc;
+}
+
+static void format_noise_batches(const struct clb_option *option, const void *target, char *buf,
+                                 size_t size) {
+  snprintf(buf, size, "%zu", const_plan_of(target)->noise_batches);
+}
+
+static int apply_config_entry(const char *key, const char *value, void *context);
+
 struct config_context {
   struct clb_plan *plan;
   struct clb_error *err;
-  int depth;
 };
 
-static int set_size(const char *key, const char *value, size_t min, size_t max, size_t *out,
-                    struct clb_error *err) {
-  char what[64];
-  snprintf(what, sizeof what, "--%s", key);
-  return clb_parse_size(value ? value : "", min, max, what, out, err);
+static int read_config(const struct clb_option *option, void *target, const char *value,
+                       struct clb_error *err) {
+  struct clb_plan *plan = plan_of(target);
+  if (!*value)
+    return clb_failf(err, CLB_E_INVAL, "--%s needs a value", option->name);
+  if (plan->config_depth > 4)
+    return clb_failf(err, CLB_E_INVAL, "--config: config files nest too deeply");
+  /* The handler reports into read_err, so the reader can put FILE:LINE in
+   * front of the handler's own message. */
+  struct clb_error read_err = {0};
+  struct config_context context = {plan, &read_err};
+  plan->config_depth++;
+  int rc = clb_config_read(value, apply_config_entry, &context, &read_err);
+  plan->config_depth--;
+  if (rc != 0)
+    return clb_failf(err, rc, "%s", read_err.message);
+  snprintf(plan->config_path, sizeof plan->config_path, "%s", value);
+  return 0;
 }
 
-static int set_double(const char *key, const char *value, double min, double max, double *out,
-                      struct clb_error *err) {
-  char what[64];
-  snprintf(what, sizeof what, "--%s", key);
-  return clb_parse_double(value ? value : "", min, max, what, out, err);
+static void format_config(const struct clb_option *option, const void *target, char *buf,
+                          size_t size) {
+  snprintf(buf, size, "%s", const_plan_of(target)->config_path);
 }
 
-/* Upper bounds that keep every product of sizes far from overflow. */
-#define MAX_SAMPLES ((size_t)1 << 31)
-#define MAX_WIDTH ((size_t)1 << 20)
+/* ---- the table ------------------------------------------------------------- */
 
-static int plan_set(struct clb_plan *plan, const char *key, const char *value, int depth,
+#define WHAT "What to measure"
+#define HOW "How to measure"
+#define OUTPUT "Output"
+#define PLAN_FIELD(field) offsetof(struct clb_plan, field), sizeof(((struct clb_plan *)0)->field)
+#define PLAN_WHOLE 0, sizeof(struct clb_plan)
+
+/* X(name, type, field or PLAN_WHOLE, lo, hi, default, metavar, help, section, flags,
+ *   parse, format) */
+#define CLB_RUN_OPTIONS(X)                                                                      \
+  X("device", TEXT, PLAN_FIELD(device_spec), 0, 0, "all", "SPEC",                               \
+    "which devices (see \"Selecting devices\")", WHAT, 0, NULL, NULL)                           \
+  X("model", CUSTOM, PLAN_WHOLE, 0, 0, "linreg,softmax,mlp", "LIST",                           \
+    "linreg, softmax, mlp, comma-separated", WHAT, 0, set_models, format_models)                \
+  X("precision", CUSTOM, PLAN_WHOLE, 0, 0, "fp32", "LIST", "fp32, fp64, fp16", WHAT, 0,         \
+    set_precisions, format_precisions)                                                          \
+  X("batch", CUSTOM, PLAN_WHOLE, 0, 0, "1:N:x2,N", "LIST",                                      \
+    "batch sizes: numbers and ranges 1,2,4  1:4096:x2  32:512:+32\n"                            \
+    "and N, the whole data set",                                                                \
+    WHAT, 0, set_batches, format_batches)                                                       \
+  X("samples", SIZE, PLAN_FIELD(samples), 2, MAX_SAMPLES, "4096", "N",                          \
+    "synthetic data set size", WHAT, 0, NULL, NULL)                                             \
+  X("features", SIZE, PLAN_FIELD(features), 1, MAX_WIDTH, "128", "D", "features per sample",    \
+    WHAT, 0, NULL, NULL)                                                                        \
+  X("hidden", SIZE, PLAN_FIELD(hidden), 1, MAX_WIDTH, "256", "H", "mlp hidden units", WHAT, 0,  \
+    NULL, NULL)                                                                                 \
+  X("classes", SIZE, PLAN_FIELD(classes), 2, MAX_WIDTH, "10", "C", "softmax/mlp classes", WHAT, \
+    0, NULL, NULL)                                                                              \
+  X("outputs", SIZE, PLAN_FIELD(outputs), 1, MAX_WIDTH, "1", "O", "linreg outputs", WHAT, 0,    \
+    NULL, NULL)                                                                                 \
+  X("noise-std", DOUBLE, PLAN_FIELD(noise_std), 0, 1e30, CLB_SYNTHETIC_NOISE_STD_TEXT, "S",     \
+    "synthetic linreg: y = X W* + b* + S N(0,1) (the same data\n"                               \
+    "as `clbatch train` for the same seed)",                                                    \
+    WHAT, 0, NULL, NULL)                                                                        \
+  X("data", TEXT, PLAN_FIELD(data_path), 0, 0, NULL, "FILE.csv",                                \
+    "your data instead: numeric columns, last one the target", WHAT, 0, NULL, NULL)             \
+  X("data-on", CUSTOM, PLAN_WHOLE, 0, 0, "device", "PLACE",                                     \
+    "device (data resident) or host (each batch copied from\n"                                  \
+    "pinned host memory, as a data loader would)",                                              \
+    WHAT, 0, set_data_on, format_data_on)                                                       \
+  X("no-shuffle", FLAG, PLAN_FIELD(shuffle), 0, 0, "no", NULL,                                  \
+    "contiguous batches instead of a shuffled epoch order", WHAT, CLB_OPT_NEGATE, NULL, NULL)   \
+  X("shuffle", FLAG, PLAN_FIELD(shuffle), 0, 0, NULL, NULL,                                     \
+    "the positive spelling that older config files use", WHAT,                                  \
+    CLB_OPT_HIDDEN | CLB_OPT_UNSAVED, NULL, NULL)                                               \
+  X("seed", U64, PLAN_FIELD(seed), 0, (double)SIZE_MAX, "1", "S",                               \
+    "seeds the data and the initial parameters", WHAT, 0, NULL, NULL)                           \
+  X("lr", DOUBLE, PLAN_FIELD(lr), 0, 1e6, "0.001", "LR", "SGD learning rate of the timed step", \
+    WHAT, 0, NULL, NULL)                                                                        \
+  X("init-params", TEXT, PLAN_FIELD(init_params), 0, 0, NULL, "FILE",                           \
+    "parameters to measure at (format of train --save-params)", WHAT, 0, NULL, NULL)            \
+  X("warmup", SIZE, PLAN_FIELD(measure.warmup_steps), 0, 10000, "3", "K",                       \
+    "untimed steps first", HOW, 0, NULL, NULL)                                                  \
+  X("min-time", DOUBLE, PLAN_FIELD(measure.min_time_s), 0, 3600, "0.2", "S",                    \
+    "time each configuration at least S seconds", HOW, 0, NULL, NULL)                           \
+  X("max-time", DOUBLE, PLAN_FIELD(measure.max_time_s), 0.001, 86400, "2", "S",                 \
+    "and at most S seconds", HOW, 0, NULL, NULL)                                                \
+  X("max-reps", SIZE, PLAN_FIELD(measure.max_reps), 1, 100000000, "100000", "K",                \
+    "or at most K steps", HOW, 0, NULL, NULL)                                                   \
+  X("target-cv", DOUBLE, PLAN_FIELD(measure.target_cv), 0, 10, "0.02", "X",                     \
+    "stop once the step-time CV is <= X", HOW, 0, NULL, NULL)                                   \
+  X("timeout", DOUBLE, PLAN_FIELD(timeout_s), 0, 7 * 86400.0, "900", "S",                       \
+    "per device; a hung device is cut off (0 = never)", HOW, 0, NULL, NULL)                     \
+  X("noise-batches", CUSTOM, PLAN_WHOLE, 0, 0, "64", "K",                                       \
+    "batches for the measured gradient variance (0 = off)", HOW, 0, set_noise_batches,          \
+    format_noise_batches)                                                                       \
+  X("noise-at", SIZE, PLAN_FIELD(noise_at), 0, 100000000, "0", "STEPS",                         \
+    "train STEPS SGD steps before measuring the noise", HOW, 0, NULL, NULL)                     \
+  X("max-batch-probe", FLAG, PLAN_FIELD(max_batch_probe), 0, 0, "no", NULL,                     \
+    "find the largest batch whose buffers each device accepts", HOW, 0, NULL, NULL)             \
+  X("out", TEXT, PLAN_FIELD(out_path), 0, 0, NULL, "FILE.csv",                                  \
+    "results (default results/local/run-HOST-TIME.csv); the\n"                                  \
+    "effective configuration goes to FILE.config and the\n"                                     \
+    "recommendations to FILE.recommend.csv",                                                    \
+    OUTPUT, CLB_OPT_UNSAVED, NULL, NULL)                                                        \
+  X("format", CUSTOM, PLAN_WHOLE, 0, 0, "csv", "FMT",                                           \
+    "csv, json or md: also write FILE.json (rows + host and\n"                                  \
+    "device description) or FILE.md (the CSV is always written)",                               \
+    OUTPUT, 0, set_format, format_format)                                                       \
+  X("resume", FLAG, PLAN_FIELD(resume), 0, 0, "no", NULL,                                       \
+    "append to an existing FILE, skipping rows it already has", OUTPUT, CLB_OPT_UNSAVED, NULL,  \
+    NULL)                                                                                       \
+  X("config", CUSTOM, PLAN_WHOLE, 0, 0, NULL, "FILE",                                           \
+    "read options from `key = value` lines (same names)", OUTPUT, CLB_OPT_UNSAVED, read_config, \
+    format_config)                                                                              \
+  X("quiet", FLAG, PLAN_FIELD(quiet), 0, 0, "no", NULL, "no progress line or notes on stderr",  \
+    OUTPUT, CLB_OPT_UNSAVED, NULL, NULL)
+
+const struct clb_option clb_run_options[] = {
+#define CLB_RUN_OPTION_ENTRY(name, type, offset_size, lo, hi, def, metavar, help, section,      \
+                             flags, parse, format)                                              \
+  {name, CLB_OPT_##type, offset_size, lo, hi, def, metavar, help, section, flags, 0, parse, format},
+    CLB_RUN_OPTIONS(CLB_RUN_OPTION_ENTRY)
+#undef CLB_RUN_OPTION_ENTRY
+};
+
+const size_t clb_run_option_count = sizeof clb_run_options / sizeof clb_run_options[0];
+
+/* ---- the plan -------------------------------------------------------------- */
+
+void clb_plan_defaults(struct clb_plan *plan) {
+  struct clb_error err = {0};
+  memset(plan, 0, sizeof *plan);
+  /* The defaults are constants of the table; tests/test_plan.c checks that
+   * each one parses, so this cannot fail at run time. */
+  (void)clb_options_defaults(clb_run_options, clb_run_option_count, plan, &err);
+}
+
+static int plan_set(struct clb_plan *plan, const char *key, const char *value,
                     struct clb_error *err) {
-  const char *v = value ? value : "";
-  size_t size = 0;
-  int rc = 0;
-  if (!strcmp(key, "device"))
-    return copy_text(key, v, plan->device_spec, sizeof plan->device_spec, err);
-  if (!strcmp(key, "model")) {
-    int models[CLB_MODEL_COUNT];
-    rc = parse_name_list(key, v, models, CLB_MODEL_COUNT, &plan->model_count, parse_model_int,
-                         "linreg, softmax, mlp", err);
-    for (size_t i = 0; rc == 0 && i < plan->model_count; i++)
-      plan->models[i] = (enum clb_model_kind)models[i];
-    return rc;
-  }
-  if (!strcmp(key, "precision")) {
-    int precisions[CLB_PRECISION_COUNT];
-    rc = parse_name_list(key, v, precisions, CLB_PRECISION_COUNT, &plan->precision_count,
-                         parse_precision_int, "fp32, fp64, fp16", err);
-    for (size_t i = 0; rc == 0 && i < plan->precision_count; i++)
-      plan->precisions[i] = (enum clb_precision)precisions[i];
-    return rc;
-  }
-  if (!strcmp(key, "batch")) {
-    size_t check[CLB_MAX_BATCHES], count = 0;
-    char spec[sizeof plan->batch_spec + 256];
-    /* Validate the syntax now; the values are resolved against N later. */
-    if (strlen(v) >= sizeof plan->batch_spec)
-      return clb_failf(err, CLB_E_INVAL, "--batch: list too long");
-    substitute_n(v, MAX_SAMPLES, spec, sizeof spec);
-    rc = clb_parse_batches(spec, 0, check, CLB_MAX_BATCHES, &count, err);
-    return rc ? rc : copy_text(key, v, plan->batch_spec, sizeof plan->batch_spec, err);
-  }
-  if (!strcmp(key, "samples"))
-    return set_size(key, v, 2, MAX_SAMPLES, &plan->samples, err);
-  if (!strcmp(key, "features"))
-    return set_size(key, v, 1, MAX_WIDTH, &plan->features, err);
-  if (!strcmp(key, "hidden"))
-    return set_size(key, v, 1, MAX_WIDTH, &plan->hidden, err);
-  if (!strcmp(key, "classes"))
-    return set_size(key, v, 2, MAX_WIDTH, &plan->classes, err);
-  if (!strcmp(key, "outputs"))
-    return set_size(key, v, 1, MAX_WIDTH, &plan->outputs, err);
-  if (!strcmp(key, "data-on")) {
-    if (!strcmp(v, "device") || !strcmp(v, "host")) {
-      plan->data_on_host = !strcmp(v, "host");
-      return 0;
-    }
-    return clb_failf(err, CLB_E_INVAL, "--data-on: '%s' is not device or host", v);
-  }
-  if (!strcmp(key, "data"))
-    return copy_text(key, v, plan->data_path, sizeof plan->data_path, err);
-  if (!strcmp(key, "init-params"))
-    return copy_text(key, v, plan->init_params, sizeof plan->init_params, err);
-  if (!strcmp(key, "out"))
-    return copy_text(key, v, plan->out_path, sizeof plan->out_path, err);
-  if (!strcmp(key, "seed")) {
-    rc = set_size(key, v, 0, SIZE_MAX, &size, err);
-    plan->seed = size;
-    return rc;
-  }
-  if (!strcmp(key, "lr"))
-    return set_double(key, v, 0.0, 1e6, &plan->lr, err);
-  if (!strcmp(key, "min-time"))
-    return set_double(key, v, 0.0, 3600.0, &plan->measure.min_time_s, err);
-  if (!strcmp(key, "max-time"))
-    return set_double(key, v, 0.001, 86400.0, &plan->measure.max_time_s, err);
-  if (!strcmp(key, "max-reps"))
-    return set_size(key, v, 1, 100000000, &plan->measure.max_reps, err);
-  if (!strcmp(key, "warmup"))
-    return set_size(key, v, 0, 10000, &plan->measure.warmup_steps, err);
-  if (!strcmp(key, "target-cv"))
-    return set_double(key, v, 0.0, 10.0, &plan->measure.target_cv, err);
-  if (!strcmp(key, "timeout"))
-    return set_double(key, v, 0.0, 7 * 86400.0, &plan->timeout_s, err);
-  if (!strcmp(key, "noise-batches")) {
-    rc = set_size(key, v, 0, 1000000, &plan->noise_batches, err);
-    if (rc == 0 && plan->noise_batches == 1)
-      return clb_failf(err, CLB_E_INVAL, "--noise-batches: 1 gives no interval; use 0 or >= 2");
-    return rc;
-  }
-  if (!strcmp(key, "noise-at"))
-    return set_size(key, v, 0, 100000000, &plan->noise_at, err);
-  if (!strcmp(key, "format")) {
-    for (int f = 0; f < 3; f++)
-      if (!strcmp(v, format_names[f])) {
-        plan->format = (enum clb_format)f;
-        return 0;
-      }
-    return clb_failf(err, CLB_E_INVAL, "--format: '%s' is not csv, json or md", v);
-  }
-  if (!strcmp(key, "quiet"))
-    return parse_flag(key, value, &plan->quiet, err);
-  if (!strcmp(key, "resume"))
-    return parse_flag(key, value, &plan->resume, err);
-  if (!strcmp(key, "max-batch-probe"))
-    return parse_flag(key, value, &plan->max_batch_probe, err);
-  if (!strcmp(key, "shuffle"))
-    return parse_flag(key, value, &plan->shuffle, err);
-  if (!strcmp(key, "no-shuffle")) {
-    int off = 0;
-    rc = parse_flag(key, value, &off, err);
-    plan->shuffle = !off;
-    return rc;
-  }
-  if (!strcmp(key, "config")) {
-    if (depth > 4)
-      return clb_failf(err, CLB_E_INVAL, "--config: config files nest too deeply");
-    struct config_context context = {plan, err, depth + 1};
-    struct clb_error read_err = {0};
-    rc = clb_config_read(v, apply_config_entry, &context, &read_err);
-    if (rc != 0)
-      clb_failf(err, rc, "%s", read_err.message);
-    return rc;
-  }
-  return clb_failf(err, CLB_E_INVAL, "unknown option '%s'", key);
+  const struct clb_option *option = clb_options_find(clb_run_options, clb_run_option_count, key);
+  if (!option)
+    return clb_failf(err, CLB_E_INVAL, "unknown option '%s'", key);
+  return clb_options_set(option, plan, value ? value : "", err);
 }
 
 static int apply_config_entry(const char *key, const char *value, void *context) {
   struct config_context *c = context;
-  return plan_set(c->plan, key, value, c->depth, c->err);
+  return plan_set(c->plan, key, value, c->err);
 }
 
 int clb_plan_set(struct clb_plan *plan, const char *key, const char *value,
                  struct clb_error *err) {
-  return plan_set(plan, key, value, 0, err);
+  return plan_set(plan, key, value, err);
 }
 
 int clb_plan_finish(struct clb_plan *plan, size_t n_samples, struct clb_error *err) {
@@ -312,53 +415,14 @@ int clb_plan_finish(struct clb_plan *plan, size_t n_samples, struct clb_error *e
   return 0;
 }
 
-/* The shortest decimal text that reads back as exactly `value`. */
-static const char *exact_number(double value, char *buf, size_t size) {
-  for (int digits = 6; digits <= 17; digits++) {
-    snprintf(buf, size, "%.*g", digits, value);
-    if (strtod(buf, NULL) == value)
-      break;
-  }
-  return buf;
-}
-
 int clb_plan_write_config(const struct clb_plan *plan, const char *path, struct clb_error *err) {
-  char n1[32], n2[32], n3[32], n4[32];
   struct clb_atomic_file af;
   if (clb_atomic_open(&af, path, err) != 0)
     return err->code;
-  FILE *out = af.file;
-  fprintf(out, "# Effective configuration of a clbatch %s run; repeat it with\n"
-               "# clbatch run --config %s\n",
+  fprintf(af.file,
+          "# Effective configuration of a clbatch %s run; repeat it with\n"
+          "# clbatch run --config %s\n",
           CLBATCH_VERSION, path);
-  fprintf(out, "device = %s\nmodel = ", plan->device_spec);
-  for (size_t i = 0; i < plan->model_count; i++)
-    fprintf(out, "%s%s", i ? "," : "", clb_model_name(plan->models[i]));
-  fprintf(out, "\nprecision = ");
-  for (size_t i = 0; i < plan->precision_count; i++)
-    fprintf(out, "%s%s", i ? "," : "", clb_precision_name(plan->precisions[i]));
-  fprintf(out, "\nbatch = ");
-  for (size_t i = 0; i < plan->batch_count; i++)
-    fprintf(out, "%s%zu", i ? "," : "", plan->batches[i]);
-  if (plan->batch_count == 0)
-    fprintf(out, "%s", plan->batch_spec);
-  fprintf(out, "\nsamples = %zu\nfeatures = %zu\nhidden = %zu\nclasses = %zu\noutputs = %zu\n",
-          plan->samples, plan->features, plan->hidden, plan->classes, plan->outputs);
-  fprintf(out, "data-on = %s\nshuffle = %s\nseed = %llu\nlr = %s\n",
-          plan->data_on_host ? "host" : "device", plan->shuffle ? "yes" : "no",
-          (unsigned long long)plan->seed, exact_number(plan->lr, n1, sizeof n1));
-  if (plan->data_path[0])
-    fprintf(out, "data = %s\n", plan->data_path);
-  if (plan->init_params[0])
-    fprintf(out, "init-params = %s\n", plan->init_params);
-  fprintf(out, "warmup = %zu\nmin-time = %s\nmax-time = %s\nmax-reps = %zu\n"
-               "target-cv = %s\ntimeout = %s\n",
-          plan->measure.warmup_steps, exact_number(plan->measure.min_time_s, n1, sizeof n1),
-          exact_number(plan->measure.max_time_s, n2, sizeof n2), plan->measure.max_reps,
-          exact_number(plan->measure.target_cv, n3, sizeof n3),
-          exact_number(plan->timeout_s, n4, sizeof n4));
-  fprintf(out, "noise-batches = %zu\nnoise-at = %zu\nmax-batch-probe = %s\nformat = %s\n",
-          plan->noise_batches, plan->noise_at, plan->max_batch_probe ? "yes" : "no",
-          clb_format_name(plan->format));
+  clb_options_write(clb_run_options, clb_run_option_count, plan, 0, af.file);
   return clb_atomic_commit(&af, err);
 }

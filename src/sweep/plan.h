@@ -10,6 +10,7 @@
 #include "measure/measure.h"
 #include "model/shape.h"
 #include "util/errors.h"
+#include "util/options.h"
 #include "util/precision.h"
 
 #define CLB_MAX_BATCHES 256
@@ -26,6 +27,7 @@ struct clb_plan {
   size_t batches[CLB_MAX_BATCHES]; /* resolved, ascending, N substituted */
   size_t batch_count;
   size_t samples, features, hidden, classes, outputs;
+  double noise_std; /* synthetic regression: y = X W* + b* + noise_std N(0,1) */
   int data_on_host;
   int shuffle;
   uint64_t seed;
@@ -39,7 +41,14 @@ struct clb_plan {
   size_t noise_at;      /* SGD steps before the noise is measured */
   char init_params[1024];
   char data_path[1024];
+  char config_path[1024]; /* the last --config read (not an input of its own) */
+  int config_depth;       /* nesting of --config files being read */
 };
+
+/* Every option of `clbatch run`, once: getopt, help, defaults, the setter
+ * and the config file writer all come from this table (src/sweep/plan.c). */
+extern const struct clb_option clb_run_options[];
+extern const size_t clb_run_option_count;
 
 void clb_plan_defaults(struct clb_plan *plan);
 
@@ -53,8 +62,9 @@ int clb_plan_set(struct clb_plan *plan, const char *key, const char *value,
  * data file fixes when --data is given). */
 int clb_plan_finish(struct clb_plan *plan, size_t n_samples, struct clb_error *err);
 
-/* Writes every option as `key = value`, so `clbatch run --config FILE`
- * repeats the run exactly. Written to PATH.tmp and renamed. */
+/* Writes every saved option as `key = value` (all but out, resume, quiet and
+ * config), so `clbatch run --config FILE` repeats the run exactly: the worker
+ * process reads its plan only from this file. Written to PATH.tmp and renamed. */
 int clb_plan_write_config(const struct clb_plan *plan, const char *path, struct clb_error *err);
 
 const char *clb_format_name(enum clb_format format);

@@ -186,11 +186,9 @@ static int make_data(const struct clb_plan *plan, enum clb_model_kind kind,
   int classifier = clb_model_is_classifier(kind);
   if (plan->data_path[0])
     return clb_data_load_csv(plan->data_path, classifier, data, err);
-  if (!classifier)
-    return clb_data_regression(plan->samples, plan->features, plan->outputs, 0.5, plan->seed,
-                               data, err);
-  return clb_data_classes(plan->samples, plan->features, plan->classes, 0.5, plan->seed, data,
-                          err);
+  return clb_data_synthetic(kind, plan->samples, plan->features,
+                            classifier ? plan->classes : plan->outputs, plan->noise_std,
+                            plan->seed, data, err);
 }
 
 struct step_context {
