@@ -10,6 +10,7 @@
 #include <clblast_c.h>
 
 #include "blas/blas.h"
+#include "cl/context.h"
 #include "cl/platform.h"
 #include "helpers.h"
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cl/context.h"
 #include "helpers.h"
 #include "model/dataset.h"
 #include "model/model.h"
@@ -164,6 +165,40 @@ Test(model, buffer_above_max_alloc_is_oom) {
   int rc = clb_model_create(&cl, &config, &data, &model, &err);
   cr_expect(clb_status_is_oom(rc), "rc %d: %s", rc, err.message);
   cr_expect(strstr(err.message, "CL_DEVICE_MAX_MEM_ALLOC_SIZE") != NULL, "%s", err.message);
+  clb_dataset_free(&data);
+  clb_cl_close(&cl);
+  clb_platform_list_free(&list);
+}
+
+/* kernels/step.cl is built once per device and precision, not for every
+ * batch size: on a CPU runtime each build is seconds of a default run. */
+Test(model, step_program_is_built_once_per_device_and_precision) {
+  struct clb_device_list list = {0};
+  const struct clb_device_info *cpu = NULL;
+  if (!clb_test_device(&list, &cpu))
+    return;
+  struct clb_error err = {0};
+  struct clb_cl cl;
+  cr_assert_eq(clb_cl_open(cpu, &cl, &err), 0, "%s", err.message);
+  struct clb_dataset data = {0};
+  make_data(CLB_MODEL_SOFTMAX, 64, 5, 3, &data);
+  struct clb_shape shape = {CLB_MODEL_SOFTMAX, 5, 0, 3};
+  const size_t batches[] = {1, 8, 64};
+  for (size_t i = 0; i < 3; i++) {
+    struct clb_model_config config = {shape, CLB_FP32, batches[i], 0};
+    struct clb_model *model = NULL;
+    cr_assert_eq(clb_model_create(&cl, &config, &data, &model, &err), 0, "%s", err.message);
+    clb_model_destroy(model);
+  }
+  cr_expect_eq(clb_program_cache_builds(cl.programs), 1,
+               "three batch sizes built step.cl %zu times", clb_program_cache_builds(cl.programs));
+  if (cpu->has_fp64) {
+    struct clb_model_config config = {shape, CLB_FP64, 8, 0};
+    struct clb_model *model = NULL;
+    cr_assert_eq(clb_model_create(&cl, &config, &data, &model, &err), 0, "%s", err.message);
+    clb_model_destroy(model);
+    cr_expect_eq(clb_program_cache_builds(cl.programs), 2, "fp64 is a second program");
+  }
   clb_dataset_free(&data);
   clb_cl_close(&cl);
   clb_platform_list_free(&list);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cl/context.h"
 #include "helpers.h"
 #include "model/dataset.h"
 #include "model/noise.h"

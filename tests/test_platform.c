@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cl/context.h"
 #include "cl/describe.h"
 #include "cl/platform.h"
 #include "cl/topology.h"

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cl/context.h"
 #include "helpers.h"
 #include "model/dataset.h"
 #include "model/model.h"

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cl/context.h"
 #include "helpers.h"
 #include "model/dataset.h"
 #include "model/model.h"

@@ -7,6 +7,7 @@
 
 #include "blas/blas.h"
 #include "blas/tune.h"
+#include "cl/context.h"
 #include "cl/platform.h"
 #include "helpers.h"
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cl/context.h"
 #include "helpers.h"
 #include "model/dataset.h"
 #include "model/model.h"

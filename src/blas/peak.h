@@ -4,6 +4,7 @@
 #ifndef CLB_BLAS_PEAK_H
 #define CLB_BLAS_PEAK_H
 
+#include "cl/context.h"
 #include "cl/platform.h"
 #include "util/errors.h"
 #include "util/precision.h"

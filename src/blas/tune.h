@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cl/context.h"
 #include "cl/platform.h"
 #include "util/errors.h"
 #include "util/precision.h"

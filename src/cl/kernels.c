@@ -103,3 +103,77 @@ cleanup:
   free(file_text);
   return rc;
 }
+
+struct cached_program {
+  cl_context context;
+  cl_device_id device;
+  char *name, *options;
+  cl_program program;
+};
+
+struct clb_program_cache {
+  struct cached_program *items;
+  size_t count, cap;
+};
+
+int clb_program_cache_create(struct clb_program_cache **out, struct clb_error *err) {
+  *out = calloc(1, sizeof **out);
+  if (!*out)
+    return clb_failf(err, CLB_E_NOMEM, "out of host memory for the program cache");
+  return 0;
+}
+
+void clb_program_cache_destroy(struct clb_program_cache *cache) {
+  if (!cache)
+    return;
+  for (size_t i = 0; i < cache->count; i++) {
+    clReleaseProgram(cache->items[i].program);
+    free(cache->items[i].name);
+    free(cache->items[i].options);
+  }
+  free(cache->items);
+  free(cache);
+}
+
+static int same_entry(const struct cached_program *entry, cl_context context,
+                      cl_device_id device, const char *name, const char *options) {
+  return entry->context == context && entry->device == device &&
+         strcmp(entry->name, name) == 0 && strcmp(entry->options, options) == 0;
+}
+
+int clb_program_cache_get(struct clb_program_cache *cache, cl_context context,
+                          cl_device_id device, const char *device_name, const char *name,
+                          const char *options, cl_program *out, struct clb_error *err) {
+  const char *opts = options ? options : "";
+  for (size_t i = 0; i < cache->count; i++)
+    if (same_entry(&cache->items[i], context, device, name, opts)) {
+      *out = cache->items[i].program;
+      return 0;
+    }
+  if (cache->count == cache->cap) {
+    size_t cap = cache->cap ? cache->cap * 2 : 4;
+    struct cached_program *grown = realloc(cache->items, cap * sizeof *grown);
+    if (!grown)
+      return clb_failf(err, CLB_E_NOMEM, "out of host memory for the program cache");
+    cache->items = grown;
+    cache->cap = cap;
+  }
+  struct cached_program entry = {context, device, strdup(name), strdup(opts), NULL};
+  int rc = 0;
+  if (!entry.name || !entry.options) {
+    rc = clb_failf(err, CLB_E_NOMEM, "out of host memory for the program cache");
+    goto cleanup;
+  }
+  CLB_TRY(clb_program_build(context, device, device_name, name, opts, &entry.program, err));
+  cache->items[cache->count++] = entry;
+  *out = entry.program;
+  return 0;
+cleanup:
+  free(entry.name);
+  free(entry.options);
+  return rc;
+}
+
+size_t clb_program_cache_builds(const struct clb_program_cache *cache) {
+  return cache ? cache->count : 0;
+}

@@ -28,4 +28,21 @@ int clb_program_build(cl_context context, cl_device_id device, const char *devic
                       const char *name, const char *options, cl_program *out,
                       struct clb_error *err);
 
+/* Programs built once per device and option set: building a kernel source is
+ * seconds on a CPU runtime, and a sweep asks for the same program for every
+ * batch size. The cache owns every program it hands out. */
+struct clb_program_cache;
+
+int clb_program_cache_create(struct clb_program_cache **out, struct clb_error *err);
+void clb_program_cache_destroy(struct clb_program_cache *cache); /* NULL: nothing */
+
+/* The program of NAME with OPTIONS for (context, device), built on the first
+ * request. */
+int clb_program_cache_get(struct clb_program_cache *cache, cl_context context,
+                          cl_device_id device, const char *device_name, const char *name,
+                          const char *options, cl_program *out, struct clb_error *err);
+
+/* How many programs the cache has built (each is built once). */
+size_t clb_program_cache_builds(const struct clb_program_cache *cache);
+
 #endif

@@ -421,38 +421,6 @@ int clb_platform_select(const struct clb_device_list *list, const char *spec, in
   return rc;
 }
 
-int clb_cl_open(const struct clb_device_info *info, struct clb_cl *out, struct clb_error *err) {
-  int rc = 0;
-  cl_int status = CL_SUCCESS;
-  out->info = info;
-  out->context = NULL;
-  out->queue = NULL;
-  cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)info->platform,
-                                   0};
-  out->context = clCreateContext(props, 1, &info->device, NULL, NULL, &status);
-  CLB_CHECK(status, "clCreateContext", info->name);
-  out->queue =
-      clCreateCommandQueue(out->context, info->device, CL_QUEUE_PROFILING_ENABLE, &status);
-  CLB_CHECK(status, "clCreateCommandQueue", info->name);
-  return 0;
-cleanup:
-  clb_cl_close(out);
-  return rc;
-}
-
-void clb_cl_close(struct clb_cl *cl) {
-  if (!cl)
-    return;
-  if (cl->queue) {
-    clFinish(cl->queue);
-    clReleaseCommandQueue(cl->queue);
-  }
-  if (cl->context)
-    clReleaseContext(cl->context);
-  cl->queue = NULL;
-  cl->context = NULL;
-}
-
 int clb_device_check_precision(const struct clb_device_info *dev, enum clb_precision precision,
                                 char *reason, size_t reason_size) {
   if (precision == CLB_FP64 && !dev->has_fp64) {

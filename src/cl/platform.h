@@ -76,14 +76,4 @@ int clb_device_check_precision(const struct clb_device_info *dev, enum clb_preci
  * cl_amd_device_attribute_query); 0 and *known = 0 elsewhere. */
 unsigned long long clb_device_free_memory(const struct clb_device_info *dev, int *known);
 
-/* A context and an in-order profiling queue on one device. */
-struct clb_cl {
-  const struct clb_device_info *info; /* borrowed */
-  cl_context context;
-  cl_command_queue queue;
-};
-
-int clb_cl_open(const struct clb_device_info *info, struct clb_cl *out, struct clb_error *err);
-void clb_cl_close(struct clb_cl *cl);
-
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "blas/peak.h"
+#include "cl/context.h"
 #include "cl/describe.h"
 #include "cl/platform.h"
 #include "cl/topology.h"

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cl/context.h"
 #include "cl/platform.h"
 #include "cli/commands.h"
 #include "model/dataset.h"

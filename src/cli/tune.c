@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "blas/tune.h"
+#include "cl/context.h"
 #include "cl/platform.h"
 #include "cli/commands.h"
 #include "util/parse.h"

@@ -26,7 +26,7 @@ struct clb_model {
   size_t n, param_count, element_size, acc_size;
   struct clb_tensor tensors[4];
   struct clb_blas blas;
-  cl_program program;
+  cl_program program; /* borrowed from the device's program cache */
   cl_kernel gather, loss, correct_kernel, bias_relu, relu_backward, norm2_kernel, sum_squares;
   cl_mem x, y, order, identity, xb, yb, z, hidden, dhidden, theta, grad, ones, loss_rows,
       correct_rows, norms, scalar;
@@ -133,9 +133,10 @@ static int fill_ones(struct clb_model *model, struct clb_error *err) {
 }
 
 static int build_kernels(struct clb_model *model, struct clb_error *err) {
-  int rc = clb_program_build(model->cl->context, model->cl->info->device, model->device, "step",
-                             clb_precision_build_options(model->config.precision),
-                             &model->program, err);
+  /* The device's copy of step.cl for this precision, built by the first
+   * model of the device and shared by every later one. */
+  int rc = clb_cl_program(model->cl, "step", clb_precision_build_options(model->config.precision),
+                          &model->program, err);
   if (rc != 0)
     return rc;
   const char *kernel_names[] = {"gather_rows",
@@ -320,8 +321,6 @@ void clb_model_destroy(struct clb_model *model) {
   for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++)
     if (kernels[i])
       clReleaseKernel(kernels[i]);
-  if (model->program)
-    clReleaseProgram(model->program);
   clb_blas_release(&model->blas);
   free(model->host_x);
   free(model->host_y);

@@ -12,6 +12,7 @@
 
 #include "blas/peak.h"
 #include "blas/tune.h"
+#include "cl/context.h"
 #include "cl/describe.h"
 #include "cl/platform.h"
 #include "cl/topology.h"

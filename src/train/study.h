@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "cl/context.h"
 #include "cl/platform.h"
 #include "model/dataset.h"
 #include "train/train.h"

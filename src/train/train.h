@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cl/context.h"
 #include "cl/platform.h"
 #include "model/dataset.h"
 #include "model/shape.h"
