@@ -33,7 +33,7 @@ static struct bad_case cases[] = {
     BAD("recommend --bogus @/in/good.csv", "unrecognized option '--bogus'"),
     BAD("report --bogus @/in/good.csv --out @/out/rep", "unrecognized option '--bogus'"),
     BAD("tune --bogus --dry-run", "unrecognized option '--bogus'"),
-    BAD("train --bogus --out @/out/t.csv", "unknown option '--bogus'"),
+    BAD("train --bogus --out @/out/t.csv", "unrecognized option '--bogus'"),
     /* run: missing, empty, negative, zero, huge, non-numeric, overflowing values. */
     BAD("run --out @/out/r.csv --batch", "option '--batch' needs a value"),
     BAD("run --out @/out/r.csv --batch ''", "--batch: empty"),

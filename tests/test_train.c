@@ -431,7 +431,7 @@ ParameterizedTestParameters(train_cli, bad_input_exits_2_without_output) {
       {"--model perceptron", 0, "", "unknown model 'perceptron'"},
       {"--precision fp8", 0, "", "unknown precision 'fp8'"},
       {"--data-on disk", 0, "", "--data-on: unknown place 'disk'"},
-      {"--frobnicate", 0, "", "unknown option '--frobnicate'"},
+      {"--frobnicate", 0, "", "unrecognized option '--frobnicate'"},
       {"extra", 0, "", "unexpected argument 'extra'"},
       {"--hidden 4", 0, "", "--hidden applies only to --model mlp"},
       {"--data @/in.csv --samples 5", 1, "1,2\n", "--samples describes synthetic data"},

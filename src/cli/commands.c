@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,15 @@ void clb_usage_error(const char *command, int opt, char **argv) {
   else
     fprintf(stderr, "clbatch %s: unrecognized option '%s' (see `clbatch help %s`)\n", command,
             option, command);
+}
+
+void clb_cli_error(const char *command, const char *format, ...) {
+  va_list args;
+  va_start(args, format);
+  fprintf(stderr, "clbatch %s: ", command);
+  vfprintf(stderr, format, args);
+  fputc('\n', stderr);
+  va_end(args);
 }
 
 void clb_help_devices(FILE *out) {

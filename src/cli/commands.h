@@ -15,6 +15,10 @@ struct clb_command {
  * optstring starting with ':') returned as ':' (missing value) or '?'. */
 void clb_usage_error(const char *command, int opt, char **argv);
 
+/* One line on stderr: "clbatch COMMAND: " and the message. */
+void clb_cli_error(const char *command, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
 int clb_cmd_devices(int argc, char **argv);
 void clb_help_devices(FILE *out);
 int clb_cmd_report(int argc, char **argv); void clb_help_report(FILE *out);
@@ -22,7 +26,6 @@ int clb_cmd_train(int argc, char **argv);
 void clb_help_train(FILE *out);
 /* `train` (study 0), `train --validate-noise` (1) and `study` (2) share one
  * front end in cmd_train.c. */
-int clb_train_cli(int argc, char **argv, int study);
 int clb_cmd_study(int argc, char **argv);
 void clb_help_study(FILE *out);
 

@@ -1,9 +1,17 @@
-/* `clbatch study`: the batch-size study table. The options and the runs are
- * those of `clbatch train --validate-noise` (src/cli/train.c), with a
- * validation split and sharpness on by default. */
+/* `clbatch study` and `clbatch train --validate-noise`: every batch size
+ * trained from the same initial parameters to a target loss, against the
+ * steps the gradient noise scale predicts, S_min (1 + B_noise/B). */
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli/commands.h"
+#include "cli/train_options.h"
+#include "cli/training.h"
+#include "train/study.h"
+#include "util/csv.h"
 
 void clb_help_study(FILE *out) {
   fprintf(out, "Usage: clbatch study --target-loss L [OPTIONS]\n"
@@ -13,17 +21,207 @@ void clb_help_study(FILE *out) {
                "batch, lr, updates and wall time to the target, final train and validation\n"
                "loss, gap, sharpness (mean, max), device memory, and the steps predicted by\n"
                "the gradient noise scale, S_min (1 + B_noise/B), with B_noise measured at the\n"
-               "initial parameters and S_min fitted by least squares.\n"
-               "\n"
-               "Takes every option of `clbatch train` (see `clbatch help train`); here:\n"
-               "  --target-loss L       required: the training loss to reach\n"
-               "  --epochs E            the cap per run (default 100)\n"
-               "  --val-fraction F      validation split (default 0.2)\n"
-               "  --sharpness-eps X     (default 1e-3), --sharpness-samples K (default 16)\n"
-               "  --lr-grid LIST        try each lr per batch size, keep the fastest\n"
-               "  --out FILE.csv        the table as CSV, for `clbatch report --study FILE.csv`\n"
-               "\n"
+               "initial parameters and S_min fitted by least squares. --out FILE.csv writes\n"
+               "the table for `clbatch report --study FILE.csv`.\n");
+  clb_train_options_help(CLB_MODE_STUDY, out);
+  fprintf(out, "\n"
                "Exit status: 0 ok, 1 a run failed, 2 bad usage or input.\n");
 }
 
-int clb_cmd_study(int argc, char **argv) { return clb_train_cli(argc, argv, 2); }
+/* The study table's CSV (--validate-noise and `clbatch study`). */
+#define STUDY_HEADER                                                                           \
+  "device,model,precision,batch,effective_batch,lr,target_loss,reached,steps,predicted_steps," \
+  "ratio,examples,epochs,wall_s,update_s,train_loss,val_loss,gap,accuracy,val_accuracy,"       \
+  "sharpness_eps,sharpness_mean,sharpness_max,device_bytes,sigma2,grad_norm2,b_noise,s_min,"   \
+  "e_min,free_s_min,free_b_noise,free_e_min\n"
+
+/* One field after a comma; "nan" for what was not measured. */
+static void csv_number(FILE *out, const char *format, double value) {
+  fputc(',', out);
+  clb_csv_write_number(out, format, value, "nan");
+}
+
+static int flush_ok(FILE *out) { return fflush(out) == 0 && !ferror(out); }
+
+static void write_study_csv(const struct clb_training *c, const struct clb_study_row *rows, size_t n,
+                            double sigma2, double grad_norm2, const struct clb_study_fit *fit) {
+  const struct clb_train_options *opt = c->opt;
+  FILE *out = c->csv;
+  fputs(STUDY_HEADER, out);
+  for (size_t i = 0; i < n; i++) {
+    const struct clb_study_row *r = &rows[i];
+    clb_csv_write_field(out, c->dev->name);
+    fprintf(out, ",%s,%s,%zu,%zu", clb_model_name(opt->kind), clb_precision_name(opt->precision),
+            r->batch, r->effective);
+    csv_number(out, "%.10g", r->lr);
+    csv_number(out, "%.10g", opt->target);
+    fprintf(out, ",%d", r->reached);
+    csv_number(out, "%.0f", r->steps);
+    csv_number(out, "%.6g", r->predicted);
+    csv_number(out, "%.6g", r->ratio);
+    csv_number(out, "%.0f", r->examples);
+    csv_number(out, "%.6g", r->epochs);
+    csv_number(out, "%.6f", r->wall_s);
+    csv_number(out, "%.6g", r->update_s);
+    csv_number(out, "%.10g", r->train_loss);
+    csv_number(out, "%.10g", r->val_loss);
+    csv_number(out, "%.10g", r->gap);
+    csv_number(out, "%.6f", r->accuracy);
+    csv_number(out, "%.6f", r->val_accuracy);
+    csv_number(out, "%.6g", opt->sharpness_samples ? opt->sharpness_eps : NAN);
+    csv_number(out, "%.10g", r->sharpness_mean);
+    csv_number(out, "%.10g", r->sharpness_max);
+    fprintf(out, ",%zu", r->device_bytes);
+    csv_number(out, "%.10g", sigma2);
+    csv_number(out, "%.10g", grad_norm2);
+    csv_number(out, "%.10g", fit->b_noise);
+    csv_number(out, "%.10g", fit->s_min);
+    csv_number(out, "%.10g", fit->e_min);
+    csv_number(out, "%.10g", fit->free_s_min);
+    csv_number(out, "%.10g", fit->free_b_noise);
+    csv_number(out, "%.10g", fit->free_e_min);
+    fputc('\n', out);
+  }
+}
+
+/* --validate-noise and `clbatch study`: B_noise at the initial parameters,
+ * then every batch size trained to the target, then the fits and the table. */
+int clb_study_table(struct clb_training *c) {
+  const struct clb_train_options *opt = c->opt;
+  struct clb_error err = {0};
+  double sigma2 = NAN, grad_norm2 = NAN, b_noise = NAN;
+  /* The option parser guarantees at least one batch size. */
+  struct clb_study_row *rows = calloc(opt->n_batches ? opt->n_batches : 1, sizeof *rows);
+  int failures = 0;
+  char a[64], b[64], d[64], e[64], f[64], g[64];
+  if (!rows) {
+    clb_cli_error(c->command, "out of memory");
+    return 1;
+  }
+  if (clb_study_noise_scale(&c->cl, &c->data, &c->shape, opt->precision, c->n_train, c->initial,
+                            &sigma2, &grad_norm2, &b_noise, &err) != 0) {
+    clb_cli_error(c->command, "noise scale at the initial parameters: %s", err.message);
+    free(rows);
+    return 1;
+  }
+  printf("noise scale at the initial parameters (%zu training samples): sigma2 = tr Sigma = "
+         "%.6g, |G|^2 = %.6g, B_noise = %.6g\n",
+         c->n_train, sigma2, grad_norm2, b_noise);
+  printf("training every batch size to train loss <= %g (evaluated every %s updates), lr ",
+         opt->target, opt->eval_every ? "--eval-every" : "max(1, updates-per-epoch/4)");
+  if (opt->n_lr > 1) {
+    printf("the best of {");
+    for (size_t k = 0; k < opt->n_lr; k++)
+      printf("%s%g", k ? ", " : "", opt->lr_grid[k]);
+    printf("} (fewest updates to the target)");
+  } else {
+    printf("%g", opt->lr_grid[0]);
+  }
+  if (opt->lr_scale != CLB_LR_NONE)
+    printf(", each scaled %s from batch %zu", clb_lr_scale_name(opt->lr_scale), opt->base_batch);
+  printf("\n");
+  fflush(stdout);
+
+  struct clb_study_settings settings = {0};
+  settings.train = (struct clb_train_config){c->shape,    opt->precision, 1,
+                                             opt->lr,      opt->epochs,    opt->seed,
+                                             opt->shuffle, opt->drop_last, opt->data_on_host};
+  settings.extra.accumulate = opt->accumulate;
+  settings.extra.eval_every = opt->eval_every;
+  settings.extra.has_target = 1;
+  settings.extra.target_loss = opt->target;
+  settings.extra.n_train = c->validation ? c->n_train : 0;
+  settings.extra.sharpness_eps = opt->sharpness_eps;
+  settings.extra.sharpness_samples = opt->sharpness_samples;
+  settings.extra.sharpness_seed = opt->seed;
+  settings.lr_grid = opt->lr_grid;
+  settings.n_lr = opt->n_lr;
+  settings.lr_scale = opt->lr_scale;
+  settings.base_batch = opt->base_batch;
+  settings.warmup_epochs = opt->warmup_epochs;
+  for (size_t i = 0; i < opt->n_batches; i++) {
+    struct clb_study_row *r = &rows[i];
+    int rc = clb_study_run_batch(&c->cl, &c->data, &settings, opt->batches[i], c->initial, r, &err);
+    if (rc != 0) {
+      clb_cli_error(c->command, "batch %zu: %s", opt->batches[i], err.message);
+      failures++;
+      /* The row stays in the table, empty, so every batch size has one. */
+      *r = (struct clb_study_row){0};
+      r->batch = opt->batches[i];
+      r->effective = opt->batches[i] * opt->accumulate;
+      r->lr = r->steps = r->examples = r->epochs = r->wall_s = r->update_s = NAN;
+      r->train_loss = r->accuracy = r->val_loss = r->val_accuracy = r->gap = NAN;
+      r->sharpness_mean = r->sharpness_max = NAN;
+      continue;
+    }
+    if (r->reached)
+      printf("batch %zu: lr %g: %.0f updates (%.4g epochs), %.4f s\n", r->batch, r->lr, r->steps,
+             r->epochs, r->wall_s);
+    else
+      printf("batch %zu: did not reach %g in %zu epochs with any lr (best final loss %g)\n",
+             r->batch, opt->target, opt->epochs, r->train_loss);
+    fflush(stdout);
+  }
+  struct clb_study_fit fit;
+  clb_study_predict(rows, opt->n_batches, b_noise, &fit);
+
+  printf("\n%7s %10s %9s %10s %7s %11s %10s", "batch", "lr", "steps", "predicted", "ratio",
+         "examples", "wall_s");
+  if (opt->mode == CLB_MODE_STUDY)
+    printf(" %12s %12s %10s %11s %11s %12s", "train_loss", "val_loss", "gap", "sharp_mean",
+           "sharp_max", "device_bytes");
+  printf("\n");
+  for (size_t i = 0; i < opt->n_batches; i++) {
+    const struct clb_study_row *r = &rows[i];
+    printf("%7zu %10s %9s %10s %7s %11s %10s", r->effective, clb_training_number(a, sizeof a, "%.4g", r->lr),
+           clb_training_number(b, sizeof b, "%.0f", r->steps), clb_training_number(d, sizeof d, "%.1f", r->predicted),
+           clb_training_number(e, sizeof e, "%.3f", r->ratio), clb_training_number(f, sizeof f, "%.0f", r->examples),
+           clb_training_number(g, sizeof g, "%.4f", r->wall_s));
+    if (opt->mode == CLB_MODE_STUDY) {
+      printf(" %12s", clb_training_number(a, sizeof a, "%.6g", r->train_loss));
+      printf(" %12s", clb_training_number(a, sizeof a, "%.6g", r->val_loss));
+      printf(" %10s", clb_training_number(a, sizeof a, "%.4g", r->gap));
+      printf(" %11s", clb_training_number(a, sizeof a, "%.4g", r->sharpness_mean));
+      printf(" %11s", clb_training_number(a, sizeof a, "%.4g", r->sharpness_max));
+      printf(" %12zu", r->device_bytes);
+    }
+    printf("\n");
+  }
+  printf("fit with the measured B_noise = %.6g: S_min = %s, E_min = S_min B_noise = %s "
+         "(%zu of %zu batch sizes reached the target)\n",
+         fit.b_noise, clb_training_number(a, sizeof a, "%.6g", fit.s_min),
+         clb_training_number(b, sizeof b, "%.6g", fit.e_min), fit.used, opt->n_batches);
+  printf("free fit S = S_min (1 + B_noise/B): S_min = %s, B_noise = %s, E_min = %s\n",
+         clb_training_number(a, sizeof a, "%.6g", fit.free_s_min), clb_training_number(b, sizeof b, "%.6g", fit.free_b_noise),
+         clb_training_number(d, sizeof d, "%.6g", fit.free_e_min));
+  printf("note: B_noise is the simple noise scale tr Sigma / |G|^2 measured once, at the initial "
+         "parameters; it grows as the loss falls, so the measured steps of large batches tend "
+         "to exceed the prediction\n");
+  fflush(stdout);
+  if (c->csv) {
+    write_study_csv(c, rows, opt->n_batches, sigma2, grad_norm2, &fit);
+    if (!flush_ok(c->csv)) {
+      clb_cli_error(c->command, "cannot write %s: %s", opt->out_path, strerror(errno));
+      failures++;
+    }
+  }
+  free(rows);
+  return failures ? 1 : 0;
+}
+
+
+int clb_cmd_study(int argc, char **argv) {
+  struct clb_train_options opt;
+  int code = clb_train_options_parse(argc, argv, "study", CLB_MODE_STUDY, &opt);
+  if (code < 0) {
+    clb_help_study(stdout);
+    return 0;
+  }
+  if (code != 0)
+    return code;
+  struct clb_training training;
+  code = clb_training_open(&training, &opt, "study");
+  if (code == 0)
+    code = clb_study_table(&training);
+  return clb_training_close(&training, code);
+}
