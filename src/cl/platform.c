@@ -435,3 +435,11 @@ int clb_device_check_precision(const struct clb_device_info *dev, enum clb_preci
     reason[0] = '\0';
   return 0;
 }
+
+void clb_platform_keep_selected(struct clb_device_list *list, const int *selected) {
+  size_t kept = 0;
+  for (size_t i = 0; i < list->count; i++)
+    if (selected[i])
+      list->items[kept++] = list->items[i];
+  list->count = kept;
+}

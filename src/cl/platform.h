@@ -63,6 +63,10 @@ void clb_device_id_string(const struct clb_device_info *dev, char *buf, size_t s
 int clb_platform_select(const struct clb_device_list *list, const char *spec, int *selected,
                         struct clb_error *err);
 
+/* Keeps, in listing order, the devices `selected` marks (the list is
+ * compacted; each keeps its P:D index of the full listing). */
+void clb_platform_keep_selected(struct clb_device_list *list, const int *selected);
+
 /* Explains why no platform was found into buf: no ICD files registered, or a
  * vendor driver library present but not registered (names the file found). */
 void clb_platform_diagnose(char *buf, size_t size);

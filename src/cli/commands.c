@@ -27,6 +27,29 @@ void clb_cli_error(const char *command, const char *format, ...) {
   va_end(args);
 }
 
+int clb_cli_devices(const char *command, const char *spec, struct clb_device_list *out) {
+  struct clb_error err = {0};
+  if (clb_platform_list(out, &err) != 0) {
+    clb_cli_error(command, "%s", err.message);
+    return 1; /* no OpenCL here: the host's problem, not the input's */
+  }
+  int *selected = calloc(out->count, sizeof *selected);
+  int code = 0;
+  if (!selected) {
+    clb_cli_error(command, "out of memory");
+    code = 1;
+  } else if (clb_platform_select(out, spec && *spec ? spec : "all", selected, &err) != 0) {
+    clb_cli_error(command, "%s", err.message);
+    code = 2;
+  } else {
+    clb_platform_keep_selected(out, selected);
+  }
+  free(selected);
+  if (code != 0)
+    clb_platform_list_free(out);
+  return code;
+}
+
 void clb_help_devices(FILE *out) {
   fprintf(out, "Usage: clbatch devices [--json] [--device SPEC]\n"
                "\n"
@@ -69,29 +92,12 @@ int clb_cmd_devices(int argc, char **argv) {
   }
 
   struct clb_error err = {0};
-  struct clb_device_list all = {0};
+  struct clb_device_list chosen = {0};
   struct clb_topology *topology = NULL;
-  int *selected = NULL;
-  int exit_code = 1;
-  int rc = clb_platform_list(&all, &err);
-  if (rc != 0) {
-    fprintf(stderr, "clbatch devices: %s\n", err.message);
-    return 1;
-  }
-  selected = calloc(all.count, sizeof *selected);
-  if (!selected)
-    goto done;
-  if (clb_platform_select(&all, spec, selected, &err) != 0) {
-    fprintf(stderr, "clbatch devices: %s\n", err.message);
-    exit_code = 2;
-    goto done;
-  }
-  struct clb_device_list chosen = {0, all.items};
-  size_t kept = 0;
-  for (size_t i = 0; i < all.count; i++)
-    if (selected[i])
-      all.items[kept++] = all.items[i];
-  chosen.count = kept;
+  int exit_code = clb_cli_devices("devices", spec, &chosen);
+  if (exit_code != 0)
+    return exit_code;
+  exit_code = 1;
 
   if (clb_topology_open(&topology, NULL, &err) != 0)
     fprintf(stderr, "clbatch devices: warning: %s; host facts left out\n", err.message);
@@ -117,7 +123,6 @@ int clb_cmd_devices(int argc, char **argv) {
 
 done:
   clb_topology_close(topology);
-  free(selected);
-  clb_platform_list_free(&all);
+  clb_platform_list_free(&chosen);
   return exit_code;
 }

@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 
+#include "cl/platform.h"
+
 struct clb_command {
   const char *name;
   int (*run)(int argc, char **argv);
@@ -14,6 +16,10 @@ struct clb_command {
 /* One line for a usage error that getopt_long (called with opterr = 0 and an
  * optstring starting with ':') returned as ':' (missing value) or '?'. */
 void clb_usage_error(const char *command, int opt, char **argv);
+
+/* The devices `spec` selects ("all" when NULL or empty): 0, or the exit code
+ * after one line on stderr (1: no OpenCL here, 2: the spec matches nothing). */
+int clb_cli_devices(const char *command, const char *spec, struct clb_device_list *out);
 
 /* One line on stderr: "clbatch COMMAND: " and the message. */
 void clb_cli_error(const char *command, const char *format, ...)

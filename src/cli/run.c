@@ -20,6 +20,7 @@
 #include "sweep/plan.h"
 #include "sweep/sweep.h"
 #include "sweep/worker.h"
+#include "measure/measure.h"
 #include "util/files.h"
 
 void clb_help_run(FILE *out) {
@@ -121,6 +122,56 @@ int clb_cmd_worker(int argc, char **argv) {
     return 2;
   }
   return clb_worker_run(&args.plan, args.worker_device, args.worker_fd);
+}
+
+/* The progress line on stderr ("[3/39] device model prec B=... elapsed ETA"),
+ * redrawn in place on a terminal; notes clear it first. */
+struct progress_line {
+  int terminal, quiet;
+  double started;
+  int shown;
+};
+
+static void format_duration(double seconds, char *buf, size_t size) {
+  if (!(seconds >= 0) || seconds > 359999)
+    snprintf(buf, size, "--:--");
+  else if (seconds >= 3600)
+    snprintf(buf, size, "%d:%02d:%02d", (int)seconds / 3600, ((int)seconds / 60) % 60,
+             (int)seconds % 60);
+  else
+    snprintf(buf, size, "%02d:%02d", (int)seconds / 60, (int)seconds % 60);
+}
+
+static void clear_progress(struct progress_line *line) {
+  if (line->shown) {
+    fprintf(stderr, "\r\033[K");
+    fflush(stderr);
+    line->shown = 0;
+  }
+}
+
+static void show_configuration(void *context, const struct clb_row *row, size_t done,
+                               size_t total) {
+  struct progress_line *line = context;
+  if (!line->terminal || line->quiet)
+    return;
+  double elapsed = clb_now() - line->started;
+  double eta = done > 0 ? elapsed / (double)done * (double)(total - done) : -1;
+  char elapsed_text[16], eta_text[16];
+  format_duration(elapsed, elapsed_text, sizeof elapsed_text);
+  format_duration(eta, eta_text, sizeof eta_text);
+  fprintf(stderr, "\r\033[K[%zu/%zu] %.40s %s %s B=%.0f  elapsed %s  ETA %s", done + 1, total,
+          row->device, row->model, row->precision, row->batch, elapsed_text, eta_text);
+  fflush(stderr);
+  line->shown = 1;
+}
+
+static void show_note(void *context, const char *text) {
+  struct progress_line *line = context;
+  if (line->quiet)
+    return;
+  clear_progress(line);
+  fprintf(stderr, "clbatch: %s\n", text);
 }
 
 static void default_out_path(char *buf, size_t size) {
@@ -297,22 +348,11 @@ int clb_cmd_run(int argc, char **argv) {
   }
   struct clb_device_list devices = {0};
   struct clb_topology *topology = NULL;
-  int *selected = NULL;
   FILE *csv = NULL;
   cJSON *description = NULL;
-  if (clb_platform_list(&devices, &err) != 0) {
-    fprintf(stderr, "clbatch run: %s\n", err.message);
-    return 1;
-  }
+  if ((code = clb_cli_devices("run", plan->device_spec, &devices)) != 0)
+    return code;
   code = 1;
-  selected = calloc(devices.count, sizeof *selected);
-  if (!selected)
-    goto done;
-  if (clb_platform_select(&devices, plan->device_spec, selected, &err) != 0) {
-    fprintf(stderr, "clbatch run: %s\n", err.message);
-    code = 2;
-    goto done;
-  }
   if (!plan->out_path[0])
     default_out_path(plan->out_path, sizeof plan->out_path);
   int open_code = 0;
@@ -333,7 +373,11 @@ int clb_cmd_run(int argc, char **argv) {
     description = clb_describe_all_json(&host, &devices, topology);
   }
   struct clb_sweep_stats stats;
-  if (clb_sweep_run(plan, config_path, &devices, selected, csv, &stats, &err) != 0) {
+  struct progress_line line = {isatty(STDERR_FILENO), plan->quiet, clb_now(), 0};
+  struct clb_sweep_listener listener = {show_configuration, show_note, &line};
+  int swept = clb_sweep_run(plan, config_path, &devices, csv, &listener, &stats, &err);
+  clear_progress(&line);
+  if (swept != 0) {
     fprintf(stderr, "clbatch run: %s\n", err.message);
     goto done;
   }
@@ -356,7 +400,6 @@ done:
     fclose(csv);
   cJSON_Delete(description);
   clb_topology_close(topology);
-  free(selected);
   clb_platform_list_free(&devices);
   return code;
 }
@@ -407,25 +450,14 @@ int clb_cmd_peak(int argc, char **argv) {
     return 2;
   }
   struct clb_device_list devices = {0};
-  if (clb_platform_list(&devices, &err) != 0) {
-    fprintf(stderr, "clbatch peak: %s\n", err.message);
-    return 1;
-  }
-  int code = 0;
-  int *selected = calloc(devices.count, sizeof *selected);
-  if (!selected || clb_platform_select(&devices, plan.device_spec, selected, &err) != 0) {
-    fprintf(stderr, "clbatch peak: %s\n", selected ? err.message : "out of memory");
-    free(selected);
-    clb_platform_list_free(&devices);
-    return 2;
-  }
+  int code = clb_cli_devices("peak", plan.device_spec, &devices);
+  if (code != 0)
+    return code;
   printf("%-6s %-40s %9s %9s %8s", "index", "device", "sync us", "queued us", "GB/s");
   for (size_t p = 0; p < plan.precision_count; p++)
     printf(" %10s", clb_precision_name(plan.precisions[p]));
   printf("   (GFLOP/s)\n");
   for (size_t i = 0; i < devices.count; i++) {
-    if (!selected[i])
-      continue;
     const struct clb_device_info *dev = &devices.items[i];
     struct clb_cl cl;
     char index[32];
@@ -460,7 +492,6 @@ int clb_cmd_peak(int argc, char **argv) {
     printf("\n");
     clb_cl_close(&cl);
   }
-  free(selected);
   clb_platform_list_free(&devices);
   return code;
 }

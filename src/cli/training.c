@@ -104,35 +104,16 @@ static int initial_parameters(struct clb_training *t) {
 static int open_device(struct clb_training *t) {
   const struct clb_train_options *opt = t->opt;
   struct clb_error err = {0};
-  if (clb_platform_list(&t->devices, &err) != 0) {
-    clb_cli_error(t->command, "%s", err.message);
-    return 1;
-  }
+  int code = clb_cli_devices(t->command, opt->device_spec, &t->devices);
+  if (code != 0)
+    return code;
   t->dev = &t->devices.items[0];
-  if (opt->device_spec[0]) {
-    int *selected = calloc(t->devices.count, sizeof *selected);
-    if (!selected) {
-      clb_cli_error(t->command, "out of memory");
-      return 1;
-    }
-    if (clb_platform_select(&t->devices, opt->device_spec, selected, &err) != 0) {
-      free(selected);
-      clb_cli_error(t->command, "%s", err.message);
-      return 2;
-    }
-    size_t matches = 0;
-    for (size_t i = t->devices.count; i-- > 0;)
-      if (selected[i]) {
-        t->dev = &t->devices.items[i];
-        matches++;
-      }
-    free(selected);
-    if (matches > 1) {
-      char id[32];
-      clb_device_id_string(t->dev, id, sizeof id);
-      clb_cli_error(t->command, "--device '%s' matches %zu devices; training on the first, %s %s",
-                    opt->device_spec, matches, id, t->dev->name);
-    }
+  /* Without --device the first device is the documented default, not a surprise. */
+  if (opt->device_spec[0] && t->devices.count > 1) {
+    char id[32];
+    clb_device_id_string(t->dev, id, sizeof id);
+    clb_cli_error(t->command, "--device '%s' matches %zu devices; training on the first, %s %s",
+                  opt->device_spec, t->devices.count, id, t->dev->name);
   }
   char reason[256];
   if (clb_device_check_precision(t->dev, opt->precision, reason, sizeof reason) != 0) {

@@ -298,3 +298,8 @@ cleanup:
   clb_csv_close(&reader);
   return rc;
 }
+
+void clb_row_key(const struct clb_row *row, char *key, size_t size) {
+  snprintf(key, size, "%s|%s|%s|%s|%s|%.0f|%s", row->host, row->device_index, row->device,
+           row->model, row->precision, row->batch, row->data_on);
+}

@@ -103,6 +103,10 @@ extern const size_t clb_column_count;
 /* All numbers NaN, all strings empty, schema and clbatch_version set. */
 void clb_row_init(struct clb_row *row);
 
+/* The identity of a configuration, the key of resume and merge: host, device
+ * index and name, model, precision, batch and data_on. */
+void clb_row_key(const struct clb_row *row, char *key, size_t size);
+
 /* Writes the header line / one row (RFC 4180 quoting), and flushes. */
 int clb_results_write_header(FILE *out);
 int clb_results_write_row(FILE *out, const struct clb_row *row);

@@ -5,6 +5,8 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,45 +14,33 @@
 #include <unistd.h>
 
 #include "measure/measure.h"
+#include "sweep/wire.h"
 #include "sweep/worker.h"
 
 extern char **environ;
 
+/* What the caller hears while the sweep runs; the sweep itself never prints. */
 struct progress {
-  int enabled;
+  const struct clb_sweep_listener *listener;
   size_t done, total;
-  double started;
 };
 
-static void format_duration(double seconds, char *buf, size_t size) {
-  if (!(seconds >= 0) || seconds > 359999)
-    snprintf(buf, size, "--:--");
-  else if (seconds >= 3600)
-    snprintf(buf, size, "%d:%02d:%02d", (int)seconds / 3600, ((int)seconds / 60) % 60,
-             (int)seconds % 60);
-  else
-    snprintf(buf, size, "%02d:%02d", (int)seconds / 60, (int)seconds % 60);
+static void report_start(const struct progress *p, const struct clb_row *row) {
+  if (p->listener && p->listener->configuration)
+    p->listener->configuration(p->listener->context, row, p->done, p->total);
 }
 
-static void show_progress(struct progress *p, const struct clb_row *row) {
-  if (!p->enabled)
+static void report_note(const struct progress *p, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+static void report_note(const struct progress *p, const char *format, ...) {
+  if (!p->listener || !p->listener->note)
     return;
-  double elapsed = clb_now() - p->started;
-  double eta = p->done > 0 ? elapsed / (double)p->done * (double)(p->total - p->done) : -1;
-  char elapsed_text[16], eta_text[16];
-  format_duration(elapsed, elapsed_text, sizeof elapsed_text);
-  format_duration(eta, eta_text, sizeof eta_text);
-  fprintf(stderr, "\r\033[K[%zu/%zu] %.40s %s %s B=%.0f  elapsed %s  ETA %s", p->done + 1,
-          p->total, row->device, row->model, row->precision, row->batch, elapsed_text,
-          eta_text);
-  fflush(stderr);
-}
-
-static void clear_progress(struct progress *p) {
-  if (p->enabled) {
-    fprintf(stderr, "\r\033[K");
-    fflush(stderr);
-  }
+  char text[1200];
+  va_list args;
+  va_start(args, format);
+  vsnprintf(text, sizeof text, format, args);
+  va_end(args);
+  p->listener->note(p->listener->context, text);
 }
 
 static int write_row(FILE *csv, const struct clb_row *row, struct clb_sweep_stats *stats,
@@ -110,7 +100,6 @@ struct device_run {
   int finished;  /* the worker said DONE */
   int timed_out;
   int progressed; /* at least one row arrived from this worker */
-  int context_lost;
 };
 
 /* One worker's life: read its messages until it ends or the deadline passes. */
@@ -161,7 +150,7 @@ static int follow_worker(const struct clb_plan *plan, const char *config_path,
     case CLB_WIRE_BEGIN:
       *current = message->row;
       has_current = 1;
-      show_progress(progress, current);
+      report_start(progress, current);
       break;
     case CLB_WIRE_ROW:
       has_current = 0;
@@ -171,10 +160,7 @@ static int follow_worker(const struct clb_plan *plan, const char *config_path,
         goto cleanup;
       break;
     case CLB_WIRE_LOG:
-      if (!plan->quiet) {
-        clear_progress(progress);
-        fprintf(stderr, "clbatch: %s\n", message->text);
-      }
+      report_note(progress, "%s", message->text);
       break;
     case CLB_WIRE_DONE:
       run->finished = 1;
@@ -188,7 +174,6 @@ cleanup:
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
     ;
-  run->context_lost = WIFEXITED(status) && WEXITSTATUS(status) == CLB_WORKER_CONTEXT_LOST;
   if (rc == 0 && has_current) {
     char how[128], text[CLB_STR_FIELD_SIZE];
     describe_exit(status, how, sizeof how);
@@ -203,11 +188,10 @@ cleanup:
     rc = close_unfinished(csv, current, run->timed_out ? "timeout" : "error", text, stats, err);
     progress->done++;
     run->progressed = 1;
-  } else if (!run->finished && !run->timed_out && !plan->quiet) {
+  } else if (!run->finished && !run->timed_out) {
     char how[128];
     describe_exit(status, how, sizeof how);
-    clear_progress(progress);
-    fprintf(stderr, "clbatch: the worker for device %s %s\n", device_index, how);
+    report_note(progress, "the worker for device %s %s", device_index, how);
   }
   free(message);
   free(current);
@@ -215,18 +199,14 @@ cleanup:
 }
 
 int clb_sweep_run(const struct clb_plan *plan, const char *config_path,
-                  const struct clb_device_list *devices, const int *selected, FILE *csv,
-                  struct clb_sweep_stats *stats, struct clb_error *err) {
-  struct progress progress = {isatty(STDERR_FILENO) && !plan->quiet, 0, 0, clb_now()};
-  size_t selected_count = 0;
+                  const struct clb_device_list *devices, FILE *csv,
+                  const struct clb_sweep_listener *listener, struct clb_sweep_stats *stats,
+                  struct clb_error *err) {
+  struct progress progress = {listener, 0, 0};
   memset(stats, 0, sizeof *stats);
-  for (size_t i = 0; i < devices->count; i++)
-    selected_count += selected[i] != 0;
   progress.total =
-      selected_count * plan->model_count * plan->precision_count * plan->batch_count;
+      devices->count * plan->model_count * plan->precision_count * plan->batch_count;
   for (size_t i = 0; i < devices->count; i++) {
-    if (!selected[i])
-      continue;
     char index[32];
     clb_device_id_string(&devices->items[i], index, sizeof index);
     double deadline = clb_now() + plan->timeout_s;
@@ -241,11 +221,8 @@ int clb_sweep_run(const struct clb_plan *plan, const char *config_path,
         return rc;
       if (run.timed_out) {
         stats->devices_timed_out++;
-        if (!plan->quiet) {
-          clear_progress(&progress);
-          fprintf(stderr, "clbatch: device %s (%s) cut off after --timeout %.0f s\n", index,
-                  devices->items[i].name, plan->timeout_s);
-        }
+        report_note(&progress, "device %s (%s) cut off after --timeout %.0f s", index,
+                    devices->items[i].name, plan->timeout_s);
         break;
       }
       if (run.finished)
@@ -258,6 +235,5 @@ int clb_sweep_run(const struct clb_plan *plan, const char *config_path,
       resume = 1;
     }
   }
-  clear_progress(&progress);
   return 0;
 }

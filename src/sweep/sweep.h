@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "cl/platform.h"
+#include "results/results.h"
 #include "sweep/plan.h"
 #include "util/errors.h"
 
@@ -17,11 +18,21 @@ struct clb_sweep_stats {
   size_t devices_failed; /* workers that ended without finishing their plan */
 };
 
-/* Runs the plan on every selected device. `csv` is open for appending and
+/* What the caller hears while the sweep runs (each may be NULL): a
+ * configuration starting (the `done`-th of `total`), and a note from a worker
+ * or about one (a hung or failed device). The sweep itself never prints. */
+struct clb_sweep_listener {
+  void (*configuration)(void *context, const struct clb_row *row, size_t done, size_t total);
+  void (*note)(void *context, const char *text);
+  void *context;
+};
+
+/* Runs the plan on every device of `devices`. `csv` is open for appending and
  * already has its header; `config_path` is the effective configuration the
- * workers read. Progress goes to stderr when it is a terminal and not quiet. */
+ * workers read. */
 int clb_sweep_run(const struct clb_plan *plan, const char *config_path,
-                  const struct clb_device_list *devices, const int *selected, FILE *csv,
-                  struct clb_sweep_stats *stats, struct clb_error *err);
+                  const struct clb_device_list *devices, FILE *csv,
+                  const struct clb_sweep_listener *listener, struct clb_sweep_stats *stats,
+                  struct clb_error *err);
 
 #endif

@@ -121,7 +121,7 @@ int clb_lr_scale_parse(const char *name, enum clb_lr_scale *out) {
       *out = (enum clb_lr_scale)k;
       return 0;
     }
-  return -1;
+  return CLB_E_INVAL;
 }
 
 const char *clb_lr_scale_name(enum clb_lr_scale scale) {

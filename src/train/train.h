@@ -70,7 +70,7 @@ int clb_train_run(const struct clb_cl *cl, const struct clb_dataset *data,
 /* ---- learning-rate schedules (pure) ------------------------------------ */
 
 enum clb_lr_scale { CLB_LR_NONE = 0, CLB_LR_LINEAR = 1, CLB_LR_SQRT = 2 };
-int clb_lr_scale_parse(const char *name, enum clb_lr_scale *out); /* 0, or -1 */
+int clb_lr_scale_parse(const char *name, enum clb_lr_scale *out); /* 0 or CLB_E_INVAL */
 const char *clb_lr_scale_name(enum clb_lr_scale scale);          /* "none", "linear", "sqrt" */
 
 /* lr(B): none -> lr; linear -> lr * B / B0; sqrt -> lr * sqrt(B / B0). */
