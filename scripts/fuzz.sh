@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-25}"
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(csv results options)
+((${#targets[@]})) || targets=(csv results options tables)
 CC_FUZZ="${CC_FUZZ:-$(command -v clang-14 || command -v clang)}"
 out=build-fuzz
 mkdir -p "$out/artifacts"
@@ -18,7 +18,8 @@ flags=(-std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover
   -DCL_TARGET_OPENCL_VERSION=120 -DCLBATCH_VERSION=\"fuzz\" -Isrc -Itests/fuzz)
 # The parsers and what they reach: util/ and a few pure modules above it.
 sources=(src/util/*.c src/model/dataset.c src/model/shape.c src/results/results.c
-  src/sweep/plan.c src/measure/measure.c src/measure/stats.c)
+  src/results/train_csv.c src/results/study_csv.c src/sweep/plan.c src/measure/measure.c
+  src/measure/stats.c)
 for target in "${targets[@]}"; do
   "$CC_FUZZ" "${flags[@]}" -o "$out/fuzz_$target" "tests/fuzz/fuzz_$target.c" "${sources[@]}" \
     $(pkg-config --libs OpenCL 2>/dev/null || echo -lOpenCL) -lm

@@ -214,3 +214,10 @@ char *clb_test_read_file(const char *path) {
   fclose(file);
   return text;
 }
+
+size_t clb_test_count_lines(const char *text) {
+  size_t n = 0;
+  for (; text && *text; text++)
+    n += *text == '\n';
+  return n;
+}

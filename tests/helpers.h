@@ -54,4 +54,7 @@ char *clb_test_write_file(const char *dir, const char *name, const char *text);
 /* Reads a whole file (malloc'd, NUL-terminated), or NULL. */
 char *clb_test_read_file(const char *path);
 
+/* Newlines in `text` (NULL counts 0): the lines of a file that ends in one. */
+size_t clb_test_count_lines(const char *text);
+
 #endif

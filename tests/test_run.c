@@ -158,9 +158,7 @@ Test(run, allocation_failure_is_an_oom_row_and_the_sweep_goes_on) {
 
 static size_t count_lines(const char *path) {
   char *text = clb_test_read_file(path);
-  size_t lines = 0;
-  for (const char *p = text; p && *p; p++)
-    lines += *p == '\n';
+  size_t lines = clb_test_count_lines(text);
   free(text);
   return lines;
 }

@@ -18,3 +18,19 @@ int clb_is_blank(const char *s) {
       return 0;
   return 1;
 }
+
+size_t clb_utf8_width(const char *s) {
+  size_t n = 0;
+  for (; *s; s++)
+    n += ((unsigned char)*s & 0xC0) != 0x80; /* continuation bytes add nothing */
+  return n;
+}
+
+void clb_safe_name(char *dst, size_t size, const char *src) {
+  size_t i = 0;
+  if (size == 0)
+    return;
+  for (; src[i] && i + 1 < size; i++)
+    dst[i] = (isalnum((unsigned char)src[i]) || src[i] == '-') ? src[i] : '_';
+  dst[i] = '\0';
+}
