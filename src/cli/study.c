@@ -11,7 +11,7 @@
 #include "cli/train_options.h"
 #include "cli/training.h"
 #include "train/study.h"
-#include "util/csv.h"
+#include "results/study_csv.h"
 
 void clb_help_study(FILE *out) {
   fprintf(out, "Usage: clbatch study --target-loss L [OPTIONS]\n"
@@ -28,60 +28,51 @@ void clb_help_study(FILE *out) {
                "Exit status: 0 ok, 1 a run failed, 2 bad usage or input.\n");
 }
 
-/* The study table's CSV (--validate-noise and `clbatch study`). */
-#define STUDY_HEADER                                                                           \
-  "device,model,precision,batch,effective_batch,lr,target_loss,reached,steps,predicted_steps," \
-  "ratio,examples,epochs,wall_s,update_s,train_loss,val_loss,gap,accuracy,val_accuracy,"       \
-  "sharpness_eps,sharpness_mean,sharpness_max,device_bytes,sigma2,grad_norm2,b_noise,s_min,"   \
-  "e_min,free_s_min,free_b_noise,free_e_min\n"
-
-/* One field after a comma; "nan" for what was not measured. */
-static void csv_number(FILE *out, const char *format, double value) {
-  fputc(',', out);
-  clb_csv_write_number(out, format, value, "nan");
-}
-
-static int flush_ok(FILE *out) { return fflush(out) == 0 && !ferror(out); }
-
-static void write_study_csv(const struct clb_training *c, const struct clb_study_row *rows, size_t n,
-                            double sigma2, double grad_norm2, const struct clb_study_fit *fit) {
+static int write_study_csv(const struct clb_training *c, const struct clb_study_row *rows,
+                           size_t n, double sigma2, double grad_norm2,
+                           const struct clb_study_fit *fit) {
   const struct clb_train_options *opt = c->opt;
   FILE *out = c->csv;
-  fputs(STUDY_HEADER, out);
-  for (size_t i = 0; i < n; i++) {
+  int rc = clb_study_csv_write_header(out);
+  for (size_t i = 0; rc == 0 && i < n; i++) {
     const struct clb_study_row *r = &rows[i];
-    clb_csv_write_field(out, c->dev->name);
-    fprintf(out, ",%s,%s,%zu,%zu", clb_model_name(opt->kind), clb_precision_name(opt->precision),
-            r->batch, r->effective);
-    csv_number(out, "%.10g", r->lr);
-    csv_number(out, "%.10g", opt->target);
-    fprintf(out, ",%d", r->reached);
-    csv_number(out, "%.0f", r->steps);
-    csv_number(out, "%.6g", r->predicted);
-    csv_number(out, "%.6g", r->ratio);
-    csv_number(out, "%.0f", r->examples);
-    csv_number(out, "%.6g", r->epochs);
-    csv_number(out, "%.6f", r->wall_s);
-    csv_number(out, "%.6g", r->update_s);
-    csv_number(out, "%.10g", r->train_loss);
-    csv_number(out, "%.10g", r->val_loss);
-    csv_number(out, "%.10g", r->gap);
-    csv_number(out, "%.6f", r->accuracy);
-    csv_number(out, "%.6f", r->val_accuracy);
-    csv_number(out, "%.6g", opt->sharpness_samples ? opt->sharpness_eps : NAN);
-    csv_number(out, "%.10g", r->sharpness_mean);
-    csv_number(out, "%.10g", r->sharpness_max);
-    fprintf(out, ",%zu", r->device_bytes);
-    csv_number(out, "%.10g", sigma2);
-    csv_number(out, "%.10g", grad_norm2);
-    csv_number(out, "%.10g", fit->b_noise);
-    csv_number(out, "%.10g", fit->s_min);
-    csv_number(out, "%.10g", fit->e_min);
-    csv_number(out, "%.10g", fit->free_s_min);
-    csv_number(out, "%.10g", fit->free_b_noise);
-    csv_number(out, "%.10g", fit->free_e_min);
-    fputc('\n', out);
+    struct clb_study_csv_row row;
+    clb_study_csv_row_init(&row);
+    snprintf(row.device, sizeof row.device, "%s", c->dev->name);
+    snprintf(row.model, sizeof row.model, "%s", clb_model_name(opt->kind));
+    snprintf(row.precision, sizeof row.precision, "%s", clb_precision_name(opt->precision));
+    row.batch = (double)r->batch;
+    row.effective_batch = (double)r->effective;
+    row.lr = r->lr;
+    row.target_loss = opt->target;
+    row.reached = r->reached;
+    row.steps = r->steps;
+    row.predicted_steps = r->predicted;
+    row.ratio = r->ratio;
+    row.examples = r->examples;
+    row.epochs = r->epochs;
+    row.wall_s = r->wall_s;
+    row.update_s = r->update_s;
+    row.train_loss = r->train_loss;
+    row.val_loss = r->val_loss;
+    row.gap = r->gap;
+    row.accuracy = r->accuracy;
+    row.val_accuracy = r->val_accuracy;
+    row.sharpness_eps = opt->sharpness_samples ? opt->sharpness_eps : NAN;
+    row.sharpness_mean = r->sharpness_mean;
+    row.sharpness_max = r->sharpness_max;
+    row.device_bytes = (double)r->device_bytes;
+    row.sigma2 = sigma2;
+    row.grad_norm2 = grad_norm2;
+    row.b_noise = fit->b_noise;
+    row.s_min = fit->s_min;
+    row.e_min = fit->e_min;
+    row.free_s_min = fit->free_s_min;
+    row.free_b_noise = fit->free_b_noise;
+    row.free_e_min = fit->free_e_min;
+    rc = clb_study_csv_write_row(out, &row);
   }
+  return rc;
 }
 
 /* --validate-noise and `clbatch study`: B_noise at the initial parameters,
@@ -199,8 +190,7 @@ int clb_study_table(struct clb_training *c) {
          "to exceed the prediction\n");
   fflush(stdout);
   if (c->csv) {
-    write_study_csv(c, rows, opt->n_batches, sigma2, grad_norm2, &fit);
-    if (!flush_ok(c->csv)) {
+    if (write_study_csv(c, rows, opt->n_batches, sigma2, grad_norm2, &fit) != 0) {
       clb_cli_error(c->command, "cannot write %s: %s", opt->out_path, strerror(errno));
       failures++;
     }

@@ -11,7 +11,7 @@
 #include "cli/train_options.h"
 #include "cli/training.h"
 #include "model/params.h"
-#include "util/csv.h"
+#include "results/train_csv.h"
 
 void clb_help_train(FILE *out) {
   fprintf(out, "Usage: clbatch train [OPTIONS]\n"
@@ -28,47 +28,12 @@ void clb_help_train(FILE *out) {
 /* What the per-epoch callback needs: where to print and write. */
 struct epoch_sink {
   FILE *csv;
-  const char *device, *model, *precision;
-  size_t batch;
+  unsigned csv_flags;           /* CLB_TRAIN_CSV_CLASSIFIER / _VALIDATION */
+  struct clb_train_csv_row row; /* device, model, precision and batch filled */
   int classifier;
   int validation; /* 1: val_loss, gap (and val_accuracy) columns */
   int write_failed;
 };
-
-static void write_epoch_header(FILE *csv, int classifier, int validation) {
-  fputs("device,model,precision,batch,epoch,updates,train_loss,wall_s", csv);
-  fputs(classifier ? ",accuracy" : "", csv);
-  fputs(validation ? ",val_loss,gap" : "", csv);
-  fputs(validation && classifier ? ",val_accuracy\n" : "\n", csv);
-  fflush(csv);
-}
-
-/* One field after a comma; "nan" for what was not measured. */
-static void csv_number(FILE *out, const char *format, double value) {
-  fputc(',', out);
-  clb_csv_write_number(out, format, value, "nan");
-}
-
-/* Flushed per epoch so a killed run keeps every finished row. */
-static int write_epoch_row(const struct epoch_sink *sink, const struct clb_epoch_result *r,
-                           const char *epoch) {
-  FILE *csv = sink->csv;
-  clb_csv_write_field(csv, sink->device);
-  fprintf(csv, ",%s,%s,%zu,%s,%zu", sink->model, sink->precision, sink->batch, epoch,
-          r->updates);
-  csv_number(csv, "%.10g", r->train_loss);
-  csv_number(csv, "%.6f", r->wall_s);
-  if (sink->classifier)
-    csv_number(csv, "%.6f", r->accuracy);
-  if (sink->validation) {
-    csv_number(csv, "%.10g", r->val_loss);
-    csv_number(csv, "%.10g", r->val_loss - r->train_loss);
-    if (sink->classifier)
-      csv_number(csv, "%.6f", r->val_accuracy);
-  }
-  fputc('\n', csv);
-  return fflush(csv) == 0 && !ferror(csv) ? 0 : CLB_E_IO;
-}
 
 static int on_epoch(const struct clb_epoch_result *r, void *ctx) {
   struct epoch_sink *sink = ctx;
@@ -76,7 +41,7 @@ static int on_epoch(const struct clb_epoch_result *r, void *ctx) {
   /* Whole epochs print as integers; --eval-every points in between as
    * fractions of an epoch. */
   snprintf(epoch, sizeof epoch, "%.6g", r->epochs_done);
-  printf("%7zu %6s %9zu %14s %10.4f", sink->batch, epoch, r->updates,
+  printf("%7.0f %6s %9zu %14s %10.4f", sink->row.batch, epoch, r->updates,
          clb_training_number(loss, sizeof loss, "%.7g", r->train_loss), r->wall_s);
   if (sink->classifier)
     printf(" %9.4f", r->accuracy);
@@ -88,54 +53,61 @@ static int on_epoch(const struct clb_epoch_result *r, void *ctx) {
   }
   printf("\n");
   fflush(stdout);
-  if (sink->csv && write_epoch_row(sink, r, epoch) != 0) {
+  if (!sink->csv)
+    return 0;
+  struct clb_train_csv_row *row = &sink->row;
+  row->epoch = r->epochs_done;
+  row->updates = (double)r->updates;
+  row->train_loss = r->train_loss;
+  row->wall_s = r->wall_s;
+  row->accuracy = r->accuracy;
+  row->val_loss = r->val_loss;
+  row->gap = r->val_loss - r->train_loss;
+  row->val_accuracy = r->val_accuracy;
+  /* Flushed per epoch so a killed run keeps every finished row. */
+  if (clb_train_csv_write_row(sink->csv, sink->csv_flags, row) != 0) {
     sink->write_failed = 1;
     return CLB_E_IO;
   }
   return 0;
 }
 
-/* One row per batch size of --summary-out (see the help). */
-#define SUMMARY_HEADER                                                                         \
-  "device,model,precision,batch,accumulate,effective_batch,lr,epochs,updates,wall_s,update_s,"  \
-  "micro_s,train_loss,accuracy,val_loss,val_accuracy,gap,target_loss,reached,target_epochs,"    \
-  "target_updates,target_wall_s,sharpness_eps,sharpness_samples,sharpness_mean,"               \
-  "sharpness_max,device_bytes,step_bytes_micro,step_bytes_effective\n"
-
 static int write_summary_row(const struct clb_training *c, size_t batch, double lr,
                              size_t per_epoch, const struct clb_train_summary *sm,
                              size_t bytes_micro, size_t bytes_effective) {
   const struct clb_train_options *opt = c->opt;
-  const size_t effective = batch * opt->accumulate;
-  FILE *out = c->summary_csv;
-  clb_csv_write_field(out, c->dev->name);
-  fprintf(out, ",%s,%s,%zu,%zu,%zu", clb_model_name(opt->kind),
-          clb_precision_name(opt->precision), batch, opt->accumulate, effective);
-  csv_number(out, "%.10g", lr);
-  csv_number(out, "%.6g", (double)sm->updates / (double)per_epoch);
-  fprintf(out, ",%zu", sm->updates);
-  csv_number(out, "%.6f", sm->wall_s);
-  csv_number(out, "%.6g", sm->update_s);
-  csv_number(out, "%.6g", sm->micro_s);
-  csv_number(out, "%.10g", sm->train_loss);
-  csv_number(out, "%.6f", sm->accuracy);
-  csv_number(out, "%.10g", sm->val_loss);
-  csv_number(out, "%.6f", sm->val_accuracy);
-  csv_number(out, "%.10g", sm->val_loss - sm->train_loss);
-  csv_number(out, "%.10g", opt->has_target ? opt->target : NAN);
-  fprintf(out, ",%d", sm->reached);
-  csv_number(out, "%.6g", sm->reached ? sm->target_epochs : NAN);
-  csv_number(out, "%.0f", sm->reached ? (double)sm->target_updates : NAN);
-  csv_number(out, "%.6f", sm->reached ? sm->target_wall_s : NAN);
-  csv_number(out, "%.6g", opt->sharpness_eps);
-  fprintf(out, ",%zu", opt->sharpness_samples);
-  csv_number(out, "%.10g", sm->sharpness_mean);
-  csv_number(out, "%.10g", sm->sharpness_max);
-  fprintf(out, ",%zu", sm->device_bytes);
-  csv_number(out, "%.0f", opt->accumulate > 1 ? (double)bytes_micro : NAN);
-  csv_number(out, "%.0f", opt->accumulate > 1 ? (double)bytes_effective : NAN);
-  fputc('\n', out);
-  return fflush(out) == 0 && !ferror(out) ? 0 : CLB_E_IO;
+  struct clb_train_summary_csv_row row;
+  clb_train_summary_csv_row_init(&row);
+  snprintf(row.device, sizeof row.device, "%s", c->dev->name);
+  snprintf(row.model, sizeof row.model, "%s", clb_model_name(opt->kind));
+  snprintf(row.precision, sizeof row.precision, "%s", clb_precision_name(opt->precision));
+  row.batch = (double)batch;
+  row.accumulate = (double)opt->accumulate;
+  row.effective_batch = (double)(batch * opt->accumulate);
+  row.lr = lr;
+  row.epochs = (double)sm->updates / (double)per_epoch;
+  row.updates = (double)sm->updates;
+  row.wall_s = sm->wall_s;
+  row.update_s = sm->update_s;
+  row.micro_s = sm->micro_s;
+  row.train_loss = sm->train_loss;
+  row.accuracy = sm->accuracy;
+  row.val_loss = sm->val_loss;
+  row.val_accuracy = sm->val_accuracy;
+  row.gap = sm->val_loss - sm->train_loss;
+  row.target_loss = opt->has_target ? opt->target : NAN;
+  row.reached = sm->reached;
+  row.target_epochs = sm->reached ? sm->target_epochs : NAN;
+  row.target_updates = sm->reached ? (double)sm->target_updates : NAN;
+  row.target_wall_s = sm->reached ? sm->target_wall_s : NAN;
+  row.sharpness_eps = opt->sharpness_eps;
+  row.sharpness_samples = (double)opt->sharpness_samples;
+  row.sharpness_mean = sm->sharpness_mean;
+  row.sharpness_max = sm->sharpness_max;
+  row.device_bytes = (double)sm->device_bytes;
+  row.step_bytes_micro = opt->accumulate > 1 ? (double)bytes_micro : NAN;
+  row.step_bytes_effective = opt->accumulate > 1 ? (double)bytes_effective : NAN;
+  return clb_train_summary_csv_write_row(c->summary_csv, &row);
 }
 
 /* FILE with "-bB" before its extension (the last '.' of the last path
@@ -154,11 +126,12 @@ static int run_train(struct clb_training *c) {
   struct clb_error err = {0};
   size_t params = clb_shape_param_count(&c->shape);
   int failures = 0;
-  if (c->csv)
-    write_epoch_header(c->csv, c->classifier, c->validation);
-  if (c->summary_csv) {
-    fputs(SUMMARY_HEADER, c->summary_csv);
-    fflush(c->summary_csv);
+  const unsigned csv_flags = (c->classifier ? CLB_TRAIN_CSV_CLASSIFIER : 0) |
+                             (c->validation ? CLB_TRAIN_CSV_VALIDATION : 0);
+  if ((c->csv && clb_train_csv_write_header(c->csv, csv_flags) != 0) ||
+      (c->summary_csv && clb_train_summary_csv_write_header(c->summary_csv) != 0)) {
+    clb_cli_error(c->command, "cannot write the CSV headers: %s", strerror(errno));
+    return 1;
   }
   printf("%7s %6s %9s %14s %10s%s", "batch", "epoch", "updates", "train_loss", "wall_s",
          c->classifier ? "  accuracy" : "");
@@ -183,14 +156,18 @@ static int run_train(struct clb_training *c) {
     extra.sharpness_eps = opt->sharpness_eps;
     extra.sharpness_samples = opt->sharpness_samples;
     extra.sharpness_seed = opt->seed;
-    struct epoch_sink sink = {c->csv,
-                              c->dev->name,
-                              clb_model_name(opt->kind),
-                              clb_precision_name(opt->precision),
-                              batch,
-                              c->classifier,
-                              c->validation,
-                              0};
+    struct epoch_sink sink;
+    memset(&sink, 0, sizeof sink);
+    sink.csv = c->csv;
+    sink.csv_flags = csv_flags;
+    sink.classifier = c->classifier;
+    sink.validation = c->validation;
+    clb_train_csv_row_init(&sink.row);
+    snprintf(sink.row.device, sizeof sink.row.device, "%s", c->dev->name);
+    snprintf(sink.row.model, sizeof sink.row.model, "%s", clb_model_name(opt->kind));
+    snprintf(sink.row.precision, sizeof sink.row.precision, "%s",
+             clb_precision_name(opt->precision));
+    sink.row.batch = (double)batch;
     struct clb_train_summary sm;
     if (lr != opt->lr || extra.warmup_updates) {
       printf("batch %zu: lr %g", batch, lr);
