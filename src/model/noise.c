@@ -60,6 +60,23 @@ cleanup:
   return rc;
 }
 
+int clb_noise_exact_at(const struct clb_cl *cl, const struct clb_dataset *data,
+                       const struct clb_shape *shape, enum clb_precision precision, size_t rows,
+                       const double *theta, struct clb_noise_exact *out, struct clb_error *err) {
+  /* Chunks as tall as a typical big batch: few passes, modest buffers. */
+  size_t chunk = rows < 1024 ? rows : 1024;
+  struct clb_model_config config = {*shape, precision, chunk, 0};
+  struct clb_model *model = NULL;
+  int rc = 0;
+  memset(out, 0, sizeof *out);
+  CLB_TRY(clb_model_create(cl, &config, data, &model, err));
+  CLB_TRY(clb_model_set_params(model, theta, err));
+  CLB_TRY(clb_noise_exact(model, rows, chunk, out, err));
+cleanup:
+  clb_model_destroy(model);
+  return rc;
+}
+
 int clb_noise_measure(struct clb_model *model, size_t n, size_t batch, size_t k, uint64_t seed,
                       const struct clb_noise_exact *exact, struct clb_noise_measured *out,
                       struct clb_error *err) {

@@ -22,6 +22,13 @@ int clb_noise_exact(struct clb_model *model, size_t n, size_t chunk,
                     struct clb_noise_exact *out, struct clb_error *err);
 void clb_noise_exact_free(struct clb_noise_exact *exact);
 
+/* The exact statistics of the first `rows` samples of `data` at theta, on a
+ * model of its own (chunks of up to 1024 rows): what `clbatch run` records
+ * per model and `clbatch study` measures at the initial parameters. */
+int clb_noise_exact_at(const struct clb_cl *cl, const struct clb_dataset *data,
+                       const struct clb_shape *shape, enum clb_precision precision, size_t rows,
+                       const double *theta, struct clb_noise_exact *out, struct clb_error *err);
+
 struct clb_noise_measured {
   size_t batches;            /* K */
   double mean;               /* mean over K of |g_B - G|^2 */

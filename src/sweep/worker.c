@@ -310,24 +310,24 @@ cleanup:
   return rc;
 }
 
-/* The exact noise statistics at theta, once per model and precision. */
+/* The exact noise statistics at theta (after --noise-at SGD steps), once
+ * per model and precision. */
 static int exact_noise(struct worker *w, struct model_state *m, double *theta,
                        struct clb_noise_exact *exact, struct clb_error *err) {
   const size_t n = m->data->n;
-  size_t chunk = n < 1024 ? n : 1024;
-  if (chunk < 32 && n >= 32)
-    chunk = 32;
-  struct clb_model_config config = {m->shape, m->precision, chunk, 0};
-  struct clb_model *model = NULL;
   int rc = 0;
-  CLB_TRY(clb_model_create(&w->cl, &config, m->data, &model, err));
-  if (w->plan->noise_at > 0)
-    CLB_TRY(train_steps(w, model, n, w->plan->noise_at, theta, err));
-  CLB_TRY(clb_model_set_params(model, theta, err));
-  CLB_TRY(clb_noise_exact(model, n, chunk, exact, err));
-cleanup:
-  clb_model_destroy(model);
-  return rc;
+  memset(exact, 0, sizeof *exact);
+  if (w->plan->noise_at > 0) {
+    struct clb_model_config config = {m->shape, m->precision, n < 32 ? n : 32, 0};
+    struct clb_model *model = NULL;
+    rc = clb_model_create(&w->cl, &config, m->data, &model, err);
+    if (rc == 0)
+      rc = train_steps(w, model, n, w->plan->noise_at, theta, err);
+    clb_model_destroy(model);
+    if (rc != 0)
+      return rc;
+  }
+  return clb_noise_exact_at(&w->cl, m->data, &m->shape, m->precision, n, theta, exact, err);
 }
 
 /* Largest batch whose buffers the device accepts: doubling, then bisection. */

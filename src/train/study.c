@@ -57,20 +57,14 @@ int clb_study_noise_scale(const struct clb_cl *cl, const struct clb_dataset *dat
                           const struct clb_shape *shape, enum clb_precision precision,
                           size_t rows, const double *theta, double *sigma2, double *grad_norm2,
                           double *b_noise, struct clb_error *err) {
-  struct clb_model *model = NULL;
-  struct clb_noise_exact exact = {0};
-  size_t chunk = rows < 1024 ? rows : 1024;
-  struct clb_model_config config = {*shape, precision, chunk, 0};
-  int rc = 0;
-  CLB_TRY(clb_model_create(cl, &config, data, &model, err));
-  CLB_TRY(clb_model_set_params(model, theta, err));
-  CLB_TRY(clb_noise_exact(model, rows, chunk, &exact, err));
-  *sigma2 = exact.sigma2;
-  *grad_norm2 = exact.grad_norm2;
-  *b_noise = exact.noise_scale;
-cleanup:
+  struct clb_noise_exact exact;
+  int rc = clb_noise_exact_at(cl, data, shape, precision, rows, theta, &exact, err);
+  if (rc == 0) {
+    *sigma2 = exact.sigma2;
+    *grad_norm2 = exact.grad_norm2;
+    *b_noise = exact.noise_scale;
+  }
   clb_noise_exact_free(&exact);
-  clb_model_destroy(model);
   return rc;
 }
 
