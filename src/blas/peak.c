@@ -6,6 +6,7 @@
 #include "cl/kernels.h"
 #include "measure/measure.h"
 #include "measure/stats.h"
+#include "util/clock.h"
 
 #define PEAK_RUNS 5
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "blas/blas.h"
-#include "measure/measure.h"
+#include "util/clock.h"
 #include "util/files.h"
 #include "util/parse.h"
 #include "util/rng.h"

@@ -4,7 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "util/clock.h"
 
 void clb_measure_defaults(struct clb_measure_config *config) {
   config->warmup_steps = 3;
@@ -12,12 +13,6 @@ void clb_measure_defaults(struct clb_measure_config *config) {
   config->max_time_s = 2.0;
   config->max_reps = 100000;
   config->target_cv = 0.02;
-}
-
-double clb_now(void) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
 }
 
 double clb_event_span(cl_event first, cl_event last) {

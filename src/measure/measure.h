@@ -37,9 +37,6 @@ struct clb_timing {
 
 void clb_measure_defaults(struct clb_measure_config *config);
 
-/* Seconds on a monotonic clock. */
-double clb_now(void);
-
 int clb_measure_steps(cl_command_queue queue, const char *device, clb_step_fn step,
                       void *context, const struct clb_measure_config *config,
                       struct clb_timing *out, struct clb_error *err);

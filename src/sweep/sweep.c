@@ -11,8 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "measure/measure.h"
 #include "sweep/worker.h"
+#include "util/clock.h"
 
 extern char **environ;
 
