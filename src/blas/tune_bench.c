@@ -5,13 +5,10 @@
 #include <string.h>
 
 #include "blas/blas.h"
-#include "util/clock.h"
+#include "measure/measure.h"
 #include "util/rng.h"
 
 #define VERIFY_ENTRIES 4096 /* result entries checked against the host per configuration */
-#define MIN_REPS 3
-#define MAX_REPS 100
-#define REP_TIME_S 0.2
 
 struct clb_tune_bench {
   const struct clb_cl *cl;
@@ -26,7 +23,6 @@ struct clb_tune_bench {
   double *reference; /* their host values */
   size_t check_count;
   double tolerance;
-  double times[MAX_REPS];
 };
 
 void clb_tune_bench_destroy(struct clb_tune_bench *b) {
@@ -134,7 +130,7 @@ cleanup:
   return rc;
 }
 
-/* One GEMM run. CLBlast's event covers only its last kernel
+/* One GEMM for measure/'s loop. CLBlast's event covers only its last kernel
  * and the indirect path runs pad/transpose kernels first, so a marker opens
  * the run and the GEMM's event (its last kernel) closes it. */
 static int gemm_run(void *context, size_t index, cl_event *first, cl_event *last,
@@ -178,29 +174,20 @@ cleanup:
   return rc;
 }
 
-static int compare_doubles(const void *x, const void *y) {
-  double a = *(const double *)x, b = *(const double *)y;
-  return (a > b) - (a < b);
-}
+/* At least 3 and at most 100 runs, until they add up to 0.2 s: a few
+ * tenths of a second per configuration keeps a 64-configuration search
+ * within minutes. Configurations are compared by the median run, which a
+ * stray slow run (the host's scheduler, a page fault) does not move, rather
+ * than the best run, which rewards a lucky outlier. */
+static const struct clb_measure_runs_config gemm_runs = {0, 3, 100, 0.2, 0};
 
 int clb_tune_bench_gflops(struct clb_tune_bench *b, double *gflops, struct clb_error *err) {
   int rc = 0;
+  struct clb_timing timing;
   CLB_TRY(clb_blas_reserve_gemm(&b->blas, 0, 0, b->m, b->n, b->k, b->k, b->n, b->n, err));
   CLB_TRY(verify(b, err));
-  size_t reps = 0;
-  double total = 0.0;
-  while (reps < MAX_REPS && (reps < MIN_REPS || total < REP_TIME_S)) {
-    double start = clb_now();
-    CLB_TRY(gemm_run(b, 0, NULL, NULL, err));
-    CLB_CHECK(clFinish(b->cl->queue), "clFinish (timed GEMM)", b->device);
-    b->times[reps] = clb_now() - start;
-    total += b->times[reps++];
-  }
-  qsort(b->times, reps, sizeof b->times[0], compare_doubles);
-  double median =
-      reps % 2 ? b->times[reps / 2] : 0.5 * (b->times[reps / 2 - 1] + b->times[reps / 2]);
-  if (!(median > 0.0))
-    median = 1e-9;
+  CLB_TRY(clb_measure_runs(b->cl->queue, b->device, gemm_run, b, &gemm_runs, &timing, err));
+  double median = timing.device.median > 0.0 ? timing.device.median : 1e-9;
   *gflops = 2.0 * (double)b->m * (double)b->n * (double)b->k / median * 1e-9;
 cleanup:
   return rc;

@@ -23,9 +23,12 @@ int clb_tune_bench_create(const struct clb_cl *cl, enum clb_precision precision,
 void clb_tune_bench_destroy(struct clb_tune_bench *bench);
 
 /* Runs the GEMM once (which compiles whatever CLBlast's parameters now ask
- * for), checks it against the host reference, then times it. *gflops comes
- * from the median run. A failure to build, run or verify is returned for the
- * caller to judge (a bad configuration, not necessarily a broken device). */
+ * for), checks it against the host reference, then times it run by run
+ * (clb_measure_runs). *gflops comes from the median run's device time, from
+ * a marker before the GEMM to the end of its last kernel (the wall time of
+ * the run when the driver's timestamps are unusable). A failure to build,
+ * run or verify is returned for the caller to judge (a bad configuration,
+ * not necessarily a broken device). */
 int clb_tune_bench_gflops(struct clb_tune_bench *bench, double *gflops, struct clb_error *err);
 
 #endif
