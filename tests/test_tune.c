@@ -7,9 +7,12 @@
 
 #include "blas/blas.h"
 #include "blas/tune.h"
+#include "blas/tune_space.h"
+#include "blas/tune_store.h"
 #include "cl/context.h"
 #include "cl/platform.h"
 #include "helpers.h"
+#include "util/files.h"
 
 /* Points CLBATCH_TUNE_FILE at DIR/tuned.conf in a fresh directory; returns the path. */
 static char *use_temp_tune_file(char **dir_out) {
@@ -331,4 +334,219 @@ Test(tune_cli, dry_run_prints_table_and_writes_nothing) {
   free(out);
   free(path);
   free(dir);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The store: what clb_tune_store_save writes, clb_tune_store_load reads back. */
+
+static const struct clb_tune_entry *find_entry(const struct clb_tune_file *file,
+                                               const struct clb_device_info *dev,
+                                               const char *kernel) {
+  for (size_t i = 0; i < file->count; i++)
+    if (clb_tune_store_matches(&file->entries[i], dev, CLB_FP32) &&
+        strcmp(file->entries[i].kernel, kernel) == 0)
+      return &file->entries[i];
+  return NULL;
+}
+
+static void fill_report(struct clb_tune_report *report, size_t mwg, size_t crossover) {
+  static const char *const xgemm_names[] = {"MWG", "NWG", "VWM"};
+  memset(report, 0, sizeof *report);
+  struct clb_tune_kernel_result *x = &report->kernels[0], *d = &report->kernels[1],
+                                *r = &report->kernels[2];
+  x->kernel = "Xgemm";
+  x->legal = 1000;
+  x->tried = 4;
+  x->default_gflops = 10.0;
+  x->tuned_gflops = 12.5;
+  x->param_count = 3;
+  for (size_t p = 0; p < 3; p++)
+    x->param_names[p] = xgemm_names[p];
+  x->param_values[0] = mwg;
+  x->param_values[1] = 32;
+  x->param_values[2] = 2;
+  d->kernel = "XgemmDirect";
+  d->legal = 100;
+  d->tried = 4;
+  d->skipped = 1;
+  d->default_gflops = d->tuned_gflops = 5.0;
+  d->use_defaults = 1;
+  r->kernel = "GemmRoutine";
+  r->legal = r->tried = 1;
+  r->param_count = 1;
+  r->param_names[0] = "XGEMM_MIN_INDIRECT_SIZE";
+  r->param_values[0] = crossover;
+}
+
+Test(tune_store, save_then_load_round_trips_and_keeps_other_sections_verbatim) {
+  char *dir = clb_test_tmpdir();
+  char path[4096];
+  snprintf(path, sizeof path, "%s/deep/er/tuned.conf", dir);
+  /* A name with the header's separators: stored and matched by one rule. */
+  struct clb_device_info dev = fake_device();
+  strcpy(dev.name, " Test|Device [9000] ");
+  static const char other[] = "[device=Other GPU|driver=2.0|precision=fp64|kernel=Xgemm]\n"
+                              "# a note a person wrote\n"
+                              "gflops_tuned = 1.000\n"
+                              "MWG = 128";
+  struct clb_tune_options options;
+  clb_tune_defaults(&options);
+  struct clb_tune_report report;
+  struct clb_error err = {0};
+  struct clb_tune_file file = {0};
+  for (int round = 0; round < 2; round++) {
+    if (round == 0) {
+      char *first = clb_test_write_file(dir, "seed.conf", other);
+      cr_assert_eq(clb_mkdir_parents(path, &err), 0, "%s", err.message);
+      cr_assert_eq(rename(first, path), 0);
+      free(first);
+    }
+    /* The second save replaces this device's sections instead of adding more. */
+    fill_report(&report, round == 0 ? 64 : 128, round == 0 ? 161 : 40);
+    cr_assert_eq(clb_tune_store_save(path, &dev, CLB_FP32, &report, &options, &err), 0, "%s",
+                 err.message);
+    cr_assert_eq(clb_tune_store_load(path, &file, &err), 0, "%s", err.message);
+    cr_expect_eq(file.count, 4, "round %d", round);
+    const struct clb_tune_entry *x = find_entry(&file, &dev, "Xgemm");
+    const struct clb_tune_entry *d = find_entry(&file, &dev, "XgemmDirect");
+    const struct clb_tune_entry *r = find_entry(&file, &dev, "GemmRoutine");
+    cr_assert(x && d && r, "round %d: all three kernels stored:\n%s", round, file.text);
+    cr_expect_str_eq(x->device, "Test_Device _9000_");
+    cr_expect_eq(x->use_defaults, 0);
+    cr_assert_eq(x->param_count, 3);
+    for (size_t p = 0; p < 3; p++) {
+      cr_expect_str_eq(x->names[p], report.kernels[0].param_names[p]);
+      cr_expect_eq(x->values[p], report.kernels[0].param_values[p]);
+    }
+    cr_expect_eq(d->use_defaults, 1);
+    cr_expect_eq(d->param_count, 0);
+    cr_assert_eq(r->param_count, 1);
+    cr_expect_eq(r->values[0], report.kernels[2].param_values[0]);
+    cr_expect(strstr(file.text, other) != NULL, "round %d:\n%s", round, file.text);
+    cr_expect(strstr(file.text, "gflops_tuned = 12.500\n") != NULL, "%s", file.text);
+    clb_tune_store_free(&file);
+  }
+  clb_test_remove_dir(dir);
+  free(dir);
+}
+
+Test(tune_store, a_file_that_does_not_parse_is_never_overwritten) {
+  char *dir = clb_test_tmpdir();
+  static const char broken[] = "[device=X|driver=1|precision=fp32|kernel=Xgemm]\nMWG = lots\n";
+  char *path = clb_test_write_file(dir, "tuned.conf", broken);
+  struct clb_device_info dev = fake_device();
+  struct clb_tune_options options;
+  clb_tune_defaults(&options);
+  struct clb_tune_report report;
+  fill_report(&report, 64, 161);
+  struct clb_error err = {0};
+  cr_expect_eq(clb_tune_store_save(path, &dev, CLB_FP32, &report, &options, &err), CLB_E_PARSE);
+  cr_expect(strstr(err.message, "tuned.conf:2:") != NULL, "%s", err.message);
+  char *text = clb_test_read_file(path);
+  cr_expect_str_eq(text, broken);
+  free(text);
+  free(path);
+  clb_test_remove_dir(dir);
+  free(dir);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The spaces: CLBlast's constraints and the device's limits. */
+
+/* MWG=NWG=32, KWG=16, 8x8 threads, vector width 2, local memory for A and B:
+ * legal, and needs 4 * (16*32 + 16*32) = 4096 bytes of local memory in fp32. */
+static const size_t xgemm_ok[CLB_X_COUNT] = {0, 1, 16, 2, 8, 8, 32, 8, 8, 32, 1, 1, 0, 0, 2, 2};
+
+Test(tune_space, xgemm_constraints_and_device_limits) {
+  struct clb_tune_limits lim;
+  clb_tune_limits_init(&lim, 256, 4096, 4, 256, 64, 256);
+  const struct clb_tune_space *space = &clb_tune_xgemm_gemmk0;
+  size_t v[CLB_X_COUNT];
+  cr_expect(space->legal(xgemm_ok, &lim));
+
+  memcpy(v, xgemm_ok, sizeof v);
+  v[CLB_X_KWI] = 3; /* KWG must be a multiple of KWI */
+  cr_expect_not(space->legal(v, &lim));
+  memcpy(v, xgemm_ok, sizeof v);
+  v[CLB_X_VWM] = 8; /* MWG must be a multiple of MDIMC * VWM */
+  cr_expect_not(space->legal(v, &lim));
+  memcpy(v, xgemm_ok, sizeof v);
+  v[CLB_X_MDIMA] = 32; /* MWG must be a multiple of MDIMA * VWM */
+  cr_expect_not(space->legal(v, &lim));
+  memcpy(v, xgemm_ok, sizeof v);
+  v[CLB_X_MDIMA] = 2; /* KWG must be a multiple of KDIMA = MDIMC * NDIMC / MDIMA (32) */
+  cr_expect_not(space->legal(v, &lim));
+  /* GEMMK=1 (2D register tiling): KREG a multiple of VWN, MDIMC == MDIMA. */
+  static const size_t gemmk1_ok[CLB_X_COUNT] = {1, 2, 1, 1, 8, 8, 32, 8, 8, 32, 0, 0, 0, 0, 2, 2};
+  cr_expect(clb_tune_xgemm_gemmk1.legal(gemmk1_ok, &lim));
+  memcpy(v, gemmk1_ok, sizeof v);
+  v[CLB_X_KREG] = 1;
+  cr_expect_not(clb_tune_xgemm_gemmk1.legal(v, &lim));
+  memcpy(v, gemmk1_ok, sizeof v);
+  v[CLB_X_MDIMA] = 16;
+  cr_expect_not(clb_tune_xgemm_gemmk1.legal(v, &lim));
+
+  /* The device: work-group size, local memory (to the byte), tiles past the matrix. */
+  lim.max_work_group = 63;
+  cr_expect_not(space->legal(xgemm_ok, &lim));
+  lim.max_work_group = 64;
+  lim.local_mem_bytes = 4095;
+  cr_expect_not(space->legal(xgemm_ok, &lim));
+  clb_tune_limits_init(&lim, 256, 4096, 8, 256, 64, 256); /* fp64: twice the bytes */
+  cr_expect_not(space->legal(xgemm_ok, &lim));
+  clb_tune_limits_init(&lim, 256, 65536, 4, 256, 16, 256); /* n = 16: NWG 32 is still in */
+  cr_expect(space->legal(xgemm_ok, &lim));
+  memcpy(v, xgemm_ok, sizeof v);
+  v[CLB_X_NWG] = 64; /* ... 64 only pads */
+  cr_expect_not(space->legal(v, &lim));
+}
+
+Test(tune_space, direct_constraints_and_local_memory) {
+  /* WGD=16, 8x8 threads, vector width 2, padding: 4 * (16*17 + 16*17) = 2176 bytes. */
+  static const size_t ok[CLB_D_COUNT] = {16, 8, 8, 8, 8, 2, 2, 2, 1, 1};
+  struct clb_tune_limits lim;
+  clb_tune_limits_init(&lim, 256, 2176, 4, 256, 64, 256);
+  const struct clb_tune_space *space = &clb_tune_xgemm_direct;
+  cr_expect(space->legal(ok, &lim));
+  lim.local_mem_bytes = 2175;
+  cr_expect_not(space->legal(ok, &lim));
+  lim.local_mem_bytes = 2176;
+  size_t v[CLB_D_COUNT];
+  memcpy(v, ok, sizeof v);
+  v[CLB_D_KWID] = 3; /* WGD must be a multiple of KWID */
+  cr_expect_not(space->legal(v, &lim));
+  memcpy(v, ok, sizeof v);
+  v[CLB_D_VWMD] = 4; /* WGD must be a multiple of MDIMCD * VWMD */
+  cr_expect_not(space->legal(v, &lim));
+}
+
+Test(tune_space, candidates_are_legal_and_the_sample_is_seeded_and_covers_every_space) {
+  struct clb_tune_limits lim;
+  clb_tune_limits_init(&lim, 256, 32768, 4, 256, 64, 256);
+  static const struct clb_tune_space *const spaces[] = {&clb_tune_xgemm_gemmk0,
+                                                        &clb_tune_xgemm_gemmk1};
+  struct clb_tune_candidates a = {0}, b = {0};
+  struct clb_error err = {0};
+  cr_assert_eq(clb_tune_candidates_list(spaces, 2, &lim, &a, &err), 0, "%s", err.message);
+  cr_assert_eq(clb_tune_candidates_list(spaces, 2, &lim, &b, &err), 0, "%s", err.message);
+  size_t total = clb_tune_space_size(spaces[0]) + clb_tune_space_size(spaces[1]);
+  cr_expect_gt(a.count, 1000);
+  cr_expect_lt(a.count, total, "the constraints remove configurations");
+  size_t values[CLB_TUNE_MAX_PARAMS];
+  for (size_t i = 0; i < a.count; i += 97) {
+    const struct clb_tune_space *space = spaces[a.items[i] >> 32];
+    clb_tune_space_decode(space, (size_t)(a.items[i] & 0xffffffffu), values);
+    cr_expect(space->legal(values, &lim), "candidate %zu", i);
+  }
+  /* The same seed, the same sample; every space in it even when it is small. */
+  for (uint64_t seed = 1; seed <= 20; seed++) {
+    clb_tune_candidates_sample(&a, 2, 2, seed);
+    clb_tune_candidates_sample(&b, 2, 2, seed);
+    cr_expect_eq(a.items[0], b.items[0], "seed %llu", (unsigned long long)seed);
+    cr_expect_eq(a.items[1], b.items[1], "seed %llu", (unsigned long long)seed);
+    cr_expect_neq(a.items[0] >> 32, a.items[1] >> 32, "seed %llu: one space left out",
+                  (unsigned long long)seed);
+  }
+  clb_tune_candidates_free(&a);
+  clb_tune_candidates_free(&b);
 }

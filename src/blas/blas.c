@@ -206,3 +206,21 @@ int clb_blas_dot(struct clb_blas *blas, size_t n, cl_mem result, size_t result_o
     return clb_fail(err, status, name, blas->device_name, "n=%zu", n);
   return 0;
 }
+
+static CLBlastPrecision clblast_precision(enum clb_precision precision) {
+  return precision == CLB_FP64   ? CLBlastPrecisionDouble
+         : precision == CLB_FP16 ? CLBlastPrecisionHalf
+                                 : CLBlastPrecisionSingle;
+}
+
+int clb_blas_override(cl_device_id device, const char *device_name, enum clb_precision precision,
+                      const char *kernel, size_t count, const char *const *names,
+                      const size_t *values, struct clb_error *err) {
+  /* CLBlast's C API takes the names as non-const; it only reads them. */
+  CLBlastStatusCode status = CLBlastOverrideParameters(device, kernel, clblast_precision(precision),
+                                                       count, (const char **)names, values);
+  if (status != CLBlastSuccess)
+    return clb_fail(err, status, "CLBlastOverrideParameters", device_name, "kernel %s, %s", kernel,
+                    clb_precision_name(precision));
+  return 0;
+}

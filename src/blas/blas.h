@@ -49,4 +49,12 @@ int clb_blas_dot(struct clb_blas *blas, size_t n, cl_mem result, size_t result_o
                  size_t x_offset, cl_mem y, size_t y_offset, cl_event *event,
                  struct clb_error *err);
 
+/* Replaces CLBlast's parameters of one kernel ("Xgemm", "XgemmDirect",
+ * "GemmRoutine", ...) for one device and precision, in this process: the next
+ * call that uses the kernel compiles it with these values. CLBlast cannot hand
+ * the previous values back, so an override cannot be undone. */
+int clb_blas_override(cl_device_id device, const char *device_name, enum clb_precision precision,
+                      const char *kernel, size_t count, const char *const *names,
+                      const size_t *values, struct clb_error *err);
+
 #endif

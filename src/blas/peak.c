@@ -1,46 +1,53 @@
 #include "blas/peak.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "cl/kernels.h"
 #include "measure/measure.h"
-#include "measure/stats.h"
+
+/* One launch of a 1-D kernel, for measure/'s timing loops. */
+struct launch {
+  cl_command_queue queue;
+  cl_kernel kernel;
+  size_t global, local;
+  const char *device;
+};
+
+/* A one-command step: the kernel's own event is both its first and its last. */
+static int launch_step(void *context, size_t index, cl_event *first, cl_event *last,
+                       struct clb_error *err) {
+  const struct launch *l = context;
+  int rc = 0;
+  CLB_CHECK(clEnqueueNDRangeKernel(l->queue, l->kernel, 1, NULL, &l->global, &l->local, 0, NULL,
+                                   first),
+            "clEnqueueNDRangeKernel", l->device);
+  if (last)
+    *last = first ? *first : NULL;
+cleanup:
+  return rc;
+}
 
 #define PEAK_RUNS 5
 
-/* Runs a kernel PEAK_RUNS times after one warm-up and returns the fastest
- * device time (profiling event of the kernel itself). */
+/* The fastest device time of PEAK_RUNS runs after one warm-up, each run alone
+ * on the device. A peak is the best the device can do, so the best run is
+ * reported (as STREAM and clpeak do), not the median: slower runs are
+ * interference from the host, not the device's limit. Device time is required:
+ * a wall-clock fallback would charge each run its launch and wait. */
 static int best_kernel_time(const struct clb_cl *cl, cl_kernel kernel, size_t global,
                             size_t local, const char *name, double *best,
                             struct clb_error *err) {
-  int rc = 0;
-  cl_event event = NULL;
-  *best = -1;
-  for (int run = 0; run <= PEAK_RUNS; run++) {
-    CLB_CHECK(clEnqueueNDRangeKernel(cl->queue, kernel, 1, NULL, &global, &local, 0, NULL,
-                                     &event),
-              "clEnqueueNDRangeKernel", cl->info->name);
-    CLB_CHECK(clWaitForEvents(1, &event), "clWaitForEvents", cl->info->name);
-    cl_ulong start = 0, end = 0;
-    CLB_CHECK(clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_START, sizeof start, &start,
-                                      NULL),
-              "clGetEventProfilingInfo", cl->info->name);
-    CLB_CHECK(clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL),
-              "clGetEventProfilingInfo", cl->info->name);
-    clReleaseEvent(event);
-    event = NULL;
-    double seconds = 1e-9 * (double)(end - start);
-    if (run > 0 && end > start && (*best < 0 || seconds < *best))
-      *best = seconds;
-  }
-  if (*best <= 0)
-    rc = clb_failf(err, CLB_E_NUMERIC, "%s on %s: the driver reported no usable timestamps",
-                   name, cl->info->name);
-cleanup:
-  if (event)
-    clReleaseEvent(event);
-  return rc;
+  struct launch l = {cl->queue, kernel, global, local, cl->info->name};
+  const struct clb_measure_runs_config runs = {1, PEAK_RUNS, PEAK_RUNS, 0.0, 0};
+  struct clb_timing timing;
+  int rc = clb_measure_runs(cl->queue, cl->info->name, launch_step, &l, &runs, &timing, err);
+  if (rc != 0)
+    return rc;
+  if (!timing.used_events || !(timing.device.min > 0))
+    return clb_failf(err, CLB_E_NUMERIC, "%s on %s: the driver reported no usable timestamps",
+                     name, cl->info->name);
+  *best = timing.device.min;
+  return 0;
 }
 
 static size_t work_group(const struct clb_cl *cl) {
@@ -144,20 +151,20 @@ int clb_peak_flops(const struct clb_cl *cl, enum clb_precision precision, double
   return 0;
 }
 
+#define LAUNCH_WARMUP_RUNS 20 /* the first launches pay for first-use set-up */
 #define LAUNCH_SYNC_RUNS 201
 #define LAUNCH_QUEUED_RUNS 1000
 
+/* Launch cost is host time by definition, so both figures come from the host
+ * clock: the median of isolated launches (robust to the scheduler's outliers)
+ * and the mean over a full queue. */
 int clb_peak_launch(const struct clb_cl *cl, struct clb_launch_cost *out, struct clb_error *err) {
   int rc = 0;
   cl_int status = CL_SUCCESS;
   cl_program program = NULL;
   cl_kernel kernel = NULL;
   cl_mem unused = NULL;
-  double *samples = malloc(LAUNCH_SYNC_RUNS * sizeof *samples);
   const char *name = cl->info->name;
-  size_t one = 1;
-  if (!samples)
-    return clb_failf(err, CLB_E_NOMEM, "out of host memory");
   CLB_TRY(clb_program_build(cl->context, cl->info->device, name, "peak", "-DCLB_FP32", &program,
                             err));
   kernel = clCreateKernel(program, "empty_kernel", &status);
@@ -165,27 +172,14 @@ int clb_peak_launch(const struct clb_cl *cl, struct clb_launch_cost *out, struct
   unused = clCreateBuffer(cl->context, CL_MEM_WRITE_ONLY, sizeof(cl_float), NULL, &status);
   CLB_CHECK(status, "clCreateBuffer", name);
   CLB_CHECK(clSetKernelArg(kernel, 0, sizeof unused, &unused), "clSetKernelArg", name);
-  /* The first launches pay for first-use set-up; keep them out. */
-  for (int warm = 0; warm < 20; warm++)
-    CLB_CHECK(clEnqueueNDRangeKernel(cl->queue, kernel, 1, NULL, &one, &one, 0, NULL, NULL),
-              "clEnqueueNDRangeKernel", name);
-  CLB_CHECK(clFinish(cl->queue), "clFinish", name);
-  for (int run = 0; run < LAUNCH_SYNC_RUNS; run++) {
-    double start = clb_now();
-    CLB_CHECK(clEnqueueNDRangeKernel(cl->queue, kernel, 1, NULL, &one, &one, 0, NULL, NULL),
-              "clEnqueueNDRangeKernel", name);
-    CLB_CHECK(clFinish(cl->queue), "clFinish", name);
-    samples[run] = clb_now() - start;
-  }
-  struct clb_summary summary;
-  clb_stats_summarize(samples, LAUNCH_SYNC_RUNS, &summary);
-  out->sync_s = summary.median;
-  double start = clb_now();
-  for (int run = 0; run < LAUNCH_QUEUED_RUNS; run++)
-    CLB_CHECK(clEnqueueNDRangeKernel(cl->queue, kernel, 1, NULL, &one, &one, 0, NULL, NULL),
-              "clEnqueueNDRangeKernel", name);
-  CLB_CHECK(clFinish(cl->queue), "clFinish", name);
-  out->queued_s = (clb_now() - start) / LAUNCH_QUEUED_RUNS;
+  struct launch l = {cl->queue, kernel, 1, 1, name};
+  const struct clb_measure_runs_config sync = {LAUNCH_WARMUP_RUNS, LAUNCH_SYNC_RUNS,
+                                               LAUNCH_SYNC_RUNS, 0.0, 1};
+  struct clb_timing timing;
+  CLB_TRY(clb_measure_runs(cl->queue, name, launch_step, &l, &sync, &timing, err));
+  out->sync_s = timing.device.median;
+  CLB_TRY(clb_measure_queued(cl->queue, name, launch_step, &l, LAUNCH_QUEUED_RUNS,
+                             &out->queued_s, err));
 cleanup:
   if (unused)
     clReleaseMemObject(unused);
@@ -193,6 +187,5 @@ cleanup:
     clReleaseKernel(kernel);
   if (program)
     clReleaseProgram(program);
-  free(samples);
   return rc;
 }

@@ -14,9 +14,13 @@
  * CLBlast cannot hand its default parameters back (RetrieveParameters exists
  * only in the C++ API), and an override cannot be undone within a process.
  * So when CLBlast's defaults win for a kernel, the stored entry says
- * `use_defaults = 1` and carries no parameters, and after clb_tune_run that
+ * `use_defaults = 1` and carries no parameters, and after clb_tune_search that
  * kernel is left on the last configuration tried in this process: benchmark
- * in a fresh process (as the CLI does) and call clb_tune_apply there. */
+ * in a fresh process (as the CLI does) and call clb_tune_apply there.
+ *
+ * Modules: tune_space (the spaces and their constraints), tune_store (the
+ * file), tune_bench (the timed GEMM), tune_search.c (the search) and tune.c
+ * (options, applying). */
 #ifndef CLB_BLAS_TUNE_H
 #define CLB_BLAS_TUNE_H
 
@@ -53,6 +57,10 @@ int clb_tune_apply(const struct clb_device_info *dev, enum clb_precision precisi
                    struct clb_error *err);
 
 #define CLB_TUNE_KERNELS 3 /* Xgemm, XgemmDirect, GemmRoutine */
+/* The crossover between the direct and the indirect GEMM is CLBlast's
+ * "kernel" GemmRoutine with this one parameter. */
+#define CLB_TUNE_ROUTINE_KERNEL "GemmRoutine"
+#define CLB_TUNE_ROUTINE_PARAM "XGEMM_MIN_INDIRECT_SIZE"
 #define CLB_TUNE_MAX_PARAMS 16
 
 /* What one kernel's search found. */
@@ -79,11 +87,8 @@ struct clb_tune_report {
 
 /* Searches parameters on one device and precision for the given GEMM shape and
  * stores the best per kernel (replacing older entries for the same device,
- * driver, precision and kernel). Progress lines go to `progress` (may be NULL). */
-int clb_tune_run(const struct clb_cl *cl, enum clb_precision precision,
-                 const struct clb_tune_options *options, FILE *progress, struct clb_error *err);
-
-/* The same, filling `report` (may be NULL). */
+ * driver, precision and kernel), filling `report` (may be NULL). Progress
+ * lines go to `progress` (may be NULL). */
 int clb_tune_search(const struct clb_cl *cl, enum clb_precision precision,
                     const struct clb_tune_options *options, FILE *progress,
                     struct clb_tune_report *report, struct clb_error *err);

@@ -14,13 +14,14 @@
 #include "cl/platform.h"
 #include "cl/topology.h"
 #include "cli/commands.h"
+#include "measure/measure.h"
 #include "model/dataset.h"
 #include "results/advise.h"
 #include "results/output.h"
 #include "sweep/plan.h"
 #include "sweep/sweep.h"
 #include "sweep/worker.h"
-#include "measure/measure.h"
+#include "util/clock.h"
 #include "util/files.h"
 
 void clb_help_run(FILE *out) {

@@ -10,8 +10,8 @@
 #include "cli/commands.h"
 #include "cli/train_options.h"
 #include "cli/training.h"
-#include "train/study.h"
 #include "results/study_csv.h"
+#include "train/study.h"
 
 void clb_help_study(FILE *out) {
   fprintf(out, "Usage: clbatch study --target-loss L [OPTIONS]\n"

@@ -13,9 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "measure/measure.h"
 #include "sweep/wire.h"
 #include "sweep/worker.h"
+#include "util/clock.h"
 
 extern char **environ;
 

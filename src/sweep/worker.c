@@ -16,11 +16,11 @@
 #include "cl/describe.h"
 #include "cl/platform.h"
 #include "cl/topology.h"
-#include "sweep/wire.h"
 #include "model/dataset.h"
 #include "model/model.h"
 #include "model/noise.h"
 #include "model/params.h"
+#include "sweep/wire.h"
 #include "util/rng.h"
 
 /* Everything the worker shares across configurations. */

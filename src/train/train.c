@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "measure/measure.h"
 #include "model/model.h"
+#include "util/clock.h"
 
 /* Evaluation reads the loss of up to this many rows per pass; the model's
  * step buffers are sized for it so an epoch's loss takes few passes. */

@@ -281,6 +281,16 @@ int clb_parse_batches(const char *text, size_t max_value, size_t *out, size_t ma
 /* ---- config files --------------------------------------------------------- */
 
 
+int clb_config_split(char *line, char **key, char **value) {
+  char *eq = strchr(line, '=');
+  if (!eq)
+    return -1;
+  *eq = '\0';
+  *key = clb_trim(line);
+  *value = clb_trim(eq + 1);
+  return 0;
+}
+
 int clb_config_read(const char *path, int (*apply)(const char *key, const char *value, void *ctx),
                     void *ctx, struct clb_error *err) {
   if (!path || !apply)
@@ -306,15 +316,8 @@ int clb_config_read(const char *path, int (*apply)(const char *key, const char *
     char *text = clb_trim(line);
     if (text[0] == '\0' || text[0] == '#')
       continue;
-    char *eq = strchr(text, '=');
-    if (!eq) {
-      rc = clb_failf(err, CLB_E_PARSE, "%s:%zu: expected key = value", path, line_no);
-      break;
-    }
-    *eq = '\0';
-    char *key = clb_trim(text);
-    char *value = clb_trim(eq + 1);
-    if (key[0] == '\0') {
+    char *key = NULL, *value = NULL;
+    if (clb_config_split(text, &key, &value) != 0 || key[0] == '\0') {
       rc = clb_failf(err, CLB_E_PARSE, "%s:%zu: expected key = value", path, line_no);
       break;
     }

@@ -43,4 +43,11 @@ int clb_parse_batches(const char *text, size_t max_value, size_t *out, size_t ma
 int clb_config_read(const char *path, int (*apply)(const char *key, const char *value, void *ctx),
                     void *ctx, struct clb_error *err);
 
+/* One `key = value` line, split in place at its first '=': *key and *value
+ * point into `line`, trimmed of surrounding whitespace (either may be empty,
+ * for the caller to judge). Returns 0, or -1 when the line has no '='. The
+ * reader above and readers of other `key = value` formats (tuned.conf's
+ * sections) share it, so they agree on what a line means. */
+int clb_config_split(char *line, char **key, char **value);
+
 #endif

@@ -1,0 +1,194 @@
+#include "blas/tune_bench.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blas/blas.h"
+#include "measure/measure.h"
+#include "util/rng.h"
+
+#define VERIFY_ENTRIES 4096 /* result entries checked against the host per configuration */
+
+struct clb_tune_bench {
+  const struct clb_cl *cl;
+  const char *device;
+  enum clb_precision precision;
+  size_t m, n, k;
+  struct clb_blas blas;
+  cl_mem a, b, c;
+  void *host_c;      /* C as the device stores it */
+  double *result;    /* C converted to double */
+  size_t *check_at;  /* indices of C verified */
+  double *reference; /* their host values */
+  size_t check_count;
+  double tolerance;
+};
+
+void clb_tune_bench_destroy(struct clb_tune_bench *b) {
+  if (!b)
+    return;
+  clb_blas_release(&b->blas);
+  if (b->a)
+    clReleaseMemObject(b->a);
+  if (b->b)
+    clReleaseMemObject(b->b);
+  if (b->c)
+    clReleaseMemObject(b->c);
+  free(b->host_c);
+  free(b->result);
+  free(b->check_at);
+  free(b->reference);
+  free(b);
+}
+
+static int upload(struct clb_tune_bench *b, const double *values, size_t count, cl_mem *out,
+                  struct clb_error *err) {
+  int rc = 0;
+  size_t bytes = count * clb_precision_size(b->precision);
+  cl_int status = CL_SUCCESS;
+  void *host = malloc(bytes);
+  if (!host)
+    return clb_failf(err, CLB_E_NOMEM, "out of host memory for a %zu-byte GEMM operand", bytes);
+  clb_precision_from_double(b->precision, values, host, count);
+  *out = clCreateBuffer(b->cl->context, CL_MEM_READ_WRITE, bytes, NULL, &status);
+  CLB_CHECK(status, "clCreateBuffer (tuning GEMM operand)", b->device);
+  CLB_CHECK(clEnqueueWriteBuffer(b->cl->queue, *out, CL_TRUE, 0, bytes, host, 0, NULL, NULL),
+            "clEnqueueWriteBuffer (tuning GEMM operand)", b->device);
+cleanup:
+  free(host);
+  return rc;
+}
+
+/* Random operands in [-1, 1] (multiples of 1/8, exact in every precision),
+ * and the host reference of a spread of C's entries, from those operands. */
+static void fill_operands(struct clb_tune_bench *b, double *a, double *bm, uint64_t seed) {
+  const size_t mk = b->m * b->k, kn = b->k * b->n, mn = b->m * b->n;
+  uint64_t state = seed ^ 0x5eedc1b1a5ull;
+  for (size_t i = 0; i < mk; i++)
+    a[i] = (double)((int)(clb_splitmix64(&state) % 17) - 8) / 8.0;
+  for (size_t i = 0; i < kn; i++)
+    bm[i] = (double)((int)(clb_splitmix64(&state) % 17) - 8) / 8.0;
+  for (size_t e = 0; e < b->check_count; e++) {
+    size_t at = b->check_count == mn ? e : (size_t)(clb_splitmix64(&state) % mn);
+    size_t row = at / b->n, col = at % b->n;
+    double sum = 0.0;
+    for (size_t x = 0; x < b->k; x++)
+      sum += a[row * b->k + x] * bm[x * b->n + col];
+    b->check_at[e] = at;
+    b->reference[e] = sum;
+  }
+  double eps = b->precision == CLB_FP64 ? 2.3e-16 : b->precision == CLB_FP16 ? 9.8e-4 : 1.2e-7;
+  b->tolerance = 8.0 * eps * (double)b->k; /* |a|, |b| <= 1 */
+}
+
+int clb_tune_bench_create(const struct clb_cl *cl, enum clb_precision precision, size_t m, size_t n,
+                          size_t k, uint64_t seed, struct clb_tune_bench **out,
+                          struct clb_error *err) {
+  int rc = 0;
+  double *a = NULL, *bm = NULL;
+  struct clb_tune_bench *b = calloc(1, sizeof *b);
+  *out = NULL;
+  if (!b)
+    return clb_failf(err, CLB_E_NOMEM, "out of host memory for the tuning benchmark");
+  b->cl = cl;
+  b->device = cl->info->name;
+  b->precision = precision;
+  b->m = m;
+  b->n = n;
+  b->k = k;
+  clb_blas_init(&b->blas, cl->context, cl->queue, cl->info->name, precision);
+  size_t mk = m * k, kn = k * n, mn = m * n;
+  if (mk / m != k || kn / k != n || mn / m != n) {
+    rc = clb_failf(err, CLB_E_INVAL, "GEMM shape %zu x %zu x %zu is too large", m, n, k);
+    goto cleanup;
+  }
+  a = malloc(mk * sizeof *a);
+  bm = malloc(kn * sizeof *bm);
+  b->host_c = malloc(mn * clb_precision_size(precision));
+  b->result = malloc(mn * sizeof *b->result);
+  b->check_count = mn < VERIFY_ENTRIES ? mn : VERIFY_ENTRIES;
+  b->check_at = malloc(b->check_count * sizeof *b->check_at);
+  b->reference = malloc(b->check_count * sizeof *b->reference);
+  if (!a || !bm || !b->host_c || !b->result || !b->check_at || !b->reference) {
+    rc = clb_failf(err, CLB_E_NOMEM, "out of host memory for a %zu x %zu x %zu GEMM", m, n, k);
+    goto cleanup;
+  }
+  fill_operands(b, a, bm, seed);
+  CLB_TRY(upload(b, a, mk, &b->a, err));
+  CLB_TRY(upload(b, bm, kn, &b->b, err));
+  cl_int status = CL_SUCCESS;
+  b->c = clCreateBuffer(cl->context, CL_MEM_READ_WRITE, mn * clb_precision_size(precision), NULL,
+                        &status);
+  CLB_CHECK(status, "clCreateBuffer (tuning GEMM result)", b->device);
+  *out = b;
+  b = NULL;
+cleanup:
+  clb_tune_bench_destroy(b);
+  free(a);
+  free(bm);
+  return rc;
+}
+
+/* One GEMM for measure/'s loop. CLBlast's event covers only its last kernel
+ * and the indirect path runs pad/transpose kernels first, so a marker opens
+ * the run and the GEMM's event (its last kernel) closes it. */
+static int gemm_run(void *context, size_t index, cl_event *first, cl_event *last,
+                    struct clb_error *err) {
+  struct clb_tune_bench *b = context;
+  int rc = 0;
+  if (first)
+    CLB_CHECK(clEnqueueMarkerWithWaitList(b->cl->queue, 0, NULL, first),
+              "clEnqueueMarkerWithWaitList", b->device);
+  rc = clb_blas_gemm(&b->blas, 0, 0, b->m, b->n, b->k, 1.0, b->a, 0, b->k, b->b, 0, b->n, 0.0, b->c,
+                     0, b->n, last, err);
+cleanup:
+  return rc;
+}
+
+/* Runs the GEMM once on a C filled with NaN and compares the checked
+ * entries with the host. This first run also compiles the kernels, so it is
+ * the warm-up of the timing that follows. */
+static int verify(struct clb_tune_bench *b, struct clb_error *err) {
+  int rc = 0;
+  const size_t mn = b->m * b->n, element = clb_precision_size(b->precision);
+  /* All-ones bytes are NaN in every precision: a kernel that writes nothing fails the check. */
+  cl_uchar nan_bytes = 0xff;
+  CLB_CHECK(clEnqueueFillBuffer(b->cl->queue, b->c, &nan_bytes, 1, 0, mn * element, 0, NULL, NULL),
+            "clEnqueueFillBuffer (tuning GEMM result)", b->device);
+  CLB_TRY(gemm_run(b, 0, NULL, NULL, err));
+  CLB_CHECK(clFinish(b->cl->queue), "clFinish (GEMM warm-up)", b->device);
+  CLB_CHECK(
+      clEnqueueReadBuffer(b->cl->queue, b->c, CL_TRUE, 0, mn * element, b->host_c, 0, NULL, NULL),
+      "clEnqueueReadBuffer (tuning GEMM result)", b->device);
+  clb_precision_to_double(b->precision, b->host_c, b->result, mn);
+  for (size_t e = 0; e < b->check_count; e++) {
+    double got = b->result[b->check_at[e]], want = b->reference[e];
+    if (!(fabs(got - want) <= b->tolerance)) {
+      rc = clb_failf(err, CLB_E_NUMERIC, "wrong GEMM result on %s: C[%zu][%zu] = %g, expected %g",
+                     b->device, b->check_at[e] / b->n, b->check_at[e] % b->n, got, want);
+      goto cleanup;
+    }
+  }
+cleanup:
+  return rc;
+}
+
+/* At least 3 and at most 100 runs, until they add up to 0.2 s: a few
+ * tenths of a second per configuration keeps a 64-configuration search
+ * within minutes. Configurations are compared by the median run, which a
+ * stray slow run (the host's scheduler, a page fault) does not move, rather
+ * than the best run, which rewards a lucky outlier. */
+static const struct clb_measure_runs_config gemm_runs = {0, 3, 100, 0.2, 0};
+
+int clb_tune_bench_gflops(struct clb_tune_bench *b, double *gflops, struct clb_error *err) {
+  int rc = 0;
+  struct clb_timing timing;
+  CLB_TRY(clb_blas_reserve_gemm(&b->blas, 0, 0, b->m, b->n, b->k, b->k, b->n, b->n, err));
+  CLB_TRY(verify(b, err));
+  CLB_TRY(clb_measure_runs(b->cl->queue, b->device, gemm_run, b, &gemm_runs, &timing, err));
+  double median = timing.device.median > 0.0 ? timing.device.median : 1e-9;
+  *gflops = 2.0 * (double)b->m * (double)b->n * (double)b->k / median * 1e-9;
+cleanup:
+  return rc;
+}

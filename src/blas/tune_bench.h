@@ -1,0 +1,35 @@
+/* The tuner's benchmark: one representative GEMM on a device, run with
+ * whatever parameters CLBlast holds at the time, checked against a host
+ * reference and timed through measure/. */
+#ifndef CLB_BLAS_TUNE_BENCH_H
+#define CLB_BLAS_TUNE_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cl/context.h"
+#include "cl/platform.h"
+#include "util/errors.h"
+#include "util/precision.h"
+
+struct clb_tune_bench;
+
+/* Uploads random operands for C(m x n) = A(m x k) B(k x n) (from `seed`) and
+ * computes the host reference of a spread of C's entries. */
+int clb_tune_bench_create(const struct clb_cl *cl, enum clb_precision precision, size_t m, size_t n,
+                          size_t k, uint64_t seed, struct clb_tune_bench **out,
+                          struct clb_error *err);
+
+/* Releases everything; NULL is a no-op. */
+void clb_tune_bench_destroy(struct clb_tune_bench *bench);
+
+/* Runs the GEMM once (which compiles whatever CLBlast's parameters now ask
+ * for), checks it against the host reference, then times it run by run
+ * (clb_measure_runs). *gflops comes from the median run's device time, from
+ * a marker before the GEMM to the end of its last kernel (the wall time of
+ * the run when the driver's timestamps are unusable). A failure to build,
+ * run or verify is returned for the caller to judge (a bad configuration,
+ * not necessarily a broken device). */
+int clb_tune_bench_gflops(struct clb_tune_bench *bench, double *gflops, struct clb_error *err);
+
+#endif

@@ -1,0 +1,261 @@
+#include "blas/tune_space.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "util/rng.h"
+
+static int is_multiple(size_t a, size_t b) {
+  return b != 0 && a % b == 0;
+}
+
+/* Constraints of src/tuning/kernels/xgemm.hpp (XgemmSetConstraints and
+ * XgemmComputeLocalMemSize) plus the device's limits. */
+static int legal_xgemm(const size_t *v, const struct clb_tune_limits *lim) {
+  if (!is_multiple(v[CLB_X_KWG], v[CLB_X_KWI]))
+    return 0;
+  if (!is_multiple(v[CLB_X_MWG], v[CLB_X_MDIMC] * v[CLB_X_VWM]) ||
+      !is_multiple(v[CLB_X_NWG], v[CLB_X_NDIMC] * v[CLB_X_VWN]))
+    return 0;
+  if (!is_multiple(v[CLB_X_MWG], v[CLB_X_MDIMA] * v[CLB_X_VWM]) ||
+      !is_multiple(v[CLB_X_NWG], v[CLB_X_NDIMB] * v[CLB_X_VWN]))
+    return 0;
+  if (v[CLB_X_GEMMK] == 0) {
+    /* KWG has to be a multiple of KDIMA = (MDIMC*NDIMC)/MDIMA and of KDIMB. */
+    if (!is_multiple(v[CLB_X_KWG], (v[CLB_X_MDIMC] * v[CLB_X_NDIMC]) / v[CLB_X_MDIMA]) ||
+        !is_multiple(v[CLB_X_KWG], (v[CLB_X_MDIMC] * v[CLB_X_NDIMC]) / v[CLB_X_NDIMB]))
+      return 0;
+  } else {
+    if (!is_multiple(v[CLB_X_KREG], v[CLB_X_VWN]) || v[CLB_X_MDIMC] != v[CLB_X_MDIMA] ||
+        v[CLB_X_NDIMC] != v[CLB_X_NDIMB])
+      return 0;
+  }
+  if (v[CLB_X_MDIMC] * v[CLB_X_NDIMC] > lim->max_work_group)
+    return 0;
+  unsigned long long local =
+      (unsigned long long)lim->element_bytes *
+      (v[CLB_X_SA] * v[CLB_X_KWG] * v[CLB_X_MWG] + v[CLB_X_SB] * v[CLB_X_KWG] * v[CLB_X_NWG]);
+  if (local > lim->local_mem_bytes)
+    return 0;
+  /* Tiles far larger than the matrix only pad it with zeros. */
+  return v[CLB_X_MWG] <= lim->cap_m && v[CLB_X_NWG] <= lim->cap_n &&
+         v[CLB_X_KWG] * v[CLB_X_KREG] <= lim->cap_k;
+}
+
+/* Constraints of src/tuning/kernels/xgemm_direct.hpp plus the device's limits. */
+static int legal_direct(const size_t *v, const struct clb_tune_limits *lim) {
+  size_t wgd = v[CLB_D_WGD];
+  if (!is_multiple(wgd, v[CLB_D_KWID]))
+    return 0;
+  if (!is_multiple(wgd, v[CLB_D_MDIMCD] * v[CLB_D_VWMD]) ||
+      !is_multiple(wgd, v[CLB_D_NDIMCD] * v[CLB_D_VWND]))
+    return 0;
+  if (!is_multiple(wgd, v[CLB_D_MDIMAD] * v[CLB_D_VWMD]) ||
+      !is_multiple(wgd, v[CLB_D_NDIMBD] * v[CLB_D_VWND]))
+    return 0;
+  if (!is_multiple(wgd, (v[CLB_D_MDIMCD] * v[CLB_D_NDIMCD]) / v[CLB_D_MDIMAD]) ||
+      !is_multiple(wgd, (v[CLB_D_MDIMCD] * v[CLB_D_NDIMCD]) / v[CLB_D_NDIMBD]))
+    return 0;
+  if (v[CLB_D_MDIMCD] * v[CLB_D_NDIMCD] > lim->max_work_group)
+    return 0;
+  unsigned long long local = (unsigned long long)lim->element_bytes *
+                             (wgd * (wgd + v[CLB_D_PADA]) + wgd * (wgd + v[CLB_D_PADB]));
+  if (local > lim->local_mem_bytes)
+    return 0;
+  return wgd <= lim->cap_mn;
+}
+
+/* CLBlast's tuner variation V=2 (kernel 0, GEMMK=0, randomly sampled). */
+const struct clb_tune_space clb_tune_xgemm_gemmk0 = {"Xgemm",
+                                                     CLB_X_COUNT,
+                                                     {{"GEMMK", 1, {0}},
+                                                      {"KREG", 1, {1}},
+                                                      {"KWG", 2, {16, 32}},
+                                                      {"KWI", 1, {2}},
+                                                      {"MDIMA", 3, {8, 16, 32}},
+                                                      {"MDIMC", 3, {8, 16, 32}},
+                                                      {"MWG", 4, {16, 32, 64, 128}},
+                                                      {"NDIMB", 3, {8, 16, 32}},
+                                                      {"NDIMC", 3, {8, 16, 32}},
+                                                      {"NWG", 4, {16, 32, 64, 128}},
+                                                      {"SA", 2, {0, 1}},
+                                                      {"SB", 2, {0, 1}},
+                                                      {"STRM", 2, {0, 1}},
+                                                      {"STRN", 2, {0, 1}},
+                                                      {"VWM", 4, {1, 2, 4, 8}},
+                                                      {"VWN", 4, {1, 2, 4, 8}}},
+                                                     legal_xgemm};
+
+/* CLBlast's tuner variation V=12 (kernel 1, GEMMK=1: 2D register tiling). */
+const struct clb_tune_space clb_tune_xgemm_gemmk1 = {"Xgemm",
+                                                     CLB_X_COUNT,
+                                                     {{"GEMMK", 1, {1}},
+                                                      {"KREG", 5, {1, 2, 4, 8, 16}},
+                                                      {"KWG", 1, {1}},
+                                                      {"KWI", 1, {1}},
+                                                      {"MDIMA", 5, {2, 4, 8, 16, 32}},
+                                                      {"MDIMC", 5, {2, 4, 8, 16, 32}},
+                                                      {"MWG", 5, {8, 16, 32, 64, 128}},
+                                                      {"NDIMB", 5, {2, 4, 8, 16, 32}},
+                                                      {"NDIMC", 5, {2, 4, 8, 16, 32}},
+                                                      {"NWG", 5, {8, 16, 32, 64, 128}},
+                                                      {"SA", 1, {0}},
+                                                      {"SB", 1, {0}},
+                                                      {"STRM", 1, {0}},
+                                                      {"STRN", 1, {0}},
+                                                      {"VWM", 4, {1, 2, 4, 8}},
+                                                      {"VWN", 4, {1, 2, 4, 8}}},
+                                                     legal_xgemm};
+
+/* CLBlast's tuner variation V=2 of xgemm_direct. */
+const struct clb_tune_space clb_tune_xgemm_direct = {"XgemmDirect",
+                                                     CLB_D_COUNT,
+                                                     {{"WGD", 4, {8, 16, 32, 64}},
+                                                      {"MDIMCD", 3, {8, 16, 32}},
+                                                      {"NDIMCD", 3, {8, 16, 32}},
+                                                      {"MDIMAD", 3, {8, 16, 32}},
+                                                      {"NDIMBD", 3, {8, 16, 32}},
+                                                      {"KWID", 3, {2, 8, 16}},
+                                                      {"VWMD", 4, {1, 2, 4, 8}},
+                                                      {"VWND", 4, {1, 2, 4, 8}},
+                                                      {"PADA", 2, {0, 1}},
+                                                      {"PADB", 2, {0, 1}}},
+                                                     legal_direct};
+
+size_t clb_tune_space_size(const struct clb_tune_space *space) {
+  size_t total = 1;
+  for (size_t p = 0; p < space->count; p++)
+    total *= space->params[p].count;
+  return total;
+}
+
+void clb_tune_space_decode(const struct clb_tune_space *space, size_t index, size_t *values) {
+  for (size_t p = space->count; p-- > 0;) {
+    values[p] = space->params[p].values[index % space->params[p].count];
+    index /= space->params[p].count;
+  }
+}
+
+static int candidates_push(struct clb_tune_candidates *list, uint64_t value) {
+  if (list->count == list->capacity) {
+    size_t capacity = list->capacity ? list->capacity * 2 : 1024;
+    uint64_t *grown = realloc(list->items, capacity * sizeof *grown);
+    if (!grown)
+      return CLB_E_NOMEM;
+    list->items = grown;
+    list->capacity = capacity;
+  }
+  list->items[list->count++] = value;
+  return 0;
+}
+
+int clb_tune_candidates_list(const struct clb_tune_space *const *spaces, size_t space_count,
+                             const struct clb_tune_limits *lim, struct clb_tune_candidates *out,
+                             struct clb_error *err) {
+  size_t values[CLB_TUNE_MAX_PARAMS];
+  for (size_t s = 0; s < space_count; s++) {
+    size_t total = clb_tune_space_size(spaces[s]);
+    for (size_t i = 0; i < total; i++) {
+      clb_tune_space_decode(spaces[s], i, values);
+      if (spaces[s]->legal(values, lim) && candidates_push(out, ((uint64_t)s << 32) | i) != 0)
+        return clb_failf(err, CLB_E_NOMEM, "out of host memory listing %s configurations",
+                         spaces[s]->kernel);
+    }
+  }
+  return 0;
+}
+
+/* Moves a seeded random sample of `want` candidates to the front (a partial
+ * Fisher-Yates shuffle), so the sample depends only on the seed and the space. */
+static void sample_front(struct clb_tune_candidates *list, size_t want, uint64_t seed) {
+  uint64_t state = seed;
+  if (want > list->count)
+    want = list->count;
+  for (size_t i = 0; i < want; i++) {
+    size_t j = i + (size_t)(clb_splitmix64(&state) % (list->count - i));
+    uint64_t swap = list->items[i];
+    list->items[i] = list->items[j];
+    list->items[j] = swap;
+  }
+}
+
+/* A kernel with several spaces (Xgemm's GEMMK=0 and GEMMK=1 kernels) gets at
+ * least one sampled configuration from each, when the sample has room: the
+ * smaller space would otherwise often go untried in a small sample. */
+static void sample_cover_spaces(struct clb_tune_candidates *list, size_t want, size_t space_count,
+                                uint64_t seed) {
+  uint64_t state = seed ^ 0xc0fe;
+  if (want < space_count || want >= list->count)
+    return;
+  size_t slot = want; /* replaced from the end of the sample backwards */
+  for (uint64_t s = 0; s < space_count; s++) {
+    size_t in_sample = 0, in_rest = 0;
+    for (size_t i = 0; i < list->count; i++)
+      *(i < want ? &in_sample : &in_rest) += (list->items[i] >> 32) == s;
+    if (in_sample > 0 || in_rest == 0)
+      continue;
+    size_t pick = (size_t)(clb_splitmix64(&state) % in_rest);
+    for (size_t i = want; i < list->count; i++) {
+      if ((list->items[i] >> 32) != s || pick-- > 0)
+        continue;
+      /* Only replace a slot whose space keeps another representative. */
+      while (slot > 0) {
+        slot--;
+        uint64_t old_space = list->items[slot] >> 32;
+        size_t same = 0;
+        for (size_t j = 0; j < want; j++)
+          same += (list->items[j] >> 32) == old_space;
+        if (same > 1)
+          break;
+      }
+      uint64_t swap = list->items[slot];
+      list->items[slot] = list->items[i];
+      list->items[i] = swap;
+      break;
+    }
+  }
+}
+
+static size_t tile_cap(size_t dim) {
+  size_t cap = 1;
+  while (cap < dim && cap < ((size_t)1 << 30))
+    cap <<= 1;
+  return cap < 32 ? 32 : cap;
+}
+
+void clb_tune_limits_init(struct clb_tune_limits *lim, size_t max_work_group,
+                          unsigned long long local_mem_bytes, size_t element_bytes, size_t m,
+                          size_t n, size_t k) {
+  lim->max_work_group = max_work_group;
+  lim->local_mem_bytes = local_mem_bytes;
+  lim->element_bytes = element_bytes;
+  lim->cap_m = tile_cap(m);
+  lim->cap_n = tile_cap(n);
+  lim->cap_k = tile_cap(k);
+  lim->cap_mn = tile_cap(m > n ? m : n);
+}
+
+void clb_tune_candidates_sample(struct clb_tune_candidates *list, size_t want, size_t space_count,
+                                uint64_t seed) {
+  sample_front(list, want, seed);
+  sample_cover_spaces(list, want, space_count, seed);
+}
+
+void clb_tune_candidates_free(struct clb_tune_candidates *list) {
+  free(list->items);
+  list->items = NULL;
+  list->count = list->capacity = 0;
+}
+
+void clb_tune_space_format(char *buf, size_t size, const struct clb_tune_space *space,
+                           const size_t *values) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (size_t p = 0; p < space->count && used + 1 < size; p++) {
+    int wrote = snprintf(buf + used, size - used, "%s%s=%zu", p ? " " : "", space->params[p].name,
+                         values[p]);
+    if (wrote < 0)
+      break;
+    used += (size_t)wrote;
+  }
+}

@@ -1,0 +1,111 @@
+/* The parameter spaces of CLBlast's GEMM kernels, transcribed from CLBlast's
+ * own tuner definitions (src/tuning/kernels/xgemm.hpp and xgemm_direct.hpp),
+ * their constraints, and a seeded sample of their legal configurations.
+ * Pure: plain numbers in, plain numbers out, no device. */
+#ifndef CLB_BLAS_TUNE_SPACE_H
+#define CLB_BLAS_TUNE_SPACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "blas/tune.h"
+#include "util/errors.h"
+
+/* Indices into an Xgemm configuration, in the order the file lists them. */
+enum {
+  CLB_X_GEMMK,
+  CLB_X_KREG,
+  CLB_X_KWG,
+  CLB_X_KWI,
+  CLB_X_MDIMA,
+  CLB_X_MDIMC,
+  CLB_X_MWG,
+  CLB_X_NDIMB,
+  CLB_X_NDIMC,
+  CLB_X_NWG,
+  CLB_X_SA,
+  CLB_X_SB,
+  CLB_X_STRM,
+  CLB_X_STRN,
+  CLB_X_VWM,
+  CLB_X_VWN,
+  CLB_X_COUNT
+};
+/* Indices into an XgemmDirect configuration. */
+enum {
+  CLB_D_WGD,
+  CLB_D_MDIMCD,
+  CLB_D_NDIMCD,
+  CLB_D_MDIMAD,
+  CLB_D_NDIMBD,
+  CLB_D_KWID,
+  CLB_D_VWMD,
+  CLB_D_VWND,
+  CLB_D_PADA,
+  CLB_D_PADB,
+  CLB_D_COUNT
+};
+
+/* What a configuration must fit into on a device, for a GEMM shape. */
+struct clb_tune_limits {
+  size_t max_work_group;
+  unsigned long long local_mem_bytes;
+  size_t element_bytes;
+  size_t cap_m, cap_n, cap_k, cap_mn; /* largest useful tile per dimension */
+};
+
+/* The limits of a device (its largest work-group and local memory) for an
+ * m x n x k GEMM in elements of `element_bytes`. */
+void clb_tune_limits_init(struct clb_tune_limits *lim, size_t max_work_group,
+                          unsigned long long local_mem_bytes, size_t element_bytes, size_t m,
+                          size_t n, size_t k);
+
+struct clb_tune_param {
+  const char *name;
+  size_t count;
+  size_t values[6];
+};
+
+/* One kernel's space: every combination of its parameters' values. */
+struct clb_tune_space {
+  const char *kernel;  /* CLBlast's kernel name: "Xgemm" or "XgemmDirect" */
+  size_t count;
+  struct clb_tune_param params[CLB_TUNE_MAX_PARAMS];
+  /* 1 when CLBlast accepts the configuration and it fits the limits. */
+  int (*legal)(const size_t *values, const struct clb_tune_limits *lim);
+};
+
+extern const struct clb_tune_space clb_tune_xgemm_gemmk0; /* CLBlast tuner V=2 */
+extern const struct clb_tune_space clb_tune_xgemm_gemmk1; /* V=12: 2D register tiling */
+extern const struct clb_tune_space clb_tune_xgemm_direct; /* xgemm_direct V=2 */
+
+/* Every combination, legal or not. */
+size_t clb_tune_space_size(const struct clb_tune_space *space);
+
+/* The configuration at `index` in [0, size), one value per parameter. */
+void clb_tune_space_decode(const struct clb_tune_space *space, size_t index, size_t *values);
+
+/* "NAME=V NAME=V ..." (cut short to fit `size`). */
+void clb_tune_space_format(char *buf, size_t size, const struct clb_tune_space *space,
+                           const size_t *values);
+
+/* Legal configurations of one kernel's spaces. A candidate is
+ * (space number << 32) | index within that space. */
+struct clb_tune_candidates {
+  uint64_t *items; /* owned; clb_tune_candidates_free */
+  size_t count, capacity;
+};
+
+int clb_tune_candidates_list(const struct clb_tune_space *const *spaces, size_t space_count,
+                             const struct clb_tune_limits *lim, struct clb_tune_candidates *out,
+                             struct clb_error *err);
+
+/* Moves a sample of `want` candidates to the front. It depends only on the
+ * seed and the list, and when `want` allows it holds at least one candidate of
+ * every space (a small space would otherwise often go untried). */
+void clb_tune_candidates_sample(struct clb_tune_candidates *list, size_t want, size_t space_count,
+                                uint64_t seed);
+
+void clb_tune_candidates_free(struct clb_tune_candidates *list);
+
+#endif

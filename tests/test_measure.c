@@ -1,0 +1,341 @@
+/* measure/: the timing loops, driven by a known kernel on the test device.
+ * The step records what the loop asked of it (events or none, by index) and
+ * keeps its own reference to every event it handed out, so the test can check
+ * each sample independently of the loop's own bookkeeping. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cl/context.h"
+#include "cl/platform.h"
+#include "helpers.h"
+#include "measure/measure.h"
+#include "util/clock.h"
+
+/* A dependent chain of multiply-adds per work-item: device time grows with
+ * `iterations` and cannot be optimised away (the result is stored). */
+static const char *spin_source =
+    "__kernel void spin(__global float *out, int iterations) {\n"
+    "  float x = (float)get_global_id(0);\n"
+    "  for (int i = 0; i < iterations; i++)\n"
+    "    x = x * 0.999f + 0.5f;\n"
+    "  out[get_global_id(0)] = x;\n"
+    "}\n";
+
+#define MAX_CALLS 4096
+#define GLOBAL_SIZE 64
+#define NORMAL_ITERATIONS 20000
+
+enum step_kind { SPIN, SPIN_SAME_EVENT, SPIN_NO_EVENTS };
+
+struct fixture {
+  struct clb_device_list list;
+  const struct clb_device_info *dev;
+  struct clb_cl cl;
+  cl_program program;
+  cl_kernel kernel;
+  cl_mem out;
+  enum step_kind kind;
+  size_t heavy_below;    /* steps with a smaller index run heavy_iterations */
+  int heavy_iterations;
+  size_t calls;          /* how many times the loop called the step */
+  size_t index[MAX_CALLS];
+  int asked[MAX_CALLS];  /* 1: the loop asked for events */
+  double at[MAX_CALLS];  /* host time of the call */
+  cl_event first[MAX_CALLS], last[MAX_CALLS]; /* our own references */
+};
+
+static struct fixture fx;
+
+static int step(void *context, size_t index, cl_event *first, cl_event *last,
+                struct clb_error *err) {
+  struct fixture *f = context;
+  cr_assert_lt(f->calls, MAX_CALLS, "the loop ran more steps than the test allows");
+  size_t call = f->calls++;
+  f->index[call] = index;
+  f->asked[call] = first != NULL;
+  f->at[call] = clb_now();
+  int iterations = index < f->heavy_below ? f->heavy_iterations : NORMAL_ITERATIONS;
+  size_t global = GLOBAL_SIZE;
+  int rc = 0;
+  CLB_CHECK(clSetKernelArg(f->kernel, 1, sizeof iterations, &iterations), "clSetKernelArg",
+            f->dev->name);
+  cl_event *slot = f->kind == SPIN_NO_EVENTS ? NULL : first;
+  CLB_CHECK(clEnqueueNDRangeKernel(f->cl.queue, f->kernel, 1, NULL, &global, NULL, 0, NULL, slot),
+            "clEnqueueNDRangeKernel", f->dev->name);
+  if (!slot)
+    return 0;
+  if (f->kind == SPIN_SAME_EVENT) {
+    *last = *first; /* one command: its event opens and closes the step */
+  } else {
+    CLB_CHECK(clEnqueueMarkerWithWaitList(f->cl.queue, 0, NULL, last),
+              "clEnqueueMarkerWithWaitList", f->dev->name);
+  }
+  clRetainEvent(*first);
+  clRetainEvent(*last);
+  f->first[call] = *first;
+  f->last[call] = *last;
+cleanup:
+  return rc;
+}
+
+static void setup(void) {
+  memset(&fx, 0, sizeof fx);
+  if (!clb_test_device(&fx.list, &fx.dev))
+    return;
+  struct clb_error err = {0};
+  cr_assert_eq(clb_cl_open(fx.dev, &fx.cl, &err), 0, "%s", err.message);
+  cl_int status = CL_SUCCESS;
+  fx.program = clCreateProgramWithSource(fx.cl.context, 1, &spin_source, NULL, &status);
+  cr_assert_eq(status, CL_SUCCESS);
+  cr_assert_eq(clBuildProgram(fx.program, 1, &fx.dev->device, "", NULL, NULL), CL_SUCCESS);
+  fx.kernel = clCreateKernel(fx.program, "spin", &status);
+  cr_assert_eq(status, CL_SUCCESS);
+  fx.out = clCreateBuffer(fx.cl.context, CL_MEM_WRITE_ONLY, GLOBAL_SIZE * sizeof(cl_float), NULL,
+                          &status);
+  cr_assert_eq(status, CL_SUCCESS);
+  cr_assert_eq(clSetKernelArg(fx.kernel, 0, sizeof fx.out, &fx.out), CL_SUCCESS);
+}
+
+static void teardown(void) {
+  for (size_t i = 0; i < fx.calls && i < MAX_CALLS; i++) {
+    if (fx.first[i])
+      clReleaseEvent(fx.first[i]);
+    if (fx.last[i])
+      clReleaseEvent(fx.last[i]);
+  }
+  if (fx.out)
+    clReleaseMemObject(fx.out);
+  if (fx.kernel)
+    clReleaseKernel(fx.kernel);
+  if (fx.program)
+    clReleaseProgram(fx.program);
+  if (fx.dev)
+    clb_cl_close(&fx.cl);
+  clb_platform_list_free(&fx.list);
+}
+
+/* Calls in which the loop asked for events, and whether they are exactly the
+ * indices [from, from + count). */
+static size_t timed_calls(size_t from) {
+  size_t timed = 0;
+  for (size_t i = 0; i < fx.calls; i++) {
+    if (!fx.asked[i])
+      continue;
+    cr_expect_eq(fx.index[i], from + timed, "call %zu: index %zu timed out of order", i,
+                 fx.index[i]);
+    timed++;
+  }
+  return timed;
+}
+
+/* Every timed sample: device time > 0 and no longer than the wall time the
+ * run could have taken (from its enqueue to the next call, or to `end`).
+ * Returns the smallest span. */
+static double check_spans(double end) {
+  double smallest = INFINITY;
+  for (size_t i = 0; i < fx.calls; i++) {
+    if (!fx.asked[i])
+      continue;
+    double span = clb_event_span(fx.first[i], fx.last[i]);
+    double wall = (i + 1 < fx.calls ? fx.at[i + 1] : end) - fx.at[i];
+    cr_expect_gt(span, 0.0, "call %zu", i);
+    cr_expect_leq(span, wall, "call %zu: device %g s > wall %g s", i, span, wall);
+    smallest = span < smallest ? span : smallest;
+  }
+  return smallest;
+}
+
+TestSuite(measure, .init = setup, .fini = teardown, .timeout = 120);
+
+Test(measure, runs_time_each_run_by_its_events_after_an_untimed_warmup) {
+  if (!fx.dev)
+    return;
+  /* Warm-up runs 200 times longer than a timed one: were it timed, the
+   * largest sample would show it. */
+  fx.heavy_below = 2;
+  fx.heavy_iterations = 200 * NORMAL_ITERATIONS;
+  const struct clb_measure_runs_config config = {2, 7, 7, 0.0, 0};
+  struct clb_timing timing;
+  struct clb_error err = {0};
+  cr_assert_eq(clb_measure_runs(fx.cl.queue, fx.dev->name, step, &fx, &config, &timing, &err), 0,
+               "%s", err.message);
+  double end = clb_now();
+  cr_expect_eq(timing.reps, 7);
+  cr_expect_eq(timing.device.n, 7);
+  cr_expect_eq(timing.used_events, 1);
+  cr_expect_str_empty(timing.note);
+  cr_expect_eq(fx.calls, 9);
+  cr_expect(!fx.asked[0] && !fx.asked[1], "warm-up runs must not be timed");
+  cr_expect_eq(timed_calls(2), 7);
+  /* The loop's best run is the best of the events it was handed. */
+  cr_expect_float_eq(timing.device.min, check_spans(end), 1e-15);
+  cr_expect_leq(timing.device.min, timing.device.median);
+  cr_expect_leq(timing.device.median, timing.device.max);
+  cr_expect_geq(timing.wall_step_s, timing.device.min);
+  /* The warm-up's own time, from its first enqueue to the first timed run. */
+  double warmup_each = (fx.at[2] - fx.at[0]) / 2.0;
+  cr_expect_lt(timing.device.max, warmup_each / 2.0, "max %g s, warm-up %g s each",
+               timing.device.max, warmup_each);
+}
+
+Test(measure, runs_stop_at_min_time_between_min_and_max_runs) {
+  if (!fx.dev)
+    return;
+  struct clb_timing timing;
+  struct clb_error err = {0};
+  const struct clb_measure_runs_config by_time = {0, 2, 100000, 0.05, 0};
+  cr_assert_eq(clb_measure_runs(fx.cl.queue, fx.dev->name, step, &fx, &by_time, &timing, &err),
+               0, "%s", err.message);
+  cr_expect_geq(timing.reps, 2);
+  cr_expect_lt(timing.reps, 100000);
+  cr_expect_geq((double)timing.reps * timing.wall_step_s, 0.05);
+
+  const struct clb_measure_runs_config capped = {0, 1, 3, 100.0, 0};
+  cr_assert_eq(clb_measure_runs(fx.cl.queue, fx.dev->name, step, &fx, &capped, &timing, &err), 0,
+               "%s", err.message);
+  cr_expect_eq(timing.reps, 3, "max_runs beats min_time");
+
+  const struct clb_measure_runs_config bad = {0, 4, 3, 0.0, 0};
+  cr_expect_eq(clb_measure_runs(fx.cl.queue, fx.dev->name, step, &fx, &bad, &timing, &err),
+               CLB_E_INVAL);
+}
+
+Test(measure, runs_with_the_host_clock_ask_for_no_events) {
+  if (!fx.dev)
+    return;
+  const struct clb_measure_runs_config config = {1, 5, 5, 0.0, 1};
+  struct clb_timing timing;
+  struct clb_error err = {0};
+  cr_assert_eq(clb_measure_runs(fx.cl.queue, fx.dev->name, step, &fx, &config, &timing, &err), 0,
+               "%s", err.message);
+  cr_expect_eq(timing.reps, 5);
+  cr_expect_eq(timing.used_events, 0);
+  cr_expect_str_empty(timing.note, "the host clock was asked for: no fallback to explain");
+  cr_expect_eq(timed_calls(0), 0);
+  cr_expect_gt(timing.device.min, 0.0);
+}
+
+Test(measure, one_command_step_may_return_one_event_twice) {
+  if (!fx.dev)
+    return;
+  fx.kind = SPIN_SAME_EVENT;
+  const struct clb_measure_runs_config config = {1, 20, 20, 0.0, 0};
+  struct clb_timing timing;
+  struct clb_error err = {0};
+  cr_assert_eq(clb_measure_runs(fx.cl.queue, fx.dev->name, step, &fx, &config, &timing, &err), 0,
+               "%s", err.message);
+  cr_expect_eq(timing.used_events, 1);
+  /* The loop released its reference once: our two retains are left. The
+   * queue may hold one more on its last command (PoCL does), so that one is
+   * not counted. */
+  for (size_t i = 0; i + 1 < fx.calls; i++) {
+    if (!fx.asked[i])
+      continue;
+    cl_uint refs = 0;
+    cr_assert_eq(clGetEventInfo(fx.first[i], CL_EVENT_REFERENCE_COUNT, sizeof refs, &refs, NULL),
+                 CL_SUCCESS);
+    cr_expect_eq(refs, 2, "call %zu: %u references left", i, refs);
+  }
+}
+
+Test(measure, steps_honour_max_reps_and_time_every_step_after_warmup_and_probe) {
+  if (!fx.dev)
+    return;
+  fx.heavy_below = 3; /* the warm-up and the probe */
+  fx.heavy_iterations = 200 * NORMAL_ITERATIONS;
+  struct clb_measure_config config;
+  clb_measure_defaults(&config);
+  config.warmup_steps = 2;
+  config.min_time_s = 0.0;
+  config.max_time_s = 30.0;
+  config.max_reps = 12;
+  config.target_cv = -1.0; /* never satisfied: only max_reps stops it */
+  struct clb_timing timing;
+  struct clb_error err = {0};
+  cr_assert_eq(clb_measure_steps(fx.cl.queue, fx.dev->name, step, &fx, &config, &timing, &err),
+               0, "%s", err.message);
+  double end = clb_now();
+  cr_expect_eq(timing.reps, 12);
+  cr_expect_eq(timing.device.n, 12);
+  cr_expect_eq(timing.used_events, 1);
+  cr_expect(!fx.asked[0] && !fx.asked[1] && !fx.asked[2], "warm-up and probe are not timed");
+  cr_expect_eq(timed_calls(3), 12);
+  cr_expect_float_eq(timing.device.min, check_spans(end), 1e-15);
+  cr_expect_gt(timing.wall_step_s, 0.0);
+  /* The wall pass after the timed rounds asks for no events either. */
+  cr_expect_gt(fx.calls, 3 + 12);
+  double warmup_each = (fx.at[3] - fx.at[0]) / 3.0;
+  cr_expect_lt(timing.device.max, warmup_each / 2.0, "max %g s, warm-up %g s each",
+               timing.device.max, warmup_each);
+}
+
+Test(measure, steps_honour_max_time) {
+  if (!fx.dev)
+    return;
+  struct clb_measure_config config;
+  clb_measure_defaults(&config);
+  config.warmup_steps = 1;
+  config.min_time_s = 0.0;
+  config.max_time_s = 0.1;
+  config.max_reps = 100000000;
+  config.target_cv = -1.0;
+  struct clb_timing timing;
+  struct clb_error err = {0};
+  double start = clb_now();
+  cr_assert_eq(clb_measure_steps(fx.cl.queue, fx.dev->name, step, &fx, &config, &timing, &err),
+               0, "%s", err.message);
+  double elapsed = clb_now() - start;
+  cr_expect_geq(timing.reps, 1);
+  cr_expect_lt(timing.reps, config.max_reps);
+  /* max_time bounds the timed rounds; the warm-up, the probe, one round
+   * past the limit (~20 ms) and the wall pass (~60 ms) come on top. */
+  cr_expect_lt(elapsed, 1.0, "took %g s for max_time_s = 0.1", elapsed);
+}
+
+Test(measure, step_without_events_falls_back_to_wall_time_and_says_so) {
+  if (!fx.dev)
+    return;
+  fx.kind = SPIN_NO_EVENTS;
+  struct clb_measure_config config;
+  clb_measure_defaults(&config);
+  config.warmup_steps = 1;
+  config.max_reps = 50;
+  struct clb_timing steps;
+  struct clb_error err = {0};
+  cr_assert_eq(clb_measure_steps(fx.cl.queue, fx.dev->name, step, &fx, &config, &steps, &err), 0,
+               "%s", err.message);
+  cr_expect_eq(steps.used_events, 0);
+  cr_expect(strstr(steps.note, "wall-clock") != NULL, "%s", steps.note);
+  cr_expect_gt(steps.device.min, 0.0);
+  cr_expect_leq(steps.reps, 50);
+
+  const struct clb_measure_runs_config runs_config = {1, 6, 6, 0.0, 0};
+  struct clb_timing runs;
+  cr_assert_eq(clb_measure_runs(fx.cl.queue, fx.dev->name, step, &fx, &runs_config, &runs, &err),
+               0, "%s", err.message);
+  cr_expect_eq(runs.used_events, 0);
+  cr_expect(strstr(runs.note, "wall-clock") != NULL, "%s", runs.note);
+  cr_expect_eq(runs.reps, 6);
+  cr_expect_eq(runs.device.n, 6, "every run has its wall time");
+  cr_expect_gt(runs.device.min, 0.0);
+}
+
+Test(measure, queued_runs_back_to_back_without_events) {
+  if (!fx.dev)
+    return;
+  double each = 0.0;
+  struct clb_error err = {0};
+  cr_assert_eq(clb_measure_queued(fx.cl.queue, fx.dev->name, step, &fx, 10, &each, &err), 0, "%s",
+               err.message);
+  cr_expect_eq(fx.calls, 10);
+  cr_expect_eq(timed_calls(0), 0);
+  cr_expect_gt(each, 0.0);
+  cr_expect_eq(clb_measure_queued(fx.cl.queue, fx.dev->name, step, &fx, 0, &each, &err),
+               CLB_E_INVAL);
+}
+
+Test(event_span, null_or_missing_events_are_unusable) {
+  cr_expect_lt(clb_event_span(NULL, NULL), 0.0);
+}
