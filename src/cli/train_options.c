@@ -181,131 +181,140 @@ static void format_val_fraction(const struct clb_option *option, const void *tar
 #define OUTPUT "Output"
 #define EXTENSIONS "Training extensions"
 #define TARGETS "Training to a target loss (--validate-noise and `clbatch study`)"
-#define FIELD(field)                                                                            \
-  offsetof(struct clb_train_options, field), sizeof(((struct clb_train_options *)0)->field)
-#define WHOLE 0, sizeof(struct clb_train_options)
-
-/* X(name, type, field or WHOLE, lo, hi, default, metavar, help, section, flags, modes,
- *   parse, format); modes 0 = every mode. */
+/* X(name, type, field, lo, hi, default, metavar, help, section, flags, modes, parse,
+ *   format): `field` is the member the option sets (CUSTOM callbacks get the whole
+ * struct); modes 0 = every mode. */
 #define CLB_TRAIN_OPTIONS(X)                                                                    \
-  X("device", TEXT, FIELD(device_spec), 0, 0, NULL, "SPEC",                                     \
+  X("device", TEXT, device_spec, 0, 0, NULL, "SPEC",                                     \
     "cpu, gpu, P:D, pocl, intel, platform:NAME, ... (as in\n"                                   \
     "`clbatch help run`; default: the first device); when\n"                                    \
     "several match, the first is used and named",                                               \
     TRAINING, 0, 0, NULL, NULL)                                                                 \
-  X("model", CUSTOM, WHOLE, 0, 0, "linreg", "M",                                                \
+  X("model", CUSTOM, kind, 0, 0, "linreg", "M",                                                \
     "linreg (mean squared error), softmax or mlp", TRAINING, 0, 0, set_model, format_model)     \
-  X("batch", CUSTOM, WHOLE, 0, 0, "32", "LIST",                                                 \
+  X("batch", CUSTOM, batches, 0, 0, "32", "LIST",                                                 \
     "batch sizes, e.g. 32 or 1,2,5,10 or 1:1024:x2; N = all\n"                                  \
     "samples, the full batch; 1 = stochastic (32 shrinks to N\n"                                \
     "when there are fewer samples)",                                                            \
     TRAINING, 0, 0, set_batches, format_batches)                                                \
-  X("lr", DOUBLE, FIELD(lr), 0, 1e30, "0.01", "X", "learning rate, > 0", TRAINING,              \
+  X("lr", DOUBLE, lr, 0, 1e30, "0.01", "X", "learning rate, > 0", TRAINING,              \
     CLB_OPT_POSITIVE, 0, NULL, NULL)                                                            \
-  X("epochs", SIZE, FIELD(epochs), 1, 100000000, NULL, "E",                                     \
+  X("epochs", SIZE, epochs, 1, 100000000, NULL, "E",                                     \
     "epochs per run, >= 1 (default 10; with a target loss,\n"                                   \
     "a cap, default 100)",                                                                      \
     TRAINING, 0, 0, NULL, NULL)                                                                 \
-  X("seed", U64, FIELD(seed), 0, (double)SIZE_MAX, "1", "S",                                    \
+  X("seed", U64, seed, 0, (double)SIZE_MAX, "1", "S",                                    \
     "seeds the data, the initial parameters and the\n"                                          \
     "per-epoch shuffles",                                                                       \
     TRAINING, 0, 0, NULL, NULL)                                                                 \
-  X("precision", CUSTOM, WHOLE, 0, 0, "fp32", "P", "fp32, fp64 or fp16", TRAINING, 0, 0,        \
+  X("precision", CUSTOM, precision, 0, 0, "fp32", "P", "fp32, fp64 or fp16", TRAINING, 0, 0,        \
     set_precision, format_precision)                                                            \
-  X("no-shuffle", FLAG, FIELD(shuffle), 0, 0, "no", NULL,                                       \
+  X("no-shuffle", FLAG, shuffle, 0, 0, "no", NULL,                                       \
     "keep the samples in order (default: a fresh permutation\nevery epoch)", TRAINING,          \
     CLB_OPT_NEGATE, 0, NULL, NULL)                                                              \
-  X("drop-last", FLAG, FIELD(drop_last), 0, 0, "no", NULL,                                      \
+  X("drop-last", FLAG, drop_last, 0, 0, "no", NULL,                                      \
     "skip the partial last batch: floor(N/B) updates per epoch\ninstead of ceil(N/B)",          \
     TRAINING, 0, 0, NULL, NULL)                                                                 \
-  X("samples", SIZE, FIELD(samples), 1, UINT32_MAX, "1000", "N", "samples", DATA, 0, 0, NULL,   \
+  X("samples", SIZE, samples, 1, UINT32_MAX, "1000", "N", "samples", DATA, 0, 0, NULL,   \
     NULL)                                                                                       \
-  X("features", SIZE, FIELD(features), 1, 1000000, "16", "D", "features", DATA, 0, 0, NULL,     \
+  X("features", SIZE, features, 1, 1000000, "16", "D", "features", DATA, 0, 0, NULL,     \
     NULL)                                                                                       \
-  X("hidden", SIZE, FIELD(hidden), 1, 1000000, "32", "H", "mlp hidden units", DATA, 0, 0, NULL, \
+  X("hidden", SIZE, hidden, 1, 1000000, "32", "H", "mlp hidden units", DATA, 0, 0, NULL, \
     NULL)                                                                                       \
-  X("classes", SIZE, FIELD(classes), 2, 1000000, "4", "C", "softmax/mlp classes", DATA, 0, 0,   \
+  X("classes", SIZE, classes, 2, 1000000, "4", "C", "softmax/mlp classes", DATA, 0, 0,   \
     NULL, NULL)                                                                                 \
-  X("outputs", SIZE, FIELD(outputs), 1, 1000000, "1", "O", "linreg outputs", DATA, 0, 0, NULL,  \
+  X("outputs", SIZE, outputs, 1, 1000000, "1", "O", "linreg outputs", DATA, 0, 0, NULL,  \
     NULL)                                                                                       \
-  X("noise-std", DOUBLE, FIELD(noise_std), 0, 1e30, CLB_SYNTHETIC_NOISE_STD_TEXT, "S",          \
+  X("noise-std", DOUBLE, noise_std, 0, 1e30, CLB_SYNTHETIC_NOISE_STD_TEXT, "S",          \
     "linreg: y = X W* + b* + S * N(0,1)", DATA, 0, 0, NULL, NULL)                               \
-  X("data", TEXT, FIELD(data_path), 0, 0, NULL, "FILE.csv",                                     \
+  X("data", TEXT, data_path, 0, 0, NULL, "FILE.csv",                                     \
     "numeric CSV, features then the target (an integer class\n"                                 \
     "label for softmax/mlp); one header line allowed",                                          \
     DATA, 0, 0, NULL, NULL)                                                                     \
-  X("data-on", CUSTOM, WHOLE, 0, 0, "device", "PLACE",                                          \
+  X("data-on", CUSTOM, data_on_host, 0, 0, "device", "PLACE",                                          \
     "device or host (batches streamed per step)", DATA, 0, 0, set_data_on, format_data_on)      \
-  X("out", TEXT, FIELD(out_path), 0, 0, NULL, "FILE",                                           \
+  X("out", TEXT, out_path, 0, 0, NULL, "FILE",                                           \
     "train: per-epoch CSV: device,model,precision,batch,epoch,\n"                               \
     "updates,train_loss,wall_s[,accuracy][,val_loss,gap\n"                                      \
     "[,val_accuracy]]; epoch 0 is the initial loss; updates and\n"                              \
     "wall_s (training only) are cumulative; rows are flushed as\n"                              \
     "each epoch ends. With a target loss: the study table",                                     \
     OUTPUT, 0, 0, NULL, NULL)                                                                   \
-  X("save-params", TEXT, FIELD(save_path), 0, 0, NULL, "FILE",                                  \
+  X("save-params", TEXT, save_path, 0, 0, NULL, "FILE",                                  \
     "write the learned parameters (param,index,value); with\n"                                  \
     "several batch sizes, one file per size with the batch\n"                                   \
     "before the extension, e.g. params.csv -> params-b32.csv",                                  \
     OUTPUT, 0, CLB_MODE_TRAIN, NULL, NULL)                                                      \
-  X("init-params", TEXT, FIELD(init_path), 0, 0, NULL, "FILE",                                  \
+  X("init-params", TEXT, init_path, 0, 0, NULL, "FILE",                                  \
     "start from these parameters instead of the seeded\ninitialisation", OUTPUT, 0, 0, NULL,    \
     NULL)                                                                                       \
-  X("summary-out", TEXT, FIELD(summary_path), 0, 0, NULL, "FILE",                               \
+  X("summary-out", TEXT, summary_path, 0, 0, NULL, "FILE",                               \
     "one CSV row per batch size: updates, times, final losses,\n"                               \
     "target, sharpness, device memory",                                                         \
     OUTPUT, 0, CLB_MODE_TRAIN, NULL, NULL)                                                      \
-  X("lr-scale", CUSTOM, WHOLE, 0, 0, "none", "S",                                               \
+  X("lr-scale", CUSTOM, lr_scale, 0, 0, "none", "S",                                               \
     "none, linear or sqrt: lr(B) = lr * B/B0 or\nlr * sqrt(B/B0), B the effective batch",       \
     EXTENSIONS, 0, 0, set_lr_scale, format_lr_scale)                                            \
-  X("base-batch", SIZE, FIELD(base_batch), 1, UINT32_MAX, "32", "B0",                           \
+  X("base-batch", SIZE, base_batch, 1, UINT32_MAX, "32", "B0",                           \
     "the batch --lr is tuned for", EXTENSIONS, 0, 0, NULL, NULL)                                \
-  X("warmup-epochs", DOUBLE, FIELD(warmup_epochs), 0, 1e6, "0", "W",                            \
+  X("warmup-epochs", DOUBLE, warmup_epochs, 0, 1e6, "0", "W",                            \
     "linear warm-up: update u (0-based) of the first\n"                                         \
     "U = round(W * updates per epoch) uses lr(B) * (u+1)/U",                                    \
     EXTENSIONS, 0, 0, NULL, NULL)                                                               \
-  X("accumulate", SIZE, FIELD(accumulate), 1, 1000000, "1", "K",                                \
+  X("accumulate", SIZE, accumulate, 1, 1000000, "1", "K",                                \
     "K micro-batches of B per update (effective batch K*B);\n"                                  \
     "prints step time and device memory of both",                                               \
     EXTENSIONS, 0, 0, NULL, NULL)                                                               \
-  X("val-fraction", CUSTOM, WHOLE, 0, 0, NULL, "F",                                             \
+  X("val-fraction", CUSTOM, val_fraction, 0, 0, NULL, "F",                                             \
     "hold out round(F*N) rows (seeded) as a validation set;\n"                                  \
     "adds val_loss, gap (= val_loss - train_loss) and\n"                                        \
     "val_accuracy; N and --batch count training rows\n"                                         \
     "(default: none; `clbatch study`: 0.2)",                                                    \
     EXTENSIONS, 0, 0, set_val_fraction, format_val_fraction)                                    \
-  X("time-to-loss", CUSTOM, WHOLE, 0, 0, NULL, "L",                                             \
+  X("time-to-loss", CUSTOM, target, 0, 0, NULL, "L",                                             \
     "stop at the first evaluation with train loss <= L and\n"                                   \
     "report epochs, updates and wall seconds to it",                                            \
     EXTENSIONS, 0, CLB_MODE_TRAIN, set_target, format_target)                                   \
-  X("eval-every", SIZE, FIELD(eval_every), 1, (double)SIZE_MAX, NULL, "K",                      \
+  X("eval-every", SIZE, eval_every, 1, (double)SIZE_MAX, NULL, "K",                      \
     "also evaluate after every K updates (default: epoch ends;\n"                               \
     "with a target loss, max(1, updates per epoch / 4))",                                       \
     EXTENSIONS, 0, 0, NULL, NULL)                                                               \
-  X("sharpness-eps", DOUBLE, FIELD(sharpness_eps), 0, 1e6, "1e-3", "E",                         \
+  X("sharpness-eps", DOUBLE, sharpness_eps, 0, 1e6, "1e-3", "E",                         \
     "sharpness at the end: mean and max of L(theta+delta) -\n"                                  \
     "L(theta) over random delta with |delta_t| = E |theta_t|\nper tensor t",                    \
     EXTENSIONS, 0, 0, NULL, NULL)                                                               \
-  X("sharpness-samples", SIZE, FIELD(sharpness_samples), 0, 1000000, NULL, "K",                 \
+  X("sharpness-samples", SIZE, sharpness_samples, 0, 1000000, NULL, "K",                 \
     "perturbations (default 16; 0: off; --validate-noise: 0)", EXTENSIONS, 0, 0, NULL, NULL)    \
-  X("validate-noise", FLAG, FIELD(validate_noise), 0, 0, "no", NULL,                            \
+  X("validate-noise", FLAG, validate_noise, 0, 0, "no", NULL,                            \
     "measure B_noise = tr Sigma / |G|^2 at the initial\n"                                       \
     "parameters, train every batch size to --target-loss,\n"                                    \
     "and fit S(B) = S_min (1 + B_noise/B); --out writes the\n"                                  \
     "table (see also `clbatch study`)",                                                         \
     TARGETS, 0, CLB_MODE_TRAIN | CLB_MODE_VALIDATE, NULL, NULL)                                 \
-  X("target-loss", CUSTOM, WHOLE, 0, 0, NULL, "L", "the training loss to reach", TARGETS, 0, 0, \
+  X("target-loss", CUSTOM, target, 0, 0, NULL, "L", "the training loss to reach", TARGETS, 0, 0, \
     set_target, format_target)                                                                  \
-  X("lr-grid", CUSTOM, WHOLE, 0, 0, NULL, "LIST",                                               \
+  X("lr-grid", CUSTOM, lr_grid, 0, 0, NULL, "LIST",                                               \
     "learning rates to try per batch size (each scaled by\n"                                    \
     "--lr-scale); the one reaching L in the fewest updates\n"                                   \
     "is kept (default: --lr alone)",                                                            \
     TARGETS, 0, CLB_MODES_TARGET, set_lr_grid, format_lr_grid)
 
 const struct clb_option clb_train_options[] = {
-#define CLB_TRAIN_OPTION_ENTRY(name, type, offset_size, lo, hi, def, metavar, help, section,    \
-                               flags, modes, parse, format)                                     \
-  {name, CLB_OPT_##type, offset_size, lo, hi, def, metavar, help, section, flags, modes, parse, \
+#define CLB_TRAIN_OPTION_ENTRY(name, type, field, lo, hi, def, metavar, help, section, flags,  \
+                               modes, parse, format)                                            \
+  {name,                                                                                        \
+   CLB_OPT_##type,                                                                              \
+   offsetof(struct clb_train_options, field),                                                   \
+   sizeof(((struct clb_train_options *)0)->field),                                              \
+   lo,                                                                                          \
+   hi,                                                                                          \
+   def,                                                                                         \
+   metavar,                                                                                     \
+   help,                                                                                        \
+   section,                                                                                     \
+   flags,                                                                                       \
+   modes,                                                                                       \
+   parse,                                                                                       \
    format},
     CLB_TRAIN_OPTIONS(CLB_TRAIN_OPTION_ENTRY)
 #undef CLB_TRAIN_OPTION_ENTRY

@@ -254,94 +254,105 @@ static void format_config(const struct clb_option *option, const void *target, c
 #define WHAT "What to measure"
 #define HOW "How to measure"
 #define OUTPUT "Output"
-#define PLAN_FIELD(field) offsetof(struct clb_plan, field), sizeof(((struct clb_plan *)0)->field)
-#define PLAN_WHOLE 0, sizeof(struct clb_plan)
-
-/* X(name, type, field or PLAN_WHOLE, lo, hi, default, metavar, help, section, flags,
- *   parse, format) */
+/* X(name, type, field, lo, hi, default, metavar, help, section, flags, parse, format):
+ * `field` is the member the option sets (a CUSTOM option's callbacks get the
+ * whole plan and may set more than that member). */
 #define CLB_RUN_OPTIONS(X)                                                                      \
-  X("device", TEXT, PLAN_FIELD(device_spec), 0, 0, "all", "SPEC",                               \
+  X("device", TEXT, device_spec, 0, 0, "all", "SPEC",                               \
     "which devices (see \"Selecting devices\")", WHAT, 0, NULL, NULL)                           \
-  X("model", CUSTOM, PLAN_WHOLE, 0, 0, "linreg,softmax,mlp", "LIST",                           \
+  X("model", CUSTOM, models, 0, 0, "linreg,softmax,mlp", "LIST",                           \
     "linreg, softmax, mlp, comma-separated", WHAT, 0, set_models, format_models)                \
-  X("precision", CUSTOM, PLAN_WHOLE, 0, 0, "fp32", "LIST", "fp32, fp64, fp16", WHAT, 0,         \
+  X("precision", CUSTOM, precisions, 0, 0, "fp32", "LIST", "fp32, fp64, fp16", WHAT, 0,         \
     set_precisions, format_precisions)                                                          \
-  X("batch", CUSTOM, PLAN_WHOLE, 0, 0, "1:N:x2,N", "LIST",                                      \
+  X("batch", CUSTOM, batch_spec, 0, 0, "1:N:x2,N", "LIST",                                      \
     "batch sizes: numbers and ranges 1,2,4  1:4096:x2  32:512:+32\n"                            \
     "and N, the whole data set",                                                                \
     WHAT, 0, set_batches, format_batches)                                                       \
-  X("samples", SIZE, PLAN_FIELD(samples), 2, MAX_SAMPLES, "4096", "N",                          \
+  X("samples", SIZE, samples, 2, MAX_SAMPLES, "4096", "N",                          \
     "synthetic data set size", WHAT, 0, NULL, NULL)                                             \
-  X("features", SIZE, PLAN_FIELD(features), 1, MAX_WIDTH, "128", "D", "features per sample",    \
+  X("features", SIZE, features, 1, MAX_WIDTH, "128", "D", "features per sample",    \
     WHAT, 0, NULL, NULL)                                                                        \
-  X("hidden", SIZE, PLAN_FIELD(hidden), 1, MAX_WIDTH, "256", "H", "mlp hidden units", WHAT, 0,  \
+  X("hidden", SIZE, hidden, 1, MAX_WIDTH, "256", "H", "mlp hidden units", WHAT, 0,  \
     NULL, NULL)                                                                                 \
-  X("classes", SIZE, PLAN_FIELD(classes), 2, MAX_WIDTH, "10", "C", "softmax/mlp classes", WHAT, \
+  X("classes", SIZE, classes, 2, MAX_WIDTH, "10", "C", "softmax/mlp classes", WHAT, \
     0, NULL, NULL)                                                                              \
-  X("outputs", SIZE, PLAN_FIELD(outputs), 1, MAX_WIDTH, "1", "O", "linreg outputs", WHAT, 0,    \
+  X("outputs", SIZE, outputs, 1, MAX_WIDTH, "1", "O", "linreg outputs", WHAT, 0,    \
     NULL, NULL)                                                                                 \
-  X("noise-std", DOUBLE, PLAN_FIELD(noise_std), 0, 1e30, CLB_SYNTHETIC_NOISE_STD_TEXT, "S",     \
+  X("noise-std", DOUBLE, noise_std, 0, 1e30, CLB_SYNTHETIC_NOISE_STD_TEXT, "S",     \
     "synthetic linreg: y = X W* + b* + S N(0,1) (the same data\n"                               \
     "as `clbatch train` for the same seed)",                                                    \
     WHAT, 0, NULL, NULL)                                                                        \
-  X("data", TEXT, PLAN_FIELD(data_path), 0, 0, NULL, "FILE.csv",                                \
+  X("data", TEXT, data_path, 0, 0, NULL, "FILE.csv",                                \
     "your data instead: numeric columns, last one the target", WHAT, 0, NULL, NULL)             \
-  X("data-on", CUSTOM, PLAN_WHOLE, 0, 0, "device", "PLACE",                                     \
+  X("data-on", CUSTOM, data_on_host, 0, 0, "device", "PLACE",                                     \
     "device (data resident) or host (each batch copied from\n"                                  \
     "pinned host memory, as a data loader would)",                                              \
     WHAT, 0, set_data_on, format_data_on)                                                       \
-  X("no-shuffle", FLAG, PLAN_FIELD(shuffle), 0, 0, "no", NULL,                                  \
+  X("no-shuffle", FLAG, shuffle, 0, 0, "no", NULL,                                  \
     "contiguous batches instead of a shuffled epoch order", WHAT, CLB_OPT_NEGATE, NULL, NULL)   \
-  X("shuffle", FLAG, PLAN_FIELD(shuffle), 0, 0, NULL, NULL,                                     \
+  X("shuffle", FLAG, shuffle, 0, 0, NULL, NULL,                                     \
     "the positive spelling that older config files use", WHAT,                                  \
     CLB_OPT_HIDDEN | CLB_OPT_UNSAVED, NULL, NULL)                                               \
-  X("seed", U64, PLAN_FIELD(seed), 0, (double)SIZE_MAX, "1", "S",                               \
+  X("seed", U64, seed, 0, (double)SIZE_MAX, "1", "S",                               \
     "seeds the data and the initial parameters", WHAT, 0, NULL, NULL)                           \
-  X("lr", DOUBLE, PLAN_FIELD(lr), 0, 1e6, "0.001", "LR", "SGD learning rate of the timed step", \
+  X("lr", DOUBLE, lr, 0, 1e6, "0.001", "LR", "SGD learning rate of the timed step", \
     WHAT, 0, NULL, NULL)                                                                        \
-  X("init-params", TEXT, PLAN_FIELD(init_params), 0, 0, NULL, "FILE",                           \
+  X("init-params", TEXT, init_params, 0, 0, NULL, "FILE",                           \
     "parameters to measure at (format of train --save-params)", WHAT, 0, NULL, NULL)            \
-  X("warmup", SIZE, PLAN_FIELD(measure.warmup_steps), 0, 10000, "3", "K",                       \
+  X("warmup", SIZE, measure.warmup_steps, 0, 10000, "3", "K",                       \
     "untimed steps first", HOW, 0, NULL, NULL)                                                  \
-  X("min-time", DOUBLE, PLAN_FIELD(measure.min_time_s), 0, 3600, "0.2", "S",                    \
+  X("min-time", DOUBLE, measure.min_time_s, 0, 3600, "0.2", "S",                    \
     "time each configuration at least S seconds", HOW, 0, NULL, NULL)                           \
-  X("max-time", DOUBLE, PLAN_FIELD(measure.max_time_s), 0.001, 86400, "2", "S",                 \
+  X("max-time", DOUBLE, measure.max_time_s, 0.001, 86400, "2", "S",                 \
     "and at most S seconds", HOW, 0, NULL, NULL)                                                \
-  X("max-reps", SIZE, PLAN_FIELD(measure.max_reps), 1, 100000000, "100000", "K",                \
+  X("max-reps", SIZE, measure.max_reps, 1, 100000000, "100000", "K",                \
     "or at most K steps", HOW, 0, NULL, NULL)                                                   \
-  X("target-cv", DOUBLE, PLAN_FIELD(measure.target_cv), 0, 10, "0.02", "X",                     \
+  X("target-cv", DOUBLE, measure.target_cv, 0, 10, "0.02", "X",                     \
     "stop once the step-time CV is <= X", HOW, 0, NULL, NULL)                                   \
-  X("timeout", DOUBLE, PLAN_FIELD(timeout_s), 0, 7 * 86400.0, "900", "S",                       \
+  X("timeout", DOUBLE, timeout_s, 0, 7 * 86400.0, "900", "S",                       \
     "per device; a hung device is cut off (0 = never)", HOW, 0, NULL, NULL)                     \
-  X("noise-batches", CUSTOM, PLAN_WHOLE, 0, 0, "64", "K",                                       \
+  X("noise-batches", CUSTOM, noise_batches, 0, 0, "64", "K",                                       \
     "batches for the measured gradient variance (0 = off)", HOW, 0, set_noise_batches,          \
     format_noise_batches)                                                                       \
-  X("noise-at", SIZE, PLAN_FIELD(noise_at), 0, 100000000, "0", "STEPS",                         \
+  X("noise-at", SIZE, noise_at, 0, 100000000, "0", "STEPS",                         \
     "train STEPS SGD steps before measuring the noise", HOW, 0, NULL, NULL)                     \
-  X("max-batch-probe", FLAG, PLAN_FIELD(max_batch_probe), 0, 0, "no", NULL,                     \
+  X("max-batch-probe", FLAG, max_batch_probe, 0, 0, "no", NULL,                     \
     "find the largest batch whose buffers each device accepts", HOW, 0, NULL, NULL)             \
-  X("out", TEXT, PLAN_FIELD(out_path), 0, 0, NULL, "FILE.csv",                                  \
+  X("out", TEXT, out_path, 0, 0, NULL, "FILE.csv",                                  \
     "results (default results/local/run-HOST-TIME.csv); the\n"                                  \
     "effective configuration goes to FILE.config and the\n"                                     \
     "recommendations to FILE.recommend.csv",                                                    \
     OUTPUT, CLB_OPT_UNSAVED, NULL, NULL)                                                        \
-  X("format", CUSTOM, PLAN_WHOLE, 0, 0, "csv", "FMT",                                           \
+  X("format", CUSTOM, format, 0, 0, "csv", "FMT",                                           \
     "csv, json or md: also write FILE.json (rows + host and\n"                                  \
     "device description) or FILE.md (the CSV is always written)",                               \
     OUTPUT, 0, set_format, format_format)                                                       \
-  X("resume", FLAG, PLAN_FIELD(resume), 0, 0, "no", NULL,                                       \
+  X("resume", FLAG, resume, 0, 0, "no", NULL,                                       \
     "append to an existing FILE, skipping rows it already has", OUTPUT, CLB_OPT_UNSAVED, NULL,  \
     NULL)                                                                                       \
-  X("config", CUSTOM, PLAN_WHOLE, 0, 0, NULL, "FILE",                                           \
+  X("config", CUSTOM, config_path, 0, 0, NULL, "FILE",                                           \
     "read options from `key = value` lines (same names)", OUTPUT, CLB_OPT_UNSAVED, read_config, \
     format_config)                                                                              \
-  X("quiet", FLAG, PLAN_FIELD(quiet), 0, 0, "no", NULL, "no progress line or notes on stderr",  \
+  X("quiet", FLAG, quiet, 0, 0, "no", NULL, "no progress line or notes on stderr",  \
     OUTPUT, CLB_OPT_UNSAVED, NULL, NULL)
 
 const struct clb_option clb_run_options[] = {
-#define CLB_RUN_OPTION_ENTRY(name, type, offset_size, lo, hi, def, metavar, help, section,      \
-                             flags, parse, format)                                              \
-  {name, CLB_OPT_##type, offset_size, lo, hi, def, metavar, help, section, flags, 0, parse, format},
+#define CLB_RUN_OPTION_ENTRY(name, type, field, lo, hi, def, metavar, help, section, flags,      \
+                             parse, format)                                                     \
+  {name,                                                                                        \
+   CLB_OPT_##type,                                                                              \
+   offsetof(struct clb_plan, field),                                                            \
+   sizeof(((struct clb_plan *)0)->field),                                                       \
+   lo,                                                                                          \
+   hi,                                                                                          \
+   def,                                                                                         \
+   metavar,                                                                                     \
+   help,                                                                                        \
+   section,                                                                                     \
+   flags,                                                                                       \
+   0,                                                                                           \
+   parse,                                                                                       \
+   format},
     CLB_RUN_OPTIONS(CLB_RUN_OPTION_ENTRY)
 #undef CLB_RUN_OPTION_ENTRY
 };
