@@ -44,30 +44,6 @@ void clb_help_tune(FILE *out) {
 }
 
 /* Parses "fp32,fp64" into a set of precisions. */
-static int parse_precisions(const char *text, int *chosen) {
-  char buf[256];
-  if (strlen(text) >= sizeof buf || !*text)
-    return -1;
-  snprintf(buf, sizeof buf, "%s", text);
-  memset(chosen, 0, CLB_PRECISION_COUNT * sizeof *chosen);
-  char *save = NULL;
-  int any = 0;
-  for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-    enum clb_precision precision;
-    if (clb_precision_parse(item, &precision) != 0) {
-      fprintf(stderr, "clbatch tune: unknown precision '%s' (fp32, fp64 or fp16)\n", item);
-      return -1;
-    }
-    chosen[precision] = 1;
-    any = 1;
-  }
-  if (!any || text[strlen(text) - 1] == ',' || text[0] == ',' || strstr(text, ",,")) {
-    fprintf(stderr, "clbatch tune: --precision needs a list like fp32,fp64\n");
-    return -1;
-  }
-  return 0;
-}
-
 struct row {
   const char *device; /* borrowed from the device list */
   const char *precision;
@@ -111,7 +87,8 @@ int clb_cmd_tune(int argc, char **argv) {
   struct clb_tune_options tune;
   clb_tune_defaults(&tune);
   const char *spec = "all";
-  int precisions[CLB_PRECISION_COUNT] = {1, 0, 0};
+  enum clb_precision precisions[CLB_PRECISION_COUNT] = {CLB_FP32};
+  size_t precision_count = 1;
   struct clb_error err = {0};
   size_t seed = 0;
   int opt, bad = 0;
@@ -122,7 +99,8 @@ int clb_cmd_tune(int argc, char **argv) {
       spec = optarg;
       break;
     case 'p':
-      bad = parse_precisions(optarg, precisions) != 0;
+      bad = clb_precision_parse_list(optarg, "--precision", precisions, &precision_count,
+                                     &err) != 0;
       break;
     case 'm':
       bad = clb_parse_size(optarg, 2, 16384, "--m", &tune.m, &err) != 0;
@@ -165,22 +143,10 @@ int clb_cmd_tune(int argc, char **argv) {
   }
 
   struct clb_device_list all = {0};
-  int *selected = NULL;
-  int exit_code = 1;
-  if (clb_platform_list(&all, &err) != 0) {
-    fprintf(stderr, "clbatch tune: %s\n", err.message);
-    return 1;
-  }
-  selected = calloc(all.count ? all.count : 1, sizeof *selected);
-  if (!selected) {
-    fprintf(stderr, "clbatch tune: out of memory\n");
-    goto done;
-  }
-  if (clb_platform_select(&all, spec, selected, &err) != 0) {
-    fprintf(stderr, "clbatch tune: %s\n", err.message);
-    exit_code = 2;
-    goto done;
-  }
+  int exit_code = clb_cli_devices("tune", spec, &all);
+  if (exit_code != 0)
+    return exit_code;
+  exit_code = 1;
 
   /* Rows are collected and printed at the end so progress on stderr does not
    * interleave with the table. */
@@ -194,15 +160,11 @@ int clb_cmd_tune(int argc, char **argv) {
   clb_tune_path(path, sizeof path);
   int failures = 0;
   for (size_t d = 0; d < all.count; d++) {
-    if (!selected[d])
-      continue;
     const struct clb_device_info *dev = &all.items[d];
     struct clb_cl cl = {0};
     int opened = 0;
-    for (int p = 0; p < CLB_PRECISION_COUNT; p++) {
-      if (!precisions[p])
-        continue;
-      enum clb_precision precision = (enum clb_precision)p;
+    for (size_t p = 0; p < precision_count; p++) {
+      enum clb_precision precision = precisions[p];
       struct row *r = &rows[row_count];
       r->device = dev->name;
       r->precision = clb_precision_name(precision);
@@ -264,7 +226,6 @@ int clb_cmd_tune(int argc, char **argv) {
   exit_code = failures ? 1 : 0;
 
 done:
-  free(selected);
   clb_platform_list_free(&all);
   return exit_code;
 }

@@ -70,13 +70,6 @@ static int parse_model_int(const char *name, int *out) {
   return rc;
 }
 
-static int parse_precision_int(const char *name, int *out) {
-  enum clb_precision precision;
-  int rc = clb_precision_parse(name, &precision);
-  *out = (int)precision;
-  return rc;
-}
-
 static int set_models(const struct clb_option *option, void *target, const char *value,
                       struct clb_error *err) {
   struct clb_plan *plan = plan_of(target);
@@ -105,16 +98,9 @@ static void format_models(const struct clb_option *option, const void *target, c
 static int set_precisions(const struct clb_option *option, void *target, const char *value,
                           struct clb_error *err) {
   struct clb_plan *plan = plan_of(target);
-  int precisions[CLB_PRECISION_COUNT];
-  size_t count = 0;
-  int rc = parse_name_list(option->name, value, precisions, CLB_PRECISION_COUNT, &count,
-                           parse_precision_int, "fp32, fp64, fp16", err);
-  if (rc != 0)
-    return rc;
-  for (size_t i = 0; i < count; i++)
-    plan->precisions[i] = (enum clb_precision)precisions[i];
-  plan->precision_count = count;
-  return 0;
+  char what[64];
+  snprintf(what, sizeof what, "--%s", option->name);
+  return clb_precision_parse_list(value, what, plan->precisions, &plan->precision_count, err);
 }
 
 static void format_precisions(const struct clb_option *option, const void *target, char *buf,

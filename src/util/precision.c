@@ -19,6 +19,35 @@ int clb_precision_parse(const char *name, enum clb_precision *out) {
   return CLB_E_INVAL;
 }
 
+int clb_precision_parse_list(const char *text, const char *option,
+                             enum clb_precision out[CLB_PRECISION_COUNT], size_t *count,
+                             struct clb_error *err) {
+  size_t n = 0;
+  *count = 0;
+  for (const char *item = text;;) {
+    size_t len = strcspn(item, ",");
+    char name[16];
+    if (len == 0)
+      return clb_failf(err, CLB_E_INVAL, "%s: empty item in '%s' (a list like fp32,fp64)",
+                       option, text);
+    snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), item);
+    enum clb_precision precision;
+    if (len >= sizeof name || clb_precision_parse(name, &precision) != 0)
+      return clb_failf(err, CLB_E_INVAL, "%s: unknown '%.*s' (choose from fp32, fp64, fp16)",
+                       option, (int)len, item);
+    int seen = 0;
+    for (size_t k = 0; k < n; k++)
+      seen |= out[k] == precision;
+    if (!seen)
+      out[n++] = precision;
+    if (item[len] == '\0')
+      break;
+    item += len + 1;
+  }
+  *count = n;
+  return 0;
+}
+
 size_t clb_precision_size(enum clb_precision precision) {
   switch (precision) {
   case CLB_FP64:

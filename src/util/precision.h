@@ -13,6 +13,13 @@ enum clb_precision { CLB_FP32 = 0, CLB_FP64 = 1, CLB_FP16 = 2 };
 
 const char *clb_precision_name(enum clb_precision precision); /* "fp32", "fp64", "fp16" */
 int clb_precision_parse(const char *name, enum clb_precision *out); /* 0 or CLB_E_INVAL */
+
+/* A comma-separated list ("fp32,fp64"): each precision once, in the order
+ * given; an empty list or item, or an unknown name, is CLB_E_INVAL with a
+ * message naming `option` ("--precision") and the item. */
+int clb_precision_parse_list(const char *text, const char *option,
+                             enum clb_precision out[CLB_PRECISION_COUNT], size_t *count,
+                             struct clb_error *err);
 size_t clb_precision_size(enum clb_precision precision);           /* 4, 8, 2 */
 
 /* -D options that make kernels/NAME.cl compile for this precision. */
