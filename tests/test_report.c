@@ -112,9 +112,9 @@ static char *write_rows(const char *dir, const char *name, const struct clb_row 
   char *path = clb_test_write_file(dir, name, "");
   FILE *out = fopen(path, "w");
   cr_assert_not_null(out, "%s", path);
-  cr_assert_eq(clb_results_write_header(out), 0);
+  cr_assert_eq(clb_results_write_header(out, NULL), 0);
   for (size_t i = 0; i < n; i++)
-    cr_assert_eq(clb_results_write_row(out, &rows[i]), 0);
+    cr_assert_eq(clb_results_write_row(out, &rows[i], NULL), 0);
   fclose(out);
   return path;
 }
@@ -420,11 +420,11 @@ Test(report, plots_without_noise_columns_are_skipped_with_a_note) {
   char path[4096];
   snprintf(path, sizeof path, "%s/no-noise.csv", dir);
   FILE *out = fopen(path, "w");
-  clb_results_write_header(out);
+  clb_results_write_header(out, NULL);
   for (size_t i = 0; i < count; i++) {
     rows[i].var_measured = rows[i].var_ci_low = rows[i].var_ci_high = NAN;
     rows[i].var_predicted = rows[i].sigma2 = rows[i].noise_scale = NAN;
-    clb_results_write_row(out, &rows[i]);
+    clb_results_write_row(out, &rows[i], NULL);
   }
   fclose(out);
   free(rows);

@@ -34,9 +34,9 @@ static char *write_rows(const char *dir, const struct clb_row *rows, size_t n) {
   char *path = clb_test_write_file(dir, "rows.csv", "");
   FILE *out = fopen(path, "wb");
   cr_assert_not_null(out);
-  cr_assert_eq(clb_results_write_header(out), 0);
+  cr_assert_eq(clb_results_write_header(out, NULL), 0);
   for (size_t i = 0; i < n; i++)
-    cr_assert_eq(clb_results_write_row(out, &rows[i]), 0);
+    cr_assert_eq(clb_results_write_row(out, &rows[i], NULL), 0);
   fclose(out);
   return path;
 }
@@ -293,7 +293,9 @@ Test(results, write_failure_is_io_error) {
     cr_skip("/dev/full not available");
   struct clb_row row;
   clb_row_init(&row);
-  cr_expect_eq(clb_results_write_row(full, &row), CLB_E_IO);
+  struct clb_error err = {0};
+  cr_expect_eq(clb_results_write_row(full, &row, &err), CLB_E_IO);
+  cr_expect(strstr(err.message, "cannot write a results row") != NULL, "%s", err.message);
   fclose(full);
 }
 

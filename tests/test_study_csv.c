@@ -23,9 +23,9 @@ static char *written_text(const struct clb_study_csv_row *rows, size_t count) {
   size_t size = 0;
   FILE *out = open_memstream(&text, &size);
   cr_assert_not_null(out);
-  cr_assert_eq(clb_study_csv_write_header(out), 0);
+  cr_assert_eq(clb_study_csv_write_header(out, NULL), 0);
   for (size_t i = 0; i < count; i++)
-    cr_assert_eq(clb_study_csv_write_row(out, &rows[i]), 0);
+    cr_assert_eq(clb_study_csv_write_row(out, &rows[i], NULL), 0);
   fclose(out);
   return text;
 }

@@ -73,7 +73,7 @@ Test(train_csv, header_follows_the_flags) {
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     struct capture c;
     capture_open(&c);
-    cr_assert_eq(clb_train_csv_write_header(c.out, cases[i].flags), 0);
+    cr_assert_eq(clb_train_csv_write_header(c.out, cases[i].flags, NULL), 0);
     char *text = capture_close(&c);
     cr_expect_str_eq(text, cases[i].header, "flags %u", cases[i].flags);
     free(text);
@@ -95,9 +95,9 @@ static void golden_round_trip(const char *name, size_t rows_expected, unsigned f
   cr_expect_eq(flags, flags_expected, "%s", name);
   struct capture c;
   capture_open(&c);
-  cr_assert_eq(clb_train_csv_write_header(c.out, flags), 0);
+  cr_assert_eq(clb_train_csv_write_header(c.out, flags, NULL), 0);
   for (size_t i = 0; i < count; i++)
-    cr_assert_eq(clb_train_csv_write_row(c.out, flags, &rows[i]), 0);
+    cr_assert_eq(clb_train_csv_write_row(c.out, flags, &rows[i], NULL), 0);
   char *written = capture_close(&c);
   char *golden = clb_test_read_file(path);
   cr_expect_str_eq(written, golden, "%s differs", name);
@@ -201,8 +201,8 @@ Test(train_csv, round_trip_quotes_names_and_keeps_nan_and_inf) {
   snprintf(path, sizeof path, "%s/t.csv", dir);
   FILE *out = fopen(path, "w");
   cr_assert_not_null(out);
-  cr_assert_eq(clb_train_csv_write_header(out, flags), 0);
-  cr_assert_eq(clb_train_csv_write_row(out, flags, &row), 0);
+  cr_assert_eq(clb_train_csv_write_header(out, flags, NULL), 0);
+  cr_assert_eq(clb_train_csv_write_row(out, flags, &row, NULL), 0);
   fclose(out);
   char *text = clb_test_read_file(path);
   cr_expect(strstr(text, "\n\"Dev \"\"X\"\", rev 2\",softmax,fp16,32,1.5,48,inf,1.250000,"
@@ -343,8 +343,8 @@ Test(train_csv, numbers_use_a_dot_under_a_decimal_comma_locale) {
   row.wall_s = 0.25;
   struct capture c;
   capture_open(&c);
-  int rc = clb_train_csv_write_header(c.out, 0);
-  rc |= clb_train_csv_write_row(c.out, 0, &row);
+  int rc = clb_train_csv_write_header(c.out, 0, NULL);
+  rc |= clb_train_csv_write_row(c.out, 0, &row, NULL);
   char *text = capture_close(&c);
   char *dir = clb_test_tmpdir();
   char *path = write_in(dir, "t.csv", text);
@@ -512,8 +512,8 @@ Test(train_csv, writer_matches_the_legacy_per_epoch_writer) {
     row.gap = r.val_loss - r.train_loss;
     row.val_accuracy = r.val_accuracy;
     capture_open(&table);
-    clb_train_csv_write_header(table.out, flags);
-    clb_train_csv_write_row(table.out, flags, &row);
+    clb_train_csv_write_header(table.out, flags, NULL);
+    clb_train_csv_write_row(table.out, flags, &row, NULL);
     char *got = capture_close(&table);
     cr_assert_str_eq(got, want, "trial %d", trial);
     free(got);
@@ -584,8 +584,8 @@ Test(train_csv, writer_matches_the_legacy_summary_writer) {
     row.step_bytes_micro = s.accumulate > 1 ? (double)s.bytes_micro : NAN;
     row.step_bytes_effective = s.accumulate > 1 ? (double)s.bytes_effective : NAN;
     capture_open(&table);
-    clb_train_summary_csv_write_header(table.out);
-    clb_train_summary_csv_write_row(table.out, &row);
+    clb_train_summary_csv_write_header(table.out, NULL);
+    clb_train_summary_csv_write_row(table.out, &row, NULL);
     char *got = capture_close(&table);
     cr_assert_str_eq(got, want, "trial %d", trial);
     free(got);
@@ -606,9 +606,9 @@ static void golden_summary(const char *name, size_t rows_expected) {
   cr_expect_eq(count, rows_expected, "%s", name);
   struct capture c;
   capture_open(&c);
-  cr_assert_eq(clb_train_summary_csv_write_header(c.out), 0);
+  cr_assert_eq(clb_train_summary_csv_write_header(c.out, NULL), 0);
   for (size_t i = 0; i < count; i++)
-    cr_assert_eq(clb_train_summary_csv_write_row(c.out, &rows[i]), 0);
+    cr_assert_eq(clb_train_summary_csv_write_row(c.out, &rows[i], NULL), 0);
   char *written = capture_close(&c);
   char *golden = clb_test_read_file(path);
   cr_expect_str_eq(written, golden, "%s differs", name);

@@ -6,13 +6,13 @@
 
 static char *kernel_dir = NULL;
 
-int clb_kernels_set_dir(const char *dir) {
+int clb_kernels_set_dir(const char *dir, struct clb_error *err) {
   free(kernel_dir);
   kernel_dir = NULL;
   if (dir) {
     kernel_dir = strdup(dir);
     if (!kernel_dir)
-      return CLB_E_NOMEM;
+      return clb_failf(err, CLB_E_NOMEM, "out of memory keeping the kernel folder %s", dir);
   }
   return 0;
 }

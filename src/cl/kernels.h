@@ -19,7 +19,7 @@ extern const size_t clb_embedded_kernel_count;
 
 /* Loads sources from DIR/NAME.cl instead of the embedded copies (for kernel
  * development). NULL restores the embedded ones. The string is copied. */
-int clb_kernels_set_dir(const char *dir);
+int clb_kernels_set_dir(const char *dir, struct clb_error *err);
 
 /* Builds kernels/NAME.cl for one device with the given -D options. On a build
  * failure the message carries the device's build log. The caller releases

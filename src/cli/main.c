@@ -71,7 +71,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "clbatch: --kernels needs a directory\n");
         return 2;
       }
-      clb_kernels_set_dir(dir);
+      struct clb_error err = {0};
+      if (clb_kernels_set_dir(dir, &err) != 0) {
+        fprintf(stderr, "clbatch: %s\n", err.message);
+        return 1;
+      }
       first++;
       continue;
     }

@@ -253,8 +253,8 @@ static FILE *open_results(const struct clb_plan *plan, int *exit_code) {
       return NULL;
     }
     fseek(csv, 0, SEEK_END);
-  } else if (clb_results_write_header(csv) != 0) {
-    fprintf(stderr, "clbatch run: cannot write %s\n", plan->out_path);
+  } else if (clb_results_write_header(csv, &err) != 0) {
+    fprintf(stderr, "clbatch run: %s: %s\n", plan->out_path, err.message);
     fclose(csv);
     *exit_code = 1;
     return NULL;
@@ -276,7 +276,10 @@ static int finish_run(const struct clb_plan *plan, const cJSON *description) {
   }
   if (!plan->quiet)
     clb_output_summary(stdout, rows, count);
-  if (clb_advise(rows, count, &advice, &advice_count) == 0) {
+  if (clb_advise(rows, count, &advice, &advice_count, &err) != 0) {
+    fprintf(stderr, "clbatch run: %s\n", err.message);
+    exit_code = 1;
+  } else {
     if (!plan->quiet) {
       printf("\n");
       clb_advise_print(stdout, advice, advice_count);
@@ -537,8 +540,9 @@ int clb_cmd_recommend(int argc, char **argv) {
   }
   struct clb_advice *advice = NULL;
   size_t advice_count = 0;
-  if (clb_advise(rows, count, &advice, &advice_count) != 0) {
-    fprintf(stderr, "clbatch recommend: out of memory\n");
+  struct clb_error err = {0};
+  if (clb_advise(rows, count, &advice, &advice_count, &err) != 0) {
+    fprintf(stderr, "clbatch recommend: %s\n", err.message);
     free(rows);
     return 1;
   }

@@ -30,10 +30,10 @@ void clb_help_study(FILE *out) {
 
 static int write_study_csv(const struct clb_training *c, const struct clb_study_row *rows,
                            size_t n, double sigma2, double grad_norm2,
-                           const struct clb_study_fit *fit) {
+                           const struct clb_study_fit *fit, struct clb_error *err) {
   const struct clb_train_options *opt = c->opt;
   FILE *out = c->csv;
-  int rc = clb_study_csv_write_header(out);
+  int rc = clb_study_csv_write_header(out, err);
   for (size_t i = 0; rc == 0 && i < n; i++) {
     const struct clb_study_row *r = &rows[i];
     struct clb_study_csv_row row;
@@ -70,7 +70,7 @@ static int write_study_csv(const struct clb_training *c, const struct clb_study_
     row.free_s_min = fit->free_s_min;
     row.free_b_noise = fit->free_b_noise;
     row.free_e_min = fit->free_e_min;
-    rc = clb_study_csv_write_row(out, &row);
+    rc = clb_study_csv_write_row(out, &row, err);
   }
   return rc;
 }
@@ -190,8 +190,8 @@ int clb_study_table(struct clb_training *c) {
          "to exceed the prediction\n");
   fflush(stdout);
   if (c->csv) {
-    if (write_study_csv(c, rows, opt->n_batches, sigma2, grad_norm2, &fit) != 0) {
-      clb_cli_error(c->command, "cannot write %s: %s", opt->out_path, strerror(errno));
+    if (write_study_csv(c, rows, opt->n_batches, sigma2, grad_norm2, &fit, &err) != 0) {
+      clb_cli_error(c->command, "%s: %s", opt->out_path, err.message);
       failures++;
     }
   }

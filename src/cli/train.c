@@ -33,6 +33,7 @@ struct epoch_sink {
   int classifier;
   int validation; /* 1: val_loss, gap (and val_accuracy) columns */
   int write_failed;
+  struct clb_error write_error; /* why, when write_failed */
 };
 
 static int on_epoch(const struct clb_epoch_result *r, void *ctx) {
@@ -65,7 +66,7 @@ static int on_epoch(const struct clb_epoch_result *r, void *ctx) {
   row->gap = r->val_loss - r->train_loss;
   row->val_accuracy = r->val_accuracy;
   /* Flushed per epoch so a killed run keeps every finished row. */
-  if (clb_train_csv_write_row(sink->csv, sink->csv_flags, row) != 0) {
+  if (clb_train_csv_write_row(sink->csv, sink->csv_flags, row, &sink->write_error) != 0) {
     sink->write_failed = 1;
     return CLB_E_IO;
   }
@@ -74,7 +75,7 @@ static int on_epoch(const struct clb_epoch_result *r, void *ctx) {
 
 static int write_summary_row(const struct clb_training *c, size_t batch, double lr,
                              size_t per_epoch, const struct clb_train_summary *sm,
-                             size_t bytes_micro, size_t bytes_effective) {
+                             size_t bytes_micro, size_t bytes_effective, struct clb_error *err) {
   const struct clb_train_options *opt = c->opt;
   struct clb_train_summary_csv_row row;
   clb_train_summary_csv_row_init(&row);
@@ -107,7 +108,7 @@ static int write_summary_row(const struct clb_training *c, size_t batch, double 
   row.device_bytes = (double)sm->device_bytes;
   row.step_bytes_micro = opt->accumulate > 1 ? (double)bytes_micro : NAN;
   row.step_bytes_effective = opt->accumulate > 1 ? (double)bytes_effective : NAN;
-  return clb_train_summary_csv_write_row(c->summary_csv, &row);
+  return clb_train_summary_csv_write_row(c->summary_csv, &row, err);
 }
 
 /* FILE with "-bB" before its extension (the last '.' of the last path
@@ -128,9 +129,9 @@ static int run_train(struct clb_training *c) {
   int failures = 0;
   const unsigned csv_flags = (c->classifier ? CLB_TRAIN_CSV_CLASSIFIER : 0) |
                              (c->validation ? CLB_TRAIN_CSV_VALIDATION : 0);
-  if ((c->csv && clb_train_csv_write_header(c->csv, csv_flags) != 0) ||
-      (c->summary_csv && clb_train_summary_csv_write_header(c->summary_csv) != 0)) {
-    clb_cli_error(c->command, "cannot write the CSV headers: %s", strerror(errno));
+  if ((c->csv && clb_train_csv_write_header(c->csv, csv_flags, &err) != 0) ||
+      (c->summary_csv && clb_train_summary_csv_write_header(c->summary_csv, &err) != 0)) {
+    clb_cli_error(c->command, "%s", err.message);
     return 1;
   }
   printf("%7s %6s %9s %14s %10s%s", "batch", "epoch", "updates", "train_loss", "wall_s",
@@ -178,7 +179,7 @@ static int run_train(struct clb_training *c) {
     memcpy(c->theta, c->initial, params * sizeof *c->theta);
     int rc = clb_train_run_ex(&c->cl, &c->data, &cfg, &extra, c->theta, on_epoch, &sink, &sm, &err);
     if (sink.write_failed) {
-      clb_cli_error(c->command, "cannot write %s: %s", opt->out_path, strerror(errno));
+      clb_cli_error(c->command, "%s: %s", opt->out_path, sink.write_error.message);
       return 1;
     }
     if (rc == CLB_E_NUMERIC) {
@@ -229,9 +230,9 @@ static int run_train(struct clb_training *c) {
              bytes_effective, effective);
     }
     fflush(stdout);
-    if (c->summary_csv &&
-        write_summary_row(c, batch, lr, per_epoch, &sm, bytes_micro, bytes_effective) != 0) {
-      clb_cli_error(c->command, "cannot write %s: %s", opt->summary_path, strerror(errno));
+    if (c->summary_csv && write_summary_row(c, batch, lr, per_epoch, &sm, bytes_micro,
+                                            bytes_effective, &err) != 0) {
+      clb_cli_error(c->command, "%s: %s", opt->summary_path, err.message);
       return 1;
     }
     if (opt->save_path[0]) {

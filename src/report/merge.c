@@ -307,12 +307,14 @@ int clb_report_merged_write_csv(const struct clb_report_merged *m, const char *p
   int rc = clb_atomic_open(&out, path, err);
   if (rc != CLB_OK)
     return rc;
-  int bad = clb_results_write_header(out.file) != CLB_OK;
+  int bad = clb_results_write_header(out.file, err) != CLB_OK;
   for (size_t i = 0; i < m->count && !bad; i++)
-    bad = clb_results_write_row(out.file, &m->rows[i]) != CLB_OK;
+    bad = clb_results_write_row(out.file, &m->rows[i], err) != CLB_OK;
   if (bad) {
+    char why[sizeof err->message];
+    snprintf(why, sizeof why, "%s", err->message);
     clb_atomic_abandon(&out);
-    return clb_failf(err, CLB_E_IO, "%s: write failed", path);
+    return clb_failf(err, CLB_E_IO, "%s: %s", path, why);
   }
   return clb_atomic_commit(&out, err);
 }

@@ -47,7 +47,7 @@ static void advise_group(struct clb_advice *a, const struct clb_row *rows, size_
 }
 
 int clb_advise(const struct clb_row *rows, size_t count, struct clb_advice **out,
-               size_t *advice_count) {
+               size_t *advice_count, struct clb_error *err) {
   *out = NULL;
   *advice_count = 0;
   struct clb_advice *advice = calloc(count ? count : 1, sizeof *advice);
@@ -55,7 +55,7 @@ int clb_advise(const struct clb_row *rows, size_t count, struct clb_advice **out
   if (!advice || !points) {
     free(advice);
     free(points);
-    return CLB_E_NOMEM;
+    return clb_failf(err, CLB_E_NOMEM, "out of memory grouping %zu result rows", count);
   }
   size_t groups = 0;
   for (size_t i = 0; i < count; i++) {

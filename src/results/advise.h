@@ -18,7 +18,7 @@ struct clb_advice {
 
 /* Groups the rows and computes one piece of advice per group (caller frees *out). */
 int clb_advise(const struct clb_row *rows, size_t count, struct clb_advice **out,
-               size_t *advice_count);
+               size_t *advice_count, struct clb_error *err);
 
 void clb_advise_print(FILE *out, const struct clb_advice *advice, size_t count);
 

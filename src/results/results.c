@@ -57,7 +57,7 @@ void clb_row_init(struct clb_row *row) {
   snprintf(row->clbatch_version, sizeof row->clbatch_version, "%s", CLBATCH_VERSION);
 }
 
-int clb_results_write_header(FILE *out) {
+int clb_results_write_header(FILE *out, struct clb_error *err) {
   for (size_t i = 0; i < clb_column_count; i++) {
     if (i > 0)
       fputc(',', out);
@@ -65,7 +65,7 @@ int clb_results_write_header(FILE *out) {
   }
   fputc('\n', out);
   if (fflush(out) != 0 || ferror(out))
-    return CLB_E_IO;
+    return clb_failf(err, CLB_E_IO, "cannot write the results header: %s", strerror(errno));
   return CLB_OK;
 }
 
@@ -73,7 +73,7 @@ int clb_results_write_header(FILE *out) {
  * after setlocale) may have set to one with a decimal comma. The CSV must read
  * the same everywhere, so every number is formatted and parsed under the C
  * locale for the duration of one row. */
-int clb_results_write_row(FILE *out, const struct clb_row *row) {
+int clb_results_write_row(FILE *out, const struct clb_row *row, struct clb_error *err) {
   struct clb_c_numeric numeric;
   clb_c_numeric_enter(&numeric);
   for (size_t i = 0; i < clb_column_count; i++) {
@@ -93,7 +93,7 @@ int clb_results_write_row(FILE *out, const struct clb_row *row) {
   clb_c_numeric_leave(&numeric);
   /* Flushing per row means a crash or kill loses at most the row being written. */
   if (fflush(out) != 0 || ferror(out))
-    return CLB_E_IO;
+    return clb_failf(err, CLB_E_IO, "cannot write a results row: %s", strerror(errno));
   return CLB_OK;
 }
 

@@ -108,8 +108,8 @@ void clb_row_init(struct clb_row *row);
 void clb_row_key(const struct clb_row *row, char *key, size_t size);
 
 /* Writes the header line / one row (RFC 4180 quoting), and flushes. */
-int clb_results_write_header(FILE *out);
-int clb_results_write_row(FILE *out, const struct clb_row *row);
+int clb_results_write_header(FILE *out, struct clb_error *err);
+int clb_results_write_row(FILE *out, const struct clb_row *row, struct clb_error *err);
 
 /* Reads a results CSV. Rejects a missing or reordered header, a wrong schema
  * version, a ragged row, a bad number; a truncated last line (no newline, too

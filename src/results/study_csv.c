@@ -19,12 +19,13 @@ void clb_study_csv_row_init(struct clb_study_csv_row *row) {
   clb_csv_table_row_init(&clb_study_csv_table, row);
 }
 
-int clb_study_csv_write_header(FILE *out) {
-  return clb_csv_table_write_header(out, &clb_study_csv_table, 0);
+int clb_study_csv_write_header(FILE *out, struct clb_error *err) {
+  return clb_csv_table_write_header(out, &clb_study_csv_table, 0, err);
 }
 
-int clb_study_csv_write_row(FILE *out, const struct clb_study_csv_row *row) {
-  return clb_csv_table_write_row(out, &clb_study_csv_table, 0, row);
+int clb_study_csv_write_row(FILE *out, const struct clb_study_csv_row *row,
+                            struct clb_error *err) {
+  return clb_csv_table_write_row(out, &clb_study_csv_table, 0, row, err);
 }
 
 int clb_study_csv_read(const char *path, struct clb_study_csv_row **rows, size_t *count,

@@ -86,8 +86,9 @@ extern const struct clb_csv_table clb_study_csv_table;
 void clb_study_csv_row_init(struct clb_study_csv_row *row);
 
 /* The header / one row, each followed by a flush: 0 or CLB_E_IO. */
-int clb_study_csv_write_header(FILE *out);
-int clb_study_csv_write_row(FILE *out, const struct clb_study_csv_row *row);
+int clb_study_csv_write_header(FILE *out, struct clb_error *err);
+int clb_study_csv_write_row(FILE *out, const struct clb_study_csv_row *row,
+                            struct clb_error *err);
 
 /* Appends the rows of a study file to *rows (realloc'd; the caller frees);
  * `info` (may be NULL) says which columns were present and which truncated

@@ -35,20 +35,22 @@ void clb_train_summary_csv_row_init(struct clb_train_summary_csv_row *row) {
   clb_csv_table_row_init(&clb_train_summary_csv_table, row);
 }
 
-int clb_train_csv_write_header(FILE *out, unsigned flags) {
-  return clb_csv_table_write_header(out, &clb_train_csv_table, flags);
+int clb_train_csv_write_header(FILE *out, unsigned flags, struct clb_error *err) {
+  return clb_csv_table_write_header(out, &clb_train_csv_table, flags, err);
 }
 
-int clb_train_csv_write_row(FILE *out, unsigned flags, const struct clb_train_csv_row *row) {
-  return clb_csv_table_write_row(out, &clb_train_csv_table, flags, row);
+int clb_train_csv_write_row(FILE *out, unsigned flags, const struct clb_train_csv_row *row,
+                            struct clb_error *err) {
+  return clb_csv_table_write_row(out, &clb_train_csv_table, flags, row, err);
 }
 
-int clb_train_summary_csv_write_header(FILE *out) {
-  return clb_csv_table_write_header(out, &clb_train_summary_csv_table, 0);
+int clb_train_summary_csv_write_header(FILE *out, struct clb_error *err) {
+  return clb_csv_table_write_header(out, &clb_train_summary_csv_table, 0, err);
 }
 
-int clb_train_summary_csv_write_row(FILE *out, const struct clb_train_summary_csv_row *row) {
-  return clb_csv_table_write_row(out, &clb_train_summary_csv_table, 0, row);
+int clb_train_summary_csv_write_row(FILE *out, const struct clb_train_summary_csv_row *row,
+                                    struct clb_error *err) {
+  return clb_csv_table_write_row(out, &clb_train_summary_csv_table, 0, row, err);
 }
 
 int clb_train_csv_read(const char *path, struct clb_train_csv_row **rows, size_t *count,

@@ -13,7 +13,7 @@
  *
  *   unsigned flags = (classifier ? CLB_TRAIN_CSV_CLASSIFIER : 0) |
  *                    (validation ? CLB_TRAIN_CSV_VALIDATION : 0);
- *   clb_train_csv_write_header(out, flags);
+ *   clb_train_csv_write_header(out, flags, err);
  *   struct clb_train_csv_row row;
  *   clb_train_csv_row_init(&row);            // every number NaN, strings ""
  *   snprintf(row.device, sizeof row.device, "%s", device_name);
@@ -23,7 +23,7 @@
  *   row.accuracy = r->accuracy;              // written only under CLASSIFIER
  *   row.val_loss = r->val_loss; row.gap = r->val_loss - r->train_loss;
  *   row.val_accuracy = r->val_accuracy;      // VALIDATION, and CLASSIFIER too
- *   if (clb_train_csv_write_row(out, flags, &row) != 0) ... CLB_E_IO
+ *   if (clb_train_csv_write_row(out, flags, &row, err) != 0) ... CLB_E_IO
  *
  * Each write ends with a flush, so a killed run keeps every finished row. */
 #ifndef CLB_RESULTS_TRAIN_CSV_H
@@ -124,12 +124,14 @@ void clb_train_summary_csv_row_init(struct clb_train_summary_csv_row *row);
 
 /* The per-epoch header / one row with the columns `flags` (CLB_TRAIN_CSV_*)
  * select, each followed by a flush: 0 or CLB_E_IO. */
-int clb_train_csv_write_header(FILE *out, unsigned flags);
-int clb_train_csv_write_row(FILE *out, unsigned flags, const struct clb_train_csv_row *row);
+int clb_train_csv_write_header(FILE *out, unsigned flags, struct clb_error *err);
+int clb_train_csv_write_row(FILE *out, unsigned flags, const struct clb_train_csv_row *row,
+                            struct clb_error *err);
 
 /* The summary header / one row (every column), each followed by a flush. */
-int clb_train_summary_csv_write_header(FILE *out);
-int clb_train_summary_csv_write_row(FILE *out, const struct clb_train_summary_csv_row *row);
+int clb_train_summary_csv_write_header(FILE *out, struct clb_error *err);
+int clb_train_summary_csv_write_row(FILE *out, const struct clb_train_summary_csv_row *row,
+                                    struct clb_error *err);
 
 /* Appends the rows of a per-epoch / summary file to *rows (realloc'd; the
  * caller frees); `info` (may be NULL) says which columns were present

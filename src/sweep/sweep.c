@@ -45,8 +45,8 @@ static void report_note(const struct progress *p, const char *format, ...) {
 
 static int write_row(FILE *csv, const struct clb_row *row, struct clb_sweep_stats *stats,
                      struct clb_error *err) {
-  if (clb_results_write_row(csv, row) != 0)
-    return clb_failf(err, CLB_E_IO, "cannot append a row to the results file");
+  if (clb_results_write_row(csv, row, err) != 0)
+    return err->code;
   stats->rows_written++;
   if (strcmp(row->status, "ok") != 0 && strcmp(row->status, "skipped") != 0)
     stats->rows_failed++;

@@ -6,6 +6,7 @@
  * error naming the line and the column, never a silent NaN. */
 #include "util/csv_table.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +33,12 @@ static const char *text_of(const void *row, const struct clb_csv_column *col) {
   return (const char *)row + col->offset;
 }
 
-static int flushed(FILE *out) {
-  return fflush(out) == 0 && !ferror(out) ? CLB_OK : CLB_E_IO;
+static int flushed(FILE *out, const struct clb_csv_table *table, const char *what,
+                   struct clb_error *err) {
+  if (fflush(out) == 0 && !ferror(out))
+    return CLB_OK;
+  return clb_failf(err, CLB_E_IO, "cannot write the %s of a %s: %s", what, table->what,
+                   strerror(errno));
 }
 
 void clb_csv_table_row_init(const struct clb_csv_table *table, void *row) {
@@ -43,7 +48,8 @@ void clb_csv_table_row_init(const struct clb_csv_table *table, void *row) {
       *number_at(row, &table->columns[i]) = NAN;
 }
 
-int clb_csv_table_write_header(FILE *out, const struct clb_csv_table *table, unsigned flags) {
+int clb_csv_table_write_header(FILE *out, const struct clb_csv_table *table, unsigned flags,
+                               struct clb_error *err) {
   int first = 1;
   for (size_t i = 0; i < table->count; i++) {
     if (!selected(&table->columns[i], flags))
@@ -54,11 +60,11 @@ int clb_csv_table_write_header(FILE *out, const struct clb_csv_table *table, uns
     first = 0;
   }
   fputc('\n', out);
-  return flushed(out);
+  return flushed(out, table, "header", err);
 }
 
 int clb_csv_table_write_row(FILE *out, const struct clb_csv_table *table, unsigned flags,
-                            const void *row) {
+                            const void *row, struct clb_error *err) {
   int first = 1;
   for (size_t i = 0; i < table->count; i++) {
     const struct clb_csv_column *col = &table->columns[i];
@@ -73,7 +79,7 @@ int clb_csv_table_write_row(FILE *out, const struct clb_csv_table *table, unsign
       clb_csv_write_number(out, col->format, number_of(row, col), CLB_CSV_MISSING);
   }
   fputc('\n', out);
-  return flushed(out);
+  return flushed(out, table, "row", err);
 }
 
 /* ---- reading ----------------------------------------------------------- */

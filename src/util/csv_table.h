@@ -62,12 +62,13 @@ struct clb_csv_table {
 void clb_csv_table_row_init(const struct clb_csv_table *table, void *row);
 
 /* The header line of the columns `flags` select, then a flush. 0 or CLB_E_IO. */
-int clb_csv_table_write_header(FILE *out, const struct clb_csv_table *table, unsigned flags);
+int clb_csv_table_write_header(FILE *out, const struct clb_csv_table *table, unsigned flags,
+                               struct clb_error *err);
 
 /* One row of the columns `flags` select, then a flush, so a run killed later
  * keeps every row written before. 0 or CLB_E_IO. */
 int clb_csv_table_write_row(FILE *out, const struct clb_csv_table *table, unsigned flags,
-                            const void *row);
+                            const void *row, struct clb_error *err);
 
 /* What a read found besides the rows. */
 struct clb_csv_table_info {

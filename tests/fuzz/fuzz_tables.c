@@ -31,10 +31,10 @@ static char *write_all(const struct clb_csv_table *table, unsigned flags, const 
   FILE *out = open_memstream(&text, size);
   if (!out)
     abort();
-  if (clb_csv_table_write_header(out, table, flags) != 0)
+  if (clb_csv_table_write_header(out, table, flags, NULL) != 0)
     abort();
   for (size_t i = 0; i < count; i++)
-    if (clb_csv_table_write_row(out, table, flags, (const char *)rows + i * table->row_size) != 0)
+    if (clb_csv_table_write_row(out, table, flags, (const char *)rows + i * table->row_size, NULL) != 0)
       abort();
   fclose(out);
   return text;
