@@ -115,9 +115,15 @@ host="$(hostname -s 2>/dev/null || hostname)"
 outdir="$root/results/local/ab-$host-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$outdir"
 
+# Each run's whole wall time (build of kernels, probes and all) goes to
+# times.txt: what a user waits for, beside the per-configuration step times.
 run_side() { # SIDE ROUND BINARY
   echo "== round $2: $1" >&2
+  local start end
+  start=$(date +%s.%N)
   "$3" run --quiet --noise-batches 0 "${run_options[@]}" --out "$outdir/$1-$2.csv" >/dev/null
+  end=$(date +%s.%N)
+  awk -v side="$1" -v round="$2" -v a="$start" -v b="$end" 'BEGIN { print side, round, b - a }' >>"$outdir/times.txt"
 }
 for ((round = 1; round <= rounds; round++)); do
   if ((round % 2)); then
@@ -132,3 +138,15 @@ done
 echo "== step time, median of $rounds rounds: base = $base_name, new = $new_name"
 echo "   clbatch run ${run_options[*]}"
 "$python" "$here/ab_table.py" --out "$outdir/ab.csv" "$outdir"
+"$python" - "$outdir/times.txt" <<'EOF'
+import statistics, sys
+times = {}
+for line in open(sys.argv[1]):
+    side, _, seconds = line.split()
+    times.setdefault(side, []).append(float(seconds))
+for side in ("base", "new"):
+    t = times.get(side, [])
+    if t:
+        print(f"   whole run, {side}: median {statistics.median(t):.1f} s "
+              f"(range {min(t):.1f}-{max(t):.1f} s over {len(t)} runs)")
+EOF
