@@ -1,6 +1,8 @@
 #include "helpers.h"
 
 #include <criterion/criterion.h>
+#include <locale.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,4 +215,103 @@ char *clb_test_read_file(const char *path) {
   char *text = read_fd_all(fileno(file));
   fclose(file);
   return text;
+}
+
+void clb_test_remove_tmpdir(char *dir) {
+  clb_test_remove_dir(dir);
+  free(dir);
+}
+
+size_t clb_test_count_lines(const char *text) {
+  size_t n = 0;
+  for (; text && *text; text++)
+    n += *text == '\n';
+  return n;
+}
+
+size_t clb_test_count_file_lines(const char *path) {
+  char *text = clb_test_read_file(path);
+  size_t n = clb_test_count_lines(text);
+  free(text);
+  return n;
+}
+
+size_t clb_test_count_of(const char *text, const char *needle) {
+  size_t n = 0, len = strlen(needle);
+  for (const char *p = text; len && (p = strstr(p, needle)) != NULL; p += len)
+    n++;
+  return n;
+}
+
+double clb_test_relative_error(const double *a, const double *b, size_t n) {
+  double diff = 0, ref = 0;
+  for (size_t i = 0; i < n; i++) {
+    diff += (a[i] - b[i]) * (a[i] - b[i]);
+    ref += b[i] * b[i];
+  }
+  return sqrt(diff) / (sqrt(ref) + 1e-30);
+}
+
+static int decimal_comma(void) { return localeconv()->decimal_point[0] == ','; }
+
+/* Compiles de_DE.UTF-8 into DIR/de_DE.UTF-8 unless it is there: into a
+ * fresh sibling first, renamed into place, so parallel tests never see half
+ * a locale. Returns 1 when DIR holds it. */
+static int build_comma_locale(const char *dir) {
+  char path[1200], tmp[1200], command[2600];
+  snprintf(path, sizeof path, "%s/de_DE.UTF-8/LC_NUMERIC", dir);
+  if (access(path, R_OK) == 0)
+    return 1;
+  if (access("/usr/share/i18n/locales/de_DE", R_OK) != 0)
+    return 0;
+  snprintf(command, sizeof command, "mkdir -p '%s'", dir);
+  if (system(command) != 0)
+    return 0;
+  snprintf(tmp, sizeof tmp, "%s/build-XXXXXX", dir);
+  if (!mkdtemp(tmp))
+    return 0;
+  /* -c: localedef exits 1 on mere warnings; the file's presence decides. */
+  snprintf(command, sizeof command,
+           "localedef -c -i de_DE -f UTF-8 '%s/de_DE.UTF-8' >/dev/null 2>&1", tmp);
+  (void)!system(command);
+  char built[1300], target[1200];
+  snprintf(built, sizeof built, "%s/de_DE.UTF-8", tmp);
+  snprintf(target, sizeof target, "%s/de_DE.UTF-8", dir);
+  (void)!rename(built, target); /* fails harmlessly when another test won the race */
+  clb_test_remove_dir(tmp);
+  return access(path, R_OK) == 0;
+}
+
+int clb_test_comma_locale(void) {
+  static const char *const installed[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8",
+                                          "fr_FR.utf8"};
+  for (size_t i = 0; i < sizeof installed / sizeof installed[0]; i++)
+    if (setlocale(LC_NUMERIC, installed[i]) && decimal_comma())
+      return 1;
+  setlocale(LC_NUMERIC, "C");
+  char dir[1024];
+  const char *cache = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+  if (cache && *cache)
+    snprintf(dir, sizeof dir, "%s/clbatch/locale", cache);
+  else if (home && *home)
+    snprintf(dir, sizeof dir, "%s/.cache/clbatch/locale", home);
+  else
+    snprintf(dir, sizeof dir, "/tmp/clbatch-locale-%ld", (long)getuid());
+  if (!build_comma_locale(dir))
+    return 0;
+  /* LOCPATH is read by setlocale itself; the child processes that CLI tests
+   * start should not inherit it, so it is put back at once. */
+  const char *old = getenv("LOCPATH");
+  char *saved = old ? strdup(old) : NULL;
+  setenv("LOCPATH", dir, 1);
+  int ok = setlocale(LC_NUMERIC, "de_DE.UTF-8") && decimal_comma();
+  if (saved) {
+    setenv("LOCPATH", saved, 1);
+    free(saved);
+  } else {
+    unsetenv("LOCPATH");
+  }
+  if (!ok)
+    setlocale(LC_NUMERIC, "C");
+  return ok;
 }

@@ -54,4 +54,29 @@ char *clb_test_write_file(const char *dir, const char *name, const char *text);
 /* Reads a whole file (malloc'd, NUL-terminated), or NULL. */
 char *clb_test_read_file(const char *path);
 
+/* Removes a directory from clb_test_tmpdir with everything in it, and frees
+ * its path. */
+void clb_test_remove_tmpdir(char *dir);
+
+/* The number of '\n' in `text` (NULL counts 0): the lines of a CSV or of a
+ * message, each ended by a newline. */
+size_t clb_test_count_lines(const char *text);
+
+/* The same for a file; a missing file counts 0. */
+size_t clb_test_count_file_lines(const char *path);
+
+/* How often `needle` (not empty) occurs in `text`, not overlapping. */
+size_t clb_test_count_of(const char *text, const char *needle);
+
+/* |a - b| / |b| over n values (Euclidean norms), for comparing a device's
+ * result with a host reference `b`. */
+double clb_test_relative_error(const double *a, const double *b, size_t n);
+
+/* Sets LC_NUMERIC to a locale whose decimal point is ',' (de_DE, fr_FR).
+ * When none is installed, de_DE.UTF-8 is compiled once with localedef into
+ * $XDG_CACHE_HOME/clbatch/locale (about 2 s; ~/.cache when unset). Returns 1
+ * when the locale is set (undo with setlocale(LC_NUMERIC, "C")), 0 when no
+ * such locale can be had (the caller skips). */
+int clb_test_comma_locale(void);
+
 #endif

@@ -54,22 +54,6 @@ Test(study, fits_recover_smin_and_bnoise_exactly) {
 
 /* ---- the CLI ------------------------------------------------------------ */
 
-static int have_device(void) {
-  struct clb_device_list list = {0};
-  const struct clb_device_info *cpu = NULL;
-  if (!clb_test_device(&list, &cpu))
-    return 0;
-  clb_platform_list_free(&list);
-  return 1;
-}
-
-static size_t count_lines(const char *text) {
-  size_t n = 0;
-  for (; text && *text; text++)
-    n += *text == '\n';
-  return n;
-}
-
 /* Column index of `name` in the header line of csv, or -1. */
 static int column(const char *csv, const char *name) {
   int index = 0;
@@ -102,13 +86,8 @@ static double field(const char *csv, size_t line, int col) {
   return strtod(p, NULL);
 }
 
-static void remove_dir(char *dir) {
-  clb_test_remove_dir(dir);
-  free(dir);
-}
-
 Test(study_cli, validate_noise_writes_one_finite_row_per_batch) {
-  if (!have_device())
+  if (!clb_test_require_device())
     return;
   char *dir = clb_test_tmpdir();
   char args[1024];
@@ -127,7 +106,7 @@ Test(study_cli, validate_noise_writes_one_finite_row_per_batch) {
   snprintf(path, sizeof path, "%s/v.csv", dir);
   char *csv = clb_test_read_file(path);
   cr_assert_not_null(csv);
-  cr_expect_eq(count_lines(csv), 4, "%s", csv);
+  cr_expect_eq(clb_test_count_lines(csv), 4, "%s", csv);
   const char *names[] = {"batch", "steps", "predicted_steps", "ratio", "examples", "wall_s",
                          "b_noise", "s_min", "e_min", "free_s_min", "free_b_noise"};
   for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
@@ -153,12 +132,12 @@ Test(study_cli, validate_noise_writes_one_finite_row_per_batch) {
   code = clb_test_run_cli(args, &out, &err);
   cr_expect_eq(code, 2, "exit %d", code);
   cr_expect(err && strstr(err, "--validate-noise needs --target-loss") != NULL, "%s", err);
-  cr_expect_eq(count_lines(err), 1, "%s", err);
+  cr_expect_eq(clb_test_count_lines(err), 1, "%s", err);
   snprintf(path, sizeof path, "%s/none.csv", dir);
   cr_expect_neq(access(path, F_OK), 0, "the output file was created");
   free(out);
   free(err);
-  remove_dir(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 static size_t count_fields(const char *line) {
@@ -169,7 +148,7 @@ static size_t count_fields(const char *line) {
 }
 
 Test(study_cli, study_table_and_report_plots) {
-  if (!have_device())
+  if (!clb_test_require_device())
     return;
   char *dir = clb_test_tmpdir();
   char args[1024];
@@ -186,7 +165,7 @@ Test(study_cli, study_table_and_report_plots) {
   snprintf(path, sizeof path, "%s/s.csv", dir);
   char *csv = clb_test_read_file(path);
   cr_assert_not_null(csv);
-  cr_expect_eq(count_lines(csv), 4, "one row per batch: %s", csv);
+  cr_expect_eq(clb_test_count_lines(csv), 4, "one row per batch: %s", csv);
   size_t header_fields = count_fields(csv);
   for (const char *line = strchr(csv, '\n'); line && line[1]; line = strchr(line + 1, '\n'))
     cr_expect_eq(count_fields(line + 1), header_fields, "ragged row: %.80s", line + 1);
@@ -206,7 +185,7 @@ Test(study_cli, study_table_and_report_plots) {
   int gnuplot = system("command -v gnuplot >/dev/null 2>&1") == 0;
   const char *ci = getenv("CI");
   if (!gnuplot && !(ci && strcmp(ci, "true") == 0)) {
-    remove_dir(dir);
+    clb_test_remove_tmpdir(dir);
     cr_skip("gnuplot is not installed");
   }
   snprintf(args, sizeof args, "report --study %s/s.csv --out %s/report", dir, dir);
@@ -226,5 +205,5 @@ Test(study_cli, study_table_and_report_plots) {
   cr_expect_eq(code, 2, "exit %d: %s", code, err);
   free(out);
   free(err);
-  remove_dir(dir);
+  clb_test_remove_tmpdir(dir);
 }

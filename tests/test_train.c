@@ -400,13 +400,6 @@ static char *with_dir(const char *text, const char *dir) {
   return out;
 }
 
-static size_t count_lines(const char *text) {
-  size_t n = 0;
-  for (; text && *text; text++)
-    n += *text == '\n';
-  return n;
-}
-
 struct bad_input {
   char args[200]; /* after `train --out @/out.csv`; '@' is the test's directory */
   int write_csv;  /* 1: write csv_text to @/in.csv first */
@@ -482,7 +475,7 @@ ParameterizedTest(struct bad_input *t, train_cli, bad_input_exits_2_without_outp
   cr_expect_eq(code, 2, "`%s` exited %d; stderr: %s", t->args, code, err);
   cr_expect(err && strstr(err, t->expect) != NULL, "`%s`: stderr lacks '%s': %s", t->args,
             t->expect, err);
-  cr_expect_eq(count_lines(err), 1, "`%s`: not a one-line message: %s", t->args, err);
+  cr_expect_eq(clb_test_count_lines(err), 1, "`%s`: not a one-line message: %s", t->args, err);
   char path[512];
   snprintf(path, sizeof path, "%s/out.csv", dir);
   cr_expect_neq(access(path, F_OK), 0, "`%s` created the output file", t->args);
@@ -536,7 +529,7 @@ Test(train_cli, writes_the_per_epoch_csv_and_params) {
   cr_assert_not_null(csv);
   const char header[] = "device,model,precision,batch,epoch,updates,train_loss,wall_s\n";
   cr_expect_eq(strncmp(csv, header, strlen(header)), 0, "header: %.100s", csv);
-  cr_expect_eq(count_lines(csv), 1 + 3 * (3 + 1), "rows: %s", csv);
+  cr_expect_eq(clb_test_count_lines(csv), 1 + 3 * (3 + 1), "rows: %s", csv);
   const char *row = find_row(csv, "20", "3");
   char field[64];
   cr_assert_not_null(row, "no batch-20 epoch-3 row: %s", csv);
@@ -584,7 +577,7 @@ Test(train_cli, writes_the_per_epoch_csv_and_params) {
   const char softmax_header[] =
       "device,model,precision,batch,epoch,updates,train_loss,wall_s,accuracy\n";
   cr_expect_eq(strncmp(csv, softmax_header, strlen(softmax_header)), 0, "header: %.100s", csv);
-  cr_expect_eq(count_lines(csv), 1 + 3);
+  cr_expect_eq(clb_test_count_lines(csv), 1 + 3);
   free(csv);
   free(err);
   free(args);
@@ -968,12 +961,12 @@ Test(train_cli, validation_sharpness_accumulation_and_summary) {
       "device,model,precision,batch,epoch,updates,train_loss,wall_s,accuracy,val_loss,gap,"
       "val_accuracy\n";
   cr_expect_eq(strncmp(csv, header, strlen(header)), 0, "header: %.200s", csv);
-  cr_expect_eq(count_lines(csv), 1 + 2 * 4);
+  cr_expect_eq(clb_test_count_lines(csv), 1 + 2 * 4);
   free(csv);
   snprintf(path, sizeof path, "%s/summary.csv", dir);
   csv = clb_test_read_file(path);
   cr_assert_not_null(csv);
-  cr_expect_eq(count_lines(csv), 3, "%s", csv);
+  cr_expect_eq(clb_test_count_lines(csv), 3, "%s", csv);
   cr_expect(strncmp(csv, "device,model,precision,batch,accumulate,effective_batch,lr,", 59) == 0,
             "%s", csv);
   free(csv);
