@@ -29,21 +29,26 @@ static int is_pocl_cpu(const struct clb_device_info *dev) {
                                                strstr(dev->platform_name, "Portable Computing"));
 }
 
-int clb_test_device(struct clb_device_list *list, const struct clb_device_info **out) {
+/* The finding part of clb_test_device, without Criterion calls so a child
+ * process may run it: 0 with *out set, 1 when there is no device (skip, or
+ * fail under CI), 2 when CLBATCH_TEST_DEVICE is wrong (fail); `why` says why. */
+enum { FOUND = 0, NO_DEVICE = 1, BAD_SPEC = 2 };
+
+static int find_test_device(struct clb_device_list *list, const struct clb_device_info **out,
+                            char *why, size_t size) {
   struct clb_error err = {0};
-  char why[1400];
   *out = NULL;
   if (clb_platform_list(list, &err) != 0) {
-    snprintf(why, sizeof why, "no OpenCL device here: %s", err.message);
-    return no_test_device(why);
+    snprintf(why, size, "no OpenCL device here: %s", err.message);
+    return NO_DEVICE;
   }
   const char *spec = getenv("CLBATCH_TEST_DEVICE");
   if (spec && *spec) {
-    int *selected = calloc(list->count, sizeof *selected);
-    cr_assert_not_null(selected);
-    if (clb_platform_select(list, spec, selected, &err) != 0) {
+    int *selected = calloc(list->count ? list->count : 1, sizeof *selected);
+    if (!selected || clb_platform_select(list, spec, selected, &err) != 0) {
+      snprintf(why, size, "CLBATCH_TEST_DEVICE: %s", selected ? err.message : "out of memory");
       free(selected);
-      cr_assert_fail("CLBATCH_TEST_DEVICE: %s", err.message);
+      return BAD_SPEC;
     }
     size_t chosen = 0, index = 0;
     for (size_t i = 0; i < list->count; i++)
@@ -52,8 +57,11 @@ int clb_test_device(struct clb_device_list *list, const struct clb_device_info *
         index = i;
       }
     free(selected);
-    cr_assert_eq(chosen, 1, "CLBATCH_TEST_DEVICE='%s' selects %zu devices; name one (P:D)",
-                 spec, chosen);
+    if (chosen != 1) {
+      snprintf(why, size, "CLBATCH_TEST_DEVICE='%s' selects %zu devices; name one (P:D)", spec,
+               chosen);
+      return BAD_SPEC;
+    }
     *out = &list->items[index];
   } else {
     for (size_t i = 0; i < list->count && !*out; i++)
@@ -61,10 +69,26 @@ int clb_test_device(struct clb_device_list *list, const struct clb_device_info *
         *out = &list->items[i];
     if (!*out) {
       clb_platform_list_free(list);
-      return no_test_device("PoCL's CPU device is not registered (apt-get install "
-                            "pocl-opencl-icd), and CLBATCH_TEST_DEVICE names no other");
+      snprintf(why, size, "PoCL's CPU device is not registered (apt-get install "
+                          "pocl-opencl-icd), and CLBATCH_TEST_DEVICE names no other");
+      return NO_DEVICE;
     }
   }
+  return FOUND;
+}
+
+/* Skips or fails for a result of find_test_device other than FOUND. */
+static int not_found(int found, const char *why) {
+  if (found == BAD_SPEC)
+    cr_assert_fail("%s", why);
+  return no_test_device(why);
+}
+
+int clb_test_device(struct clb_device_list *list, const struct clb_device_info **out) {
+  char why[1400];
+  int found = find_test_device(list, out, why, sizeof why);
+  if (found != FOUND)
+    return not_found(found, why);
   clb_device_id_string(*out, test_device_spec, sizeof test_device_spec);
   return 1;
 }
@@ -101,6 +125,48 @@ int clb_test_require_device(void) {
   if (!clb_test_device(&list, &device))
     return 0;
   clb_platform_list_free(&list);
+  return 1;
+}
+
+int clb_test_require_device_unloaded(void) {
+  /* What the child found: the find_test_device result, then the spec or why. */
+  struct {
+    int found;
+    char text[1400];
+  } answer = {NO_DEVICE, "the child that lists the devices failed"};
+  int fds[2];
+  cr_assert_eq(pipe(fds), 0);
+  fflush(NULL);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0, "fork failed");
+  if (pid == 0) {
+    close(fds[0]);
+    struct clb_device_list list = {0};
+    const struct clb_device_info *device = NULL;
+    answer.found = find_test_device(&list, &device, answer.text, sizeof answer.text);
+    if (answer.found == FOUND) {
+      clb_device_id_string(device, answer.text, sizeof answer.text);
+      clb_platform_list_free(&list);
+    }
+    ssize_t written = write(fds[1], &answer, sizeof answer);
+    _exit(written == (ssize_t)sizeof answer ? 0 : 1);
+  }
+  close(fds[1]);
+  size_t got = 0;
+  while (got < sizeof answer) {
+    ssize_t n = read(fds[0], (char *)&answer + got, sizeof answer - got);
+    if (n <= 0)
+      break;
+    got += (size_t)n;
+  }
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (got < sizeof answer)
+    answer.found = NO_DEVICE;
+  if (answer.found != FOUND)
+    return not_found(answer.found, answer.text);
+  snprintf(test_device_spec, sizeof test_device_spec, "%.31s", answer.text);
   return 1;
 }
 

@@ -25,8 +25,16 @@ int clb_test_device_for(struct clb_device_list *list, const struct clb_device_in
  * otherwise skips or fails like clb_test_device. */
 int clb_test_require_device(void);
 
+/* Like clb_test_require_device for a test that forks a process which opens
+ * the device itself (the sweep's worker): the devices are listed in a
+ * short-lived child, so this process never loads an OpenCL driver. Drivers
+ * start threads when they load (PoCL, Intel's runtime), and a forked copy of
+ * a process with threads can deadlock on a lock one of them held. */
+int clb_test_require_device_unloaded(void);
+
 /* The test device as a --device value ("P:D"); the test must have called
- * clb_test_require_device or clb_test_device first. */
+ * clb_test_require_device, clb_test_require_device_unloaded or
+ * clb_test_device first. */
 const char *clb_test_device_spec(void);
 
 /* A copy of `text` (malloc'd) with every "@DEV" replaced by the test device's
