@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char test_device_spec[32];
@@ -307,6 +308,12 @@ size_t clb_test_count_of(const char *text, const char *needle) {
   for (const char *p = text; len && (p = strstr(p, needle)) != NULL; p += len)
     n++;
   return n;
+}
+
+double clb_test_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 double clb_test_relative_error(const double *a, const double *b, size_t n) {

@@ -76,6 +76,9 @@ size_t clb_test_count_file_lines(const char *path);
 /* How often `needle` (not empty) occurs in `text`, not overlapping. */
 size_t clb_test_count_of(const char *text, const char *needle);
 
+/* Seconds on the monotonic clock, for time limits in tests. */
+double clb_test_now(void);
+
 /* |a - b| / |b| over n values (Euclidean norms), for comparing a device's
  * result with a host reference `b`. */
 double clb_test_relative_error(const double *a, const double *b, size_t n);

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cl/platform.h"
@@ -167,12 +166,6 @@ struct worker_run {
   int exit_code;     /* -1 when the child did not exit normally */
 };
 
-static double seconds_now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* Runs clb_worker_run in a forked child, reading its pipe while it runs:
  * messages are larger than a page, and a full pipe would block the child.
  * This process must not have loaded an OpenCL driver (see
@@ -200,10 +193,10 @@ static void run_worker(const struct clb_plan *plan, const char *device, struct w
   run->messages = calloc(cap, sizeof *run->messages);
   struct clb_wire *m = calloc(1, sizeof *m);
   cr_assert(run->messages && m);
-  double deadline = seconds_now() + limit_s;
+  double deadline = clb_test_now() + limit_s;
   for (;;) {
     struct pollfd ready = {fds[0], POLLIN, 0};
-    double left = deadline - seconds_now();
+    double left = deadline - clb_test_now();
     if (left <= 0 || poll(&ready, 1, (int)(left * 1000) + 1) == 0) {
       kill(pid, SIGKILL);
       waitpid(pid, NULL, 0);
