@@ -17,8 +17,8 @@
 #include "util/csv.h"
 
 /* An ok row of one configuration, every column the views show filled. */
-static struct clb_row ok_row(const char *device, const char *index, const char *model,
-                             double batch, double step_s) {
+static struct clb_row ok_row(const char *device, const char *index, const char *model, double batch,
+                             double step_s) {
   struct clb_row r;
   clb_row_init(&r);
   snprintf(r.host, sizeof r.host, "host-a");
@@ -71,9 +71,9 @@ Test(summary, header_names_every_column) {
   FILE *out = open_memstream(&text, &size);
   clb_output_summary(out, NULL, 0);
   fclose(out);
-  static const char *const columns[] = {"device", "model", "prec", "B", "step", "wall/step",
-                                        "samples/s", "GFLOP/s", "% peak", "device MiB",
-                                        "var ratio"};
+  static const char *const columns[] = {"device", "model",      "prec",      "B",
+                                        "step",   "wall/step",  "samples/s", "GFLOP/s",
+                                        "% peak", "device MiB", "var ratio"};
   const char *at = text;
   for (size_t i = 0; i < sizeof columns / sizeof columns[0]; i++) {
     const char *found = strstr(at, columns[i]);
@@ -219,8 +219,8 @@ Test(json, every_column_of_every_row_with_nan_as_null) {
       cr_assert_not_null(item, "row %d lacks %s", r, column->name);
       const char *field = (const char *)&rows[r] + column->offset;
       if (column->kind == CLB_COL_STR) {
-        cr_expect(cJSON_IsString(item) && strcmp(item->valuestring, field) == 0,
-                  "row %d %s: '%s'", r, column->name, field);
+        cr_expect(cJSON_IsString(item) && strcmp(item->valuestring, field) == 0, "row %d %s: '%s'",
+                  r, column->name, field);
         continue;
       }
       double value;
@@ -298,7 +298,9 @@ Test(json, a_failed_write_names_the_file_and_replaces_nothing) {
 
 /* ---- Markdown ------------------------------------------------------------- */
 
-static size_t pipes(const char *line) { return clb_test_count_of(line, "|"); }
+static size_t pipes(const char *line) {
+  return clb_test_count_of(line, "|");
+}
 
 Test(markdown, a_valid_pipe_table_with_one_line_per_row) {
   char *dir = clb_test_tmpdir();
@@ -315,8 +317,7 @@ Test(markdown, a_valid_pipe_table_with_one_line_per_row) {
   cr_expect_neq(access(tmp, F_OK), 0);
   char *text = clb_test_read_file(path);
   cr_assert_not_null(text);
-  cr_expect_eq(clb_test_count_lines(text), 2 + 3, "header, separator, one line per row:\n%s",
-               text);
+  cr_expect_eq(clb_test_count_lines(text), 2 + 3, "header, separator, one line per row:\n%s", text);
   char *header = line_of(text, 0), *separator = line_of(text, 1);
   cr_expect_eq(pipes(header), 12, "11 cells: %s", header);
   cr_expect_eq(header[0], '|');
@@ -329,8 +330,8 @@ Test(markdown, a_valid_pipe_table_with_one_line_per_row) {
   for (int c = 0; c < 11; c++) {
     size_t n = strcspn(cell, "|");
     size_t start = cell[0] == ':', end = n > 0 && cell[n - 1] == ':' ? n - 1 : n;
-    cr_expect(end > start && strspn(cell + start, "-") == end - start,
-              "separator cell %d: %.*s", c, (int)n, cell);
+    cr_expect(end > start && strspn(cell + start, "-") == end - start, "separator cell %d: %.*s", c,
+              (int)n, cell);
     cr_expect_eq(c >= 3, end < n, "cell %d: numbers right-aligned, text left: %.*s", c, (int)n,
                  cell);
     cell += n + 1;
@@ -421,7 +422,8 @@ Test(advise, two_devices_and_two_models_give_four_pieces_of_advice) {
 }
 
 Test(advise, precision_and_data_placement_split_groups) {
-  struct clb_row rows[3] = {ok_row("cpu", "0:0", "mlp", 8, 1e-4), ok_row("cpu", "0:0", "mlp", 8, 1e-4),
+  struct clb_row rows[3] = {ok_row("cpu", "0:0", "mlp", 8, 1e-4),
+                            ok_row("cpu", "0:0", "mlp", 8, 1e-4),
                             ok_row("cpu", "0:0", "mlp", 8, 1e-4)};
   snprintf(rows[1].precision, sizeof rows[1].precision, "fp64");
   snprintf(rows[2].data_on, sizeof rows[2].data_on, "host");

@@ -21,7 +21,9 @@ static double half_reference(uint16_t half) {
   return sign ? -magnitude : magnitude;
 }
 
-static int is_nan_half(uint16_t half) { return (half & 0x7c00) == 0x7c00 && (half & 0x3ff); }
+static int is_nan_half(uint16_t half) {
+  return (half & 0x7c00) == 0x7c00 && (half & 0x3ff);
+}
 
 Test(precision, names_parse_and_sizes) {
   static const struct {
@@ -41,12 +43,12 @@ Test(precision, names_parse_and_sizes) {
     cr_expect_str_eq(clb_precision_build_options(all[i].precision), all[i].options);
   }
   cr_expect_str_eq(clb_precision_name((enum clb_precision)7), "unknown");
-  cr_expect_str_eq(clb_precision_name((enum clb_precision)-1), "unknown");
+  cr_expect_str_eq(clb_precision_name((enum clb_precision) - 1), "unknown");
 }
 
 Test(precision, parse_refuses_near_misses_and_keeps_the_output) {
-  static const char *const bad[] = {"FP32", "fp", "", "fp32 ", " fp16", "fp128", "float",
-                                    "double", "half", "fp6"};
+  static const char *const bad[] = {"FP32",  "fp",    "",       "fp32 ", " fp16",
+                                    "fp128", "float", "double", "half",  "fp6"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     enum clb_precision out = CLB_FP64;
     cr_expect_eq(clb_precision_parse(bad[i], &out), CLB_E_INVAL, "'%s' accepted", bad[i]);
@@ -124,8 +126,7 @@ Test(half, from_float_is_the_nearest_half) {
       cr_assert_fail("%a became 0x%04x", f, h);
     double error = fabs(half_reference(h) - f);
     uint16_t magnitude = h & 0x7fff, sign = h & 0x8000;
-    if (magnitude < 0x7bff &&
-        error > fabs(half_reference((uint16_t)(sign | (magnitude + 1))) - f))
+    if (magnitude < 0x7bff && error > fabs(half_reference((uint16_t)(sign | (magnitude + 1))) - f))
       cr_assert_fail("%a: 0x%04x is not the nearest half", f, h);
     if (magnitude > 0 && error > fabs(half_reference((uint16_t)(sign | (magnitude - 1))) - f))
       cr_assert_fail("%a: 0x%04x is not the nearest half", f, h);

@@ -142,10 +142,9 @@ Test(wire, sending_to_a_closed_pipe_or_reading_a_bad_fd_fails) {
 /* The plan of the brief: one model, two batch sizes, quick timing, noise on. */
 static void tiny_plan(struct clb_plan *plan, const char *precision, const char *out_path) {
   static const char *const settings[][2] = {
-      {"model", "softmax"},   {"batch", "4,16"},        {"noise-batches", "4"},
-      {"min-time", "0.005"},  {"max-time", "0.03"},     {"warmup", "1"},
-      {"samples", "64"},      {"features", "4"},        {"hidden", "8"},
-      {"classes", "3"},       {"timeout", "0"},
+      {"model", "softmax"}, {"batch", "4,16"}, {"noise-batches", "4"}, {"min-time", "0.005"},
+      {"max-time", "0.03"}, {"warmup", "1"},   {"samples", "64"},      {"features", "4"},
+      {"hidden", "8"},      {"classes", "3"},  {"timeout", "0"},
   };
   struct clb_error err = {0};
   clb_plan_defaults(plan);
@@ -161,9 +160,9 @@ static void tiny_plan(struct clb_plan *plan, const char *precision, const char *
 struct worker_run {
   struct clb_wire *messages; /* every message but LOG, in order */
   size_t count;
-  char logs[8192];   /* LOG texts, one per line */
-  int last_recv;     /* what ended the stream: 0 (its end) or an error */
-  int exit_code;     /* -1 when the child did not exit normally */
+  char logs[8192]; /* LOG texts, one per line */
+  int last_recv;   /* what ended the stream: 0 (its end) or an error */
+  int exit_code;   /* -1 when the child did not exit normally */
 };
 
 /* Runs clb_worker_run in a forked child, reading its pipe while it runs:
@@ -230,8 +229,8 @@ static void run_worker(const struct clb_plan *plan, const char *device, struct w
 static void kinds(const struct worker_run *run, char *buf, size_t size) {
   size_t n = 0;
   for (size_t i = 0; i < run->count && n + 1 < size; i++)
-    buf[n++] = run->messages[i].kind == CLB_WIRE_BEGIN ? 'B'
-               : run->messages[i].kind == CLB_WIRE_ROW ? 'R'
+    buf[n++] = run->messages[i].kind == CLB_WIRE_BEGIN  ? 'B'
+               : run->messages[i].kind == CLB_WIRE_ROW  ? 'R'
                : run->messages[i].kind == CLB_WIRE_DONE ? 'D'
                                                         : '?';
   buf[n] = '\0';
@@ -262,7 +261,9 @@ static void expect_identity(const struct clb_row *row, const char *device, doubl
   cr_expect(row->global_mem_bytes > 0);
 }
 
-static void free_run(struct worker_run *run) { free(run->messages); }
+static void free_run(struct worker_run *run) {
+  free(run->messages);
+}
 
 Test(worker, measures_each_configuration_and_says_done, .timeout = 180) {
   if (!clb_test_require_device_unloaded())
@@ -277,8 +278,7 @@ Test(worker, measures_each_configuration_and_says_done, .timeout = 180) {
   run_worker(plan, device, &run);
   char seq[64];
   kinds(&run, seq, sizeof seq);
-  cr_expect_str_eq(seq, "BRBRD", "BEGIN and ROW per configuration, then DONE; logs:\n%s",
-                   run.logs);
+  cr_expect_str_eq(seq, "BRBRD", "BEGIN and ROW per configuration, then DONE; logs:\n%s", run.logs);
   cr_expect_eq(run.exit_code, CLB_WORKER_OK, "logs:\n%s", run.logs);
   cr_expect_eq(run.last_recv, 0, "the stream ends cleanly");
   static const double batches[] = {4, 16};

@@ -27,7 +27,9 @@ static char *in_dir(const char *dir, const char *name) {
   return path;
 }
 
-static int exists(const char *path) { return access(path, F_OK) == 0; }
+static int exists(const char *path) {
+  return access(path, F_OK) == 0;
+}
 
 static int is_dir(const char *path) {
   struct stat st;
@@ -40,13 +42,13 @@ static void tmp_of(const char *path, char *buf, size_t size) {
 }
 
 /* Runs `call` with `out` open on a memory stream; `text` gets what it wrote. */
-#define CAPTURE(text, call)                                                                   \
-  do {                                                                                        \
-    size_t capture_size_ = 0;                                                                 \
-    FILE *out = open_memstream(&(text), &capture_size_);                                      \
-    cr_assert_not_null(out);                                                                  \
-    call;                                                                                     \
-    fclose(out);                                                                              \
+#define CAPTURE(text, call)                                                                        \
+  do {                                                                                             \
+    size_t capture_size_ = 0;                                                                      \
+    FILE *out = open_memstream(&(text), &capture_size_);                                           \
+    cr_assert_not_null(out);                                                                       \
+    call;                                                                                          \
+    fclose(out);                                                                                   \
   } while (0)
 
 /* ---- files: atomic writes ------------------------------------------------- */
@@ -552,8 +554,8 @@ Test(csv, write_field_quotes_exactly_when_needed) {
 }
 
 Test(csv, written_fields_read_back_unchanged) {
-  const char *const fields[] = {"plain", "", "a,b", "say \"hi\"", "x\r\ny", "\"\"", "\n",
-                                ",", " lead", "trail ", "caf\xC3\xA9"};
+  const char *const fields[] = {"plain", "",  "a,b",   "say \"hi\"", "x\r\ny",     "\"\"",
+                                "\n",    ",", " lead", "trail ",     "caf\xC3\xA9"};
   size_t n = sizeof fields / sizeof fields[0];
   char *text = NULL;
   CAPTURE(text, {
@@ -581,12 +583,9 @@ Test(csv, write_number_spells_missing_and_infinite_values) {
     double value;
     const char *format, *missing, *written;
   } cases[] = {
-      {0.5, "%.9g", "", "0.5"},
-      {-1.25e-7, "%.9g", "", "-1.25e-07"},
-      {4096, "%.0f", "", "4096"},
-      {NAN, "%.9g", "", ""},
-      {NAN, "%.9g", "NA", "NA"},
-      {INFINITY, "%.9g", "", "inf"},
+      {0.5, "%.9g", "", "0.5"},        {-1.25e-7, "%.9g", "", "-1.25e-07"},
+      {4096, "%.0f", "", "4096"},      {NAN, "%.9g", "", ""},
+      {NAN, "%.9g", "NA", "NA"},       {INFINITY, "%.9g", "", "inf"},
       {-INFINITY, "%.3f", "", "-inf"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -638,8 +637,12 @@ Test(text, trim_removes_surrounding_white_space_in_place) {
   static const struct {
     const char *in, *out;
   } cases[] = {
-      {"  a b \t\r\n", "a b"}, {"x", "x"}, {"", ""}, {" \t\r\n\v\f ", ""},
-      {"\n\nkey = value\n", "key = value"}, {" caf\xC3\xA9\xC2\xA0", "caf\xC3\xA9\xC2\xA0"},
+      {"  a b \t\r\n", "a b"},
+      {"x", "x"},
+      {"", ""},
+      {" \t\r\n\v\f ", ""},
+      {"\n\nkey = value\n", "key = value"},
+      {" caf\xC3\xA9\xC2\xA0", "caf\xC3\xA9\xC2\xA0"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char buf[64];
@@ -699,30 +702,29 @@ static void format_pair(const struct clb_option *option, const void *target, cha
 #define LONG_DEFAULT "/a/rather/long/default/path/that/does/not/fit/beside/its/help/text.csv"
 
 static const struct clb_option table[] = {
-    {"name", CLB_OPT_TEXT, FIELD(name), 0, 0, "model", "NAME", "what to call it", "Input", 0,
-     0, NULL, NULL},
-    {"count", CLB_OPT_SIZE, FIELD(count), 1, 100, "8", "N", "how many", "Input", 0, 0, NULL,
-     NULL},
-    {"seed", CLB_OPT_U64, FIELD(seed), 0, 18446744073709551615.0, "1", "S", "random seed",
-     "Input", 0, 0, NULL, NULL},
+    {"name", CLB_OPT_TEXT, FIELD(name), 0, 0, "model", "NAME", "what to call it", "Input", 0, 0,
+     NULL, NULL},
+    {"count", CLB_OPT_SIZE, FIELD(count), 1, 100, "8", "N", "how many", "Input", 0, 0, NULL, NULL},
+    {"seed", CLB_OPT_U64, FIELD(seed), 0, 18446744073709551615.0, "1", "S", "random seed", "Input",
+     0, 0, NULL, NULL},
     {"rate", CLB_OPT_DOUBLE, FIELD(rate), 0, 1, "0.5", "R", "a rate in [0, 1]", "Tuning", 0,
      MODE_TRAIN, NULL, NULL},
     {"scale", CLB_OPT_DOUBLE, FIELD(scale), 0, 10, "1", "X", "above zero\nsecond help line",
      "Tuning", CLB_OPT_POSITIVE, 0, NULL, NULL},
-    {"verbose", CLB_OPT_FLAG, FIELD(verbose), 0, 0, NULL, NULL, "talk more", "Output", 0, 0,
-     NULL, NULL},
+    {"verbose", CLB_OPT_FLAG, FIELD(verbose), 0, 0, NULL, NULL, "talk more", "Output", 0, 0, NULL,
+     NULL},
     {"no-shuffle", CLB_OPT_FLAG, FIELD(shuffle), 0, 0, "no", NULL, "keep the order", "Input",
      CLB_OPT_NEGATE, 0, NULL, NULL},
     {"pair", CLB_OPT_CUSTOM, FIELD(pair), 0, 0, "2:3", "A:B", "two numbers", "Tuning", 0, 0,
      parse_pair, format_pair},
     {"out", CLB_OPT_TEXT, FIELD(out), 0, 0, NULL, "FILE", "where", "Output", CLB_OPT_UNSAVED, 0,
      NULL, NULL},
-    {"note", CLB_OPT_TEXT, FIELD(note), 0, 0, NULL, "TEXT", "a remark", "Output", 0, MODE_RUN,
-     NULL, NULL},
-    {"secret", CLB_OPT_SIZE, FIELD(secret), 0, 10, "0", "N", "for tests", "Output",
-     CLB_OPT_HIDDEN, 0, NULL, NULL},
-    {"a-very-long-option-name", CLB_OPT_TEXT, FIELD(path), 0, 0, LONG_DEFAULT, "FILE",
-     "a path", "Output", 0, 0, NULL, NULL},
+    {"note", CLB_OPT_TEXT, FIELD(note), 0, 0, NULL, "TEXT", "a remark", "Output", 0, MODE_RUN, NULL,
+     NULL},
+    {"secret", CLB_OPT_SIZE, FIELD(secret), 0, 10, "0", "N", "for tests", "Output", CLB_OPT_HIDDEN,
+     0, NULL, NULL},
+    {"a-very-long-option-name", CLB_OPT_TEXT, FIELD(path), 0, 0, LONG_DEFAULT, "FILE", "a path",
+     "Output", 0, 0, NULL, NULL},
 };
 static const size_t table_count = sizeof table / sizeof table[0];
 
@@ -768,8 +770,7 @@ Test(options, a_bad_default_fails_loudly) {
   struct clb_error err = {0};
   memset(&o, 0, sizeof o);
   cr_expect_eq(clb_options_defaults(&bad, 1, &o, &err), CLB_E_INVAL);
-  cr_expect(strstr(err.message, "--count: 0 is below the minimum 1") != NULL, "%s",
-            err.message);
+  cr_expect(strstr(err.message, "--count: 0 is below the minimum 1") != NULL, "%s", err.message);
 }
 
 Test(options, values_out_of_bounds_name_the_option_and_the_bound) {
@@ -805,8 +806,8 @@ Test(options, values_out_of_bounds_name_the_option_and_the_bound) {
     /* A POSITIVE double is stored before its lower bound is checked; the
      * callers stop at the error, so only the other types are held to this. */
     if (!(opt(cases[i].name)->flags & CLB_OPT_POSITIVE))
-      cr_expect_eq(memcmp(&o, &before, sizeof o), 0, "--%s %s changed the options",
-                   cases[i].name, cases[i].value);
+      cr_expect_eq(memcmp(&o, &before, sizeof o), 0, "--%s %s changed the options", cases[i].name,
+                   cases[i].value);
   }
 }
 
@@ -822,8 +823,7 @@ Test(options, values_at_the_bounds_are_accepted) {
   cr_expect_eq(clb_options_set(opt("rate"), &o, "0", &err), 0, "a plain DOUBLE may be lo");
   cr_expect_eq(clb_options_set(opt("scale"), &o, "1e-300", &err), 0, "%s", err.message);
   cr_expect_eq(o.scale, 1e-300);
-  cr_expect_eq(clb_options_set(opt("name"), &o, "fifteen-chars-x", &err), 0, "%s",
-               err.message);
+  cr_expect_eq(clb_options_set(opt("name"), &o, "fifteen-chars-x", &err), 0, "%s", err.message);
   cr_expect_str_eq(o.name, "fifteen-chars-x");
 }
 
@@ -887,8 +887,8 @@ Test(options, format_reads_back_to_the_same_value) {
     clb_options_format(&table[i], &o, buf, sizeof buf);
     if (table[i].type == CLB_OPT_TEXT && !buf[0])
       continue;
-    cr_expect_eq(clb_options_set(&table[i], &back, buf, &err), 0, "--%s %s: %s", table[i].name,
-                 buf, err.message);
+    cr_expect_eq(clb_options_set(&table[i], &back, buf, &err), 0, "--%s %s: %s", table[i].name, buf,
+                 err.message);
   }
   back.pair_parsed = o.pair_parsed;
   cr_expect_eq(memcmp(&o, &back, sizeof o), 0, "a value changed on the way");
@@ -979,8 +979,7 @@ Test(options, help_groups_by_section_and_hides_what_it_should) {
   cr_expect_eq(clb_test_count_of(text, "Input:"), 1, "one heading per section:\n%s", text);
   /* no-shuffle is listed after seed under Input, not at its table position. */
   const char *no_shuffle = strstr(text, "--no-shuffle");
-  cr_expect(no_shuffle && no_shuffle > strstr(text, "--seed") && no_shuffle < tuning, "%s",
-            text);
+  cr_expect(no_shuffle && no_shuffle > strstr(text, "--seed") && no_shuffle < tuning, "%s", text);
   cr_expect_null(strstr(text, "--secret"), "hidden:\n%s", text);
   cr_expect_null(strstr(text, "--rate"), "train only:\n%s", text);
   cr_expect_not_null(strstr(text, "--note"), "%s", text);
@@ -1042,8 +1041,8 @@ Test(options, getopt_table_matches_the_options) {
   cr_expect_eq(longs[table_count + 1].val, 0);
 
   /* And getopt_long parses a command line with it. */
-  char *argv[] = {"prog", "--count", "5", "--verbose", "--no-shuffle", "--pair=1:2", "-h",
-                  "rest", NULL};
+  char *argv[] = {"prog",       "--count", "5",    "--verbose", "--no-shuffle",
+                  "--pair=1:2", "-h",      "rest", NULL};
   int argc = 8;
   struct opts o;
   defaults(&o);
