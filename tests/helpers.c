@@ -1,10 +1,13 @@
 #include "helpers.h"
 
 #include <criterion/criterion.h>
+#include <locale.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char test_device_spec[32];
@@ -27,21 +30,26 @@ static int is_pocl_cpu(const struct clb_device_info *dev) {
                                                strstr(dev->platform_name, "Portable Computing"));
 }
 
-int clb_test_device(struct clb_device_list *list, const struct clb_device_info **out) {
+/* The finding part of clb_test_device, without Criterion calls so a child
+ * process may run it: 0 with *out set, 1 when there is no device (skip, or
+ * fail under CI), 2 when CLBATCH_TEST_DEVICE is wrong (fail); `why` says why. */
+enum { FOUND = 0, NO_DEVICE = 1, BAD_SPEC = 2 };
+
+static int find_test_device(struct clb_device_list *list, const struct clb_device_info **out,
+                            char *why, size_t size) {
   struct clb_error err = {0};
-  char why[1400];
   *out = NULL;
   if (clb_platform_list(list, &err) != 0) {
-    snprintf(why, sizeof why, "no OpenCL device here: %s", err.message);
-    return no_test_device(why);
+    snprintf(why, size, "no OpenCL device here: %s", err.message);
+    return NO_DEVICE;
   }
   const char *spec = getenv("CLBATCH_TEST_DEVICE");
   if (spec && *spec) {
-    int *selected = calloc(list->count, sizeof *selected);
-    cr_assert_not_null(selected);
-    if (clb_platform_select(list, spec, selected, &err) != 0) {
+    int *selected = calloc(list->count ? list->count : 1, sizeof *selected);
+    if (!selected || clb_platform_select(list, spec, selected, &err) != 0) {
+      snprintf(why, size, "CLBATCH_TEST_DEVICE: %s", selected ? err.message : "out of memory");
       free(selected);
-      cr_assert_fail("CLBATCH_TEST_DEVICE: %s", err.message);
+      return BAD_SPEC;
     }
     size_t chosen = 0, index = 0;
     for (size_t i = 0; i < list->count; i++)
@@ -50,8 +58,11 @@ int clb_test_device(struct clb_device_list *list, const struct clb_device_info *
         index = i;
       }
     free(selected);
-    cr_assert_eq(chosen, 1, "CLBATCH_TEST_DEVICE='%s' selects %zu devices; name one (P:D)",
-                 spec, chosen);
+    if (chosen != 1) {
+      snprintf(why, size, "CLBATCH_TEST_DEVICE='%s' selects %zu devices; name one (P:D)", spec,
+               chosen);
+      return BAD_SPEC;
+    }
     *out = &list->items[index];
   } else {
     for (size_t i = 0; i < list->count && !*out; i++)
@@ -59,10 +70,26 @@ int clb_test_device(struct clb_device_list *list, const struct clb_device_info *
         *out = &list->items[i];
     if (!*out) {
       clb_platform_list_free(list);
-      return no_test_device("PoCL's CPU device is not registered (apt-get install "
-                            "pocl-opencl-icd), and CLBATCH_TEST_DEVICE names no other");
+      snprintf(why, size, "PoCL's CPU device is not registered (apt-get install "
+                          "pocl-opencl-icd), and CLBATCH_TEST_DEVICE names no other");
+      return NO_DEVICE;
     }
   }
+  return FOUND;
+}
+
+/* Skips or fails for a result of find_test_device other than FOUND. */
+static int not_found(int found, const char *why) {
+  if (found == BAD_SPEC)
+    cr_assert_fail("%s", why);
+  return no_test_device(why);
+}
+
+int clb_test_device(struct clb_device_list *list, const struct clb_device_info **out) {
+  char why[1400];
+  int found = find_test_device(list, out, why, sizeof why);
+  if (found != FOUND)
+    return not_found(found, why);
   clb_device_id_string(*out, test_device_spec, sizeof test_device_spec);
   return 1;
 }
@@ -99,6 +126,48 @@ int clb_test_require_device(void) {
   if (!clb_test_device(&list, &device))
     return 0;
   clb_platform_list_free(&list);
+  return 1;
+}
+
+int clb_test_require_device_unloaded(void) {
+  /* What the child found: the find_test_device result, then the spec or why. */
+  struct {
+    int found;
+    char text[1400];
+  } answer = {NO_DEVICE, "the child that lists the devices failed"};
+  int fds[2];
+  cr_assert_eq(pipe(fds), 0);
+  fflush(NULL);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0, "fork failed");
+  if (pid == 0) {
+    close(fds[0]);
+    struct clb_device_list list = {0};
+    const struct clb_device_info *device = NULL;
+    answer.found = find_test_device(&list, &device, answer.text, sizeof answer.text);
+    if (answer.found == FOUND) {
+      clb_device_id_string(device, answer.text, sizeof answer.text);
+      clb_platform_list_free(&list);
+    }
+    ssize_t written = write(fds[1], &answer, sizeof answer);
+    _exit(written == (ssize_t)sizeof answer ? 0 : 1);
+  }
+  close(fds[1]);
+  size_t got = 0;
+  while (got < sizeof answer) {
+    ssize_t n = read(fds[0], (char *)&answer + got, sizeof answer - got);
+    if (n <= 0)
+      break;
+    got += (size_t)n;
+  }
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (got < sizeof answer)
+    answer.found = NO_DEVICE;
+  if (answer.found != FOUND)
+    return not_found(answer.found, answer.text);
+  snprintf(test_device_spec, sizeof test_device_spec, "%.31s", answer.text);
   return 1;
 }
 
@@ -215,9 +284,107 @@ char *clb_test_read_file(const char *path) {
   return text;
 }
 
+void clb_test_remove_tmpdir(char *dir) {
+  clb_test_remove_dir(dir);
+  free(dir);
+}
+
 size_t clb_test_count_lines(const char *text) {
   size_t n = 0;
   for (; text && *text; text++)
     n += *text == '\n';
   return n;
+}
+
+size_t clb_test_count_file_lines(const char *path) {
+  char *text = clb_test_read_file(path);
+  size_t n = clb_test_count_lines(text);
+  free(text);
+  return n;
+}
+
+size_t clb_test_count_of(const char *text, const char *needle) {
+  size_t n = 0, len = strlen(needle);
+  for (const char *p = text; len && (p = strstr(p, needle)) != NULL; p += len)
+    n++;
+  return n;
+}
+
+double clb_test_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+double clb_test_relative_error(const double *a, const double *b, size_t n) {
+  double diff = 0, ref = 0;
+  for (size_t i = 0; i < n; i++) {
+    diff += (a[i] - b[i]) * (a[i] - b[i]);
+    ref += b[i] * b[i];
+  }
+  return sqrt(diff) / (sqrt(ref) + 1e-30);
+}
+
+static int decimal_comma(void) { return localeconv()->decimal_point[0] == ','; }
+
+/* Compiles de_DE.UTF-8 into DIR/de_DE.UTF-8 unless it is there: into a
+ * fresh sibling first, renamed into place, so parallel tests never see half
+ * a locale. Returns 1 when DIR holds it. */
+static int build_comma_locale(const char *dir) {
+  char path[1200], tmp[1200], command[2600];
+  snprintf(path, sizeof path, "%s/de_DE.UTF-8/LC_NUMERIC", dir);
+  if (access(path, R_OK) == 0)
+    return 1;
+  if (access("/usr/share/i18n/locales/de_DE", R_OK) != 0)
+    return 0;
+  snprintf(command, sizeof command, "mkdir -p '%s'", dir);
+  if (system(command) != 0)
+    return 0;
+  snprintf(tmp, sizeof tmp, "%s/build-XXXXXX", dir);
+  if (!mkdtemp(tmp))
+    return 0;
+  /* -c: localedef exits 1 on mere warnings; the file's presence decides. */
+  snprintf(command, sizeof command,
+           "localedef -c -i de_DE -f UTF-8 '%s/de_DE.UTF-8' >/dev/null 2>&1", tmp);
+  (void)!system(command);
+  char built[1300], target[1200];
+  snprintf(built, sizeof built, "%s/de_DE.UTF-8", tmp);
+  snprintf(target, sizeof target, "%s/de_DE.UTF-8", dir);
+  (void)!rename(built, target); /* fails harmlessly when another test won the race */
+  clb_test_remove_dir(tmp);
+  return access(path, R_OK) == 0;
+}
+
+int clb_test_comma_locale(void) {
+  static const char *const installed[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8",
+                                          "fr_FR.utf8"};
+  for (size_t i = 0; i < sizeof installed / sizeof installed[0]; i++)
+    if (setlocale(LC_NUMERIC, installed[i]) && decimal_comma())
+      return 1;
+  setlocale(LC_NUMERIC, "C");
+  char dir[1024];
+  const char *cache = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+  if (cache && *cache)
+    snprintf(dir, sizeof dir, "%s/clbatch/locale", cache);
+  else if (home && *home)
+    snprintf(dir, sizeof dir, "%s/.cache/clbatch/locale", home);
+  else
+    snprintf(dir, sizeof dir, "/tmp/clbatch-locale-%ld", (long)getuid());
+  if (!build_comma_locale(dir))
+    return 0;
+  /* LOCPATH is read by setlocale itself; the child processes that CLI tests
+   * start should not inherit it, so it is put back at once. */
+  const char *old = getenv("LOCPATH");
+  char *saved = old ? strdup(old) : NULL;
+  setenv("LOCPATH", dir, 1);
+  int ok = setlocale(LC_NUMERIC, "de_DE.UTF-8") && decimal_comma();
+  if (saved) {
+    setenv("LOCPATH", saved, 1);
+    free(saved);
+  } else {
+    unsetenv("LOCPATH");
+  }
+  if (!ok)
+    setlocale(LC_NUMERIC, "C");
+  return ok;
 }

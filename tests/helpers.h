@@ -25,8 +25,16 @@ int clb_test_device_for(struct clb_device_list *list, const struct clb_device_in
  * otherwise skips or fails like clb_test_device. */
 int clb_test_require_device(void);
 
+/* Like clb_test_require_device for a test that forks a process which opens
+ * the device itself (the sweep's worker): the devices are listed in a
+ * short-lived child, so this process never loads an OpenCL driver. Drivers
+ * start threads when they load (PoCL, Intel's runtime), and a forked copy of
+ * a process with threads can deadlock on a lock one of them held. */
+int clb_test_require_device_unloaded(void);
+
 /* The test device as a --device value ("P:D"); the test must have called
- * clb_test_require_device or clb_test_device first. */
+ * clb_test_require_device, clb_test_require_device_unloaded or
+ * clb_test_device first. */
 const char *clb_test_device_spec(void);
 
 /* A copy of `text` (malloc'd) with every "@DEV" replaced by the test device's
@@ -54,7 +62,32 @@ char *clb_test_write_file(const char *dir, const char *name, const char *text);
 /* Reads a whole file (malloc'd, NUL-terminated), or NULL. */
 char *clb_test_read_file(const char *path);
 
-/* Newlines in `text` (NULL counts 0): the lines of a file that ends in one. */
+/* Removes a directory from clb_test_tmpdir with everything in it, and frees
+ * its path. */
+void clb_test_remove_tmpdir(char *dir);
+
+/* The number of '\n' in `text` (NULL counts 0): the lines of a CSV or of a
+ * message, each ended by a newline. */
 size_t clb_test_count_lines(const char *text);
+
+/* The same for a file; a missing file counts 0. */
+size_t clb_test_count_file_lines(const char *path);
+
+/* How often `needle` (not empty) occurs in `text`, not overlapping. */
+size_t clb_test_count_of(const char *text, const char *needle);
+
+/* Seconds on the monotonic clock, for time limits in tests. */
+double clb_test_now(void);
+
+/* |a - b| / |b| over n values (Euclidean norms), for comparing a device's
+ * result with a host reference `b`. */
+double clb_test_relative_error(const double *a, const double *b, size_t n);
+
+/* Sets LC_NUMERIC to a locale whose decimal point is ',' (de_DE, fr_FR).
+ * When none is installed, de_DE.UTF-8 is compiled once with localedef into
+ * $XDG_CACHE_HOME/clbatch/locale (about 2 s; ~/.cache when unset). Returns 1
+ * when the locale is set (undo with setlocale(LC_NUMERIC, "C")), 0 when no
+ * such locale can be had (the caller skips). */
+int clb_test_comma_locale(void);
 
 #endif

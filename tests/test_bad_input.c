@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -325,12 +324,6 @@ Test(bad_input, truncated_last_results_line_is_dropped_with_a_warning) {
   free(dir);
 }
 
-static double seconds_now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* Enormous inputs: a 512 MiB sparse file (all NUL bytes, as a crashed copy
  * can leave) and one 100 MB line. Either a clear error or a correct load,
  * never a crash, within a time bound. */
@@ -342,9 +335,9 @@ Test(bad_input, enormous_sparse_data_file_is_rejected, .timeout = 180) {
   snprintf(command, sizeof command, "train --data %s/in/sparse.csv --out %s/out/t.csv", dir,
            dir);
   char *err = NULL;
-  double start = seconds_now();
+  double start = clb_test_now();
   int code = clb_test_run_cli(command, NULL, &err);
-  double took = seconds_now() - start;
+  double took = clb_test_now() - start;
   char out_dir[600];
   snprintf(out_dir, sizeof out_dir, "%s/out", dir);
   expect_clean_failure(command, code, err ? err : "", "NUL byte", out_dir);
@@ -368,9 +361,9 @@ Test(bad_input, one_100_megabyte_line_is_a_clear_error, .timeout = 180) {
   char command[1600];
   snprintf(command, sizeof command, "run --data %s --model linreg --out %s/out/r.csv --quiet", path, dir);
   char *err = NULL;
-  double start = seconds_now();
+  double start = clb_test_now();
   int code = clb_test_run_cli(command, NULL, &err);
-  double took = seconds_now() - start;
+  double took = clb_test_now() - start;
   char out_dir[600];
   snprintf(out_dir, sizeof out_dir, "%s/out", dir);
   expect_clean_failure(command, code, err ? err : "", "at least 2 samples", out_dir);

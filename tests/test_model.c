@@ -23,15 +23,6 @@ struct gradient_case {
   int data_on_host;
 };
 
-static double relative_error(const double *a, const double *b, size_t n) {
-  double diff = 0, ref = 0;
-  for (size_t i = 0; i < n; i++) {
-    diff += (a[i] - b[i]) * (a[i] - b[i]);
-    ref += b[i] * b[i];
-  }
-  return sqrt(diff) / (sqrt(ref) + 1e-30);
-}
-
 static void make_data(int kind, size_t n, size_t d, size_t c, struct clb_dataset *data) {
   struct clb_error err = {0};
   int rc = kind == CLB_MODEL_LINREG ? clb_data_regression(n, d, c, 0.5, 42, data, &err)
@@ -74,7 +65,7 @@ static void check_gradient(const struct gradient_case *t) {
   double loss = clb_ref_loss_grad(&shape, theta, &data, order + t->first, t->rows, host);
 
   double tolerance = t->precision == CLB_FP64 ? 1e-10 : t->precision == CLB_FP32 ? 2e-5 : 5e-3;
-  double error = relative_error(device, host, p);
+  double error = clb_test_relative_error(device, host, p);
   cr_expect_lt(error, tolerance, "%s %s B=%zu first=%zu: relative error %g",
                clb_model_name(t->kind), clb_precision_name(t->precision), t->rows, t->first,
                error);

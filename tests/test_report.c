@@ -58,11 +58,6 @@ static char *read_in(const char *dir, const char *name) {
   return clb_test_read_file(path);
 }
 
-static void remove_tree(char *dir) {
-  clb_test_remove_dir(dir);
-  free(dir);
-}
-
 /* ---- small synthetic fixtures ------------------------------------------- */
 
 /* One ok row with only the columns the report reads: enough to pin exact
@@ -175,7 +170,7 @@ Test(report, merge_keeps_newest_and_reports_duplicates) {
   cr_expect_eq(hosts_gpu, 26);
   cr_expect_eq(hosts_cpu, 27);
   free(rows);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 /* Counts '|' that are cell borders (not escaped as \|). */
@@ -238,7 +233,7 @@ Test(report, markdown_tables_are_well_formed_and_aligned) {
   cr_expect_eq(check_markdown_tables(md), 2);
   cr_expect(strstr(md, "NVIDIA H100 80GB HBM3") && strstr(md, "(B*)"), "%s", md);
   free(md);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 Test(report, latex_uses_booktabs_and_balances_braces) {
@@ -272,7 +267,7 @@ Test(report, latex_uses_booktabs_and_balances_braces) {
   }
   cr_expect_eq(depth, 0, "unbalanced braces");
   free(tex);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 /* A small HTML checker: every opened element is closed in order, void elements
@@ -357,7 +352,7 @@ Test(report, html_is_balanced_and_self_contained) {
   cr_expect(strstr(html, "noise_batches: 32") != NULL, "the .config beside the CSV is shown");
   cr_expect(strstr(html, "16384") != NULL, "n_samples in the configuration");
   free(html);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 static void expect_png_and_svg(const char *dir, const char *name) {
@@ -406,7 +401,7 @@ Test(report, plots_are_png_and_svg) {
   while ((entry = readdir(d)) != NULL)
     cr_expect(strstr(entry->d_name, ".tmp") == NULL, "left over: %s", entry->d_name);
   closedir(d);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 Test(report, plots_without_noise_columns_are_skipped_with_a_note) {
@@ -440,7 +435,7 @@ Test(report, plots_without_noise_columns_are_skipped_with_a_note) {
   char *md = read_in(out_dir, "report.md");
   cr_expect(strstr(md, "(knee)") != NULL, "without a noise scale the knee is recommended");
   free(md);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 Test(report, without_gnuplot_tables_are_still_written) {
@@ -456,7 +451,7 @@ Test(report, without_gnuplot_tables_are_still_written) {
     cr_expect(text && *text, "%s missing", files[i]);
     free(text);
   }
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 Test(report, bad_input_writes_nothing) {
@@ -475,7 +470,7 @@ Test(report, bad_input_writes_nothing) {
   cr_expect_null(md, "a failed report must not leave tables behind");
   free(md);
   free(bad);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 struct cli_case {
@@ -518,7 +513,7 @@ Test(report_cli, merges_and_reports_duplicates) {
   cr_expect(strstr(out, "duplicate host=gpu-node01") != NULL, "%s", out);
   free(out);
   free(err);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 /* ---- vendors: the platform is part of a device's identity ----------------- */
@@ -597,7 +592,7 @@ Test(report, same_device_name_on_two_platforms_is_two_devices) {
   free(out);
   free(a);
   free(b);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 Test(report, same_device_name_on_two_platforms_gets_two_colours) {
@@ -628,7 +623,7 @@ Test(report, same_device_name_on_two_platforms_gets_two_colours) {
   }
   free(out);
   free(csv);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 /* ---- vendors: labels say the vendor -------------------------------------- */
@@ -673,7 +668,7 @@ Test(report, tables_name_the_platform_of_each_device) {
   free(tex);
   free(md);
   free(out);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 Test(report, platform_names_lose_trademark_signs_only) {
@@ -696,7 +691,7 @@ Test(report, platform_names_lose_trademark_signs_only) {
   free(md);
   free(out);
   free(csv);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 Test(report, plot_legends_name_device_platform_and_host) {
@@ -715,7 +710,7 @@ Test(report, plot_legends_name_device_platform_and_host) {
   cr_expect_str_neq(intel, pocl);
   free(gp);
   free(out);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 /* ---- step time side by side ---------------------------------------------- */
@@ -837,7 +832,7 @@ Test(report, side_by_side_gives_exact_ratios_on_common_batches) {
   free(md);
   free(out);
   free(csv);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 Test(report, side_by_side_three_devices_two_ratio_columns) {
@@ -882,7 +877,7 @@ Test(report, side_by_side_three_devices_two_ratio_columns) {
   free(md);
   free(out);
   free(csv);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 Test(report, side_by_side_of_the_two_real_vendors) {
@@ -911,7 +906,7 @@ Test(report, side_by_side_of_the_two_real_vendors) {
   cr_expect(found);
   free(md);
   free(out);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 /* ---- fp16 ------------------------------------------------------------------ */
@@ -984,7 +979,7 @@ Test(report, fp16_rows_are_reported_and_a_skipped_series_says_why) {
   free(tex);
   free(md);
   free(out);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 Test(report, a_series_that_failed_in_mixed_ways_says_no_ok_rows) {
@@ -1010,7 +1005,7 @@ Test(report, a_series_that_failed_in_mixed_ways_says_no_ok_rows) {
   free(md);
   free(out);
   free(csv);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 /* ---- plots with four devices ----------------------------------------------- */
@@ -1020,13 +1015,6 @@ Test(report, a_series_that_failed_in_mixed_ways_says_no_ok_rows) {
 static const char *const FOUR_DEVICES[] = {
     "NVIDIA H100 80GB HBM3 (NVIDIA CUDA, gpu-node02)", "NVIDIA H100 80GB HBM3 (PoCL, gpu-node02)",
     "AMD EPYC (Intel OpenCL, vm)", "pthread-skylake-avx512-AMD EPYC (PoCL, vm)"};
-
-static size_t count_of(const char *text, const char *needle) {
-  size_t n = 0;
-  for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-    n++;
-  return n;
-}
 
 /* Width and height from a PNG's IHDR chunk. */
 static void png_size(const char *path, unsigned *width, unsigned *height) {
@@ -1068,7 +1056,7 @@ Test(report, four_devices_keep_one_colour_and_shape_in_every_plot) {
         char title[256], colour[8];
         snprintf(title, sizeof title, "title '%s'", FOUR_DEVICES[d]);
         /* One legend entry per device, whatever lines it draws. */
-        cr_expect_eq(count_of(gp, title), 1, "%s: %s", name, FOUR_DEVICES[d]);
+        cr_expect_eq(clb_test_count_of(gp, title), 1, "%s: %s", name, FOUR_DEVICES[d]);
         colour_of(gp, FOUR_DEVICES[d], colour);
         if (!first_colour[d][0])
           snprintf(first_colour[d], sizeof first_colour[d], "%s", colour);
@@ -1096,7 +1084,7 @@ Test(report, four_devices_keep_one_colour_and_shape_in_every_plot) {
   cr_expect(strstr(html, "<h2>Step time side by side (vm)</h2>") != NULL);
   free(html);
   free(out);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 Test(report, device_and_wall_time_are_solid_and_dashed) {
@@ -1121,10 +1109,10 @@ Test(report, device_and_wall_time_are_solid_and_dashed) {
   /* Four devices' points do not hide each other where they coincide. */
   gp = read_script(out, "variance_softmax_fp32");
   cr_assert_not_null(gp);
-  cr_expect_eq(count_of(gp, "using ($1*"), 4, "variance points shifted per device:\n%s", gp);
+  cr_expect_eq(clb_test_count_of(gp, "using ($1*"), 4, "variance points shifted per device:\n%s", gp);
   free(gp);
   free(out);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 Test(report, legends_get_room_rather_than_squeezing_the_plot) {
@@ -1140,7 +1128,7 @@ Test(report, legends_get_room_rather_than_squeezing_the_plot) {
   cr_expect_eq(width, 1100);
   cr_expect_eq(height, 720);
   free(out);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 
   /* Labels too long for half the width: one column, and a taller canvas. */
   struct notes notes = {{0}};
@@ -1152,7 +1140,7 @@ Test(report, legends_get_room_rather_than_squeezing_the_plot) {
   snprintf(path, sizeof path, "%s/step_time_mlp_fp32.png", dir);
   png_size(path, &width, &height);
   cr_expect_eq(height, 720 + 24);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 Test(report, fp16_plots_show_the_device_that_has_it_and_name_the_one_skipped) {
@@ -1182,7 +1170,7 @@ Test(report, fp16_plots_show_the_device_that_has_it_and_name_the_one_skipped) {
     free(log);
   }
   free(out);
-  remove_tree(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 Test(report, the_report_is_deterministic) {
@@ -1202,6 +1190,6 @@ Test(report, the_report_is_deterministic) {
   }
   free(out_one);
   free(out_two);
-  remove_tree(one);
-  remove_tree(two);
+  clb_test_remove_tmpdir(one);
+  clb_test_remove_tmpdir(two);
 }

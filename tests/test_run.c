@@ -156,13 +156,6 @@ Test(run, allocation_failure_is_an_oom_row_and_the_sweep_goes_on) {
   free(dir);
 }
 
-static size_t count_lines(const char *path) {
-  char *text = clb_test_read_file(path);
-  size_t lines = clb_test_count_lines(text);
-  free(text);
-  return lines;
-}
-
 Test(run, killed_run_resumes_without_duplicates, .timeout = 240) {
   if (!clb_test_require_device())
     return;
@@ -181,11 +174,11 @@ Test(run, killed_run_resumes_without_duplicates, .timeout = 240) {
     _exit(127);
   }
   /* Kill the parent once some rows, but not all, are written. */
-  for (int i = 0; i < 2000 && count_lines(path) < 3; i++)
+  for (int i = 0; i < 2000 && clb_test_count_file_lines(path) < 3; i++)
     usleep(10000);
   kill(pid, SIGKILL);
   waitpid(pid, NULL, 0);
-  size_t before = count_lines(path) - 1;
+  size_t before = clb_test_count_file_lines(path) - 1;
   cr_assert_lt(before, 12, "the run finished before it could be killed");
   /* The orphaned worker dies on its broken pipe; give it a moment. */
   usleep(300000);
@@ -320,7 +313,7 @@ Test(run, killed_worker_becomes_an_error_row_and_the_sweep_goes_on, .timeout = 2
     execl("/bin/sh", "sh", "-c", command, (char *)NULL);
     _exit(127);
   }
-  for (int i = 0; i < 2000 && count_lines(path) < 3; i++)
+  for (int i = 0; i < 2000 && clb_test_count_file_lines(path) < 3; i++)
     usleep(10000);
   char kill_command[1024];
   /* "[_]_worker" matches the worker but not the shell that runs pkill. */

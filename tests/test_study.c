@@ -54,15 +54,6 @@ Test(study, fits_recover_smin_and_bnoise_exactly) {
 
 /* ---- the CLI ------------------------------------------------------------ */
 
-static int have_device(void) {
-  struct clb_device_list list = {0};
-  const struct clb_device_info *cpu = NULL;
-  if (!clb_test_device(&list, &cpu))
-    return 0;
-  clb_platform_list_free(&list);
-  return 1;
-}
-
 /* Column index of `name` in the header line of csv, or -1. */
 static int column(const char *csv, const char *name) {
   int index = 0;
@@ -95,13 +86,8 @@ static double field(const char *csv, size_t line, int col) {
   return strtod(p, NULL);
 }
 
-static void remove_dir(char *dir) {
-  clb_test_remove_dir(dir);
-  free(dir);
-}
-
 Test(study_cli, validate_noise_writes_one_finite_row_per_batch) {
-  if (!have_device())
+  if (!clb_test_require_device())
     return;
   char *dir = clb_test_tmpdir();
   char args[1024];
@@ -151,7 +137,7 @@ Test(study_cli, validate_noise_writes_one_finite_row_per_batch) {
   cr_expect_neq(access(path, F_OK), 0, "the output file was created");
   free(out);
   free(err);
-  remove_dir(dir);
+  clb_test_remove_tmpdir(dir);
 }
 
 static size_t count_fields(const char *line) {
@@ -162,7 +148,7 @@ static size_t count_fields(const char *line) {
 }
 
 Test(study_cli, study_table_and_report_plots) {
-  if (!have_device())
+  if (!clb_test_require_device())
     return;
   char *dir = clb_test_tmpdir();
   char args[1024];
@@ -199,7 +185,7 @@ Test(study_cli, study_table_and_report_plots) {
   int gnuplot = system("command -v gnuplot >/dev/null 2>&1") == 0;
   const char *ci = getenv("CI");
   if (!gnuplot && !(ci && strcmp(ci, "true") == 0)) {
-    remove_dir(dir);
+    clb_test_remove_tmpdir(dir);
     cr_skip("gnuplot is not installed");
   }
   snprintf(args, sizeof args, "report --study %s/s.csv --out %s/report", dir, dir);
@@ -219,5 +205,5 @@ Test(study_cli, study_table_and_report_plots) {
   cr_expect_eq(code, 2, "exit %d: %s", code, err);
   free(out);
   free(err);
-  remove_dir(dir);
+  clb_test_remove_tmpdir(dir);
 }

@@ -32,13 +32,6 @@ static void write_text(const char *path, const char *text) {
   fclose(file);
 }
 
-static size_t count_occurrences(const char *text, const char *needle) {
-  size_t count = 0;
-  for (const char *at = strstr(text, needle); at; at = strstr(at + 1, needle))
-    count++;
-  return count;
-}
-
 /* C = A B for an m x k and k x n row-major SGEMM through clbatch's CLBlast
  * wrapper, against a host triple loop in double; returns the relative error. */
 static double sgemm_error(const struct clb_cl *cl, size_t m, size_t n, size_t k) {
@@ -137,7 +130,7 @@ Test(tune, search_writes_entries_then_apply_keeps_gemm_correct, .timeout = 300) 
   for (int i = 0; i < 3; i++) {
     snprintf(header, sizeof header, "[device=%s|driver=%s|precision=fp32|kernel=%s]\n", dev->name,
              dev->driver_version, kernels[i]);
-    cr_expect_eq(count_occurrences(text, header), 1, "%s once in:\n%s", header, text);
+    cr_expect_eq(clb_test_count_of(text, header), 1, "%s once in:\n%s", header, text);
   }
   cr_expect(strstr(text, "[device=Some Other GPU|driver=1.0|precision=fp32|kernel=XgemmDirect]"),
             "%s", text);

@@ -57,15 +57,6 @@ static int vendor_devices(struct clb_device_list *list, int **selected) {
   return 0;
 }
 
-static double relative_error(const double *a, const double *b, size_t n) {
-  double diff = 0, ref = 0;
-  for (size_t i = 0; i < n; i++) {
-    diff += (a[i] - b[i]) * (a[i] - b[i]);
-    ref += b[i] * b[i];
-  }
-  return sqrt(diff) / (sqrt(ref) + 1e-30);
-}
-
 /* A shuffled batch of 23 from 61 samples, D = 13 (prime: partial tiles). */
 static double device_gradient_error(const struct clb_device_info *device,
                                     enum clb_model_kind kind, enum clb_precision precision) {
@@ -97,7 +88,7 @@ static double device_gradient_error(const struct clb_device_info *device,
                err.message);
   cr_assert_eq(clb_model_get_grad(model, got, &err), 0, "%s", err.message);
   clb_ref_loss_grad(&shape, theta, &data, order + 5, rows, want);
-  double error = relative_error(got, want, p);
+  double error = clb_test_relative_error(got, want, p);
   free(theta), free(got), free(want), free(order);
   clb_model_destroy(model);
   clb_cl_close(&cl);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/csv.h"
 #include "util/files.h"
 
 static int same_group(const struct clb_row *row, const struct clb_advice *a) {
@@ -107,24 +108,30 @@ int clb_advise_write_csv(const char *path, const struct clb_advice *advice, size
   FILE *out = af.file;
   fprintf(out, "host,device_index,device,model,precision,data_on,knee_batch,best_batch,"
                "best_samples_per_s,largest_fit,noise_scale,optimal_batch,speedup_vs_32\n");
+  /* Through the CSV layer: a device name may hold quotes and commas, and the
+   * numbers must be written with '.' whatever the caller's locale. */
   for (size_t i = 0; i < count; i++) {
     const struct clb_advice *a = &advice[i];
     const struct clb_recommendation *r = &a->rec;
-    fprintf(out, "\"%s\",%s,\"%s\",%s,%s,%s,", a->host, a->device_index, a->device, a->model,
-            a->precision, a->data_on);
-    if (r->valid)
-      fprintf(out, "%zu,%zu,%.9g,%zu,", r->knee_batch, r->best_batch, r->best_samples_per_s,
-              r->largest_fit);
-    else
+    const char *identity[] = {a->host, a->device_index, a->device, a->model, a->precision,
+                              a->data_on};
+    for (size_t k = 0; k < sizeof identity / sizeof identity[0]; k++) {
+      clb_csv_write_field(out, identity[k]);
+      fputc(',', out);
+    }
+    if (r->valid) {
+      fprintf(out, "%zu,%zu,", r->knee_batch, r->best_batch);
+      clb_csv_write_number(out, "%.9g", r->best_samples_per_s, "");
+      fprintf(out, ",%zu,", r->largest_fit);
+    } else {
       fprintf(out, ",,,,");
-    if (isfinite(a->noise_scale))
-      fprintf(out, "%.9g", a->noise_scale);
+    }
+    clb_csv_write_number(out, "%.9g", a->noise_scale, "");
     fprintf(out, ",");
     if (r->optimal_batch > 0)
       fprintf(out, "%zu", r->optimal_batch);
     fprintf(out, ",");
-    if (isfinite(r->speedup_vs_32))
-      fprintf(out, "%.9g", r->speedup_vs_32);
+    clb_csv_write_number(out, "%.9g", r->speedup_vs_32, "");
     fprintf(out, "\n");
   }
   return clb_atomic_commit(&af, err);

@@ -53,14 +53,30 @@ static void summary_cells(const struct clb_row *row, char cells[SUMMARY_COLUMNS]
 
 void clb_output_summary(FILE *out, const struct clb_row *rows, size_t count) {
   static const int widths[SUMMARY_COLUMNS] = {-28, -8, -5, 7, 10, 10, 10, 8, 7, 10, 9};
+  /* A row that did not run has no numbers; the columns after its status say
+   * why instead (its first line, cut to fit), since a skipped row counts as
+   * no failure and nothing else on the screen gives the reason. */
+  enum { REASON_FROM = 5 };
+  int reason_width = 0;
+  for (int c = REASON_FROM; c < SUMMARY_COLUMNS; c++)
+    reason_width += abs(widths[c]) + (c > REASON_FROM);
   char cells[SUMMARY_COLUMNS][64];
   for (int c = 0; c < SUMMARY_COLUMNS; c++)
     fprintf(out, "%*s%s", widths[c], summary_header[c], c + 1 < SUMMARY_COLUMNS ? " " : "\n");
   for (size_t i = 0; i < count; i++) {
-    summary_cells(&rows[i], cells);
-    for (int c = 0; c < SUMMARY_COLUMNS; c++)
+    const struct clb_row *row = &rows[i];
+    summary_cells(row, cells);
+    int reason = strcmp(row->status, "ok") != 0 && row->message[0];
+    for (int c = 0; c < SUMMARY_COLUMNS; c++) {
+      if (reason && c == REASON_FROM) {
+        int len = (int)strcspn(row->message, "\r\n");
+        fprintf(out, "%-*.*s\n", reason_width, len < reason_width ? len : reason_width,
+                row->message);
+        break;
+      }
       fprintf(out, "%*.*s%s", widths[c], abs(widths[c]), cells[c],
               c + 1 < SUMMARY_COLUMNS ? " " : "\n");
+    }
   }
 }
 

@@ -22,8 +22,9 @@ int clb_atomic_commit(struct clb_atomic_file *af, struct clb_error *err) {
   failed |= fclose(af->file) != 0;
   af->file = NULL;
   if (failed || rename(af->tmp, af->path) != 0) {
+    int error = errno;
     remove(af->tmp);
-    return clb_failf(err, CLB_E_IO, "cannot write %s", af->path);
+    return clb_failf(err, CLB_E_IO, "cannot write %s: %s", af->path, strerror(error));
   }
   return 0;
 }
@@ -47,21 +48,36 @@ int clb_file_write_atomic(const char *path, const void *data, size_t size, struc
   return clb_atomic_commit(&file, err);
 }
 
+/* mkdir that accepts an existing folder, but not an existing file. */
+static int make_dir(const char *path, struct clb_error *err) {
+  if (mkdir(path, 0777) == 0)
+    return 0;
+  int error = errno;
+  if (error == EEXIST) {
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+      return 0;
+    error = ENOTDIR;
+  }
+  return clb_failf(err, CLB_E_IO, "cannot create directory %s: %s", path, strerror(error));
+}
+
 int clb_mkdir_p(const char *dir, struct clb_error *err) {
   char buf[4096];
   if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
     return clb_failf(err, CLB_E_INVAL, "path too long: %s", dir);
+  if (!buf[0])
+    return 0;
   for (char *p = buf + 1; *p; p++) {
     if (*p != '/')
       continue;
     *p = '\0';
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-      return clb_failf(err, CLB_E_IO, "cannot create directory %s: %s", buf, strerror(errno));
+    int rc = make_dir(buf, err);
+    if (rc != 0)
+      return rc;
     *p = '/';
   }
-  if (buf[0] && mkdir(buf, 0777) != 0 && errno != EEXIST)
-    return clb_failf(err, CLB_E_IO, "cannot create directory %s: %s", buf, strerror(errno));
-  return 0;
+  return make_dir(buf, err);
 }
 
 int clb_mkdir_parents(const char *file, struct clb_error *err) {
@@ -104,7 +120,7 @@ int clb_file_read(const char *path, char **text, size_t *size, struct clb_error 
       break;
   }
   if (ferror(file)) {
-    rc = clb_failf(err, CLB_E_IO, "%s: read error", path);
+    rc = clb_failf(err, CLB_E_IO, "%s: cannot read: %s", path, strerror(errno));
     goto cleanup;
   }
   buf[len] = '\0';

@@ -124,6 +124,25 @@ float clb_half_to_float(uint16_t half) {
   return value;
 }
 
+/* The float nearest to `value` below it in magnitude, with its last bit set
+ * when that was not exact ("round to odd"). Rounding this float to a half
+ * gives the half nearest to the double: a float has 13 bits more than a half,
+ * and the sticky last bit keeps a value just off a half's tie off it. Plain
+ * (float)value would round twice, so 1 + 2^-11 + 2^-40 became the tie
+ * 1 + 2^-11 and then went down to 1 instead of up. */
+static float float_round_to_odd(double value) {
+  float f = (float)value;
+  if (!isfinite(f) || (double)f == value)
+    return f;
+  if (fabs((double)f) > fabs(value))
+    f = nextafterf(f, 0.0f);
+  uint32_t bits;
+  memcpy(&bits, &f, sizeof bits);
+  bits |= 1u;
+  memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
 void clb_precision_from_double(enum clb_precision precision, const double *src, void *dst,
                                size_t n) {
   switch (precision) {
@@ -132,7 +151,7 @@ void clb_precision_from_double(enum clb_precision precision, const double *src, 
     break;
   case CLB_FP16:
     for (size_t i = 0; i < n; i++)
-      ((uint16_t *)dst)[i] = clb_half_from_float((float)src[i]);
+      ((uint16_t *)dst)[i] = clb_half_from_float(float_round_to_odd(src[i]));
     break;
   default:
     for (size_t i = 0; i < n; i++)
