@@ -69,7 +69,7 @@ static int find_test_device(struct clb_device_list *list, const struct clb_devic
       if (is_pocl_cpu(&list->items[i]))
         *out = &list->items[i];
     if (!*out) {
-      clb_platform_list_free(list);
+      clb_platform_list_destroy(list);
       snprintf(why, size, "PoCL's CPU device is not registered (apt-get install "
                           "pocl-opencl-icd), and CLBATCH_TEST_DEVICE names no other");
       return NO_DEVICE;
@@ -111,7 +111,7 @@ int clb_test_device_for(struct clb_device_list *list, const struct clb_device_in
       return 1;
     }
   }
-  clb_platform_list_free(list);
+  clb_platform_list_destroy(list);
   *out = NULL;
   snprintf(why, sizeof why, "no registered device supports %s", clb_precision_name(precision));
   if (precision == CLB_FP16 && clb_test_vendor_expected("intel-cpu"))
@@ -125,7 +125,7 @@ int clb_test_require_device(void) {
   const struct clb_device_info *device = NULL;
   if (!clb_test_device(&list, &device))
     return 0;
-  clb_platform_list_free(&list);
+  clb_platform_list_destroy(&list);
   return 1;
 }
 
@@ -147,7 +147,7 @@ int clb_test_require_device_unloaded(void) {
     answer.found = find_test_device(&list, &device, answer.text, sizeof answer.text);
     if (answer.found == FOUND) {
       clb_device_id_string(device, answer.text, sizeof answer.text);
-      clb_platform_list_free(&list);
+      clb_platform_list_destroy(&list);
     }
     ssize_t written = write(fds[1], &answer, sizeof answer);
     _exit(written == (ssize_t)sizeof answer ? 0 : 1);

@@ -82,7 +82,7 @@ static void check_gemm(const struct gemm_case *t) {
     return;
   struct clb_error err = {0};
   struct clb_cl cl;
-  cr_assert_eq(clb_cl_open(cpu, &cl, &err), 0, "%s", err.message);
+  cr_assert_eq(clb_cl_create(cpu, &cl, &err), 0, "%s", err.message);
   struct clb_blas blas;
   clb_blas_init(&blas, cl.context, cl.queue, cpu->name, (enum clb_precision)t->precision);
   if (t->indirect) {
@@ -140,9 +140,9 @@ static void check_gemm(const struct gemm_case *t) {
   matrix_free(&a);
   matrix_free(&b);
   matrix_free(&c);
-  clb_blas_release(&blas);
-  clb_cl_close(&cl);
-  clb_platform_list_free(&list);
+  clb_blas_destroy(&blas);
+  clb_cl_destroy(&cl);
+  clb_platform_list_destroy(&list);
 }
 
 /* Every transpose pair for a general GEMM through CLBlast's direct kernel and

@@ -232,7 +232,7 @@ Test(synthetic, regression_recovers_true_weights) {
   }
   double sd = sqrt(ss / data.n);
   cr_expect(sd > 0.009 && sd < 0.011, "noise sd %g", sd);
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&data);
   cr_expect_null(data.x);
 }
 
@@ -246,9 +246,9 @@ Test(synthetic, regression_is_deterministic) {
   cr_expect_eq(memcmp(a.y, b.y, 50 * sizeof(double)), 0);
   cr_expect_eq(memcmp(a.true_w, b.true_w, 4 * sizeof(double)), 0);
   cr_expect_neq(memcmp(a.x, c.x, 50 * 4 * sizeof(double)), 0);
-  clb_dataset_free(&a);
-  clb_dataset_free(&b);
-  clb_dataset_free(&c);
+  clb_dataset_destroy(&a);
+  clb_dataset_destroy(&b);
+  clb_dataset_destroy(&c);
 }
 
 struct bad_size {
@@ -359,15 +359,15 @@ Test(synthetic, classes_are_balanced_shuffled_and_separable) {
   cr_assert_eq(clb_data_classes(n, d, c, 5.0, 21, &again, &err), 0);
   cr_expect_eq(memcmp(data.x, again.x, n * d * sizeof(double)), 0);
   cr_expect_eq(memcmp(data.y, again.y, n * sizeof(double)), 0);
-  clb_dataset_free(&again);
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&again);
+  clb_dataset_destroy(&data);
 }
 
 Test(synthetic, free_null_and_twice_is_safe) {
-  clb_dataset_free(NULL);
+  clb_dataset_destroy(NULL);
   struct clb_dataset data = {0};
-  clb_dataset_free(&data);
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&data);
+  clb_dataset_destroy(&data);
 }
 
 /* ------------------------------------------------------------------- CSV -- */
@@ -418,7 +418,7 @@ ParameterizedTest(struct good_csv *p, csv, good_regression_files) {
   for (int k = 0; k < 3; k++)
     cr_expect_eq(data.y[k], y[k], "%s: y[%d] = %g", p->name, k, data.y[k]);
   cr_expect_null(data.true_w);
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&data);
 }
 
 Test(csv, classification_labels) {
@@ -432,7 +432,7 @@ Test(csv, classification_labels) {
   cr_expect_eq(data.c, 4, "C = max label + 1, got %zu", data.c);
   cr_expect_eq(data.y[1], 3.0);
   cr_expect_eq(data.x[2], 1.5);
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&data);
 }
 
 Test(csv, long_lines) {
@@ -451,7 +451,7 @@ Test(csv, long_lines) {
   cr_assert_eq(data.d, cols - 1);
   cr_expect_eq(data.x[(rows - 1) * (cols - 1) + cols - 2], (rows - 1) * cols + cols - 2);
   cr_expect_eq(data.y[rows - 1], rows * cols - 1);
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&data);
 }
 
 Test(csv, many_rows) {
@@ -470,7 +470,7 @@ Test(csv, many_rows) {
     cr_assert_eq(data.x[2 * r + 1], -r);
     cr_assert_eq(data.y[r], 2 * r);
   }
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&data);
 }
 
 struct bad_csv {
@@ -572,7 +572,7 @@ Test(params, write_read_round_trip_is_bit_exact) {
     theta[3] = 1.7976931348623157e308;
     theta[p - 1] = 1.0 / 3.0;
     char name[32];
-    snprintf(name, sizeof name, "%s.csv", clb_model_name(shape->kind));
+    snprintf(name, sizeof name, "%s.csv", clb_shape_kind_name(shape->kind));
     char *path = clb_test_write_file(dir, name, "");
     struct clb_error err = {0};
     cr_assert_eq(clb_params_write(path, shape, theta, &err), 0, "%s", err.message);
@@ -781,7 +781,7 @@ Test(params, numbers_ignore_a_decimal_comma_locale) {
   char *csv = clb_test_write_file(dir, "d.csv", "0.5,1.5\n2.5,3.5\n");
   cr_assert_eq(clb_data_load_csv(csv, 0, &data, &err), 0, "%s", err.message);
   cr_expect(data.x[1] == 2.5 && data.y[1] == 3.5);
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&data);
   setlocale(LC_NUMERIC, "C");
   free(csv);
   free(path);

@@ -85,7 +85,7 @@ static void setup(void) {
   if (!clb_test_device(&fx.list, &fx.dev))
     return;
   struct clb_error err = {0};
-  cr_assert_eq(clb_cl_open(fx.dev, &fx.cl, &err), 0, "%s", err.message);
+  cr_assert_eq(clb_cl_create(fx.dev, &fx.cl, &err), 0, "%s", err.message);
   cl_int status = CL_SUCCESS;
   fx.program = clCreateProgramWithSource(fx.cl.context, 1, &spin_source, NULL, &status);
   cr_assert_eq(status, CL_SUCCESS);
@@ -112,8 +112,8 @@ static void teardown(void) {
   if (fx.program)
     clReleaseProgram(fx.program);
   if (fx.dev)
-    clb_cl_close(&fx.cl);
-  clb_platform_list_free(&fx.list);
+    clb_cl_destroy(&fx.cl);
+  clb_platform_list_destroy(&fx.list);
 }
 
 /* Calls in which the loop asked for events, and whether they are exactly the
@@ -227,17 +227,24 @@ Test(measure, one_command_step_may_return_one_event_twice) {
   cr_assert_eq(clb_measure_runs(fx.cl.queue, fx.dev->name, step, &fx, &config, &timing, &err), 0,
                "%s", err.message);
   cr_expect_eq(timing.used_events, 1);
-  /* The loop released its reference once: our two retains are left. The
-   * queue may hold one more on its last command (PoCL does), so that one is
-   * not counted. */
+  /* The loop released its reference once: our two retains are left. A
+   * runtime may still hold one of its own for a moment after a command
+   * completes (PoCL's notifier thread), so 3 is possible now and then; a
+   * loop that never released would leave 3 or more on every call, one that
+   * released twice 1. The last call is skipped: the queue may keep it. */
+  size_t asked = 0, exact = 0;
   for (size_t i = 0; i + 1 < fx.calls; i++) {
     if (!fx.asked[i])
       continue;
     cl_uint refs = 0;
     cr_assert_eq(clGetEventInfo(fx.first[i], CL_EVENT_REFERENCE_COUNT, sizeof refs, &refs, NULL),
                  CL_SUCCESS);
-    cr_expect_eq(refs, 2, "call %zu: %u references left", i, refs);
+    cr_expect(refs == 2 || refs == 3, "call %zu: %u references left", i, refs);
+    asked++;
+    exact += refs == 2;
   }
+  cr_expect_geq(2 * exact, asked, "only %zu of %zu calls were released to 2 references", exact,
+                asked);
 }
 
 Test(measure, steps_honour_max_reps_and_time_every_step_after_warmup_and_probe) {

@@ -37,7 +37,7 @@ static void check_gradient(const struct gradient_case *t) {
     return;
   struct clb_error err = {0};
   struct clb_cl cl;
-  cr_assert_eq(clb_cl_open(cpu, &cl, &err), 0, "%s", err.message);
+  cr_assert_eq(clb_cl_create(cpu, &cl, &err), 0, "%s", err.message);
   struct clb_dataset data = {0};
   make_data(t->kind, t->n, t->d, t->c, &data);
   struct clb_shape shape = {t->kind, t->d, t->kind == CLB_MODEL_MLP ? t->h : 0, t->c};
@@ -67,7 +67,7 @@ static void check_gradient(const struct gradient_case *t) {
   double tolerance = t->precision == CLB_FP64 ? 1e-10 : t->precision == CLB_FP32 ? 2e-5 : 5e-3;
   double error = clb_test_relative_error(device, host, p);
   cr_expect_lt(error, tolerance, "%s %s B=%zu first=%zu: relative error %g",
-               clb_model_name(t->kind), clb_precision_name(t->precision), t->rows, t->first,
+               clb_shape_kind_name(t->kind), clb_precision_name(t->precision), t->rows, t->first,
                error);
 
   double loss_sum = 0;
@@ -82,9 +82,9 @@ static void check_gradient(const struct gradient_case *t) {
   free(host);
   free(order);
   clb_model_destroy(model);
-  clb_dataset_free(&data);
-  clb_cl_close(&cl);
-  clb_platform_list_free(&list);
+  clb_dataset_destroy(&data);
+  clb_cl_destroy(&cl);
+  clb_platform_list_destroy(&list);
 }
 
 #define CASES_FOR(kind, precision)                                                          \
@@ -126,7 +126,7 @@ Test(model, unsupported_precision_is_reported_not_crashed) {
   fake.has_fp64 = 0;
   struct clb_error err = {0};
   struct clb_cl cl;
-  cr_assert_eq(clb_cl_open(&fake, &cl, &err), 0, "%s", err.message);
+  cr_assert_eq(clb_cl_create(&fake, &cl, &err), 0, "%s", err.message);
   struct clb_dataset data = {0};
   make_data(CLB_MODEL_LINREG, 10, 2, 1, &data);
   struct clb_model_config config = {{CLB_MODEL_LINREG, 2, 0, 1}, CLB_FP64, 4, 0};
@@ -134,9 +134,9 @@ Test(model, unsupported_precision_is_reported_not_crashed) {
   cr_expect_eq(clb_model_create(&cl, &config, &data, &model, &err), CLB_E_UNSUPPORTED);
   cr_expect(strstr(err.message, "cl_khr_fp64") != NULL, "%s", err.message);
   cr_expect_null(model);
-  clb_dataset_free(&data);
-  clb_cl_close(&cl);
-  clb_platform_list_free(&list);
+  clb_dataset_destroy(&data);
+  clb_cl_destroy(&cl);
+  clb_platform_list_destroy(&list);
 }
 
 Test(model, buffer_above_max_alloc_is_oom) {
@@ -148,7 +148,7 @@ Test(model, buffer_above_max_alloc_is_oom) {
   small.max_alloc_bytes = 4096; /* the batch buffers below need more */
   struct clb_error err = {0};
   struct clb_cl cl;
-  cr_assert_eq(clb_cl_open(&small, &cl, &err), 0, "%s", err.message);
+  cr_assert_eq(clb_cl_create(&small, &cl, &err), 0, "%s", err.message);
   struct clb_dataset data = {0};
   make_data(CLB_MODEL_SOFTMAX, 64, 32, 4, &data);
   struct clb_model_config config = {{CLB_MODEL_SOFTMAX, 32, 0, 4}, CLB_FP32, 64, 0};
@@ -156,9 +156,9 @@ Test(model, buffer_above_max_alloc_is_oom) {
   int rc = clb_model_create(&cl, &config, &data, &model, &err);
   cr_expect(clb_status_is_oom(rc), "rc %d: %s", rc, err.message);
   cr_expect(strstr(err.message, "CL_DEVICE_MAX_MEM_ALLOC_SIZE") != NULL, "%s", err.message);
-  clb_dataset_free(&data);
-  clb_cl_close(&cl);
-  clb_platform_list_free(&list);
+  clb_dataset_destroy(&data);
+  clb_cl_destroy(&cl);
+  clb_platform_list_destroy(&list);
 }
 
 /* kernels/step.cl is built once per device and precision, not for every
@@ -170,7 +170,7 @@ Test(model, step_program_is_built_once_per_device_and_precision) {
     return;
   struct clb_error err = {0};
   struct clb_cl cl;
-  cr_assert_eq(clb_cl_open(cpu, &cl, &err), 0, "%s", err.message);
+  cr_assert_eq(clb_cl_create(cpu, &cl, &err), 0, "%s", err.message);
   struct clb_dataset data = {0};
   make_data(CLB_MODEL_SOFTMAX, 64, 5, 3, &data);
   struct clb_shape shape = {CLB_MODEL_SOFTMAX, 5, 0, 3};
@@ -190,7 +190,7 @@ Test(model, step_program_is_built_once_per_device_and_precision) {
     clb_model_destroy(model);
     cr_expect_eq(clb_program_cache_builds(cl.programs), 2, "fp64 is a second program");
   }
-  clb_dataset_free(&data);
-  clb_cl_close(&cl);
-  clb_platform_list_free(&list);
+  clb_dataset_destroy(&data);
+  clb_cl_destroy(&cl);
+  clb_platform_list_destroy(&list);
 }

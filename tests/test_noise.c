@@ -31,7 +31,7 @@ static int open_fixture(struct fixture *f, int kind, int precision, size_t n, si
   if (!clb_test_device_for(&f->list, &cpu, (enum clb_precision)precision))
     return 0;
   struct clb_error err = {0};
-  cr_assert_eq(clb_cl_open(cpu, &f->cl, &err), 0, "%s", err.message);
+  cr_assert_eq(clb_cl_create(cpu, &f->cl, &err), 0, "%s", err.message);
   size_t d = 6, h = 9, c = kind != CLB_MODEL_LINREG ? 4 : outputs ? outputs : 2;
   int rc = kind == CLB_MODEL_LINREG ? clb_data_regression(n, d, c, 1.0, 5, &f->data, &err)
                                     : clb_data_classes(n, d, c, 1.0, 5, &f->data, &err);
@@ -52,9 +52,9 @@ static int open_fixture(struct fixture *f, int kind, int precision, size_t n, si
 
 static void close_fixture(struct fixture *f) {
   clb_model_destroy(f->model);
-  clb_dataset_free(&f->data);
-  clb_cl_close(&f->cl);
-  clb_platform_list_free(&f->list);
+  clb_dataset_destroy(&f->data);
+  clb_cl_destroy(&f->cl);
+  clb_platform_list_destroy(&f->list);
   free(f->theta);
 }
 
@@ -90,13 +90,13 @@ ParameterizedTest(struct exact_case *t, noise, sigma2_from_norm_identity_matches
   /* fp16: each input is rounded to 11 bits (relative 2^-11 ~ 5e-4) before any sum. */
   double tolerance = t->precision == CLB_FP64 ? 1e-9 : t->precision == CLB_FP32 ? 1e-4 : 5e-3;
   cr_expect_lt(fabs(exact.sigma2 - sigma2) / sigma2, tolerance, "%s: sigma2 %.12g vs %.12g",
-               clb_model_name(t->kind), exact.sigma2, sigma2);
+               clb_shape_kind_name(t->kind), exact.sigma2, sigma2);
   cr_expect_lt(fabs(exact.grad_norm2 - grad_norm2) / grad_norm2, tolerance * 10,
-               "%s: |G|^2 %.12g vs %.12g", clb_model_name(t->kind), exact.grad_norm2,
+               "%s: |G|^2 %.12g vs %.12g", clb_shape_kind_name(t->kind), exact.grad_norm2,
                grad_norm2);
   cr_expect_lt(fabs(exact.noise_scale - sigma2 / grad_norm2) / (sigma2 / grad_norm2),
                tolerance * 10);
-  clb_noise_exact_free(&exact);
+  clb_noise_exact_destroy(&exact);
   close_fixture(&f);
 }
 
@@ -128,7 +128,7 @@ ParameterizedTest(struct variance_case *t, noise, measured_variance_matches_pred
   /* The interval must be tight enough to tell the sampling schemes apart. */
   cr_expect_lt(measured.ci_high - measured.ci_low, 0.25 * expected);
   cr_expect_lt(fabs(measured.ratio - 1.0), 0.15, "ratio %g", measured.ratio);
-  clb_noise_exact_free(&exact);
+  clb_noise_exact_destroy(&exact);
   close_fixture(&f);
 }
 
@@ -156,7 +156,7 @@ Test(noise, fp16_statistics_beyond_the_half_range_match_fp64) {
     sigma2[i] = exact.sigma2;
     grad_norm2[i] = exact.grad_norm2;
     variance[i] = measured.mean;
-    clb_noise_exact_free(&exact);
+    clb_noise_exact_destroy(&exact);
     close_fixture(&f);
   }
   cr_assert_gt(variance[0], 65504.0, "the case must exceed fp16's range: %g", variance[0]);
@@ -182,6 +182,6 @@ Test(noise, variance_is_exactly_zero_at_full_batch) {
   cr_expect_eq(measured.mean, 0.0);
   cr_expect_eq(measured.predicted, 0.0);
   cr_expect_eq(measured.ci_high, 0.0);
-  clb_noise_exact_free(&exact);
+  clb_noise_exact_destroy(&exact);
   close_fixture(&f);
 }

@@ -546,7 +546,7 @@ Test(advise, csv_has_its_header_and_reads_back) {
   for (size_t i = 6; i < 13; i++)
     cr_expect_str_eq(clb_csv_field(record, i), "", "field %zu", i);
   cr_expect_eq(clb_csv_next(&reader, &record), 1);
-  clb_csv_close(&reader);
+  clb_csv_destroy(&reader);
   free(text);
   free(path);
   free(advice);

@@ -98,7 +98,7 @@ Test(selection, a_zero_clock_is_described_as_unknown) {
   fake[3].clock_mhz = 0;
   struct clb_topology *topology = NULL;
   struct clb_error err = {0};
-  cr_assert_eq(clb_topology_open(&topology, "pack:1 core:2 pu:1", &err), 0, "%s", err.message);
+  cr_assert_eq(clb_topology_create(&topology, "pack:1 core:2 pu:1", &err), 0, "%s", err.message);
   struct clb_host_info host;
   clb_topology_host_info(topology, &host);
   char *text = NULL;
@@ -120,7 +120,7 @@ Test(selection, a_zero_clock_is_described_as_unknown) {
       cr_expect(cJSON_IsNull(clock), "0 MHz must be null in JSON");
     cJSON_Delete(json);
   }
-  clb_topology_close(topology);
+  clb_topology_destroy(topology);
 }
 
 Test(devices, pocl_cpu_reports_sane_facts) {
@@ -139,15 +139,15 @@ Test(devices, pocl_cpu_reports_sane_facts) {
   cr_expect_str_eq(clb_device_type_name(cpu->type), "cpu");
   struct clb_cl cl = {0};
   struct clb_error err = {0};
-  cr_assert_eq(clb_cl_open(cpu, &cl, &err), 0, "%s", err.message);
-  clb_cl_close(&cl);
-  clb_platform_list_free(&list);
+  cr_assert_eq(clb_cl_create(cpu, &cl, &err), 0, "%s", err.message);
+  clb_cl_destroy(&cl);
+  clb_platform_list_destroy(&list);
 }
 
 Test(topology, synthetic_host_counts) {
   struct clb_topology *topology = NULL;
   struct clb_error err = {0};
-  cr_assert_eq(clb_topology_open(&topology, "pack:2 numa:2 core:4 pu:2", &err), 0, "%s",
+  cr_assert_eq(clb_topology_create(&topology, "pack:2 numa:2 core:4 pu:2", &err), 0, "%s",
                err.message);
   struct clb_host_info host;
   clb_topology_host_info(topology, &host);
@@ -157,19 +157,19 @@ Test(topology, synthetic_host_counts) {
   cr_expect_eq(host.pus, 32);
   /* No PCI devices in a synthetic host: locality is unknown, not a crash. */
   cr_expect_eq(clb_topology_numa_of_pci(topology, 0, 0x65, 0, 0), -1);
-  clb_topology_close(topology);
+  clb_topology_destroy(topology);
 }
 
 Test(topology, real_host_has_cores) {
   struct clb_topology *topology = NULL;
   struct clb_error err = {0};
-  cr_assert_eq(clb_topology_open(&topology, NULL, &err), 0, "%s", err.message);
+  cr_assert_eq(clb_topology_create(&topology, NULL, &err), 0, "%s", err.message);
   struct clb_host_info host;
   clb_topology_host_info(topology, &host);
   cr_expect_geq(host.cores, 1);
   cr_expect_geq(host.pus, host.cores);
   cr_expect_gt(host.memory_bytes, 0);
-  clb_topology_close(topology);
+  clb_topology_destroy(topology);
 }
 
 Test(topology, diagnose_mentions_registration) {

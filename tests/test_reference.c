@@ -40,7 +40,7 @@ static void problem_make(struct problem *pb, int kind, size_t n) {
 }
 
 static void problem_free(struct problem *pb) {
-  clb_dataset_free(&pb->data);
+  clb_dataset_destroy(&pb->data);
   free(pb->theta);
 }
 
@@ -82,11 +82,11 @@ ParameterizedTest(int *kind, reference, gradient_matches_finite_differences) {
     pb.theta[k] = saved;
     fd[k] = (up - down) / (2 * eps);
     cr_expect(fabs(grad[k] - fd[k]) <= 1e-6 * (fabs(grad[k]) + fabs(fd[k])) + 1e-9,
-              "%s: component %zu: analytic %.12g, numeric %.12g", clb_model_name(pb.shape.kind), k,
+              "%s: component %zu: analytic %.12g, numeric %.12g", clb_shape_kind_name(pb.shape.kind), k,
               grad[k], fd[k]);
   }
   double rel = sqrt(dist2(grad, fd, pb.p) / norm2(grad, pb.p));
-  cr_expect_lt(rel, 1e-6, "%s: relative error %g", clb_model_name(pb.shape.kind), rel);
+  cr_expect_lt(rel, 1e-6, "%s: relative error %g", clb_shape_kind_name(pb.shape.kind), rel);
   /* Every parameter matters for this data, so no block of the gradient may be zero. */
   struct clb_tensor t[4];
   size_t count = clb_shape_tensors(&pb.shape, t);
@@ -121,7 +121,7 @@ ParameterizedTest(int *kind, reference, mean_of_sample_grads_is_batch_grad) {
   cr_expect(fabs(batch_loss - mean_loss) <= 1e-12 * fabs(batch_loss), "loss %.17g vs %.17g",
             batch_loss, mean_loss);
   double rel = sqrt(dist2(batch, mean, pb.p) / norm2(batch, pb.p));
-  cr_expect_lt(rel, 1e-12, "%s: relative difference %g", clb_model_name(pb.shape.kind), rel);
+  cr_expect_lt(rel, 1e-12, "%s: relative difference %g", clb_shape_kind_name(pb.shape.kind), rel);
   free(batch);
   free(mean);
   free(gi);
@@ -259,7 +259,7 @@ ParameterizedTest(int *kind, reference, batch_variance_without_replacement) {
     double measured = st.sum / (double)st.count;
     double predicted = sigma2 / (double)b * (double)(n - b) / (double)(n - 1);
     cr_expect(fabs(measured - predicted) <= 1e-10 * sigma2, "%s B=%zu: %.17g vs %.17g",
-              clb_model_name(pb.shape.kind), b, measured, predicted);
+              clb_shape_kind_name(pb.shape.kind), b, measured, predicted);
   }
   free(full);
   free(g);
@@ -416,17 +416,17 @@ ParameterizedTest(int *kind, reference, gradient_descent_learns) {
     }
   }
   double end = clb_ref_loss_grad(&shape, theta, &data, perm, data.n, NULL);
-  cr_expect_lt(end, 0.2 * start, "%s: loss %g -> %g", clb_model_name(shape.kind), start, end);
+  cr_expect_lt(end, 0.2 * start, "%s: loss %g -> %g", clb_shape_kind_name(shape.kind), start, end);
   if (*kind == CLB_MODEL_LINREG) {
     for (size_t j = 0; j < 4; j++)
       cr_expect(fabs(theta[j] - data.true_w[j]) < 0.01, "w[%zu] %g vs %g", j, theta[j],
                 data.true_w[j]);
   } else {
     double acc = clb_ref_accuracy(&shape, theta, &data);
-    cr_expect_gt(acc, 0.9, "%s accuracy %g", clb_model_name(shape.kind), acc);
+    cr_expect_gt(acc, 0.9, "%s accuracy %g", clb_shape_kind_name(shape.kind), acc);
   }
   free(theta);
   free(grad);
   free(perm);
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&data);
 }

@@ -106,7 +106,7 @@ static size_t pin_allocation_limit(void) {
   unsigned long long limit = device->max_alloc_bytes;
   char name[256];
   snprintf(name, sizeof name, "%s", device->name);
-  clb_platform_list_free(&list);
+  clb_platform_list_destroy(&list);
   if (limit > 256ull << 20)
     cr_skip("%s: CL_DEVICE_MAX_MEM_ALLOC_SIZE %llu MiB cannot be pinned to 256 MiB", name,
             limit >> 20);
@@ -477,7 +477,7 @@ Test(run, max_batch_probe_finds_the_allocation_limit) {
   cr_assert(clb_test_device(&list, &device));
   struct clb_error err = {0};
   struct clb_cl cl;
-  cr_assert_eq(clb_cl_open(device, &cl, &err), 0, "%s", err.message);
+  cr_assert_eq(clb_cl_create(device, &cl, &err), 0, "%s", err.message);
   struct clb_dataset data = {0};
   cr_assert_eq(clb_data_classes(64, 4, 2, 1.0, 1, &data, &err), 0, "%s", err.message);
   struct clb_shape shape = {CLB_MODEL_MLP, 4, hidden, 2};
@@ -492,9 +492,9 @@ Test(run, max_batch_probe_finds_the_allocation_limit) {
       cr_expect_eq(rc, 0, "B = %.0f: %s", fit, err.message);
   }
   unpin_allocation_limit();
-  clb_dataset_free(&data);
-  clb_cl_close(&cl);
-  clb_platform_list_free(&list);
+  clb_dataset_destroy(&data);
+  clb_cl_destroy(&cl);
+  clb_platform_list_destroy(&list);
   free(rows);
   free(dir);
 }

@@ -16,7 +16,7 @@ Test(sbuf, appends_grow_past_the_first_block) {
   cr_expect_eq(sb.len, 10000);
   cr_expect_eq(strlen(sb.text), 10000);
   cr_expect(strncmp(sb.text + 9995, "abcde", 5) == 0);
-  clb_sbuf_free(&sb);
+  clb_sbuf_destroy(&sb);
   cr_expect_null(sb.text);
   cr_expect_eq(sb.len, 0);
   cr_expect_eq(sb.cap, 0);
@@ -28,7 +28,7 @@ Test(sbuf, an_empty_append_still_gives_a_text) {
   clb_sbuf_puts(&sb, "");
   cr_assert_not_null(sb.text);
   cr_expect_str_eq(sb.text, "");
-  clb_sbuf_free(&sb);
+  clb_sbuf_destroy(&sb);
 }
 
 Test(sbuf, printf_of_any_length) {
@@ -44,7 +44,7 @@ Test(sbuf, printf_of_any_length) {
   cr_expect(strncmp(sb.text, "42-x[yyy", 8) == 0);
   cr_expect_eq(sb.text[sb.len - 1], ']');
   free(long_text);
-  clb_sbuf_free(&sb);
+  clb_sbuf_destroy(&sb);
 }
 
 Test(sbuf, append_keeps_embedded_nuls) {
@@ -52,7 +52,7 @@ Test(sbuf, append_keeps_embedded_nuls) {
   clb_sbuf_append(&sb, "a\0b", 3);
   cr_expect_eq(sb.len, 3);
   cr_expect(memcmp(sb.text, "a\0b", 4) == 0);
-  clb_sbuf_free(&sb);
+  clb_sbuf_destroy(&sb);
 }
 
 Test(sbuf, a_failed_buffer_ignores_appends_and_is_never_written) {
@@ -68,7 +68,7 @@ Test(sbuf, a_failed_buffer_ignores_appends_and_is_never_written) {
   cr_expect_eq(clb_sbuf_write_atomic(&sb, path, &err), CLB_E_NOMEM);
   cr_expect(strstr(err.message, "out.txt") != NULL, "%s", err.message);
   cr_expect_neq(access(path, F_OK), 0, "a partial text was written");
-  clb_sbuf_free(&sb);
+  clb_sbuf_destroy(&sb);
   cr_expect_eq(sb.failed, 0, "free makes the buffer reusable");
   clb_test_remove_dir(dir);
   free(dir);
@@ -93,7 +93,7 @@ Test(sbuf, write_atomic_writes_the_text_and_no_temporary) {
   text = clb_test_read_file(path);
   cr_expect_str_eq(text, "");
   free(text);
-  clb_sbuf_free(&sb);
+  clb_sbuf_destroy(&sb);
   clb_test_remove_dir(dir);
   free(dir);
 }

@@ -21,19 +21,19 @@ Test(study, fits_recover_smin_and_bnoise_exactly) {
   double fitted = 0, fitted_b = 0;
   cr_assert_eq(clb_study_fit_smin(batch, steps, 8, b_noise, &fitted), 0);
   cr_expect(fabs(fitted - s_min) < 1e-10 * s_min, "S_min %.17g", fitted);
-  cr_assert_eq(clb_study_fit_free(batch, steps, 8, &fitted, &fitted_b), 0);
+  cr_assert_eq(clb_study_fit_free_b_noise(batch, steps, 8, &fitted, &fitted_b), 0);
   cr_expect(fabs(fitted - s_min) < 1e-9 * s_min, "free S_min %.17g", fitted);
   cr_expect(fabs(fitted_b - b_noise) < 1e-9 * b_noise, "free B_noise %.17g", fitted_b);
   cr_expect(fabs(clb_study_predict_steps(s_min, b_noise, 4) - 120 * (1 + 37.5 / 4)) < 1e-12);
 
   /* Rows that missed the target (NaN) are left out of both fits. */
   steps[3] = NAN;
-  cr_assert_eq(clb_study_fit_free(batch, steps, 8, &fitted, &fitted_b), 0);
+  cr_assert_eq(clb_study_fit_free_b_noise(batch, steps, 8, &fitted, &fitted_b), 0);
   cr_expect(fabs(fitted_b - b_noise) < 1e-9 * b_noise);
   /* Too little to fit. */
   double one_b[1] = {4}, one_s[1] = {NAN};
   cr_expect_neq(clb_study_fit_smin(one_b, one_s, 1, 10, &fitted), 0);
-  cr_expect_neq(clb_study_fit_free(batch, batch, 1, &fitted, &fitted_b), 0);
+  cr_expect_neq(clb_study_fit_free_b_noise(batch, batch, 1, &fitted, &fitted_b), 0);
 
   /* clb_study_predict fills the table's predictions and both fits. */
   struct clb_study_row rows[4] = {{0}};

@@ -49,13 +49,13 @@ static int open_device(struct device *dev) {
   if (!clb_test_device(&dev->list, &dev->info))
     return 0;
   struct clb_error err = {0};
-  cr_assert_eq(clb_cl_open(dev->info, &dev->cl, &err), 0, "%s", err.message);
+  cr_assert_eq(clb_cl_create(dev->info, &dev->cl, &err), 0, "%s", err.message);
   return 1;
 }
 
 static void close_device(struct device *dev) {
-  clb_cl_close(&dev->cl);
-  clb_platform_list_free(&dev->list);
+  clb_cl_destroy(&dev->cl);
+  clb_platform_list_destroy(&dev->list);
 }
 
 /* Keeps every epoch's result; stops early after `stop_after` epochs when set. */
@@ -125,7 +125,7 @@ Test(train, worked_example_first_update_uses_mse) {
   cr_expect(fabs(theta[0] - 2 * half_w) < 1e-12, "w %.15g is not twice %.15g", theta[0], half_w);
   cr_expect(fabs(theta[1] - 2 * half_b) < 1e-12, "b %.15g is not twice %.15g", theta[1], half_b);
   clb_model_destroy(model);
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&data);
 
   /* The same update through the training loop: the batch as the whole data
    * set, one epoch, one update; epoch 0 is the initial loss (5.76 + 1) / 2. */
@@ -142,7 +142,7 @@ Test(train, worked_example_first_update_uses_mse) {
   cr_expect(fabs(rec.rows[0].train_loss - 3.38) < 1e-12, "initial loss %g", rec.rows[0].train_loss);
   cr_expect_eq(rec.rows[1].updates, 1);
   cr_expect(isnan(rec.rows[1].accuracy), "linreg has no accuracy");
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&data);
   close_device(&dev);
 }
 
@@ -182,7 +182,7 @@ Test(train, linreg_finds_the_slope_for_every_batch_size) {
   cr_assert_eq(rec.count, 5);
   cr_expect_eq(rec.rows[1].updates, 3);
   cr_expect_eq(rec.rows[4].updates, 12);
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&data);
   close_device(&dev);
 }
 
@@ -209,7 +209,7 @@ Test(train, data_on_host_trains_like_data_on_device) {
                   1e-12 * (1 + runs[0].rows[e].train_loss),
               "epoch %zu: device %.17g, host %.17g", e, runs[0].rows[e].train_loss,
               runs[1].rows[e].train_loss);
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&data);
   close_device(&dev);
 }
 
@@ -299,7 +299,7 @@ Test(train, every_batch_size_reaches_the_least_squares_minimum) {
   }
   cr_expect(fabs(final[0] - final[2]) < 0.02 * optimum, "B=1 %g vs B=N %g", final[0], final[2]);
   cr_expect(fabs(final[1] - final[2]) < 0.02 * optimum, "B=8 %g vs B=N %g", final[1], final[2]);
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&data);
   close_device(&dev);
 }
 
@@ -345,7 +345,7 @@ Test(train, saved_params_restart_at_the_same_loss) {
   unlink(path);
   rmdir(dir);
   free(dir);
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&data);
   close_device(&dev);
 }
 
@@ -380,7 +380,7 @@ Test(train, divergence_and_bad_settings_are_errors) {
   double theta4[4] = {0};
   cr_expect_eq(clb_train_run(&dev.cl, &data, &softmax, theta4, NULL, NULL, &err), CLB_E_INVAL);
   cr_expect(strstr(err.message, "class labels") != NULL, "%s", err.message);
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&data);
   close_device(&dev);
 }
 
@@ -462,7 +462,7 @@ ParameterizedTest(struct bad_input *t, train_cli, bad_input_exits_2_without_outp
     const struct clb_device_info *cpu = NULL;
     if (!clb_test_device(&list, &cpu))
       return;
-    clb_platform_list_free(&list);
+    clb_platform_list_destroy(&list);
   }
   char *dir = clb_test_tmpdir();
   if (t->write_csv)
@@ -618,7 +618,7 @@ Test(train_cli, unsupported_precision_exits_1_naming_the_extension) {
   if (!clb_test_device(&list, &cpu))
     return;
   int has_fp16 = cpu->has_fp16, has_fp64 = cpu->has_fp64;
-  clb_platform_list_free(&list);
+  clb_platform_list_destroy(&list);
   if (has_fp16 && has_fp64)
     cr_skip("the CPU device supports every precision");
   const char *precision = has_fp16 ? "fp64" : "fp16";
@@ -648,7 +648,7 @@ Test(train_cli, fp16_training_follows_fp32) {
   const struct clb_device_info *half = NULL;
   if (!clb_test_device_for(&list, &half, CLB_FP16))
     return;
-  clb_platform_list_free(&list);
+  clb_platform_list_destroy(&list);
   char *dir = clb_test_tmpdir();
   const char *precisions[] = {"fp32", "fp16"};
   char *csv[2], *out16 = NULL;
@@ -758,7 +758,7 @@ Test(train, accumulation_equals_one_update_of_the_full_batch) {
     cr_expect_gt(sm_acc.device_bytes, 0);
     for (size_t i = 0; i < p; i++)
       cr_expect(fabs(acc[i] - full[i]) <= 1e-12 * fabs(full[i]) + 1e-300,
-                "%s param %zu: accumulated %.17g, full %.17g", clb_model_name(shape.kind), i,
+                "%s param %zu: accumulated %.17g, full %.17g", clb_shape_kind_name(shape.kind), i,
                 acc[i], full[i]);
     /* More updates (with a partial last one) stay equal too: 24 rows,
      * effective 9 -> updates of 9, 9 and 6 rows per epoch. */
@@ -775,7 +775,7 @@ Test(train, accumulation_equals_one_update_of_the_full_batch) {
     for (size_t i = 0; i < p; i++)
       cr_expect(fabs(acc[i] - full[i]) <= 1e-12 * (fabs(full[i]) + 1e-3), "param %zu: %.17g vs %.17g",
                 i, acc[i], full[i]);
-    clb_dataset_free(&data);
+    clb_dataset_destroy(&data);
   }
   close_device(&dev);
 }
@@ -809,10 +809,10 @@ Test(train, validation_split_is_disjoint_and_deterministic) {
   size_t n_bad;
   cr_expect_eq(clb_train_split(&data, 0, 7, &bad, &n_bad, NULL, &err), CLB_E_INVAL);
   cr_expect_eq(clb_train_split(&data, 0.999, 7, &bad, &n_bad, NULL, &err), CLB_E_INVAL);
-  clb_dataset_free(&a);
-  clb_dataset_free(&b);
-  clb_dataset_free(&c);
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&a);
+  clb_dataset_destroy(&b);
+  clb_dataset_destroy(&c);
+  clb_dataset_destroy(&data);
 }
 
 
@@ -882,7 +882,7 @@ Test(train, sharpness_matches_the_known_curvature_of_linreg) {
   for (size_t i = 0; i < 4; i++)
     cr_expect_eq(back[i], theta[i]);
   clb_model_destroy(model);
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&data);
   close_device(&dev);
 }
 
@@ -930,7 +930,7 @@ Test(train, time_to_target_stops_at_the_first_epoch_at_or_below) {
   cr_expect(sm.reached && sm.target_updates <= 25, "%zu updates", sm.target_updates);
   for (size_t i = 0; i + 1 < rec.count; i++)
     cr_expect_gt(rec.rows[i].train_loss, extra.target_loss, "row %zu was already at the target", i);
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&data);
   close_device(&dev);
 }
 

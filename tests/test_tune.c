@@ -71,7 +71,7 @@ static double sgemm_error(const struct clb_cl *cl, size_t m, size_t n, size_t k)
   clReleaseMemObject(da);
   clReleaseMemObject(db);
   clReleaseMemObject(dc);
-  clb_blas_release(&blas);
+  clb_blas_destroy(&blas);
   free(a);
   free(b);
   free(c);
@@ -100,7 +100,7 @@ Test(tune, search_writes_entries_then_apply_keeps_gemm_correct, .timeout = 300) 
 
   struct clb_cl cl = {0};
   struct clb_error err = {0};
-  cr_assert_eq(clb_cl_open(dev, &cl, &err), 0, "%s", err.message);
+  cr_assert_eq(clb_cl_create(dev, &cl, &err), 0, "%s", err.message);
   struct clb_tune_options options;
   clb_tune_defaults(&options);
   options.m = 32;
@@ -143,8 +143,8 @@ Test(tune, search_writes_entries_then_apply_keeps_gemm_correct, .timeout = 300) 
   cr_assert_eq(clb_tune_apply(dev, CLB_FP32, &applied, &err), 0, "%s", err.message);
   cr_expect_eq(applied, 1);
   cr_expect_lt(sgemm_error(&cl, 33, 17, 29), 1e-5);
-  clb_cl_close(&cl);
-  clb_platform_list_free(&list);
+  clb_cl_destroy(&cl);
+  clb_platform_list_destroy(&list);
   free(path);
   free(dir);
 }
@@ -175,13 +175,13 @@ static void apply_explicit(size_t crossover) {
   write_text(path, text);
   struct clb_cl cl = {0};
   struct clb_error err = {0};
-  cr_assert_eq(clb_cl_open(dev, &cl, &err), 0, "%s", err.message);
+  cr_assert_eq(clb_cl_create(dev, &cl, &err), 0, "%s", err.message);
   int applied = 0;
   cr_assert_eq(clb_tune_apply(dev, CLB_FP32, &applied, &err), 0, "%s", err.message);
   cr_expect_eq(applied, 1);
   cr_expect_lt(sgemm_error(&cl, 37, 29, 41), 1e-5);
-  clb_cl_close(&cl);
-  clb_platform_list_free(&list);
+  clb_cl_destroy(&cl);
+  clb_platform_list_destroy(&list);
   free(path);
   free(dir);
 }
@@ -316,7 +316,7 @@ Test(tune_cli, dry_run_prints_table_and_writes_nothing) {
   const struct clb_device_info *dev = NULL;
   if (!clb_test_device(&list, &dev))
     return;
-  clb_platform_list_free(&list);
+  clb_platform_list_destroy(&list);
   char *dir = NULL;
   char *path = use_temp_tune_file(&dir);
   char *out = NULL;
@@ -417,7 +417,7 @@ Test(tune_store, save_then_load_round_trips_and_keeps_other_sections_verbatim) {
     cr_expect_eq(r->values[0], report.kernels[2].param_values[0]);
     cr_expect(strstr(file.text, other) != NULL, "round %d:\n%s", round, file.text);
     cr_expect(strstr(file.text, "gflops_tuned = 12.500\n") != NULL, "%s", file.text);
-    clb_tune_store_free(&file);
+    clb_tune_store_destroy(&file);
   }
   clb_test_remove_dir(dir);
   free(dir);
@@ -540,6 +540,6 @@ Test(tune_space, candidates_are_legal_and_the_sample_is_seeded_and_covers_every_
     cr_expect_neq(a.items[0] >> 32, a.items[1] >> 32, "seed %llu: one space left out",
                   (unsigned long long)seed);
   }
-  clb_tune_candidates_free(&a);
-  clb_tune_candidates_free(&b);
+  clb_tune_candidates_destroy(&a);
+  clb_tune_candidates_destroy(&b);
 }

@@ -367,7 +367,7 @@ Test(csv, quoted_fields_hold_commas_quotes_and_newlines) {
   cr_expect_eq(f.record->line, 7, "line %zu", f.record->line);
   cr_expect_str_eq(clb_csv_field(f.record, 1), "");
   csv_expect_end(&f);
-  clb_csv_close(&f.reader);
+  clb_csv_destroy(&f.reader);
 }
 
 Test(csv, crlf_ends_records_like_lf) {
@@ -384,7 +384,7 @@ Test(csv, crlf_ends_records_like_lf) {
   cr_expect_str_eq(csv_next_joined(&f), "e|f");
   cr_expect_eq(f.record->line, 4);
   csv_expect_end(&f);
-  clb_csv_close(&f.reader);
+  clb_csv_destroy(&f.reader);
 }
 
 Test(csv, a_utf8_byte_order_mark_is_skipped_only_at_the_start) {
@@ -395,12 +395,12 @@ Test(csv, a_utf8_byte_order_mark_is_skipped_only_at_the_start) {
   cr_expect_eq(f.record->line, 1);
   cr_expect_str_eq(csv_next_joined(&f), "\xEF\xBB\xBFx|1", "a BOM inside is data");
   csv_expect_end(&f);
-  clb_csv_close(&f.reader);
+  clb_csv_destroy(&f.reader);
 
   /* A file holding only a BOM has no records. */
   csv_open(&f, "\xEF\xBB\xBF", 3);
   csv_expect_end(&f);
-  clb_csv_close(&f.reader);
+  clb_csv_destroy(&f.reader);
 }
 
 Test(csv, a_missing_final_newline_is_flagged) {
@@ -414,7 +414,7 @@ Test(csv, a_missing_final_newline_is_flagged) {
   cr_expect_eq(f.record->open_quote, 0);
   cr_expect_eq(f.record->line, 2);
   csv_expect_end(&f);
-  clb_csv_close(&f.reader);
+  clb_csv_destroy(&f.reader);
 }
 
 Test(csv, an_unterminated_quote_is_flagged) {
@@ -428,14 +428,14 @@ Test(csv, an_unterminated_quote_is_flagged) {
   cr_expect_eq(f.record->open_quote, 1);
   cr_expect_eq(f.record->terminated, 0);
   csv_expect_end(&f);
-  clb_csv_close(&f.reader);
+  clb_csv_destroy(&f.reader);
 }
 
 Test(csv, empty_input_has_no_records) {
   struct csv_fixture f;
   csv_open(&f, "", 0);
   csv_expect_end(&f);
-  clb_csv_close(&f.reader);
+  clb_csv_destroy(&f.reader);
 }
 
 Test(csv, empty_fields_and_blank_records) {
@@ -450,7 +450,7 @@ Test(csv, empty_fields_and_blank_records) {
   cr_expect_str_eq(csv_next_joined(&f), "   |x");
   cr_expect_not(clb_csv_is_blank(f.record));
   csv_expect_end(&f);
-  clb_csv_close(&f.reader);
+  clb_csv_destroy(&f.reader);
 }
 
 Test(csv, the_text_is_copied_and_fields_may_be_edited) {
@@ -462,7 +462,7 @@ Test(csv, the_text_is_copied_and_fields_may_be_edited) {
   cr_expect_str_eq(clb_csv_field(f.record, 0), "k ");
   char *field = (char *)clb_csv_field(f.record, 1);
   cr_expect_str_eq(clb_trim(field), "v");
-  clb_csv_close(&f.reader);
+  clb_csv_destroy(&f.reader);
 }
 
 Test(csv, many_and_long_fields) {
@@ -485,7 +485,7 @@ Test(csv, many_and_long_fields) {
     cr_expect_eq(strlen(field), width, "field %zu", i);
     cr_expect_eq(field[0], 'a' + (char)(i % 26), "field %zu", i);
   }
-  clb_csv_close(&f.reader);
+  clb_csv_destroy(&f.reader);
   free(text);
 }
 
@@ -498,11 +498,11 @@ Test(csv, open_reads_a_file_and_names_a_missing_one) {
   cr_assert_eq(clb_csv_open(&reader, path, &err), 0, "%s", err.message);
   cr_assert_eq(clb_csv_next(&reader, &record), 0);
   cr_expect_str_eq(clb_csv_field(record, 0), "x", "the BOM is skipped in files too");
-  clb_csv_close(&reader);
+  clb_csv_destroy(&reader);
   char *missing = in_dir(dir, "missing.csv");
   cr_expect_eq(clb_csv_open(&reader, missing, &err), CLB_E_IO);
   cr_expect(strstr(err.message, "missing.csv") != NULL, "%s", err.message);
-  clb_csv_close(&reader); /* also after a failure */
+  clb_csv_destroy(&reader); /* also after a failure */
   free(missing);
   free(path);
   clb_test_remove_tmpdir(dir);
@@ -525,7 +525,7 @@ Test(csv, find_columns_in_any_order) {
   const char *const prefix[] = {"step"};
   cr_expect_str_eq(clb_csv_find_columns(f.record, prefix, 1, index), "step",
                    "names match whole fields only");
-  clb_csv_close(&f.reader);
+  clb_csv_destroy(&f.reader);
 }
 
 /* ---- csv: writer ---------------------------------------------------------- */
@@ -574,7 +574,7 @@ Test(csv, written_fields_read_back_unchanged) {
       cr_expect_str_eq(clb_csv_field(f.record, i), fields[i], "row %d field %zu", row, i);
   }
   csv_expect_end(&f);
-  clb_csv_close(&f.reader);
+  clb_csv_destroy(&f.reader);
   free(text);
 }
 

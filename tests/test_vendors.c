@@ -48,7 +48,7 @@ static int vendor_devices(struct clb_device_list *list, int **selected) {
     return 1;
   free(*selected);
   *selected = NULL;
-  clb_platform_list_free(list);
+  clb_platform_list_destroy(list);
   if (clb_test_vendor_expected("intel-cpu"))
     cr_assert_fail("Intel's CPU runtime is installed in .vendors/ but PoCL and Intel are not "
                    "both registered (%s)",
@@ -69,7 +69,7 @@ static double device_gradient_error(const struct clb_device_info *device,
                                     : clb_data_classes(n, d, shape.c, 1.0, 3, &data, &err);
   cr_assert_eq(rc, 0, "%s", err.message);
   struct clb_cl cl;
-  cr_assert_eq(clb_cl_open(device, &cl, &err), 0, "%s", err.message);
+  cr_assert_eq(clb_cl_create(device, &cl, &err), 0, "%s", err.message);
   struct clb_model_config config = {shape, precision, rows, 0};
   struct clb_model *model = NULL;
   cr_assert_eq(clb_model_create(&cl, &config, &data, &model, &err), 0, "%s", err.message);
@@ -91,8 +91,8 @@ static double device_gradient_error(const struct clb_device_info *device,
   double error = clb_test_relative_error(got, want, p);
   free(theta), free(got), free(want), free(order);
   clb_model_destroy(model);
-  clb_cl_close(&cl);
-  clb_dataset_free(&data);
+  clb_cl_destroy(&cl);
+  clb_dataset_destroy(&data);
   return error;
 }
 
@@ -115,14 +115,14 @@ Test(vendors, every_model_matches_the_host_reference_on_each_vendor, .timeout = 
       for (size_t k = 0; k < 3; k++) {
         double error = device_gradient_error(device, kinds[k], (enum clb_precision)p);
         cr_expect_lt(error, bound((enum clb_precision)p), "%s (%s) %s %s: relative error %g",
-                     device->name, device->platform_name, clb_model_name(kinds[k]),
+                     device->name, device->platform_name, clb_shape_kind_name(kinds[k]),
                      clb_precision_name((enum clb_precision)p), error);
       }
     }
   }
   cr_expect_geq(fp16_devices, 1, "Intel's CPU runtime offers cl_khr_fp16");
   free(selected);
-  clb_platform_list_free(&list);
+  clb_platform_list_destroy(&list);
 }
 
 static const struct clb_row *find_row(const struct clb_row *rows, size_t count,
@@ -156,7 +156,7 @@ Test(vendors, one_run_agrees_across_vendors, .timeout = 300) {
     if (selected[i] && strstr(list.items[i].platform_name, "Portable"))
       pocl_has_fp16 |= list.items[i].has_fp16;
   free(selected);
-  clb_platform_list_free(&list);
+  clb_platform_list_destroy(&list);
   char *dir = clb_test_tmpdir();
   char args[1024], path[600];
   snprintf(path, sizeof path, "%s/vendors.csv", dir);
@@ -286,7 +286,7 @@ Test(vendors, tune_and_peak_run_on_both_vendors, .timeout = 300) {
   free(out);
   free(err_text);
   free(selected);
-  clb_platform_list_free(&list);
+  clb_platform_list_destroy(&list);
   clb_test_remove_dir(dir);
   free(dir);
 }

@@ -12,7 +12,9 @@ void clb_blas_init(struct clb_blas *blas, cl_context context, cl_command_queue q
   blas->temp_bytes = 0;
 }
 
-void clb_blas_release(struct clb_blas *blas) {
+void clb_blas_destroy(struct clb_blas *blas) {
+  if (!blas)
+    return;
   if (blas->temp)
     clReleaseMemObject(blas->temp);
   blas->temp = NULL;

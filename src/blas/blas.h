@@ -22,7 +22,7 @@ struct clb_blas {
 
 void clb_blas_init(struct clb_blas *blas, cl_context context, cl_command_queue queue,
                    const char *device_name, enum clb_precision precision);
-void clb_blas_release(struct clb_blas *blas);
+void clb_blas_destroy(struct clb_blas *blas);
 
 /* Makes sure the temporary buffer is large enough for this GEMM shape. */
 int clb_blas_reserve_gemm(struct clb_blas *blas, int trans_a, int trans_b, size_t m, size_t n,

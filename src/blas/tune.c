@@ -39,6 +39,6 @@ int clb_tune_apply(const struct clb_device_info *dev, enum clb_precision precisi
     *applied = 1;
   }
 cleanup:
-  clb_tune_store_free(&file);
+  clb_tune_store_destroy(&file);
   return rc;
 }

@@ -28,7 +28,7 @@ struct clb_tune_bench {
 void clb_tune_bench_destroy(struct clb_tune_bench *b) {
   if (!b)
     return;
-  clb_blas_release(&b->blas);
+  clb_blas_destroy(&b->blas);
   if (b->a)
     clReleaseMemObject(b->a);
   if (b->b)

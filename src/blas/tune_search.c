@@ -142,7 +142,7 @@ static int tune_kernel(const struct search *s, const struct clb_tune_space *cons
     CLB_TRY(try_config(s, space, values, i + 1, want, r, err));
   }
 cleanup:
-  clb_tune_candidates_free(&list);
+  clb_tune_candidates_destroy(&list);
   return rc;
 }
 

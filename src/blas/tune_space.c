@@ -241,7 +241,9 @@ void clb_tune_candidates_sample(struct clb_tune_candidates *list, size_t want, s
   sample_cover_spaces(list, want, space_count, seed);
 }
 
-void clb_tune_candidates_free(struct clb_tune_candidates *list) {
+void clb_tune_candidates_destroy(struct clb_tune_candidates *list) {
+  if (!list)
+    return;
   free(list->items);
   list->items = NULL;
   list->count = list->capacity = 0;

@@ -92,7 +92,7 @@ void clb_tune_space_format(char *buf, size_t size, const struct clb_tune_space *
 /* Legal configurations of one kernel's spaces. A candidate is
  * (space number << 32) | index within that space. */
 struct clb_tune_candidates {
-  uint64_t *items; /* owned; clb_tune_candidates_free */
+  uint64_t *items; /* owned; clb_tune_candidates_destroy */
   size_t count, capacity;
 };
 
@@ -106,6 +106,6 @@ int clb_tune_candidates_list(const struct clb_tune_space *const *spaces, size_t 
 void clb_tune_candidates_sample(struct clb_tune_candidates *list, size_t want, size_t space_count,
                                 uint64_t seed);
 
-void clb_tune_candidates_free(struct clb_tune_candidates *list);
+void clb_tune_candidates_destroy(struct clb_tune_candidates *list);
 
 #endif

@@ -65,7 +65,9 @@ int clb_tune_store_matches(const struct clb_tune_entry *entry, const struct clb_
 /* ---------------------------------------------------------------------------------------------
  * Reading. */
 
-void clb_tune_store_free(struct clb_tune_file *file) {
+void clb_tune_store_destroy(struct clb_tune_file *file) {
+  if (!file)
+    return;
   free(file->text);
   free(file->entries);
   file->text = NULL;
@@ -259,7 +261,7 @@ int clb_tune_store_load(const char *path, struct clb_tune_file *file, struct clb
   if (rc == 0)
     rc = parse_text(path, file, err);
   if (rc != 0)
-    clb_tune_store_free(file);
+    clb_tune_store_destroy(file);
   return rc;
 }
 
@@ -370,6 +372,6 @@ cleanup:
     fclose(out);
   if (tmp[0])
     unlink(tmp);
-  clb_tune_store_free(&old);
+  clb_tune_store_destroy(&old);
   return rc;
 }

@@ -43,7 +43,7 @@ struct clb_tune_file {
  * malformed line is CLB_E_PARSE naming the file and line. */
 int clb_tune_store_load(const char *path, struct clb_tune_file *file, struct clb_error *err);
 
-void clb_tune_store_free(struct clb_tune_file *file);
+void clb_tune_store_destroy(struct clb_tune_file *file);
 
 /* 1 when `entry` is this device's (name and driver version) for `precision`. */
 int clb_tune_store_matches(const struct clb_tune_entry *entry, const struct clb_device_info *dev,

@@ -1,6 +1,6 @@
 #include "cl/context.h"
 
-int clb_cl_open(const struct clb_device_info *info, struct clb_cl *out, struct clb_error *err) {
+int clb_cl_create(const struct clb_device_info *info, struct clb_cl *out, struct clb_error *err) {
   int rc = 0;
   cl_int status = CL_SUCCESS;
   out->info = info;
@@ -17,11 +17,11 @@ int clb_cl_open(const struct clb_device_info *info, struct clb_cl *out, struct c
   CLB_TRY(clb_program_cache_create(&out->programs, err));
   return 0;
 cleanup:
-  clb_cl_close(out);
+  clb_cl_destroy(out);
   return rc;
 }
 
-void clb_cl_close(struct clb_cl *cl) {
+void clb_cl_destroy(struct clb_cl *cl) {
   if (!cl)
     return;
   if (cl->queue) {

@@ -16,8 +16,8 @@ struct clb_cl {
   struct clb_program_cache *programs; /* owned; a const clb_cl may still build into it */
 };
 
-int clb_cl_open(const struct clb_device_info *info, struct clb_cl *out, struct clb_error *err);
-void clb_cl_close(struct clb_cl *cl);
+int clb_cl_create(const struct clb_device_info *info, struct clb_cl *out, struct clb_error *err);
+void clb_cl_destroy(struct clb_cl *cl);
 
 /* kernels/NAME.cl built with OPTIONS for this device: built on the first
  * request, then the same program. It belongs to `cl` (do not release it). */

@@ -274,11 +274,11 @@ int clb_platform_list(struct clb_device_list *out, struct clb_error *err) {
 cleanup:
   free(platforms);
   if (rc != 0)
-    clb_platform_list_free(out);
+    clb_platform_list_destroy(out);
   return rc;
 }
 
-void clb_platform_list_free(struct clb_device_list *list) {
+void clb_platform_list_destroy(struct clb_device_list *list) {
   if (!list)
     return;
   free(list->items);

@@ -37,13 +37,13 @@ struct clb_device_info {
 
 struct clb_device_list {
   size_t count;
-  struct clb_device_info *items; /* owned; free with clb_platform_list_free */
+  struct clb_device_info *items; /* owned; free with clb_platform_list_destroy */
 };
 
 /* Enumerates every device of every platform. Zero platforms is CLB_E_NO_PLATFORM
  * with a message that explains the likely causes (see clb_platform_diagnose). */
 int clb_platform_list(struct clb_device_list *out, struct clb_error *err);
-void clb_platform_list_free(struct clb_device_list *list);
+void clb_platform_list_destroy(struct clb_device_list *list);
 
 /* "cpu", "gpu", "accelerator" or "other". */
 const char *clb_device_type_name(cl_device_type type);

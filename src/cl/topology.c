@@ -10,7 +10,7 @@ struct clb_topology {
   hwloc_topology_t hw;
 };
 
-int clb_topology_open(struct clb_topology **out, const char *synthetic, struct clb_error *err) {
+int clb_topology_create(struct clb_topology **out, const char *synthetic, struct clb_error *err) {
   *out = NULL;
   struct clb_topology *topology = calloc(1, sizeof *topology);
   if (!topology)
@@ -39,7 +39,7 @@ int clb_topology_open(struct clb_topology **out, const char *synthetic, struct c
   return 0;
 }
 
-void clb_topology_close(struct clb_topology *topology) {
+void clb_topology_destroy(struct clb_topology *topology) {
   if (!topology)
     return;
   hwloc_topology_destroy(topology->hw);

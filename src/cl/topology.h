@@ -25,8 +25,8 @@ struct clb_host_info {
 /* Loads the host topology, with PCI devices so GPUs can be located.
  * `synthetic` (e.g. "pack:2 numa:2 core:4 pu:2") builds a fake host for tests;
  * pass NULL for the real one. */
-int clb_topology_open(struct clb_topology **out, const char *synthetic, struct clb_error *err);
-void clb_topology_close(struct clb_topology *topology);
+int clb_topology_create(struct clb_topology **out, const char *synthetic, struct clb_error *err);
+void clb_topology_destroy(struct clb_topology *topology);
 
 void clb_topology_host_info(struct clb_topology *topology, struct clb_host_info *info);
 

@@ -46,7 +46,7 @@ int clb_cli_devices(const char *command, const char *spec, struct clb_device_lis
   }
   free(selected);
   if (code != 0)
-    clb_platform_list_free(out);
+    clb_platform_list_destroy(out);
   return code;
 }
 
@@ -99,7 +99,7 @@ int clb_cmd_devices(int argc, char **argv) {
     return exit_code;
   exit_code = 1;
 
-  if (clb_topology_open(&topology, NULL, &err) != 0)
+  if (clb_topology_create(&topology, NULL, &err) != 0)
     fprintf(stderr, "clbatch devices: warning: %s; host facts left out\n", err.message);
   struct clb_host_info host = {0};
   if (topology)
@@ -122,7 +122,7 @@ int clb_cmd_devices(int argc, char **argv) {
   exit_code = 0;
 
 done:
-  clb_topology_close(topology);
-  clb_platform_list_free(&chosen);
+  clb_topology_destroy(topology);
+  clb_platform_list_destroy(&chosen);
   return exit_code;
 }

@@ -327,7 +327,7 @@ static int resolve_samples(struct clb_plan *plan, size_t *n) {
     return 2;
   }
   *n = data.n;
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&data);
   return 0;
 }
 
@@ -371,7 +371,7 @@ int clb_cmd_run(int argc, char **argv) {
     fprintf(stderr, "clbatch run: %s\n", err.message);
     goto done;
   }
-  if (clb_topology_open(&topology, NULL, &err) == 0) {
+  if (clb_topology_create(&topology, NULL, &err) == 0) {
     struct clb_host_info host;
     clb_topology_host_info(topology, &host);
     description = clb_describe_all_json(&host, &devices, topology);
@@ -403,8 +403,8 @@ done:
   if (csv)
     fclose(csv);
   cJSON_Delete(description);
-  clb_topology_close(topology);
-  clb_platform_list_free(&devices);
+  clb_topology_destroy(topology);
+  clb_platform_list_destroy(&devices);
   return code;
 }
 
@@ -466,7 +466,7 @@ int clb_cmd_peak(int argc, char **argv) {
     struct clb_cl cl;
     char index[32];
     clb_device_id_string(dev, index, sizeof index);
-    if (clb_cl_open(dev, &cl, &err) != 0) {
+    if (clb_cl_create(dev, &cl, &err) != 0) {
       fprintf(stderr, "clbatch peak: %s\n", err.message);
       code = 1;
       continue;
@@ -494,9 +494,9 @@ int clb_cmd_peak(int argc, char **argv) {
       printf(" %10.1f", gflops);
     }
     printf("\n");
-    clb_cl_close(&cl);
+    clb_cl_destroy(&cl);
   }
-  clb_platform_list_free(&devices);
+  clb_platform_list_destroy(&devices);
   return code;
 }
 

@@ -39,7 +39,7 @@ static int write_study_csv(const struct clb_training *c, const struct clb_study_
     struct clb_study_csv_row row;
     clb_study_csv_row_init(&row);
     snprintf(row.device, sizeof row.device, "%s", c->dev->name);
-    snprintf(row.model, sizeof row.model, "%s", clb_model_name(opt->kind));
+    snprintf(row.model, sizeof row.model, "%s", clb_shape_kind_name(opt->kind));
     snprintf(row.precision, sizeof row.precision, "%s", clb_precision_name(opt->precision));
     row.batch = (double)r->batch;
     row.effective_batch = (double)r->effective;
@@ -210,8 +210,8 @@ int clb_cmd_study(int argc, char **argv) {
   if (code != 0)
     return code;
   struct clb_training training;
-  code = clb_training_open(&training, &opt, "study");
+  code = clb_training_create(&training, &opt, "study");
   if (code == 0)
     code = clb_study_table(&training);
-  return clb_training_close(&training, code);
+  return clb_training_destroy(&training, code);
 }

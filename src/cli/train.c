@@ -80,7 +80,7 @@ static int write_summary_row(const struct clb_training *c, size_t batch, double 
   struct clb_train_summary_csv_row row;
   clb_train_summary_csv_row_init(&row);
   snprintf(row.device, sizeof row.device, "%s", c->dev->name);
-  snprintf(row.model, sizeof row.model, "%s", clb_model_name(opt->kind));
+  snprintf(row.model, sizeof row.model, "%s", clb_shape_kind_name(opt->kind));
   snprintf(row.precision, sizeof row.precision, "%s", clb_precision_name(opt->precision));
   row.batch = (double)batch;
   row.accumulate = (double)opt->accumulate;
@@ -165,7 +165,7 @@ static int run_train(struct clb_training *c) {
     sink.validation = c->validation;
     clb_train_csv_row_init(&sink.row);
     snprintf(sink.row.device, sizeof sink.row.device, "%s", c->dev->name);
-    snprintf(sink.row.model, sizeof sink.row.model, "%s", clb_model_name(opt->kind));
+    snprintf(sink.row.model, sizeof sink.row.model, "%s", clb_shape_kind_name(opt->kind));
     snprintf(sink.row.precision, sizeof sink.row.precision, "%s",
              clb_precision_name(opt->precision));
     sink.row.batch = (double)batch;
@@ -264,8 +264,8 @@ int clb_cmd_train(int argc, char **argv) {
   if (code != 0)
     return code;
   struct clb_training training;
-  code = clb_training_open(&training, &opt, "train");
+  code = clb_training_create(&training, &opt, "train");
   if (code == 0)
     code = opt.mode == CLB_MODE_VALIDATE ? clb_study_table(&training) : run_train(&training);
-  return clb_training_close(&training, code);
+  return clb_training_destroy(&training, code);
 }

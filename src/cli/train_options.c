@@ -24,7 +24,7 @@ static const struct clb_train_options *const_options_of(const void *target) { re
 
 static int set_model(const struct clb_option *option, void *target, const char *value,
                      struct clb_error *err) {
-  if (clb_model_parse(value, &options_of(target)->kind) != 0)
+  if (clb_shape_kind_parse(value, &options_of(target)->kind) != 0)
     return clb_failf(err, CLB_E_INVAL, "--%s: unknown model '%s' (linreg, softmax or mlp)",
                      option->name, value);
   return 0;
@@ -32,7 +32,7 @@ static int set_model(const struct clb_option *option, void *target, const char *
 
 static void format_model(const struct clb_option *option, const void *target, char *buf,
                          size_t size) {
-  snprintf(buf, size, "%s", clb_model_name(const_options_of(target)->kind));
+  snprintf(buf, size, "%s", clb_shape_kind_name(const_options_of(target)->kind));
 }
 
 static int set_precision(const struct clb_option *option, void *target, const char *value,
@@ -350,7 +350,7 @@ static int check_combinations(const struct clb_train_options *opt, struct clb_er
                {"classes", "applies only to --model softmax or mlp"},
                {"outputs", "applies only to --model linreg"},
                {"noise-std", "applies only to --model linreg"}};
-  int classifier = clb_model_is_classifier(opt->kind);
+  int classifier = clb_shape_is_classifier(opt->kind);
   const int misplaced[] = {opt->kind != CLB_MODEL_MLP, !classifier, classifier, classifier};
   for (size_t r = 0; r < sizeof rules / sizeof rules[0]; r++)
     if (misplaced[r] && clb_train_option_given(opt, rules[r].name))

@@ -39,7 +39,7 @@ static int load_data(struct clb_training *t) {
       clb_cli_error(t->command, "%s", err.message);
       return 2;
     }
-    clb_dataset_free(&t->data);
+    clb_dataset_destroy(&t->data);
     t->data = split;
   }
   t->validation = t->n_train < t->data.n;
@@ -120,7 +120,7 @@ static int open_device(struct clb_training *t) {
     clb_cli_error(t->command, "--precision %s: %s", clb_precision_name(opt->precision), reason);
     return 1;
   }
-  if (clb_cl_open(t->dev, &t->cl, &err) != 0) {
+  if (clb_cl_create(t->dev, &t->cl, &err) != 0) {
     clb_cli_error(t->command, "%s", err.message);
     return 1;
   }
@@ -147,7 +147,7 @@ static void print_setup(const struct clb_training *t) {
   const struct clb_train_options *opt = t->opt;
   char id[32];
   clb_device_id_string(t->dev, id, sizeof id);
-  printf("%s %s on %s %s (%s): %zu samples", clb_model_name(opt->kind),
+  printf("%s %s on %s %s (%s): %zu samples", clb_shape_kind_name(opt->kind),
          clb_precision_name(opt->precision), id, t->dev->name, clb_device_type_name(t->dev->type),
          t->data.n);
   if (t->validation)
@@ -167,12 +167,12 @@ static void print_setup(const struct clb_training *t) {
          opt->drop_last ? ", last partial batch dropped" : "");
 }
 
-int clb_training_open(struct clb_training *t, struct clb_train_options *opt,
+int clb_training_create(struct clb_training *t, struct clb_train_options *opt,
                       const char *command) {
   memset(t, 0, sizeof *t);
   t->command = command;
   t->opt = opt;
-  t->classifier = clb_model_is_classifier(opt->kind);
+  t->classifier = clb_shape_is_classifier(opt->kind);
   /* The data set, the batch sizes and the initial parameters are input:
    * every problem with them is exit 2 and happens before any file is made. */
   int code = load_data(t);
@@ -192,7 +192,7 @@ int clb_training_open(struct clb_training *t, struct clb_train_options *opt,
   return code;
 }
 
-int clb_training_close(struct clb_training *t, int exit_code) {
+int clb_training_destroy(struct clb_training *t, int exit_code) {
   const struct clb_train_options *opt = t->opt;
   if (t->csv && fclose(t->csv) != 0 && exit_code == 0) {
     clb_cli_error(t->command, "cannot write %s", opt->out_path);
@@ -203,11 +203,11 @@ int clb_training_close(struct clb_training *t, int exit_code) {
     exit_code = 1;
   }
   if (t->cl_open)
-    clb_cl_close(&t->cl);
-  clb_platform_list_free(&t->devices);
+    clb_cl_destroy(&t->cl);
+  clb_platform_list_destroy(&t->devices);
   free(t->initial);
   free(t->theta);
-  clb_dataset_free(&t->data);
+  clb_dataset_destroy(&t->data);
   memset(t, 0, sizeof *t);
   return exit_code;
 }

@@ -29,13 +29,13 @@ struct clb_training {
 };
 
 /* Prepares everything; returns 0, or the exit code (2 bad input, 1 a failure
- * of this host) after printing why. clb_training_close must follow either way. */
-int clb_training_open(struct clb_training *t, struct clb_train_options *opt,
+ * of this host) after printing why. clb_training_destroy must follow either way. */
+int clb_training_create(struct clb_training *t, struct clb_train_options *opt,
                       const char *command);
 
 /* Closes the files and the device; returns `exit_code`, or 1 when a file
  * could not be completed. */
-int clb_training_close(struct clb_training *t, int exit_code);
+int clb_training_destroy(struct clb_training *t, int exit_code);
 
 /* --validate-noise and `clbatch study`: B_noise at the initial parameters,
  * every batch size trained to the target, the fits and the table (study.c). */

@@ -177,7 +177,7 @@ int clb_cmd_tune(int argc, char **argv) {
         continue;
       }
       if (!opened) {
-        if (clb_cl_open(dev, &cl, &err) != 0) {
+        if (clb_cl_create(dev, &cl, &err) != 0) {
           fprintf(stderr, "clbatch tune: %s\n", err.message);
           r->kernel = "-";
           r->note = "error: cannot open the device";
@@ -208,7 +208,7 @@ int clb_cmd_tune(int argc, char **argv) {
       }
     }
     if (opened)
-      clb_cl_close(&cl);
+      clb_cl_destroy(&cl);
   }
 
   printf("%-32s %-9s %-12s %15s %15s %8s %12s\n", "device", "precision", "kernel",
@@ -226,6 +226,6 @@ int clb_cmd_tune(int argc, char **argv) {
   exit_code = failures ? 1 : 0;
 
 done:
-  clb_platform_list_free(&all);
+  clb_platform_list_destroy(&all);
   return exit_code;
 }

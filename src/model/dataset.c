@@ -28,7 +28,7 @@ static int mul_size(size_t a, size_t b, size_t elem, size_t *out) {
   return 0;
 }
 
-void clb_dataset_free(struct clb_dataset *data) {
+void clb_dataset_destroy(struct clb_dataset *data) {
   if (!data)
     return;
   free(data->x);
@@ -117,7 +117,7 @@ int clb_data_regression(size_t n, size_t d, size_t outputs, double noise_std, ui
   return 0;
 
 cleanup:
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&data);
   return rc;
 }
 
@@ -179,13 +179,13 @@ int clb_data_classes(size_t n, size_t d, size_t classes, double spread, uint64_t
 
 cleanup:
   free(centres);
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&data);
   return rc;
 }
 
 int clb_data_synthetic(enum clb_model_kind kind, size_t n, size_t d, size_t c, double noise_std,
                        uint64_t seed, struct clb_dataset *out, struct clb_error *err) {
-  if (clb_model_is_classifier(kind))
+  if (clb_shape_is_classifier(kind))
     return clb_data_classes(n, d, c, CLB_SYNTHETIC_CLASS_SPREAD, seed, out, err);
   return clb_data_regression(n, d, c, noise_std, seed, out, err);
 }
@@ -393,7 +393,7 @@ cleanup:
   free(x);
   free(y);
   free(fields);
-  clb_csv_close(&reader);
+  clb_csv_destroy(&reader);
   clb_c_numeric_leave(&numeric);
   return rc;
 }

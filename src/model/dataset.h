@@ -52,6 +52,6 @@ int clb_data_classes(size_t n, size_t d, size_t classes, double spread, uint64_t
 int clb_data_load_csv(const char *path, int classification, struct clb_dataset *out,
                       struct clb_error *err);
 
-void clb_dataset_free(struct clb_dataset *data);
+void clb_dataset_destroy(struct clb_dataset *data);
 
 #endif

@@ -50,7 +50,7 @@ size_t clb_model_device_bytes(const struct clb_model *model) {
 cl_command_queue clb_model_queue(const struct clb_model *model) { return model->cl->queue; }
 
 static int is_classifier(const struct clb_model *model) {
-  return clb_model_is_classifier(model->config.shape.kind);
+  return clb_shape_is_classifier(model->config.shape.kind);
 }
 
 static int create_buffer(struct clb_model *model, size_t bytes, cl_mem_flags flags, cl_mem *out,
@@ -321,7 +321,7 @@ void clb_model_destroy(struct clb_model *model) {
   for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++)
     if (kernels[i])
       clReleaseKernel(kernels[i]);
-  clb_blas_release(&model->blas);
+  clb_blas_destroy(&model->blas);
   free(model->host_x);
   free(model->host_y);
   free(model->host_order);

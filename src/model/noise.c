@@ -8,7 +8,7 @@
 #include "model/dataset.h"
 #include "util/rng.h"
 
-void clb_noise_exact_free(struct clb_noise_exact *exact) {
+void clb_noise_exact_destroy(struct clb_noise_exact *exact) {
   if (!exact)
     return;
   free(exact->full_grad);
@@ -56,7 +56,7 @@ cleanup:
     clReleaseMemObject(full);
   free(norms);
   if (rc != 0)
-    clb_noise_exact_free(out);
+    clb_noise_exact_destroy(out);
   return rc;
 }
 

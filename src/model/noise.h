@@ -13,14 +13,14 @@ struct clb_noise_exact {
   double sigma2;      /* mean_i |g_i|^2 - |G|^2, from per-sample norms */
   double grad_norm2;  /* |G|^2 */
   double noise_scale; /* sigma2 / grad_norm2 */
-  double *full_grad;  /* G, param_count doubles; owned, freed by clb_noise_exact_free */
+  double *full_grad;  /* G, param_count doubles; owned, freed by clb_noise_exact_destroy */
 };
 
 /* One pass over all samples in chunks of the model's max_batch rows, with the
  * model's current parameters. Sets the model's order to the identity. */
 int clb_noise_exact(struct clb_model *model, size_t n, size_t chunk,
                     struct clb_noise_exact *out, struct clb_error *err);
-void clb_noise_exact_free(struct clb_noise_exact *exact);
+void clb_noise_exact_destroy(struct clb_noise_exact *exact);
 
 /* The exact statistics of the first `rows` samples of `data` at theta, on a
  * model of its own (chunks of up to 1024 rows): what `clbatch run` records

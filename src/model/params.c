@@ -20,7 +20,7 @@ static int check_shape(const char *what, const struct clb_shape *shape, struct c
     return clb_failf(err, CLB_E_INVAL, "%s: unknown model kind", what);
   if (shape->d < 1 || shape->c < 1 || (shape->kind == CLB_MODEL_MLP && shape->h < 1))
     return clb_failf(err, CLB_E_INVAL, "%s: %s shape with a zero dimension (d=%zu h=%zu c=%zu)",
-                     what, clb_model_name(shape->kind), shape->d, shape->h, shape->c);
+                     what, clb_shape_kind_name(shape->kind), shape->d, shape->h, shape->c);
   return 0;
 }
 
@@ -164,7 +164,7 @@ int clb_params_read(const char *path, const struct clb_shape *shape, double *the
         tensor = &tensors[t];
     if (!tensor) {
       rc = clb_failf(err, CLB_E_PARSE, "%s:%zu: unknown parameter '%.64s' for model %s", path,
-                     lineno, fields[0], clb_model_name(shape->kind));
+                     lineno, fields[0], clb_shape_kind_name(shape->kind));
       goto cleanup;
     }
     size_t index = 0;
@@ -222,7 +222,7 @@ int clb_params_read(const char *path, const struct clb_shape *shape, double *the
 cleanup:
   free(seen_on);
   free(values);
-  clb_csv_close(&reader);
+  clb_csv_destroy(&reader);
   clb_c_numeric_leave(&numeric);
   return rc;
 }

@@ -6,11 +6,11 @@
 
 static const char *const model_names[CLB_MODEL_COUNT] = {"linreg", "softmax", "mlp"};
 
-const char *clb_model_name(enum clb_model_kind kind) {
+const char *clb_shape_kind_name(enum clb_model_kind kind) {
   return (unsigned)kind < CLB_MODEL_COUNT ? model_names[kind] : "unknown";
 }
 
-int clb_model_parse(const char *name, enum clb_model_kind *out) {
+int clb_shape_kind_parse(const char *name, enum clb_model_kind *out) {
   for (int k = 0; k < CLB_MODEL_COUNT; k++)
     if (strcmp(name, model_names[k]) == 0) {
       *out = (enum clb_model_kind)k;
@@ -19,7 +19,7 @@ int clb_model_parse(const char *name, enum clb_model_kind *out) {
   return CLB_E_INVAL;
 }
 
-int clb_model_is_classifier(enum clb_model_kind kind) { return kind != CLB_MODEL_LINREG; }
+int clb_shape_is_classifier(enum clb_model_kind kind) { return kind != CLB_MODEL_LINREG; }
 
 static struct clb_tensor tensor(const char *name, size_t offset, size_t rows, size_t cols) {
   return (struct clb_tensor){name, offset, rows, cols, rows * cols};
@@ -72,7 +72,7 @@ double clb_shape_step_bytes(const struct clb_shape *shape, size_t batch, size_t 
   double b = (double)batch, d = (double)shape->d, h = (double)shape->h, c = (double)shape->c;
   double p = (double)clb_shape_param_count(shape);
   double s = (double)element_size, index = 4.0;
-  int classifier = clb_model_is_classifier(shape->kind);
+  int classifier = clb_shape_is_classifier(shape->kind);
   /* The loss kernel reads each row's target through the epoch's order. */
   double targets = classifier ? b * 4.0 : b * c * s;
   double bytes = 0;

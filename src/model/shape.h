@@ -22,9 +22,9 @@ struct clb_shape {
   size_t c; /* outputs (linreg) or classes (softmax, mlp) */
 };
 
-const char *clb_model_name(enum clb_model_kind kind); /* "linreg", "softmax", "mlp" */
-int clb_model_parse(const char *name, enum clb_model_kind *out);
-int clb_model_is_classifier(enum clb_model_kind kind);
+const char *clb_shape_kind_name(enum clb_model_kind kind); /* "linreg", "softmax", "mlp" */
+int clb_shape_kind_parse(const char *name, enum clb_model_kind *out);
+int clb_shape_is_classifier(enum clb_model_kind kind);
 
 /* One named tensor of theta. */
 struct clb_tensor {

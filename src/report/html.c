@@ -84,7 +84,7 @@ static void distinct_values(const struct clb_report_merged *m, const struct clb_
     clb_sbuf_puts(&sb, value[0] ? value : DASH);
   }
   snprintf(out, size, "%s", sb.text && !sb.failed ? sb.text : "");
-  clb_sbuf_free(&sb);
+  clb_sbuf_destroy(&sb);
 }
 
 static const struct clb_column *column_named(const char *name) {
@@ -299,6 +299,6 @@ int clb_report_write_html(const char *path, const struct clb_report_page *page,
   render_html_table(&h, &tables->config);
   clb_sbuf_puts(&h, "</body>\n</html>\n");
   int rc = clb_sbuf_write_atomic(&h, path, err);
-  clb_sbuf_free(&h);
+  clb_sbuf_destroy(&h);
   return rc;
 }

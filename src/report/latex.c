@@ -92,6 +92,6 @@ int clb_report_write_latex(const char *path, const struct clb_report_page *page,
     render_latex(&tex, &tables->sides[i]);
   render_latex(&tex, &tables->config);
   int rc = clb_sbuf_write_atomic(&tex, path, err);
-  clb_sbuf_free(&tex);
+  clb_sbuf_destroy(&tex);
   return rc;
 }

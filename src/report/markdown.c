@@ -85,6 +85,6 @@ int clb_report_write_markdown(const char *path, const struct clb_report_page *pa
     render_markdown(&md, &tables->sides[i]);
   render_markdown(&md, &tables->config);
   int rc = clb_sbuf_write_atomic(&md, path, err);
-  clb_sbuf_free(&md);
+  clb_sbuf_destroy(&md);
   return rc;
 }

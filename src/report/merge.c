@@ -70,7 +70,9 @@ static int cmp_entry_newest_first(const void *pa, const void *pb) {
   return (a->seq < b->seq) - (a->seq > b->seq);
 }
 
-void clb_report_merged_free(struct clb_report_merged *m) {
+void clb_report_merged_destroy(struct clb_report_merged *m) {
+  if (!m)
+    return;
   free(m->all);
   free(m->rows);
   *m = (struct clb_report_merged){0};

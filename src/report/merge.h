@@ -24,13 +24,13 @@ struct clb_report_merged {
 /* Reads every input (clb_results_read) and resolves duplicate keys, each
  * one a note naming the kept and the dropped row. Fills summary->rows_read,
  * rows_merged, duplicates, and bad_input when an input cannot be read.
- * *merged starts as {0}; release it with clb_report_merged_free, also after
+ * *merged starts as {0}; release it with clb_report_merged_destroy, also after
  * a failure. */
 int clb_report_merge(const char *const *inputs, size_t n_inputs,
                      const struct clb_report_notes *notes, struct clb_report_merged *merged,
                      struct clb_report_summary *summary, struct clb_error *err);
 
-void clb_report_merged_free(struct clb_report_merged *merged);
+void clb_report_merged_destroy(struct clb_report_merged *merged);
 
 /* Writes the merged rows as a results CSV, atomically. */
 int clb_report_merged_write_csv(const struct clb_report_merged *merged, const char *path,

@@ -43,7 +43,9 @@ void clb_report_gp_quote(struct clb_sbuf *sb, const char *s) {
   clb_sbuf_puts(sb, "'");
 }
 
-void clb_report_plotter_free(struct clb_report_plotter *p) {
+void clb_report_plotter_destroy(struct clb_report_plotter *p) {
+  if (!p)
+    return;
   struct clb_report_figures *f = &p->figures;
   for (size_t i = 0; i < f->n; i++) {
     free(f->svg_files[i]);
@@ -60,7 +62,7 @@ int clb_report_gnuplot_available(const char *gnuplot) {
   clb_sbuf_puts(&cmd, gnuplot); /* a command (possibly with a path), as the user gave it */
   clb_sbuf_puts(&cmd, " >/dev/null 2>&1");
   int status = cmd.failed ? -1 : system(cmd.text);
-  clb_sbuf_free(&cmd);
+  clb_sbuf_destroy(&cmd);
   return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
@@ -222,8 +224,8 @@ int clb_report_plot_run(struct clb_report_plotter *p, const char *name, const ch
   clb_report_note(p->notes, "wrote %s and %s", png, svg);
 
 cleanup:
-  clb_sbuf_free(&cmd);
-  clb_sbuf_free(&gp);
+  clb_sbuf_destroy(&cmd);
+  clb_sbuf_destroy(&gp);
   return rc;
 }
 

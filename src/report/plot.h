@@ -38,12 +38,12 @@ struct clb_report_plotter {
 int clb_report_gnuplot_available(const char *gnuplot);
 
 /* Sets the plotter up to draw into `dir` (DIR/data created) with the best
- * PNG terminal the gnuplot has. Release with clb_report_plotter_free. */
+ * PNG terminal the gnuplot has. Release with clb_report_plotter_destroy. */
 int clb_report_plotter_start(struct clb_report_plotter *p, const char *dir, const char *gnuplot,
                              const struct clb_report_notes *notes,
                              struct clb_report_summary *summary, struct clb_error *err);
 
-void clb_report_plotter_free(struct clb_report_plotter *p);
+void clb_report_plotter_destroy(struct clb_report_plotter *p);
 
 /* ---- the drawing core (plot.c) ------------------------------------------ */
 
@@ -94,7 +94,7 @@ struct clb_report_train {
 /* Reads `clbatch train` CSVs (results/train_csv.h) and sorts their rows. */
 int clb_report_train_read(const char *const *files, size_t n_files, struct clb_report_train *out,
                           struct clb_error *err);
-void clb_report_train_free(struct clb_report_train *train);
+void clb_report_train_destroy(struct clb_report_train *train);
 int clb_report_plot_training(struct clb_report_plotter *p, const struct clb_report_train *train,
                              struct clb_error *err);
 

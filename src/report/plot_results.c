@@ -65,8 +65,8 @@ static int write_series_data(const struct clb_report_merged *m, const struct clb
   CLB_TRY(clb_sbuf_write_atomic(&dat, path, err));
   CLB_TRY(clb_sbuf_write_atomic(&knee, knee_path, err));
 cleanup:
-  clb_sbuf_free(&knee);
-  clb_sbuf_free(&dat);
+  clb_sbuf_destroy(&knee);
+  clb_sbuf_destroy(&dat);
   return rc;
 }
 
@@ -359,8 +359,8 @@ static int plot_group(struct clb_report_plotter *p, const struct clb_report_merg
                       columns[plot]);
       continue;
     }
-    clb_sbuf_free(&gp);
-    clb_sbuf_free(&command);
+    clb_sbuf_destroy(&gp);
+    clb_sbuf_destroy(&command);
     size_t widest = 0;
     size_t entries = gp_plot_command(&command, plot, m, list, g, &widest);
     clb_report_gp_preamble(&gp, title);
@@ -398,8 +398,8 @@ static int plot_group(struct clb_report_plotter *p, const struct clb_report_merg
     CLB_TRY(clb_report_plot_run(p, name, title, &gp, height, err));
   }
 cleanup:
-  clb_sbuf_free(&command);
-  clb_sbuf_free(&gp);
+  clb_sbuf_destroy(&command);
+  clb_sbuf_destroy(&gp);
   return rc;
 }
 

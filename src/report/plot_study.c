@@ -45,7 +45,7 @@ int clb_report_plot_study(struct clb_report_plotter *p, const struct clb_report_
   for (size_t s = 0; s < n; s++) {
     char path[4300], label[sizeof list->label + 32];
     snprintf(path, sizeof path, "%s/study_s%zu.dat", p->data_dir, s);
-    clb_sbuf_free(&dat);
+    clb_sbuf_destroy(&dat);
     clb_sbuf_puts(&dat, "# batch val_loss sharpness_mean sharpness_max steps predicted wall_s\n");
     for (size_t k = 0; k < list[s].count; k++) {
       const struct clb_study_csv_row *pt = &list[s].rows[k];
@@ -89,9 +89,9 @@ int clb_report_plot_study(struct clb_report_plotter *p, const struct clb_report_
   CLB_TRY(clb_report_plot_run(p, "study_time_to_target", "updates to the target loss vs batch size",
                               &gp_time, CLB_REPORT_PLOT_HEIGHT, err));
 cleanup:
-  clb_sbuf_free(&dat);
-  clb_sbuf_free(&gp_time);
-  clb_sbuf_free(&gp_sharp);
-  clb_sbuf_free(&gp_val);
+  clb_sbuf_destroy(&dat);
+  clb_sbuf_destroy(&gp_time);
+  clb_sbuf_destroy(&gp_sharp);
+  clb_sbuf_destroy(&gp_val);
   return rc;
 }

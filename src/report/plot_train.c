@@ -33,7 +33,9 @@ int clb_report_train_read(const char *const *files, size_t n_files, struct clb_r
   return CLB_OK;
 }
 
-void clb_report_train_free(struct clb_report_train *train) {
+void clb_report_train_destroy(struct clb_report_train *train) {
+  if (!train)
+    return;
   free(train->rows);
   *train = (struct clb_report_train){0};
 }
@@ -54,8 +56,8 @@ int clb_report_plot_training(struct clb_report_plotter *p, const struct clb_repo
     clb_safe_name(safe_model, sizeof safe_model, pts[i].model);
     clb_safe_name(safe_precision, sizeof safe_precision, pts[i].precision);
     snprintf(suffix, sizeof suffix, "%s_%s", safe_model, safe_precision);
-    clb_sbuf_free(&gp_epoch);
-    clb_sbuf_free(&gp_wall);
+    clb_sbuf_destroy(&gp_epoch);
+    clb_sbuf_destroy(&gp_wall);
     snprintf(title, sizeof title, "%s, %s: training loss vs epoch", pts[i].model, pts[i].precision);
     /* A log axis shows whether the runs meet at the same minimum, which a
      * linear one flattens into zero; it needs every loss positive. */
@@ -83,7 +85,7 @@ int clb_report_plot_training(struct clb_report_plotter *p, const struct clb_repo
         device_index++;
       char path[4300], label[600];
       snprintf(path, sizeof path, "%s/train_%s_s%zu.dat", p->data_dir, suffix, series);
-      clb_sbuf_free(&dat);
+      clb_sbuf_destroy(&dat);
       clb_sbuf_puts(&dat, "# epoch train_loss wall_s\n");
       for (size_t k = a; k < b; k++) {
         clb_sbuf_printf(&dat, "%.9g", pts[k].epoch);
@@ -119,8 +121,8 @@ int clb_report_plot_training(struct clb_report_plotter *p, const struct clb_repo
     i = j;
   }
 cleanup:
-  clb_sbuf_free(&dat);
-  clb_sbuf_free(&gp_wall);
-  clb_sbuf_free(&gp_epoch);
+  clb_sbuf_destroy(&dat);
+  clb_sbuf_destroy(&gp_wall);
+  clb_sbuf_destroy(&gp_epoch);
   return rc;
 }

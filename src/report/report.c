@@ -94,11 +94,11 @@ static int report_run(const struct clb_report_options *opt, struct clb_report_su
   CLB_TRY(clb_report_write_html(path, &page, err));
 
 cleanup:
-  clb_report_plotter_free(&plotter);
-  clb_report_tables_free(&tables);
-  clb_report_train_free(&train);
+  clb_report_plotter_destroy(&plotter);
+  clb_report_tables_destroy(&tables);
+  clb_report_train_destroy(&train);
   free(list);
-  clb_report_merged_free(&merged);
+  clb_report_merged_destroy(&merged);
   return rc;
 }
 
@@ -156,7 +156,7 @@ static int report_study(const char *const *files, size_t n_files, const char *di
   CLB_TRY(clb_report_plotter_start(&plotter, dir, gnuplot, notes, summary, err));
   CLB_TRY(clb_report_plot_study(&plotter, list, n_files, err));
 cleanup:
-  clb_report_plotter_free(&plotter);
+  clb_report_plotter_destroy(&plotter);
   study_list_free(list, n_files);
   return rc;
 }

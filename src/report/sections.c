@@ -273,7 +273,7 @@ static int build_side_by_side(const struct clb_report_merged *m,
   }
   rc = t->failed ? -1 : 0;
 cleanup:
-  clb_sbuf_free(&note_text);
+  clb_sbuf_destroy(&note_text);
   free(order);
   free(d.first_series);
   return rc;
@@ -295,7 +295,7 @@ static int build_side_tables(const struct clb_report_notes *notes,
       end++;
     struct clb_report_table *t = &tables->sides[tables->n_sides];
     *t = (struct clb_report_table){0};
-    /* Counted before anything can fail, so clb_report_tables_free releases it. */
+    /* Counted before anything can fail, so clb_report_tables_destroy releases it. */
     tables->n_sides++;
     if (build_side_by_side(m, list, first, end, t) != 0)
       return clb_failf(err, CLB_E_NOMEM, "out of memory building the side-by-side table");
@@ -304,7 +304,7 @@ static int build_side_tables(const struct clb_report_notes *notes,
           notes, "step time side by side (%s) skipped: no batch size measured ok on two devices",
           host);
     if (t->nrows == 0) {
-      clb_report_table_free(t);
+      clb_report_table_destroy(t);
       tables->n_sides--;
     }
     first = end;
@@ -335,11 +335,13 @@ int clb_report_tables_build(const struct clb_report_merged *m, const struct clb_
   return build_side_tables(notes, m, list, n_series, tables, err);
 }
 
-void clb_report_tables_free(struct clb_report_tables *tables) {
+void clb_report_tables_destroy(struct clb_report_tables *tables) {
+  if (!tables)
+    return;
   for (size_t i = 0; i < tables->n_sides; i++)
-    clb_report_table_free(&tables->sides[i]);
+    clb_report_table_destroy(&tables->sides[i]);
   free(tables->sides);
-  clb_report_table_free(&tables->config);
-  clb_report_table_free(&tables->compare);
+  clb_report_table_destroy(&tables->config);
+  clb_report_table_destroy(&tables->compare);
   *tables = (struct clb_report_tables){0};
 }

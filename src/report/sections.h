@@ -22,12 +22,12 @@ struct clb_report_tables {
 
 /* Builds every table; a host whose devices share no batch size measured ok
  * gets no side-by-side table, and a note says so. *tables starts as {0};
- * release it with clb_report_tables_free, also after a failure. */
+ * release it with clb_report_tables_destroy, also after a failure. */
 int clb_report_tables_build(const struct clb_report_merged *merged,
                             const struct clb_report_series *list, size_t n_series,
                             const struct clb_report_notes *notes, struct clb_report_tables *tables,
                             struct clb_error *err);
 
-void clb_report_tables_free(struct clb_report_tables *tables);
+void clb_report_tables_destroy(struct clb_report_tables *tables);
 
 #endif

@@ -107,7 +107,9 @@ void clb_report_table_add(struct clb_report_table *t, char cells[][CLB_REPORT_CE
   t->nrows++;
 }
 
-void clb_report_table_free(struct clb_report_table *t) {
+void clb_report_table_destroy(struct clb_report_table *t) {
+  if (!t)
+    return;
   for (size_t i = 0; i < t->nrows * t->ncols; i++)
     free(t->cells[i]);
   free(t->cells);

@@ -26,7 +26,7 @@ struct clb_report_table {
   const char *note; /* a sentence between the title and the table; may be NULL */
   /* A table whose columns depend on the data (clb_report_table_init_owned)
    * owns its texts, and title, label, note, headers and align point into
-   * these; clb_report_table_free releases them. They stay NULL in a table of
+   * these; clb_report_table_destroy releases them. They stay NULL in a table of
    * static texts. */
   char *own_title, *own_label, *own_note, *own_align;
   char **own_headers; /* ncols strings */
@@ -34,7 +34,7 @@ struct clb_report_table {
 
 /* Starts an empty table of `ncols` columns that owns its texts; the caller
  * names each column with clb_report_table_set_column. Out of memory sets
- * t->failed, and clb_report_table_free is safe either way. */
+ * t->failed, and clb_report_table_destroy is safe either way. */
 void clb_report_table_init_owned(struct clb_report_table *t, size_t ncols, const char *title,
                                  const char *label, const char *note);
 
@@ -46,7 +46,7 @@ void clb_report_table_set_column(struct clb_report_table *t, size_t c, const cha
 void clb_report_table_add(struct clb_report_table *t, char cells[][CLB_REPORT_CELL]);
 
 /* Releases the rows and any owned texts; a table of static texts keeps them. */
-void clb_report_table_free(struct clb_report_table *t);
+void clb_report_table_destroy(struct clb_report_table *t);
 
 const char *clb_report_table_cell(const struct clb_report_table *t, size_t r, size_t c);
 

@@ -295,7 +295,7 @@ int clb_results_read(const char *path, struct clb_row **rows, size_t *count, cha
 cleanup:
   clb_c_numeric_leave(&numeric);
   free(local);
-  clb_csv_close(&reader);
+  clb_csv_destroy(&reader);
   return rc;
 }
 

@@ -65,7 +65,7 @@ static int parse_name_list(const char *key, const char *value, int *out, size_t 
 
 static int parse_model_int(const char *name, int *out) {
   enum clb_model_kind kind;
-  int rc = clb_model_parse(name, &kind);
+  int rc = clb_shape_kind_parse(name, &kind);
   *out = (int)kind;
   return rc;
 }
@@ -92,7 +92,7 @@ static void format_models(const struct clb_option *option, const void *target, c
   buf[0] = '\0';
   for (size_t i = 0; i < plan->model_count && used < size; i++)
     used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? "," : "",
-                             clb_model_name(plan->models[i]));
+                             clb_shape_kind_name(plan->models[i]));
 }
 
 static int set_precisions(const struct clb_option *option, void *target, const char *value,

@@ -101,7 +101,7 @@ static void fill_identity(struct worker *w, struct clb_row *row, const struct cl
   row->compute_units = dev->compute_units;
   row->clock_mhz = dev->clock_mhz ? dev->clock_mhz : NAN; /* 0 MHz means unknown */
   row->global_mem_bytes = (double)dev->global_mem_bytes;
-  COPY(model, clb_model_name(shape->kind));
+  COPY(model, clb_shape_kind_name(shape->kind));
   COPY(precision, clb_precision_name(precision));
   row->n_samples = (double)n;
   row->n_features = (double)shape->d;
@@ -149,7 +149,7 @@ static void load_done_keys(struct worker *w) {
 /* Loads or makes the data set of one model. */
 static int make_data(const struct clb_plan *plan, enum clb_model_kind kind,
                      struct clb_dataset *data, struct clb_error *err) {
-  int classifier = clb_model_is_classifier(kind);
+  int classifier = clb_shape_is_classifier(kind);
   if (plan->data_path[0])
     return clb_data_load_csv(plan->data_path, classifier, data, err);
   return clb_data_synthetic(kind, plan->samples, plan->features,
@@ -399,12 +399,12 @@ static int run_precision(struct worker *w, enum clb_model_kind kind,
       if (exact_noise(w, &m, theta, &exact, &err) == 0)
         m.exact = &exact;
       else
-        send_log(w, "noise statistics of %s %s not measured: %s", clb_model_name(kind),
+        send_log(w, "noise statistics of %s %s not measured: %s", clb_shape_kind_name(kind),
                  clb_precision_name(precision), err.message);
     }
     if (plan->max_batch_probe) {
       m.max_batch_fit = (double)probe_max_batch(w, &m);
-      send_log(w, "%s %s: largest batch whose buffers fit: %.0f", clb_model_name(kind),
+      send_log(w, "%s %s: largest batch whose buffers fit: %.0f", clb_shape_kind_name(kind),
                clb_precision_name(precision), m.max_batch_fit);
     }
   }
@@ -427,7 +427,7 @@ static int run_precision(struct worker *w, enum clb_model_kind kind,
     }
   }
 cleanup:
-  clb_noise_exact_free(&exact);
+  clb_noise_exact_destroy(&exact);
   free(theta);
   free(row);
   return worker_rc;
@@ -440,13 +440,13 @@ static int run_model(struct worker *w, enum clb_model_kind kind) {
   double *theta = NULL;
   int worker_rc = CLB_WORKER_OK;
   if (make_data(plan, kind, &data, &err) != 0) {
-    send_log(w, "%s: %s", clb_model_name(kind), err.message);
+    send_log(w, "%s: %s", clb_shape_kind_name(kind), err.message);
     return CLB_WORKER_FAILED;
   }
   struct clb_shape shape = {kind, data.d, kind == CLB_MODEL_MLP ? plan->hidden : 0, data.c};
   theta = malloc(clb_shape_param_count(&shape) * sizeof *theta);
   if (!theta) {
-    send_log(w, "%s: out of host memory for %zu parameters", clb_model_name(kind),
+    send_log(w, "%s: out of host memory for %zu parameters", clb_shape_kind_name(kind),
              clb_shape_param_count(&shape));
     worker_rc = CLB_WORKER_FAILED;
     goto cleanup;
@@ -461,7 +461,7 @@ static int run_model(struct worker *w, enum clb_model_kind kind) {
     worker_rc = run_precision(w, kind, &data, theta, plan->precisions[i]);
 cleanup:
   free(theta);
-  clb_dataset_free(&data);
+  clb_dataset_destroy(&data);
   return worker_rc;
 }
 
@@ -491,7 +491,7 @@ int clb_worker_run(const struct clb_plan *plan, const char *device_index, int fd
     send_log(&w, "device %s disappeared", device_index);
     goto cleanup;
   }
-  if (clb_topology_open(&topology, NULL, &err) == 0) {
+  if (clb_topology_create(&topology, NULL, &err) == 0) {
     char report[256];
     clb_topology_host_info(topology, &w.host);
     clb_topology_bind_near(topology, w.dev, report, sizeof report);
@@ -499,7 +499,7 @@ int clb_worker_run(const struct clb_plan *plan, const char *device_index, int fd
   } else {
     gethostname(w.host.hostname, sizeof w.host.hostname - 1);
   }
-  if (clb_cl_open(w.dev, &w.cl, &err) != 0) {
+  if (clb_cl_create(w.dev, &w.cl, &err) != 0) {
     send_log(&w, "%s", err.message);
     goto cleanup;
   }
@@ -523,8 +523,8 @@ cleanup:
   for (size_t i = 0; i < w.done_count; i++)
     free(w.done_keys[i]);
   free(w.done_keys);
-  clb_cl_close(&w.cl);
-  clb_topology_close(topology);
-  clb_platform_list_free(&list);
+  clb_cl_destroy(&w.cl);
+  clb_topology_destroy(topology);
+  clb_platform_list_destroy(&list);
   return worker_rc;
 }

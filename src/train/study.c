@@ -21,7 +21,7 @@ int clb_study_fit_smin(const double *batch, const double *steps, size_t n, doubl
   return ww > 0 && isfinite(*s_min) ? 0 : CLB_E_INVAL;
 }
 
-int clb_study_fit_free(const double *batch, const double *steps, size_t n, double *s_min,
+int clb_study_fit_free_b_noise(const double *batch, const double *steps, size_t n, double *s_min,
                        double *b_noise) {
   double sx = 0, sy = 0;
   size_t m = 0;
@@ -64,7 +64,7 @@ int clb_study_noise_scale(const struct clb_cl *cl, const struct clb_dataset *dat
     *grad_norm2 = exact.grad_norm2;
     *b_noise = exact.noise_scale;
   }
-  clb_noise_exact_free(&exact);
+  clb_noise_exact_destroy(&exact);
   return rc;
 }
 
@@ -175,7 +175,7 @@ void clb_study_predict(struct clb_study_row *rows, size_t n, double b_noise,
   }
   if (isfinite(b_noise) && clb_study_fit_smin(batch, steps, n, b_noise, &fit->s_min) == 0)
     fit->e_min = fit->s_min * b_noise;
-  if (clb_study_fit_free(batch, steps, n, &fit->free_s_min, &fit->free_b_noise) == 0)
+  if (clb_study_fit_free_b_noise(batch, steps, n, &fit->free_s_min, &fit->free_b_noise) == 0)
     fit->free_e_min = fit->free_s_min * fit->free_b_noise;
   for (size_t i = 0; i < n; i++) {
     rows[i].predicted = clb_study_predict_steps(fit->s_min, b_noise, batch[i]);

@@ -26,7 +26,7 @@ int clb_study_fit_smin(const double *batch, const double *steps, size_t n, doubl
 /* Least squares for S = a + b / B (a line in x = 1/B): S_min = a, B_noise =
  * b / a. Non-finite steps are skipped; needs two distinct batch sizes, else
  * CLB_E_INVAL. */
-int clb_study_fit_free(const double *batch, const double *steps, size_t n, double *s_min,
+int clb_study_fit_free_b_noise(const double *batch, const double *steps, size_t n, double *s_min,
                        double *b_noise);
 
 /* S_min (1 + B_noise / B). */

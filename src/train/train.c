@@ -41,10 +41,10 @@ static int check_config(const struct clb_dataset *data, const struct clb_train_c
     return clb_failf(err, CLB_E_INVAL, "train: epochs must be at least 1");
   /* Class labels and regression targets are stored alike (doubles), so a
    * mismatch would train without complaint on meaningless targets. */
-  int classifier = clb_model_is_classifier(cfg->shape.kind);
+  int classifier = clb_shape_is_classifier(cfg->shape.kind);
   if (classifier != (data->classification != 0))
     return clb_failf(err, CLB_E_INVAL, "train: %s needs %s, the data set has %s",
-                     clb_model_name(cfg->shape.kind),
+                     clb_shape_kind_name(cfg->shape.kind),
                      classifier ? "class labels" : "regression targets",
                      data->classification ? "class labels" : "regression targets");
   return 0;
@@ -245,7 +245,7 @@ int clb_train_run_ex(const struct clb_cl *cl, const struct clb_dataset *data,
 
   const size_t batch = cfg->batch, effective = k_acc * batch;
   const char *device = cl->info->name;
-  const int classifier = clb_model_is_classifier(cfg->shape.kind);
+  const int classifier = clb_shape_is_classifier(cfg->shape.kind);
   /* Steps use `batch` rows; the buffers are at least as tall as an
    * evaluation chunk so the epoch loss needs few passes. */
   size_t chunk = n < CLB_TRAIN_EVAL_ROWS ? n : CLB_TRAIN_EVAL_ROWS;
@@ -403,7 +403,7 @@ cleanup:
   free(perm);
   free(is_val);
   if (rc != 0)
-    clb_dataset_free(out);
+    clb_dataset_destroy(out);
   return rc;
 }
 
@@ -432,7 +432,7 @@ int clb_train_sharpness(struct clb_model *model, const struct clb_shape *shape, 
                         size_t chunk, const double *theta, double eps, size_t samples,
                         uint64_t seed, double *mean, double *max, struct clb_error *err) {
   const size_t p = clb_shape_param_count(shape);
-  const int classifier = clb_model_is_classifier(shape->kind);
+  const int classifier = clb_shape_is_classifier(shape->kind);
   double *delta = malloc(p * sizeof *delta), *moved = malloc(p * sizeof *moved);
   double base = 0, accuracy = 0, sum = 0, worst = -INFINITY;
   int rc = 0;

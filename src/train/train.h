@@ -135,7 +135,7 @@ int clb_train_run_ex(const struct clb_cl *cl, const struct clb_dataset *data,
  * train). `out` is a reordered copy of `in`: training rows first (in their
  * original order), then the validation rows (in their original order);
  * *n_train counts the former. rows (n entries, may be NULL) gets the original
- * index of every row of `out`. out must be freed with clb_dataset_free. */
+ * index of every row of `out`. out must be freed with clb_dataset_destroy. */
 int clb_train_split(const struct clb_dataset *in, double val_fraction, uint64_t seed,
                     struct clb_dataset *out, size_t *n_train, uint32_t *rows,
                     struct clb_error *err);

@@ -182,7 +182,9 @@ int clb_csv_next(struct clb_csv_reader *reader, struct clb_csv_record **record) 
   return CLB_OK;
 }
 
-void clb_csv_close(struct clb_csv_reader *reader) {
+void clb_csv_destroy(struct clb_csv_reader *reader) {
+  if (!reader)
+    return;
   free(reader->text);
   free(reader->record.buf);
   free(reader->record.starts);

@@ -46,7 +46,7 @@ struct clb_csv_reader {
   struct clb_csv_record record;
 };
 
-/* Reads the file; *reader must be released with clb_csv_close (also after a
+/* Reads the file; *reader must be released with clb_csv_destroy (also after a
  * failure). */
 int clb_csv_open(struct clb_csv_reader *reader, const char *path, struct clb_error *err);
 
@@ -60,7 +60,7 @@ int clb_csv_open_text(struct clb_csv_reader *reader, const char *text, size_t si
  * like "\n". */
 int clb_csv_next(struct clb_csv_reader *reader, struct clb_csv_record **record);
 
-void clb_csv_close(struct clb_csv_reader *reader);
+void clb_csv_destroy(struct clb_csv_reader *reader);
 
 const char *clb_csv_field(const struct clb_csv_record *record, size_t i);
 

@@ -246,6 +246,6 @@ int clb_csv_table_read(const struct clb_csv_table *table, const char *path, void
 cleanup:
   clb_c_numeric_leave(&numeric);
   free(block.data);
-  clb_csv_close(&reader);
+  clb_csv_destroy(&reader);
   return rc;
 }

@@ -60,7 +60,9 @@ void clb_sbuf_printf(struct clb_sbuf *sb, const char *fmt, ...) {
   free(big);
 }
 
-void clb_sbuf_free(struct clb_sbuf *sb) {
+void clb_sbuf_destroy(struct clb_sbuf *sb) {
+  if (!sb)
+    return;
   free(sb->text);
   *sb = (struct clb_sbuf){0};
 }

@@ -28,7 +28,7 @@ void clb_sbuf_printf(struct clb_sbuf *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Releases the text; the buffer is {0} again and can be reused. */
-void clb_sbuf_free(struct clb_sbuf *sb);
+void clb_sbuf_destroy(struct clb_sbuf *sb);
 
 /* Writes the text to PATH atomically (util/files.h); CLB_E_NOMEM without
  * writing anything when an append failed, so a partial text never lands. */

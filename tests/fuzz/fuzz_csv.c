@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     } else if (err.message[0] == '\0') {
       abort(); /* every failure says why */
     }
-    clb_dataset_free(&set);
+    clb_dataset_destroy(&set);
   }
   return 0;
 }
