@@ -976,3 +976,38 @@ Test(train_cli, validation_sharpness_accumulation_and_summary) {
   clb_test_remove_dir(dir);
   free(dir);
 }
+
+/* max_updates stops the loop after exactly that many SGD updates, mid-epoch
+ * included (what `clbatch run --noise-at` uses), and the parameters are those
+ * of a run of exactly that many updates. */
+Test(train, max_updates_stops_after_that_many_updates) {
+  struct device dev;
+  if (!open_device(&dev))
+    return;
+  struct clb_error err = {0};
+  struct clb_dataset data;
+  cr_assert_eq(clb_data_regression(40, 3, 1, 0.1, 4, &data, &err), 0, "%s", err.message);
+  struct clb_shape shape = {CLB_MODEL_LINREG, 3, 0, 1};
+  double stopped[4] = {0}, exact[4] = {0};
+  /* B = 4 over 40 rows: 10 updates per epoch; stop at 13, inside epoch 2. */
+  struct clb_train_config cfg = {shape, CLB_FP64, 4, 0.05, 5, 3, 0, 1, 0};
+  struct clb_train_extra extra = {0};
+  extra.max_updates = 13;
+  struct clb_train_summary sm;
+  cr_assert_eq(clb_train_run_ex(&dev.cl, &data, &cfg, &extra, stopped, NULL, NULL, &sm, &err), 0,
+               "%s", err.message);
+  cr_expect_eq(sm.updates, 13);
+  /* The same 13 updates without the limit: one full epoch, then 3 more in
+   * order (no shuffle), i.e. 40 + 12 rows. */
+  cfg.epochs = 1;
+  cr_assert_eq(clb_train_run_ex(&dev.cl, &data, &cfg, NULL, exact, NULL, NULL, NULL, &err), 0);
+  struct clb_dataset first12 = data;
+  first12.n = 12;
+  cr_assert_eq(clb_train_run_ex(&dev.cl, &first12, &cfg, NULL, exact, NULL, NULL, NULL, &err), 0,
+               "%s", err.message);
+  for (size_t i = 0; i < 4; i++)
+    cr_expect(fabs(stopped[i] - exact[i]) <= 1e-12 * (fabs(exact[i]) + 1), "param %zu: %.17g vs %.17g",
+              i, stopped[i], exact[i]);
+  clb_dataset_destroy(&data);
+  close_device(&dev);
+}

@@ -21,6 +21,7 @@
 #include "model/noise.h"
 #include "model/params.h"
 #include "sweep/wire.h"
+#include "train/train.h"
 #include "util/rng.h"
 
 /* Everything the worker shares across configurations. */
@@ -284,30 +285,27 @@ cleanup:
   return rc;
 }
 
-/* SGD steps from theta (in place) before the noise is measured: the noise
- * scale grows as the loss falls, so it is worth seeing part-way through. */
-static int train_steps(struct worker *w, struct clb_model *model, size_t n, size_t steps,
+/* --noise-at: SGD steps from theta (in place) before the noise is measured,
+ * since the noise scale grows as the loss falls. Batches of 32 (or N),
+ * shuffled every epoch, the partial last batch dropped: the training loop of
+ * `clbatch train`, stopped after `steps` updates. */
+static int train_steps(struct worker *w, const struct model_state *m, size_t steps,
                        double *theta, struct clb_error *err) {
-  size_t batch = n < 32 ? n : 32;
-  uint32_t *order = malloc(n * sizeof *order);
-  int rc = 0;
-  if (!order)
-    return clb_failf(err, CLB_E_NOMEM, "out of host memory");
-  struct clb_rng rng;
-  clb_rng_seed(&rng, w->plan->seed + 17);
-  CLB_TRY(clb_model_set_params(model, theta, err));
-  size_t per_epoch = n / batch;
-  for (size_t step = 0; step < steps; step++) {
-    if (step % per_epoch == 0) {
-      clb_rng_permutation(&rng, order, n);
-      CLB_TRY(clb_model_set_order(model, order, err));
-    }
-    CLB_TRY(clb_model_step(model, (step % per_epoch) * batch, batch, w->plan->lr, err));
-  }
-  CLB_TRY(clb_model_get_params(model, theta, err));
-cleanup:
-  free(order);
-  return rc;
+  const size_t n = m->data->n, batch = n < 32 ? n : 32;
+  const size_t per_epoch = n / batch;
+  struct clb_train_config config = {m->shape,
+                                    m->precision,
+                                    batch,
+                                    w->plan->lr,
+                                    (steps + per_epoch - 1) / per_epoch,
+                                    w->plan->seed + 17,
+                                    1,
+                                    1,
+                                    0};
+  struct clb_train_extra extra = {0};
+  extra.max_updates = steps;
+  struct clb_train_summary summary;
+  return clb_train_run_ex(&w->cl, m->data, &config, &extra, theta, NULL, NULL, &summary, err);
 }
 
 /* The exact noise statistics at theta (after --noise-at SGD steps), once
@@ -317,16 +315,8 @@ static int exact_noise(struct worker *w, struct model_state *m, double *theta,
   const size_t n = m->data->n;
   int rc = 0;
   memset(exact, 0, sizeof *exact);
-  if (w->plan->noise_at > 0) {
-    struct clb_model_config config = {m->shape, m->precision, n < 32 ? n : 32, 0};
-    struct clb_model *model = NULL;
-    rc = clb_model_create(&w->cl, &config, m->data, &model, err);
-    if (rc == 0)
-      rc = train_steps(w, model, n, w->plan->noise_at, theta, err);
-    clb_model_destroy(model);
-    if (rc != 0)
-      return rc;
-  }
+  if (w->plan->noise_at > 0 && (rc = train_steps(w, m, w->plan->noise_at, theta, err)) != 0)
+    return rc;
   return clb_noise_exact_at(&w->cl, m->data, &m->shape, m->precision, n, theta, exact, err);
 }
 

@@ -296,6 +296,8 @@ int clb_train_run_ex(const struct clb_cl *cl, const struct clb_dataset *data,
       double lr = clb_train_warmup_lr(cfg->lr, total, extra->warmup_updates);
       CLB_TRY(one_update(model, first, rows, batch, acc, acc_bytes, lr, device, err));
       total++;
+      if (extra->max_updates && total >= extra->max_updates)
+        break;
       if (extra->eval_every && total % extra->eval_every == 0 && k + 1 < per_epoch) {
         CLB_CHECK(clFinish(clb_model_queue(model)), "clFinish", device);
         result.wall_s += clb_now() - start;
@@ -312,6 +314,8 @@ int clb_train_run_ex(const struct clb_cl *cl, const struct clb_dataset *data,
     result.updates = total;
     result.epoch_end = 1;
     rc = evaluate_point(&lp, &result, err);
+    if (extra->max_updates && total >= extra->max_updates)
+      break;
   }
   if (rc < 0)
     goto cleanup;

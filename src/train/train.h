@@ -106,6 +106,9 @@ struct clb_train_extra {
   double sharpness_eps;
   size_t sharpness_samples;
   uint64_t sharpness_seed;
+  /* Stop after this many updates (an evaluation follows); 0: no limit.
+   * `clbatch run --noise-at` trains this way before measuring the noise. */
+  size_t max_updates;
 };
 
 struct clb_train_summary {
