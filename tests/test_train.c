@@ -423,7 +423,7 @@ ParameterizedTestParameters(train_cli, bad_input_exits_2_without_output) {
       {"--samples 0", 0, "", "--samples: 0"},
       {"--model perceptron", 0, "", "unknown model 'perceptron'"},
       {"--precision fp8", 0, "", "unknown precision 'fp8'"},
-      {"--data-on disk", 0, "", "--data-on: unknown place 'disk'"},
+      {"--data-on disk", 0, "", "--data-on: 'disk' is not device or host"},
       {"--frobnicate", 0, "", "unrecognized option '--frobnicate'"},
       {"extra", 0, "", "unexpected argument 'extra'"},
       {"--hidden 4", 0, "", "--hidden applies only to --model mlp"},

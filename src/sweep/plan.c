@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "model/dataset.h"
+#include "model/model.h"
 #include "util/files.h"
 #include "util/parse.h"
 
@@ -161,15 +162,14 @@ static void format_batches(const struct clb_option *option, const void *target, 
 
 static int set_data_on(const struct clb_option *option, void *target, const char *value,
                        struct clb_error *err) {
-  if (strcmp(value, "device") != 0 && strcmp(value, "host") != 0)
+  if (clb_model_data_on_parse(value, &plan_of(target)->data_on_host) != 0)
     return clb_failf(err, CLB_E_INVAL, "--%s: '%s' is not device or host", option->name, value);
-  plan_of(target)->data_on_host = strcmp(value, "host") == 0;
   return 0;
 }
 
 static void format_data_on(const struct clb_option *option, const void *target, char *buf,
                            size_t size) {
-  snprintf(buf, size, "%s", const_plan_of(target)->data_on_host ? "host" : "device");
+  snprintf(buf, size, "%s", clb_model_data_on_name(const_plan_of(target)->data_on_host));
 }
 
 static int set_format(const struct clb_option *option, void *target, const char *value,
