@@ -8,7 +8,6 @@
 
 #include "cli/commands.h"
 #include "model/dataset.h"
-#include "model/model.h"
 #include "util/parse.h"
 
 /* --epochs when training to a target loss: a cap. */
@@ -125,14 +124,14 @@ static void format_lr_scale(const struct clb_option *option, const void *target,
 
 static int set_data_on(const struct clb_option *option, void *target, const char *value,
                        struct clb_error *err) {
-  if (clb_model_data_on_parse(value, &options_of(target)->data_on_host) != 0)
+  if (clb_dataset_placement_parse(value, &options_of(target)->data_on_host) != 0)
     return clb_failf(err, CLB_E_INVAL, "--%s: '%s' is not device or host", option->name, value);
   return 0;
 }
 
 static void format_data_on(const struct clb_option *option, const void *target, char *buf,
                            size_t size) {
-  snprintf(buf, size, "%s", clb_model_data_on_name(const_options_of(target)->data_on_host));
+  snprintf(buf, size, "%s", clb_dataset_placement_name(const_options_of(target)->data_on_host));
 }
 
 /* --target-loss and --time-to-loss set the same target. */

@@ -183,6 +183,15 @@ cleanup:
   return rc;
 }
 
+int clb_dataset_placement_parse(const char *text, int *on_host) {
+  if (strcmp(text, "device") != 0 && strcmp(text, "host") != 0)
+    return CLB_E_INVAL;
+  *on_host = strcmp(text, "host") == 0;
+  return 0;
+}
+
+const char *clb_dataset_placement_name(int on_host) { return on_host ? "host" : "device"; }
+
 int clb_data_synthetic(enum clb_model_kind kind, size_t n, size_t d, size_t c, double noise_std,
                        uint64_t seed, struct clb_dataset *out, struct clb_error *err) {
   if (clb_shape_is_classifier(kind))

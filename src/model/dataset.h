@@ -54,4 +54,9 @@ int clb_data_load_csv(const char *path, int classification, struct clb_dataset *
 
 void clb_dataset_destroy(struct clb_dataset *data);
 
+/* Where a data set lives while training: "device" (0, resident) or "host"
+ * (1, each batch copied from pinned host memory). 0 or CLB_E_INVAL. */
+int clb_dataset_placement_parse(const char *text, int *on_host);
+const char *clb_dataset_placement_name(int on_host);
+
 #endif

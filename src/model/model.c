@@ -43,15 +43,6 @@ struct clb_model {
 };
 
 
-int clb_model_data_on_parse(const char *text, int *on_host) {
-  if (strcmp(text, "device") != 0 && strcmp(text, "host") != 0)
-    return CLB_E_INVAL;
-  *on_host = strcmp(text, "host") == 0;
-  return 0;
-}
-
-const char *clb_model_data_on_name(int on_host) { return on_host ? "host" : "device"; }
-
 size_t clb_model_param_count(const struct clb_model *model) { return model->param_count; }
 size_t clb_model_device_bytes(const struct clb_model *model) {
   return model->device_bytes + model->blas.temp_bytes;

@@ -14,11 +14,6 @@
 #include "model/shape.h"
 #include "util/precision.h"
 
-/* Where the data set lives: "device" (0, resident) or "host" (1, each batch
- * copied from pinned host memory). 0 or CLB_E_INVAL. */
-int clb_model_data_on_parse(const char *text, int *on_host);
-const char *clb_model_data_on_name(int on_host);
-
 struct clb_model_config {
   struct clb_shape shape;
   enum clb_precision precision;

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "model/dataset.h"
-#include "model/model.h"
 #include "util/files.h"
 #include "util/parse.h"
 
@@ -162,14 +161,14 @@ static void format_batches(const struct clb_option *option, const void *target, 
 
 static int set_data_on(const struct clb_option *option, void *target, const char *value,
                        struct clb_error *err) {
-  if (clb_model_data_on_parse(value, &plan_of(target)->data_on_host) != 0)
+  if (clb_dataset_placement_parse(value, &plan_of(target)->data_on_host) != 0)
     return clb_failf(err, CLB_E_INVAL, "--%s: '%s' is not device or host", option->name, value);
   return 0;
 }
 
 static void format_data_on(const struct clb_option *option, const void *target, char *buf,
                            size_t size) {
-  snprintf(buf, size, "%s", clb_model_data_on_name(const_plan_of(target)->data_on_host));
+  snprintf(buf, size, "%s", clb_dataset_placement_name(const_plan_of(target)->data_on_host));
 }
 
 static int set_format(const struct clb_option *option, void *target, const char *value,
