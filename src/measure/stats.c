@@ -26,6 +26,15 @@ static double sorted_quantile(const double *sorted, size_t n, double p) {
   return sorted[lo] + frac * (sorted[lo + 1] - sorted[lo]);
 }
 
+static int sort_copy(const double *values, size_t n, double **sorted) {
+  *sorted = malloc((n ? n : 1) * sizeof **sorted);
+  if (!*sorted)
+    return -1;
+  memcpy(*sorted, values, n * sizeof **sorted);
+  qsort(*sorted, n, sizeof **sorted, compare_doubles);
+  return 0;
+}
+
 static void summary_fill_nan(struct clb_summary *out, size_t n) {
   out->n = n;
   out->mean = out->stddev = out->min = out->max = NAN;
@@ -40,13 +49,11 @@ void clb_stats_summarize(const double *values, size_t n, struct clb_summary *out
     return;
   }
   /* The caller's array stays untouched: we sort a copy. */
-  double *sorted = malloc(n * sizeof *sorted);
-  if (!sorted) {
+  double *sorted = NULL;
+  if (sort_copy(values, n, &sorted) != 0) {
     summary_fill_nan(out, n);
     return;
   }
-  memcpy(sorted, values, n * sizeof *sorted);
-  qsort(sorted, n, sizeof *sorted, compare_doubles);
 
   /* Two passes (mean, then squared deviations) avoid the cancellation of the
    * textbook sum-of-squares formula when the spread is tiny next to the mean,
@@ -211,6 +218,73 @@ double clb_stats_t_quantile(double confidence, size_t dof) {
   }
   double x = 0.5 * (lo + hi);
   return sqrt(nu * (1.0 - x) / x);
+}
+
+/* Median absolute deviation from `median`, relative to it. */
+static double relative_mad(const double *values, size_t n, double median) {
+  double *deviations = malloc(n * sizeof *deviations);
+  if (!deviations || median == 0.0) {
+    free(deviations);
+    return NAN;
+  }
+  for (size_t i = 0; i < n; i++)
+    deviations[i] = fabs(values[i] - median);
+  qsort(deviations, n, sizeof *deviations, compare_doubles);
+  double mad = sorted_quantile(deviations, n, 0.5);
+  free(deviations);
+  return mad / median;
+}
+
+/* Variance of the pooled fraction of samples at or below `median`, with
+ * rounds as clusters, and never below the independent-samples variance
+ * F (1 - F) / N (rounds that all split exactly in half prove no more). */
+static double clustered_fraction_variance(const double *values, const size_t *sizes,
+                                          size_t rounds, size_t total, double median) {
+  double *below = malloc(rounds * sizeof *below);
+  if (!below)
+    return NAN;
+  double below_total = 0.0;
+  for (size_t r = 0, at = 0; r < rounds; at += sizes[r], r++) {
+    double count = 0.0;
+    for (size_t i = at; i < at + sizes[r]; i++)
+      count += values[i] < median ? 1.0 : values[i] == median ? 0.5 : 0.0;
+    below[r] = count;
+    below_total += count;
+  }
+  double fraction = below_total / (double)total, sum_squares = 0.0;
+  for (size_t r = 0; r < rounds; r++) {
+    double d = below[r] - fraction * (double)sizes[r];
+    sum_squares += d * d;
+  }
+  free(below);
+  double n = (double)total;
+  double clustered = (double)rounds / (double)(rounds - 1) * sum_squares / (n * n);
+  double independent = fraction * (1.0 - fraction) / n;
+  return clustered > independent ? clustered : independent;
+}
+
+void clb_stats_clustered_median(const double *values, const size_t *sizes, size_t rounds,
+                                double confidence, struct clb_clustered_median *out) {
+  out->median = out->low = out->high = out->half_width = out->rmad = NAN;
+  size_t total = 0;
+  for (size_t r = 0; r < rounds; r++)
+    total += sizes[r];
+  double *sorted = NULL;
+  if (!values || total == 0 || sort_copy(values, total, &sorted) != 0)
+    return;
+  double median = sorted_quantile(sorted, total, 0.5);
+  out->median = median;
+  out->rmad = relative_mad(values, total, median);
+  if (rounds >= 2 && confidence > 0.0 && confidence < 1.0) {
+    double variance = clustered_fraction_variance(values, sizes, rounds, total, median);
+    double reach = clb_stats_t_quantile(confidence, rounds - 1) * sqrt(variance);
+    double p_low = 0.5 - reach, p_high = 0.5 + reach;
+    out->low = sorted_quantile(sorted, total, p_low < 0.0 ? 0.0 : p_low);
+    out->high = sorted_quantile(sorted, total, p_high > 1.0 ? 1.0 : p_high);
+    double above = out->high - median, below = median - out->low;
+    out->half_width = (above > below ? above : below) / median;
+  }
+  free(sorted);
 }
 
 void clb_stats_mean_ci(const double *values, size_t n, double confidence, double *mean, double *low,

@@ -17,6 +17,29 @@ struct clb_summary {
  * the mean is 0 but the spread is not. */
 void clb_stats_summarize(const double *values, size_t n, struct clb_summary *out);
 
+/* The median of samples taken in rounds (clusters) with its confidence
+ * interval, treating rounds, not samples, as the independent units: samples
+ * within one round share the machine's state at that moment and are
+ * correlated, so a per-sample interval would be far too narrow.
+ *
+ * Woodruff's interval with a cluster-robust variance: F = the fraction of
+ * samples at or below the pooled median (ties count half), its standard error
+ * se from the spread of the rounds' own fractions (ratio estimator,
+ * R / (R - 1) correction), and the interval [Q(1/2 - t se), Q(1/2 + t se)] of
+ * the pooled sample (type 7 quantiles, t of Student with R - 1 degrees of
+ * freedom). With one sample per round it is close to the classic
+ * distribution-free interval from order statistics. `values` holds the rounds
+ * one after another, round r having sizes[r] samples (sizes[r] >= 1).
+ * Fewer than 2 rounds, or a confidence outside (0, 1), give NaN low and high
+ * (the median is still filled); no samples give NaN for all three. */
+struct clb_clustered_median {
+  double median, low, high;
+  double half_width; /* max(high - median, median - low) / median */
+  double rmad;       /* median absolute deviation from the median, / median */
+};
+void clb_stats_clustered_median(const double *values, const size_t *sizes, size_t rounds,
+                                double confidence, struct clb_clustered_median *out);
+
 /* Two-sided Student t quantile for `confidence` (e.g. 0.95) with dof degrees
  * of freedom (dof >= 1): t with P(|T| <= t) = confidence, so 0.95 gives
  * t_{0.975, dof}. Relative error about 1e-11. NaN when dof == 0 or confidence is
