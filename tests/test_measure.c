@@ -116,15 +116,16 @@ static void teardown(void) {
   clb_platform_list_destroy(&fx.list);
 }
 
-/* Calls in which the loop asked for events, and whether they are exactly the
- * indices [from, from + count). */
+/* Calls in which the loop asked for events, none before `from`. Every call,
+ * timed or not (the marker-free rounds between timed ones), gets the next
+ * step index, so the data window moves on as in training. */
 static size_t timed_calls(size_t from) {
   size_t timed = 0;
   for (size_t i = 0; i < fx.calls; i++) {
+    cr_expect_eq(fx.index[i], i, "call %zu: step index %zu out of order", i, fx.index[i]);
     if (!fx.asked[i])
       continue;
-    cr_expect_eq(fx.index[i], from + timed, "call %zu: index %zu timed out of order", i,
-                 fx.index[i]);
+    cr_expect_geq(fx.index[i], from, "call %zu: step %zu timed", i, fx.index[i]);
     timed++;
   }
   return timed;
@@ -258,7 +259,7 @@ Test(measure, steps_honour_max_reps_and_time_every_step_after_warmup_and_probe) 
   config.min_time_s = 0.0;
   config.max_time_s = 30.0;
   config.max_reps = 12;
-  config.target_cv = -1.0; /* never satisfied: only max_reps stops it */
+  config.target_ci = -1.0; /* never satisfied: only max_reps stops it */
   struct clb_timing timing;
   struct clb_error err = {0};
   cr_assert_eq(clb_measure_steps(fx.cl.queue, fx.dev->name, step, &fx, &config, &timing, &err),
@@ -287,7 +288,7 @@ Test(measure, steps_honour_max_time) {
   config.min_time_s = 0.0;
   config.max_time_s = 0.1;
   config.max_reps = 100000000;
-  config.target_cv = -1.0;
+  config.target_ci = -1.0;
   struct clb_timing timing;
   struct clb_error err = {0};
   double start = clb_now();
@@ -345,4 +346,124 @@ Test(measure, queued_runs_back_to_back_without_events) {
 
 Test(event_span, null_or_missing_events_are_unusable) {
   cr_expect_lt(clb_event_span(NULL, NULL), 0.0);
+}
+
+/* ---- interleaved jobs ----------------------------------------------------- */
+
+struct job_context {
+  char tag;
+  int iterations;
+  size_t fail_at; /* its step fails from this call on (0: never) */
+  size_t calls;
+};
+
+static char job_order[MAX_CALLS];
+static size_t job_calls;
+
+static int job_step(void *context, size_t index, cl_event *first, cl_event *last,
+                    struct clb_error *err) {
+  struct job_context *job = context;
+  if (job_calls < MAX_CALLS)
+    job_order[job_calls++] = job->tag;
+  job->calls++;
+  if (job->fail_at && job->calls >= job->fail_at)
+    return clb_failf(err, CLB_E_NUMERIC, "job %c failed on purpose", job->tag);
+  fx.heavy_below = SIZE_MAX;
+  fx.heavy_iterations = job->iterations;
+  return step(&fx, index, first, last, err);
+}
+
+struct visits {
+  size_t count, switches, max_running, last_job;
+};
+
+static void count_visit(void *context, size_t job, size_t running) {
+  struct visits *v = context;
+  v->switches += v->count > 0 && job != v->last_job;
+  v->last_job = job;
+  v->count++;
+  if (running > v->max_running)
+    v->max_running = running;
+}
+
+/* Three jobs in turns: two of known relative cost and one whose step fails.
+ * Each keeps its own samples (the 4x slower one measures about 4x slower),
+ * the failure stays with its job, and the rounds alternate between them. */
+Test(measure, interleaved_jobs_take_turns_and_keep_their_own_samples) {
+  if (!fx.dev)
+    return;
+  job_calls = 0;
+  struct job_context a = {'a', 10 * NORMAL_ITERATIONS, 0, 0};
+  struct job_context b = {'b', 40 * NORMAL_ITERATIONS, 0, 0};
+  struct job_context c = {'c', NORMAL_ITERATIONS, 8, 0};
+  struct clb_measure_job jobs[3] = {
+      {.step = job_step, .context = &a},
+      {.step = job_step, .context = &b},
+      {.step = job_step, .context = &c},
+  };
+  struct clb_measure_config config;
+  clb_measure_defaults(&config);
+  config.warmup_steps = 1;
+  config.min_time_s = 0.0;
+  config.max_time_s = 0.15;
+  config.max_reps = 400;
+  config.target_ci = -1.0; /* only the budget stops a job */
+  struct visits visits = {0};
+  struct clb_error err = {0};
+  cr_assert_eq(clb_measure_interleaved(fx.cl.queue, fx.dev->name, jobs, 3, &config, count_visit,
+                                       &visits, &err),
+               0, "%s", err.message);
+  for (int i = 0; i < 2; i++) {
+    cr_expect_eq(jobs[i].finished, 1);
+    cr_expect_eq(jobs[i].rc, 0, "%s", jobs[i].err.message);
+    cr_expect_eq(jobs[i].timing.stable, 0, "target_ci < 0 is never reached");
+    cr_expect_geq(jobs[i].timing.rounds, 2);
+    cr_expect_gt(jobs[i].timing.wall_step_s, 0.0);
+    cr_expect(jobs[i].timing.median.low <= jobs[i].timing.device.median &&
+              jobs[i].timing.device.median <= jobs[i].timing.median.high);
+  }
+  double ratio = jobs[1].timing.device.median / jobs[0].timing.device.median;
+  cr_expect(ratio > 2.5 && ratio < 6.0, "b does 4x the work of a: measured %.2fx", ratio);
+  cr_expect_eq(jobs[2].finished, 1);
+  cr_expect_eq(jobs[2].rc, CLB_E_NUMERIC);
+  cr_expect(strstr(jobs[2].err.message, "job c failed on purpose") != NULL, "%s",
+            jobs[2].err.message);
+  cr_expect_eq(visits.max_running, 3);
+  cr_expect_geq(visits.switches, 4, "rounds alternate between the jobs");
+  /* After the warm-ups (a warm-up step and a probe each), b ran before a's
+   * second round. */
+  size_t first_a = SIZE_MAX, first_b = SIZE_MAX, second_a = SIZE_MAX;
+  for (size_t i = 6; i < job_calls; i++) {
+    if (job_order[i] == 'a' && first_a == SIZE_MAX)
+      first_a = i;
+    else if (job_order[i] == 'b' && first_b == SIZE_MAX)
+      first_b = i;
+    else if (job_order[i] == 'a' && first_b != SIZE_MAX && second_a == SIZE_MAX)
+      second_a = i;
+  }
+  cr_expect(first_a < first_b && first_b < second_a, "a %zu, b %zu, a again %zu", first_a,
+            first_b, second_a);
+}
+
+/* A generous target is reached after the minimum rounds, and says so. */
+Test(measure, a_reachable_target_stops_early_and_is_stable) {
+  if (!fx.dev)
+    return;
+  fx.heavy_below = SIZE_MAX;
+  fx.heavy_iterations = 20 * NORMAL_ITERATIONS;
+  struct clb_measure_config config;
+  clb_measure_defaults(&config);
+  config.warmup_steps = 1;
+  config.min_time_s = 0.0;
+  config.max_time_s = 20.0;
+  config.target_ci = 0.5; /* +-50 %: any sane device gets there at once */
+  struct clb_timing timing;
+  struct clb_error err = {0};
+  double start = clb_now();
+  cr_assert_eq(clb_measure_steps(fx.cl.queue, fx.dev->name, step, &fx, &config, &timing, &err),
+               0, "%s", err.message);
+  cr_expect_eq(timing.stable, 1);
+  cr_expect_geq(timing.rounds, 8, "never before 8 rounds");
+  cr_expect_leq(timing.median.half_width, 0.5);
+  cr_expect_lt(clb_now() - start, 10.0, "stopped on the interval, not on max_time");
 }

@@ -20,7 +20,8 @@ static const struct {
     {"noise-std", "0.37"},           {"data", "/tmp/some data.csv"}, {"data-on", "host"},
     {"no-shuffle", "yes"},           {"seed", "18446744073709551615"}, {"lr", "0.0123"},
     {"init-params", "/tmp/p.csv"},   {"warmup", "7"},            {"min-time", "0.01"},
-    {"max-time", "0.3"},             {"max-reps", "77"},         {"target-cv", "0.015"},
+    {"max-time", "0.3"},             {"max-reps", "77"},         {"target-ci", "0.015"},
+    {"no-interleave", "yes"},        {"repeat", "3"},
     {"timeout", "12.5"},             {"noise-batches", "5"},     {"noise-at", "3"},
     {"max-batch-probe", "yes"},      {"format", "json"},
 };
@@ -62,7 +63,10 @@ Test(plan, every_default_parses_and_matches_the_documentation) {
   cr_expect_eq(plan.measure.min_time_s, 0.2);
   cr_expect_eq(plan.measure.max_time_s, 2.0);
   cr_expect_eq(plan.measure.max_reps, 100000);
-  cr_expect_eq(plan.measure.target_cv, 0.02);
+  cr_expect_eq(plan.measure.target_ci, 0.01);
+  cr_expect_eq(plan.interleave, 1);
+  cr_expect_eq(plan.repeat, 1);
+  cr_expect_str_eq(plan.host_warnings, "");
   cr_expect_eq(plan.timeout_s, 900);
   cr_expect_eq(plan.noise_batches, 64);
   cr_expect_eq(plan.format, CLB_FORMAT_CSV);
@@ -125,6 +129,41 @@ Test(plan, config_files_of_earlier_versions_still_read) {
   cr_expect_eq(plan.shuffle, 1);
   cr_expect_eq(plan.samples, 4096);
   cr_expect_eq(plan.model_count, 3);
+}
+
+/* Run writes what it found wrong with the host into the config, so the
+ * workers put it in every row: a hidden option, but a saved one. */
+Test(plan, host_warnings_reach_the_worker_through_the_config_file) {
+  struct clb_plan sent, received;
+  struct clb_error err = {0};
+  clb_plan_defaults(&sent);
+  cr_assert_eq(clb_plan_set(&sent, "host-warnings", "load average 1.7; a VM (KVM)", &err), 0,
+               "%s", err.message);
+  cr_assert_eq(clb_plan_finish(&sent, sent.samples, &err), 0, "%s", err.message);
+  char *dir = clb_test_tmpdir();
+  char path[600];
+  snprintf(path, sizeof path, "%s/plan.config", dir);
+  cr_assert_eq(clb_plan_write_config(&sent, path, &err), 0, "%s", err.message);
+  clb_plan_defaults(&received);
+  cr_assert_eq(clb_plan_set(&received, "config", path, &err), 0, "%s", err.message);
+  cr_expect_str_eq(received.host_warnings, "load average 1.7; a VM (KVM)");
+  clb_test_remove_dir(dir);
+  free(dir);
+}
+
+/* Schema 1 stopped on the CV: its config files say target-cv, which must
+ * still read (and change nothing), while the option itself is refused with
+ * the name of its replacement. */
+Test(plan, target_cv_is_refused_on_the_command_line_and_ignored_in_old_configs) {
+  struct clb_plan plan;
+  struct clb_error err = {0};
+  clb_plan_defaults(&plan);
+  cr_expect_neq(clb_plan_set(&plan, "target-cv", "0.05", &err), 0);
+  cr_expect(strstr(err.message, "--target-ci") != NULL, "%s", err.message);
+  cr_assert_eq(clb_plan_set(&plan, "config", CLBATCH_SOURCE_DIR "/results/cpu-pocl/default.config",
+                            &err),
+               0, "%s", err.message);
+  cr_expect_eq(plan.measure.target_ci, 0.01);
 }
 
 Test(plan, unknown_keys_and_bad_values_say_which) {

@@ -226,7 +226,7 @@ Test(run, hung_device_is_cut_off_by_timeout) {
   /* Each configuration wants 30 s of timing; the device gets 3 s in all. */
   snprintf(args, sizeof args,
            "run --device @DEV --model linreg --batch 2,4 --samples 256 --features 8 "
-           "--min-time 30 --max-time 30 --target-cv 0 --noise-batches 0 --timeout 3 --quiet "
+           "--min-time 30 --max-time 30 --target-ci 0 --noise-batches 0 --timeout 3 --quiet "
            "--out %s",
            path);
   char *err = NULL;
@@ -256,7 +256,7 @@ ParameterizedTestParameters(run, bad_options_exit_2) {
       {"run --model cnn", "unknown 'cnn'"},
       {"run --precision fp8", "unknown 'fp8'"},
       {"run --min-time -1", "--min-time"},
-      {"run --target-cv nan", "--target-cv"},
+      {"run --target-ci nan", "--target-ci"},
       {"run --samples 99999999999999999999999", "--samples"},
       {"run --format xml", "not csv, json or md"},
       {"run --data-on gpu", "not device or host"},
@@ -373,15 +373,25 @@ Test(run, rows_say_whether_tuned_parameters_were_used, .timeout = 300) {
   free(dir);
 }
 
-/* Everything after the two comment lines (which name the file itself). */
-static const char *config_body(const char *text) {
-  const char *p = text;
+/* Everything after the two comment lines (which name the file itself),
+ * less the host-warnings line: a record of the host at that moment (its load
+ * average, say), not an input of the plan. Edits `text` in place. */
+static const char *config_body(char *text) {
+  char *p = text;
   for (int line = 0; line < 2 && p; line++) {
     p = strchr(p, '\n');
     if (p)
       p++;
   }
-  return p ? p : "";
+  if (!p)
+    return "";
+  char *warnings = strstr(p, "host-warnings = ");
+  if (warnings) {
+    char *end = strchr(warnings, '\n');
+    memmove(warnings, end ? end + 1 : warnings + strlen(warnings),
+            strlen(end ? end + 1 : warnings + strlen(warnings)) + 1);
+  }
+  return p;
 }
 
 Test(run, config_file_repeats_the_run_exactly) {
@@ -433,6 +443,9 @@ Test(run, json_carries_every_column_and_the_device_description) {
   cJSON *description = cJSON_GetObjectItem(root, "description");
   cr_expect(cJSON_IsArray(cJSON_GetObjectItem(description, "devices")));
   cr_expect(cJSON_IsObject(cJSON_GetObjectItem(description, "host")));
+  cJSON *checks = cJSON_GetObjectItem(description, "host_checks");
+  cr_expect(cJSON_IsArray(cJSON_GetObjectItem(checks, "warnings_before_run")),
+            "the host checks are recorded with the run");
   cJSON *rows = cJSON_GetObjectItem(root, "rows");
   cr_assert_eq(cJSON_GetArraySize(rows), 2);
   cJSON *row;
@@ -444,6 +457,40 @@ Test(run, json_carries_every_column_and_the_device_description) {
   }
   cJSON_Delete(root);
   free(text);
+  free(dir);
+}
+
+/* --repeat 2: the plan twice, rows told apart by their repeat; every row
+ * carries the warnings the config file recorded about the host. */
+Test(run, repeat_runs_the_plan_again_and_rows_carry_their_repeat) {
+  if (!clb_test_require_device())
+    return;
+  char *dir = clb_test_tmpdir();
+  char args[1024], path[512], config[512];
+  snprintf(path, sizeof path, "%s/r.csv", dir);
+  snprintf(args, sizeof args, "run --device @DEV --model softmax --batch 2,8 " QUICK
+                              " --repeat 2 --out %s",
+           path);
+  cr_assert_eq(clb_test_run_cli(args, NULL, NULL), 0);
+  size_t count = 0;
+  struct clb_row *rows = read_rows(path, &count);
+  cr_assert_eq(count, 4);
+  static const double repeats[] = {1, 1, 2, 2}, batches[] = {2, 8, 2, 8};
+  snprintf(config, sizeof config, "%s/r.config", dir);
+  char *text = clb_test_read_file(config);
+  cr_assert_not_null(text);
+  cr_expect(strstr(text, "repeat = 2\n") != NULL, "%s", text);
+  const char *line = strstr(text, "host-warnings = ");
+  for (size_t i = 0; i < count; i++) {
+    cr_expect_eq(rows[i].repeat, repeats[i], "row %zu", i);
+    cr_expect_eq(rows[i].batch, batches[i], "row %zu", i);
+    cr_expect_str_eq(rows[i].status, "ok", "%s", rows[i].message);
+    if (rows[i].host_warnings[0])
+      cr_expect(line && strstr(line, rows[i].host_warnings) == line + strlen("host-warnings = "),
+                "row %zu: '%s' is not what the config recorded", i, rows[i].host_warnings);
+  }
+  free(text);
+  free(rows);
   free(dir);
 }
 

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,11 +46,11 @@ Test(wire, messages_arrive_whole_and_in_order_then_the_end) {
   close(fds[1]);
   struct clb_wire *got = calloc(1, sizeof *got);
   cr_assert_eq(clb_wire_recv(fds[0], got), 1);
-  cr_expect_eq(memcmp(got, a, sizeof *a), 0, "the first message changed on the way");
+  cr_expect_eq(got->kind, CLB_WIRE_BEGIN);
+  cr_expect_eq(memcmp(&got->row, &a->row, sizeof a->row), 0, "the row changed on the way");
   cr_assert_eq(clb_wire_recv(fds[0], got), 1);
   cr_expect_eq(got->kind, CLB_WIRE_LOG);
-  cr_expect_str_eq(got->text, "a note for the user");
-  cr_expect(isnan(got->row.batch));
+  cr_expect_str_eq(got->text, "a note for the user"); /* a LOG carries no row */
   cr_expect_eq(clb_wire_recv(fds[0], got), 0, "end of stream");
   cr_expect_eq(clb_wire_recv(fds[0], got), 0, "and it stays the end");
   close(fds[0]);
@@ -98,24 +99,33 @@ Test(wire, a_message_written_in_pieces_is_reassembled) {
   int fds[2];
   cr_assert_eq(pipe(fds), 0);
   struct clb_wire *m = new_message(CLB_WIRE_ROW, "pieces", 64);
+  m->sequence = 7;
+  /* What clb_wire_send writes for a row: the header, then the row. */
+  const size_t header = offsetof(struct clb_wire, text), size = header + sizeof m->row;
+  char *framed = malloc(size);
+  cr_assert_not_null(framed);
+  memcpy(framed, m, header);
+  memcpy(framed + header, &m->row, sizeof m->row);
   pid_t pid = fork();
   cr_assert_geq(pid, 0);
   if (pid == 0) {
     close(fds[0]);
-    const char *p = (const char *)m;
-    size_t piece = sizeof *m / 3 + 1;
-    for (size_t done = 0; done < sizeof *m; done += piece) {
-      size_t n = sizeof *m - done < piece ? sizeof *m - done : piece;
-      if (write(fds[1], p + done, n) != (ssize_t)n)
+    size_t piece = size / 3 + 1;
+    for (size_t done = 0; done < size; done += piece) {
+      size_t n = size - done < piece ? size - done : piece;
+      if (write(fds[1], framed + done, n) != (ssize_t)n)
         _exit(1);
       usleep(20000);
     }
     _exit(0);
   }
   close(fds[1]);
+  free(framed);
   struct clb_wire *got = calloc(1, sizeof *got);
   cr_expect_eq(clb_wire_recv(fds[0], got), 1);
-  cr_expect_eq(memcmp(got, m, sizeof *m), 0);
+  cr_expect_eq(got->kind, CLB_WIRE_ROW);
+  cr_expect_eq(got->sequence, 7);
+  cr_expect_eq(memcmp(&got->row, &m->row, sizeof m->row), 0);
   cr_expect_eq(clb_wire_recv(fds[0], got), 0);
   close(fds[0]);
   int status = 0;
@@ -158,8 +168,10 @@ static void tiny_plan(struct clb_plan *plan, const char *precision, const char *
 }
 
 struct worker_run {
-  struct clb_wire *messages; /* every message but LOG, in order */
+  struct clb_wire *messages; /* every message but LOG and ACTIVE, in order */
   size_t count;
+  size_t actives;            /* ACTIVE messages (one per round) */
+  int active_unknown;        /* an ACTIVE named a configuration not begun */
   char logs[8192]; /* LOG texts, one per line */
   int last_recv;   /* what ended the stream: 0 (its end) or an error */
   int exit_code;   /* -1 when the child did not exit normally */
@@ -185,7 +197,7 @@ static void run_worker(const struct clb_plan *plan, const char *device, struct w
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
       _exit(CLB_WORKER_FAILED);
-    _exit(clb_worker_run(plan, device, fds[1]));
+    _exit(clb_worker_run(plan, device, 1, fds[1]));
   }
   close(fds[1]);
   size_t cap = 8;
@@ -210,6 +222,14 @@ static void run_worker(const struct clb_plan *plan, const char *device, struct w
     if (m->kind == CLB_WIRE_LOG) {
       size_t len = strlen(run->logs);
       snprintf(run->logs + len, sizeof run->logs - len, "%s\n", m->text);
+      continue;
+    }
+    if (m->kind == CLB_WIRE_ACTIVE) {
+      int begun = 0;
+      for (size_t i = 0; i < run->count; i++)
+        begun |= run->messages[i].kind == CLB_WIRE_BEGIN && run->messages[i].sequence == m->sequence;
+      run->active_unknown |= !begun;
+      run->actives++;
       continue;
     }
     if (run->count == cap) {
@@ -265,7 +285,35 @@ static void free_run(struct worker_run *run) {
   free(run->messages);
 }
 
-Test(worker, measures_each_configuration_and_says_done, .timeout = 180) {
+/* The timing columns of an ok row, schema 2's interval included. */
+static void expect_timing(const struct clb_row *row, double batch) {
+  cr_expect_str_eq(row->status, "ok", "B=%g: %s", batch, row->message);
+  cr_expect(row->step_s_median > 0 && isfinite(row->step_s_median), "B=%g", batch);
+  cr_expect(row->step_s_min > 0 && row->step_s_min <= row->step_s_median);
+  cr_expect(row->step_s_ci_low <= row->step_s_median && row->step_s_median <= row->step_s_ci_high,
+            "B=%g: median %g outside its interval [%g, %g]", batch, row->step_s_median,
+            row->step_s_ci_low, row->step_s_ci_high);
+  cr_expect(row->step_s_ci_low >= row->step_s_min);
+  cr_expect(row->step_rmad >= 0 && isfinite(row->step_rmad));
+  cr_expect(row->rounds >= 2, "B=%g: %g rounds", batch, row->rounds);
+  cr_expect(row->stable == 0 || row->stable == 1);
+  cr_expect_eq(row->repeat, 1);
+  cr_expect(row->wall_step_s > 0);
+  cr_expect(row->reps >= row->rounds);
+  cr_expect(fabs(row->samples_per_s - batch / row->step_s_median) <= 1e-9 * row->samples_per_s);
+  cr_expect(row->gflops > 0 && row->device_bytes > 0 && row->host_rss_bytes > 0);
+  cr_expect(!strcmp(row->timer, "events") || !strcmp(row->timer, "wall"), "%s", row->timer);
+  cr_expect_str_eq(row->sampling, "without_replacement");
+  cr_expect(row->sigma2 > 0 && row->var_measured > 0 && row->var_predicted > 0,
+            "B=%g: the noise was measured", batch);
+  cr_expect_eq(row->noise_batches, 4);
+  cr_expect_eq(row->tuned, 0);
+}
+
+/* Interleaved (the default): both configurations are set up, timed in turns
+ * (an ACTIVE message per round names the one on the device), then their
+ * rows come, then DONE. */
+Test(worker, times_the_configurations_in_turns_and_says_done, .timeout = 180) {
   if (!clb_test_require_device_unloaded())
     return;
   const char *device = clb_test_device_spec();
@@ -278,31 +326,49 @@ Test(worker, measures_each_configuration_and_says_done, .timeout = 180) {
   run_worker(plan, device, &run);
   char seq[64];
   kinds(&run, seq, sizeof seq);
-  cr_expect_str_eq(seq, "BRBRD", "BEGIN and ROW per configuration, then DONE; logs:\n%s", run.logs);
+  cr_expect_str_eq(seq, "BBRRD", "two BEGINs, two ROWs, then DONE; logs:\n%s", run.logs);
   cr_expect_eq(run.exit_code, CLB_WORKER_OK, "logs:\n%s", run.logs);
   cr_expect_eq(run.last_recv, 0, "the stream ends cleanly");
+  cr_expect_geq(run.actives, 4, "rounds of both configurations were announced");
+  cr_expect_eq(run.active_unknown, 0, "every ACTIVE names a configuration begun");
+  cr_expect(strstr(run.logs, "timing 2 configurations in turns") != NULL, "%s", run.logs);
   static const double batches[] = {4, 16};
-  for (size_t k = 0; k < 2 && 2 * k + 1 < run.count; k++) {
-    const struct clb_row *begin = &run.messages[2 * k].row, *row = &run.messages[2 * k + 1].row;
+  for (size_t k = 0; k < 2 && k + 2 < run.count; k++) {
+    const struct clb_row *begin = &run.messages[k].row, *row = &run.messages[2 + k].row;
+    cr_expect_eq(run.messages[k].sequence, k);
+    cr_expect_eq(run.messages[2 + k].sequence, k, "a row carries its BEGIN's number");
     expect_identity(begin, device, batches[k], "fp32");
     cr_expect_str_eq(begin->status, "", "a BEGIN row is not finished");
     cr_expect(isnan(begin->step_s_median));
     expect_identity(row, device, batches[k], "fp32");
-    cr_expect_str_eq(row->status, "ok", "B=%g: %s", batches[k], row->message);
-    cr_expect(row->step_s_median > 0 && isfinite(row->step_s_median), "B=%g", batches[k]);
-    cr_expect(row->step_s_min > 0 && row->step_s_min <= row->step_s_median);
-    cr_expect(row->wall_step_s > 0);
-    cr_expect(row->reps >= 1);
-    cr_expect(fabs(row->samples_per_s - batches[k] / row->step_s_median) <=
-              1e-9 * row->samples_per_s);
-    cr_expect(row->gflops > 0 && row->device_bytes > 0 && row->host_rss_bytes > 0);
-    cr_expect(!strcmp(row->timer, "events") || !strcmp(row->timer, "wall"), "%s", row->timer);
-    cr_expect_str_eq(row->sampling, "without_replacement");
-    cr_expect(row->sigma2 > 0 && row->var_measured > 0 && row->var_predicted > 0,
-              "the noise was measured: %s", run.logs);
-    cr_expect_eq(row->noise_batches, 4);
-    cr_expect_eq(row->tuned, 0);
+    expect_timing(row, batches[k]);
   }
+  free_run(&run);
+  free(plan);
+  clb_test_remove_tmpdir(dir);
+}
+
+Test(worker, without_interleaving_measures_one_configuration_after_the_other, .timeout = 180) {
+  if (!clb_test_require_device_unloaded())
+    return;
+  const char *device = clb_test_device_spec();
+  char *dir = clb_test_tmpdir();
+  char out[4200];
+  snprintf(out, sizeof out, "%s/r.csv", dir);
+  struct clb_plan *plan = malloc(sizeof *plan);
+  tiny_plan(plan, "fp32", out);
+  struct clb_error err = {0};
+  cr_assert_eq(clb_plan_set(plan, "no-interleave", "yes", &err), 0, "%s", err.message);
+  struct worker_run run;
+  run_worker(plan, device, &run);
+  char seq[64];
+  kinds(&run, seq, sizeof seq);
+  cr_expect_str_eq(seq, "BRBRD", "BEGIN and ROW per configuration, then DONE; logs:\n%s",
+                   run.logs);
+  cr_expect_eq(run.exit_code, CLB_WORKER_OK, "logs:\n%s", run.logs);
+  static const double batches[] = {4, 16};
+  for (size_t k = 0; k < 2 && 2 * k + 1 < run.count; k++)
+    expect_timing(&run.messages[2 * k + 1].row, batches[k]);
   free_run(&run);
   free(plan);
   clb_test_remove_tmpdir(dir);
@@ -323,13 +389,14 @@ Test(worker, resume_skips_what_the_results_file_holds, .timeout = 180) {
   run_worker(plan, device, &first);
   char seq[64];
   kinds(&first, seq, sizeof seq);
-  cr_assert_str_eq(seq, "BRBRD", "logs:\n%s", first.logs);
+  cr_assert_str_eq(seq, "BBRRD", "logs:\n%s", first.logs);
 
   /* The file holds the row of B = 4 only, as an interrupted run leaves it. */
   FILE *csv = fopen(out, "w");
   cr_assert_not_null(csv);
   cr_assert_eq(clb_results_write_header(csv, NULL), 0);
-  cr_assert_eq(clb_results_write_row(csv, &first.messages[1].row, NULL), 0);
+  cr_assert_eq(first.messages[2].row.batch, 4);
+  cr_assert_eq(clb_results_write_row(csv, &first.messages[2].row, NULL), 0);
   fclose(csv);
 
   struct clb_error err = {0};
@@ -350,7 +417,7 @@ Test(worker, resume_skips_what_the_results_file_holds, .timeout = 180) {
   struct worker_run third;
   run_worker(plan, device, &third);
   kinds(&third, seq, sizeof seq);
-  cr_expect_str_eq(seq, "BRBRD");
+  cr_expect_str_eq(seq, "BBRRD");
   free_run(&first);
   free_run(&second);
   free_run(&third);

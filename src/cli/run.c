@@ -14,6 +14,7 @@
 #include "cl/platform.h"
 #include "cl/topology.h"
 #include "cli/commands.h"
+#include "measure/host_check.h"
 #include "measure/measure.h"
 #include "model/dataset.h"
 #include "results/advise.h"
@@ -45,14 +46,16 @@ void clb_help_run(FILE *out) {
                "  A,B,...              every device any of these selects\n");
 }
 
-/* The options of run, then the worker's two internal ones. */
+/* The options of run, then the worker's internal ones. */
 #define WORKER_DEVICE_OPTION 'W'
 #define WORKER_FD_OPTION 'F'
+#define WORKER_REPEAT_OPTION 'R'
 
 struct run_args {
   struct clb_plan plan;
   const char *worker_device;
   int worker_fd;
+  size_t worker_repeat;
 };
 
 /* Returns 0, or an exit code (0 for --help is signalled by `*help`). */
@@ -63,10 +66,11 @@ static int parse_run_args(int argc, char **argv, const char *command, struct run
   clb_plan_defaults(&args->plan);
   args->worker_device = NULL;
   args->worker_fd = -1;
+  args->worker_repeat = 1;
   *help = 0;
   opterr = 0;
-  struct option run_options[64 + 4];
-  if (clb_run_option_count + 4 > sizeof run_options / sizeof run_options[0]) {
+  struct option run_options[64 + 5];
+  if (clb_run_option_count + 5 > sizeof run_options / sizeof run_options[0]) {
     fprintf(stderr, "clbatch %s: internal error: too many options\n", command);
     return 1;
   }
@@ -76,7 +80,9 @@ static int parse_run_args(int argc, char **argv, const char *command, struct run
       (struct option){"worker-device", required_argument, NULL, WORKER_DEVICE_OPTION};
   run_options[clb_run_option_count + 2] =
       (struct option){"worker-fd", required_argument, NULL, WORKER_FD_OPTION};
-  run_options[clb_run_option_count + 3] = (struct option){NULL, 0, NULL, 0};
+  run_options[clb_run_option_count + 3] =
+      (struct option){"worker-repeat", required_argument, NULL, WORKER_REPEAT_OPTION};
+  run_options[clb_run_option_count + 4] = (struct option){NULL, 0, NULL, 0};
   while ((opt = getopt_long(argc, argv, ":", run_options, NULL)) != -1) {
     if (opt == 'h') {
       *help = 1;
@@ -89,6 +95,10 @@ static int parse_run_args(int argc, char **argv, const char *command, struct run
     if (opt == WORKER_FD_OPTION) {
       /* Internal: the parent always passes 3; a bad value fails at the first write. */
       args->worker_fd = (int)strtol(optarg, NULL, 10);
+      continue;
+    }
+    if (opt == WORKER_REPEAT_OPTION) {
+      args->worker_repeat = (size_t)strtoul(optarg, NULL, 10);
       continue;
     }
     if (opt < 1000 || (size_t)(opt - 1000) >= clb_run_option_count) {
@@ -122,14 +132,14 @@ int clb_cmd_worker(int argc, char **argv) {
     fprintf(stderr, "clbatch __worker: %s\n", err.message);
     return 2;
   }
-  return clb_worker_run(&args.plan, args.worker_device, args.worker_fd);
+  return clb_worker_run(&args.plan, args.worker_device, args.worker_repeat, args.worker_fd);
 }
 
 /* The progress line on stderr ("[3/39] device model prec B=... elapsed ETA"),
  * redrawn in place on a terminal; notes clear it first. */
 struct progress_line {
   int terminal, quiet;
-  double started;
+  double started, drawn;
   int shown;
 };
 
@@ -163,6 +173,25 @@ static void show_configuration(void *context, const struct clb_row *row, size_t 
   format_duration(eta, eta_text, sizeof eta_text);
   fprintf(stderr, "\r\033[K[%zu/%zu] %.40s %s %s B=%.0f  elapsed %s  ETA %s", done + 1, total,
           row->device, row->model, row->precision, row->batch, elapsed_text, eta_text);
+  fflush(stderr);
+  line->shown = 1;
+}
+
+/* Rounds change every ~10 ms; the line is redrawn a few times a second. */
+static void show_timing(void *context, const struct clb_row *row, size_t running, size_t done,
+                        size_t total) {
+  struct progress_line *line = context;
+  if (!line->terminal || line->quiet)
+    return;
+  double now = clb_now();
+  if (now - line->drawn < 0.25)
+    return;
+  line->drawn = now;
+  char elapsed_text[16];
+  format_duration(now - line->started, elapsed_text, sizeof elapsed_text);
+  fprintf(stderr, "\r\033[K[%zu/%zu done] timing %zu in turns, now %.32s %s %s B=%.0f  elapsed %s",
+          done, total, running, row->device, row->model, row->precision, row->batch,
+          elapsed_text);
   fflush(stderr);
   line->shown = 1;
 }
@@ -331,6 +360,43 @@ static int resolve_samples(struct clb_plan *plan, size_t *n) {
   return 0;
 }
 
+/* What makes this run's numbers less trustworthy, said before it starts and
+ * written into the config (so every row carries it). */
+static void check_host(struct clb_plan *plan, struct clb_host_check *check) {
+  plan->host_warnings[0] = '\0'; /* the host now, not the one a --config came from */
+  if (clb_host_check_run("", 0.25, getpid(), check) != 0)
+    return;
+  for (size_t i = 0; i < check->count && !plan->quiet; i++)
+    fprintf(stderr, "clbatch run: warning: %s\n", check->warnings[i]);
+  clb_host_check_join_short(check, plan->host_warnings, sizeof plan->host_warnings);
+}
+
+/* How much of the CPUs others took while the sweep ran: said when it is
+ * enough to move the numbers, and kept in the JSON either way. */
+static void report_host_during_run(const struct clb_plan *plan,
+                                   const struct clb_host_snapshot *before,
+                                   const struct clb_host_check *check, cJSON *description) {
+  struct clb_host_snapshot after;
+  double steal = NAN, others = NAN;
+  if (clb_host_snapshot_take("", getpid(), &after) == 0)
+    clb_host_snapshot_between(before, &after, &steal, &others);
+  if (!plan->quiet && (others >= 0.05 || steal >= 0.01))
+    fprintf(stderr,
+            "clbatch run: warning: during the run other processes used %.0f %% and the "
+            "hypervisor (steal) %.1f %% of the CPUs' time; compare its numbers with care\n",
+            100.0 * others, 100.0 * steal);
+  if (!description)
+    return;
+  cJSON *host = cJSON_AddObjectToObject(description, "host_checks");
+  cJSON *warnings = host ? cJSON_AddArrayToObject(host, "warnings_before_run") : NULL;
+  for (size_t i = 0; warnings && i < check->count; i++)
+    cJSON_AddItemToArray(warnings, cJSON_CreateString(check->warnings[i]));
+  if (host && isfinite(others))
+    cJSON_AddNumberToObject(host, "others_cpu_fraction_during_run", others);
+  if (host && isfinite(steal))
+    cJSON_AddNumberToObject(host, "steal_fraction_during_run", steal);
+}
+
 int clb_cmd_run(int argc, char **argv) {
   struct run_args args;
   int help = 0;
@@ -365,6 +431,8 @@ int clb_cmd_run(int argc, char **argv) {
     code = open_code;
     goto done;
   }
+  struct clb_host_check check = {0};
+  check_host(plan, &check);
   char config_path[1200];
   sibling_path(plan->out_path, ".config", config_path, sizeof config_path);
   if (clb_plan_write_config(plan, config_path, &err) != 0) {
@@ -377,10 +445,13 @@ int clb_cmd_run(int argc, char **argv) {
     description = clb_describe_all_json(&host, &devices, topology);
   }
   struct clb_sweep_stats stats;
-  struct progress_line line = {isatty(STDERR_FILENO), plan->quiet, clb_now(), 0};
-  struct clb_sweep_listener listener = {show_configuration, show_note, &line};
+  struct progress_line line = {isatty(STDERR_FILENO), plan->quiet, clb_now(), 0, 0};
+  struct clb_sweep_listener listener = {show_configuration, show_timing, show_note, &line};
+  struct clb_host_snapshot before = {0};
+  (void)clb_host_snapshot_take("", getpid(), &before); /* a part it cannot read stays unknown */
   int swept = clb_sweep_run(plan, config_path, &devices, csv, &listener, &stats, &err);
   clear_progress(&line);
+  report_host_during_run(plan, &before, &check, description);
   if (swept != 0) {
     fprintf(stderr, "clbatch run: %s\n", err.message);
     goto done;

@@ -12,7 +12,7 @@ void clb_measure_defaults(struct clb_measure_config *config) {
   config->min_time_s = 0.2;
   config->max_time_s = 2.0;
   config->max_reps = 100000;
-  config->target_cv = 0.02;
+  config->target_ci = 0.01;
 }
 
 double clb_event_span(cl_event first, cl_event last) {
@@ -107,10 +107,11 @@ cleanup:
   return rc;
 }
 
-/* Rounds of about 20 ms (clpeak's approach): long enough for the wall clock
- * and the launch overhead to average out, short enough for many samples. */
+/* Rounds of about 10 ms: long enough for the wall clock and the cost of a
+ * clFinish to average out, short enough that a configuration gets many rounds
+ * (the independent units of its interval) spread over the whole sweep. */
 static size_t steps_per_round(double probe_s) {
-  size_t per_round = probe_s > 0 ? (size_t)(0.02 / probe_s) : 1000;
+  size_t per_round = probe_s > 0 ? (size_t)(0.01 / probe_s) : 1000;
   if (per_round < 1)
     per_round = 1;
   if (per_round > 1000)
@@ -118,63 +119,206 @@ static size_t steps_per_round(double probe_s) {
   return per_round;
 }
 
+enum {
+  MIN_ROUNDS = 8,      /* before the interval may stop a job */
+  WALL_ROUND_EVERY = 4 /* every 4th round of a job runs without markers */
+};
+
+/* Per-step times pooled over rounds, with the size of each round. */
+struct rounds {
+  struct samples values;
+  size_t *sizes;
+  size_t count, capacity;
+};
+
+static int push_round_size(struct rounds *r, size_t size) {
+  if (r->count == r->capacity) {
+    size_t capacity = r->capacity ? 2 * r->capacity : 64;
+    size_t *grown = realloc(r->sizes, capacity * sizeof *grown);
+    if (!grown)
+      return CLB_E_NOMEM;
+    r->sizes = grown;
+    r->capacity = capacity;
+  }
+  r->sizes[r->count++] = size;
+  return 0;
+}
+
+/* What clb_measure_interleaved keeps per job. */
+struct job_state {
+  size_t next_index; /* step index of the next step (the data window moves on) */
+  size_t per_round;
+  int events_ok;
+  struct rounds timed;    /* per-step device times, or round means in the fallback */
+  struct samples walls;   /* wall seconds per step of marker-free rounds */
+  double timed_s;         /* seconds spent in this job's rounds */
+  size_t reps, visits, next_check; /* reps: steps of the timed rounds */
+  int running, force_wall;
+};
+
+static void job_state_free(struct job_state *state) {
+  free(state->timed.values.values);
+  free(state->timed.sizes);
+  free(state->walls.values);
+}
+
+static int warm_up_job(cl_command_queue queue, const char *device, struct clb_measure_job *job,
+                       struct job_state *state, const struct clb_measure_config *config) {
+  double probe = 0;
+  int rc = run_untimed(queue, device, job->step, job->context, 0, config->warmup_steps, NULL,
+                       &job->err);
+  if (rc == 0)
+    rc = run_untimed(queue, device, job->step, job->context, config->warmup_steps, 1, &probe,
+                     &job->err);
+  state->next_index = config->warmup_steps + 1;
+  state->per_round = steps_per_round(probe);
+  state->events_ok = 1;
+  state->running = rc == 0;
+  state->next_check = MIN_ROUNDS;
+  return rc;
+}
+
+/* One round of a job: with events (appending its per-step times as one
+ * round) or, every WALL_ROUND_EVERY-th visit, without markers (those steps
+ * do not count against max_reps: they are not behind the statistics). */
+static int job_round(cl_command_queue queue, const char *device, struct clb_measure_job *job,
+                     struct job_state *state, const struct clb_measure_config *config,
+                     struct clb_error *err) {
+  int wall_round =
+      state->force_wall || state->visits++ % WALL_ROUND_EVERY == WALL_ROUND_EVERY - 1;
+  size_t count = state->per_round;
+  if (!wall_round && state->reps + count > config->max_reps)
+    count = config->max_reps - state->reps;
+  if (count == 0)
+    count = 1;
+  state->force_wall = 0;
+  double wall = 0;
+  int rc = 0;
+  if (wall_round) {
+    rc = run_untimed(queue, device, job->step, job->context, state->next_index, count, &wall,
+                     &job->err);
+  } else {
+    int events_before = state->events_ok;
+    size_t before = state->timed.values.count;
+    rc = timed_round(queue, device, job->step, job->context, state->next_index, count,
+                     &state->events_ok, &state->timed.values, &wall, &job->err);
+    if (rc == 0 && events_before && !state->events_ok)
+      state->timed.count = 0; /* the fallback starts afresh: round means only */
+    if (rc == 0 && !state->events_ok) {
+      if (push_sample(&state->timed.values, wall / (double)count) != 0)
+        return clb_failf(err, CLB_E_NOMEM, "out of host memory for timing samples");
+      if (push_round_size(&state->timed, 1) != 0)
+        return clb_failf(err, CLB_E_NOMEM, "out of host memory for timing samples");
+    } else if (rc == 0 && push_round_size(&state->timed, state->timed.values.count - before) != 0) {
+      return clb_failf(err, CLB_E_NOMEM, "out of host memory for timing samples");
+    }
+  }
+  if (rc != 0) {
+    job->rc = rc;
+    return 0;
+  }
+  if ((wall_round || !state->events_ok) && push_sample(&state->walls, wall / (double)count) != 0)
+    return clb_failf(err, CLB_E_NOMEM, "out of host memory for timing samples");
+  state->next_index += count;
+  state->reps += wall_round ? 0 : count;
+  state->timed_s += wall;
+  return 0;
+}
+
+/* Whether a job has timed enough: its interval reached the target (checked
+ * on a geometric schedule, since each check sorts its samples), or its time
+ * or step budget ran out. */
+static int job_done(struct job_state *state, const struct clb_measure_config *config) {
+  if (state->reps >= config->max_reps || state->timed_s >= config->max_time_s) {
+    state->force_wall = state->walls.count == 0; /* wall_step_s needs one round */
+    return !state->force_wall;
+  }
+  const struct rounds *t = &state->timed;
+  if (state->timed_s < config->min_time_s || t->count < state->next_check ||
+      state->walls.count < 2)
+    return 0;
+  state->next_check = t->count + (t->count / 4 > 2 ? t->count / 4 : 2);
+  struct clb_clustered_median median;
+  clb_stats_clustered_median(t->values.values, t->sizes, t->count, 0.95, &median);
+  return median.half_width <= config->target_ci;
+}
+
+static void job_finish(struct clb_measure_job *job, struct job_state *state,
+                       const struct clb_measure_config *config) {
+  struct clb_timing *out = &job->timing;
+  const struct rounds *t = &state->timed;
+  memset(out, 0, sizeof *out);
+  clb_stats_summarize(t->values.values, t->values.count, &out->device);
+  clb_stats_clustered_median(t->values.values, t->sizes, t->count, 0.95, &out->median);
+  out->stable = out->median.half_width <= config->target_ci;
+  out->rounds = t->count;
+  out->reps = state->reps;
+  out->used_events = state->events_ok;
+  if (!state->events_ok)
+    snprintf(out->note, sizeof out->note, "%s", fallback_note);
+  struct clb_summary walls;
+  clb_stats_summarize(state->walls.values, state->walls.count, &walls);
+  out->wall_step_s = walls.median;
+  job->finished = 1;
+  state->running = 0;
+}
+
+int clb_measure_interleaved(cl_command_queue queue, const char *device,
+                            struct clb_measure_job *jobs, size_t count,
+                            const struct clb_measure_config *config, clb_measure_visit_fn visit,
+                            void *visit_context, struct clb_error *err) {
+  int rc = 0;
+  struct job_state *states = calloc(count ? count : 1, sizeof *states);
+  if (!states)
+    return clb_failf(err, CLB_E_NOMEM, "out of host memory for %zu timing jobs", count);
+  size_t running = 0;
+  for (size_t i = 0; i < count; i++) {
+    jobs[i].finished = 0;
+    jobs[i].rc = 0;
+    clb_error_clear(&jobs[i].err);
+    if ((jobs[i].rc = warm_up_job(queue, device, &jobs[i], &states[i], config)) != 0)
+      jobs[i].finished = 1;
+    else
+      running++;
+  }
+  int abandon = 0;
+  while (running > 0 && !abandon) {
+    for (size_t i = 0; i < count && !abandon; i++) {
+      struct job_state *state = &states[i];
+      if (!state->running)
+        continue;
+      if (visit)
+        visit(visit_context, i, running);
+      CLB_TRY(job_round(queue, device, &jobs[i], state, config, err));
+      if (jobs[i].rc != 0) {
+        jobs[i].finished = 1;
+        state->running = 0;
+        running--;
+        abandon = jobs[i].rc == CL_OUT_OF_RESOURCES;
+      } else if (job_done(state, config)) {
+        job_finish(&jobs[i], state, config);
+        running--;
+      }
+    }
+  }
+cleanup:
+  for (size_t i = 0; i < count; i++)
+    job_state_free(&states[i]);
+  free(states);
+  return rc;
+}
+
 int clb_measure_steps(cl_command_queue queue, const char *device, clb_step_fn step,
                       void *context, const struct clb_measure_config *config,
                       struct clb_timing *out, struct clb_error *err) {
-  int rc = 0;
-  struct samples device_times = {0}, round_means = {0};
-  memset(out, 0, sizeof *out);
-  size_t index = 0;
-  CLB_TRY(run_untimed(queue, device, step, context, index, config->warmup_steps, NULL, err));
-  index += config->warmup_steps;
-
-  double probe = 0;
-  CLB_TRY(run_untimed(queue, device, step, context, index++, 1, &probe, err));
-  size_t per_round = steps_per_round(probe);
-
-  int events_ok = 1;
-  double timed = 0;
-  size_t reps = 0;
-  double started = clb_now();
-  for (;;) {
-    size_t count = per_round;
-    if (reps + count > config->max_reps)
-      count = config->max_reps - reps;
-    double wall = 0;
-    CLB_TRY(timed_round(queue, device, step, context, index, count, &events_ok, &device_times,
-                        &wall, err));
-    index += count;
-    reps += count;
-    timed += wall;
-    if (push_sample(&round_means, wall / (double)count) != 0) {
-      rc = clb_failf(err, CLB_E_NOMEM, "out of host memory for timing samples");
-      goto cleanup;
-    }
-    const struct samples *basis = events_ok ? &device_times : &round_means;
-    struct clb_summary summary;
-    clb_stats_summarize(basis->values, basis->count, &summary);
-    int enough = timed >= config->min_time_s && basis->count >= 5;
-    if ((enough && summary.cv <= config->target_cv) || reps >= config->max_reps ||
-        clb_now() - started >= config->max_time_s)
-      break;
+  struct clb_measure_job job = {.step = step, .context = context};
+  int rc = clb_measure_interleaved(queue, device, &job, 1, config, NULL, NULL, err);
+  if (rc == 0 && job.rc != 0) {
+    *err = job.err;
+    rc = job.rc;
   }
-  if (!events_ok)
-    snprintf(out->note, sizeof out->note, "%s", fallback_note);
-  clb_stats_summarize(events_ok ? device_times.values : round_means.values,
-                      events_ok ? device_times.count : round_means.count, &out->device);
-  out->used_events = events_ok;
-  out->reps = reps;
-
-  /* Wall time per step without the markers: one back-to-back run, one finish. */
-  size_t wall_steps = 3 * per_round;
-  if (wall_steps > config->max_reps)
-    wall_steps = config->max_reps;
-  double wall = 0;
-  CLB_TRY(run_untimed(queue, device, step, context, index, wall_steps, &wall, err));
-  out->wall_step_s = wall / (double)wall_steps;
-cleanup:
-  free(device_times.values);
-  free(round_means.values);
+  if (rc == 0)
+    *out = job.timing;
   return rc;
 }
 

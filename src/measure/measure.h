@@ -28,28 +28,65 @@ typedef int (*clb_step_fn)(void *context, size_t index, cl_event *first, cl_even
 
 struct clb_measure_config {
   size_t warmup_steps; /* untimed steps first (kernel compilation, caches) */
-  double min_time_s;   /* keep timing at least this long */
-  double max_time_s;   /* and stop after this long even if the spread is high */
+  double min_time_s;   /* time each configuration at least this long */
+  double max_time_s;   /* and stop after this long even if its interval is wide */
   size_t max_reps;     /* or after this many timed steps */
-  double target_cv;    /* stop once stddev/mean of step times is at most this */
+  double target_ci;    /* stop once the 95 % interval of the median is within
+                          +- this fraction of it (0.01: +-1 %) */
 };
 
 struct clb_timing {
-  struct clb_summary device; /* seconds per step (wall-clock based when events fail) */
-  double wall_step_s;        /* wall seconds per step, back to back */
+  struct clb_summary device;           /* seconds per step (wall-clock based when events fail) */
+  struct clb_clustered_median median;  /* the same median, its 95 % interval and MAD */
+  double wall_step_s;                  /* wall seconds per step, back to back */
   size_t reps;
-  int used_events;           /* 1: profiling events; 0: wall-clock fallback */
-  char note[160];            /* why events were not used, when they were not */
+  size_t rounds;  /* timed rounds: the independent units of the interval */
+  int stable;     /* 1: the interval reached target_ci; 0: max_time_s or max_reps came first */
+  int used_events; /* 1: profiling events; 0: wall-clock fallback */
+  char note[160];  /* why events were not used, when they were not */
 };
 
 void clb_measure_defaults(struct clb_measure_config *config);
 
-/* A training step: throughput of an in-order queue kept busy. Warm-up steps,
- * one probe step that sizes rounds of ~20 ms, then rounds of back-to-back
- * steps (one clFinish per round) until the spread is small (target_cv after
- * min_time_s and 5 samples), max_reps or max_time_s; then a marker-free
- * back-to-back run for wall_step_s. out->device summarises per-step device
- * times (or round means of wall time in the fallback). */
+/* One configuration of an interleaved measurement. The caller fills `step`
+ * and `context`; clb_measure_interleaved fills the rest. */
+struct clb_measure_job {
+  clb_step_fn step;
+  void *context;
+  int finished;            /* 1: timed to the end (rc 0) or failed (rc != 0) */
+  int rc;                  /* its step's failure, 0 if none */
+  struct clb_error err;    /* why, when rc != 0 */
+  struct clb_timing timing; /* valid when finished and rc == 0 */
+};
+
+/* Called before each round with the job about to run and how many are still
+ * being timed (progress display, crash attribution). */
+typedef void (*clb_measure_visit_fn)(void *context, size_t job, size_t running);
+
+/* Training steps of several configurations, timed in turns so that a slow
+ * phase of the machine (a neighbour's load, a frequency change) lands on all
+ * of them alike instead of on whichever ran at that moment.
+ *
+ * Every job is first warmed up (warmup_steps) and probed once to size its
+ * rounds (~10 ms of back-to-back steps, one clFinish each). Then the jobs
+ * still running take one round each, in order, over and over: three rounds in
+ * four bracket every step with profiling events, the fourth runs the steps
+ * without markers for the wall clock. A job stops when the 95 % interval of
+ * its median step time (clb_stats_clustered_median, rounds as the independent
+ * units) is within +-target_ci after min_time_s of its own rounds and 8 timed
+ * rounds (stable), or when its rounds reach max_time_s or max_reps steps (not
+ * stable). The median is the pooled per-step median; wall_step_s the median
+ * of the marker-free rounds. A job whose step fails stops with its rc; one
+ * failing with CL_OUT_OF_RESOURCES (the context is suspect) stops them all,
+ * leaving unfinished ones with finished == 0. Returns 0, or an error of the
+ * measurement itself (host memory). */
+int clb_measure_interleaved(cl_command_queue queue, const char *device,
+                            struct clb_measure_job *jobs, size_t count,
+                            const struct clb_measure_config *config, clb_measure_visit_fn visit,
+                            void *visit_context, struct clb_error *err);
+
+/* One configuration alone: clb_measure_interleaved with a single job, its
+ * failure returned. */
 int clb_measure_steps(cl_command_queue queue, const char *device, clb_step_fn step,
                       void *context, const struct clb_measure_config *config,
                       struct clb_timing *out, struct clb_error *err);

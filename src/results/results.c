@@ -28,6 +28,32 @@ const struct clb_column clb_columns[] = {
 
 const size_t clb_column_count = sizeof clb_columns / sizeof clb_columns[0];
 
+/* Columns schema 2 added; a schema 1 file has every other column, in order. */
+static const char *const added_in_2[] = {"repeat",        "step_s_ci_low", "step_s_ci_high",
+                                         "step_rmad",     "rounds",        "stable",
+                                         "host_warnings"};
+
+int clb_column_in_schema(size_t column, int version) {
+  if (column >= clb_column_count || version < CLB_SCHEMA_OLDEST || version > CLB_SCHEMA_VERSION)
+    return 0;
+  if (version >= 2)
+    return 1;
+  for (size_t i = 0; i < sizeof added_in_2 / sizeof added_in_2[0]; i++)
+    if (strcmp(clb_columns[column].name, added_in_2[i]) == 0)
+      return 0;
+  return 1;
+}
+
+/* The columns of schema `version` in file order: layout[k] is the
+ * clb_columns index of field k. Returns how many. */
+static size_t schema_layout(int version, size_t *layout) {
+  size_t n = 0;
+  for (size_t i = 0; i < clb_column_count; i++)
+    if (clb_column_in_schema(i, version))
+      layout[n++] = i;
+  return n;
+}
+
 static double *number_field(struct clb_row *row, const struct clb_column *col) {
   return (double *)(void *)((char *)row + col->offset);
 }
@@ -113,17 +139,19 @@ static int header_index(const struct clb_csv_record *rec, const char *name) {
   return -1;
 }
 
-/* Names the first header field that differs from the schema, and why. */
-static int check_header(const char *path, const struct clb_csv_record *rec, struct clb_error *err) {
-  for (size_t i = 0; i < clb_column_count || i < rec->count; i++) {
+/* Names the first header field that differs from the columns of `layout`,
+ * and why. */
+static int check_header(const char *path, const struct clb_csv_record *rec, const size_t *layout,
+                        size_t n_layout, struct clb_error *err) {
+  for (size_t i = 0; i < n_layout || i < rec->count; i++) {
     if (i >= rec->count)
       return clb_failf(err, CLB_E_SCHEMA, "%s: header: missing column '%s' (column %zu)", path,
-                       clb_columns[i].name, i + 1);
+                       clb_columns[layout[i]].name, i + 1);
     const char *found = clb_csv_field(rec, i);
-    if (i >= clb_column_count)
+    if (i >= n_layout)
       return clb_failf(err, CLB_E_SCHEMA, "%s: header: extra column '%s' (column %zu)", path,
                        found, i + 1);
-    const char *expected = clb_columns[i].name;
+    const char *expected = clb_columns[layout[i]].name;
     if (strcmp(found, expected) == 0)
       continue;
     if (header_index(rec, expected) < 0)
@@ -137,6 +165,40 @@ static int check_header(const char *path, const struct clb_csv_record *rec, stru
                      found, i + 1, expected);
   }
   return CLB_OK;
+}
+
+/* How many leading header fields match the columns of `layout`. */
+static size_t matching_prefix(const struct clb_csv_record *rec, const size_t *layout,
+                              size_t n_layout) {
+  size_t i = 0;
+  while (i < rec->count && i < n_layout && strcmp(clb_csv_field(rec, i), clb_columns[layout[i]].name) == 0)
+    i++;
+  return i;
+}
+
+/* The file's schema from its header: the newest whose columns it matches.
+ * A header that matches none is described against the version it follows
+ * furthest (the newest on a tie): a schema 2 file that lost its last column
+ * is missing that column, not schema 2's first new one. */
+static int detect_schema(const char *path, const struct clb_csv_record *rec, int *version,
+                         size_t *layout, size_t *n_layout, struct clb_error *err) {
+  int closest = CLB_SCHEMA_VERSION;
+  size_t longest = 0;
+  for (int v = CLB_SCHEMA_VERSION; v >= CLB_SCHEMA_OLDEST; v--) {
+    *n_layout = schema_layout(v, layout);
+    struct clb_error ignored = {0};
+    if (check_header(path, rec, layout, *n_layout, &ignored) == CLB_OK) {
+      *version = v;
+      return CLB_OK;
+    }
+    size_t prefix = matching_prefix(rec, layout, *n_layout);
+    if (prefix > longest) {
+      longest = prefix;
+      closest = v;
+    }
+  }
+  *n_layout = schema_layout(closest, layout);
+  return check_header(path, rec, layout, *n_layout, err);
 }
 
 /* Parses a number field: empty = NaN; otherwise the whole field must be a
@@ -175,11 +237,17 @@ static void copy_string(char *dst, const char *src) {
   dst[len] = '\0';
 }
 
-static int fill_row(const char *path, const struct clb_csv_record *rec, struct clb_row *row,
+/* A row of a file of schema `version` (columns `layout`), as a row of the
+ * current schema: the columns that version lacks stay empty, except the
+ * repeat, which was 1 before it had a column. */
+static int fill_row(const char *path, const struct clb_csv_record *rec, int version,
+                    const size_t *layout, size_t n_layout, struct clb_row *row,
                     struct clb_error *err) {
   clb_row_init(row);
-  for (size_t i = 0; i < clb_column_count; i++) {
-    const struct clb_column *col = &clb_columns[i];
+  if (version < 2)
+    row->repeat = 1;
+  for (size_t i = 0; i < n_layout; i++) {
+    const struct clb_column *col = &clb_columns[layout[i]];
     const char *text = clb_csv_field(rec, i);
     if (col->kind == CLB_COL_STR) {
       copy_string(string_field(row, col), text);
@@ -190,6 +258,7 @@ static int fill_row(const char *path, const struct clb_csv_record *rec, struct c
       return clb_failf(err, CLB_E_PARSE, "%s:%zu: column %s: %s: '%.64s'", path, rec->line,
                        col->name, why, text);
   }
+  row->schema = CLB_SCHEMA_VERSION; /* it is one now: written back, it reads as one */
   return CLB_OK;
 }
 
@@ -208,6 +277,9 @@ int clb_results_read(const char *path, struct clb_row **rows, size_t *count, cha
   struct clb_row *local = NULL;
   size_t n_local = 0, cap_local = 0;
   struct clb_c_numeric numeric;
+  size_t layout[sizeof clb_columns / sizeof clb_columns[0]];
+  size_t n_layout = 0;
+  int version = CLB_SCHEMA_VERSION;
   int rc = CLB_OK;
   clb_c_numeric_enter(&numeric);
   if (warning && warning_size)
@@ -223,7 +295,7 @@ int clb_results_read(const char *path, struct clb_row **rows, size_t *count, cha
     rc = clb_failf(err, CLB_E_PARSE, "%s: empty file (no header line)", path);
     goto cleanup;
   }
-  CLB_TRY(check_header(path, rec, err));
+  CLB_TRY(detect_schema(path, rec, &version, layout, &n_layout, err));
 
   for (;;) {
     status = clb_csv_next(&reader, &rec);
@@ -240,12 +312,12 @@ int clb_results_read(const char *path, struct clb_row **rows, size_t *count, cha
       rc = clb_failf(err, CLB_E_PARSE, "%s:%zu: empty line inside the file", path, rec->line);
       goto cleanup;
     }
-    if (last && (!rec->terminated || rec->open_quote || rec->count < clb_column_count)) {
+    if (last && (!rec->terminated || rec->open_quote || rec->count < n_layout)) {
       if (warning && warning_size)
         snprintf(warning, warning_size,
                  "%s:%zu: last line is truncated (%zu of %zu fields%s); dropped it, as a "
                  "killed run can leave such a line",
-                 path, rec->line, rec->count, clb_column_count,
+                 path, rec->line, rec->count, n_layout,
                  rec->terminated ? "" : ", no trailing newline");
       break;
     }
@@ -253,17 +325,18 @@ int clb_results_read(const char *path, struct clb_row **rows, size_t *count, cha
     double schema = NAN;
     const char *why = NULL;
     if (parse_number(clb_csv_field(rec, 0), &clb_columns[0], &schema, &why) != 0 ||
-        schema != CLB_SCHEMA_VERSION) {
-      rc = clb_failf(err, CLB_E_SCHEMA, "%s:%zu: schema version %s, this clbatch reads %d", path,
-                     rec->line, clb_csv_field(rec, 0), CLB_SCHEMA_VERSION);
+        schema != (double)version) {
+      rc = clb_failf(err, CLB_E_SCHEMA,
+                     "%s:%zu: schema version %s in a file whose header is schema %d (this "
+                     "clbatch reads %d to %d)",
+                     path, rec->line, clb_csv_field(rec, 0), version, CLB_SCHEMA_OLDEST,
+                     CLB_SCHEMA_VERSION);
       goto cleanup;
     }
-    if (rec->count != clb_column_count) {
-      size_t at = rec->count < clb_column_count ? rec->count : clb_column_count;
+    if (rec->count != n_layout) {
+      size_t at = rec->count < n_layout ? rec->count : n_layout - 1;
       rc = clb_failf(err, CLB_E_PARSE, "%s:%zu: column %s: row has %zu fields, the header %zu",
-                     path, rec->line,
-                     clb_columns[at < clb_column_count ? at : clb_column_count - 1].name,
-                     rec->count, clb_column_count);
+                     path, rec->line, clb_columns[layout[at]].name, rec->count, n_layout);
       goto cleanup;
     }
     if (n_local == cap_local) {
@@ -276,7 +349,7 @@ int clb_results_read(const char *path, struct clb_row **rows, size_t *count, cha
       local = grown;
       cap_local = cap;
     }
-    CLB_TRY(fill_row(path, rec, &local[n_local], err));
+    CLB_TRY(fill_row(path, rec, version, layout, n_layout, &local[n_local], err));
     n_local++;
   }
 
@@ -300,6 +373,6 @@ cleanup:
 }
 
 void clb_row_key(const struct clb_row *row, char *key, size_t size) {
-  snprintf(key, size, "%s|%s|%s|%s|%s|%.0f|%s", row->host, row->device_index, row->device,
-           row->model, row->precision, row->batch, row->data_on);
+  snprintf(key, size, "%s|%s|%s|%s|%s|%.0f|%s|%.0f", row->host, row->device_index, row->device,
+           row->model, row->precision, row->batch, row->data_on, row->repeat);
 }

@@ -11,10 +11,13 @@
 
 #include "util/errors.h"
 
-#define CLB_SCHEMA_VERSION 1
+#define CLB_SCHEMA_VERSION 2
+/* The oldest schema the reader still accepts: version 1 lacks the columns
+ * results.c lists as added in 2 (read back as empty / NaN). */
+#define CLB_SCHEMA_OLDEST 1
 
 #define CLB_COLUMNS(X)                                                                      \
-  X(schema, INT, "", "schema version of this row (this document describes 1)")              \
+  X(schema, INT, "", "schema version of this row (this document describes 2)")              \
   X(clbatch_version, STR, "", "clbatch version that wrote the row")                         \
   X(timestamp, STR, "ISO 8601 UTC", "when the row was measured")                            \
   X(host, STR, "", "host name")                                                             \
@@ -37,6 +40,7 @@
   X(n_classes, INT, "", "C, classes (softmax, mlp) or outputs (linreg)")                    \
   X(batch, INT, "", "B, samples per step")                                                  \
   X(data_on, STR, "", "device (data resident) or host (each batch copied from pinned memory)") \
+  X(repeat, INT, "", "which repeat of `clbatch run --repeat R` (1 .. R); part of a row's identity") \
   X(steps_per_epoch, INT, "", "ceil(N / B)")                                                \
   X(reps, INT, "", "timed steps behind the statistics")                                     \
   X(step_s_median, REAL, "s", "median device time of one step (profiling events)")          \
@@ -44,6 +48,11 @@
   X(step_s_p10, REAL, "s", "10th percentile of step time")                                  \
   X(step_s_p90, REAL, "s", "90th percentile of step time")                                  \
   X(step_cv, REAL, "", "coefficient of variation of step time (stddev / mean)")             \
+  X(step_s_ci_low, REAL, "s", "95% confidence interval of step_s_median, low end (rounds as the independent units)") \
+  X(step_s_ci_high, REAL, "s", "95% confidence interval of step_s_median, high end") \
+  X(step_rmad, REAL, "", "median absolute deviation of step time / step_s_median (robust spread)") \
+  X(rounds, INT, "", "timed rounds behind the interval") \
+  X(stable, INT, "", "1: the interval reached +-target_ci of the median; 0: --max-time or --max-reps came first (unstable)") \
   X(wall_step_s, REAL, "s", "wall time per step over back-to-back steps, host overhead included") \
   X(steps_per_s, REAL, "1/s", "1 / step_s_median")                                          \
   X(samples_per_s, REAL, "1/s", "B / step_s_median")                                        \
@@ -70,6 +79,7 @@
   X(peak_gbytes_per_s, REAL, "GB/s", "measured global-memory bandwidth of this device")     \
   X(max_batch_fit, INT, "", "largest B whose buffers the device accepted (--max-batch-probe)") \
   X(tuned, INT, "", "1 when CLBlast ran parameters from `clbatch tune`, 0 for its defaults") \
+  X(host_warnings, STR, "", "what made this host less trustworthy when the run started (load, governor, VM, busy processes); empty if nothing") \
   X(status, STR, "", "ok, skipped, oom, error or timeout")                                  \
   X(message, STR, "", "why a row is not ok, or notes (e.g. timer fallback)")
 
@@ -100,19 +110,25 @@ struct clb_column {
 extern const struct clb_column clb_columns[];
 extern const size_t clb_column_count;
 
+/* Whether column `column` (an index of clb_columns) is part of schema
+ * `version` (CLB_SCHEMA_OLDEST .. CLB_SCHEMA_VERSION). */
+int clb_column_in_schema(size_t column, int version);
+
 /* All numbers NaN, all strings empty, schema and clbatch_version set. */
 void clb_row_init(struct clb_row *row);
 
-/* The identity of a configuration, the key of resume and merge: host, device
- * index and name, model, precision, batch and data_on. */
+/* The identity of a configuration, the key of resume: host, device index and
+ * name, model, precision, batch, data_on and repeat. */
 void clb_row_key(const struct clb_row *row, char *key, size_t size);
 
 /* Writes the header line / one row (RFC 4180 quoting), and flushes. */
 int clb_results_write_header(FILE *out, struct clb_error *err);
 int clb_results_write_row(FILE *out, const struct clb_row *row, struct clb_error *err);
 
-/* Reads a results CSV. Rejects a missing or reordered header, a wrong schema
- * version, a ragged row, a bad number; a truncated last line (no newline, too
+/* Reads a results CSV of any schema from CLB_SCHEMA_OLDEST on (an older
+ * file's rows come back as current rows, the columns it lacks empty, repeat
+ * 1). Rejects a header that matches no schema, a row whose schema differs from
+ * its header's, a ragged row, a bad number; a truncated last line (no newline, too
  * few fields) is dropped with a warning in `warning` (may be NULL). Rows are
  * appended to *rows (realloc'd; caller frees). */
 int clb_results_read(const char *path, struct clb_row **rows, size_t *count, char *warning,

@@ -202,6 +202,20 @@ static void format_noise_batches(const struct clb_option *option, const void *ta
   snprintf(buf, size, "%zu", const_plan_of(target)->noise_batches);
 }
 
+/* Schema 1 stopped on the CV of the step times; config files of that time
+ * still say `target-cv = X`, which reads as nothing. On the command line the
+ * option would be silently ignored, so it is refused with what replaces it. */
+static int set_retired_target_cv(const struct clb_option *option, void *target,
+                                 const char *value, struct clb_error *err) {
+  (void)value;
+  if (plan_of(target)->config_depth > 0)
+    return 0;
+  return clb_failf(err, CLB_E_INVAL,
+                   "--%s is retired: the spread of the step times no longer decides when "
+                   "to stop; use --target-ci (the 95%% interval of the median, e.g. 0.01)",
+                   option->name);
+}
+
 static int apply_config_entry(const char *key, const char *value, void *context);
 
 struct config_context {
@@ -292,8 +306,25 @@ static void format_config(const struct clb_option *option, const void *target, c
     "and at most S seconds", HOW, 0, NULL, NULL)                                                \
   X("max-reps", SIZE, measure.max_reps, 1, 100000000, "100000", "K",                \
     "or at most K steps", HOW, 0, NULL, NULL)                                                   \
-  X("target-cv", DOUBLE, measure.target_cv, 0, 10, "0.02", "X",                     \
-    "stop once the step-time CV is <= X", HOW, 0, NULL, NULL)                                   \
+  X("target-ci", DOUBLE, measure.target_ci, 0, 1, "0.01", "X",                      \
+    "stop once the 95% interval of the median step time is\n"                                   \
+    "within +-X of it (0.01: +-1 %); a row that gets there\n"                                   \
+    "before --max-time is stable, any other is flagged unstable",                              \
+    HOW, 0, NULL, NULL)                                                                         \
+  X("target-cv", CUSTOM, measure.target_ci, 0, 0, NULL, "X",                                    \
+    "retired (schema 1): the CV no longer stops a run", HOW,                                    \
+    CLB_OPT_HIDDEN | CLB_OPT_UNSAVED, set_retired_target_cv, NULL)                              \
+  X("no-interleave", FLAG, interleave, 0, 0, "no", NULL,                            \
+    "time each configuration alone, one after the other, instead\n"                             \
+    "of in turns with the device's others (a slow phase of the\n"                               \
+    "machine then lands on whichever ran at that moment)",                                      \
+    HOW, CLB_OPT_NEGATE, NULL, NULL)                                                            \
+  X("repeat", SIZE, repeat, 1, 1000, "1", "R",                                      \
+    "run the whole plan R times in a row; rows carry their\n"                                   \
+    "repeat, and `clbatch report` shows how far repeats agree",                                 \
+    HOW, 0, NULL, NULL)                                                                         \
+  X("host-warnings", TEXT, host_warnings, 0, 0, NULL, "TEXT",                       \
+    "set by run itself: what it found wrong with the host", HOW, CLB_OPT_HIDDEN, NULL, NULL)    \
   X("timeout", DOUBLE, timeout_s, 0, 7 * 86400.0, "900", "S",                       \
     "per device; a hung device is cut off (0 = never)", HOW, 0, NULL, NULL)                     \
   X("noise-batches", CUSTOM, noise_batches, 0, 0, "64", "K",                                       \

@@ -33,6 +33,9 @@ struct clb_plan {
   uint64_t seed;
   double lr;
   struct clb_measure_config measure;
+  int interleave;    /* time a device's configurations in turns */
+  size_t repeat;     /* the whole plan, this many times */
+  char host_warnings[320]; /* found before the run; recorded in every row */
   double timeout_s; /* per device; 0 = none */
   char out_path[1024];
   enum clb_format format;

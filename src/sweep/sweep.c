@@ -30,6 +30,11 @@ static void report_start(const struct progress *p, const struct clb_row *row) {
     p->listener->configuration(p->listener->context, row, p->done, p->total);
 }
 
+static void report_timing(const struct progress *p, const struct clb_row *row, size_t running) {
+  if (p->listener && p->listener->timing)
+    p->listener->timing(p->listener->context, row, running, p->done, p->total);
+}
+
 static void report_note(const struct progress *p, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 static void report_note(const struct progress *p, const char *format, ...) {
@@ -54,9 +59,11 @@ static int write_row(FILE *csv, const struct clb_row *row, struct clb_sweep_stat
 }
 
 static int spawn_worker(const char *config_path, const struct clb_plan *plan,
-                        const char *device_index, int resume, int write_fd, pid_t *pid) {
-  char fd_text[16];
+                        const char *device_index, size_t repeat, int resume, int write_fd,
+                        pid_t *pid) {
+  char fd_text[16], repeat_text[32];
   snprintf(fd_text, sizeof fd_text, "%d", 3);
+  snprintf(repeat_text, sizeof repeat_text, "%zu", repeat);
   char *argv[] = {"clbatch",
                   "__worker",
                   "--config",
@@ -67,6 +74,8 @@ static int spawn_worker(const char *config_path, const struct clb_plan *plan,
                   (char *)device_index,
                   "--worker-fd",
                   fd_text,
+                  "--worker-repeat",
+                  repeat_text,
                   resume ? "--resume" : NULL,
                   NULL};
   posix_spawn_file_actions_t actions;
@@ -102,30 +111,103 @@ struct device_run {
   int progressed; /* at least one row arrived from this worker */
 };
 
+/* The configurations a worker has begun, by their sequence number, and
+ * which of them it is working on: when it dies, that one gets the error row
+ * (the others it had begun are measured again by its successor). */
+struct begun {
+  struct clb_row *rows;
+  unsigned char *written;
+  size_t count, capacity;
+  long active; /* sequence on the device now; -1 none */
+};
+
+static int begun_add(struct begun *b, uint32_t sequence, const struct clb_row *row) {
+  if (sequence >= b->capacity) {
+    size_t capacity = b->capacity ? b->capacity : 64;
+    while (capacity <= sequence)
+      capacity *= 2;
+    struct clb_row *rows = realloc(b->rows, capacity * sizeof *rows);
+    if (rows)
+      b->rows = rows;
+    unsigned char *written = rows ? realloc(b->written, capacity) : NULL;
+    if (!rows || !written)
+      return CLB_E_NOMEM;
+    memset(written + b->capacity, 0, capacity - b->capacity);
+    b->written = written;
+    b->capacity = capacity;
+  }
+  b->rows[sequence] = *row;
+  if (sequence >= b->count)
+    b->count = sequence + 1;
+  b->active = sequence;
+  return 0;
+}
+
+static const struct clb_row *begun_unwritten_active(const struct begun *b) {
+  if (b->active < 0 || (size_t)b->active >= b->count || b->written[b->active])
+    return NULL;
+  return &b->rows[b->active];
+}
+
+static void begun_destroy(struct begun *b) {
+  free(b->rows);
+  free(b->written);
+}
+
+/* Acts on one message of the worker; nonzero only when the CSV cannot be written. */
+static int handle_message(const struct clb_wire *message, struct begun *begun, FILE *csv,
+                          struct progress *progress, struct clb_sweep_stats *stats,
+                          struct device_run *run, struct clb_error *err) {
+  switch (message->kind) {
+  case CLB_WIRE_BEGIN:
+    if (begun_add(begun, message->sequence, &message->row) != 0)
+      return clb_failf(err, CLB_E_NOMEM, "out of host memory following a worker");
+    report_start(progress, &message->row);
+    return 0;
+  case CLB_WIRE_ACTIVE:
+    if (message->sequence < begun->count) {
+      begun->active = message->sequence;
+      report_timing(progress, &begun->rows[message->sequence], message->running);
+    }
+    return 0;
+  case CLB_WIRE_ROW:
+    if (message->sequence < begun->count)
+      begun->written[message->sequence] = 1;
+    run->progressed = 1;
+    progress->done++;
+    return write_row(csv, &message->row, stats, err);
+  case CLB_WIRE_LOG:
+    report_note(progress, "%s", message->text);
+    return 0;
+  case CLB_WIRE_DONE:
+    run->finished = 1;
+    return 0;
+  default:
+    return 0;
+  }
+}
+
 /* One worker's life: read its messages until it ends or the deadline passes. */
 static int follow_worker(const struct clb_plan *plan, const char *config_path,
-                         const char *device_index, int resume, double deadline, FILE *csv,
-                         struct progress *progress, struct clb_sweep_stats *stats,
+                         const char *device_index, size_t repeat, int resume, double deadline,
+                         FILE *csv, struct progress *progress, struct clb_sweep_stats *stats,
                          struct device_run *run, struct clb_error *err) {
   int fds[2];
   pid_t pid = 0;
   int rc = 0;
   struct clb_wire *message = calloc(1, sizeof *message);
-  struct clb_row *current = calloc(1, sizeof *current);
-  int has_current = 0;
-  if (!message || !current || pipe(fds) != 0) {
+  struct begun begun = {.active = -1};
+  if (!message || pipe(fds) != 0) {
     free(message);
-    free(current);
     return clb_failf(err, CLB_E_IO, "cannot create the worker pipe: %s", strerror(errno));
   }
   /* The worker must not inherit the read end: holding it, a worker whose
    * parent died would block forever on a full pipe instead of getting EPIPE. */
   (void)fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-  if (spawn_worker(config_path, plan, device_index, resume, fds[1], &pid) != 0) {
+  if (spawn_worker(config_path, plan, device_index, repeat, resume, fds[1], &pid) != 0) {
     close(fds[0]);
     close(fds[1]);
     free(message);
-    free(current);
     return clb_failf(err, CLB_E_CHILD, "cannot start a worker for device %s", device_index);
   }
   close(fds[1]);
@@ -143,39 +225,19 @@ static int follow_worker(const struct clb_plan *plan, const char *config_path,
       continue;
     if (ready == 0)
       continue; /* the loop checks the deadline */
-    int got = clb_wire_recv(fds[0], message);
-    if (got <= 0)
+    if (clb_wire_recv(fds[0], message) <= 0)
       break; /* end of stream (the worker ended) or a torn message (it died mid-write) */
-    switch (message->kind) {
-    case CLB_WIRE_BEGIN:
-      *current = message->row;
-      has_current = 1;
-      report_start(progress, current);
+    if ((rc = handle_message(message, &begun, csv, progress, stats, run, err)) != 0)
       break;
-    case CLB_WIRE_ROW:
-      has_current = 0;
-      run->progressed = 1;
-      progress->done++;
-      if ((rc = write_row(csv, &message->row, stats, err)) != 0)
-        goto cleanup;
-      break;
-    case CLB_WIRE_LOG:
-      report_note(progress, "%s", message->text);
-      break;
-    case CLB_WIRE_DONE:
-      run->finished = 1;
-      break;
-    default:
-      break;
-    }
   }
-cleanup:
   close(fds[0]);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
     ;
-  if (rc == 0 && has_current) {
+  const struct clb_row *unfinished = begun_unwritten_active(&begun);
+  if (rc == 0 && unfinished) {
     char how[128], text[CLB_STR_FIELD_SIZE];
+    struct clb_row row = *unfinished;
     describe_exit(status, how, sizeof how);
     if (run->timed_out)
       snprintf(text, sizeof text,
@@ -185,17 +247,51 @@ cleanup:
     else
       snprintf(text, sizeof text, "the worker for device %s %s during this configuration",
                device_index, how);
-    rc = close_unfinished(csv, current, run->timed_out ? "timeout" : "error", text, stats, err);
+    rc = close_unfinished(csv, &row, run->timed_out ? "timeout" : "error", text, stats, err);
     progress->done++;
     run->progressed = 1;
-  } else if (!run->finished && !run->timed_out) {
+  } else if (rc == 0 && !run->finished && !run->timed_out) {
     char how[128];
     describe_exit(status, how, sizeof how);
     report_note(progress, "the worker for device %s %s", device_index, how);
   }
+  begun_destroy(&begun);
   free(message);
-  free(current);
   return rc;
+}
+
+/* One repeat of the plan on one device: its worker, restarted after a crash
+ * to finish what is left, as long as each one makes progress. */
+static int run_device(const struct clb_plan *plan, const char *config_path,
+                      const struct clb_device_info *device, size_t repeat, FILE *csv,
+                      struct progress *progress, struct clb_sweep_stats *stats,
+                      struct clb_error *err) {
+  char index[32];
+  clb_device_id_string(device, index, sizeof index);
+  double deadline = clb_now() + plan->timeout_s;
+  int resume = plan->resume;
+  for (int attempt = 0; attempt < 1000; attempt++) {
+    struct device_run run = {0};
+    int rc = follow_worker(plan, config_path, index, repeat, resume, deadline, csv, progress,
+                           stats, &run, err);
+    if (rc != 0)
+      return rc;
+    if (run.timed_out) {
+      stats->devices_timed_out++;
+      report_note(progress, "device %s (%s) cut off after --timeout %.0f s", index, device->name,
+                  plan->timeout_s);
+      return 0;
+    }
+    if (run.finished)
+      return 0;
+    if (!run.progressed) {
+      /* It ended without a row or its DONE: the device's plan is unfinished. */
+      stats->devices_failed++;
+      return 0;
+    }
+    resume = 1;
+  }
+  return 0;
 }
 
 int clb_sweep_run(const struct clb_plan *plan, const char *config_path,
@@ -204,36 +300,15 @@ int clb_sweep_run(const struct clb_plan *plan, const char *config_path,
                   struct clb_error *err) {
   struct progress progress = {listener, 0, 0};
   memset(stats, 0, sizeof *stats);
-  progress.total =
-      devices->count * plan->model_count * plan->precision_count * plan->batch_count;
-  for (size_t i = 0; i < devices->count; i++) {
-    char index[32];
-    clb_device_id_string(&devices->items[i], index, sizeof index);
-    double deadline = clb_now() + plan->timeout_s;
-    int resume = plan->resume;
-    /* A worker that crashes is restarted to finish the device's plan, skipping
-     * what is written (its crash row included), as long as it makes progress. */
-    for (int attempt = 0; attempt < 1000; attempt++) {
-      struct device_run run = {0};
-      int rc = follow_worker(plan, config_path, index, resume, deadline, csv, &progress, stats,
-                             &run, err);
+  size_t repeats = plan->repeat ? plan->repeat : 1;
+  progress.total = repeats * devices->count * plan->model_count * plan->precision_count *
+                   plan->batch_count;
+  for (size_t repeat = 1; repeat <= repeats; repeat++)
+    for (size_t i = 0; i < devices->count; i++) {
+      int rc = run_device(plan, config_path, &devices->items[i], repeat, csv, &progress, stats,
+                          err);
       if (rc != 0)
         return rc;
-      if (run.timed_out) {
-        stats->devices_timed_out++;
-        report_note(&progress, "device %s (%s) cut off after --timeout %.0f s", index,
-                    devices->items[i].name, plan->timeout_s);
-        break;
-      }
-      if (run.finished)
-        break;
-      if (!run.progressed) {
-        /* It ended without a row or its DONE: the device's plan is unfinished. */
-        stats->devices_failed++;
-        break;
-      }
-      resume = 1;
     }
-  }
   return 0;
 }

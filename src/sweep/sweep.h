@@ -19,15 +19,20 @@ struct clb_sweep_stats {
 };
 
 /* What the caller hears while the sweep runs (each may be NULL): a
- * configuration starting (the `done`-th of `total`), and a note from a worker
- * or about one (a hung or failed device). The sweep itself never prints. */
+ * configuration being set up (`done` of `total` rows are written), the
+ * configuration whose round is on the device while `running` of them are
+ * timed in turns, and a note from a worker or about one (a hung or failed
+ * device). The sweep itself never prints. */
 struct clb_sweep_listener {
   void (*configuration)(void *context, const struct clb_row *row, size_t done, size_t total);
+  void (*timing)(void *context, const struct clb_row *row, size_t running, size_t done,
+                 size_t total);
   void (*note)(void *context, const char *text);
   void *context;
 };
 
-/* Runs the plan on every device of `devices`. `csv` is open for appending and
+/* Runs the plan on every device of `devices`, plan->repeat times over (repeat
+ * 1 on every device, then repeat 2, ...). `csv` is open for appending and
  * already has its header; `config_path` is the effective configuration the
  * workers read. */
 int clb_sweep_run(const struct clb_plan *plan, const char *config_path,

@@ -28,13 +28,14 @@
 struct worker {
   const struct clb_plan *plan;
   int fd;
+  size_t repeat;          /* which repeat of the plan this process measures */
+  uint32_t next_sequence; /* of the next BEGIN */
   struct clb_cl cl;
   const struct clb_device_info *dev;
   struct clb_host_info host;
   char **done_keys;
   size_t done_count;
   double peak_bandwidth;
-  char peak_note[256];
 };
 
 static void send_log(struct worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -51,11 +52,13 @@ static void send_log(struct worker *w, const char *fmt, ...) {
   free(message);
 }
 
-static int send_row(struct worker *w, enum clb_wire_kind kind, const struct clb_row *row) {
+static int send_row(struct worker *w, enum clb_wire_kind kind, uint32_t sequence,
+                    const struct clb_row *row) {
   struct clb_wire *message = calloc(1, sizeof *message);
   if (!message)
     return CLB_E_NOMEM;
   message->kind = kind;
+  message->sequence = sequence;
   message->row = *row;
   int rc = clb_wire_send(w->fd, message);
   free(message);
@@ -109,6 +112,8 @@ static void fill_identity(struct worker *w, struct clb_row *row, const struct cl
   row->n_hidden = (double)shape->h;
   row->n_classes = (double)shape->c;
   row->batch = (double)batch;
+  row->repeat = (double)w->repeat;
+  COPY(host_warnings, w->plan->host_warnings);
   COPY(data_on, w->plan->data_on_host ? "host" : "device");
   row->steps_per_epoch = (double)((n + batch - 1) / batch);
   COPY(sampling, "without_replacement");
@@ -184,15 +189,19 @@ static void fail_row(struct clb_row *row, int rc, const struct clb_error *err) {
   copy_field(row->message, sizeof row->message, err->message);
 }
 
+/* One model x precision: what its configurations (batch sizes) share. */
 struct model_state {
   struct clb_shape shape;
   enum clb_precision precision;
   const struct clb_dataset *data;
-  const double *theta; /* parameters the noise is measured at */
-  const struct clb_noise_exact *exact; /* NULL when the noise is off or failed */
+  double *theta;                /* parameters the noise is measured at (owned) */
+  struct clb_noise_exact exact; /* owned; valid when has_exact */
+  int has_exact;                /* 0 when the noise is off or failed */
   double peak_gflops;
   double max_batch_fit;
-  int tuned; /* parameters from `clbatch tune` were applied to CLBlast */
+  int tuned;       /* parameters from `clbatch tune` were applied to CLBlast */
+  int unsupported; /* the device lacks the precision: every row is skipped */
+  char reason[256];
 };
 
 static void fill_timing(struct clb_row *row, const struct clb_timing *timing,
@@ -204,6 +213,11 @@ static void fill_timing(struct clb_row *row, const struct clb_timing *timing,
   row->step_s_p10 = timing->device.p10;
   row->step_s_p90 = timing->device.p90;
   row->step_cv = timing->device.cv;
+  row->step_s_ci_low = timing->median.low;
+  row->step_s_ci_high = timing->median.high;
+  row->step_rmad = timing->median.rmad;
+  row->rounds = (double)timing->rounds;
+  row->stable = timing->stable;
   row->wall_step_s = timing->wall_step_s;
   row->steps_per_s = 1.0 / median;
   row->samples_per_s = (double)batch / median;
@@ -222,67 +236,180 @@ static void fill_timing(struct clb_row *row, const struct clb_timing *timing,
     copy_field(row->message, sizeof row->message, timing->note);
 }
 
-/* Measures one batch size: allocate, time, measure the noise. */
-static int measure_batch(struct worker *w, const struct model_state *m, size_t batch,
-                         struct clb_row *row, struct clb_error *err) {
+/* One configuration (one row) from its set-up to its row. */
+struct configuration {
+  struct model_state *m;
+  size_t batch;
+  uint32_t sequence;
+  struct clb_model *model;
+  uint32_t *order;
+  int gathers;
+  struct step_context step;
+  struct clb_row row;
+};
+
+static void configuration_release(struct configuration *c) {
+  clb_model_destroy(c->model);
+  free(c->order);
+  c->model = NULL;
+  c->order = NULL;
+}
+
+/* Allocates the configuration's model (every buffer touched, so a lazy
+ * allocator fails here, not mid-timing), its parameters and batch order. */
+static int configuration_setup(struct worker *w, struct configuration *c,
+                               struct clb_error *err) {
   const struct clb_plan *plan = w->plan;
+  const struct model_state *m = c->m;
   const size_t n = m->data->n;
-  struct clb_model *model = NULL;
-  uint32_t *order = NULL;
   int rc = 0;
-  struct clb_model_config config = {m->shape, m->precision, batch, plan->data_on_host};
+  struct clb_model_config config = {m->shape, m->precision, c->batch, plan->data_on_host};
   int free_known = 0;
   unsigned long long free_before = clb_device_free_memory(w->dev, &free_known);
-  CLB_TRY(clb_model_create(&w->cl, &config, m->data, &model, err));
+  CLB_TRY(clb_model_create(&w->cl, &config, m->data, &c->model, err));
   if (free_known) {
-    /* The model touched every buffer, so a lazy allocator has committed them. */
     unsigned long long free_after = clb_device_free_memory(w->dev, &free_known);
     if (free_known && free_before >= free_after)
-      row->device_bytes_measured = (double)(free_before - free_after);
+      c->row.device_bytes_measured = (double)(free_before - free_after);
   }
-  CLB_TRY(clb_model_set_params(model, m->theta, err));
-  int gathers = 0;
+  CLB_TRY(clb_model_set_params(c->model, m->theta, err));
   if (plan->shuffle) {
-    order = malloc(n * sizeof *order);
-    if (!order) {
+    c->order = malloc(n * sizeof *c->order);
+    if (!c->order) {
       rc = clb_failf(err, CLB_E_NOMEM, "out of host memory");
       goto cleanup;
     }
     struct clb_rng rng;
-    clb_rng_seed(&rng, plan->seed + batch);
-    clb_rng_permutation(&rng, order, n);
-    CLB_TRY(clb_model_set_order(model, order, err));
-    gathers = !plan->data_on_host;
+    clb_rng_seed(&rng, plan->seed + c->batch);
+    clb_rng_permutation(&rng, c->order, n);
+    CLB_TRY(clb_model_set_order(c->model, c->order, err));
+    c->gathers = !plan->data_on_host;
   }
-  struct step_context context = {model, batch, n / batch, plan->lr};
-  struct clb_timing timing;
-  CLB_TRY(clb_measure_steps(w->cl.queue, w->dev->name, timed_step, &context, &plan->measure,
-                            &timing, err));
-  fill_timing(row, &timing, m, batch, gathers);
-  row->device_bytes = (double)clb_model_device_bytes(model);
+  c->step = (struct step_context){c->model, c->batch, n / c->batch, plan->lr};
+  c->row.device_bytes = (double)clb_model_device_bytes(c->model);
+cleanup:
+  if (rc != 0)
+    configuration_release(c);
+  return rc;
+}
+
+/* After its timing: the measured noise and the rest of the row. */
+static int configuration_finish(struct worker *w, struct configuration *c,
+                                const struct clb_timing *timing, struct clb_error *err) {
+  const struct clb_plan *plan = w->plan;
+  const struct model_state *m = c->m;
+  const size_t n = m->data->n;
+  struct clb_row *row = &c->row;
+  int rc = 0;
+  fill_timing(row, timing, m, c->batch, c->gathers);
   row->tuned = m->tuned;
   row->max_batch_fit = m->max_batch_fit;
-  if (m->exact && plan->noise_batches >= 2) {
+  if (m->has_exact && plan->noise_batches >= 2) {
     struct clb_noise_measured measured;
-    CLB_TRY(clb_model_set_params(model, m->theta, err));
-    CLB_TRY(clb_noise_measure(model, n, batch, plan->noise_batches, plan->seed ^ 0x9e3779b9u,
-                              m->exact, &measured, err));
-    row->sigma2 = m->exact->sigma2;
-    row->grad_norm2 = m->exact->grad_norm2;
-    row->noise_scale = m->exact->noise_scale;
+    CLB_TRY(clb_model_set_params(c->model, m->theta, err));
+    CLB_TRY(clb_noise_measure(c->model, n, c->batch, plan->noise_batches,
+                              plan->seed ^ 0x9e3779b9u, &m->exact, &measured, err));
+    row->sigma2 = m->exact.sigma2;
+    row->grad_norm2 = m->exact.grad_norm2;
+    row->noise_scale = m->exact.noise_scale;
     row->var_measured = measured.mean;
     row->var_ci_low = measured.ci_low;
     row->var_ci_high = measured.ci_high;
     row->var_predicted = measured.predicted;
     row->var_ratio = measured.ratio;
-    row->noise_batches = (double)(batch >= n ? 0 : plan->noise_batches);
+    row->noise_batches = (double)(c->batch >= n ? 0 : plan->noise_batches);
   }
   row->host_rss_bytes = host_rss_bytes();
   snprintf(row->status, sizeof row->status, "ok");
 cleanup:
-  clb_model_destroy(model);
-  free(order);
   return rc;
+}
+
+static void send_active(struct worker *w, uint32_t sequence, size_t running) {
+  struct clb_wire message = {0};
+  message.kind = CLB_WIRE_ACTIVE;
+  message.sequence = sequence;
+  message.running = (uint32_t)running;
+  clb_wire_send(w->fd, &message);
+}
+
+/* Configurations set up and waiting to be timed together. */
+struct batch_set {
+  struct configuration *items;
+  size_t count, capacity;
+  double device_bytes;
+};
+
+struct visit_context {
+  struct worker *w;
+  const struct batch_set *set;
+};
+
+static void on_visit(void *context, size_t job, size_t running) {
+  struct visit_context *v = context;
+  send_active(v->w, v->set->items[job].sequence, running);
+}
+
+/* Times the set's configurations (in turns, or the one alone), then sends
+ * their rows and frees them. CLB_WORKER_CONTEXT_LOST when one failed with
+ * CL_OUT_OF_RESOURCES: those not finished are left to the next worker. */
+static int flush_set(struct worker *w, struct batch_set *set) {
+  int worker_rc = CLB_WORKER_OK;
+  struct clb_error err = {0};
+  struct clb_measure_job *jobs = calloc(set->count ? set->count : 1, sizeof *jobs);
+  if (!jobs) {
+    send_log(w, "out of host memory for %zu timing jobs", set->count);
+    worker_rc = CLB_WORKER_FAILED;
+    goto cleanup;
+  }
+  for (size_t i = 0; i < set->count; i++)
+    jobs[i] = (struct clb_measure_job){.step = timed_step, .context = &set->items[i].step};
+  struct visit_context visit = {w, set};
+  if (set->count > 1)
+    send_log(w, "%s: timing %zu configurations in turns", w->dev->name, set->count);
+  if (clb_measure_interleaved(w->cl.queue, w->dev->name, jobs, set->count, &w->plan->measure,
+                              on_visit, &visit, &err) != 0) {
+    send_log(w, "%s", err.message);
+    worker_rc = CLB_WORKER_FAILED;
+    goto cleanup;
+  }
+  for (size_t i = 0; i < set->count; i++) {
+    struct configuration *c = &set->items[i];
+    if (!jobs[i].finished)
+      continue; /* abandoned with the context: measured again by the next worker */
+    send_active(w, c->sequence, 0);
+    int rc = jobs[i].rc;
+    if (rc != 0)
+      fail_row(&c->row, rc, &jobs[i].err);
+    else if ((rc = configuration_finish(w, c, &jobs[i].timing, &err)) != 0)
+      fail_row(&c->row, rc, &err);
+    send_row(w, CLB_WIRE_ROW, c->sequence, &c->row);
+    if (rc == CL_OUT_OF_RESOURCES)
+      worker_rc = CLB_WORKER_CONTEXT_LOST;
+    if (worker_rc != CLB_WORKER_OK)
+      break;
+  }
+cleanup:
+  for (size_t i = 0; i < set->count; i++)
+    configuration_release(&set->items[i]);
+  set->count = 0;
+  set->device_bytes = 0;
+  free(jobs);
+  return worker_rc;
+}
+
+static struct configuration *set_push(struct batch_set *set) {
+  if (set->count == set->capacity) {
+    size_t capacity = set->capacity ? 2 * set->capacity : 16;
+    struct configuration *grown = realloc(set->items, capacity * sizeof *grown);
+    if (!grown)
+      return NULL;
+    set->items = grown;
+    set->capacity = capacity;
+  }
+  struct configuration *c = &set->items[set->count++];
+  memset(c, 0, sizeof *c);
+  return c;
 }
 
 /* --noise-at: SGD steps from theta (in place) before the noise is measured,
@@ -308,16 +435,16 @@ static int train_steps(struct worker *w, const struct model_state *m, size_t ste
   return clb_train_run_ex(&w->cl, m->data, &config, &extra, theta, NULL, NULL, &summary, err);
 }
 
-/* The exact noise statistics at theta (after --noise-at SGD steps), once
- * per model and precision. */
-static int exact_noise(struct worker *w, struct model_state *m, double *theta,
-                       struct clb_noise_exact *exact, struct clb_error *err) {
+/* The exact noise statistics at theta (after --noise-at SGD steps, which
+ * move theta in place), once per model and precision. */
+static int exact_noise(struct worker *w, struct model_state *m, struct clb_error *err) {
   const size_t n = m->data->n;
   int rc = 0;
-  memset(exact, 0, sizeof *exact);
-  if (w->plan->noise_at > 0 && (rc = train_steps(w, m, w->plan->noise_at, theta, err)) != 0)
+  memset(&m->exact, 0, sizeof m->exact);
+  if (w->plan->noise_at > 0 && (rc = train_steps(w, m, w->plan->noise_at, m->theta, err)) != 0)
     return rc;
-  return clb_noise_exact_at(&w->cl, m->data, &m->shape, m->precision, n, theta, exact, err);
+  return clb_noise_exact_at(&w->cl, m->data, &m->shape, m->precision, n, m->theta, &m->exact,
+                            err);
 }
 
 /* Largest batch whose buffers the device accepts: doubling, then bisection. */
@@ -353,105 +480,189 @@ static size_t probe_max_batch(struct worker *w, const struct model_state *m) {
   return good;
 }
 
-static int run_precision(struct worker *w, enum clb_model_kind kind,
-                         const struct clb_dataset *data, const double *theta0,
-                         enum clb_precision precision) {
+/* What every batch size of one model and precision shares: CLBlast's
+ * parameters, the peak FLOP/s, the exact noise, the largest batch. Measured
+ * before any configuration is set up, so a probe never competes with the
+ * buffers of a set being timed. */
+static int prepare_model_state(struct worker *w, enum clb_model_kind kind,
+                               const struct clb_dataset *data, const double *theta0,
+                               enum clb_precision precision, struct model_state *m) {
   const struct clb_plan *plan = w->plan;
   struct clb_error err = {0};
-  struct model_state m = {{kind, data->d, kind == CLB_MODEL_MLP ? plan->hidden : 0, data->c},
-                          precision, data, NULL, NULL, NAN, NAN, 0};
-  size_t p = clb_shape_param_count(&m.shape);
-  double *theta = malloc(p * sizeof *theta);
-  struct clb_noise_exact exact = {0};
-  struct clb_row *row = malloc(sizeof *row);
-  int worker_rc = CLB_WORKER_OK;
-  char reason[256] = "";
-  int unsupported = clb_device_check_precision(w->dev, precision, reason, sizeof reason);
-  if (!theta || !row) {
-    worker_rc = CLB_WORKER_FAILED;
-    goto cleanup;
+  memset(m, 0, sizeof *m);
+  m->shape = (struct clb_shape){kind, data->d, kind == CLB_MODEL_MLP ? plan->hidden : 0, data->c};
+  m->precision = precision;
+  m->data = data;
+  m->peak_gflops = m->max_batch_fit = NAN;
+  size_t p = clb_shape_param_count(&m->shape);
+  if (!(m->theta = malloc(p * sizeof *m->theta)))
+    return CLB_E_NOMEM;
+  memcpy(m->theta, theta0, p * sizeof *m->theta);
+  m->unsupported = clb_device_check_precision(w->dev, precision, m->reason, sizeof m->reason);
+  if (m->unsupported)
+    return 0;
+  if (clb_tune_apply(w->dev, precision, &m->tuned, &err) != 0) {
+    send_log(w, "tuned parameters not applied: %s", err.message);
+    m->tuned = 0;
+  } else if (m->tuned) {
+    send_log(w, "%s %s: CLBlast runs the parameters stored by `clbatch tune`", w->dev->name,
+             clb_precision_name(precision));
   }
-  memcpy(theta, theta0, p * sizeof *theta);
-  m.theta = theta;
-  if (!unsupported) {
-    if (clb_tune_apply(w->dev, precision, &m.tuned, &err) != 0) {
-      send_log(w, "tuned parameters not applied: %s", err.message);
-      m.tuned = 0;
-    } else if (m.tuned) {
-      send_log(w, "%s %s: CLBlast runs the parameters stored by `clbatch tune`", w->dev->name,
-               clb_precision_name(precision));
-    }
-    if (clb_peak_flops(&w->cl, precision, &m.peak_gflops, &err) != 0) {
-      send_log(w, "peak FLOP/s not measured: %s", err.message);
-      m.peak_gflops = NAN;
-    }
-    if (plan->noise_batches >= 2) {
-      if (exact_noise(w, &m, theta, &exact, &err) == 0)
-        m.exact = &exact;
-      else
-        send_log(w, "noise statistics of %s %s not measured: %s", clb_shape_kind_name(kind),
-                 clb_precision_name(precision), err.message);
-    }
-    if (plan->max_batch_probe) {
-      m.max_batch_fit = (double)probe_max_batch(w, &m);
-      send_log(w, "%s %s: largest batch whose buffers fit: %.0f", clb_shape_kind_name(kind),
-               clb_precision_name(precision), m.max_batch_fit);
-    }
+  if (clb_peak_flops(&w->cl, precision, &m->peak_gflops, &err) != 0) {
+    send_log(w, "peak FLOP/s not measured: %s", err.message);
+    m->peak_gflops = NAN;
   }
-  for (size_t i = 0; i < plan->batch_count; i++) {
-    size_t batch = plan->batches[i];
-    fill_identity(w, row, &m.shape, precision, data->n, batch);
-    if (already_done(w, row))
-      continue;
-    send_row(w, CLB_WIRE_BEGIN, row);
-    clb_error_clear(&err);
-    int rc = unsupported ? clb_failf(&err, CLB_E_UNSUPPORTED, "%s", reason)
-                         : measure_batch(w, &m, batch, row, &err);
-    if (rc != 0)
-      fail_row(row, rc, &err);
-    send_row(w, CLB_WIRE_ROW, row);
-    if (rc == CL_OUT_OF_RESOURCES) {
-      /* After CL_OUT_OF_RESOURCES the context is suspect: start afresh. */
-      worker_rc = CLB_WORKER_CONTEXT_LOST;
-      break;
-    }
+  if (plan->noise_batches >= 2) {
+    if (exact_noise(w, m, &err) == 0)
+      m->has_exact = 1;
+    else
+      send_log(w, "noise statistics of %s %s not measured: %s", clb_shape_kind_name(kind),
+               clb_precision_name(precision), err.message);
   }
-cleanup:
-  clb_noise_exact_destroy(&exact);
-  free(theta);
-  free(row);
-  return worker_rc;
+  if (plan->max_batch_probe) {
+    m->max_batch_fit = (double)probe_max_batch(w, m);
+    send_log(w, "%s %s: largest batch whose buffers fit: %.0f", clb_shape_kind_name(kind),
+             clb_precision_name(precision), m->max_batch_fit);
+  }
+  return 0;
 }
 
-static int run_model(struct worker *w, enum clb_model_kind kind) {
+static void model_state_destroy(struct model_state *m) {
+  clb_noise_exact_destroy(&m->exact);
+  free(m->theta);
+  m->theta = NULL;
+}
+
+/* The data sets and model states of the whole plan (every model, every
+ * precision), prepared before anything is timed. */
+struct plan_state {
+  struct clb_dataset data[CLB_MODEL_COUNT];
+  struct model_state *states; /* model_count x precision_count, model-major */
+  size_t count;
+};
+
+static void plan_state_destroy(struct plan_state *p) {
+  for (size_t i = 0; i < p->count; i++)
+    model_state_destroy(&p->states[i]);
+  free(p->states);
+  for (size_t i = 0; i < CLB_MODEL_COUNT; i++)
+    clb_dataset_destroy(&p->data[i]);
+}
+
+static int prepare_model(struct worker *w, size_t model_index, struct plan_state *p) {
   const struct clb_plan *plan = w->plan;
+  enum clb_model_kind kind = plan->models[model_index];
+  struct clb_dataset *data = &p->data[model_index];
   struct clb_error err = {0};
-  struct clb_dataset data = {0};
-  double *theta = NULL;
-  int worker_rc = CLB_WORKER_OK;
-  if (make_data(plan, kind, &data, &err) != 0) {
+  if (make_data(plan, kind, data, &err) != 0) {
     send_log(w, "%s: %s", clb_shape_kind_name(kind), err.message);
     return CLB_WORKER_FAILED;
   }
-  struct clb_shape shape = {kind, data.d, kind == CLB_MODEL_MLP ? plan->hidden : 0, data.c};
-  theta = malloc(clb_shape_param_count(&shape) * sizeof *theta);
+  struct clb_shape shape = {kind, data->d, kind == CLB_MODEL_MLP ? plan->hidden : 0, data->c};
+  double *theta = malloc(clb_shape_param_count(&shape) * sizeof *theta);
+  int worker_rc = CLB_WORKER_OK;
   if (!theta) {
     send_log(w, "%s: out of host memory for %zu parameters", clb_shape_kind_name(kind),
              clb_shape_param_count(&shape));
-    worker_rc = CLB_WORKER_FAILED;
-    goto cleanup;
+    return CLB_WORKER_FAILED;
   }
   clb_params_init(&shape, plan->seed, theta);
   if (plan->init_params[0] && clb_params_read(plan->init_params, &shape, theta, &err) != 0) {
     send_log(w, "%s", err.message);
     worker_rc = CLB_WORKER_FAILED;
-    goto cleanup;
   }
-  for (size_t i = 0; i < plan->precision_count && worker_rc == CLB_WORKER_OK; i++)
-    worker_rc = run_precision(w, kind, &data, theta, plan->precisions[i]);
-cleanup:
+  for (size_t i = 0; i < plan->precision_count && worker_rc == CLB_WORKER_OK; i++) {
+    if (prepare_model_state(w, kind, data, theta, plan->precisions[i], &p->states[p->count]) !=
+        0) {
+      send_log(w, "out of host memory for the parameters of %s", clb_shape_kind_name(kind));
+      worker_rc = CLB_WORKER_FAILED;
+    }
+    p->count++; /* destroyed with the others, also half-made */
+  }
   free(theta);
-  clb_dataset_destroy(&data);
+  return worker_rc;
+}
+
+static int prepare_plan(struct worker *w, struct plan_state *p) {
+  const struct clb_plan *plan = w->plan;
+  p->states = calloc(plan->model_count * plan->precision_count + 1, sizeof *p->states);
+  if (!p->states) {
+    send_log(w, "out of host memory for the plan");
+    return CLB_WORKER_FAILED;
+  }
+  int worker_rc = CLB_WORKER_OK;
+  for (size_t i = 0; i < plan->model_count && worker_rc == CLB_WORKER_OK; i++)
+    worker_rc = prepare_model(w, i, p);
+  return worker_rc;
+}
+
+/* Device memory a set of configurations may hold at once: a quarter of the
+ * device's, so one set never crowds out what a configuration alone fits. */
+static double set_budget(const struct worker *w) {
+  return w->plan->interleave ? 0.25 * (double)w->dev->global_mem_bytes : 0.0;
+}
+
+/* Begins one configuration: its row goes out at once when it cannot run
+ * (unsupported precision, failed set-up); otherwise it joins the set, which
+ * is timed when full. An out-of-memory set-up next to other configurations
+ * is retried alone after timing them. */
+static int add_configuration(struct worker *w, struct model_state *m, size_t batch,
+                             struct batch_set *set) {
+  struct configuration *c = set_push(set);
+  if (!c) {
+    send_log(w, "out of host memory for a configuration");
+    return CLB_WORKER_FAILED;
+  }
+  c->m = m;
+  c->batch = batch;
+  fill_identity(w, &c->row, &m->shape, m->precision, m->data->n, batch);
+  if (already_done(w, &c->row)) {
+    set->count--;
+    return CLB_WORKER_OK;
+  }
+  c->sequence = w->next_sequence++;
+  send_row(w, CLB_WIRE_BEGIN, c->sequence, &c->row);
+  struct clb_error err = {0};
+  int rc = m->unsupported ? clb_failf(&err, CLB_E_UNSUPPORTED, "%s", m->reason)
+                          : configuration_setup(w, c, &err);
+  if (rc != 0 && clb_status_is_oom(rc) && rc != CL_OUT_OF_RESOURCES && set->count > 1) {
+    struct configuration alone = *c;
+    set->count--;
+    int worker_rc = flush_set(w, set);
+    if (worker_rc != CLB_WORKER_OK)
+      return worker_rc;
+    c = set_push(set); /* cannot fail: the set is empty and has room */
+    *c = alone;
+    send_active(w, c->sequence, 0);
+    clb_error_clear(&err);
+    rc = configuration_setup(w, c, &err);
+  }
+  if (rc != 0) {
+    fail_row(&c->row, rc, &err);
+    send_row(w, CLB_WIRE_ROW, c->sequence, &c->row);
+    set->count--;
+    /* After CL_OUT_OF_RESOURCES the context is suspect: start afresh. */
+    return rc == CL_OUT_OF_RESOURCES ? CLB_WORKER_CONTEXT_LOST : CLB_WORKER_OK;
+  }
+  set->device_bytes += c->row.device_bytes;
+  if (set->device_bytes >= set_budget(w))
+    return flush_set(w, set);
+  return CLB_WORKER_OK;
+}
+
+/* Every configuration of the plan, in plan order, timed set by set. */
+static int run_plan(struct worker *w, struct plan_state *p) {
+  const struct clb_plan *plan = w->plan;
+  struct batch_set set = {0};
+  int worker_rc = CLB_WORKER_OK;
+  for (size_t s = 0; s < p->count && worker_rc == CLB_WORKER_OK; s++)
+    for (size_t i = 0; i < plan->batch_count && worker_rc == CLB_WORKER_OK; i++)
+      worker_rc = add_configuration(w, &p->states[s], plan->batches[i], &set);
+  if (worker_rc == CLB_WORKER_OK)
+    worker_rc = flush_set(w, &set);
+  for (size_t i = 0; i < set.count; i++)
+    configuration_release(&set.items[i]);
+  free(set.items);
   return worker_rc;
 }
 
@@ -466,10 +677,12 @@ static const struct clb_device_info *find_device(const struct clb_device_list *l
   return NULL;
 }
 
-int clb_worker_run(const struct clb_plan *plan, const char *device_index, int fd) {
-  struct worker w = {.plan = plan, .fd = fd};
+int clb_worker_run(const struct clb_plan *plan, const char *device_index, size_t repeat,
+                   int fd) {
+  struct worker w = {.plan = plan, .fd = fd, .repeat = repeat};
   struct clb_device_list list = {0};
   struct clb_topology *topology = NULL;
+  struct plan_state prepared = {0};
   struct clb_error err = {0};
   int worker_rc = CLB_WORKER_FAILED;
   if (clb_platform_list(&list, &err) != 0) {
@@ -498,9 +711,9 @@ int clb_worker_run(const struct clb_plan *plan, const char *device_index, int fd
     w.peak_bandwidth = NAN;
   }
   load_done_keys(&w);
-  worker_rc = CLB_WORKER_OK;
-  for (size_t i = 0; i < plan->model_count && worker_rc == CLB_WORKER_OK; i++)
-    worker_rc = run_model(&w, plan->models[i]);
+  worker_rc = prepare_plan(&w, &prepared);
+  if (worker_rc == CLB_WORKER_OK)
+    worker_rc = run_plan(&w, &prepared);
   if (worker_rc == CLB_WORKER_OK) {
     struct clb_wire *done = calloc(1, sizeof *done);
     if (done) {
@@ -510,6 +723,7 @@ int clb_worker_run(const struct clb_plan *plan, const char *device_index, int fd
     }
   }
 cleanup:
+  plan_state_destroy(&prepared);
   for (size_t i = 0; i < w.done_count; i++)
     free(w.done_keys[i]);
   free(w.done_keys);

@@ -11,7 +11,7 @@
 
 static const char *const keys[] = {
     "batch", "samples", "features", "hidden", "classes", "outputs", "model", "precision",
-    "data-on", "seed", "lr", "min-time", "max-time", "max-reps", "warmup", "target-cv",
+    "data-on", "seed", "lr", "min-time", "max-time", "max-reps", "warmup", "target-ci", "target-cv", "no-interleave", "repeat",
     "timeout", "noise-batches", "noise-at", "format", "quiet", "resume", "no-shuffle",
     "max-batch-probe", "device", "out"};
 
