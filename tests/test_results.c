@@ -200,7 +200,7 @@ Test(results, schema_1_files_still_read_with_the_new_columns_empty) {
   for (size_t i = 0; i < clb_column_count; i++)
     in_1 += (size_t)clb_column_in_schema(i, 1);
   cr_expect_eq(in_1, clb_column_count - 7, "schema 2 added seven columns");
-  char header[4096], row[4096], text[8192];
+  char header[4096], row[4096], text[sizeof header + sizeof row + 2];
   schema1_lines(header, row, sizeof row, "1");
   snprintf(text, sizeof text, "%s\n%s\n", header, row);
   char *dir = clb_test_tmpdir();
