@@ -297,6 +297,9 @@ Test(formulas, linreg_and_mlp_by_hand) {
   cr_expect_float_eq(clb_shape_step_bytes(&linreg, 2, 4, 1), 200.0 + 8 + 48, 1e-12);
 }
 
+/* One configuration at a time, so that the rows arrive one by one while the
+ * next is timed and the kill lands inside a configuration (in turns, a set's
+ * rows all arrive at its end). */
 Test(run, killed_worker_becomes_an_error_row_and_the_sweep_goes_on, .timeout = 240) {
   if (!clb_test_require_device())
     return;
@@ -305,7 +308,7 @@ Test(run, killed_worker_becomes_an_error_row_and_the_sweep_goes_on, .timeout = 2
   snprintf(path, sizeof path, "%s/w.csv", dir);
   snprintf(command, sizeof command,
            "exec %s run --device %s --model softmax,mlp --batch 1,2,4,8,16,32 " QUICK
-           " --out %s >/dev/null 2>&1",
+           " --no-interleave --out %s >/dev/null 2>&1",
            CLBATCH_BINARY, clb_test_device_spec(), path);
   pid_t pid = fork();
   cr_assert_geq(pid, 0);
