@@ -65,15 +65,21 @@ static char *line_of(const char *text, size_t k) {
 
 /* ---- summary table -------------------------------------------------------- */
 
-Test(summary, header_names_every_column) {
+/* The summary of `count` rows as text (malloc'd). */
+static char *summary_of(const struct clb_row *rows, size_t count) {
   char *text = NULL;
   size_t size = 0;
   FILE *out = open_memstream(&text, &size);
-  clb_output_summary(out, NULL, 0);
+  clb_output_summary(out, rows, count);
   fclose(out);
-  static const char *const columns[] = {"device", "model",      "prec",      "B",
-                                        "step",   "wall/step",  "samples/s", "GFLOP/s",
-                                        "% peak", "device MiB", "var ratio"};
+  return text;
+}
+
+Test(summary, header_names_every_column) {
+  char *text = summary_of(NULL, 0);
+  static const char *const columns[] = {"device",  "model",  "prec",      "B",
+                                        "step",    "95% CI", "wall/step", "samples/s",
+                                        "GFLOP/s", "% peak", "dev MiB"};
   const char *at = text;
   for (size_t i = 0; i < sizeof columns / sizeof columns[0]; i++) {
     const char *found = strstr(at, columns[i]);
@@ -81,7 +87,29 @@ Test(summary, header_names_every_column) {
     if (found)
       at = found + strlen(columns[i]);
   }
+  cr_expect_null(strstr(text, "var ratio"), "no row measured the noise: no column: %s", text);
   cr_expect_eq(clb_test_count_lines(text), 1, "no rows, only the header: %s", text);
+  free(text);
+}
+
+Test(summary, var_ratio_only_when_measured_and_about_100_columns) {
+  struct clb_row row = ok_row("a device name long enough to be cut", "0:0", "softmax", 65536, 1e-4);
+  row.var_ratio = NAN;
+  char *text = summary_of(&row, 1);
+  char *header = line_of(text, 0);
+  cr_expect_null(strstr(header, "var ratio"), "%s", header);
+  cr_expect_leq(strlen(header), 104, "%zu columns: %s", strlen(header), header);
+  free(header);
+  free(text);
+  row.var_ratio = 1.0625;
+  text = summary_of(&row, 1);
+  header = line_of(text, 0);
+  char *line = line_of(text, 1);
+  cr_expect_not_null(strstr(header, "var ratio"), "%s", header);
+  cr_expect_eq(strlen(line), strlen(header), "%s", text);
+  cr_expect_leq(strlen(header), 114, "%s", header);
+  free(line);
+  free(header);
   free(text);
 }
 
@@ -107,7 +135,7 @@ Test(summary, rows_show_their_numbers_in_aligned_columns) {
     free(line);
   }
   char *first = line_of(text, 1), *second = line_of(text, 2), *third = line_of(text, 3);
-  cr_expect(strncmp(first, "pthread-Intel(R) Xeon(R) CPU ", 28) == 0, "%s", first);
+  cr_expect(strncmp(first, "pthread-Intel(R) Xeon( ", 23) == 0, "%s", first);
   cr_expect_null(strstr(first, "very long name"), "a long device name is cut: %s", first);
   cr_expect_not_null(strstr(first, " mlp "), "%s", first);
   cr_expect_not_null(strstr(first, " 256 "), "%s", first);
@@ -130,6 +158,105 @@ Test(summary, rows_show_their_numbers_in_aligned_columns) {
   free(second);
   free(third);
   free(header);
+  free(text);
+}
+
+/* Rows with an interval of the median step time: a stable one (+-1.0 %), an
+ * unstable one (+-25 %), and one from a schema 1 file (no interval, stability
+ * unknown). */
+static void interval_rows(struct clb_row rows[3]) {
+  rows[0] = ok_row("cpu", "0:0", "mlp", 32, 1e-4);
+  rows[0].step_s_ci_low = 0.99e-4; /* 1.0 % below: the wider side */
+  rows[0].step_s_ci_high = 1.008e-4;
+  rows[0].stable = 1;
+  rows[1] = ok_row("cpu", "0:0", "mlp", 64, 2e-4);
+  rows[1].step_s_ci_low = 1.8e-4;
+  rows[1].step_s_ci_high = 2.5e-4; /* 25 % above */
+  rows[1].stable = 0;
+  rows[2] = ok_row("cpu", "0:0", "mlp", 128, 3e-4);
+}
+
+Test(summary, the_interval_follows_the_step_and_an_unstable_row_is_marked) {
+  struct clb_row rows[3];
+  interval_rows(rows);
+  char *text = summary_of(rows, 3);
+  cr_assert_eq(clb_test_count_lines(text), 1 + 3 + 2, "header, rows, a two-line footnote:\n%s",
+               text);
+  char *header = line_of(text, 0);
+  char *lines[3];
+  for (size_t k = 0; k < 3; k++) {
+    lines[k] = line_of(text, k + 1);
+    cr_expect_eq(strlen(lines[k]), strlen(header), "not aligned:\n%s", text);
+  }
+  cr_expect_not_null(strstr(lines[0], " 100.0 us +-1.0%  "), "%s", lines[0]);
+  cr_expect_not_null(strstr(lines[1], " 200.0 us +-25%!  "), "%s", lines[1]);
+  /* Schema 1: the median alone, nothing in the interval's place. */
+  cr_expect_not_null(strstr(lines[2], " 300.0 us         "), "%s", lines[2]);
+  cr_expect_null(strchr(lines[0], '!'), "%s", lines[0]);
+  cr_expect_null(strchr(lines[2], '!'), "%s", lines[2]);
+  char *note = line_of(text, 4), *note_end = line_of(text, 5);
+  cr_expect(strncmp(note, "! unstable: the 95% interval of the median did not reach +-target", 65) ==
+                0,
+            "%s", note);
+  cr_expect_not_null(strstr(note_end, "within --max-time; treat this row as uncertain."), "%s",
+                     note_end);
+  cr_expect_leq(strlen(note), 100);
+  cr_expect_leq(strlen(note_end), 100);
+  free(note_end);
+  free(note);
+  for (size_t k = 0; k < 3; k++)
+    free(lines[k]);
+  free(header);
+  free(text);
+}
+
+Test(summary, without_unstable_rows_no_footnote) {
+  struct clb_row rows[3];
+  interval_rows(rows);
+  rows[1].stable = 1;
+  char *text = summary_of(rows, 3);
+  cr_expect_eq(clb_test_count_lines(text), 1 + 3, "%s", text);
+  cr_expect_null(strchr(text, '!'), "%s", text);
+  free(text);
+}
+
+Test(summary, interval_half_width_is_the_wider_side) {
+  struct clb_row rows[3];
+  interval_rows(rows);
+  cr_expect_float_eq(clb_output_step_half_width(&rows[0]), 0.01, 1e-12);
+  cr_expect_float_eq(clb_output_step_half_width(&rows[1]), 0.25, 1e-12);
+  cr_expect(isnan(clb_output_step_half_width(&rows[2])));
+  cr_expect_eq(clb_output_row_unstable(&rows[0]), 0);
+  cr_expect_eq(clb_output_row_unstable(&rows[1]), 1);
+  cr_expect_eq(clb_output_row_unstable(&rows[2]), 0, "unknown is not unstable");
+  char buf[32];
+  clb_output_format_half_width(buf, sizeof buf, "+-", 0.0004, "%");
+  cr_expect_str_eq(buf, "+-0.0%");
+  clb_output_format_half_width(buf, sizeof buf, "+-", 0.0996, "%");
+  cr_expect_str_eq(buf, "+-10%", "9.96 rounds to 10: no decimal");
+  clb_output_format_half_width(buf, sizeof buf, "+-", NAN, "%");
+  cr_expect_str_eq(buf, "");
+}
+
+Test(summary, repeats_get_a_column_only_when_there_are_several) {
+  struct clb_row rows[3] = {ok_row("cpu", "0:0", "mlp", 32, 1e-4),
+                            ok_row("cpu", "0:0", "mlp", 32, 1.1e-4),
+                            failed_row("cpu", "0:0", "mlp", 64, "skipped", "no fp64")};
+  rows[0].repeat = rows[2].repeat = 1;
+  rows[1].repeat = 2;
+  char *text = summary_of(rows, 3);
+  char *header = line_of(text, 0), *second = line_of(text, 2), *skipped = line_of(text, 3);
+  cr_expect_not_null(strstr(header, "    B rep     step"), "%s", header);
+  cr_expect_not_null(strstr(second, "   32   2 110.0 us"), "%s", second);
+  cr_expect_eq(strlen(second), strlen(header), "%s", text);
+  cr_expect_eq(strlen(skipped), strlen(header), "the reason fills the row: %s", text);
+  free(skipped);
+  free(second);
+  free(header);
+  free(text);
+  rows[1].repeat = 1;
+  text = summary_of(rows, 3);
+  cr_expect_null(strstr(text, "rep"), "one repeat: no column: %s", text);
   free(text);
 }
 
@@ -319,15 +446,15 @@ Test(markdown, a_valid_pipe_table_with_one_line_per_row) {
   cr_assert_not_null(text);
   cr_expect_eq(clb_test_count_lines(text), 2 + 3, "header, separator, one line per row:\n%s", text);
   char *header = line_of(text, 0), *separator = line_of(text, 1);
-  cr_expect_eq(pipes(header), 12, "11 cells: %s", header);
+  cr_expect_eq(pipes(header), 13, "12 cells: %s", header);
   cr_expect_eq(header[0], '|');
   cr_expect_not_null(strstr(header, "| device |"), "%s", header);
   cr_expect_not_null(strstr(header, "| var ratio |"), "%s", header);
-  cr_expect_eq(pipes(separator), 12, "%s", separator);
+  cr_expect_eq(pipes(separator), 13, "%s", separator);
   /* Each separator cell is dashes with an optional colon at either end
    * (GitHub's table extension); the number columns are right-aligned. */
   const char *cell = separator + 1;
-  for (int c = 0; c < 11; c++) {
+  for (int c = 0; c < 12; c++) {
     size_t n = strcspn(cell, "|");
     size_t start = cell[0] == ':', end = n > 0 && cell[n - 1] == ':' ? n - 1 : n;
     cr_expect(end > start && strspn(cell + start, "-") == end - start, "separator cell %d: %.*s", c,
@@ -338,7 +465,7 @@ Test(markdown, a_valid_pipe_table_with_one_line_per_row) {
   }
   for (size_t k = 2; k < 5; k++) {
     char *line = line_of(text, k);
-    cr_expect_eq(pipes(line), 12, "row %zu: %s", k - 2, line);
+    cr_expect_eq(pipes(line), 13, "row %zu: %s", k - 2, line);
     cr_expect(line[0] == '|' && line[strlen(line) - 1] == '|', "%s", line);
     free(line);
   }
@@ -348,6 +475,28 @@ Test(markdown, a_valid_pipe_table_with_one_line_per_row) {
   free(skipped);
   free(separator);
   free(header);
+  free(text);
+  clb_test_remove_tmpdir(dir);
+}
+
+Test(markdown, an_unstable_row_is_marked_and_explained_below_the_table) {
+  char *dir = clb_test_tmpdir();
+  char path[4200];
+  snprintf(path, sizeof path, "%s/r.md", dir);
+  struct clb_row rows[3];
+  interval_rows(rows);
+  struct clb_error err = {0};
+  cr_assert_eq(clb_output_markdown(path, rows, 3, &err), 0, "%s", err.message);
+  char *text = clb_test_read_file(path);
+  cr_assert_not_null(text);
+  cr_expect_not_null(strstr(text, "| 100.0 us | \xC2\xB1" "1.0% |"), "%s", text);
+  cr_expect_not_null(strstr(text, "| 200.0 us | \xC2\xB1" "25%! |"), "%s", text);
+  cr_expect_not_null(strstr(text, "| 300.0 us |  |"), "no interval, an empty cell: %s", text);
+  /* The footnote is a paragraph of its own after the table. */
+  cr_expect_not_null(strstr(text, "|\n\n! unstable: the 95 % interval of the median did not "
+                                  "reach \xC2\xB1target"),
+                     "%s", text);
+  cr_expect_eq(clb_test_count_of(text, "treat this row as uncertain"), 1);
   free(text);
   clb_test_remove_tmpdir(dir);
 }

@@ -229,8 +229,9 @@ Test(report, markdown_tables_are_well_formed_and_aligned) {
   char *dir = run_fixture_report(&notes, &summary, "/nonexistent/gnuplot");
   char *md = read_in(dir, "report.md");
   cr_assert_not_null(md);
-  /* One device per host: no side-by-side table. */
-  cr_expect_eq(check_markdown_tables(md), 2);
+  /* One device per host: no side-by-side table; the re-run's three
+   * configurations measured twice make one agreement table. */
+  cr_expect_eq(check_markdown_tables(md), 3);
   cr_expect(strstr(md, "NVIDIA H100 80GB HBM3") && strstr(md, "(B*)"), "%s", md);
   free(md);
   clb_test_remove_tmpdir(dir);
@@ -732,7 +733,7 @@ static size_t md_section_rows(const char *md, const char *title, struct md_row *
   p += strlen(heading);
   size_t n = 0, line_no = 0;
   for (const char *end; *p && (end = strchr(p, '\n')) != NULL; p = end + 1) {
-    if (!strncmp(p, "## ", 3))
+    if (*p == '#') /* the next section, or the next table of this one */
       break;
     if (*p != '|')
       continue;
@@ -1192,4 +1193,367 @@ Test(report, the_report_is_deterministic) {
   free(out_two);
   clb_test_remove_tmpdir(one);
   clb_test_remove_tmpdir(two);
+}
+
+/* ---- repeats and the agreement between runs -------------------------------- */
+
+/* tests/fixtures/repeats-gpu-node03.csv, schema 2: `clbatch run --repeat 2`
+ * on gpu-node03, softmax fp32 at B = 32, 64, 128 on an H100 (NVIDIA CUDA) and
+ * on the host CPU (PoCL), plus the CPU's skipped fp16 row, each repeat:
+ *   H100 B=32    40.0 [39.8, 40.2] us and 40.2 [40.0, 40.4]: agree, covered
+ *   H100 B=64    40.0 [39.7, 40.3] and 52.0 [51.6, 52.4]: 30 % apart, not covered
+ *   H100 B=128   41.0 [40.7, 41.3] and 42.0 [37.0, 48.0] unstable: the wide
+ *                interval covers 41, the narrow one not 42: not covered
+ *   CPU          1.000/1.002, 2.00/2.01 and 4.00/4.00 ms, each covered
+ * repeats-gpu-node03-rerun.csv: a later single run of H100 B=32 (repeat 1),
+ * 40.1 [39.9, 40.3] us. */
+#define REPEATS FIXTURES "/repeats-gpu-node03.csv"
+#define REPEATS_RERUN FIXTURES "/repeats-gpu-node03-rerun.csv"
+#define H100_NODE03 "NVIDIA H100 80GB HBM3 (NVIDIA CUDA) on gpu-node03"
+#define CPU_NODE03 "cpu-znver4-AMD EPYC 9454 48-Core Processor (PoCL) on gpu-node03"
+#define PM "\xC2\xB1"
+#define MU "\xC2\xB5"
+
+/* The sentence right under the Markdown heading `title`, without its newline. */
+static char *md_note_of(const char *md, const char *title) {
+  char heading[512];
+  snprintf(heading, sizeof heading, "## %s\n\n", title);
+  const char *p = strstr(md, heading);
+  if (!p)
+    return NULL;
+  p += strlen(heading);
+  return strndup(p, strcspn(p, "\n"));
+}
+
+static void expect_md_row(const struct md_row *row, const char *const *cells, size_t n) {
+  cr_assert_eq(row->n, n);
+  for (size_t c = 0; c < n; c++)
+    cr_expect_str_eq(row->cell[c], cells[c], "column %zu", c);
+}
+
+Test(report, repeats_get_one_note_and_the_tables_show_the_last_repeat) {
+  char *dir = clb_test_tmpdir();
+  const char *inputs[] = {REPEATS};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, "/nonexistent/gnuplot", &notes, &summary);
+  cr_expect_eq(summary.rows_read, 14);
+  cr_expect_eq(summary.rows_merged, 7);
+  cr_expect_eq(summary.duplicates, 0, "repeats are not duplicates");
+  cr_expect_eq(summary.repeats, 7);
+  cr_expect_eq(clb_test_count_of(notes.text, "duplicate"), 0, "%s", notes.text);
+  cr_expect_eq(clb_test_count_of(notes.text,
+                                 REPEATS ": 2 repeats of 7 configurations; the tables show the "
+                                         "last repeat, the agreement section all of them\n"),
+               1, "%s", notes.text);
+
+  char path[4300];
+  snprintf(path, sizeof path, "%s/merged.csv", out);
+  struct clb_row *rows = NULL;
+  size_t count = 0;
+  struct clb_error err = {0};
+  cr_assert_eq(clb_results_read(path, &rows, &count, NULL, 0, &err), 0, "%s", err.message);
+  cr_assert_eq(count, 7);
+  for (size_t i = 0; i < count; i++)
+    cr_expect_eq(rows[i].repeat, 2, "row %zu is repeat %.0f", i, rows[i].repeat);
+  free(rows);
+  free(out);
+  clb_test_remove_tmpdir(dir);
+}
+
+Test(report, agreement_of_two_repeats_per_device) {
+  char *dir = clb_test_tmpdir();
+  const char *inputs[] = {REPEATS};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, "/nonexistent/gnuplot", &notes, &summary);
+  char *md = read_in(out, "report.md");
+  cr_assert_not_null(md);
+  check_markdown_tables(md);
+  cr_expect_not_null(strstr(md, "## Agreement between runs\n\nConfigurations measured ok more "
+                                "than once"),
+                     "%s", md);
+
+  static struct md_row table[8];
+  size_t n = md_section_rows(md, H100_NODE03, table, 8);
+  cr_assert_eq(n, 4, "a header and three configurations:\n%s", md);
+  static const char *const header[] = {"model",  "precision",       "data",    "B",
+                                       "runs",   "median step",     "spread",  "intervals cover",
+                                       "unstable"};
+  static const char *const h100[3][9] = {
+      {"softmax", "fp32", "device", "32", "2", "40.1 " MU "s", "0.5 %", "1/1", "0"},
+      {"softmax", "fp32", "device", "64", "2", "46 " MU "s", "30.0 %", "0/1", "0"},
+      {"softmax", "fp32", "device", "128", "2", "41.5 " MU "s", "2.4 %", "0/1", "1"}};
+  expect_md_row(&table[0], header, 9);
+  for (size_t r = 0; r < 3; r++)
+    expect_md_row(&table[r + 1], h100[r], 9);
+  char *line = md_note_of(md, H100_NODE03);
+  cr_expect_str_eq(line, "3 configurations measured more than once: 2 agree within " PM
+                         "5 % and 2 within " PM "10 % (slowest / fastest - 1). In 1 of 3 pairs "
+                         "of runs (33 %) each run's 95 % interval contains the other's median. "
+                         "1 of 6 runs unstable.");
+  free(line);
+
+  n = md_section_rows(md, CPU_NODE03, table, 8);
+  cr_assert_eq(n, 4, "the skipped fp16 rows are no runs:\n%s", md);
+  static const char *const cpu[3][9] = {
+      {"softmax", "fp32", "device", "32", "2", "1 ms", "0.2 %", "1/1", "0"},
+      {"softmax", "fp32", "device", "64", "2", "2 ms", "0.5 %", "1/1", "0"},
+      {"softmax", "fp32", "device", "128", "2", "4 ms", "0.0 %", "1/1", "0"}};
+  for (size_t r = 0; r < 3; r++)
+    expect_md_row(&table[r + 1], cpu[r], 9);
+  line = md_note_of(md, CPU_NODE03);
+  cr_expect(line && strstr(line, ": 3 agree within " PM "5 % and 3 within " PM "10 %") &&
+                strstr(line, "In 3 of 3 pairs of runs (100 %)") &&
+                strstr(line, "0 of 6 runs unstable."),
+            "%s", line);
+  free(line);
+
+  /* The same in the other formats. */
+  char *tex = read_in(out, "report.tex"), *html = read_in(out, "report.html");
+  cr_assert(tex && html);
+  cr_expect_not_null(strstr(tex, "\\caption[Agreement between runs: " H100_NODE03 "]"), "%s", tex);
+  cr_expect_not_null(strstr(tex, "softmax & fp32 & device & 64 & 2 & 46 $\\mu$s & 30.0 \\% & 0/1 "
+                                 "& 0 \\\\"),
+                     "%s", tex);
+  cr_expect_not_null(strstr(tex, "-{}-target-ci"), "options are not en dashes: %s", tex);
+  check_html_balanced(html);
+  cr_expect_not_null(strstr(html, "<h2>Agreement between runs</h2>"));
+  cr_expect_not_null(strstr(html, "<h3>" H100_NODE03 "</h3>\n<p class=\"note\">3 configurations"));
+  cr_expect_not_null(strstr(html, "<td class=\"num\">30.0 %</td>"));
+  free(html);
+  free(tex);
+  free(md);
+  free(out);
+  clb_test_remove_tmpdir(dir);
+}
+
+Test(report, unstable_rows_are_marked_in_the_configuration_table) {
+  char *dir = clb_test_tmpdir();
+  const char *inputs[] = {REPEATS};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, "/nonexistent/gnuplot", &notes, &summary);
+  char *md = read_in(out, "report.md");
+  cr_assert_not_null(md);
+  static struct md_row all[10];
+  size_t n = md_section_rows(md, "Every configuration", all, 10);
+  cr_assert_eq(n, 1 + 7);
+  cr_assert_str_eq(all[0].cell[7], "step median");
+  /* The last repeat: 40.2 [40.0, 40.4] us, 52.0 [51.6, 52.4], 42.0 [37, 48] unstable. */
+  cr_expect_str_eq(all[1].cell[7], "40.2 " MU "s " PM "0.5 %");
+  cr_expect_str_eq(all[2].cell[7], "52 " MU "s " PM "0.8 %");
+  cr_expect_str_eq(all[3].cell[7], "42 " MU "s " PM "14 % !", "6/42 above, 5/42 below");
+  cr_expect_str_eq(all[4].cell[6], "skipped");
+  cr_expect_str_eq(all[4].cell[7], "\xE2\x80\x94", "a skipped row: no interval, no mark");
+  cr_expect_eq(clb_test_count_of(md, " % ! |"), 2, "the configuration and side-by-side tables");
+  char *note = md_note_of(md, "Every configuration");
+  cr_expect_str_eq(note, PM "X %: half width of the 95 % interval of the median step time, "
+                         "relative to it. ! unstable: the 95 % interval of the median did not "
+                         "reach " PM "target (--target-ci, default " PM "1 %) within "
+                         "--max-time; treat this row as uncertain.");
+  free(note);
+  /* The side-by-side table marks it too, and explains it after its own note. */
+  static struct md_row side[5];
+  n = md_section_rows(md, "Step time side by side (gpu-node03)", side, 5);
+  cr_assert_eq(n, 4);
+  cr_expect_str_eq(side[3].cell[4], "42 " MU "s " PM "14 % !");
+  cr_expect_str_eq(side[3].cell[5], "4 ms " PM "0.5 %");
+  cr_expect_str_eq(side[3].cell[6], "95.24", "the ratio of the medians");
+  note = md_note_of(md, "Step time side by side (gpu-node03)");
+  cr_expect(note && strstr(note, "> 1: the baseline is faster. " PM "X %: half width") &&
+                strstr(note, "treat this row as uncertain."),
+            "%s", note);
+  free(note);
+  char *tex = read_in(out, "report.tex");
+  cr_assert_not_null(tex);
+  cr_expect_not_null(strstr(tex, "& 42 $\\mu$s $\\pm$14 \\% ! &"), "%s", tex);
+  free(tex);
+  free(md);
+  free(out);
+  clb_test_remove_tmpdir(dir);
+}
+
+Test(report, a_rerun_in_another_file_is_a_duplicate_and_a_third_run) {
+  char *dir = clb_test_tmpdir();
+  const char *inputs[] = {REPEATS, REPEATS_RERUN};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 2, "/nonexistent/gnuplot", &notes, &summary);
+  cr_expect_eq(summary.rows_read, 15);
+  cr_expect_eq(summary.rows_merged, 7);
+  /* Repeat 1 of H100 B=32 twice: the newer (the re-run) wins it. */
+  cr_expect_eq(summary.duplicates, 1);
+  cr_expect_eq(summary.repeats, 7);
+  cr_expect_not_null(strstr(notes.text, "batch=32 data_on=device: kept " REPEATS_RERUN
+                                        " row 1 (2026-03-05T08:00:00Z), dropped " REPEATS
+                                        " row 1 (2026-03-02T10:10:00Z); the tables show " REPEATS
+                                        " row 8 (2026-03-02T10:20:00Z, repeat 2)\n"),
+                     "%s", notes.text);
+  /* The re-run's only row is out of the tables: said once. */
+  cr_expect_not_null(strstr(notes.text, "earlier repeat host=gpu-node03"), "%s", notes.text);
+  cr_expect_eq(clb_test_count_of(notes.text, "earlier repeat"), 1, "%s", notes.text);
+  cr_expect_eq(clb_test_count_of(notes.text, "duplicate"), 1, "%s", notes.text);
+
+  char *md = read_in(out, "report.md");
+  cr_assert_not_null(md);
+  static struct md_row table[8];
+  size_t n = md_section_rows(md, H100_NODE03, table, 8);
+  cr_assert_eq(n, 4);
+  static const char *const b32[] = {"softmax", "fp32", "device", "32", "3",
+                                    "40.1 " MU "s", "0.5 %", "3/3", "0"};
+  expect_md_row(&table[1], b32, 9);
+  char *line = md_note_of(md, H100_NODE03);
+  cr_expect(line && strstr(line, "In 3 of 5 pairs of runs (60 %)") &&
+                strstr(line, "1 of 7 runs unstable."),
+            "%s", line);
+  free(line);
+  free(md);
+  free(out);
+  clb_test_remove_tmpdir(dir);
+}
+
+Test(report, the_same_file_twice_counts_each_run_once) {
+  char *dir = clb_test_tmpdir();
+  const char *inputs[] = {REPEATS, REPEATS};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 2, "/nonexistent/gnuplot", &notes, &summary);
+  /* Every row of the second copy duplicates one of the first. */
+  cr_expect_eq(summary.duplicates, 14);
+  cr_expect_eq(summary.repeats, 7);
+  char *md = read_in(out, "report.md");
+  cr_assert_not_null(md);
+  static struct md_row table[8];
+  size_t n = md_section_rows(md, H100_NODE03, table, 8);
+  cr_assert_eq(n, 4);
+  for (size_t r = 1; r < n; r++)
+    cr_expect_str_eq(table[r].cell[4], "2", "a measurement read twice is one run");
+  free(md);
+  free(out);
+  clb_test_remove_tmpdir(dir);
+}
+
+Test(report, schema_1_files_compare_without_intervals) {
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *dir = run_fixture_report(&notes, &summary, "/nonexistent/gnuplot");
+  cr_expect_eq(summary.repeats, 0);
+  char *md = read_in(dir, "report.md");
+  cr_assert_not_null(md);
+  static struct md_row table[8];
+  size_t n = md_section_rows(md, "NVIDIA H100 80GB HBM3 (NVIDIA CUDA) on gpu-node01", table, 8);
+  cr_assert_eq(n, 4, "the re-run's three configurations:\n%s", md);
+  /* mlp B=32: 60.1 us, then 89.5 us in the (older) re-run. */
+  static const char *const mlp[] = {"mlp", "fp32", "device", "32", "2", "74.8 " MU "s",
+                                    "49.0 %", "0/1 (2 without interval)", "unknown"};
+  expect_md_row(&table[1], mlp, 9);
+  char *line = md_note_of(md, "NVIDIA H100 80GB HBM3 (NVIDIA CUDA) on gpu-node01");
+  cr_expect_str_eq(line, "3 configurations measured more than once: 2 agree within " PM
+                         "5 % and 2 within " PM "10 % (slowest / fastest - 1). No run has an "
+                         "interval to compare (schema 1 files). Stability unknown for all 6 "
+                         "runs (schema 1 files).");
+  free(line);
+  /* No interval, no mark, no footnote in the other tables. */
+  static struct md_row all[60];
+  n = md_section_rows(md, "Every configuration", all, 60);
+  cr_assert_eq(n, 1 + 53);
+  for (size_t r = 1; r < n; r++)
+    cr_expect(!strstr(all[r].cell[7], PM) && !strchr(all[r].cell[7], '!'), "%s", all[r].cell[7]);
+  char *note = md_note_of(md, "Every configuration");
+  cr_expect(note && strncmp(note, "| host", 6) == 0, "no note above the table: %s", note);
+  free(note);
+  cr_expect_null(strstr(md, " ! unstable"), "%s", md);
+  free(md);
+  clb_test_remove_tmpdir(dir);
+}
+
+Test(report, one_run_per_configuration_has_no_agreement_section) {
+  char *dir = clb_test_tmpdir();
+  const char *inputs[] = {TWO_VENDORS};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, "/nonexistent/gnuplot", &notes, &summary);
+  char *md = read_in(out, "report.md"), *tex = read_in(out, "report.tex"),
+       *html = read_in(out, "report.html");
+  cr_assert(md && tex && html);
+  cr_expect_null(strstr(md, "Agreement between runs"));
+  cr_expect_null(strstr(tex, "Agreement between runs"));
+  cr_expect_null(strstr(html, "Agreement between runs"));
+  free(html);
+  free(tex);
+  free(md);
+  free(out);
+  clb_test_remove_tmpdir(dir);
+}
+
+Test(report, step_time_plot_draws_intervals_as_error_bars) {
+  require_gnuplot();
+  char *dir = clb_test_tmpdir();
+  const char *inputs[] = {REPEATS};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, NULL, &notes, &summary);
+  char *gp = read_script(out, "step_time_softmax_fp32");
+  cr_assert_not_null(gp);
+  cr_expect_eq(clb_test_count_of(gp, "using 1:3:14:15 with yerrorbars"), 2, "one per device:\n%s",
+               gp);
+  cr_expect_not_null(strstr(gp, "title 'solid, filled: device time; bars: 95% CI of the median'"));
+  /* Drawn before the device-time line, whose markers then sit on top. */
+  const char *bars = strstr(gp, "with yerrorbars"), *line = strstr(gp, "using 1:3 with linespoints");
+  cr_expect(bars && line && bars < line, "%s", gp);
+  free(gp);
+  char *log = read_in(out, "data/step_time_softmax_fp32.log");
+  cr_expect(log && !*log, "gnuplot said: %s", log ? log : "(no log)");
+  free(log);
+  expect_png_and_svg(out, "step_time_softmax_fp32");
+  char *dat = read_in(out, "data/softmax_fp32_s0.dat");
+  cr_assert_not_null(dat);
+  cr_expect_not_null(strstr(dat, "\n128 "), "%s", dat);
+  cr_expect_not_null(strstr(dat, " 3.7e-05 4.8e-05\n"), "the interval is the last two columns:\n%s",
+                     dat);
+  free(dat);
+  /* Other plots are untouched. */
+  gp = read_script(out, "throughput_softmax_fp32");
+  cr_expect(gp && !strstr(gp, "yerrorbars"));
+  free(gp);
+  free(out);
+  clb_test_remove_tmpdir(dir);
+}
+
+Test(report, no_error_bars_without_intervals_or_with_two_lines_per_device) {
+  require_gnuplot();
+  /* Schema 1: no interval anywhere. */
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *dir = run_fixture_report(&notes, &summary, NULL);
+  char *gp = read_script(dir, "step_time_softmax_fp32");
+  cr_assert_not_null(gp);
+  cr_expect_null(strstr(gp, "yerrorbars"), "%s", gp);
+  cr_expect_not_null(strstr(gp, "title 'solid, filled: device time'"));
+  free(gp);
+  clb_test_remove_tmpdir(dir);
+
+  /* One device with its data on the device and on the host: two lines. */
+  dir = clb_test_tmpdir();
+  struct clb_row rows[4];
+  for (size_t i = 0; i < 4; i++) {
+    rows[i] = small_row("h", "P", "d", "softmax", "fp32", i % 2 ? 64 : 32, 1e-4);
+    rows[i].repeat = 1;
+    rows[i].step_s_ci_low = 0.9e-4;
+    rows[i].step_s_ci_high = 1.1e-4;
+    rows[i].stable = 1;
+    snprintf(rows[i].data_on, sizeof rows[i].data_on, "%s", i < 2 ? "device" : "host");
+  }
+  char *csv = write_rows(dir, "both.csv", rows, 4);
+  const char *inputs[] = {csv};
+  memset(&notes, 0, sizeof notes);
+  char *out = report_into(dir, inputs, 1, NULL, &notes, &summary);
+  gp = read_script(out, "step_time_softmax_fp32");
+  cr_assert_not_null(gp);
+  cr_expect_null(strstr(gp, "yerrorbars"), "%s", gp);
+  free(gp);
+  free(out);
+  free(csv);
+  clb_test_remove_tmpdir(dir);
 }

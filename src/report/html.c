@@ -138,11 +138,14 @@ static const char HTML_STYLE[] =
     "pre{background:#f6f8fa;padding:0.8em;overflow-x:auto;font-size:0.85em}\n"
     ".note{color:#555}\n";
 
-/* A table built from the data: its escaped title, its note, then the table. */
-static void render_html_section(struct clb_sbuf *sb, const struct clb_report_table *t) {
-  clb_sbuf_puts(sb, "<h2>");
+/* A table built from the data: its escaped title under a heading `level`
+ * ("h2", or "h3" for one of several tables of a section), its note, then the
+ * table. */
+static void render_html_section(struct clb_sbuf *sb, const struct clb_report_table *t,
+                                const char *level) {
+  clb_sbuf_printf(sb, "<%s>", level);
   html_escaped(sb, t->title);
-  clb_sbuf_puts(sb, "</h2>\n");
+  clb_sbuf_printf(sb, "</%s>\n", level);
   if (t->note) {
     clb_sbuf_puts(sb, "<p class=\"note\">");
     html_escaped(sb, t->note);
@@ -293,10 +296,16 @@ int clb_report_write_html(const char *path, const struct clb_report_page *page,
                     "samples/s).</p>\n");
   render_html_table(&h, &tables->compare);
   for (size_t i = 0; i < tables->n_sides; i++)
-    render_html_section(&h, &tables->sides[i]);
+    render_html_section(&h, &tables->sides[i], "h2");
+  if (tables->n_agreement) {
+    clb_sbuf_puts(&h, "<h2>" CLB_REPORT_AGREEMENT_TITLE "</h2>\n<p class=\"note\">");
+    html_escaped(&h, CLB_REPORT_AGREEMENT_INTRO);
+    clb_sbuf_puts(&h, "</p>\n");
+  }
+  for (size_t i = 0; i < tables->n_agreement; i++)
+    render_html_section(&h, &tables->agreement[i], "h3");
   html_figures(&h, page);
-  clb_sbuf_printf(&h, "<h2>%s</h2>\n", tables->config.title);
-  render_html_table(&h, &tables->config);
+  render_html_section(&h, &tables->config, "h2");
   clb_sbuf_puts(&h, "</body>\n</html>\n");
   int rc = clb_sbuf_write_atomic(&h, path, err);
   clb_sbuf_destroy(&h);

@@ -29,7 +29,10 @@ static void md_padded(struct clb_sbuf *sb, const char *text, size_t width, char 
       clb_sbuf_puts(sb, " ");
 }
 
-static void render_markdown(struct clb_sbuf *sb, const struct clb_report_table *t) {
+/* One table under a heading of `level` ("##" for a section of its own,
+ * "###" for one of several tables of a section). */
+static void render_markdown(struct clb_sbuf *sb, const struct clb_report_table *t,
+                            const char *level) {
   size_t *width = calloc(t->ncols ? t->ncols : 1, sizeof *width);
   char text[2 * CLB_REPORT_CELL];
   if (!width) {
@@ -45,7 +48,7 @@ static void render_markdown(struct clb_sbuf *sb, const struct clb_report_table *
         width[c] = clb_utf8_width(text);
     }
   }
-  clb_sbuf_printf(sb, "## %s\n\n", t->title);
+  clb_sbuf_printf(sb, "%s %s\n\n", level, t->title);
   if (t->note)
     clb_sbuf_printf(sb, "%s\n\n", t->note);
   for (size_t r = 0; r <= t->nrows + 1; r++) {
@@ -80,10 +83,14 @@ int clb_report_write_markdown(const char *path, const struct clb_report_page *pa
                   "B* (fastest time to a target, from the noise scale) when the noise scale is "
                   "known, otherwise the throughput knee.\n\n",
                   page->merged->count, page->n_inputs);
-  render_markdown(&md, &tables->compare);
+  render_markdown(&md, &tables->compare, "##");
   for (size_t i = 0; i < tables->n_sides; i++)
-    render_markdown(&md, &tables->sides[i]);
-  render_markdown(&md, &tables->config);
+    render_markdown(&md, &tables->sides[i], "##");
+  if (tables->n_agreement)
+    clb_sbuf_puts(&md, "## " CLB_REPORT_AGREEMENT_TITLE "\n\n" CLB_REPORT_AGREEMENT_INTRO "\n\n");
+  for (size_t i = 0; i < tables->n_agreement; i++)
+    render_markdown(&md, &tables->agreement[i], "###");
+  render_markdown(&md, &tables->config, "##");
   int rc = clb_sbuf_write_atomic(&md, path, err);
   clb_sbuf_destroy(&md);
   return rc;

@@ -1,7 +1,9 @@
 /* Reading and merging results CSVs, and the series of the merged rows.
  *
- * Data flow: read every input (clb_results_read) -> resolve duplicate keys
- * (newest timestamp wins) -> sort into series (one per host, platform, device,
+ * Data flow: read every input (clb_results_read) -> resolve each
+ * configuration's rows (the highest repeat, then the newest timestamp, goes
+ * to the tables; every row stays in merged.all for the agreement section)
+ * -> sort into series (one per host, platform, device,
  * model, precision, data placement; rows ordered by batch), each with its
  * recommendation (measure/recommend.h) and median noise scale. */
 #include "report/merge.h"
@@ -53,17 +55,27 @@ static int cmp_series(const struct clb_row *a, const struct clb_row *b) {
   return strcmp(a->data_on, b->data_on);
 }
 
-static int cmp_key(const struct clb_row *a, const struct clb_row *b) {
+int clb_report_cmp_config(const struct clb_row *a, const struct clb_row *b) {
   int c = cmp_series(a, b);
   return c ? c : clb_report_cmp_double(a->batch, b->batch);
 }
 
-/* Key order, then newest timestamp first (ISO 8601 compares as text), then
- * the row read last first, so the first row of each key group is the keeper. */
-static int cmp_entry_newest_first(const void *pa, const void *pb) {
+double clb_report_repeat_of(const struct clb_row *row) {
+  /* Rows written before repeats existed, or by hand, have none: they were
+   * the only run, the first. */
+  return isfinite(row->repeat) ? row->repeat : 1;
+}
+
+/* Configuration order, then the highest repeat first, then the newest
+ * timestamp (ISO 8601 compares as text), then the row read last, so the first
+ * row of each configuration is the one the tables show, and the first row of
+ * each (configuration, repeat) the one that wins a duplicate. */
+static int cmp_entry_kept_first(const void *pa, const void *pb) {
   const struct entry *a = pa, *b = pb;
-  int c = cmp_key(a->row, b->row);
+  int c = clb_report_cmp_config(a->row, b->row);
   if (c)
+    return c;
+  if ((c = clb_report_cmp_double(clb_report_repeat_of(b->row), clb_report_repeat_of(a->row))) != 0)
     return c;
   if ((c = strcmp(b->row->timestamp, a->row->timestamp)) != 0)
     return c;
@@ -78,6 +90,162 @@ void clb_report_merged_destroy(struct clb_report_merged *m) {
   *m = (struct clb_report_merged){0};
 }
 
+/* Reads every input into m->all; file_start[f] is the first row of input f
+ * and file_start[n_inputs] the end. */
+static int read_inputs(const char *const *inputs, size_t n_inputs,
+                       const struct clb_report_notes *notes, struct clb_report_merged *m,
+                       size_t *file_start, struct clb_report_summary *summary,
+                       struct clb_error *err) {
+  for (size_t f = 0; f < n_inputs; f++) {
+    char warning[1024];
+    file_start[f] = m->n_all;
+    int rc = clb_results_read(inputs[f], &m->all, &m->n_all, warning, sizeof warning, err);
+    if (rc != CLB_OK) {
+      summary->bad_input = 1;
+      return rc;
+    }
+    if (warning[0])
+      clb_report_note(notes, "warning: %s", warning);
+  }
+  file_start[n_inputs] = m->n_all;
+  return CLB_OK;
+}
+
+/* "(TIMESTAMP)", with ", repeat R" past the first: a note must tell the
+ * repeats of one run apart. */
+static void describe_entry(char *buf, size_t size, const struct entry *e) {
+  double repeat = clb_report_repeat_of(e->row);
+  if (repeat != 1)
+    snprintf(buf, size, "(%s, repeat %.0f)", e->row->timestamp, repeat);
+  else
+    snprintf(buf, size, "(%s)", e->row->timestamp);
+}
+
+/* "FILE row N (TIMESTAMP[, repeat R])" of an entry. */
+static void describe_row(char *buf, size_t size, const char *const *inputs,
+                         const struct entry *e) {
+  char when[CLB_STR_FIELD_SIZE + 48];
+  describe_entry(when, sizeof when, e);
+  snprintf(buf, size, "%s row %zu %s", inputs[e->file], e->index, when);
+}
+
+#define CONFIG_FORMAT "host=%s platform='%s' device='%s' model=%s precision=%s batch=%.0f data_on=%s"
+#define CONFIG_ARGS(r) r->host, r->platform, r->device, r->model, r->precision, r->batch, r->data_on
+
+/* Same configuration and repeat: the newest wins, as before repeats existed.
+ * When a higher repeat is what the tables show, the note says so, or "kept"
+ * would suggest the winner is in them. */
+static void note_duplicate(const struct clb_report_notes *notes, const char *const *inputs,
+                           const struct entry *shown, const struct entry *kept,
+                           const struct entry *dropped) {
+  const struct clb_row *r = dropped->row;
+  char kept_text[4400], dropped_text[4400], shown_text[4400];
+  describe_row(kept_text, sizeof kept_text, inputs, kept);
+  describe_row(dropped_text, sizeof dropped_text, inputs, dropped);
+  describe_row(shown_text, sizeof shown_text, inputs, shown);
+  clb_report_note(notes, "duplicate " CONFIG_FORMAT ": kept %s, dropped %s%s%s", CONFIG_ARGS(r),
+                  kept_text, dropped_text, shown == kept ? "" : "; the tables show ",
+                  shown == kept ? "" : shown_text);
+}
+
+/* A lone row of one input that another input's higher repeat outranks: not
+ * a duplicate (another repeat), but out of the tables all the same. */
+static void note_outranked(const struct clb_report_notes *notes, const char *const *inputs,
+                           const struct entry *shown, const struct entry *hidden) {
+  const struct clb_row *r = hidden->row;
+  char shown_text[4400], hidden_text[4400];
+  describe_row(shown_text, sizeof shown_text, inputs, shown);
+  describe_row(hidden_text, sizeof hidden_text, inputs, hidden);
+  clb_report_note(notes,
+                  "earlier repeat " CONFIG_FORMAT ": the tables show %s, not %s; the agreement "
+                  "section shows both",
+                  CONFIG_ARGS(r), shown_text, hidden_text);
+}
+
+/* Whether e's own input measured e's configuration in another repeat too:
+ * then e is one of that run's repeats, not a stray duplicate. g[0..n) is
+ * the configuration's group. */
+static int file_repeats_config(const struct entry *g, size_t n, const struct entry *e) {
+  for (size_t k = 0; k < n; k++)
+    if (g[k].file == e->file &&
+        clb_report_repeat_of(g[k].row) != clb_report_repeat_of(e->row))
+      return 1;
+  return 0;
+}
+
+/* Resolves one configuration's rows g[0..n), sorted kept-first: g[0] goes
+ * to the tables. Another row of the same repeat is a duplicate (the newest
+ * wins, one note each, as before repeats existed). The best row of an
+ * earlier repeat is a repeat: silent when its input holds other repeats of
+ * the configuration (note_repeats sums those up per input), noted when it
+ * is the only row of its input, which would otherwise vanish unexplained. */
+static void resolve_config(const struct entry *g, size_t n, const char *const *inputs,
+                           const struct clb_report_notes *notes, struct clb_report_merged *m,
+                           struct clb_report_summary *summary) {
+  m->rows[m->count++] = *g[0].row;
+  for (size_t k = 1; k < n; k++) {
+    const struct entry *e = &g[k];
+    const struct entry *winner = NULL; /* the first row of e's repeat */
+    for (size_t j = 0; j < k && !winner; j++)
+      if (clb_report_repeat_of(g[j].row) == clb_report_repeat_of(e->row))
+        winner = &g[j];
+    if (winner) {
+      summary->duplicates++;
+      note_duplicate(notes, inputs, &g[0], winner, e);
+      continue;
+    }
+    summary->repeats++;
+    if (!file_repeats_config(g, n, e))
+      note_outranked(notes, inputs, &g[0], e);
+  }
+}
+
+/* One note per input that holds repeats: how many repeats of how many
+ * configurations, from the sorted entries. */
+static void note_repeats(const struct entry *entries, size_t n_entries, const char *input,
+                         size_t file, const struct clb_report_notes *notes) {
+  size_t configs = 0, fewest = 0, most = 0;
+  const struct entry *config = NULL;
+  size_t repeats = 0;
+  double last_repeat = NAN;
+  for (size_t i = 0; i <= n_entries; i++) {
+    const struct entry *e = i < n_entries ? &entries[i] : NULL;
+    if (e && e->file != file)
+      continue;
+    if (config && (!e || clb_report_cmp_config(config->row, e->row) != 0)) {
+      configs++;
+      if (configs == 1 || repeats < fewest)
+        fewest = repeats;
+      if (repeats > most)
+        most = repeats;
+      config = NULL;
+    }
+    if (!e)
+      break;
+    if (!config) {
+      config = e;
+      repeats = 0;
+      last_repeat = NAN;
+    }
+    /* Sorted by repeat within a configuration: count each repeat once. */
+    if (clb_report_repeat_of(e->row) != last_repeat)
+      repeats++;
+    last_repeat = clb_report_repeat_of(e->row);
+  }
+  if (most < 2)
+    return;
+  if (fewest == most)
+    clb_report_note(notes,
+                    "%s: %zu repeats of %zu configurations; the tables show the last repeat, "
+                    "the agreement section all of them",
+                    input, most, configs);
+  else
+    clb_report_note(notes,
+                    "%s: %zu to %zu repeats of %zu configurations; the tables show the last "
+                    "repeat, the agreement section all of them",
+                    input, fewest, most, configs);
+}
+
 int clb_report_merge(const char *const *inputs, size_t n_inputs,
                      const struct clb_report_notes *notes, struct clb_report_merged *m,
                      struct clb_report_summary *summary, struct clb_error *err) {
@@ -89,18 +257,7 @@ int clb_report_merge(const char *const *inputs, size_t n_inputs,
     rc = clb_failf(err, CLB_E_NOMEM, "out of memory");
     goto cleanup;
   }
-  for (size_t f = 0; f < n_inputs; f++) {
-    char warning[1024];
-    file_start[f] = m->n_all;
-    rc = clb_results_read(inputs[f], &m->all, &m->n_all, warning, sizeof warning, err);
-    if (rc != CLB_OK) {
-      summary->bad_input = 1;
-      goto cleanup;
-    }
-    if (warning[0])
-      clb_report_note(notes, "warning: %s", warning);
-  }
-  file_start[n_inputs] = m->n_all;
+  CLB_TRY(read_inputs(inputs, n_inputs, notes, m, file_start, summary, err));
   summary->rows_read = m->n_all;
 
   entries = calloc(m->n_all ? m->n_all : 1, sizeof *entries);
@@ -112,24 +269,16 @@ int clb_report_merge(const char *const *inputs, size_t n_inputs,
   for (size_t f = 0; f < n_inputs; f++)
     for (size_t i = file_start[f]; i < file_start[f + 1]; i++)
       entries[i] = (struct entry){&m->all[i], f, i - file_start[f] + 1, i};
-  qsort(entries, m->n_all, sizeof *entries, cmp_entry_newest_first);
+  qsort(entries, m->n_all, sizeof *entries, cmp_entry_kept_first);
 
-  const struct entry *kept = NULL;
-  for (size_t i = 0; i < m->n_all; i++) {
-    const struct entry *e = &entries[i];
-    if (kept && cmp_key(kept->row, e->row) == 0) {
-      summary->duplicates++;
-      clb_report_note(
-          notes,
-          "duplicate host=%s platform='%s' device='%s' model=%s precision=%s batch=%.0f "
-          "data_on=%s: kept %s row %zu (%s), dropped %s row %zu (%s)",
-          e->row->host, e->row->platform, e->row->device, e->row->model, e->row->precision,
-          e->row->batch, e->row->data_on, inputs[kept->file], kept->index, kept->row->timestamp,
-          inputs[e->file], e->index, e->row->timestamp);
-      continue;
-    }
-    kept = e;
-    m->rows[m->count++] = *e->row;
+  for (size_t f = 0; f < n_inputs; f++)
+    note_repeats(entries, m->n_all, inputs[f], f, notes);
+  for (size_t a = 0; a < m->n_all;) {
+    size_t b = a + 1;
+    while (b < m->n_all && clb_report_cmp_config(entries[a].row, entries[b].row) == 0)
+      b++;
+    resolve_config(&entries[a], b - a, inputs, notes, m, summary);
+    a = b;
   }
   summary->rows_merged = m->count;
 

@@ -1,5 +1,6 @@
-/* The report's data: results CSVs read and merged (on a duplicate key, the
- * newest timestamp wins), cut into series (one per host, platform, device,
+/* The report's data: results CSVs read and merged (of the rows of one
+ * configuration the tables show the highest repeat, then the newest
+ * timestamp; the agreement section uses them all), cut into series (one per host, platform, device,
  * model, precision and data placement; rows ordered by batch), and what each
  * series knows about itself: its recommendation, noise scale, legend label
  * and colour slot. Also merged.csv, the merged rows written back. */
@@ -15,15 +16,19 @@
 #include "util/errors.h"
 
 struct clb_report_merged {
-  struct clb_row *all; /* every row read */
+  struct clb_row *all; /* every row read: repeats and duplicates too */
   size_t n_all;
   struct clb_row *rows; /* kept rows in key order */
   size_t count;
 };
 
-/* Reads every input (clb_results_read) and resolves duplicate keys, each
- * one a note naming the kept and the dropped row. Fills summary->rows_read,
- * rows_merged, duplicates, and bad_input when an input cannot be read.
+/* Reads every input (clb_results_read) and keeps one row per configuration
+ * (clb_report_cmp_config): the highest repeat, then the newest. Rows of the
+ * same configuration and repeat are duplicates, each one a note naming the
+ * kept and the dropped row; the earlier repeats of a `clbatch run --repeat R`
+ * get one note per input instead ("FILE: R repeats of N configurations;
+ * ..."). Fills summary->rows_read, rows_merged, duplicates, repeats, and
+ * bad_input when an input cannot be read.
  * *merged starts as {0}; release it with clb_report_merged_destroy, also after
  * a failure. */
 int clb_report_merge(const char *const *inputs, size_t n_inputs,
@@ -60,6 +65,14 @@ const struct clb_row *clb_report_row_at_batch(const struct clb_report_merged *me
  * Returns 0 (buf untouched) when some row is ok. */
 int clb_report_explain_no_ok_rows(const struct clb_report_merged *merged,
                                   const struct clb_report_series *s, char *buf, size_t size);
+
+/* Configuration order: host, platform, device, model, precision, data
+ * placement, batch. Rows that compare equal measured the same configuration
+ * (in different repeats or runs). */
+int clb_report_cmp_config(const struct clb_row *a, const struct clb_row *b);
+
+/* A row's repeat; 1 when it has none (a row older than repeats). */
+double clb_report_repeat_of(const struct clb_row *row);
 
 /* Total order on doubles with NaN last. */
 int clb_report_cmp_double(double a, double b);

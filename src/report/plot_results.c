@@ -27,7 +27,9 @@ enum {
   DAT_BYTES,
   DAT_GLOBAL,
   DAT_PCT_FLOPS,
-  DAT_PCT_BW
+  DAT_PCT_BW,
+  DAT_STEP_LO,
+  DAT_STEP_HI
 };
 
 static int write_series_data(const struct clb_report_merged *m, const struct clb_report_series *s,
@@ -36,7 +38,7 @@ static int write_series_data(const struct clb_report_merged *m, const struct clb
   int rc = CLB_OK;
   clb_sbuf_puts(&dat, "# batch samples_per_s step_s_median wall_step_s epoch_s var_measured "
                       "var_ci_low var_ci_high var_predicted device_bytes global_mem_bytes "
-                      "pct_peak_flops pct_peak_bw\n");
+                      "pct_peak_flops pct_peak_bw step_s_ci_low step_s_ci_high\n");
   for (size_t k = 0; k < s->count; k++) {
     const struct clb_row *r = &m->rows[s->first + k];
     if (!clb_report_row_ok(r) || !isfinite(r->batch))
@@ -54,6 +56,8 @@ static int write_series_data(const struct clb_report_merged *m, const struct clb
     clb_report_dat_value(&dat, r->global_mem_bytes, 1);
     clb_report_dat_value(&dat, r->pct_peak_flops, 0);
     clb_report_dat_value(&dat, r->pct_peak_bw, 0);
+    clb_report_dat_value(&dat, r->step_s_ci_low, 1);
+    clb_report_dat_value(&dat, r->step_s_ci_high, 1);
     clb_sbuf_puts(&dat, "\n");
   }
   clb_sbuf_puts(&knee,
@@ -78,6 +82,7 @@ struct group {
   char (*dat)[4200];
   char (*knee)[4200];
   char shape[256]; /* "N=16384, D=784, C=10" when the group has one shape */
+  int step_bars;   /* the step-time plot draws each device's 95 % intervals */
 };
 
 static int group_has(const struct clb_report_merged *m, const struct clb_report_series *list,
@@ -92,6 +97,33 @@ static int group_has(const struct clb_report_merged *m, const struct clb_report_
     }
   }
   return 0;
+}
+
+static int series_has_interval(const struct clb_report_merged *m,
+                               const struct clb_report_series *s) {
+  for (size_t k = 0; k < s->count; k++) {
+    const struct clb_row *r = &m->rows[s->first + k];
+    if (clb_report_row_ok(r) && isfinite(r->step_s_ci_low) && isfinite(r->step_s_ci_high))
+      return 1;
+  }
+  return 0;
+}
+
+/* Error bars on the step times only when each device has one line: with
+ * data on the device and on the host side by side, two sets of bars at the
+ * same B would clutter more than they tell. And only where some row has an
+ * interval (none before schema 2). */
+static int wants_step_bars(const struct clb_report_merged *m, const struct clb_report_series *list,
+                           const struct group *g) {
+  int any_interval = 0;
+  for (size_t i = 0; i < g->n; i++) {
+    const struct clb_report_series *s = &list[g->members[i]];
+    for (size_t j = 0; j < i; j++)
+      if (list[g->members[j]].device_id == s->device_id)
+        return 0;
+    any_interval |= series_has_interval(m, s);
+  }
+  return any_interval;
 }
 
 static void describe_shape(const struct clb_report_merged *m, const struct clb_report_series *list,
@@ -159,6 +191,8 @@ static const struct style_key STYLE_KEYS[N_PLOTS][2] = {
               {"with linespoints lw 2 pt 6 ps 0.9 dt 2", "dashed, open: % of peak bandwidth"}},
 };
 
+#define STEP_KEY_WITH_BARS "solid, filled: device time; bars: 95% CI of the median"
+
 #define KEY_ROWS_IN_HEIGHT 3 /* legend rows CLB_REPORT_PLOT_HEIGHT has room for */
 #define KEY_ROW_PX 24
 
@@ -201,9 +235,9 @@ static size_t ok_rows_of(const struct clb_report_merged *m, const struct clb_rep
 }
 
 /* One device's lines in one plot; the first carries the legend entry. */
-static void gp_device_lines(struct clb_sbuf *gp, int *first, int plot, const struct group *g,
-                            size_t i, const struct clb_report_series *s, struct look look,
-                            double dodge) {
+static void gp_device_lines(struct clb_sbuf *gp, int *first, int plot,
+                            const struct clb_report_merged *m, const struct group *g, size_t i,
+                            const struct clb_report_series *s, struct look look, double dodge) {
   char style[96];
   switch (plot) {
   case THROUGHPUT:
@@ -215,6 +249,16 @@ static void gp_device_lines(struct clb_sbuf *gp, int *first, int plot, const str
                               NULL);
     break;
   case STEP:
+    /* The bars first: gnuplot clears a disc around each error bar's point,
+     * which the device-time line and its filled markers then draw over. A
+     * row without an interval has '?' there and gnuplot skips it; a series
+     * without any is left out, or gnuplot would warn of no valid points. */
+    if (g->step_bars && series_has_interval(m, s)) {
+      gp_next(gp, first);
+      clb_report_gp_quote(gp, g->dat[i]);
+      clb_sbuf_printf(gp, " using %d:%d:%d:%d with yerrorbars ps 0 lw 1.5 lc rgb '%s' notitle",
+                      DAT_BATCH, DAT_STEP, DAT_STEP_LO, DAT_STEP_HI, look.color);
+    }
     gp_next(gp, first);
     snprintf(style, sizeof style, "with linespoints lw 2 pt %d ps 0.9 dt 1", look.filled);
     clb_report_gp_series_line(gp, g->dat[i], DAT_BATCH, DAT_STEP, look.color, style, s->label);
@@ -299,16 +343,19 @@ static size_t gp_plot_command(struct clb_sbuf *gp, int plot, const struct clb_re
       continue;
     }
     double dodge = pow(1.06, (double)plotted - 0.5 * (double)(n_plotted - 1));
-    gp_device_lines(gp, &first, plot, g, i, s, look, dodge);
+    gp_device_lines(gp, &first, plot, m, g, i, s, look, dodge);
     plotted++;
   }
   size_t n_styles = 0;
   while (n_styles < 2 && STYLE_KEYS[plot][n_styles].style)
     n_styles++;
   for (size_t k = 0; k < n_styles; k++) {
-    gp_keyentry(gp, &first, STYLE_KEYS[plot][k].style, STYLE_GREY, STYLE_KEYS[plot][k].text);
-    if (clb_utf8_width(STYLE_KEYS[plot][k].text) > *widest)
-      *widest = clb_utf8_width(STYLE_KEYS[plot][k].text);
+    const char *text = STYLE_KEYS[plot][k].text;
+    if (plot == STEP && k == 0 && g->step_bars)
+      text = STEP_KEY_WITH_BARS;
+    gp_keyentry(gp, &first, STYLE_KEYS[plot][k].style, STYLE_GREY, text);
+    if (clb_utf8_width(text) > *widest)
+      *widest = clb_utf8_width(text);
   }
   clb_sbuf_puts(gp, "\n");
   return entries + n_styles;
@@ -335,6 +382,7 @@ static int plot_group(struct clb_report_plotter *p, const struct clb_report_merg
   }
   for (size_t i = 0; i < g->n; i++)
     CLB_TRY(write_series_data(m, &list[g->members[i]], g->dat[i], g->knee[i], err));
+  g->step_bars = wants_step_bars(m, list, g);
 
   static const char *const names[N_PLOTS] = {"throughput", "step_time", "epoch_time",
                                              "variance",   "memory",    "peak"};

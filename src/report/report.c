@@ -4,7 +4,8 @@
  * the SVG plots.
  *
  * The parts, lowest first: merge.c (results read, merged, cut into series),
- * table.c (the table model) and sections.c (the report's tables),
+ * agreement.c (how far runs of one configuration agree), table.c (the
+ * table model) and sections.c (the report's tables),
  * markdown.c / latex.c / html.c (one document format each), plot.c (the
  * gnuplot core) with plot_results.c, plot_train.c and plot_study.c. Every
  * output goes to NAME.tmp first and is renamed into place, so a report file
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "report/agreement.h"
 #include "report/merge.h"
 #include "report/note.h"
 #include "report/plot.h"
@@ -52,6 +54,7 @@ static int report_run(const struct clb_report_options *opt, struct clb_report_su
   struct clb_report_series *list = NULL;
   size_t n_series = 0;
   struct clb_report_train train = {0};
+  struct clb_report_agreement agreement = {0};
   struct clb_report_tables tables = {0};
   struct clb_report_plotter plotter = {0};
   struct clb_report_page page = {.inputs = opt->inputs,
@@ -73,11 +76,12 @@ static int report_run(const struct clb_report_options *opt, struct clb_report_su
     goto cleanup;
   }
   CLB_TRY(clb_report_series_build(&merged, &list, &n_series, err));
+  CLB_TRY(clb_report_agreement_build(&merged, &agreement, err));
 
   CLB_TRY(clb_mkdir_p(dir, err));
   CLB_TRY(out_path(path, sizeof path, dir, "merged.csv", err));
   CLB_TRY(clb_report_merged_write_csv(&merged, path, err));
-  CLB_TRY(clb_report_tables_build(&merged, list, n_series, &notes, &tables, err));
+  CLB_TRY(clb_report_tables_build(&merged, list, n_series, &agreement, &notes, &tables, err));
   CLB_TRY(write_documents(dir, &page, err));
 
   if (!clb_report_gnuplot_available(gnuplot)) {
@@ -96,6 +100,7 @@ static int report_run(const struct clb_report_options *opt, struct clb_report_su
 cleanup:
   clb_report_plotter_destroy(&plotter);
   clb_report_tables_destroy(&tables);
+  clb_report_agreement_destroy(&agreement);
   clb_report_train_destroy(&train);
   free(list);
   clb_report_merged_destroy(&merged);

@@ -28,7 +28,8 @@ struct clb_report_options {
 struct clb_report_summary {
   size_t rows_read;      /* rows in all inputs together */
   size_t rows_merged;    /* rows after duplicates were resolved */
-  size_t duplicates;     /* rows dropped because a newer row had the same key */
+  size_t duplicates;     /* rows dropped because another row had the same key and repeat */
+  size_t repeats;        /* earlier repeats: in the agreement section, not in the tables */
   size_t plots_written;  /* PNG+SVG pairs */
   size_t plots_skipped;  /* plots with no data */
   int gnuplot_missing;   /* 1 when no plots were made because gnuplot is absent */

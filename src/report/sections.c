@@ -7,11 +7,51 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "results/output.h"
 #include "util/sbuf.h"
 #include "util/text.h"
 
 #define CELL CLB_REPORT_CELL
 #define DASH CLB_REPORT_DASH
+#define PLUS_MINUS "\xC2\xB1"
+
+/* ---- step times with their interval -------------------------------------- */
+
+/* What the step cells of a table showed, for the note that explains them. */
+struct step_marks {
+  int interval; /* some cell has a "±X %" */
+  int unstable; /* some cell has the unstable mark */
+};
+
+#define INTERVAL_NOTE                                                                       \
+  PLUS_MINUS "X %: half width of the 95 % interval of the median step time, relative to it."
+
+/* "42.5 µs ±0.8 %", and " !" on an unstable row; the median alone for a row
+ * without an interval (a schema 1 file). */
+static void step_cell(char *buf, size_t size, const struct clb_row *row,
+                      struct step_marks *marks) {
+  char interval[32];
+  clb_report_fmt_time(buf, size, row ? row->step_s_median : NAN);
+  if (!row || !isfinite(row->step_s_median))
+    return;
+  clb_output_format_half_width(interval, sizeof interval, PLUS_MINUS,
+                               clb_output_step_half_width(row), " %");
+  if (interval[0]) {
+    marks->interval = 1;
+    snprintf(buf + strlen(buf), size - strlen(buf), " %s", interval);
+  }
+  if (clb_output_row_unstable(row)) {
+    marks->unstable = 1;
+    snprintf(buf + strlen(buf), size - strlen(buf), " %s", CLB_OUTPUT_UNSTABLE_MARK);
+  }
+}
+
+/* The sentences that explain a table's step cells, "" when they need none. */
+static void step_marks_note(char *buf, size_t size, const struct step_marks *marks) {
+  snprintf(buf, size, "%s%s%s", marks->interval ? INTERVAL_NOTE : "",
+           marks->interval && marks->unstable ? " " : "",
+           marks->unstable ? CLB_OUTPUT_UNSTABLE_NOTE : "");
+}
 
 static const char *const COMPARE_HEADERS[] = {"host",
                                               "device",
@@ -74,7 +114,13 @@ static void build_compare_table(const struct clb_report_merged *m,
   }
 }
 
+/* The config table does not own its texts: its note is one of these. */
+static const char *const CONFIG_NOTES[2][2] = {
+    {NULL, CLB_OUTPUT_UNSTABLE_NOTE},
+    {INTERVAL_NOTE, INTERVAL_NOTE " " CLB_OUTPUT_UNSTABLE_NOTE}};
+
 static void build_config_table(const struct clb_report_merged *m, struct clb_report_table *t) {
+  struct step_marks marks = {0};
   for (size_t i = 0; i < m->count; i++) {
     const struct clb_row *r = &m->rows[i];
     char cells[16][CELL];
@@ -85,7 +131,7 @@ static void build_config_table(const struct clb_report_merged *m, struct clb_rep
     snprintf(cells[4], CELL, "%s", r->data_on);
     clb_report_fmt_num(cells[5], CELL, "%.0f", r->batch);
     snprintf(cells[6], CELL, "%s", r->status[0] ? r->status : DASH);
-    clb_report_fmt_time(cells[7], CELL, r->step_s_median);
+    step_cell(cells[7], CELL, clb_report_row_ok(r) ? r : NULL, &marks);
     clb_report_fmt_time(cells[8], CELL, r->wall_step_s);
     clb_report_fmt_rate(cells[9], CELL, r->samples_per_s);
     clb_report_fmt_num(cells[10], CELL, "%.3g", r->gflops);
@@ -96,6 +142,7 @@ static void build_config_table(const struct clb_report_merged *m, struct clb_rep
     clb_report_fmt_num(cells[15], CELL, "%.3f", r->var_ratio);
     clb_report_table_add(t, cells);
   }
+  t->note = CONFIG_NOTES[marks.interval][marks.unstable];
 }
 
 /* ---- step time side by side ---------------------------------------------- */
@@ -113,11 +160,11 @@ static int cmp_config(const struct clb_row *a, const struct clb_row *b) {
   return strcmp(a->data_on, b->data_on);
 }
 
-/* The median step time of an ok row at `batch`, NaN without one. */
-static double step_at_batch(const struct clb_report_merged *m, const struct clb_report_series *s,
-                            double batch) {
+/* The ok row at `batch` with a median step time, NULL without one. */
+static const struct clb_row *timed_row_at_batch(const struct clb_report_merged *m,
+                                                const struct clb_report_series *s, double batch) {
   const struct clb_row *row = batch >= 0 ? clb_report_row_at_batch(m, s, (size_t)batch) : NULL;
-  return row && isfinite(row->step_s_median) && row->step_s_median > 0 ? row->step_s_median : NAN;
+  return row && isfinite(row->step_s_median) && row->step_s_median > 0 ? row : NULL;
 }
 
 /* The devices of one host, in series order (platform, then device name), as
@@ -140,17 +187,18 @@ static size_t device_slot(const struct host_devices *d, const struct clb_report_
  * devices measured ok. Out of memory sets t->failed. */
 static void side_rows(const struct clb_report_merged *m, const struct clb_report_series *list,
                       const struct host_devices *d, const size_t *order, size_t a, size_t b,
-                      struct clb_report_table *t) {
+                      struct clb_report_table *t, struct step_marks *marks) {
   size_t n_batches = 0;
-  double *batches = NULL, *steps = NULL;
+  double *batches = NULL;
+  const struct clb_row **timed = NULL; /* each device's timed row at one B */
   char(*cells)[CELL] = NULL;
   size_t cap = 0;
   for (size_t i = a; i < b; i++)
     cap += list[order[i]].count;
   batches = calloc(cap ? cap : 1, sizeof *batches);
-  steps = calloc(d->n, sizeof *steps);
+  timed = calloc(d->n, sizeof *timed);
   cells = calloc(t->ncols, sizeof *cells);
-  if (!batches || !steps || !cells) {
+  if (!batches || !timed || !cells) {
     t->failed = 1;
     goto cleanup;
   }
@@ -168,14 +216,14 @@ static void side_rows(const struct clb_report_merged *m, const struct clb_report
       continue;
     size_t measured = 0;
     for (size_t dev = 0; dev < d->n; dev++)
-      steps[dev] = NAN;
+      timed[dev] = NULL;
     for (size_t i = a; i < b; i++) {
       size_t dev = device_slot(d, list, order[i]);
       if (dev < d->n)
-        steps[dev] = step_at_batch(m, &list[order[i]], batches[k]);
+        timed[dev] = timed_row_at_batch(m, &list[order[i]], batches[k]);
     }
     for (size_t dev = 0; dev < d->n; dev++)
-      measured += isfinite(steps[dev]);
+      measured += timed[dev] != NULL;
     if (measured < 2)
       continue;
     const struct clb_row *r0 = &m->rows[list[order[a]].first];
@@ -184,14 +232,17 @@ static void side_rows(const struct clb_report_merged *m, const struct clb_report
     snprintf(cells[2], CELL, "%s", r0->data_on);
     clb_report_fmt_num(cells[3], CELL, "%.0f", batches[k]);
     for (size_t dev = 0; dev < d->n; dev++)
-      clb_report_fmt_time(cells[4 + dev], CELL, steps[dev]);
+      step_cell(cells[4 + dev], CELL, timed[dev], marks);
     for (size_t dev = 1; dev < d->n; dev++)
-      clb_report_fmt_ratio(cells[3 + d->n + dev], CELL, steps[dev] / steps[0]);
+      clb_report_fmt_ratio(cells[3 + d->n + dev], CELL,
+                           timed[dev] && timed[0]
+                               ? timed[dev]->step_s_median / timed[0]->step_s_median
+                               : NAN);
     clb_report_table_add(t, cells);
   }
 cleanup:
   free(cells);
-  free(steps);
+  free(timed);
   free(batches);
 }
 
@@ -256,6 +307,7 @@ static int build_side_by_side(const struct clb_report_merged *m,
   /* Group the host's series by (model, precision, data placement); within a
    * group they stay in device order. Insertion sort: a host has few series. */
   size_t n = end - first;
+  struct step_marks marks = {0};
   for (size_t i = 0; i < n; i++) {
     size_t s = first + i, j = i;
     while (j > 0 && cmp_config(&m->rows[list[order[j - 1]].first], &m->rows[list[s].first]) > 0) {
@@ -268,10 +320,17 @@ static int build_side_by_side(const struct clb_report_merged *m,
     size_t b = a + 1;
     while (b < n && cmp_config(&m->rows[list[order[a]].first], &m->rows[list[order[b]].first]) == 0)
       b++;
-    side_rows(m, list, &d, order, a, b, t);
+    side_rows(m, list, &d, order, a, b, t, &marks);
     a = b;
   }
-  rc = t->failed ? -1 : 0;
+  /* The step cells are known now: explain their interval and marks. */
+  char explain[1024];
+  step_marks_note(explain, sizeof explain, &marks);
+  if (explain[0]) {
+    clb_sbuf_printf(&note_text, " %s", explain);
+    clb_report_table_set_note(t, note_text.failed ? NULL : note_text.text);
+  }
+  rc = t->failed || note_text.failed ? -1 : 0;
 cleanup:
   clb_sbuf_destroy(&note_text);
   free(order);
@@ -312,6 +371,125 @@ static int build_side_tables(const struct clb_report_notes *notes,
   return CLB_OK;
 }
 
+/* ---- agreement between runs ------------------------------------------------ */
+
+static const char *const AGREEMENT_HEADERS[] = {
+    "model", "precision", "data", "B", "runs", "median step", "spread", "intervals cover",
+    "unstable"};
+static const char AGREEMENT_ALIGN[] = "lllrrrrrr";
+#define AGREEMENT_COLUMNS (sizeof AGREEMENT_HEADERS / sizeof AGREEMENT_HEADERS[0])
+
+static double percent_of(size_t part, size_t whole) {
+  return whole ? 100.0 * (double)part / (double)whole : NAN;
+}
+
+/* "0/1", and how many runs had no interval to cover with, so that a 0 from
+ * schema 1 files does not read as disagreement. */
+static void covered_cell(char *buf, size_t size, const struct clb_report_agreement_config *c) {
+  snprintf(buf, size, "%zu/%zu", c->pairs_covered, c->pairs);
+  if (c->no_interval)
+    snprintf(buf + strlen(buf), size - strlen(buf), " (%zu without interval)", c->no_interval);
+}
+
+/* "1", "0 (2 unknown)", or "unknown" when no run recorded it (schema 1). */
+static void unstable_cell(char *buf, size_t size, size_t unstable, size_t unknown, size_t runs) {
+  if (unknown == runs)
+    snprintf(buf, size, "unknown");
+  else if (unknown)
+    snprintf(buf, size, "%zu (%zu unknown)", unstable, unknown);
+  else
+    snprintf(buf, size, "%zu", unstable);
+}
+
+static void agreement_row(const struct clb_report_agreement_config *c,
+                          struct clb_report_table *t) {
+  char cells[AGREEMENT_COLUMNS][CELL];
+  snprintf(cells[0], CELL, "%s", c->row->model);
+  snprintf(cells[1], CELL, "%s", c->row->precision);
+  snprintf(cells[2], CELL, "%s", c->row->data_on);
+  clb_report_fmt_num(cells[3], CELL, "%.0f", c->row->batch);
+  snprintf(cells[4], CELL, "%zu", c->runs);
+  clb_report_fmt_time(cells[5], CELL, c->median_step);
+  clb_report_fmt_num(cells[6], CELL, "%.1f %%", 100 * c->spread);
+  covered_cell(cells[7], CELL, c);
+  unstable_cell(cells[8], CELL, c->unstable, c->stability_unknown, c->runs);
+  clb_report_table_add(t, cells);
+}
+
+/* The device's line above its table: how many configurations agree, how
+ * often the intervals hold, how many runs were unstable. */
+static void agreement_summary(struct clb_sbuf *sb, const struct clb_report_agreement_device *d) {
+  clb_sbuf_printf(sb,
+                  "%zu configuration%s measured more than once: %zu agree within " PLUS_MINUS
+                  "%.0f %% and %zu within " PLUS_MINUS "%.0f %% (slowest / fastest - 1). ",
+                  d->count, d->count == 1 ? "" : "s", d->within_close,
+                  100 * CLB_REPORT_AGREE_CLOSE, d->within_loose, 100 * CLB_REPORT_AGREE_LOOSE);
+  /* Without intervals (schema 1 files) "0 of N pairs" would read as
+   * disagreement: say that there was nothing to compare instead. */
+  if (d->no_interval == d->runs)
+    clb_sbuf_puts(sb, "No run has an interval to compare (schema 1 files). ");
+  else
+    clb_sbuf_printf(sb,
+                    "In %zu of %zu pairs of runs (%.0f %%) each run's 95 %% interval contains "
+                    "the other's median%s. ",
+                    d->pairs_covered, d->pairs, percent_of(d->pairs_covered, d->pairs),
+                    d->no_interval ? " (runs without an interval cover nothing)" : "");
+  if (d->stability_unknown == d->runs)
+    clb_sbuf_printf(sb, "Stability unknown for all %zu runs (schema 1 files).", d->runs);
+  else if (d->stability_unknown)
+    clb_sbuf_printf(sb, "%zu of %zu runs unstable, %zu unknown (schema 1 files).", d->unstable,
+                    d->runs, d->stability_unknown);
+  else
+    clb_sbuf_printf(sb, "%zu of %zu runs unstable.", d->unstable, d->runs);
+}
+
+/* A piece of a LaTeX label: letters, digits and '-' (an '_' would need
+ * escaping wherever the label is printed). */
+static void label_part(char *dst, size_t size, const char *src) {
+  clb_safe_name(dst, size, src);
+  for (char *c = dst; *c; c++)
+    if (*c == '_')
+      *c = '-';
+}
+
+/* One device's table: titled by the device, its summary as the note. */
+static int build_agreement_table(const struct clb_report_agreement *a,
+                                 const struct clb_report_agreement_device *d,
+                                 struct clb_report_table *t) {
+  char device[CELL], title[CELL + CLB_STR_FIELD_SIZE + 8], label[CLB_STR_FIELD_SIZE * 3 + 64];
+  char safe[3][CLB_STR_FIELD_SIZE];
+  struct clb_sbuf note = {0};
+  clb_report_device_cell(device, sizeof device, d->row);
+  snprintf(title, sizeof title, "%s on %s", device, d->row->host);
+  label_part(safe[0], sizeof safe[0], d->row->host);
+  label_part(safe[1], sizeof safe[1], d->row->platform);
+  label_part(safe[2], sizeof safe[2], d->row->device);
+  snprintf(label, sizeof label, "tab:clbatch-agreement-%s-%s-%s", safe[0], safe[1], safe[2]);
+  agreement_summary(&note, d);
+  int note_failed = note.failed;
+  clb_report_table_init_owned(t, AGREEMENT_COLUMNS, title, label, note_failed ? "" : note.text);
+  clb_sbuf_destroy(&note);
+  for (size_t c = 0; c < AGREEMENT_COLUMNS; c++)
+    clb_report_table_set_column(t, c, AGREEMENT_HEADERS[c], AGREEMENT_ALIGN[c]);
+  for (size_t i = d->first; i < d->first + d->count; i++)
+    agreement_row(&a->configs[i], t);
+  return t->failed || note_failed ? -1 : 0;
+}
+
+static int build_agreement_tables(const struct clb_report_agreement *a,
+                                  struct clb_report_tables *tables, struct clb_error *err) {
+  tables->agreement = calloc(a->n_devices ? a->n_devices : 1, sizeof *tables->agreement);
+  if (!tables->agreement)
+    return clb_failf(err, CLB_E_NOMEM, "out of memory");
+  for (size_t i = 0; i < a->n_devices; i++) {
+    /* Counted first, so clb_report_tables_destroy releases a half-built one. */
+    tables->n_agreement++;
+    if (build_agreement_table(a, &a->devices[i], &tables->agreement[i]) != 0)
+      return clb_failf(err, CLB_E_NOMEM, "out of memory building the agreement tables");
+  }
+  return CLB_OK;
+}
+
 static const struct clb_report_table COMPARE = {.title = "Device comparison",
                                                 .label = "tab:clbatch-devices",
                                                 .ncols = 12,
@@ -324,7 +502,8 @@ static const struct clb_report_table CONFIG = {.title = "Every configuration",
                                                .align = CONFIG_ALIGN};
 
 int clb_report_tables_build(const struct clb_report_merged *m, const struct clb_report_series *list,
-                            size_t n_series, const struct clb_report_notes *notes,
+                            size_t n_series, const struct clb_report_agreement *agreement,
+                            const struct clb_report_notes *notes,
                             struct clb_report_tables *tables, struct clb_error *err) {
   tables->compare = COMPARE;
   tables->config = CONFIG;
@@ -332,7 +511,8 @@ int clb_report_tables_build(const struct clb_report_merged *m, const struct clb_
   build_config_table(m, &tables->config);
   if (tables->compare.failed || tables->config.failed)
     return clb_failf(err, CLB_E_NOMEM, "out of memory building the tables");
-  return build_side_tables(notes, m, list, n_series, tables, err);
+  int rc = build_side_tables(notes, m, list, n_series, tables, err);
+  return rc != CLB_OK ? rc : build_agreement_tables(agreement, tables, err);
 }
 
 void clb_report_tables_destroy(struct clb_report_tables *tables) {
@@ -341,6 +521,9 @@ void clb_report_tables_destroy(struct clb_report_tables *tables) {
   for (size_t i = 0; i < tables->n_sides; i++)
     clb_report_table_destroy(&tables->sides[i]);
   free(tables->sides);
+  for (size_t i = 0; i < tables->n_agreement; i++)
+    clb_report_table_destroy(&tables->agreement[i]);
+  free(tables->agreement);
   clb_report_table_destroy(&tables->config);
   clb_report_table_destroy(&tables->compare);
   *tables = (struct clb_report_tables){0};

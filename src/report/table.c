@@ -86,6 +86,16 @@ void clb_report_table_set_column(struct clb_report_table *t, size_t c, const cha
     t->failed = 1;
 }
 
+void clb_report_table_set_note(struct clb_report_table *t, const char *note) {
+  if (t->failed)
+    return;
+  free(t->own_note);
+  t->own_note = note ? strdup(note) : NULL;
+  t->note = t->own_note;
+  if (note && !t->own_note)
+    t->failed = 1;
+}
+
 void clb_report_table_add(struct clb_report_table *t, char cells[][CLB_REPORT_CELL]) {
   if (t->failed)
     return;

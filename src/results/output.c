@@ -25,59 +25,157 @@ static void format_number(double v, const char *fmt, char *buf, size_t size) {
     snprintf(buf, size, fmt, v);
 }
 
-/* The cells shared by the text and Markdown tables. */
-#define SUMMARY_COLUMNS 11
-static const char *const summary_header[SUMMARY_COLUMNS] = {
-    "device", "model", "prec", "B", "step", "wall/step", "samples/s", "GFLOP/s",
-    "% peak", "device MiB", "var ratio"};
+double clb_output_step_half_width(const struct clb_row *row) {
+  double median = row->step_s_median;
+  if (!isfinite(median) || median <= 0 || !isfinite(row->step_s_ci_low) ||
+      !isfinite(row->step_s_ci_high))
+    return NAN;
+  double above = row->step_s_ci_high - median, below = median - row->step_s_ci_low;
+  return (above > below ? above : below) / median;
+}
 
-static void summary_cells(const struct clb_row *row, char cells[SUMMARY_COLUMNS][64]) {
-  snprintf(cells[0], 64, "%.40s", row->device);
-  snprintf(cells[1], 64, "%.63s", row->model);
-  snprintf(cells[2], 64, "%.63s", row->precision);
-  snprintf(cells[3], 64, "%.0f", row->batch);
+int clb_output_row_unstable(const struct clb_row *row) {
+  /* Only an explicit 0: NaN (a schema 1 row) means "not known", not "unstable". */
+  return row->stable == 0;
+}
+
+void clb_output_format_half_width(char *buf, size_t size, const char *plus_minus,
+                                  double half_width, const char *percent) {
+  if (!isfinite(half_width)) {
+    snprintf(buf, size, "%s", "");
+    return;
+  }
+  /* One decimal while it matters against a +-1 % target; whole percent above 10. */
+  double pct = 100 * half_width;
+  snprintf(buf, size, pct < 9.95 ? "%s%.1f%s" : "%s%.0f%s", plus_minus, pct, percent);
+}
+
+/* The cells shared by the text and Markdown tables. The interval column is
+ * empty for a row without one (schema 1) and carries the unstable mark. */
+enum {
+  COL_DEVICE,
+  COL_MODEL,
+  COL_PRECISION,
+  COL_BATCH,
+  COL_REPEAT,
+  COL_STEP,
+  COL_INTERVAL,
+  COL_WALL,
+  COL_SAMPLES,
+  COL_GFLOPS,
+  COL_PEAK,
+  COL_MIB,
+  COL_VAR_RATIO,
+  SUMMARY_COLUMNS
+};
+static const char *const summary_header[SUMMARY_COLUMNS] = {
+    "device",    "model",     "prec",    "B",      "rep",     "step",     "95% CI",
+    "wall/step", "samples/s", "GFLOP/s", "% peak", "dev MiB", "var ratio"};
+
+static void summary_cells(const struct clb_row *row, const char *plus_minus,
+                          char cells[SUMMARY_COLUMNS][64]) {
+  snprintf(cells[COL_DEVICE], 64, "%.40s", row->device);
+  snprintf(cells[COL_MODEL], 64, "%.63s", row->model);
+  snprintf(cells[COL_PRECISION], 64, "%.63s", row->precision);
+  snprintf(cells[COL_BATCH], 64, "%.0f", row->batch);
+  format_number(row->repeat, "%.0f", cells[COL_REPEAT], 64);
   if (strcmp(row->status, "ok") != 0) {
-    snprintf(cells[4], 64, "%.63s", row->status);
-    for (int c = 5; c < SUMMARY_COLUMNS; c++)
+    snprintf(cells[COL_STEP], 64, "%.63s", row->status);
+    for (int c = COL_STEP + 1; c < SUMMARY_COLUMNS; c++)
       snprintf(cells[c], 64, "-");
     return;
   }
-  format_seconds(row->step_s_median, cells[4], 64);
-  format_seconds(row->wall_step_s, cells[5], 64);
-  format_number(row->samples_per_s, "%.4g", cells[6], 64);
-  format_number(row->gflops, "%.3g", cells[7], 64);
-  format_number(row->pct_peak_flops, "%.1f", cells[8], 64);
-  format_number(row->device_bytes / (1024.0 * 1024.0), "%.1f", cells[9], 64);
-  format_number(row->var_ratio, "%.3f", cells[10], 64);
+  format_seconds(row->step_s_median, cells[COL_STEP], 64);
+  clb_output_format_half_width(cells[COL_INTERVAL], 64, plus_minus,
+                               clb_output_step_half_width(row), "%");
+  if (clb_output_row_unstable(row))
+    strcat(cells[COL_INTERVAL], CLB_OUTPUT_UNSTABLE_MARK);
+  format_seconds(row->wall_step_s, cells[COL_WALL], 64);
+  format_number(row->samples_per_s, "%.4g", cells[COL_SAMPLES], 64);
+  format_number(row->gflops, "%.3g", cells[COL_GFLOPS], 64);
+  format_number(row->pct_peak_flops, "%.1f", cells[COL_PEAK], 64);
+  format_number(row->device_bytes / (1024.0 * 1024.0), "%.1f", cells[COL_MIB], 64);
+  format_number(row->var_ratio, "%.3f", cells[COL_VAR_RATIO], 64);
+}
+
+static int any_unstable(const struct clb_row *rows, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    if (strcmp(rows[i].status, "ok") == 0 && clb_output_row_unstable(&rows[i]))
+      return 1;
+  return 0;
+}
+
+static int any_repeat_after_the_first(const struct clb_row *rows, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    if (rows[i].repeat > 1)
+      return 1;
+  return 0;
+}
+
+static int any_var_ratio(const struct clb_row *rows, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    if (isfinite(rows[i].var_ratio))
+      return 1;
+  return 0;
+}
+
+/* Which columns a table shows. The repeat only with `run --repeat R` (R > 1),
+ * or the R copies of a configuration would look alike; the variance ratio in
+ * the terminal only with --noise-at, since a column of dashes would push the
+ * table past 100 characters. */
+static void visible_columns(const struct clb_row *rows, size_t count, int var_ratio_always,
+                            int shown[SUMMARY_COLUMNS]) {
+  for (int c = 0; c < SUMMARY_COLUMNS; c++)
+    shown[c] = 1;
+  shown[COL_REPEAT] = any_repeat_after_the_first(rows, count);
+  shown[COL_VAR_RATIO] = var_ratio_always || any_var_ratio(rows, count);
+}
+
+static int last_shown(const int shown[SUMMARY_COLUMNS]) {
+  int last = 0;
+  for (int c = 0; c < SUMMARY_COLUMNS; c++)
+    if (shown[c])
+      last = c;
+  return last;
 }
 
 void clb_output_summary(FILE *out, const struct clb_row *rows, size_t count) {
-  static const int widths[SUMMARY_COLUMNS] = {-28, -8, -5, 7, 10, 10, 10, 8, 7, 10, 9};
+  /* Negative: left-aligned. The interval is left-aligned so that the
+   * unstable mark sticks out to the right of an aligned number. */
+  static const int widths[SUMMARY_COLUMNS] = {-22, -7, -4, 7, 3, 8, -7, 9, 9, 8, 6, 7, 9};
+  int shown[SUMMARY_COLUMNS];
+  visible_columns(rows, count, 0, shown);
+  int last = last_shown(shown);
   /* A row that did not run has no numbers; the columns after its status say
    * why instead (its first line, cut to fit), since a skipped row counts as
    * no failure and nothing else on the screen gives the reason. */
-  enum { REASON_FROM = 5 };
+  enum { REASON_FROM = COL_STEP + 1 };
   int reason_width = 0;
-  for (int c = REASON_FROM; c < SUMMARY_COLUMNS; c++)
-    reason_width += abs(widths[c]) + (c > REASON_FROM);
+  for (int c = REASON_FROM; c <= last; c++)
+    if (shown[c])
+      reason_width += abs(widths[c]) + (reason_width > 0);
   char cells[SUMMARY_COLUMNS][64];
-  for (int c = 0; c < SUMMARY_COLUMNS; c++)
-    fprintf(out, "%*s%s", widths[c], summary_header[c], c + 1 < SUMMARY_COLUMNS ? " " : "\n");
+  for (int c = 0; c <= last; c++)
+    if (shown[c])
+      fprintf(out, "%*s%s", widths[c], summary_header[c], c < last ? " " : "\n");
   for (size_t i = 0; i < count; i++) {
     const struct clb_row *row = &rows[i];
-    summary_cells(row, cells);
+    /* ASCII "+-": the terminal table pads by bytes, and a '±' would shift it. */
+    summary_cells(row, "+-", cells);
     int reason = strcmp(row->status, "ok") != 0 && row->message[0];
-    for (int c = 0; c < SUMMARY_COLUMNS; c++) {
+    for (int c = 0; c <= last; c++) {
       if (reason && c == REASON_FROM) {
         int len = (int)strcspn(row->message, "\r\n");
         fprintf(out, "%-*.*s\n", reason_width, len < reason_width ? len : reason_width,
                 row->message);
         break;
       }
-      fprintf(out, "%*.*s%s", widths[c], abs(widths[c]), cells[c],
-              c + 1 < SUMMARY_COLUMNS ? " " : "\n");
+      if (shown[c])
+        fprintf(out, "%*.*s%s", widths[c], abs(widths[c]), cells[c], c < last ? " " : "\n");
     }
   }
+  if (any_unstable(rows, count))
+    fprintf(out, "%s\n", CLB_OUTPUT_UNSTABLE_NOTE_ASCII);
 }
 
 static cJSON *row_json(const struct clb_row *row) {
@@ -148,19 +246,26 @@ int clb_output_markdown(const char *path, const struct clb_row *rows, size_t cou
     return err->code;
   FILE *file = af.file;
   char cells[SUMMARY_COLUMNS][64];
+  int shown[SUMMARY_COLUMNS];
+  visible_columns(rows, count, 1, shown);
   fprintf(file, "|");
   for (int c = 0; c < SUMMARY_COLUMNS; c++)
-    fprintf(file, " %s |", summary_header[c]);
+    if (shown[c])
+      fprintf(file, " %s |", summary_header[c]);
   fprintf(file, "\n|");
   for (int c = 0; c < SUMMARY_COLUMNS; c++)
-    fprintf(file, "%s|", c < 3 ? "---" : "--:");
+    if (shown[c])
+      fprintf(file, "%s|", c < COL_BATCH ? "---" : "--:");
   fprintf(file, "\n");
   for (size_t i = 0; i < count; i++) {
-    summary_cells(&rows[i], cells);
+    summary_cells(&rows[i], "\xC2\xB1", cells);
     fprintf(file, "|");
     for (int c = 0; c < SUMMARY_COLUMNS; c++)
-      fprintf(file, " %s |", cells[c]);
+      if (shown[c])
+        fprintf(file, " %s |", cells[c]);
     fprintf(file, "\n");
   }
+  if (any_unstable(rows, count))
+    fprintf(file, "\n%s\n", CLB_OUTPUT_UNSTABLE_NOTE);
   return clb_atomic_commit(&af, err);
 }
