@@ -1419,8 +1419,12 @@ Test(report, the_same_file_twice_counts_each_run_once) {
   struct notes notes = {{0}};
   struct clb_report_summary summary;
   char *out = report_into(dir, inputs, 2, "/nonexistent/gnuplot", &notes, &summary);
-  /* Every row of the second copy duplicates one of the first. */
+  /* Every row of the second copy duplicates one of the first: one note for
+   * the whole file, not fourteen. */
   cr_expect_eq(summary.duplicates, 14);
+  cr_expect_eq(clb_test_count_of(notes.text, "duplicate"), 1, "%s", notes.text);
+  cr_expect_not_null(strstr(notes.text, "duplicates: 14 configurations of " REPEATS),
+                     "%s", notes.text);
   cr_expect_eq(summary.repeats, 7);
   char *md = read_in(out, "report.md");
   cr_assert_not_null(md);

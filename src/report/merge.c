@@ -148,6 +148,57 @@ static void note_duplicate(const struct clb_report_notes *notes, const char *con
                   shown == kept ? "" : shown_text);
 }
 
+/* One duplicate found while resolving, noted once all are known: a whole
+ * file measured again gives one note, not one per configuration. */
+struct duplicate {
+  const struct entry *shown, *kept, *dropped;
+};
+
+struct duplicates {
+  struct duplicate *items;
+  size_t count;
+};
+
+/* Up to this many duplicates between two files are noted one by one. */
+enum { DUPLICATES_NOTED_EACH = 3 };
+
+static int same_files(const struct duplicate *a, const struct duplicate *b) {
+  return a->kept->file == b->kept->file && a->dropped->file == b->dropped->file;
+}
+
+/* "FILE has N configurations that FILE has too (e.g. ...): kept ..." */
+static void note_duplicate_files(const struct clb_report_notes *notes, const char *const *inputs,
+                                 const struct duplicate *first, size_t count) {
+  const struct clb_row *r = first->dropped->row;
+  char kept_when[CLB_STR_FIELD_SIZE + 48], dropped_when[CLB_STR_FIELD_SIZE + 48];
+  describe_entry(kept_when, sizeof kept_when, first->kept);
+  describe_entry(dropped_when, sizeof dropped_when, first->dropped);
+  clb_report_note(notes,
+                  "duplicates: %zu configurations of %s %s are also in %s %s (the first: "
+                  "model=%s precision=%s batch=%.0f on %s): kept %s's rows, the newer, for the "
+                  "tables; the agreement section compares both",
+                  count, inputs[first->dropped->file], dropped_when, inputs[first->kept->file],
+                  kept_when, r->model, r->precision, r->batch, r->device,
+                  inputs[first->kept->file]);
+}
+
+static void note_duplicates(const struct clb_report_notes *notes, const char *const *inputs,
+                            const struct duplicates *d) {
+  for (size_t i = 0; i < d->count; i++) {
+    size_t count = 0, first = i;
+    for (size_t j = 0; j < d->count; j++)
+      if (same_files(&d->items[i], &d->items[j])) {
+        count++;
+        if (j < first)
+          first = j;
+      }
+    if (count <= DUPLICATES_NOTED_EACH)
+      note_duplicate(notes, inputs, d->items[i].shown, d->items[i].kept, d->items[i].dropped);
+    else if (first == i)
+      note_duplicate_files(notes, inputs, &d->items[i], count);
+  }
+}
+
 /* A lone row of one input that another input's higher repeat outranks: not
  * a duplicate (another repeat), but out of the tables all the same. */
 static void note_outranked(const struct clb_report_notes *notes, const char *const *inputs,
@@ -175,13 +226,13 @@ static int file_repeats_config(const struct entry *g, size_t n, const struct ent
 
 /* Resolves one configuration's rows g[0..n), sorted kept-first: g[0] goes
  * to the tables. Another row of the same repeat is a duplicate (the newest
- * wins, one note each, as before repeats existed). The best row of an
+ * wins, as before repeats existed; noted by note_duplicates). The best row of an
  * earlier repeat is a repeat: silent when its input holds other repeats of
  * the configuration (note_repeats sums those up per input), noted when it
  * is the only row of its input, which would otherwise vanish unexplained. */
 static void resolve_config(const struct entry *g, size_t n, const char *const *inputs,
                            const struct clb_report_notes *notes, struct clb_report_merged *m,
-                           struct clb_report_summary *summary) {
+                           struct duplicates *duplicates, struct clb_report_summary *summary) {
   m->rows[m->count++] = *g[0].row;
   for (size_t k = 1; k < n; k++) {
     const struct entry *e = &g[k];
@@ -191,7 +242,7 @@ static void resolve_config(const struct entry *g, size_t n, const char *const *i
         winner = &g[j];
     if (winner) {
       summary->duplicates++;
-      note_duplicate(notes, inputs, &g[0], winner, e);
+      duplicates->items[duplicates->count++] = (struct duplicate){&g[0], winner, e};
       continue;
     }
     summary->repeats++;
@@ -251,6 +302,7 @@ int clb_report_merge(const char *const *inputs, size_t n_inputs,
                      struct clb_report_summary *summary, struct clb_error *err) {
   size_t *file_start = NULL;
   struct entry *entries = NULL;
+  struct duplicates duplicates = {0};
   int rc = CLB_OK;
   file_start = calloc(n_inputs + 1, sizeof *file_start);
   if (!file_start) {
@@ -262,7 +314,8 @@ int clb_report_merge(const char *const *inputs, size_t n_inputs,
 
   entries = calloc(m->n_all ? m->n_all : 1, sizeof *entries);
   m->rows = calloc(m->n_all ? m->n_all : 1, sizeof *m->rows);
-  if (!entries || !m->rows) {
+  duplicates.items = calloc(m->n_all ? m->n_all : 1, sizeof *duplicates.items);
+  if (!entries || !m->rows || !duplicates.items) {
     rc = clb_failf(err, CLB_E_NOMEM, "out of memory");
     goto cleanup;
   }
@@ -277,12 +330,14 @@ int clb_report_merge(const char *const *inputs, size_t n_inputs,
     size_t b = a + 1;
     while (b < m->n_all && clb_report_cmp_config(entries[a].row, entries[b].row) == 0)
       b++;
-    resolve_config(&entries[a], b - a, inputs, notes, m, summary);
+    resolve_config(&entries[a], b - a, inputs, notes, m, &duplicates, summary);
     a = b;
   }
+  note_duplicates(notes, inputs, &duplicates);
   summary->rows_merged = m->count;
 
 cleanup:
+  free(duplicates.items);
   free(entries);
   free(file_start);
   return rc;
