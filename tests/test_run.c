@@ -19,8 +19,9 @@
 #include "results/results.h"
 
 /* Small and quick: every configuration is timed for a few milliseconds. */
-#define QUICK "--samples 256 --features 8 --hidden 16 --classes 3 --warmup 1 " \
-              "--min-time 0.005 --max-time 0.03 --noise-batches 4 --quiet"
+#define QUICK_LOUD "--samples 256 --features 8 --hidden 16 --classes 3 --warmup 1 " \
+                   "--min-time 0.005 --max-time 0.03 --noise-batches 4"
+#define QUICK QUICK_LOUD " --quiet"
 
 static struct clb_row *read_rows(const char *path, size_t *count) {
   struct clb_row *rows = NULL;
@@ -348,25 +349,33 @@ Test(run, rows_say_whether_tuned_parameters_were_used, .timeout = 300) {
   snprintf(tune_file, sizeof tune_file, "%s/tuned.conf", dir);
   setenv("CLBATCH_TUNE_FILE", tune_file, 1);
   snprintf(path, sizeof path, "%s/before.csv", dir);
-  snprintf(args, sizeof args, "run --device @DEV --model linreg --batch 8 " QUICK " --out %s",
-           path);
-  cr_assert_eq(clb_test_run_cli(args, NULL, NULL), 0);
+  snprintf(args, sizeof args,
+           "run --device @DEV --model linreg --batch 8 " QUICK_LOUD " --out %s", path);
+  char *err = NULL;
+  cr_assert_eq(clb_test_run_cli(args, NULL, &err), 0, "%s", err);
+  /* Said once, with the command that fixes it. */
+  cr_expect_eq(clb_test_count_of(err, "has no tuned CLBlast parameters for fp32"), 1, "%s", err);
+  cr_expect_not_null(strstr(err, "`clbatch tune --device "), "%s", err);
+  free(err);
   size_t count = 0;
   struct clb_row *rows = read_rows(path, &count);
   cr_assert_eq(count, 1);
   cr_expect_eq(rows[0].tuned, 0, "no tuned parameters stored yet");
   free(rows);
 
-  char *err = NULL;
+  err = NULL;
   cr_assert_eq(clb_test_run_cli("tune --device @DEV --precision fp32 --m 16 --n 16 --k 16 "
                                 "--max-configs 2 --budget 30",
                                 NULL, &err),
                0, "%s", err);
   free(err);
   snprintf(path, sizeof path, "%s/after.csv", dir);
-  snprintf(args, sizeof args, "run --device @DEV --model linreg --batch 8 " QUICK " --out %s",
-           path);
-  cr_assert_eq(clb_test_run_cli(args, NULL, NULL), 0);
+  snprintf(args, sizeof args,
+           "run --device @DEV --model linreg --batch 8 " QUICK_LOUD " --out %s", path);
+  err = NULL;
+  cr_assert_eq(clb_test_run_cli(args, NULL, &err), 0, "%s", err);
+  cr_expect_null(strstr(err, "no tuned CLBlast parameters"), "%s", err);
+  free(err);
   rows = read_rows(path, &count);
   cr_assert_eq(count, 1);
   cr_expect_eq(rows[0].tuned, 1, "the stored parameters were applied");

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "blas/peak.h"
+#include "blas/tune.h"
+#include "blas/tune_store.h"
 #include "cl/context.h"
 #include "cl/describe.h"
 #include "cl/platform.h"
@@ -31,7 +33,9 @@ void clb_help_run(FILE *out) {
                "Benchmarks one gradient step (forward, backward, SGD update) for every selected\n"
                "device x model x precision x batch size and writes one CSV row each\n"
                "(results/SCHEMA.md). Each device runs in its own process; rows are flushed as\n"
-               "they finish.\n");
+               "they finish. Before it starts it warns about what makes timings on this\n"
+               "host less trustworthy (load, governor, VM, ...) and names devices without\n"
+               "tuned CLBlast parameters (see `clbatch tune`).\n");
   clb_options_help(clb_run_options, clb_run_option_count, 0, out);
   fprintf(out, "\n"
                "Selecting devices (--device, also for devices, peak, tune, train, study):\n"
@@ -360,6 +364,61 @@ static int resolve_samples(struct clb_plan *plan, size_t *n) {
   return 0;
 }
 
+/* Whether tuned.conf holds parameters for this device, driver and precision. */
+static int has_tuned_entry(const struct clb_tune_file *file, const struct clb_device_info *dev,
+                           enum clb_precision precision) {
+  for (size_t i = 0; i < file->count; i++)
+    if (clb_tune_store_matches(&file->entries[i], dev, precision))
+      return 1;
+  return 0;
+}
+
+/* Said once per device before the run: untuned GEMMs on CLBlast's defaults can
+ * be several times slower (5x on PoCL's CPU device here), and the fix is one
+ * command whose length the user should know before starting it. A tune file
+ * that does not parse is left to the worker, which fails on it with the line. */
+static void note_untuned_devices(const struct clb_plan *plan,
+                                 const struct clb_device_list *devices) {
+  if (plan->quiet)
+    return;
+  char path[1024];
+  struct clb_tune_file file = {0};
+  struct clb_error err = {0};
+  clb_tune_path(path, sizeof path);
+  if (clb_tune_store_load(path, &file, &err) != 0)
+    return;
+  struct clb_tune_options defaults;
+  clb_tune_defaults(&defaults);
+  for (size_t d = 0; d < devices->count; d++) {
+    const struct clb_device_info *dev = &devices->items[d];
+    char missing[64] = "";
+    size_t count = 0;
+    for (size_t p = 0; p < plan->precision_count; p++) {
+      enum clb_precision precision = plan->precisions[p];
+      char reason[256];
+      if (clb_device_check_precision(dev, precision, reason, sizeof reason) != 0 ||
+          has_tuned_entry(&file, dev, precision))
+        continue;
+      size_t used = strlen(missing);
+      snprintf(missing + used, sizeof missing - used, "%s%s", count ? "," : "",
+               clb_precision_name(precision));
+      count++;
+    }
+    if (count == 0)
+      continue;
+    char id[32];
+    clb_device_id_string(dev, id, sizeof id);
+    fprintf(stderr,
+            "clbatch run: note: %s (%s) has no tuned CLBlast parameters for %s: its GEMMs run on "
+            "CLBlast's defaults (tuned = 0). `clbatch tune --device %s --precision %s` searches "
+            "them in about %.0f min per precision (--budget %.0f s for each of %d kernels)\n",
+            dev->name, dev->platform_name, missing, id, missing,
+            ceil(defaults.budget_s * CLB_TUNE_KERNELS / 60.0), defaults.budget_s,
+            CLB_TUNE_KERNELS);
+  }
+  clb_tune_store_destroy(&file);
+}
+
 /* What makes this run's numbers less trustworthy, said before it starts and
  * written into the config (so every row carries it). */
 static void check_host(struct clb_plan *plan, struct clb_host_check *check) {
@@ -433,6 +492,7 @@ int clb_cmd_run(int argc, char **argv) {
   }
   struct clb_host_check check = {0};
   check_host(plan, &check);
+  note_untuned_devices(plan, &devices);
   char config_path[1200];
   sibling_path(plan->out_path, ".config", config_path, sizeof config_path);
   if (clb_plan_write_config(plan, config_path, &err) != 0) {
