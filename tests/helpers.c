@@ -10,7 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blas/cpu_start.h"
+
 static char test_device_spec[32];
+static int test_device_untuned = -1; /* clb_test_untuned_source */
 
 static int under_ci(void) {
   const char *ci = getenv("CI");
@@ -26,8 +29,8 @@ static int no_test_device(const char *why) {
 }
 
 static int is_pocl_cpu(const struct clb_device_info *dev) {
-  return (dev->type & CL_DEVICE_TYPE_CPU) && (strstr(dev->platform_vendor, "pocl") ||
-                                               strstr(dev->platform_name, "Portable Computing"));
+  return (dev->type & CL_DEVICE_TYPE_CPU) &&
+         (strstr(dev->platform_vendor, "pocl") || strstr(dev->platform_name, "Portable Computing"));
 }
 
 /* The finding part of clb_test_device, without Criterion calls so a child
@@ -70,8 +73,9 @@ static int find_test_device(struct clb_device_list *list, const struct clb_devic
         *out = &list->items[i];
     if (!*out) {
       clb_platform_list_destroy(list);
-      snprintf(why, size, "PoCL's CPU device is not registered (apt-get install "
-                          "pocl-opencl-icd), and CLBATCH_TEST_DEVICE names no other");
+      snprintf(why, size,
+               "PoCL's CPU device is not registered (apt-get install "
+               "pocl-opencl-icd), and CLBATCH_TEST_DEVICE names no other");
       return NO_DEVICE;
     }
   }
@@ -85,12 +89,18 @@ static int not_found(int found, const char *why) {
   return no_test_device(why);
 }
 
+/* Where an untuned run on the test device takes CLBlast's parameters from. */
+static int untuned_source(const struct clb_device_info *dev) {
+  return clb_cpu_start_wanted(dev->vendor, (dev->type & CL_DEVICE_TYPE_CPU) != 0) ? 2 : 0;
+}
+
 int clb_test_device(struct clb_device_list *list, const struct clb_device_info **out) {
   char why[1400];
   int found = find_test_device(list, out, why, sizeof why);
   if (found != FOUND)
     return not_found(found, why);
   clb_device_id_string(*out, test_device_spec, sizeof test_device_spec);
+  test_device_untuned = untuned_source(*out);
   return 1;
 }
 
@@ -108,6 +118,7 @@ int clb_test_device_for(struct clb_device_list *list, const struct clb_device_in
         clb_device_check_precision(dev, precision, why, sizeof why) == 0) {
       *out = dev;
       clb_device_id_string(dev, test_device_spec, sizeof test_device_spec);
+      test_device_untuned = untuned_source(dev);
       return 1;
     }
   }
@@ -133,8 +144,9 @@ int clb_test_require_device_unloaded(void) {
   /* What the child found: the find_test_device result, then the spec or why. */
   struct {
     int found;
+    int untuned;
     char text[1400];
-  } answer = {NO_DEVICE, "the child that lists the devices failed"};
+  } answer = {NO_DEVICE, -1, "the child that lists the devices failed"};
   int fds[2];
   cr_assert_eq(pipe(fds), 0);
   fflush(NULL);
@@ -147,6 +159,7 @@ int clb_test_require_device_unloaded(void) {
     answer.found = find_test_device(&list, &device, answer.text, sizeof answer.text);
     if (answer.found == FOUND) {
       clb_device_id_string(device, answer.text, sizeof answer.text);
+      answer.untuned = untuned_source(device);
       clb_platform_list_destroy(&list);
     }
     ssize_t written = write(fds[1], &answer, sizeof answer);
@@ -168,7 +181,13 @@ int clb_test_require_device_unloaded(void) {
   if (answer.found != FOUND)
     return not_found(answer.found, answer.text);
   snprintf(test_device_spec, sizeof test_device_spec, "%.31s", answer.text);
+  test_device_untuned = answer.untuned;
   return 1;
+}
+
+int clb_test_untuned_source(void) {
+  cr_assert(test_device_untuned >= 0, "call clb_test_require_device() first");
+  return test_device_untuned;
 }
 
 const char *clb_test_device_spec(void) {
@@ -233,8 +252,7 @@ int clb_test_run_cli(const char *args, char **out, char **err) {
   size_t size = strlen(expanded) + 2 * strlen(dir) + sizeof CLBATCH_BINARY + 64;
   char *command = malloc(size);
   cr_assert_not_null(command);
-  snprintf(command, size, "%s %s >%s/out 2>%s/err </dev/null", CLBATCH_BINARY, expanded, dir,
-           dir);
+  snprintf(command, size, "%s %s >%s/out 2>%s/err </dev/null", CLBATCH_BINARY, expanded, dir, dir);
   free(expanded);
   int status = system(command);
   free(command);
@@ -325,7 +343,9 @@ double clb_test_relative_error(const double *a, const double *b, size_t n) {
   return sqrt(diff) / (sqrt(ref) + 1e-30);
 }
 
-static int decimal_comma(void) { return localeconv()->decimal_point[0] == ','; }
+static int decimal_comma(void) {
+  return localeconv()->decimal_point[0] == ',';
+}
 
 /* Compiles de_DE.UTF-8 into DIR/de_DE.UTF-8 unless it is there: into a
  * fresh sibling first, renamed into place, so parallel tests never see half
@@ -356,8 +376,7 @@ static int build_comma_locale(const char *dir) {
 }
 
 int clb_test_comma_locale(void) {
-  static const char *const installed[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8",
-                                          "fr_FR.utf8"};
+  static const char *const installed[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8"};
   for (size_t i = 0; i < sizeof installed / sizeof installed[0]; i++)
     if (setlocale(LC_NUMERIC, installed[i]) && decimal_comma())
       return 1;

@@ -37,6 +37,11 @@ int clb_test_require_device_unloaded(void);
  * clb_test_device first. */
 const char *clb_test_device_spec(void);
 
+/* The `tuned` value of the test device's rows when nothing is tuned: 2 on a
+ * CPU that gets clbatch's starting sets (blas/cpu_start.h), else 0. Needs
+ * one of the clb_test_require_device functions first. */
+int clb_test_untuned_source(void);
+
 /* A copy of `text` (malloc'd) with every "@DEV" replaced by the test device's
  * --device value, so CLI tests name their device explicitly. */
 char *clb_test_expand_device(const char *text);

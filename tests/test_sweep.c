@@ -170,11 +170,11 @@ static void tiny_plan(struct clb_plan *plan, const char *precision, const char *
 struct worker_run {
   struct clb_wire *messages; /* every message but LOG and ACTIVE, in order */
   size_t count;
-  size_t actives;            /* ACTIVE messages (one per round) */
-  int active_unknown;        /* an ACTIVE named a configuration not begun */
-  char logs[8192]; /* LOG texts, one per line */
-  int last_recv;   /* what ended the stream: 0 (its end) or an error */
-  int exit_code;   /* -1 when the child did not exit normally */
+  size_t actives;     /* ACTIVE messages (one per round) */
+  int active_unknown; /* an ACTIVE named a configuration not begun */
+  char logs[8192];    /* LOG texts, one per line */
+  int last_recv;      /* what ended the stream: 0 (its end) or an error */
+  int exit_code;      /* -1 when the child did not exit normally */
 };
 
 /* Runs clb_worker_run in a forked child, reading its pipe while it runs:
@@ -227,7 +227,8 @@ static void run_worker(const struct clb_plan *plan, const char *device, struct w
     if (m->kind == CLB_WIRE_ACTIVE) {
       int begun = 0;
       for (size_t i = 0; i < run->count; i++)
-        begun |= run->messages[i].kind == CLB_WIRE_BEGIN && run->messages[i].sequence == m->sequence;
+        begun |=
+            run->messages[i].kind == CLB_WIRE_BEGIN && run->messages[i].sequence == m->sequence;
       run->active_unknown |= !begun;
       run->actives++;
       continue;
@@ -307,7 +308,7 @@ static void expect_timing(const struct clb_row *row, double batch) {
   cr_expect(row->sigma2 > 0 && row->var_measured > 0 && row->var_predicted > 0,
             "B=%g: the noise was measured", batch);
   cr_expect_eq(row->noise_batches, 4);
-  cr_expect_eq(row->tuned, 0);
+  cr_expect_eq(row->tuned, clb_test_untuned_source(), "nothing tuned");
 }
 
 /* Interleaved (the default): both configurations are set up, timed in turns
@@ -363,8 +364,7 @@ Test(worker, without_interleaving_measures_one_configuration_after_the_other, .t
   run_worker(plan, device, &run);
   char seq[64];
   kinds(&run, seq, sizeof seq);
-  cr_expect_str_eq(seq, "BRBRD", "BEGIN and ROW per configuration, then DONE; logs:\n%s",
-                   run.logs);
+  cr_expect_str_eq(seq, "BRBRD", "BEGIN and ROW per configuration, then DONE; logs:\n%s", run.logs);
   cr_expect_eq(run.exit_code, CLB_WORKER_OK, "logs:\n%s", run.logs);
   static const double batches[] = {4, 16};
   for (size_t k = 0; k < 2 && 2 * k + 1 < run.count; k++)

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "blas/blas.h"
+#include "blas/cpu_start.h"
 #include "blas/tune.h"
 #include "blas/tune_space.h"
 #include "blas/tune_store.h"
@@ -38,7 +39,8 @@ static double sgemm_error(const struct clb_cl *cl, size_t m, size_t n, size_t k)
   struct clb_error err = {0};
   struct clb_blas blas;
   clb_blas_init(&blas, cl->context, cl->queue, cl->info->name, CLB_FP32);
-  float *a = malloc(m * k * sizeof *a), *b = malloc(k * n * sizeof *b), *c = malloc(m * n * sizeof *c);
+  float *a = malloc(m * k * sizeof *a), *b = malloc(k * n * sizeof *b),
+        *c = malloc(m * n * sizeof *c);
   for (size_t i = 0; i < m * k; i++)
     a[i] = (float)sin(0.37 * (double)i + 0.1);
   for (size_t i = 0; i < k * n; i++)
@@ -53,9 +55,9 @@ static double sgemm_error(const struct clb_cl *cl, size_t m, size_t n, size_t k)
   cl_mem dc = clCreateBuffer(cl->context, CL_MEM_READ_WRITE, m * n * sizeof *c, NULL, &status);
   cr_assert_eq(status, CL_SUCCESS);
   cr_assert_eq(clb_blas_reserve_gemm(&blas, 0, 0, m, n, k, k, n, n, &err), 0, "%s", err.message);
-  cr_assert_eq(clb_blas_gemm(&blas, 0, 0, m, n, k, 1.0, da, 0, k, db, 0, n, 0.0, dc, 0, n, NULL,
-                             &err),
-               0, "%s", err.message);
+  cr_assert_eq(
+      clb_blas_gemm(&blas, 0, 0, m, n, k, 1.0, da, 0, k, db, 0, n, 0.0, dc, 0, n, NULL, &err), 0,
+      "%s", err.message);
   cr_assert_eq(clEnqueueReadBuffer(cl->queue, dc, CL_TRUE, 0, m * n * sizeof *c, c, 0, NULL, NULL),
                CL_SUCCESS);
   double worst = 0.0, largest = 0.0;
@@ -109,9 +111,19 @@ Test(tune, search_writes_entries_then_apply_keeps_gemm_correct, .timeout = 300) 
   options.max_configs = 2; /* CLBlast's defaults plus one sampled configuration */
   options.budget_s = 60.0;
   struct clb_tune_report report;
-  int rc = clb_tune_search(&cl, CLB_FP32, &options, NULL, &report, &err);
+  char *progress_text = NULL;
+  size_t progress_size = 0;
+  FILE *progress = open_memstream(&progress_text, &progress_size);
+  cr_assert_not_null(progress);
+  int rc = clb_tune_search(&cl, CLB_FP32, &options, progress, &report, &err);
+  fclose(progress);
   cr_assert_eq(rc, 0, "%s", err.message);
   cr_expect_str_eq(report.path, path);
+  /* Where untuned runs use clbatch's starting set, the search times it first. */
+  int started = clb_cpu_start_wanted(dev->vendor, (dev->type & CL_DEVICE_TYPE_CPU) != 0);
+  cr_expect_eq(clb_test_count_of(progress_text, "Xgemm: clbatch's CPU starting set first"),
+               (size_t)started, "%s", progress_text);
+  free(progress_text);
   for (int i = 0; i < CLB_TUNE_KERNELS; i++) {
     cr_expect_gt(report.kernels[i].default_gflops, 0.0, "%s", report.kernels[i].kernel);
     cr_expect_gt(report.kernels[i].tuned_gflops, 0.0, "%s", report.kernels[i].kernel);
@@ -139,9 +151,9 @@ Test(tune, search_writes_entries_then_apply_keeps_gemm_correct, .timeout = 300) 
   free(text);
 
   /* The stored crossover is always explicit, so something is applied. */
-  int applied = 0;
+  enum clb_params_source applied = CLB_PARAMS_CLBLAST;
   cr_assert_eq(clb_tune_apply(dev, CLB_FP32, &applied, &err), 0, "%s", err.message);
-  cr_expect_eq(applied, 1);
+  cr_expect_eq(applied, CLB_PARAMS_TUNED);
   cr_expect_lt(sgemm_error(&cl, 33, 17, 29), 1e-5);
   clb_cl_destroy(&cl);
   clb_platform_list_destroy(&list);
@@ -176,9 +188,9 @@ static void apply_explicit(size_t crossover) {
   struct clb_cl cl = {0};
   struct clb_error err = {0};
   cr_assert_eq(clb_cl_create(dev, &cl, &err), 0, "%s", err.message);
-  int applied = 0;
+  enum clb_params_source applied = CLB_PARAMS_CLBLAST;
   cr_assert_eq(clb_tune_apply(dev, CLB_FP32, &applied, &err), 0, "%s", err.message);
-  cr_expect_eq(applied, 1);
+  cr_expect_eq(applied, CLB_PARAMS_TUNED);
   cr_expect_lt(sgemm_error(&cl, 37, 29, 41), 1e-5);
   clb_cl_destroy(&cl);
   clb_platform_list_destroy(&list);
@@ -186,8 +198,12 @@ static void apply_explicit(size_t crossover) {
   free(dir);
 }
 
-Test(tune, apply_explicit_indirect_gemm_correct, .timeout = 120) { apply_explicit(0); }
-Test(tune, apply_explicit_direct_gemm_correct, .timeout = 120) { apply_explicit(100000); }
+Test(tune, apply_explicit_indirect_gemm_correct, .timeout = 120) {
+  apply_explicit(0);
+}
+Test(tune, apply_explicit_direct_gemm_correct, .timeout = 120) {
+  apply_explicit(100000);
+}
 
 /* A device that needs no OpenCL: entries that do not match are never applied. */
 static struct clb_device_info fake_device(void) {
@@ -201,18 +217,19 @@ static struct clb_device_info fake_device(void) {
 Test(tune, malformed_line_is_parse_error_naming_file_and_line) {
   char *dir = NULL;
   char *path = use_temp_tune_file(&dir);
-  char *bad = clb_test_write_file(dir, "bad.conf",
-                                  "# comment\n"
-                                  "[device=Test Device 9000|driver=1.2.3|precision=fp32|kernel=Xgemm]\n"
-                                  "MWG = 64\n"
-                                  "NWG 64\n");
+  char *bad =
+      clb_test_write_file(dir, "bad.conf",
+                          "# comment\n"
+                          "[device=Test Device 9000|driver=1.2.3|precision=fp32|kernel=Xgemm]\n"
+                          "MWG = 64\n"
+                          "NWG 64\n");
   setenv("CLBATCH_TUNE_FILE", bad, 1);
   struct clb_device_info dev = fake_device();
   struct clb_error err = {0};
-  int applied = 7;
+  enum clb_params_source applied = CLB_PARAMS_TUNED;
   cr_assert_eq(clb_tune_apply(&dev, CLB_FP32, &applied, &err), CLB_E_PARSE);
   cr_expect(strstr(err.message, "bad.conf:4:") != NULL, "%s", err.message);
-  cr_expect_eq(applied, 0);
+  cr_expect_eq(applied, CLB_PARAMS_CLBLAST);
   free(bad);
   free(path);
   free(dir);
@@ -242,7 +259,7 @@ Test(tune, other_malformed_inputs) {
     char *path = clb_test_write_file(dir, "t.conf", cases[i].text);
     setenv("CLBATCH_TUNE_FILE", path, 1);
     struct clb_error err = {0};
-    int applied = 0;
+    enum clb_params_source applied = CLB_PARAMS_CLBLAST;
     cr_expect_eq(clb_tune_apply(&dev, CLB_FP32, &applied, &err), CLB_E_PARSE, "case %zu", i);
     cr_expect(strstr(err.message, cases[i].where) != NULL, "case %zu: %s", i, err.message);
     free(path);
@@ -265,9 +282,9 @@ Test(tune, entries_of_other_devices_drivers_precisions_or_defaults_are_not_appli
   setenv("CLBATCH_TUNE_FILE", path, 1);
   struct clb_device_info dev = fake_device(); /* no cl_device_id: applying would fail */
   struct clb_error err = {0};
-  int applied = 7;
+  enum clb_params_source applied = CLB_PARAMS_TUNED;
   cr_expect_eq(clb_tune_apply(&dev, CLB_FP32, &applied, &err), 0, "%s", err.message);
-  cr_expect_eq(applied, 0);
+  cr_expect_eq(applied, CLB_PARAMS_CLBLAST);
   free(path);
   free(dir);
 }
@@ -276,9 +293,9 @@ Test(tune, missing_file_is_not_an_error) {
   setenv("CLBATCH_TUNE_FILE", "/nonexistent-dir-clbatch/tuned.conf", 1);
   struct clb_device_info dev = fake_device();
   struct clb_error err = {0};
-  int applied = 7;
+  enum clb_params_source applied = CLB_PARAMS_TUNED;
   cr_expect_eq(clb_tune_apply(&dev, CLB_FP32, &applied, &err), 0, "%s", err.message);
-  cr_expect_eq(applied, 0);
+  cr_expect_eq(applied, CLB_PARAMS_CLBLAST);
 }
 
 Test(tune, path_precedence) {
@@ -298,9 +315,15 @@ Test(tune, path_precedence) {
 
 Test(tune_cli, bad_usage_exits_2) {
   static const char *const args[] = {
-      "tune --bogus",         "tune --m 0",           "tune --n x",
-      "tune --precision fp8", "tune --precision fp32,", "tune --max-configs 0",
-      "tune --budget -1",     "tune --seed 1e3",      "tune extra",
+      "tune --bogus",
+      "tune --m 0",
+      "tune --n x",
+      "tune --precision fp8",
+      "tune --precision fp32,",
+      "tune --max-configs 0",
+      "tune --budget -1",
+      "tune --seed 1e3",
+      "tune extra",
   };
   for (size_t i = 0; i < sizeof args / sizeof args[0]; i++) {
     char *err_text = NULL;
@@ -542,4 +565,94 @@ Test(tune_space, candidates_are_legal_and_the_sample_is_seeded_and_covers_every_
   }
   clb_tune_candidates_destroy(&a);
   clb_tune_candidates_destroy(&b);
+}
+
+/* ---- CPU starting sets ---------------------------------------------------- */
+
+Test(cpu_start, only_cpus_that_clblast_does_not_map_to_intel) {
+  cr_expect(clb_cpu_start_wanted("AuthenticAMD", 1), "PoCL on an AMD CPU");
+  cr_expect(clb_cpu_start_wanted("", 1));
+  cr_expect(!clb_cpu_start_wanted("GenuineIntel", 1), "PoCL on an Intel CPU: CLBlast's entry");
+  cr_expect(!clb_cpu_start_wanted("Intel(R) Corporation", 1), "Intel's runtime");
+  cr_expect(!clb_cpu_start_wanted("AuthenticAMD", 0), "never a GPU");
+  cr_expect(!clb_cpu_start_wanted("NVIDIA Corporation", 0));
+}
+
+/* The value of `name` in a set; fails the test when it is missing. */
+static size_t set_value(const struct clb_cpu_start_set *set, const char *name) {
+  for (size_t i = 0; i < set->count; i++)
+    if (strcmp(set->names[i], name) == 0)
+      return set->values[i];
+  cr_assert_fail("%s has no %s", set->kernel, name);
+  return 0;
+}
+
+/* A set is legal in clbatch's copy of CLBlast's tuner constraints. */
+static int legal_in(const struct clb_tune_space *space, const struct clb_cpu_start_set *set,
+                    size_t element_bytes) {
+  size_t values[CLB_TUNE_MAX_PARAMS];
+  cr_assert_eq(space->count, set->count, "%s: every parameter, none missing", set->kernel);
+  for (size_t i = 0; i < space->count; i++)
+    values[i] = set_value(set, space->params[i].name);
+  /* In the tuner's space too, so `clbatch tune` tries it first. */
+  cr_expect(clb_tune_space_contains(space, values), "%s in the tuner's space", set->kernel);
+  struct clb_tune_limits lim;
+  clb_tune_limits_init(&lim, 1024, 32 * 1024, element_bytes, 4096, 4096, 4096);
+  return space->legal(values, &lim);
+}
+
+Test(cpu_start, sets_are_whole_and_within_clblast_constraints) {
+  size_t count = 0;
+  const struct clb_cpu_start_set *sets = clb_cpu_start_sets(CLB_FP32, &count);
+  cr_assert_geq(count, 3);
+  int has_xgemm = 0, has_routine = 0;
+  for (size_t i = 0; i < count; i++) {
+    cr_expect(sets[i].count >= 1 && sets[i].count <= CLB_CPU_START_MAX_PARAMS);
+    for (size_t j = 0; j < i; j++)
+      cr_expect_str_neq(sets[i].kernel, sets[j].kernel, "one set per kernel");
+    for (size_t a = 0; a < sets[i].count; a++)
+      for (size_t b = 0; b < a; b++)
+        cr_expect_str_neq(sets[i].names[a], sets[i].names[b], "%s", sets[i].kernel);
+    if (strcmp(sets[i].kernel, "Xgemm") == 0) {
+      has_xgemm = 1;
+      cr_expect_eq(set_value(&sets[i], "GEMMK"), 0);
+      cr_expect(legal_in(&clb_tune_xgemm_gemmk0, &sets[i], 4), "Xgemm");
+    }
+    /* XgemmDirect stays on CLBlast's default (faster for small batches). */
+    cr_expect_str_neq(sets[i].kernel, "XgemmDirect");
+    has_routine |= strcmp(sets[i].kernel, CLB_TUNE_ROUTINE_KERNEL) == 0;
+  }
+  cr_expect(has_xgemm && has_routine, "the indirect GEMM and the crossover to it");
+  const enum clb_precision unmeasured[] = {CLB_FP64, CLB_FP16};
+  for (size_t p = 0; p < 2; p++) {
+    size_t none = 7;
+    cr_expect_null(clb_cpu_start_sets(unmeasured[p], &none));
+    cr_expect_eq(none, 0);
+  }
+}
+
+/* Untuned, a CPU that CLBlast does not know gets the starting sets, CLBlast
+ * accepts every one of them, and GEMMs on both paths (direct below the
+ * crossover, indirect with pad/transpose kernels above it) stay correct. */
+Test(cpu_start, applied_untuned_and_gemm_stays_correct, .timeout = 300) {
+  struct clb_device_list list = {0};
+  const struct clb_device_info *dev = NULL;
+  if (!clb_test_device(&list, &dev))
+    return;
+  char *dir = NULL;
+  char *path = use_temp_tune_file(&dir); /* no file yet: nothing tuned */
+  struct clb_cl cl = {0};
+  struct clb_error err = {0};
+  cr_assert_eq(clb_cl_create(dev, &cl, &err), 0, "%s", err.message);
+  enum clb_params_source source = CLB_PARAMS_TUNED;
+  cr_assert_eq(clb_tune_apply(dev, CLB_FP32, &source, &err), 0, "%s", err.message);
+  int wanted = clb_cpu_start_wanted(dev->vendor, (dev->type & CL_DEVICE_TYPE_CPU) != 0);
+  cr_expect_eq(source, wanted ? CLB_PARAMS_CPU_START : CLB_PARAMS_CLBLAST, "vendor %s",
+               dev->vendor);
+  cr_expect_lt(sgemm_error(&cl, 33, 17, 29), 1e-5);
+  cr_expect_lt(sgemm_error(&cl, 640, 600, 520), 1e-5); /* 640*600*520 > 576^3: indirect */
+  clb_cl_destroy(&cl);
+  clb_platform_list_destroy(&list);
+  free(path);
+  free(dir);
 }

@@ -3,7 +3,10 @@
  * their own (tune_space, tune_store, tune_bench). */
 #include "blas/tune.h"
 
+#include <string.h>
+
 #include "blas/blas.h"
+#include "blas/cpu_start.h"
 #include "blas/tune_store.h"
 
 void clb_tune_defaults(struct clb_tune_options *options) {
@@ -18,12 +21,45 @@ void clb_tune_defaults(struct clb_tune_options *options) {
 
 /* An entry that says CLBlast's defaults won carries no parameters: there is
  * nothing to apply, and CLBlast starts on its defaults anyway. */
-int clb_tune_apply(const struct clb_device_info *dev, enum clb_precision precision, int *applied,
-                   struct clb_error *err) {
+/* Whether the stored entries of this device and precision cover `kernel`
+ * (with parameters or with use_defaults = 1: either way the tuner decided). */
+static int tuned_covers(const struct clb_tune_file *file, const struct clb_device_info *dev,
+                        enum clb_precision precision, const char *kernel) {
+  for (size_t i = 0; i < file->count; i++)
+    if (clb_tune_store_matches(&file->entries[i], dev, precision) &&
+        strcmp(file->entries[i].kernel, kernel) == 0)
+      return 1;
+  return 0;
+}
+
+/* clbatch's CPU starting sets for the kernels the tuner left alone, on a CPU
+ * that CLBlast's database does not reach. */
+static int apply_cpu_start(const struct clb_tune_file *file, const struct clb_device_info *dev,
+                           enum clb_precision precision, enum clb_params_source *source,
+                           struct clb_error *err) {
+  size_t count = 0;
+  const struct clb_cpu_start_set *sets = clb_cpu_start_sets(precision, &count);
+  if (!clb_cpu_start_wanted(dev->vendor, (dev->type & CL_DEVICE_TYPE_CPU) != 0))
+    return 0;
+  for (size_t i = 0; i < count; i++) {
+    if (tuned_covers(file, dev, precision, sets[i].kernel))
+      continue;
+    int rc = clb_blas_override(dev->device, dev->name, precision, sets[i].kernel, sets[i].count,
+                               sets[i].names, sets[i].values, err);
+    if (rc != 0)
+      return rc;
+    if (*source == CLB_PARAMS_CLBLAST)
+      *source = CLB_PARAMS_CPU_START;
+  }
+  return 0;
+}
+
+int clb_tune_apply(const struct clb_device_info *dev, enum clb_precision precision,
+                   enum clb_params_source *source, struct clb_error *err) {
   int rc = 0;
   struct clb_tune_file file = {0};
   char path[4096];
-  *applied = 0;
+  *source = CLB_PARAMS_CLBLAST;
   clb_tune_path(path, sizeof path);
   CLB_TRY(clb_tune_store_load(path, &file, err));
   for (size_t i = 0; i < file.count; i++) {
@@ -36,8 +72,9 @@ int clb_tune_apply(const struct clb_device_info *dev, enum clb_precision precisi
       names[p] = entry->names[p];
     CLB_TRY(clb_blas_override(dev->device, dev->name, precision, entry->kernel, entry->param_count,
                               names, entry->values, err));
-    *applied = 1;
+    *source = CLB_PARAMS_TUNED; /* set as it happens: an override cannot be undone */
   }
+  CLB_TRY(apply_cpu_start(&file, dev, precision, source, err));
 cleanup:
   clb_tune_store_destroy(&file);
   return rc;

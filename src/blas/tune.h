@@ -49,12 +49,20 @@ void clb_tune_defaults(struct clb_tune_options *options);
  * (else ./clbatch-tuned.conf when not even HOME is set). */
 void clb_tune_path(char *buf, size_t size);
 
+/* Where a device's CLBlast parameters came from: the `tuned` CSV column. */
+enum clb_params_source {
+  CLB_PARAMS_CLBLAST = 0,   /* CLBlast's own database or its defaults */
+  CLB_PARAMS_TUNED = 1,     /* at least one kernel from `clbatch tune` */
+  CLB_PARAMS_CPU_START = 2, /* clbatch's CPU starting sets (blas/cpu_start.h), none tuned */
+};
+
 /* Loads the stored best parameters for this device (name AND driver version)
- * and precision, if any, and applies them with CLBlastOverrideParameters.
- * *applied = 1 when at least one kernel's parameters were applied. A missing
- * file is not an error; a malformed line is CLB_E_PARSE naming file and line. */
-int clb_tune_apply(const struct clb_device_info *dev, enum clb_precision precision, int *applied,
-                   struct clb_error *err);
+ * and precision, if any, and applies them with CLBlastOverrideParameters;
+ * then, on a CPU that CLBlast's database does not reach, the starting sets
+ * of the kernels no stored entry covers. A missing file is not an error; a
+ * malformed line is CLB_E_PARSE naming file and line. */
+int clb_tune_apply(const struct clb_device_info *dev, enum clb_precision precision,
+                   enum clb_params_source *source, struct clb_error *err);
 
 #define CLB_TUNE_KERNELS 3 /* Xgemm, XgemmDirect, GemmRoutine */
 /* The crossover between the direct and the indirect GEMM is CLBlast's

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "blas/blas.h"
+#include "blas/cpu_start.h"
 #include "blas/tune.h"
 #include "blas/tune_bench.h"
 #include "blas/tune_space.h"
@@ -100,6 +101,37 @@ static int try_config(const struct search *s, const struct clb_tune_space *space
   return 0;
 }
 
+/* clbatch's CPU starting set of `kernel` in the order of one of `spaces`, on
+ * a device that runs it untuned: the search must beat what a run would use,
+ * not only CLBlast's GPU-minded defaults. NULL when there is none. */
+static const struct clb_tune_space *starting_values(const struct search *s,
+                                                    const struct clb_tune_space *const *spaces,
+                                                    size_t space_count, size_t *values) {
+  const struct clb_device_info *dev = s->cl->info;
+  if (!clb_cpu_start_wanted(dev->vendor, (dev->type & CL_DEVICE_TYPE_CPU) != 0))
+    return NULL;
+  size_t count = 0;
+  const struct clb_cpu_start_set *sets = clb_cpu_start_sets(s->precision, &count);
+  for (size_t i = 0; i < count; i++) {
+    if (strcmp(sets[i].kernel, spaces[0]->kernel) != 0)
+      continue;
+    for (size_t k = 0; k < space_count; k++) {
+      size_t found = 0;
+      for (size_t p = 0; p < spaces[k]->count; p++)
+        for (size_t q = 0; q < sets[i].count; q++)
+          if (strcmp(spaces[k]->params[p].name, sets[i].names[q]) == 0) {
+            values[p] = sets[i].values[q];
+            found++;
+          }
+      /* GEMMK tells Xgemm's two spaces apart: only the one the set is in matches its value. */
+      if (found == spaces[k]->count && found == sets[i].count &&
+          clb_tune_space_contains(spaces[k], values))
+        return spaces[k];
+    }
+  }
+  return NULL;
+}
+
 /* Tunes one kernel: `spaces` are its parameter spaces, `crossover` forces the
  * path that runs it, r->default_gflops is already measured. */
 static int tune_kernel(const struct search *s, const struct clb_tune_space *const *spaces,
@@ -113,16 +145,26 @@ static int tune_kernel(const struct search *s, const struct clb_tune_space *cons
   const char *precision = clb_precision_name(s->precision);
   const double start = clb_now();
   CLB_TRY(sample_kernel(s, spaces, space_count, lim, &list, &want, err));
+  /* The starting set is one of the --max-configs, in place of a sampled one. */
+  const struct clb_tune_space *start_space = starting_values(s, spaces, space_count, values);
+  if (start_space && want > 0)
+    want--;
   r->legal = list.count;
   if (s->progress)
     fprintf(s->progress,
-            "%s %s on %s: %zu legal configurations, timing %zu plus CLBlast's defaults\n",
-            precision, kernel, s->device, list.count, want);
+            "%s %s on %s: %zu legal configurations, timing %zu plus CLBlast's defaults%s\n",
+            precision, kernel, s->device, list.count, want,
+            start_space ? " and clbatch's CPU starting set" : "");
   r->tried = s->options->dry_run ? 0 : 1;
   r->tuned_gflops = r->default_gflops;
   r->use_defaults = 1;
   if (!s->options->dry_run)
     CLB_TRY(set_crossover(s, crossover, err));
+  if (start_space && !s->options->dry_run) {
+    if (s->progress)
+      fprintf(s->progress, "  %s %s: clbatch's CPU starting set first\n", precision, kernel);
+    CLB_TRY(try_config(s, start_space, values, 0, want, r, err));
+  }
   for (size_t i = 0; i < want; i++) {
     const struct clb_tune_space *space = spaces[list.items[i] >> 32];
     clb_tune_space_decode(space, (size_t)(list.items[i] & 0xffffffffu), values);

@@ -136,6 +136,17 @@ void clb_tune_space_decode(const struct clb_tune_space *space, size_t index, siz
   }
 }
 
+int clb_tune_space_contains(const struct clb_tune_space *space, const size_t *values) {
+  for (size_t p = 0; p < space->count; p++) {
+    int found = 0;
+    for (size_t v = 0; v < space->params[p].count && !found; v++)
+      found = space->params[p].values[v] == values[p];
+    if (!found)
+      return 0;
+  }
+  return 1;
+}
+
 static int candidates_push(struct clb_tune_candidates *list, uint64_t value) {
   if (list->count == list->capacity) {
     size_t capacity = list->capacity ? list->capacity * 2 : 1024;

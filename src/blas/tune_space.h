@@ -68,7 +68,7 @@ struct clb_tune_param {
 
 /* One kernel's space: every combination of its parameters' values. */
 struct clb_tune_space {
-  const char *kernel;  /* CLBlast's kernel name: "Xgemm" or "XgemmDirect" */
+  const char *kernel; /* CLBlast's kernel name: "Xgemm" or "XgemmDirect" */
   size_t count;
   struct clb_tune_param params[CLB_TUNE_MAX_PARAMS];
   /* 1 when CLBlast accepts the configuration and it fits the limits. */
@@ -84,6 +84,9 @@ size_t clb_tune_space_size(const struct clb_tune_space *space);
 
 /* The configuration at `index` in [0, size), one value per parameter. */
 void clb_tune_space_decode(const struct clb_tune_space *space, size_t index, size_t *values);
+
+/* 1 when every value is one of its parameter's values in the space. */
+int clb_tune_space_contains(const struct clb_tune_space *space, const size_t *values);
 
 /* "NAME=V NAME=V ..." (cut short to fit `size`). */
 void clb_tune_space_format(char *buf, size_t size, const struct clb_tune_space *space,

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blas/cpu_start.h"
 #include "blas/peak.h"
 #include "blas/tune.h"
 #include "blas/tune_store.h"
@@ -194,8 +195,7 @@ static void show_timing(void *context, const struct clb_row *row, size_t running
   char elapsed_text[16];
   format_duration(now - line->started, elapsed_text, sizeof elapsed_text);
   fprintf(stderr, "\r\033[K[%zu/%zu done] timing %zu in turns, now %.32s %s %s B=%.0f  elapsed %s",
-          done, total, running, row->device, row->model, row->precision, row->batch,
-          elapsed_text);
+          done, total, running, row->device, row->model, row->precision, row->batch, elapsed_text);
   fflush(stderr);
   line->shown = 1;
 }
@@ -226,7 +226,6 @@ static void sibling_path(const char *path, const char *suffix, char *buf, size_t
     len -= 4;
   snprintf(buf, size, "%.*s%s", (int)len, path, suffix);
 }
-
 
 /* Opens the results CSV: a new file with its header, or (--resume) an existing
  * valid one for appending. Never truncates a file that holds results. */
@@ -408,12 +407,15 @@ static void note_untuned_devices(const struct clb_plan *plan,
       continue;
     char id[32];
     clb_device_id_string(dev, id, sizeof id);
+    int started = clb_cpu_start_wanted(dev->vendor, (dev->type & CL_DEVICE_TYPE_CPU) != 0);
     fprintf(stderr,
             "clbatch run: note: %s (%s) has no tuned CLBlast parameters for %s: its GEMMs run on "
-            "CLBlast's defaults (tuned = 0). `clbatch tune --device %s --precision %s` searches "
-            "them in about %.0f min per precision (--budget %.0f s for each of %d kernels)\n",
-            dev->name, dev->platform_name, missing, id, missing,
-            ceil(defaults.budget_s * CLB_TUNE_KERNELS / 60.0), defaults.budget_s,
+            "%s. `clbatch tune --device %s --precision %s` searches them in about %.0f min per "
+            "precision (--budget %.0f s for each of %d kernels)\n",
+            dev->name, dev->platform_name, missing,
+            started ? "clbatch's CPU starting parameters (tuned = 2)"
+                    : "CLBlast's own parameters (tuned = 0)",
+            id, missing, ceil(defaults.budget_s * CLB_TUNE_KERNELS / 60.0), defaults.budget_s,
             CLB_TUNE_KERNELS);
   }
   clb_tune_store_destroy(&file);
@@ -520,8 +522,9 @@ int clb_cmd_run(int argc, char **argv) {
   csv = NULL;
   code = finish_run(plan, description);
   if (code == 0 && (stats.devices_timed_out > 0 || stats.rows_failed > 0)) {
-    fprintf(stderr, "clbatch run: %zu configuration(s) failed, %zu device(s) timed out; see the "
-                    "status and message columns\n",
+    fprintf(stderr,
+            "clbatch run: %zu configuration(s) failed, %zu device(s) timed out; see the "
+            "status and message columns\n",
             stats.rows_failed, stats.devices_timed_out);
     code = 1;
   }

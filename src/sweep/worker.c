@@ -1,8 +1,8 @@
 #include "sweep/worker.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,8 +159,8 @@ static int make_data(const struct clb_plan *plan, enum clb_model_kind kind,
   if (plan->data_path[0])
     return clb_data_load_csv(plan->data_path, classifier, data, err);
   return clb_data_synthetic(kind, plan->samples, plan->features,
-                            classifier ? plan->classes : plan->outputs, plan->noise_std,
-                            plan->seed, data, err);
+                            classifier ? plan->classes : plan->outputs, plan->noise_std, plan->seed,
+                            data, err);
 }
 
 struct step_context {
@@ -175,8 +175,7 @@ static int timed_step(void *context, size_t index, cl_event *first_event, cl_eve
   size_t first = (index % c->full_steps) * c->batch;
   if (!first_event)
     return clb_model_step(c->model, first, c->batch, c->lr, err);
-  return clb_model_step_bracketed(c->model, first, c->batch, c->lr, first_event, last_event,
-                                  err);
+  return clb_model_step_bracketed(c->model, first, c->batch, c->lr, first_event, last_event, err);
 }
 
 /* Finishes a row as `oom`, `error` or `skipped` from a failure. */
@@ -199,8 +198,8 @@ struct model_state {
   int has_exact;                /* 0 when the noise is off or failed */
   double peak_gflops;
   double max_batch_fit;
-  int tuned;       /* parameters from `clbatch tune` were applied to CLBlast */
-  int unsupported; /* the device lacks the precision: every row is skipped */
+  enum clb_params_source tuned; /* where CLBlast's parameters came from */
+  int unsupported;              /* the device lacks the precision: every row is skipped */
   char reason[256];
 };
 
@@ -222,8 +221,7 @@ static void fill_timing(struct clb_row *row, const struct clb_timing *timing,
   row->steps_per_s = 1.0 / median;
   row->samples_per_s = (double)batch / median;
   double flops = clb_shape_step_flops(&m->shape, batch);
-  double bytes =
-      clb_shape_step_bytes(&m->shape, batch, clb_precision_size(m->precision), gathers);
+  double bytes = clb_shape_step_bytes(&m->shape, batch, clb_precision_size(m->precision), gathers);
   row->gflops = flops / median / 1e9;
   row->gbytes_per_s = bytes / median / 1e9;
   row->peak_gflops = m->peak_gflops;
@@ -257,8 +255,7 @@ static void configuration_release(struct configuration *c) {
 
 /* Allocates the configuration's model (every buffer touched, so a lazy
  * allocator fails here, not mid-timing), its parameters and batch order. */
-static int configuration_setup(struct worker *w, struct configuration *c,
-                               struct clb_error *err) {
+static int configuration_setup(struct worker *w, struct configuration *c, struct clb_error *err) {
   const struct clb_plan *plan = w->plan;
   const struct model_state *m = c->m;
   const size_t n = m->data->n;
@@ -307,8 +304,8 @@ static int configuration_finish(struct worker *w, struct configuration *c,
   if (m->has_exact && plan->noise_batches >= 2) {
     struct clb_noise_measured measured;
     CLB_TRY(clb_model_set_params(c->model, m->theta, err));
-    CLB_TRY(clb_noise_measure(c->model, n, c->batch, plan->noise_batches,
-                              plan->seed ^ 0x9e3779b9u, &m->exact, &measured, err));
+    CLB_TRY(clb_noise_measure(c->model, n, c->batch, plan->noise_batches, plan->seed ^ 0x9e3779b9u,
+                              &m->exact, &measured, err));
     row->sigma2 = m->exact.sigma2;
     row->grad_norm2 = m->exact.grad_norm2;
     row->noise_scale = m->exact.noise_scale;
@@ -416,8 +413,8 @@ static struct configuration *set_push(struct batch_set *set) {
  * since the noise scale grows as the loss falls. Batches of 32 (or N),
  * shuffled every epoch, the partial last batch dropped: the training loop of
  * `clbatch train`, stopped after `steps` updates. */
-static int train_steps(struct worker *w, const struct model_state *m, size_t steps,
-                       double *theta, struct clb_error *err) {
+static int train_steps(struct worker *w, const struct model_state *m, size_t steps, double *theta,
+                       struct clb_error *err) {
   const size_t n = m->data->n, batch = n < 32 ? n : 32;
   const size_t per_epoch = n / batch;
   struct clb_train_config config = {m->shape,
@@ -443,8 +440,7 @@ static int exact_noise(struct worker *w, struct model_state *m, struct clb_error
   memset(&m->exact, 0, sizeof m->exact);
   if (w->plan->noise_at > 0 && (rc = train_steps(w, m, w->plan->noise_at, m->theta, err)) != 0)
     return rc;
-  return clb_noise_exact_at(&w->cl, m->data, &m->shape, m->precision, n, m->theta, &m->exact,
-                            err);
+  return clb_noise_exact_at(&w->cl, m->data, &m->shape, m->precision, n, m->theta, &m->exact, err);
 }
 
 /* Largest batch whose buffers the device accepts: doubling, then bisection. */
@@ -501,13 +497,17 @@ static int prepare_model_state(struct worker *w, enum clb_model_kind kind,
   m->unsupported = clb_device_check_precision(w->dev, precision, m->reason, sizeof m->reason);
   if (m->unsupported)
     return 0;
-  if (clb_tune_apply(w->dev, precision, &m->tuned, &err) != 0) {
-    send_log(w, "tuned parameters not applied: %s", err.message);
-    m->tuned = 0;
-  } else if (m->tuned) {
+  /* On an error m->tuned still says what was applied before it. */
+  if (clb_tune_apply(w->dev, precision, &m->tuned, &err) != 0)
+    send_log(w, "CLBlast parameters not all applied: %s", err.message);
+  else if (m->tuned == CLB_PARAMS_TUNED)
     send_log(w, "%s %s: CLBlast runs the parameters stored by `clbatch tune`", w->dev->name,
              clb_precision_name(precision));
-  }
+  else if (m->tuned == CLB_PARAMS_CPU_START)
+    send_log(w,
+             "%s %s: CLBlast's database has no entry for CPUs of vendor '%s'; CLBlast runs "
+             "clbatch's CPU starting parameters (tuned = 2)",
+             w->dev->name, clb_precision_name(precision), w->dev->vendor);
   if (clb_peak_flops(&w->cl, precision, &m->peak_gflops, &err) != 0) {
     send_log(w, "peak FLOP/s not measured: %s", err.message);
     m->peak_gflops = NAN;
@@ -572,8 +572,7 @@ static int prepare_model(struct worker *w, size_t model_index, struct plan_state
     worker_rc = CLB_WORKER_FAILED;
   }
   for (size_t i = 0; i < plan->precision_count && worker_rc == CLB_WORKER_OK; i++) {
-    if (prepare_model_state(w, kind, data, theta, plan->precisions[i], &p->states[p->count]) !=
-        0) {
+    if (prepare_model_state(w, kind, data, theta, plan->precisions[i], &p->states[p->count]) != 0) {
       send_log(w, "out of host memory for the parameters of %s", clb_shape_kind_name(kind));
       worker_rc = CLB_WORKER_FAILED;
     }
@@ -677,8 +676,7 @@ static const struct clb_device_info *find_device(const struct clb_device_list *l
   return NULL;
 }
 
-int clb_worker_run(const struct clb_plan *plan, const char *device_index, size_t repeat,
-                   int fd) {
+int clb_worker_run(const struct clb_plan *plan, const char *device_index, size_t repeat, int fd) {
   struct worker w = {.plan = plan, .fd = fd, .repeat = repeat};
   struct clb_device_list list = {0};
   struct clb_topology *topology = NULL;

@@ -1,0 +1,66 @@
+/* The sets are CLBlast 1.5.3's database entries for device type CPU, vendor
+ * Intel, device "default" (src/database/kernels/KERNEL/KERNEL_32.hpp): the
+ * sets CLBlast itself gives an unlisted Intel CPU, with two changes measured
+ * on PoCL (AMD EPYC, 2 vCPUs; bench/ab.sh and tuned.conf variants, see
+ * results/cpu-pocl/README.md):
+ * - XgemmDirect keeps CLBlast's all-device default (WGD=16, no vectors). The
+ *   CPU entry's 32x32 vector tiles made mlp at B >= 256 1.5x faster but every
+ *   step at B = 2..16 1.2-1.4x slower, since small GEMMs take the direct path.
+ * - The crossover XGEMM_MIN_INDIRECT_SIZE is 176, not 576: GEMMs from
+ *   176^3 = 5.45M multiply-adds up (mlp from B = 256) run the indirect Xgemm
+ *   with the CPU entry's 64x64 tiles, 0.5-0.7x the step time of CLBlast's
+ *   defaults; smaller ones the direct kernel. Every softmax GEMM of the
+ *   default plan (N = 10 columns, up to 4096 x 10 x 128 = 5.2M) stays direct:
+ *   at 128 (2.1M) softmax B >= 2048 went indirect and ran 1.6x slower.
+ * fp64 and fp16 have no sets yet: not measured. */
+#include "blas/cpu_start.h"
+
+#include <string.h>
+
+int clb_cpu_start_wanted(const char *vendor, int is_cpu) {
+  /* CLBlast's kVendorNames entries that map to "Intel", the only vendor with CPU entries. */
+  static const char *const intel[] = {"Intel(R) Corporation", "GenuineIntel", "Intel"};
+  if (!is_cpu)
+    return 0;
+  for (size_t i = 0; i < sizeof intel / sizeof *intel; i++)
+    if (strcmp(vendor, intel[i]) == 0)
+      return 0;
+  return 1;
+}
+
+#define XGEMM_NAMES                                                                                \
+  {                                                                                                \
+    "GEMMK", "KREG", "KWG", "KWI", "MDIMA", "MDIMC", "MWG", "NDIMB", "NDIMC", "NWG", "SA", "SB",   \
+        "STRM", "STRN", "VWM", "VWN"                                                               \
+  }
+#define COPY_NAMES                                                                                 \
+  { "COPY_DIMX", "COPY_DIMY", "COPY_VW", "COPY_WPT" }
+#define PAD_NAMES                                                                                  \
+  { "PAD_DIMX", "PAD_DIMY", "PAD_WPTX", "PAD_WPTY" }
+#define TRANSPOSE_NAMES                                                                            \
+  { "TRA_DIM", "TRA_PAD", "TRA_SHUFFLE", "TRA_WPT" }
+#define PADTRANSPOSE_NAMES                                                                         \
+  { "PADTRA_PAD", "PADTRA_TILE", "PADTRA_WPT" }
+
+static const struct clb_cpu_start_set fp32_sets[] = {
+    {"Xgemm", 16, XGEMM_NAMES, {0, 1, 32, 2, 16, 16, 64, 8, 8, 64, 0, 0, 0, 0, 4, 4}},
+    {"GemmRoutine", 1, {"XGEMM_MIN_INDIRECT_SIZE"}, {176}},
+    {"Xgemv", 2, {"WGS1", "WPT1"}, {64, 1}},
+    {"Xaxpy", 3, {"VW", "WGS", "WPT"}, {8, 512, 1}},
+    {"Copy", 4, COPY_NAMES, {32, 16, 8, 2}},
+    {"Pad", 4, PAD_NAMES, {32, 8, 4, 2}},
+    {"Transpose", 4, TRANSPOSE_NAMES, {4, 0, 0, 8}},
+    {"Padtranspose", 3, PADTRANSPOSE_NAMES, {0, 8, 4}},
+    {"Xdot", 2, {"WGS1", "WGS2"}, {128, 32}},
+};
+
+const struct clb_cpu_start_set *clb_cpu_start_sets(enum clb_precision precision, size_t *count) {
+  switch (precision) {
+  case CLB_FP32:
+    *count = sizeof fp32_sets / sizeof *fp32_sets;
+    return fp32_sets;
+  default:
+    *count = 0;
+    return NULL;
+  }
+}

@@ -1,0 +1,40 @@
+/* Starting parameters for CPU devices that CLBlast's database does not reach.
+ *
+ * CLBlast 1.5 looks a device up by vendor, type and name. Its vendor map knows
+ * "Intel(R) Corporation" and "GenuineIntel" (Intel), "Advanced Micro Devices,
+ * Inc." (AMD) and "NVIDIA Corporation", and its CPU entries all sit under
+ * Intel. Any other CPU -- PoCL on an AMD processor reports "AuthenticAMD" --
+ * falls through to the all-device defaults, which are chosen for GPUs
+ * (Xgemm 32x32 tiles, a crossover to it at 896^3): mlp at B >= 256 ran 2x
+ * slower on PoCL here. For those devices clbatch applies CLBlast's own entry
+ * for CPUs (the Intel CPU "default" of CLBlast 1.5.3's database), adjusted by
+ * measurement (cpu_start.c), for the kernels a step runs, unless `clbatch
+ * tune` stored parameters for the kernel.
+ * No OpenCL here: applying is blas/tune.c's job. */
+#ifndef CLB_BLAS_CPU_START_H
+#define CLB_BLAS_CPU_START_H
+
+#include <stddef.h>
+
+#include "util/precision.h"
+
+#define CLB_CPU_START_MAX_PARAMS 16
+
+/* One CLBlast kernel's parameters, every one of them (CLBlast refuses a partial set). */
+struct clb_cpu_start_set {
+  const char *kernel; /* CLBlast's name: "Xgemm", "XgemmDirect", "GemmRoutine", "Copy", ... */
+  size_t count;
+  const char *names[CLB_CPU_START_MAX_PARAMS];
+  size_t values[CLB_CPU_START_MAX_PARAMS];
+};
+
+/* 1 when clbatch applies its starting sets to a device of this OpenCL vendor
+ * string: a CPU (is_cpu: CL_DEVICE_TYPE_CPU is set) of a vendor that
+ * CLBlast's vendor map does not turn into "Intel". */
+int clb_cpu_start_wanted(const char *vendor, int is_cpu);
+
+/* The starting sets of a precision (fp32 only so far): *count sets, static
+ * storage; NULL and 0 for the others. */
+const struct clb_cpu_start_set *clb_cpu_start_sets(enum clb_precision precision, size_t *count);
+
+#endif
