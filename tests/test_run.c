@@ -345,6 +345,43 @@ Test(run, killed_worker_becomes_an_error_row_and_the_sweep_goes_on, .timeout = 2
   free(dir);
 }
 
+/* --tune tunes what has no entry yet, in a child `clbatch tune`, then runs
+ * on the result; a second --tune finds nothing left to tune. */
+Test(run, tune_first_tunes_untuned_devices_then_runs, .timeout = 300) {
+  if (!clb_test_require_device())
+    return;
+  char *dir = clb_test_tmpdir();
+  char tune_file[512], path[512], args[1024];
+  snprintf(tune_file, sizeof tune_file, "%s/tuned.conf", dir);
+  setenv("CLBATCH_TUNE_FILE", tune_file, 1);
+  for (int pass = 0; pass < 2; pass++) {
+    snprintf(path, sizeof path, "%s/run%d.csv", dir, pass);
+    snprintf(args, sizeof args,
+             "run --device @DEV --model linreg --batch 8 " QUICK_LOUD
+             " --tune --tune-budget 0.001 --out %s",
+             path);
+    char *err = NULL;
+    cr_assert_eq(clb_test_run_cli(args, NULL, &err), 0, "%s", err);
+    cr_expect_eq(clb_test_count_of(err, "first (--tune)"), pass == 0 ? 1 : 0, "pass %d: %s", pass,
+                 err);
+    cr_expect_null(strstr(err, "no tuned CLBlast parameters"), "%s", err);
+    cr_expect_null(strstr(err, "failed"), "%s", err);
+    free(err);
+    size_t count = 0;
+    struct clb_row *rows = read_rows(path, &count);
+    cr_assert_eq(count, 1);
+    cr_expect_eq(rows[0].tuned, 1, "the parameters --tune stored were applied");
+    cr_expect_str_eq(rows[0].status, "ok", "%s", rows[0].message);
+    free(rows);
+  }
+  char *text = clb_test_read_file(tune_file);
+  cr_assert_not_null(text, "--tune wrote no %s", tune_file);
+  cr_expect_eq(clb_test_count_of(text, "|precision=fp32|kernel=GemmRoutine]"), 1, "%s", text);
+  free(text);
+  unsetenv("CLBATCH_TUNE_FILE");
+  clb_test_remove_tmpdir(dir);
+}
+
 Test(run, rows_say_whether_tuned_parameters_were_used, .timeout = 300) {
   if (!clb_test_require_device())
     return;

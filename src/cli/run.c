@@ -1,10 +1,13 @@
 /* `clbatch run`, its hidden `__worker`, `clbatch peak` and `clbatch recommend`. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -372,13 +375,67 @@ static int has_tuned_entry(const struct clb_tune_file *file, const struct clb_de
   return 0;
 }
 
-/* Said once per device before the run: untuned GEMMs on CLBlast's defaults can
- * be several times slower (5x on PoCL's CPU device here), and the fix is one
- * command whose length the user should know before starting it. A tune file
- * that does not parse is left to the worker, which fails on it with the line. */
-static void note_untuned_devices(const struct clb_plan *plan,
-                                 const struct clb_device_list *devices) {
-  if (plan->quiet)
+extern char **environ; /* passed on to `clbatch tune` */
+
+/* The plan's precisions that `dev` supports and tuned.conf has no entry for,
+ * as "fp32,fp64" in `list`; returns how many. */
+static size_t untuned_precisions(const struct clb_plan *plan, const struct clb_tune_file *file,
+                                 const struct clb_device_info *dev, char *list, size_t size) {
+  size_t count = 0;
+  list[0] = '\0';
+  for (size_t p = 0; p < plan->precision_count; p++) {
+    enum clb_precision precision = plan->precisions[p];
+    char reason[256];
+    if (clb_device_check_precision(dev, precision, reason, sizeof reason) != 0 ||
+        has_tuned_entry(file, dev, precision))
+      continue;
+    size_t used = strlen(list);
+    snprintf(list + used, size - used, "%s%s", count ? "," : "", clb_precision_name(precision));
+    count++;
+  }
+  return count;
+}
+
+/* --tune: `clbatch tune` in a child process, as the user would run it (an
+ * override cannot be undone in a process, and this one runs no CLBlast).
+ * Its table and progress go to stderr; a failure leaves the run untuned. */
+static void tune_device(const struct clb_plan *plan, const char *id, const char *precisions) {
+  char budget[32];
+  snprintf(budget, sizeof budget, "%g", plan->tune_budget_s);
+  char *argv[] = {"clbatch",          "tune",     "--device", (char *)id, "--precision",
+                  (char *)precisions, "--budget", budget,     NULL};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (plan->quiet) {
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  } else {
+    posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
+  }
+  fflush(NULL);
+  pid_t pid = 0;
+  int status = 0;
+  int rc = posix_spawn(&pid, "/proc/self/exe", &actions, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc == 0)
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+      ;
+  if (rc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    fprintf(stderr,
+            "clbatch run: warning: `clbatch tune --device %s --precision %s` failed; the run "
+            "goes on with the device's untuned parameters\n",
+            id, precisions);
+}
+
+/* Before the run, per device whose plan precisions have no tuned CLBlast
+ * parameters: with --tune, tune them; otherwise say so once, since untuned
+ * GEMMs can be several times slower (2x for mlp on PoCL's CPU device here)
+ * and the fix is one command whose length the user should know first. A
+ * tune file that does not parse is left to the worker, which fails on it
+ * with the line. */
+static void handle_untuned_devices(const struct clb_plan *plan,
+                                   const struct clb_device_list *devices) {
+  if (plan->quiet && !plan->tune_first)
     return;
   char path[1024];
   struct clb_tune_file file = {0};
@@ -390,28 +447,22 @@ static void note_untuned_devices(const struct clb_plan *plan,
   clb_tune_defaults(&defaults);
   for (size_t d = 0; d < devices->count; d++) {
     const struct clb_device_info *dev = &devices->items[d];
-    char missing[64] = "";
-    size_t count = 0;
-    for (size_t p = 0; p < plan->precision_count; p++) {
-      enum clb_precision precision = plan->precisions[p];
-      char reason[256];
-      if (clb_device_check_precision(dev, precision, reason, sizeof reason) != 0 ||
-          has_tuned_entry(&file, dev, precision))
-        continue;
-      size_t used = strlen(missing);
-      snprintf(missing + used, sizeof missing - used, "%s%s", count ? "," : "",
-               clb_precision_name(precision));
-      count++;
-    }
-    if (count == 0)
+    char missing[64], id[32];
+    if (untuned_precisions(plan, &file, dev, missing, sizeof missing) == 0)
       continue;
-    char id[32];
     clb_device_id_string(dev, id, sizeof id);
+    if (plan->tune_first) {
+      if (!plan->quiet)
+        fprintf(stderr, "clbatch run: tuning %s (%s) for %s first (--tune)\n", dev->name,
+                dev->platform_name, missing);
+      tune_device(plan, id, missing);
+      continue;
+    }
     int started = clb_cpu_start_wanted(dev->vendor, (dev->type & CL_DEVICE_TYPE_CPU) != 0);
     fprintf(stderr,
             "clbatch run: note: %s (%s) has no tuned CLBlast parameters for %s: its GEMMs run on "
-            "%s. `clbatch tune --device %s --precision %s` searches them in about %.0f min per "
-            "precision (--budget %.0f s for each of %d kernels)\n",
+            "%s. `clbatch run --tune` or `clbatch tune --device %s --precision %s` searches "
+            "them in about %.0f min per precision (--budget %.0f s for each of %d kernels)\n",
             dev->name, dev->platform_name, missing,
             started ? "clbatch's CPU starting parameters (tuned = 2)"
                     : "CLBlast's own parameters (tuned = 0)",
@@ -494,7 +545,7 @@ int clb_cmd_run(int argc, char **argv) {
   }
   struct clb_host_check check = {0};
   check_host(plan, &check);
-  note_untuned_devices(plan, &devices);
+  handle_untuned_devices(plan, &devices);
   char config_path[1200];
   sibling_path(plan->out_path, ".config", config_path, sizeof config_path);
   if (clb_plan_write_config(plan, config_path, &err) != 0) {

@@ -33,10 +33,12 @@ struct clb_plan {
   uint64_t seed;
   double lr;
   struct clb_measure_config measure;
-  int interleave;    /* time a device's configurations in turns */
-  size_t repeat;     /* the whole plan, this many times */
+  int interleave;          /* time a device's configurations in turns */
+  int tune_first;          /* --tune: `clbatch tune` untuned devices before the run */
+  double tune_budget_s;    /* its --budget */
+  size_t repeat;           /* the whole plan, this many times */
   char host_warnings[320]; /* found before the run; recorded in every row */
-  double timeout_s; /* per device; 0 = none */
+  double timeout_s;        /* per device; 0 = none */
   char out_path[1024];
   enum clb_format format;
   int quiet, resume, max_batch_probe;
@@ -58,8 +60,7 @@ void clb_plan_defaults(struct clb_plan *plan);
 /* Sets one option by its long name without dashes ("batch", "min-time", ...).
  * Flags ("quiet", "resume", "no-shuffle", "max-batch-probe") take "1"/"yes"/
  * "true" or "0"/"no"/"false". "config" reads a file of such pairs. */
-int clb_plan_set(struct clb_plan *plan, const char *key, const char *value,
-                 struct clb_error *err);
+int clb_plan_set(struct clb_plan *plan, const char *key, const char *value, struct clb_error *err);
 
 /* Checks the combination and resolves the batch list against N (which the
  * data file fixes when --data is given). */

@@ -10,10 +10,13 @@
 #include "util/parse.h"
 
 static const char *const keys[] = {
-    "batch", "samples", "features", "hidden", "classes", "outputs", "model", "precision",
-    "data-on", "seed", "lr", "min-time", "max-time", "max-reps", "warmup", "target-ci", "target-cv", "no-interleave", "repeat",
-    "timeout", "noise-batches", "noise-at", "format", "quiet", "resume", "no-shuffle",
-    "max-batch-probe", "device", "out"};
+    "batch",       "samples",   "features",      "hidden",          "classes",
+    "outputs",     "model",     "precision",     "data-on",         "seed",
+    "lr",          "min-time",  "max-time",      "max-reps",        "warmup",
+    "target-ci",   "target-cv", "no-interleave", "repeat",          "tune",
+    "tune-budget", "timeout",   "noise-batches", "noise-at",        "format",
+    "quiet",       "resume",    "no-shuffle",    "max-batch-probe", "device",
+    "out"};
 
 static int count_entries(const char *key, const char *value, void *ctx) {
   (void)key;
@@ -66,8 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   case 3: {
     size_t entries = 0;
-    clb_config_read(fuzz_path((const uint8_t *)text, strlen(text)), count_entries, &entries,
-                    &err);
+    clb_config_read(fuzz_path((const uint8_t *)text, strlen(text)), count_entries, &entries, &err);
     break;
   }
   case 4: {
