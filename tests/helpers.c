@@ -91,7 +91,8 @@ static int not_found(int found, const char *why) {
 
 /* Where an untuned run on the test device takes CLBlast's parameters from. */
 static int untuned_source(const struct clb_device_info *dev) {
-  return clb_cpu_start_wanted(dev->vendor, (dev->type & CL_DEVICE_TYPE_CPU) != 0) ? 2 : 0;
+  return clb_cpu_start_wanted(dev->vendor, dev->name, (dev->type & CL_DEVICE_TYPE_CPU) != 0) ? 2
+                                                                                             : 0;
 }
 
 int clb_test_device(struct clb_device_list *list, const struct clb_device_info **out) {

@@ -120,9 +120,13 @@ Test(tune, search_writes_entries_then_apply_keeps_gemm_correct, .timeout = 300) 
   cr_assert_eq(rc, 0, "%s", err.message);
   cr_expect_str_eq(report.path, path);
   /* Where untuned runs use clbatch's starting set, the search times it first. */
-  int started = clb_cpu_start_wanted(dev->vendor, (dev->type & CL_DEVICE_TYPE_CPU) != 0);
-  cr_expect_eq(clb_test_count_of(progress_text, "Xgemm: clbatch's CPU starting set first"),
-               (size_t)started, "%s", progress_text);
+  size_t set_count = 0, started = 0;
+  const struct clb_cpu_start_set *sets = clb_cpu_start_sets(
+      dev->vendor, dev->name, (dev->type & CL_DEVICE_TYPE_CPU) != 0, CLB_FP32, &set_count);
+  for (size_t i = 0; i < set_count; i++)
+    started += strcmp(sets[i].kernel, "Xgemm") == 0;
+  cr_expect_eq(clb_test_count_of(progress_text, "Xgemm: clbatch's CPU starting set first"), started,
+               "%s", progress_text);
   free(progress_text);
   for (int i = 0; i < CLB_TUNE_KERNELS; i++) {
     cr_expect_gt(report.kernels[i].default_gflops, 0.0, "%s", report.kernels[i].kernel);
@@ -569,13 +573,24 @@ Test(tune_space, candidates_are_legal_and_the_sample_is_seeded_and_covers_every_
 
 /* ---- CPU starting sets ---------------------------------------------------- */
 
-Test(cpu_start, only_cpus_that_clblast_does_not_map_to_intel) {
-  cr_expect(clb_cpu_start_wanted("AuthenticAMD", 1), "PoCL on an AMD CPU");
-  cr_expect(clb_cpu_start_wanted("", 1));
-  cr_expect(!clb_cpu_start_wanted("GenuineIntel", 1), "PoCL on an Intel CPU: CLBlast's entry");
-  cr_expect(!clb_cpu_start_wanted("Intel(R) Corporation", 1), "Intel's runtime");
-  cr_expect(!clb_cpu_start_wanted("AuthenticAMD", 0), "never a GPU");
-  cr_expect(!clb_cpu_start_wanted("NVIDIA Corporation", 0));
+Test(cpu_start, only_cpus_that_clblast_does_not_map_to_intel_or_does_not_list) {
+  cr_expect(clb_cpu_start_wanted("AuthenticAMD", "pthread-znver4-AMD EPYC", 1), "PoCL, AMD CPU");
+  cr_expect(clb_cpu_start_wanted("", "", 1));
+  cr_expect(!clb_cpu_start_wanted("GenuineIntel", "pthread-skylake-Intel(R) Xeon(R)", 1),
+            "PoCL on an Intel CPU: CLBlast's entry");
+  cr_expect(!clb_cpu_start_wanted("Intel(R) Corporation", "Intel(R) Core(TM) i7-4790K", 1),
+            "Intel's runtime on an Intel CPU: CLBlast's entry");
+  cr_expect(clb_cpu_start_wanted("Intel(R) Corporation", "AMD EPYC", 1),
+            "Intel's runtime on an AMD CPU: not in CLBlast's list");
+  cr_expect(!clb_cpu_start_wanted("AuthenticAMD", "AMD EPYC", 0), "never a GPU");
+  cr_expect(!clb_cpu_start_wanted("NVIDIA Corporation", "NVIDIA H100", 0));
+  /* Intel's runtime keeps CLBlast's kernels; only the crossover is set. */
+  size_t count = 0;
+  const struct clb_cpu_start_set *sets =
+      clb_cpu_start_sets("Intel(R) Corporation", "AMD EPYC", 1, CLB_FP32, &count);
+  cr_assert_eq(count, 1);
+  cr_expect_str_eq(sets[0].kernel, CLB_TUNE_ROUTINE_KERNEL);
+  cr_expect_str_eq(sets[0].names[0], CLB_TUNE_ROUTINE_PARAM);
 }
 
 /* The value of `name` in a set; fails the test when it is missing. */
@@ -603,7 +618,8 @@ static int legal_in(const struct clb_tune_space *space, const struct clb_cpu_sta
 
 Test(cpu_start, sets_are_whole_and_within_clblast_constraints) {
   size_t count = 0;
-  const struct clb_cpu_start_set *sets = clb_cpu_start_sets(CLB_FP32, &count);
+  const struct clb_cpu_start_set *sets =
+      clb_cpu_start_sets("AuthenticAMD", "AMD EPYC", 1, CLB_FP32, &count);
   cr_assert_geq(count, 3);
   int has_xgemm = 0, has_routine = 0;
   for (size_t i = 0; i < count; i++) {
@@ -626,7 +642,8 @@ Test(cpu_start, sets_are_whole_and_within_clblast_constraints) {
   const enum clb_precision unmeasured[] = {CLB_FP64, CLB_FP16};
   for (size_t p = 0; p < 2; p++) {
     size_t none = 7;
-    cr_expect_null(clb_cpu_start_sets(unmeasured[p], &none));
+    cr_expect_null(clb_cpu_start_sets("AuthenticAMD", "AMD EPYC", 1, unmeasured[p], &none));
+    cr_expect_null(clb_cpu_start_sets("Intel(R) Corporation", "AMD EPYC", 1, unmeasured[p], &none));
     cr_expect_eq(none, 0);
   }
 }
@@ -646,7 +663,7 @@ Test(cpu_start, applied_untuned_and_gemm_stays_correct, .timeout = 300) {
   cr_assert_eq(clb_cl_create(dev, &cl, &err), 0, "%s", err.message);
   enum clb_params_source source = CLB_PARAMS_TUNED;
   cr_assert_eq(clb_tune_apply(dev, CLB_FP32, &source, &err), 0, "%s", err.message);
-  int wanted = clb_cpu_start_wanted(dev->vendor, (dev->type & CL_DEVICE_TYPE_CPU) != 0);
+  int wanted = clb_cpu_start_wanted(dev->vendor, dev->name, (dev->type & CL_DEVICE_TYPE_CPU) != 0);
   cr_expect_eq(source, wanted ? CLB_PARAMS_CPU_START : CLB_PARAMS_CLBLAST, "vendor %s",
                dev->vendor);
   cr_expect_lt(sgemm_error(&cl, 33, 17, 29), 1e-5);

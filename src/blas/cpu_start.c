@@ -17,15 +17,13 @@
 
 #include <string.h>
 
-int clb_cpu_start_wanted(const char *vendor, int is_cpu) {
-  /* CLBlast's kVendorNames entries that map to "Intel", the only vendor with CPU entries. */
+/* CLBlast's kVendorNames entries that map to "Intel", the only vendor with CPU entries. */
+static int maps_to_intel(const char *vendor) {
   static const char *const intel[] = {"Intel(R) Corporation", "GenuineIntel", "Intel"};
-  if (!is_cpu)
-    return 0;
   for (size_t i = 0; i < sizeof intel / sizeof *intel; i++)
     if (strcmp(vendor, intel[i]) == 0)
-      return 0;
-  return 1;
+      return 1;
+  return 0;
 }
 
 #define XGEMM_NAMES                                                                                \
@@ -54,13 +52,34 @@ static const struct clb_cpu_start_set fp32_sets[] = {
     {"Xdot", 2, {"WGS1", "WGS2"}, {128, 32}},
 };
 
-const struct clb_cpu_start_set *clb_cpu_start_sets(enum clb_precision precision, size_t *count) {
-  switch (precision) {
-  case CLB_FP32:
+/* Intel's runtime on this AMD EPYC (PoCL's starting sets do not apply: the
+ * vendor is Intel, so CLBlast uses its Intel-CPU entries). Only the crossover
+ * differs: 64^3 sends every GEMM from 262k multiply-adds up to the indirect
+ * Xgemm, which runs 45-55 GFLOP/s here against 10-22 for XgemmDirect; with
+ * CLBlast's 576 mlp B >= 256 ran 2.2-3x slower and softmax B >= 256 1.6-1.9x
+ * (variants of 64, 128 and 176; results/cpu-two-vendors/README.md). */
+static const struct clb_cpu_start_set intel_unlisted_fp32_sets[] = {
+    {"GemmRoutine", 1, {"XGEMM_MIN_INDIRECT_SIZE"}, {64}},
+};
+
+const struct clb_cpu_start_set *clb_cpu_start_sets(const char *vendor, const char *device_name,
+                                                   int is_cpu, enum clb_precision precision,
+                                                   size_t *count) {
+  *count = 0;
+  if (!is_cpu || precision != CLB_FP32)
+    return NULL;
+  if (!maps_to_intel(vendor)) {
     *count = sizeof fp32_sets / sizeof *fp32_sets;
     return fp32_sets;
-  default:
-    *count = 0;
-    return NULL;
   }
+  if (!strstr(device_name, "Intel")) {
+    *count = sizeof intel_unlisted_fp32_sets / sizeof *intel_unlisted_fp32_sets;
+    return intel_unlisted_fp32_sets;
+  }
+  return NULL;
+}
+
+int clb_cpu_start_wanted(const char *vendor, const char *device_name, int is_cpu) {
+  size_t count = 0;
+  return clb_cpu_start_sets(vendor, device_name, is_cpu, CLB_FP32, &count) != NULL;
 }

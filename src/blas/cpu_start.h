@@ -28,13 +28,21 @@ struct clb_cpu_start_set {
   size_t values[CLB_CPU_START_MAX_PARAMS];
 };
 
-/* 1 when clbatch applies its starting sets to a device of this OpenCL vendor
- * string: a CPU (is_cpu: CL_DEVICE_TYPE_CPU is set) of a vendor that
- * CLBlast's vendor map does not turn into "Intel". */
-int clb_cpu_start_wanted(const char *vendor, int is_cpu);
+/* The starting sets for a device of this OpenCL vendor string and name
+ * (is_cpu: CL_DEVICE_TYPE_CPU is set) in a precision: *count sets, static
+ * storage; NULL and 0 when clbatch has none for it. Two kinds of CPU get
+ * sets (fp32 only so far):
+ * - a vendor CLBlast's map does not turn into "Intel" (PoCL on an AMD CPU):
+ *   CLBlast's Intel-CPU entries with measured changes;
+ * - Intel's runtime on a processor CLBlast's database does not list (its
+ *   Intel CPU entries all name Intel processors; Intel's runtime runs on AMD
+ *   ones too): CLBlast keeps its own entries but for the crossover to the
+ *   indirect GEMM, measured on this runtime. */
+const struct clb_cpu_start_set *clb_cpu_start_sets(const char *vendor, const char *device_name,
+                                                   int is_cpu, enum clb_precision precision,
+                                                   size_t *count);
 
-/* The starting sets of a precision (fp32 only so far): *count sets, static
- * storage; NULL and 0 for the others. */
-const struct clb_cpu_start_set *clb_cpu_start_sets(enum clb_precision precision, size_t *count);
+/* 1 when clbatch has starting sets for such a device in some precision. */
+int clb_cpu_start_wanted(const char *vendor, const char *device_name, int is_cpu);
 
 #endif

@@ -38,9 +38,8 @@ static int apply_cpu_start(const struct clb_tune_file *file, const struct clb_de
                            enum clb_precision precision, enum clb_params_source *source,
                            struct clb_error *err) {
   size_t count = 0;
-  const struct clb_cpu_start_set *sets = clb_cpu_start_sets(precision, &count);
-  if (!clb_cpu_start_wanted(dev->vendor, (dev->type & CL_DEVICE_TYPE_CPU) != 0))
-    return 0;
+  const struct clb_cpu_start_set *sets = clb_cpu_start_sets(
+      dev->vendor, dev->name, (dev->type & CL_DEVICE_TYPE_CPU) != 0, precision, &count);
   for (size_t i = 0; i < count; i++) {
     if (tuned_covers(file, dev, precision, sets[i].kernel))
       continue;

@@ -108,10 +108,9 @@ static const struct clb_tune_space *starting_values(const struct search *s,
                                                     const struct clb_tune_space *const *spaces,
                                                     size_t space_count, size_t *values) {
   const struct clb_device_info *dev = s->cl->info;
-  if (!clb_cpu_start_wanted(dev->vendor, (dev->type & CL_DEVICE_TYPE_CPU) != 0))
-    return NULL;
   size_t count = 0;
-  const struct clb_cpu_start_set *sets = clb_cpu_start_sets(s->precision, &count);
+  const struct clb_cpu_start_set *sets = clb_cpu_start_sets(
+      dev->vendor, dev->name, (dev->type & CL_DEVICE_TYPE_CPU) != 0, s->precision, &count);
   for (size_t i = 0; i < count; i++) {
     if (strcmp(sets[i].kernel, spaces[0]->kernel) != 0)
       continue;

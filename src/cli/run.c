@@ -458,7 +458,8 @@ static void handle_untuned_devices(const struct clb_plan *plan,
       tune_device(plan, id, missing);
       continue;
     }
-    int started = clb_cpu_start_wanted(dev->vendor, (dev->type & CL_DEVICE_TYPE_CPU) != 0);
+    int started =
+        clb_cpu_start_wanted(dev->vendor, dev->name, (dev->type & CL_DEVICE_TYPE_CPU) != 0);
     fprintf(stderr,
             "clbatch run: note: %s (%s) has no tuned CLBlast parameters for %s: its GEMMs run on "
             "%s. `clbatch run --tune` or `clbatch tune --device %s --precision %s` searches "
