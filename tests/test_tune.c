@@ -639,13 +639,17 @@ Test(cpu_start, sets_are_whole_and_within_clblast_constraints) {
     has_routine |= strcmp(sets[i].kernel, CLB_TUNE_ROUTINE_KERNEL) == 0;
   }
   cr_expect(has_xgemm && has_routine, "the indirect GEMM and the crossover to it");
-  const enum clb_precision unmeasured[] = {CLB_FP64, CLB_FP16};
-  for (size_t p = 0; p < 2; p++) {
-    size_t none = 7;
-    cr_expect_null(clb_cpu_start_sets("AuthenticAMD", "AMD EPYC", 1, unmeasured[p], &none));
-    cr_expect_null(clb_cpu_start_sets("Intel(R) Corporation", "AMD EPYC", 1, unmeasured[p], &none));
-    cr_expect_eq(none, 0);
-  }
+  /* fp64: only the crossover; fp16 and Intel's fp64: none (not measured). */
+  size_t fp64_count = 0;
+  const struct clb_cpu_start_set *fp64 =
+      clb_cpu_start_sets("AuthenticAMD", "AMD EPYC", 1, CLB_FP64, &fp64_count);
+  cr_assert_eq(fp64_count, 1);
+  cr_expect_str_eq(fp64[0].kernel, CLB_TUNE_ROUTINE_KERNEL);
+  size_t none = 7;
+  cr_expect_null(clb_cpu_start_sets("AuthenticAMD", "AMD EPYC", 1, CLB_FP16, &none));
+  cr_expect_eq(none, 0);
+  cr_expect_null(clb_cpu_start_sets("Intel(R) Corporation", "AMD EPYC", 1, CLB_FP64, &none));
+  cr_expect_eq(none, 0);
 }
 
 /* Untuned, a CPU that CLBlast does not know gets the starting sets, CLBlast

@@ -12,7 +12,9 @@
  *   defaults; smaller ones the direct kernel. Every softmax GEMM of the
  *   default plan (N = 10 columns, up to 4096 x 10 x 128 = 5.2M) stays direct:
  *   at 128 (2.1M) softmax B >= 2048 went indirect and ran 1.6x slower.
- * fp64 and fp16 have no sets yet: not measured. */
+ * fp64 gets only the crossover (176, as fp32): mlp B = 256-1024 0.79-0.80x
+ * the step time, B = 4096 0.92x; with the CPU entry's fp64 Xgemm set too, mlp
+ * B = 4096 ran 1.13x slower. fp16 has no sets: not measured. */
 #include "blas/cpu_start.h"
 
 #include <string.h>
@@ -52,6 +54,10 @@ static const struct clb_cpu_start_set fp32_sets[] = {
     {"Xdot", 2, {"WGS1", "WGS2"}, {128, 32}},
 };
 
+static const struct clb_cpu_start_set fp64_sets[] = {
+    {"GemmRoutine", 1, {"XGEMM_MIN_INDIRECT_SIZE"}, {176}},
+};
+
 /* Intel's runtime on this AMD EPYC (PoCL's starting sets do not apply: the
  * vendor is Intel, so CLBlast uses its Intel-CPU entries). Only the crossover
  * differs: 64^3 sends every GEMM from 262k multiply-adds up to the indirect
@@ -66,13 +72,17 @@ const struct clb_cpu_start_set *clb_cpu_start_sets(const char *vendor, const cha
                                                    int is_cpu, enum clb_precision precision,
                                                    size_t *count) {
   *count = 0;
-  if (!is_cpu || precision != CLB_FP32)
+  if (!is_cpu)
     return NULL;
-  if (!maps_to_intel(vendor)) {
+  if (!maps_to_intel(vendor) && precision == CLB_FP32) {
     *count = sizeof fp32_sets / sizeof *fp32_sets;
     return fp32_sets;
   }
-  if (!strstr(device_name, "Intel")) {
+  if (!maps_to_intel(vendor) && precision == CLB_FP64) {
+    *count = sizeof fp64_sets / sizeof *fp64_sets;
+    return fp64_sets;
+  }
+  if (maps_to_intel(vendor) && precision == CLB_FP32 && !strstr(device_name, "Intel")) {
     *count = sizeof intel_unlisted_fp32_sets / sizeof *intel_unlisted_fp32_sets;
     return intel_unlisted_fp32_sets;
   }
@@ -81,5 +91,6 @@ const struct clb_cpu_start_set *clb_cpu_start_sets(const char *vendor, const cha
 
 int clb_cpu_start_wanted(const char *vendor, const char *device_name, int is_cpu) {
   size_t count = 0;
-  return clb_cpu_start_sets(vendor, device_name, is_cpu, CLB_FP32, &count) != NULL;
+  return clb_cpu_start_sets(vendor, device_name, is_cpu, CLB_FP32, &count) != NULL ||
+         clb_cpu_start_sets(vendor, device_name, is_cpu, CLB_FP64, &count) != NULL;
 }

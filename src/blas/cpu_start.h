@@ -31,13 +31,14 @@ struct clb_cpu_start_set {
 /* The starting sets for a device of this OpenCL vendor string and name
  * (is_cpu: CL_DEVICE_TYPE_CPU is set) in a precision: *count sets, static
  * storage; NULL and 0 when clbatch has none for it. Two kinds of CPU get
- * sets (fp32 only so far):
+ * sets:
  * - a vendor CLBlast's map does not turn into "Intel" (PoCL on an AMD CPU):
- *   CLBlast's Intel-CPU entries with measured changes;
+ *   for fp32 CLBlast's Intel-CPU entries with measured changes, for fp64 the
+ *   crossover only;
  * - Intel's runtime on a processor CLBlast's database does not list (its
  *   Intel CPU entries all name Intel processors; Intel's runtime runs on AMD
  *   ones too): CLBlast keeps its own entries but for the crossover to the
- *   indirect GEMM, measured on this runtime. */
+ *   indirect GEMM, measured on this runtime (fp32). */
 const struct clb_cpu_start_set *clb_cpu_start_sets(const char *vendor, const char *device_name,
                                                    int is_cpu, enum clb_precision precision,
                                                    size_t *count);

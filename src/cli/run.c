@@ -378,20 +378,26 @@ static int has_tuned_entry(const struct clb_tune_file *file, const struct clb_de
 extern char **environ; /* passed on to `clbatch tune` */
 
 /* The plan's precisions that `dev` supports and tuned.conf has no entry for,
- * as "fp32,fp64" in `list`; returns how many. */
+ * as "fp32,fp64" in `list`; returns how many, and in *started how many of
+ * those get clbatch's CPU starting sets. */
 static size_t untuned_precisions(const struct clb_plan *plan, const struct clb_tune_file *file,
-                                 const struct clb_device_info *dev, char *list, size_t size) {
+                                 const struct clb_device_info *dev, char *list, size_t size,
+                                 size_t *started) {
   size_t count = 0;
   list[0] = '\0';
+  *started = 0;
   for (size_t p = 0; p < plan->precision_count; p++) {
     enum clb_precision precision = plan->precisions[p];
     char reason[256];
     if (clb_device_check_precision(dev, precision, reason, sizeof reason) != 0 ||
         has_tuned_entry(file, dev, precision))
       continue;
-    size_t used = strlen(list);
+    size_t used = strlen(list), sets = 0;
     snprintf(list + used, size - used, "%s%s", count ? "," : "", clb_precision_name(precision));
     count++;
+    if (clb_cpu_start_sets(dev->vendor, dev->name, (dev->type & CL_DEVICE_TYPE_CPU) != 0, precision,
+                           &sets))
+      (*started)++;
   }
   return count;
 }
@@ -448,7 +454,9 @@ static void handle_untuned_devices(const struct clb_plan *plan,
   for (size_t d = 0; d < devices->count; d++) {
     const struct clb_device_info *dev = &devices->items[d];
     char missing[64], id[32];
-    if (untuned_precisions(plan, &file, dev, missing, sizeof missing) == 0)
+    size_t started = 0;
+    size_t count = untuned_precisions(plan, &file, dev, missing, sizeof missing, &started);
+    if (count == 0)
       continue;
     clb_device_id_string(dev, id, sizeof id);
     if (plan->tune_first) {
@@ -458,15 +466,14 @@ static void handle_untuned_devices(const struct clb_plan *plan,
       tune_device(plan, id, missing);
       continue;
     }
-    int started =
-        clb_cpu_start_wanted(dev->vendor, dev->name, (dev->type & CL_DEVICE_TYPE_CPU) != 0);
     fprintf(stderr,
             "clbatch run: note: %s (%s) has no tuned CLBlast parameters for %s: its GEMMs run on "
             "%s. `clbatch run --tune` or `clbatch tune --device %s --precision %s` searches "
             "them in about %.0f min per precision (--budget %.0f s for each of %d kernels)\n",
             dev->name, dev->platform_name, missing,
-            started ? "clbatch's CPU starting parameters (tuned = 2)"
-                    : "CLBlast's own parameters (tuned = 0)",
+            started == count ? "clbatch's CPU starting parameters (tuned = 2)"
+            : started == 0   ? "CLBlast's own parameters (tuned = 0)"
+                           : "CLBlast's own or clbatch's CPU starting parameters (tuned = 0 or 2)",
             id, missing, ceil(defaults.budget_s * CLB_TUNE_KERNELS / 60.0), defaults.budget_s,
             CLB_TUNE_KERNELS);
   }
