@@ -9,6 +9,7 @@
 
 #include "helpers.h"
 #include "report/report.h"
+#include "results/advise.h"
 #include "results/results.h"
 
 #define FIXTURES CLBATCH_SOURCE_DIR "/tests/fixtures"
@@ -135,9 +136,9 @@ Test(report, merge_keeps_newest_and_reports_duplicates) {
   cr_expect_eq(summary.duplicates, 3);
   cr_expect_eq(summary.rows_merged, 53);
   /* The re-run's softmax B=64 is newer: kept. Its mlp B=32 is older: dropped. */
-  cr_expect(strstr(notes.text, "model=softmax precision=fp32 batch=64 data_on=device: kept "
-                               FIXTURES "/gpu-node01-rerun.csv row 1 (2025-05-14T09:00:05Z)") !=
-                NULL,
+  cr_expect(strstr(notes.text,
+                   "model=softmax precision=fp32 batch=64 data_on=device: kept " FIXTURES
+                   "/gpu-node01-rerun.csv row 1 (2025-05-14T09:00:05Z)") != NULL,
             "%s", notes.text);
   cr_expect(strstr(notes.text, "model=mlp precision=fp32 batch=32 data_on=device: kept " FIXTURES
                                "/gpu-node01.csv row 19") != NULL,
@@ -210,8 +211,7 @@ static int check_markdown_tables(const char *md) {
       }
       if (line_in_table == 1)
         for (size_t i = 0; i < len; i++)
-          cr_expect(strchr("|-: ", line[i]) != NULL, "bad separator line: %.*s", (int)len,
-                    line);
+          cr_expect(strchr("|-: ", line[i]) != NULL, "bad separator line: %.*s", (int)len, line);
       line_in_table++;
     } else {
       if (line_in_table)
@@ -275,8 +275,9 @@ Test(report, latex_uses_booktabs_and_balances_braces) {
  * and self-closing tags (SVG) excepted; comments, the doctype, CDATA and the
  * contents of <style>/<script> are skipped. */
 static void check_html_balanced(const char *html) {
-  static const char *const void_elements[] = {"meta", "br", "img", "hr", "link", "input", "col",
-                                              "source", "wbr", "area", "base", "embed", "track"};
+  static const char *const void_elements[] = {"meta",  "br",    "img",    "hr",  "link",
+                                              "input", "col",   "source", "wbr", "area",
+                                              "base",  "embed", "track"};
   char stack[512][32];
   int depth = 0;
   for (const char *p = html; (p = strchr(p, '<')) != NULL;) {
@@ -382,9 +383,9 @@ Test(report, plots_are_png_and_svg) {
   struct clb_report_summary summary;
   char *dir = run_fixture_report(&notes, &summary, NULL);
   static const char *const names[] = {
-      "throughput_softmax_fp32", "step_time_softmax_fp32", "epoch_time_softmax_fp32",
-      "variance_softmax_fp32",   "memory_softmax_fp32",    "peak_softmax_fp32",
-      "throughput_mlp_fp32",     "variance_mlp_fp32",      "train_loss_epoch_softmax_fp32",
+      "throughput_softmax_fp32",     "step_time_softmax_fp32", "epoch_time_softmax_fp32",
+      "variance_softmax_fp32",       "memory_softmax_fp32",    "peak_softmax_fp32",
+      "throughput_mlp_fp32",         "variance_mlp_fp32",      "train_loss_epoch_softmax_fp32",
       "train_loss_wall_softmax_fp32"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     expect_png_and_svg(dir, names[i]);
@@ -514,6 +515,33 @@ Test(report_cli, merges_and_reports_duplicates) {
   cr_expect(strstr(out, "duplicate host=gpu-node01") != NULL, "%s", out);
   free(out);
   free(err);
+  clb_test_remove_tmpdir(dir);
+}
+
+/* `clbatch report results/fleet/` with a *.csv glob also picks up each run's
+ * FILE.recommend.csv: skipped with a note, not a schema error; alone, it is
+ * an error that says what to give instead. */
+Test(report_cli, recommendation_files_in_a_glob_are_skipped) {
+  char *dir = clb_test_tmpdir();
+  char *advice = clb_test_write_file(
+      dir, "gpu-node01.recommend.csv",
+      CLB_ADVISE_CSV_HEADER "\n\"gpu-node01\",0:0,\"H100\",mlp,fp32,device,256,4096,1e6,4096,"
+                            "40,64,1.2\n");
+  char args[4096];
+  snprintf(args, sizeof args, "report %s %s --out %s/out", THREE_FILES[0], advice, dir);
+  char *out = NULL, *err = NULL;
+  cr_expect_eq(clb_test_run_cli(args, &out, &err), 0, "%s", err);
+  cr_expect_not_null(strstr(out, "skipped "), "%s", out);
+  cr_expect_not_null(strstr(out, "gpu-node01.recommend.csv: the recommendations"), "%s", out);
+  free(out);
+  free(err);
+  snprintf(args, sizeof args, "report %s --out %s/alone", advice, dir);
+  out = err = NULL;
+  cr_expect_eq(clb_test_run_cli(args, &out, &err), 2);
+  cr_expect_not_null(strstr(err, "none of the 1 input(s) holds results"), "%s", err);
+  free(out);
+  free(err);
+  free(advice);
   clb_test_remove_tmpdir(dir);
 }
 
@@ -1110,7 +1138,8 @@ Test(report, device_and_wall_time_are_solid_and_dashed) {
   /* Four devices' points do not hide each other where they coincide. */
   gp = read_script(out, "variance_softmax_fp32");
   cr_assert_not_null(gp);
-  cr_expect_eq(clb_test_count_of(gp, "using ($1*"), 4, "variance points shifted per device:\n%s", gp);
+  cr_expect_eq(clb_test_count_of(gp, "using ($1*"), 4, "variance points shifted per device:\n%s",
+               gp);
   free(gp);
   free(out);
   clb_test_remove_tmpdir(dir);
@@ -1277,8 +1306,8 @@ Test(report, agreement_of_two_repeats_per_device) {
   static struct md_row table[8];
   size_t n = md_section_rows(md, H100_NODE03, table, 8);
   cr_assert_eq(n, 4, "a header and three configurations:\n%s", md);
-  static const char *const header[] = {"model",  "precision",       "data",    "B",
-                                       "runs",   "median step",     "spread",  "intervals cover",
+  static const char *const header[] = {"model",   "precision",   "data",   "B",
+                                       "runs",    "median step", "spread", "intervals cover",
                                        "unstable"};
   static const char *const h100[3][9] = {
       {"softmax", "fp32", "device", "32", "2", "40.1 " MU "s", "0.5 %", "1/1", "0"},
@@ -1349,9 +1378,9 @@ Test(report, unstable_rows_are_marked_in_the_configuration_table) {
   cr_expect_eq(clb_test_count_of(md, " % ! |"), 2, "the configuration and side-by-side tables");
   char *note = md_note_of(md, "Every configuration");
   cr_expect_str_eq(note, PM "X %: half width of the 95 % interval of the median step time, "
-                         "relative to it. ! unstable: the 95 % interval of the median did not "
-                         "reach " PM "target (--target-ci, default " PM "1 %) within "
-                         "--max-time; treat this row as uncertain.");
+                            "relative to it. ! unstable: the 95 % interval of the median did not "
+                            "reach " PM "target (--target-ci, default " PM "1 %) within "
+                            "--max-time; treat this row as uncertain.");
   free(note);
   /* The side-by-side table marks it too, and explains it after its own note. */
   static struct md_row side[5];
@@ -1400,8 +1429,8 @@ Test(report, a_rerun_in_another_file_is_a_duplicate_and_a_third_run) {
   static struct md_row table[8];
   size_t n = md_section_rows(md, H100_NODE03, table, 8);
   cr_assert_eq(n, 4);
-  static const char *const b32[] = {"softmax", "fp32", "device", "32", "3",
-                                    "40.1 " MU "s", "0.5 %", "3/3", "0"};
+  static const char *const b32[] = {"softmax",      "fp32",  "device", "32", "3",
+                                    "40.1 " MU "s", "0.5 %", "3/3",    "0"};
   expect_md_row(&table[1], b32, 9);
   char *line = md_note_of(md, H100_NODE03);
   cr_expect(line && strstr(line, "In 3 of 5 pairs of runs (60 %)") &&
@@ -1423,8 +1452,8 @@ Test(report, the_same_file_twice_counts_each_run_once) {
    * the whole file, not fourteen. */
   cr_expect_eq(summary.duplicates, 14);
   cr_expect_eq(clb_test_count_of(notes.text, "duplicate"), 1, "%s", notes.text);
-  cr_expect_not_null(strstr(notes.text, "duplicates: 14 configurations of " REPEATS),
-                     "%s", notes.text);
+  cr_expect_not_null(strstr(notes.text, "duplicates: 14 configurations of " REPEATS), "%s",
+                     notes.text);
   cr_expect_eq(summary.repeats, 7);
   char *md = read_in(out, "report.md");
   cr_assert_not_null(md);
@@ -1449,8 +1478,9 @@ Test(report, schema_1_files_compare_without_intervals) {
   size_t n = md_section_rows(md, "NVIDIA H100 80GB HBM3 (NVIDIA CUDA) on gpu-node01", table, 8);
   cr_assert_eq(n, 4, "the re-run's three configurations:\n%s", md);
   /* mlp B=32: 60.1 us, then 89.5 us in the (older) re-run. */
-  static const char *const mlp[] = {"mlp", "fp32", "device", "32", "2", "74.8 " MU "s",
-                                    "49.0 %", "0/1 (2 without interval)", "unknown"};
+  static const char *const mlp[] = {"mlp",    "fp32",         "device", "32",
+                                    "2",      "74.8 " MU "s", "49.0 %", "0/1 (2 without interval)",
+                                    "unknown"};
   expect_md_row(&table[1], mlp, 9);
   char *line = md_note_of(md, "NVIDIA H100 80GB HBM3 (NVIDIA CUDA) on gpu-node01");
   cr_expect_str_eq(line, "3 configurations measured more than once: 2 agree within " PM
@@ -1504,7 +1534,8 @@ Test(report, step_time_plot_draws_intervals_as_error_bars) {
                gp);
   cr_expect_not_null(strstr(gp, "title 'solid, filled: device time; bars: 95% CI of the median'"));
   /* Drawn before the device-time line, whose markers then sit on top. */
-  const char *bars = strstr(gp, "with yerrorbars"), *line = strstr(gp, "using 1:3 with linespoints");
+  const char *bars = strstr(gp, "with yerrorbars"),
+             *line = strstr(gp, "using 1:3 with linespoints");
   cr_expect(bars && line && bars < line, "%s", gp);
   free(gp);
   char *log = read_in(out, "data/step_time_softmax_fp32.log");

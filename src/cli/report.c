@@ -20,6 +20,8 @@ void clb_help_report(FILE *out) {
           "newest row of the highest repeat, and \"Agreement between runs\" compares them\n"
           "all (median ratios; whether each run's 95%% interval covers the other's\n"
           "median). Rows with the same repeat too are duplicates: the newest is kept.\n"
+          "A run's FILE.recommend.csv among the inputs (say, from a *.csv glob) is\n"
+          "skipped with a note.\n"
           "\n"
           "  --out DIR         output folder (created if missing)\n"
           "  --train FILE      a `clbatch train` CSV: adds loss-vs-epoch and\n"

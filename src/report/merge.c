@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "results/advise.h"
 #include "util/files.h"
 
 struct entry {
@@ -96,9 +97,18 @@ static int read_inputs(const char *const *inputs, size_t n_inputs,
                        const struct clb_report_notes *notes, struct clb_report_merged *m,
                        size_t *file_start, struct clb_report_summary *summary,
                        struct clb_error *err) {
+  size_t skipped = 0;
   for (size_t f = 0; f < n_inputs; f++) {
     char warning[1024];
     file_start[f] = m->n_all;
+    if (clb_advise_is_csv(inputs[f])) {
+      skipped++;
+      clb_report_note(notes,
+                      "skipped %s: the recommendations `clbatch run` writes beside its "
+                      "results, not results",
+                      inputs[f]);
+      continue;
+    }
     int rc = clb_results_read(inputs[f], &m->all, &m->n_all, warning, sizeof warning, err);
     if (rc != CLB_OK) {
       summary->bad_input = 1;
@@ -108,6 +118,13 @@ static int read_inputs(const char *const *inputs, size_t n_inputs,
       clb_report_note(notes, "warning: %s", warning);
   }
   file_start[n_inputs] = m->n_all;
+  if (n_inputs > 0 && skipped == n_inputs) {
+    summary->bad_input = 1;
+    return clb_failf(err, CLB_E_PARSE,
+                     "none of the %zu input(s) holds results: all are recommendation files "
+                     "(FILE.recommend.csv); give the results CSVs beside them",
+                     n_inputs);
+  }
   return CLB_OK;
 }
 
@@ -122,14 +139,14 @@ static void describe_entry(char *buf, size_t size, const struct entry *e) {
 }
 
 /* "FILE row N (TIMESTAMP[, repeat R])" of an entry. */
-static void describe_row(char *buf, size_t size, const char *const *inputs,
-                         const struct entry *e) {
+static void describe_row(char *buf, size_t size, const char *const *inputs, const struct entry *e) {
   char when[CLB_STR_FIELD_SIZE + 48];
   describe_entry(when, sizeof when, e);
   snprintf(buf, size, "%s row %zu %s", inputs[e->file], e->index, when);
 }
 
-#define CONFIG_FORMAT "host=%s platform='%s' device='%s' model=%s precision=%s batch=%.0f data_on=%s"
+#define CONFIG_FORMAT                                                                              \
+  "host=%s platform='%s' device='%s' model=%s precision=%s batch=%.0f data_on=%s"
 #define CONFIG_ARGS(r) r->host, r->platform, r->device, r->model, r->precision, r->batch, r->data_on
 
 /* Same configuration and repeat: the newest wins, as before repeats existed.
@@ -218,8 +235,7 @@ static void note_outranked(const struct clb_report_notes *notes, const char *con
  * the configuration's group. */
 static int file_repeats_config(const struct entry *g, size_t n, const struct entry *e) {
   for (size_t k = 0; k < n; k++)
-    if (g[k].file == e->file &&
-        clb_report_repeat_of(g[k].row) != clb_report_repeat_of(e->row))
+    if (g[k].file == e->file && clb_report_repeat_of(g[k].row) != clb_report_repeat_of(e->row))
       return 1;
   return 0;
 }

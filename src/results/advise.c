@@ -106,15 +106,14 @@ int clb_advise_write_csv(const char *path, const struct clb_advice *advice, size
   if (clb_atomic_open(&af, path, err) != 0)
     return err->code;
   FILE *out = af.file;
-  fprintf(out, "host,device_index,device,model,precision,data_on,knee_batch,best_batch,"
-               "best_samples_per_s,largest_fit,noise_scale,optimal_batch,speedup_vs_32\n");
+  fprintf(out, "%s\n", CLB_ADVISE_CSV_HEADER);
   /* Through the CSV layer: a device name may hold quotes and commas, and the
    * numbers must be written with '.' whatever the caller's locale. */
   for (size_t i = 0; i < count; i++) {
     const struct clb_advice *a = &advice[i];
     const struct clb_recommendation *r = &a->rec;
-    const char *identity[] = {a->host, a->device_index, a->device, a->model, a->precision,
-                              a->data_on};
+    const char *identity[] = {a->host,  a->device_index, a->device,
+                              a->model, a->precision,    a->data_on};
     for (size_t k = 0; k < sizeof identity / sizeof identity[0]; k++) {
       clb_csv_write_field(out, identity[k]);
       fputc(',', out);
@@ -135,4 +134,17 @@ int clb_advise_write_csv(const char *path, const struct clb_advice *advice, size
     fprintf(out, "\n");
   }
   return clb_atomic_commit(&af, err);
+}
+
+int clb_advise_is_csv(const char *path) {
+  static const char header[] = CLB_ADVISE_CSV_HEADER;
+  char line[sizeof header + 2];
+  FILE *file = fopen(path, "rb");
+  if (!file)
+    return 0;
+  int is_advice = fgets(line, sizeof line, file) != NULL &&
+                  strncmp(line, header, sizeof header - 1) == 0 &&
+                  (line[sizeof header - 1] == '\n' || line[sizeof header - 1] == '\r');
+  fclose(file);
+  return is_advice;
 }

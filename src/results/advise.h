@@ -12,8 +12,8 @@
 struct clb_advice {
   char host[128], device[192], device_index[16], model[16], precision[8], data_on[8];
   struct clb_recommendation rec;
-  double noise_scale;  /* NaN when the noise was not measured */
-  int largest_probed;  /* 1 when largest_fit comes from --max-batch-probe */
+  double noise_scale; /* NaN when the noise was not measured */
+  int largest_probed; /* 1 when largest_fit comes from --max-batch-probe */
 };
 
 /* Groups the rows and computes one piece of advice per group (caller frees *out). */
@@ -22,9 +22,17 @@ int clb_advise(const struct clb_row *rows, size_t count, struct clb_advice **out
 
 void clb_advise_print(FILE *out, const struct clb_advice *advice, size_t count);
 
-/* host,device_index,device,model,precision,data_on,knee_batch,best_batch,
- * best_samples_per_s,largest_fit,noise_scale,optimal_batch,speedup_vs_32 */
+/* The header line of FILE.recommend.csv (without its newline). */
+#define CLB_ADVISE_CSV_HEADER                                                                      \
+  "host,device_index,device,model,precision,data_on,knee_batch,best_batch,"                        \
+  "best_samples_per_s,largest_fit,noise_scale,optimal_batch,speedup_vs_32"
+
+/* Writes the advice as CSV under CLB_ADVISE_CSV_HEADER. */
 int clb_advise_write_csv(const char *path, const struct clb_advice *advice, size_t count,
                          struct clb_error *err);
+
+/* 1 when the file at `path` starts with CLB_ADVISE_CSV_HEADER: the advice
+ * `clbatch run` writes beside its results, which a glob like *.csv picks up. */
+int clb_advise_is_csv(const char *path);
 
 #endif
