@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "blas/cpu_start.h"
+#include "blas/tune.h"
 
 static char test_device_spec[32];
 static int test_device_untuned = -1; /* clb_test_untuned_source */
@@ -89,10 +89,10 @@ static int not_found(int found, const char *why) {
   return no_test_device(why);
 }
 
-/* Where an untuned run on the test device takes CLBlast's parameters from. */
+/* Where an untuned fp32 run on the test device takes CLBlast's parameters from. */
 static int untuned_source(const struct clb_device_info *dev) {
-  return clb_cpu_start_wanted(dev->vendor, dev->name, (dev->type & CL_DEVICE_TYPE_CPU) != 0) ? 2
-                                                                                             : 0;
+  size_t count = 0;
+  return clb_tune_start_sets(dev, CLB_FP32, &count) ? 2 : 0;
 }
 
 int clb_test_device(struct clb_device_list *list, const struct clb_device_info **out) {

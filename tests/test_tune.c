@@ -121,8 +121,7 @@ Test(tune, search_writes_entries_then_apply_keeps_gemm_correct, .timeout = 300) 
   cr_expect_str_eq(report.path, path);
   /* Where untuned runs use clbatch's starting set, the search times it first. */
   size_t set_count = 0, started = 0;
-  const struct clb_cpu_start_set *sets = clb_cpu_start_sets(
-      dev->vendor, dev->name, (dev->type & CL_DEVICE_TYPE_CPU) != 0, CLB_FP32, &set_count);
+  const struct clb_cpu_start_set *sets = clb_tune_start_sets(dev, CLB_FP32, &set_count);
   for (size_t i = 0; i < set_count; i++)
     started += strcmp(sets[i].kernel, "Xgemm") == 0;
   cr_expect_eq(clb_test_count_of(progress_text, "Xgemm: clbatch's CPU starting set first"), started,
@@ -573,17 +572,24 @@ Test(tune_space, candidates_are_legal_and_the_sample_is_seeded_and_covers_every_
 
 /* ---- CPU starting sets ---------------------------------------------------- */
 
+/* Whether clbatch has starting sets for such a device in some precision. */
+static int start_wanted(const char *vendor, const char *device_name, int is_cpu) {
+  size_t count = 0;
+  return clb_cpu_start_sets(vendor, device_name, is_cpu, CLB_FP32, &count) != NULL ||
+         clb_cpu_start_sets(vendor, device_name, is_cpu, CLB_FP64, &count) != NULL;
+}
+
 Test(cpu_start, only_cpus_that_clblast_does_not_map_to_intel_or_does_not_list) {
-  cr_expect(clb_cpu_start_wanted("AuthenticAMD", "pthread-znver4-AMD EPYC", 1), "PoCL, AMD CPU");
-  cr_expect(clb_cpu_start_wanted("", "", 1));
-  cr_expect(!clb_cpu_start_wanted("GenuineIntel", "pthread-skylake-Intel(R) Xeon(R)", 1),
+  cr_expect(start_wanted("AuthenticAMD", "pthread-znver4-AMD EPYC", 1), "PoCL, AMD CPU");
+  cr_expect(start_wanted("", "", 1));
+  cr_expect(!start_wanted("GenuineIntel", "pthread-skylake-Intel(R) Xeon(R)", 1),
             "PoCL on an Intel CPU: CLBlast's entry");
-  cr_expect(!clb_cpu_start_wanted("Intel(R) Corporation", "Intel(R) Core(TM) i7-4790K", 1),
+  cr_expect(!start_wanted("Intel(R) Corporation", "Intel(R) Core(TM) i7-4790K", 1),
             "Intel's runtime on an Intel CPU: CLBlast's entry");
-  cr_expect(clb_cpu_start_wanted("Intel(R) Corporation", "AMD EPYC", 1),
+  cr_expect(start_wanted("Intel(R) Corporation", "AMD EPYC", 1),
             "Intel's runtime on an AMD CPU: not in CLBlast's list");
-  cr_expect(!clb_cpu_start_wanted("AuthenticAMD", "AMD EPYC", 0), "never a GPU");
-  cr_expect(!clb_cpu_start_wanted("NVIDIA Corporation", "NVIDIA H100", 0));
+  cr_expect(!start_wanted("AuthenticAMD", "AMD EPYC", 0), "never a GPU");
+  cr_expect(!start_wanted("NVIDIA Corporation", "NVIDIA H100", 0));
   /* Intel's runtime keeps CLBlast's kernels; only the crossover is set. */
   size_t count = 0;
   const struct clb_cpu_start_set *sets =
@@ -667,7 +673,8 @@ Test(cpu_start, applied_untuned_and_gemm_stays_correct, .timeout = 300) {
   cr_assert_eq(clb_cl_create(dev, &cl, &err), 0, "%s", err.message);
   enum clb_params_source source = CLB_PARAMS_TUNED;
   cr_assert_eq(clb_tune_apply(dev, CLB_FP32, &source, &err), 0, "%s", err.message);
-  int wanted = clb_cpu_start_wanted(dev->vendor, dev->name, (dev->type & CL_DEVICE_TYPE_CPU) != 0);
+  size_t set_count = 0;
+  int wanted = clb_tune_start_sets(dev, CLB_FP32, &set_count) != NULL;
   cr_expect_eq(source, wanted ? CLB_PARAMS_CPU_START : CLB_PARAMS_CLBLAST, "vendor %s",
                dev->vendor);
   cr_expect_lt(sgemm_error(&cl, 33, 17, 29), 1e-5);

@@ -74,23 +74,18 @@ const struct clb_cpu_start_set *clb_cpu_start_sets(const char *vendor, const cha
   *count = 0;
   if (!is_cpu)
     return NULL;
-  if (!maps_to_intel(vendor) && precision == CLB_FP32) {
+  int intel = maps_to_intel(vendor);
+  if (!intel && precision == CLB_FP32) {
     *count = sizeof fp32_sets / sizeof *fp32_sets;
     return fp32_sets;
   }
-  if (!maps_to_intel(vendor) && precision == CLB_FP64) {
+  if (!intel && precision == CLB_FP64) {
     *count = sizeof fp64_sets / sizeof *fp64_sets;
     return fp64_sets;
   }
-  if (maps_to_intel(vendor) && precision == CLB_FP32 && !strstr(device_name, "Intel")) {
+  if (intel && precision == CLB_FP32 && !strstr(device_name, "Intel")) {
     *count = sizeof intel_unlisted_fp32_sets / sizeof *intel_unlisted_fp32_sets;
     return intel_unlisted_fp32_sets;
   }
   return NULL;
-}
-
-int clb_cpu_start_wanted(const char *vendor, const char *device_name, int is_cpu) {
-  size_t count = 0;
-  return clb_cpu_start_sets(vendor, device_name, is_cpu, CLB_FP32, &count) != NULL ||
-         clb_cpu_start_sets(vendor, device_name, is_cpu, CLB_FP64, &count) != NULL;
 }

@@ -43,7 +43,4 @@ const struct clb_cpu_start_set *clb_cpu_start_sets(const char *vendor, const cha
                                                    int is_cpu, enum clb_precision precision,
                                                    size_t *count);
 
-/* 1 when clbatch has starting sets for such a device in some precision. */
-int clb_cpu_start_wanted(const char *vendor, const char *device_name, int is_cpu);
-
 #endif

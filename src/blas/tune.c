@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "blas/blas.h"
-#include "blas/cpu_start.h"
 #include "blas/tune_store.h"
 
 void clb_tune_defaults(struct clb_tune_options *options) {
@@ -19,17 +18,10 @@ void clb_tune_defaults(struct clb_tune_options *options) {
   options->dry_run = 0;
 }
 
-/* An entry that says CLBlast's defaults won carries no parameters: there is
- * nothing to apply, and CLBlast starts on its defaults anyway. */
-/* Whether the stored entries of this device and precision cover `kernel`
- * (with parameters or with use_defaults = 1: either way the tuner decided). */
-static int tuned_covers(const struct clb_tune_file *file, const struct clb_device_info *dev,
-                        enum clb_precision precision, const char *kernel) {
-  for (size_t i = 0; i < file->count; i++)
-    if (clb_tune_store_matches(&file->entries[i], dev, precision) &&
-        strcmp(file->entries[i].kernel, kernel) == 0)
-      return 1;
-  return 0;
+const struct clb_cpu_start_set *clb_tune_start_sets(const struct clb_device_info *dev,
+                                                    enum clb_precision precision, size_t *count) {
+  return clb_cpu_start_sets(dev->vendor, dev->name, (dev->type & CL_DEVICE_TYPE_CPU) != 0,
+                            precision, count);
 }
 
 /* clbatch's CPU starting sets for the kernels the tuner left alone, on a CPU
@@ -38,10 +30,10 @@ static int apply_cpu_start(const struct clb_tune_file *file, const struct clb_de
                            enum clb_precision precision, enum clb_params_source *source,
                            struct clb_error *err) {
   size_t count = 0;
-  const struct clb_cpu_start_set *sets = clb_cpu_start_sets(
-      dev->vendor, dev->name, (dev->type & CL_DEVICE_TYPE_CPU) != 0, precision, &count);
+  const struct clb_cpu_start_set *sets = clb_tune_start_sets(dev, precision, &count);
   for (size_t i = 0; i < count; i++) {
-    if (tuned_covers(file, dev, precision, sets[i].kernel))
+    /* With parameters or use_defaults = 1: either way the tuner decided. */
+    if (clb_tune_store_find(file, dev, precision, sets[i].kernel))
       continue;
     int rc = clb_blas_override(dev->device, dev->name, precision, sets[i].kernel, sets[i].count,
                                sets[i].names, sets[i].values, err);
@@ -53,6 +45,8 @@ static int apply_cpu_start(const struct clb_tune_file *file, const struct clb_de
   return 0;
 }
 
+/* An entry that says CLBlast's defaults won carries no parameters: there is
+ * nothing to apply, and CLBlast starts on its defaults anyway. */
 int clb_tune_apply(const struct clb_device_info *dev, enum clb_precision precision,
                    enum clb_params_source *source, struct clb_error *err) {
   int rc = 0;

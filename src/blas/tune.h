@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "blas/cpu_start.h"
 #include "cl/context.h"
 #include "cl/platform.h"
 #include "util/errors.h"
@@ -48,6 +49,11 @@ void clb_tune_defaults(struct clb_tune_options *options);
  * $XDG_CACHE_HOME/clbatch/tuned.conf, else $HOME/.cache/clbatch/tuned.conf
  * (else ./clbatch-tuned.conf when not even HOME is set). */
 void clb_tune_path(char *buf, size_t size);
+
+/* clbatch's CPU starting sets for this device and precision
+ * (clb_cpu_start_sets with the device's vendor, name and type). */
+const struct clb_cpu_start_set *clb_tune_start_sets(const struct clb_device_info *dev,
+                                                    enum clb_precision precision, size_t *count);
 
 /* Where a device's CLBlast parameters came from: the `tuned` CSV column. */
 enum clb_params_source {

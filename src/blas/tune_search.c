@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "blas/blas.h"
-#include "blas/cpu_start.h"
 #include "blas/tune.h"
 #include "blas/tune_bench.h"
 #include "blas/tune_space.h"
@@ -109,8 +108,7 @@ static const struct clb_tune_space *starting_values(const struct search *s,
                                                     size_t space_count, size_t *values) {
   const struct clb_device_info *dev = s->cl->info;
   size_t count = 0;
-  const struct clb_cpu_start_set *sets = clb_cpu_start_sets(
-      dev->vendor, dev->name, (dev->type & CL_DEVICE_TYPE_CPU) != 0, s->precision, &count);
+  const struct clb_cpu_start_set *sets = clb_tune_start_sets(dev, s->precision, &count);
   for (size_t i = 0; i < count; i++) {
     if (strcmp(sets[i].kernel, spaces[0]->kernel) != 0)
       continue;

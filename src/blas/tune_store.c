@@ -62,6 +62,16 @@ int clb_tune_store_matches(const struct clb_tune_entry *entry, const struct clb_
          strcmp(entry->driver, driver) == 0;
 }
 
+const struct clb_tune_entry *clb_tune_store_find(const struct clb_tune_file *file,
+                                                 const struct clb_device_info *dev,
+                                                 enum clb_precision precision, const char *kernel) {
+  for (size_t i = 0; i < file->count; i++)
+    if (clb_tune_store_matches(&file->entries[i], dev, precision) &&
+        (!kernel || strcmp(file->entries[i].kernel, kernel) == 0))
+      return &file->entries[i];
+  return NULL;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Reading. */
 

@@ -49,6 +49,12 @@ void clb_tune_store_destroy(struct clb_tune_file *file);
 int clb_tune_store_matches(const struct clb_tune_entry *entry, const struct clb_device_info *dev,
                            enum clb_precision precision);
 
+/* The first entry of this device (name and driver version) and precision
+ * for `kernel`, or for any kernel when `kernel` is NULL; NULL when none. */
+const struct clb_tune_entry *clb_tune_store_find(const struct clb_tune_file *file,
+                                                 const struct clb_device_info *dev,
+                                                 enum clb_precision precision, const char *kernel);
+
 /* Rewrites `path` with one section per kernel of `report` for this device,
  * driver and precision (replacing older ones), keeping every other section
  * as it was; a file that does not parse is never overwritten. Written to a

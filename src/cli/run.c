@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "blas/cpu_start.h"
 #include "blas/peak.h"
 #include "blas/tune.h"
 #include "blas/tune_store.h"
@@ -366,15 +365,6 @@ static int resolve_samples(struct clb_plan *plan, size_t *n) {
   return 0;
 }
 
-/* Whether tuned.conf holds parameters for this device, driver and precision. */
-static int has_tuned_entry(const struct clb_tune_file *file, const struct clb_device_info *dev,
-                           enum clb_precision precision) {
-  for (size_t i = 0; i < file->count; i++)
-    if (clb_tune_store_matches(&file->entries[i], dev, precision))
-      return 1;
-  return 0;
-}
-
 extern char **environ; /* passed on to `clbatch tune` */
 
 /* The plan's precisions that `dev` supports and tuned.conf has no entry for,
@@ -390,13 +380,12 @@ static size_t untuned_precisions(const struct clb_plan *plan, const struct clb_t
     enum clb_precision precision = plan->precisions[p];
     char reason[256];
     if (clb_device_check_precision(dev, precision, reason, sizeof reason) != 0 ||
-        has_tuned_entry(file, dev, precision))
+        clb_tune_store_find(file, dev, precision, NULL))
       continue;
     size_t used = strlen(list), sets = 0;
     snprintf(list + used, size - used, "%s%s", count ? "," : "", clb_precision_name(precision));
     count++;
-    if (clb_cpu_start_sets(dev->vendor, dev->name, (dev->type & CL_DEVICE_TYPE_CPU) != 0, precision,
-                           &sets))
+    if (clb_tune_start_sets(dev, precision, &sets))
       (*started)++;
   }
   return count;
