@@ -229,9 +229,11 @@ Test(report, markdown_tables_are_well_formed_and_aligned) {
   char *dir = run_fixture_report(&notes, &summary, "/nonexistent/gnuplot");
   char *md = read_in(dir, "report.md");
   cr_assert_not_null(md);
-  /* One device per host: no side-by-side table; the re-run's three
-   * configurations measured twice make one agreement table. */
-  cr_expect_eq(check_markdown_tables(md), 3);
+  /* Sources; one device per host: no host's side-by-side table, but one of
+   * the two hosts; the re-run's three configurations measured twice make one
+   * agreement table. */
+  cr_expect_eq(check_markdown_tables(md), 5);
+  cr_expect(strstr(md, "## Step time side by side (all hosts)") != NULL, "%s", md);
   cr_expect(strstr(md, "NVIDIA H100 80GB HBM3") && strstr(md, "(B*)"), "%s", md);
   free(md);
   clb_test_remove_tmpdir(dir);
@@ -807,7 +809,8 @@ Test(report, side_by_side_gives_exact_ratios_on_common_batches) {
   char *out = report_into(dir, inputs, 1, "/nonexistent/gnuplot", &notes, &summary);
   char *md = read_in(out, "report.md");
   cr_assert_not_null(md);
-  cr_expect_eq(check_markdown_tables(md), 3, "comparison, side by side (h2), every row");
+  cr_expect_eq(check_markdown_tables(md), 5,
+               "sources, comparison, side by side (h2) and (all hosts), every row");
   static struct md_row table[8];
   size_t n = md_section_rows(md, "Step time side by side (h2)", table, 8);
   cr_assert_eq(n, 2, "a header and one row:\n%s", md);
@@ -861,6 +864,88 @@ Test(report, side_by_side_gives_exact_ratios_on_common_batches) {
   free(md);
   free(out);
   free(csv);
+  clb_test_remove_tmpdir(dir);
+}
+
+/* A fleet: one device per host, so no host has a side-by-side table of its
+ * own; node-b ran twice (two Slurm tasks on one node), and its newer run
+ * wins B = 64 while B = 128 comes from the only run that measured it. */
+Test(report, fleet_hosts_side_by_side_with_sources_and_newest_wins) {
+  char *dir = clb_test_tmpdir();
+  const char *cuda = "NVIDIA CUDA", *amd = "AMD Accelerated Parallel Processing";
+  struct clb_row a[] = {small_row("node-a", cuda, "NVIDIA H100", "softmax", "fp32", 64, 2e-5),
+                        small_row("node-a", cuda, "NVIDIA H100", "softmax", "fp32", 128, 3e-5)};
+  struct clb_row b1[] = {small_row("node-b", amd, "gfx90a", "softmax", "fp32", 64, 4e-5),
+                         small_row("node-b", amd, "gfx90a", "softmax", "fp32", 128, 6e-5)};
+  struct clb_row b2[] = {small_row("node-b", amd, "gfx90a", "softmax", "fp32", 64, 5e-5)};
+  snprintf(b2[0].timestamp, sizeof b2[0].timestamp, "2026-01-03T10:00:00Z");
+  char *inputs[3] = {write_rows(dir, "a.csv", a, 2), write_rows(dir, "b-1.csv", b1, 2),
+                     write_rows(dir, "b-2.csv", b2, 1)};
+  free(clb_test_write_file(dir, "a.config", "device = all\n"));
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, (const char *const *)inputs, 3, "/nonexistent/gnuplot", &notes,
+                          &summary);
+  char *md = read_in(out, "report.md");
+  cr_assert_not_null(md);
+  cr_expect_eq(check_markdown_tables(md), 5,
+               "sources, comparison, all hosts, agreement (node-b's two runs), every row:\n%s", md);
+  cr_expect(strstr(md, "side by side (node-a)") == NULL, "one device per host: no host table");
+
+  static struct md_row table[8];
+  size_t n = md_section_rows(md, "Step time side by side (all hosts)", table, 8);
+  cr_assert_eq(n, 3, "a header and two rows:\n%s", md);
+  static const char *const header[] = {
+      "model", "precision", "data", "B", "step: NVIDIA H100 (NVIDIA CUDA) on node-a",
+      "step: gfx90a (AMD Accelerated Parallel Processing) on node-b",
+      "ratio: gfx90a (AMD Accelerated Parallel Processing) on node-b"};
+  static const char *const rows[2][7] = {
+      {"softmax", "fp32", "device", "64", "20 \xC2\xB5s", "50 \xC2\xB5s", "2.50"},
+      {"softmax", "fp32", "device", "128", "30 \xC2\xB5s", "60 \xC2\xB5s", "2.00"}};
+  for (size_t c = 0; c < 7; c++) {
+    cr_expect_str_eq(table[0].cell[c], header[c]);
+    cr_expect_str_eq(table[1].cell[c], rows[0][c]);
+    cr_expect_str_eq(table[2].cell[c], rows[1][c]);
+  }
+  cr_expect(strstr(md, "Baseline: NVIDIA H100 (NVIDIA CUDA) on node-a, the first device ordered "
+                       "by host, platform, then device name.") != NULL,
+            "%s", md);
+
+  n = md_section_rows(md, "Sources", table, 8);
+  cr_assert_eq(n, 4, "a header and one row per file:\n%s", md);
+  char repeat[4200];
+  snprintf(repeat, sizeof repeat, "clbatch run --config %s/a.config", dir);
+  const char *const sources[3][7] = {
+      {inputs[0], "node-a", "NVIDIA H100 (NVIDIA CUDA)", "2", "2", "2026-01-02 03:04", repeat},
+      {inputs[1], "node-b", "gfx90a (AMD Accelerated Parallel Processing)", "2", "1",
+       "2026-01-02 03:04", "\xE2\x80\x94"},
+      {inputs[2], "node-b", "gfx90a (AMD Accelerated Parallel Processing)", "1", "1",
+       "2026-01-03 10:00", "\xE2\x80\x94"}};
+  for (size_t r = 0; r < 3; r++)
+    for (size_t c = 0; c < 7; c++)
+      cr_expect_str_eq(table[r + 1].cell[c], sources[r][c], "sources row %zu column %zu", r, c);
+  cr_expect(strstr(md, "the tables show the highest repeat, then the newest timestamp (newest "
+                       "wins)") != NULL,
+            "the merge rule is stated in the report:\n%s", md);
+
+  char *html = read_in(out, "report.html");
+  cr_assert_not_null(html);
+  check_html_balanced(html);
+  const char *hosts = strstr(html, "<h2>Hosts and devices</h2>");
+  const char *sources_h2 = strstr(html, "<h2>Sources</h2>");
+  cr_expect(hosts && sources_h2 && hosts < sources_h2, "sources follow the hosts");
+  cr_expect(strstr(html, "<h2>Step time side by side (all hosts)</h2>") != NULL);
+  cr_expect(strstr(html, "newest wins") != NULL);
+  char *tex = read_in(out, "report.tex");
+  cr_assert_not_null(tex);
+  cr_expect(strstr(tex, "\\label{tab:clbatch-sources}") != NULL);
+  cr_expect(strstr(tex, "\\label{tab:clbatch-side-by-side-all-hosts}") != NULL);
+  free(tex);
+  free(html);
+  free(md);
+  free(out);
+  for (size_t i = 0; i < 3; i++)
+    free(inputs[i]);
   clb_test_remove_tmpdir(dir);
 }
 

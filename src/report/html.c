@@ -288,6 +288,7 @@ int clb_report_write_html(const char *path, const struct clb_report_page *page,
   struct clb_sbuf h = {0};
   html_head(&h, page);
   html_hosts(&h, page->merged);
+  render_html_section(&h, &tables->sources, "h2");
   html_configuration(&h, page);
   clb_sbuf_printf(&h, "<h2>%s</h2>\n", tables->compare.title);
   clb_sbuf_puts(&h, "<p class=\"note\">Recommended B is B* = argmin<sub>B</sub> "

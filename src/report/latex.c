@@ -111,6 +111,7 @@ int clb_report_write_latex(const char *path, const struct clb_report_page *page,
   struct clb_sbuf tex = {0};
   clb_sbuf_puts(&tex,
                 "% clbatch report: booktabs tables. In the preamble: \\usepackage{booktabs}\n\n");
+  render_latex(&tex, &tables->sources, NULL, NULL);
   render_latex(&tex, &tables->compare, NULL, NULL);
   for (size_t i = 0; i < tables->n_sides; i++)
     render_latex(&tex, &tables->sides[i], NULL, NULL);

@@ -83,6 +83,7 @@ int clb_report_write_markdown(const char *path, const struct clb_report_page *pa
                   "B* (fastest time to a target, from the noise scale) when the noise scale is "
                   "known, otherwise the throughput knee.\n\n",
                   page->merged->count, page->n_inputs);
+  render_markdown(&md, &tables->sources, "##");
   render_markdown(&md, &tables->compare, "##");
   for (size_t i = 0; i < tables->n_sides; i++)
     render_markdown(&md, &tables->sides[i], "##");

@@ -88,6 +88,8 @@ void clb_report_merged_destroy(struct clb_report_merged *m) {
     return;
   free(m->all);
   free(m->rows);
+  free(m->file_start);
+  free(m->row_file);
   *m = (struct clb_report_merged){0};
 }
 
@@ -249,6 +251,7 @@ static int file_repeats_config(const struct entry *g, size_t n, const struct ent
 static void resolve_config(const struct entry *g, size_t n, const char *const *inputs,
                            const struct clb_report_notes *notes, struct clb_report_merged *m,
                            struct duplicates *duplicates, struct clb_report_summary *summary) {
+  m->row_file[m->count] = g[0].file;
   m->rows[m->count++] = *g[0].row;
   for (size_t k = 1; k < n; k++) {
     const struct entry *e = &g[k];
@@ -320,7 +323,9 @@ int clb_report_merge(const char *const *inputs, size_t n_inputs,
   struct entry *entries = NULL;
   struct duplicates duplicates = {0};
   int rc = CLB_OK;
-  file_start = calloc(n_inputs + 1, sizeof *file_start);
+  m->inputs = inputs;
+  m->n_inputs = n_inputs;
+  file_start = m->file_start = calloc(n_inputs + 1, sizeof *file_start);
   if (!file_start) {
     rc = clb_failf(err, CLB_E_NOMEM, "out of memory");
     goto cleanup;
@@ -330,8 +335,9 @@ int clb_report_merge(const char *const *inputs, size_t n_inputs,
 
   entries = calloc(m->n_all ? m->n_all : 1, sizeof *entries);
   m->rows = calloc(m->n_all ? m->n_all : 1, sizeof *m->rows);
+  m->row_file = calloc(m->n_all ? m->n_all : 1, sizeof *m->row_file);
   duplicates.items = calloc(m->n_all ? m->n_all : 1, sizeof *duplicates.items);
-  if (!entries || !m->rows || !duplicates.items) {
+  if (!entries || !m->rows || !m->row_file || !duplicates.items) {
     rc = clb_failf(err, CLB_E_NOMEM, "out of memory");
     goto cleanup;
   }
@@ -355,7 +361,6 @@ int clb_report_merge(const char *const *inputs, size_t n_inputs,
 cleanup:
   free(duplicates.items);
   free(entries);
-  free(file_start);
   return rc;
 }
 

@@ -20,6 +20,12 @@ struct clb_report_merged {
   size_t n_all;
   struct clb_row *rows; /* kept rows in key order */
   size_t count;
+  /* Where the rows came from, for the report's sources table. inputs is
+   * borrowed from the caller of clb_report_merge. */
+  const char *const *inputs;
+  size_t n_inputs;
+  size_t *file_start; /* all[file_start[f], file_start[f + 1]) came from inputs[f] */
+  size_t *row_file;   /* rows[i] came from inputs[row_file[i]] */
 };
 
 /* Reads every input (clb_results_read) and keeps one row per configuration

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "results/output.h"
 #include "util/sbuf.h"
@@ -246,13 +247,25 @@ cleanup:
   free(batches);
 }
 
-/* "Step time side by side (HOST)" for the series [first, end) of one host:
- * per model, precision, data placement and B the median step time of every
- * device, then each device's ratio to the first (the baseline). Leaves `t`
- * untouched (ncols 0) when the host has fewer than two devices. */
+/* A device as a side-by-side table names it: "DEVICE (PLATFORM)", and
+ * " on HOST" in the table of all hosts. */
+static void side_device(char *buf, size_t size, const struct clb_row *r, int all_hosts) {
+  char device[CELL];
+  clb_report_device_cell(device, sizeof device, r);
+  if (all_hosts)
+    snprintf(buf, size, "%s on %s", device, r->host);
+  else
+    snprintf(buf, size, "%s", device);
+}
+
+/* "Step time side by side (HOST)" for the series [first, end) of one host,
+ * or with all_hosts "(all hosts)" for every series of a fleet: per model,
+ * precision, data placement and B the median step time of every device,
+ * then each device's ratio to the first (the baseline). Leaves `t` untouched
+ * (ncols 0) when there are fewer than two devices. */
 static int build_side_by_side(const struct clb_report_merged *m,
                               const struct clb_report_series *list, size_t first, size_t end,
-                              struct clb_report_table *t) {
+                              int all_hosts, struct clb_report_table *t) {
   struct host_devices d = {0};
   size_t *order = NULL;
   struct clb_sbuf note_text = {0};
@@ -273,18 +286,24 @@ static int build_side_by_side(const struct clb_report_merged *m,
 
   const struct clb_row *host_row = &m->rows[list[first].first];
   char title[CLB_STR_FIELD_SIZE + 64], label[CLB_STR_FIELD_SIZE + 64], safe_host[256];
-  char baseline[CELL], device[CELL], header[CELL + 16];
-  snprintf(title, sizeof title, "Step time side by side (%s)", host_row->host);
-  clb_safe_name(safe_host, sizeof safe_host, host_row->host);
-  snprintf(label, sizeof label, "tab:clbatch-side-by-side-%s", safe_host);
-  clb_report_device_cell(baseline, sizeof baseline, &m->rows[list[d.first_series[0]].first]);
+  char baseline[CELL + CLB_STR_FIELD_SIZE + 8], device[CELL + CLB_STR_FIELD_SIZE + 8];
+  char header[sizeof device + 16];
+  if (all_hosts) {
+    snprintf(title, sizeof title, "Step time side by side (all hosts)");
+    snprintf(label, sizeof label, "tab:clbatch-side-by-side-all-hosts");
+  } else {
+    snprintf(title, sizeof title, "Step time side by side (%s)", host_row->host);
+    clb_safe_name(safe_host, sizeof safe_host, host_row->host);
+    snprintf(label, sizeof label, "tab:clbatch-side-by-side-%s", safe_host);
+  }
+  side_device(baseline, sizeof baseline, &m->rows[list[d.first_series[0]].first], all_hosts);
   clb_sbuf_printf(
       &note_text,
       "Median device time per step (step_s_median) for each model, precision, data "
-      "placement and B measured ok on at least two devices. Baseline: %s, the first "
-      "device ordered by platform, then device name. ratio = step time on that device / "
+      "placement and B measured ok on at least two devices%s. Baseline: %s, the first "
+      "device ordered by %splatform, then device name. ratio = step time on that device / "
       "step time on the baseline; > 1: the baseline is faster.",
-      baseline);
+      all_hosts ? " of all hosts" : "", baseline, all_hosts ? "host, " : "");
   if (note_text.failed) {
     rc = -1;
     goto cleanup;
@@ -295,7 +314,7 @@ static int build_side_by_side(const struct clb_report_merged *m,
   clb_report_table_set_column(t, 2, "data", 'l');
   clb_report_table_set_column(t, 3, "B", 'r');
   for (size_t dev = 0; dev < d.n; dev++) {
-    clb_report_device_cell(device, sizeof device, &m->rows[list[d.first_series[dev]].first]);
+    side_device(device, sizeof device, &m->rows[list[d.first_series[dev]].first], all_hosts);
     snprintf(header, sizeof header, "step: %s", device);
     clb_report_table_set_column(t, 4 + dev, header, 'r');
     if (dev > 0) {
@@ -338,12 +357,39 @@ cleanup:
   return rc;
 }
 
-/* The side-by-side tables: one per host with two or more devices (and rows). */
+/* Adds one side-by-side table of the series [first, end) to tables->sides,
+ * or nothing (with a note when there were two devices) when it has no rows. */
+static int add_side_table(const struct clb_report_notes *notes, const struct clb_report_merged *m,
+                          const struct clb_report_series *list, size_t first, size_t end,
+                          int all_hosts, struct clb_report_tables *tables,
+                          struct clb_error *err) {
+  struct clb_report_table *t = &tables->sides[tables->n_sides];
+  *t = (struct clb_report_table){0};
+  /* Counted before anything can fail, so clb_report_tables_destroy releases it. */
+  tables->n_sides++;
+  if (build_side_by_side(m, list, first, end, all_hosts, t) != 0)
+    return clb_failf(err, CLB_E_NOMEM, "out of memory building the side-by-side table");
+  if (t->ncols > 0 && t->nrows == 0)
+    clb_report_note(notes,
+                    "step time side by side (%s) skipped: no batch size measured ok on two "
+                    "devices",
+                    all_hosts ? "all hosts" : m->rows[list[first].first].host);
+  if (t->nrows == 0) {
+    clb_report_table_destroy(t);
+    tables->n_sides--;
+  }
+  return CLB_OK;
+}
+
+/* The side-by-side tables: one per host with two or more devices (and rows),
+ * then, when the rows come from several hosts, one of every device of every
+ * host: a fleet of one-GPU hosts is compared there. */
 static int build_side_tables(const struct clb_report_notes *notes,
                              const struct clb_report_merged *m,
                              const struct clb_report_series *list, size_t n_series,
                              struct clb_report_tables *tables, struct clb_error *err) {
-  tables->sides = calloc(n_series ? n_series : 1, sizeof *tables->sides);
+  size_t hosts = 0;
+  tables->sides = calloc(n_series + 1, sizeof *tables->sides);
   if (!tables->sides)
     return clb_failf(err, CLB_E_NOMEM, "out of memory");
   for (size_t first = 0; first < n_series;) {
@@ -352,23 +398,129 @@ static int build_side_tables(const struct clb_report_notes *notes,
     size_t end = first + 1;
     while (end < n_series && strcmp(m->rows[list[end].first].host, host) == 0)
       end++;
-    struct clb_report_table *t = &tables->sides[tables->n_sides];
-    *t = (struct clb_report_table){0};
-    /* Counted before anything can fail, so clb_report_tables_destroy releases it. */
-    tables->n_sides++;
-    if (build_side_by_side(m, list, first, end, t) != 0)
-      return clb_failf(err, CLB_E_NOMEM, "out of memory building the side-by-side table");
-    if (t->ncols > 0 && t->nrows == 0)
-      clb_report_note(
-          notes, "step time side by side (%s) skipped: no batch size measured ok on two devices",
-          host);
-    if (t->nrows == 0) {
-      clb_report_table_destroy(t);
-      tables->n_sides--;
-    }
+    hosts++;
+    int rc = add_side_table(notes, m, list, first, end, 0, tables, err);
+    if (rc != CLB_OK)
+      return rc;
     first = end;
   }
-  return CLB_OK;
+  return hosts >= 2 ? add_side_table(notes, m, list, 0, n_series, 1, tables, err) : CLB_OK;
+}
+
+/* ---- where the rows came from -------------------------------------------- */
+
+static const char *const SOURCES_HEADERS[] = {"file",         "host",         "devices",
+                                              "rows",         "shown",        "measured (UTC)",
+                                              "repeat with"};
+static const char SOURCES_ALIGN[] = "lllrrll";
+
+#define SOURCES_NOTE                                                                        \
+  "Where the rows came from. shown: the file's rows in the tables (a configuration "      \
+  "measured again, in this file or another, shows its newest run)."
+/* Said when rows come from several files: two Slurm tasks on one node are
+ * two runs of one host, and a reader must know they are not added up. */
+#define SOURCES_MERGE_NOTE                                                                  \
+  " Rows of the same host, device and configuration from several files are runs of one "  \
+  "host, merged: the tables show the highest repeat, then the newest timestamp (newest "   \
+  "wins); the agreement section compares all of them."
+
+static void host_name(char *buf, size_t size, const struct clb_row *r) {
+  snprintf(buf, size, "%s", r->host);
+}
+
+/* The distinct names of rows[0, n), "a; b; c", or "N NOUN" when more than
+ * three would not fit a cell. */
+static void distinct_names(char *buf, size_t size, const struct clb_row *rows, size_t n,
+                           void (*name)(char *, size_t, const struct clb_row *), const char *noun) {
+  enum { LISTED = 3 };
+  char seen[LISTED][CELL];
+  size_t distinct = 0;
+  for (size_t i = 0; i < n; i++) {
+    char this_name[CELL];
+    name(this_name, sizeof this_name, &rows[i]);
+    int known = 0;
+    for (size_t k = 0; k < distinct && k < LISTED && !known; k++)
+      known = strcmp(seen[k], this_name) == 0;
+    /* Past LISTED names the count is a lower bound of no use: say "many". */
+    if (!known && distinct < LISTED)
+      snprintf(seen[distinct], CELL, "%s", this_name);
+    if (!known)
+      distinct++;
+  }
+  if (distinct == 0) {
+    snprintf(buf, size, DASH);
+    return;
+  }
+  if (distinct > LISTED) {
+    snprintf(buf, size, "more than %d %s", LISTED, noun);
+    return;
+  }
+  struct clb_sbuf joined = {0};
+  for (size_t k = 0; k < distinct; k++)
+    clb_sbuf_printf(&joined, "%s%s", k ? "; " : "", seen[k]);
+  snprintf(buf, size, "%s", joined.failed || !joined.text ? DASH : joined.text);
+  clb_sbuf_destroy(&joined);
+}
+
+/* "2026-11-30 13:16–13:18" from the first and last ISO 8601 timestamps of a
+ * file's rows; whole timestamps when the dates differ. */
+static void measured_cell(char *buf, size_t size, const struct clb_row *rows, size_t n) {
+  const char *first = NULL, *last = NULL;
+  for (size_t i = 0; i < n; i++) {
+    const char *t = rows[i].timestamp;
+    if (strlen(t) < 16)
+      continue;
+    if (!first || strcmp(t, first) < 0)
+      first = t;
+    if (!last || strcmp(t, last) > 0)
+      last = t;
+  }
+  if (!first) {
+    snprintf(buf, size, DASH);
+    return;
+  }
+  /* YYYY-MM-DDTHH:MM is 16 characters; the date is the first 10. */
+  if (strncmp(first, last, 16) == 0)
+    snprintf(buf, size, "%.10s %.5s", first, first + 11);
+  else if (strncmp(first, last, 10) == 0)
+    snprintf(buf, size, "%.10s %.5s\xE2\x80\x93%.5s", first, first + 11, last + 11);
+  else
+    snprintf(buf, size, "%.10s %.5s \xE2\x80\x93 %.10s %.5s", first, first + 11, last,
+             last + 11);
+}
+
+/* "clbatch run --config RUN.config" when `clbatch run` saved its
+ * configuration beside the results (RUN.csv -> RUN.config). */
+static void repeat_cell(char *buf, size_t size, const char *input) {
+  size_t len = strlen(input);
+  struct clb_sbuf command = {0};
+  if (len > 4 && strcmp(input + len - 4, ".csv") == 0)
+    clb_sbuf_printf(&command, "clbatch run --config %.*s.config", (int)(len - 4), input);
+  const char *config_path = command.text ? strstr(command.text, "--config ") : NULL;
+  if (!command.failed && config_path && access(config_path + strlen("--config "), R_OK) == 0)
+    snprintf(buf, size, "%s", command.text);
+  else
+    snprintf(buf, size, DASH);
+  clb_sbuf_destroy(&command);
+}
+
+static void build_sources_table(const struct clb_report_merged *m, struct clb_report_table *t) {
+  for (size_t f = 0; f < m->n_inputs; f++) {
+    const struct clb_row *rows = &m->all[m->file_start[f]];
+    size_t n = m->file_start[f + 1] - m->file_start[f], shown = 0;
+    for (size_t i = 0; i < m->count; i++)
+      shown += m->row_file[i] == f;
+    char cells[7][CELL];
+    snprintf(cells[0], CELL, "%s", m->inputs[f]);
+    distinct_names(cells[1], CELL, rows, n, host_name, "hosts");
+    distinct_names(cells[2], CELL, rows, n, clb_report_device_cell, "devices");
+    clb_report_fmt_num(cells[3], CELL, "%.0f", (double)n);
+    clb_report_fmt_num(cells[4], CELL, "%.0f", (double)shown);
+    measured_cell(cells[5], CELL, rows, n);
+    repeat_cell(cells[6], CELL, m->inputs[f]);
+    clb_report_table_add(t, cells);
+  }
+  t->note = m->n_inputs > 1 ? SOURCES_NOTE SOURCES_MERGE_NOTE : SOURCES_NOTE;
 }
 
 /* ---- agreement between runs ------------------------------------------------ */
@@ -495,6 +647,11 @@ static const struct clb_report_table COMPARE = {.title = "Device comparison",
                                                 .ncols = 12,
                                                 .headers = COMPARE_HEADERS,
                                                 .align = COMPARE_ALIGN};
+static const struct clb_report_table SOURCES = {.title = "Sources",
+                                                .label = "tab:clbatch-sources",
+                                                .ncols = 7,
+                                                .headers = SOURCES_HEADERS,
+                                                .align = SOURCES_ALIGN};
 static const struct clb_report_table CONFIG = {.title = "Every configuration",
                                                .label = "tab:clbatch-configurations",
                                                .ncols = 16,
@@ -505,11 +662,13 @@ int clb_report_tables_build(const struct clb_report_merged *m, const struct clb_
                             size_t n_series, const struct clb_report_agreement *agreement,
                             const struct clb_report_notes *notes,
                             struct clb_report_tables *tables, struct clb_error *err) {
+  tables->sources = SOURCES;
   tables->compare = COMPARE;
   tables->config = CONFIG;
+  build_sources_table(m, &tables->sources);
   build_compare_table(m, list, n_series, &tables->compare);
   build_config_table(m, &tables->config);
-  if (tables->compare.failed || tables->config.failed)
+  if (tables->sources.failed || tables->compare.failed || tables->config.failed)
     return clb_failf(err, CLB_E_NOMEM, "out of memory building the tables");
   int rc = build_side_tables(notes, m, list, n_series, tables, err);
   return rc != CLB_OK ? rc : build_agreement_tables(agreement, tables, err);
@@ -526,5 +685,6 @@ void clb_report_tables_destroy(struct clb_report_tables *tables) {
   free(tables->agreement);
   clb_report_table_destroy(&tables->config);
   clb_report_table_destroy(&tables->compare);
+  clb_report_table_destroy(&tables->sources);
   *tables = (struct clb_report_tables){0};
 }

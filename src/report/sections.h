@@ -1,7 +1,8 @@
 /* The tables of a report, built from the merged rows and their series:
- * the device comparison (one row per series, with the recommended batch
+ * the sources (one row per input file: hosts, devices, rows, when, and how
+ * to repeat it), the device comparison (one row per series, with the recommended batch
  * size), step time side by side (one table per host with two or more
- * devices), the agreement between runs (one table per device whose
+ * devices, and one of all hosts when there are several), the agreement between runs (one table per device whose
  * configurations were measured more than once) and every configuration (one
  * row per merged row). The renderers (report/render.h) turn them into
  * Markdown, LaTeX and HTML. */
@@ -17,6 +18,7 @@
 #include "util/errors.h"
 
 struct clb_report_tables {
+  struct clb_report_table sources; /* "Sources": one row per input file */
   struct clb_report_table compare; /* "Device comparison" */
   struct clb_report_table *sides;  /* "Step time side by side (HOST)", in host order */
   size_t n_sides;
