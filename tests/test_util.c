@@ -997,6 +997,35 @@ Test(options, help_groups_by_section_and_hides_what_it_should) {
   free(text);
 }
 
+/* Help fits an 80-column terminal (and the man page made from it): the
+ * paragraph breaks at spaces before column 80, keeping every word. */
+Test(options, help_wraps_within_80_columns) {
+  static const char *const words =
+      "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+      "fifteen sixteen seventeen eighteen nineteen twenty";
+  struct clb_option wide = table[1];
+  wide.help = words;
+  wide.section = NULL; /* no heading line */
+  char *text = NULL;
+  CAPTURE(text, clb_options_help(&wide, 1, 0, out));
+  char rejoined[512] = "";
+  size_t lines = 0;
+  for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), lines++) {
+    cr_expect_leq(strlen(line), 79, "line %zu is %zu columns: '%s'", lines, strlen(line), line);
+    const char *body = line + 24; /* the help column */
+    cr_assert_geq(strlen(line), 24);
+    for (size_t k = 0; k < 24; k++)
+      cr_expect(line[k] == ' ' || lines == 0, "line %zu starts at the help column", lines);
+    snprintf(rejoined + strlen(rejoined), sizeof rejoined - strlen(rejoined), "%s%s",
+             lines ? " " : "", body);
+  }
+  cr_expect_geq(lines, 3, "wrapped onto several lines");
+  cr_expect_str_eq(rejoined, "one two three four five six seven eight nine ten eleven twelve "
+                             "thirteen fourteen fifteen sixteen seventeen eighteen nineteen "
+                             "twenty (default 8)");
+  free(text);
+}
+
 Test(options, help_entries_are_laid_out_in_columns) {
   char *text = NULL;
   CAPTURE(text, clb_options_help(table, table_count, 0, out));
@@ -1004,18 +1033,18 @@ Test(options, help_entries_are_laid_out_in_columns) {
   cr_assert_not_null(count, "%s", text);
   cr_expect_str_eq(count, "  --count N             how many (default 8)");
   char *scale = help_of(text, "scale");
-  cr_expect_str_eq(scale, "  --scale X             above zero\n"
-                          "                        second help line (default 1)");
+  cr_expect_str_eq(scale, "  --scale X             above zero second help line (default 1)",
+                   "one paragraph: the table's line breaks are soft");
   char *verbose = help_of(text, "verbose");
   cr_expect_str_eq(verbose, "  --verbose             talk more", "flags show no default");
   char *out = help_of(text, "out");
   cr_expect_str_eq(out, "  --out FILE            where", "no default, none shown");
   /* A name too wide for the column puts its help on the next line, and a
-   * default too long for the line goes on a line of its own. */
+   * word too long for the line (the default path) goes on a line of its own. */
   char *longer = help_of(text, "a-very-long-option-name");
   cr_expect_str_eq(longer, "  --a-very-long-option-name FILE\n"
-                           "                        a path\n"
-                           "                         (default " LONG_DEFAULT ")");
+                           "                        a path (default\n"
+                           "                        " LONG_DEFAULT ")");
   free(count);
   free(scale);
   free(verbose);

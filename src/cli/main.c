@@ -17,7 +17,7 @@ static int print_usage(FILE *out) {
           "\n"
           "Commands:\n"
           "  devices     list OpenCL platforms, devices and the host topology\n"
-          "  run         benchmark gradient steps: device x model x precision x batch -> CSV\n"
+          "  run         benchmark gradient steps: device x model x precision x batch\n"
           "  peak        measure each device's bandwidth and FMA throughput (the roofline)\n"
           "  recommend   batch-size advice from saved run results\n"
           "  report      merge results CSVs into tables (Markdown, LaTeX, HTML) and plots\n"

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/parse.h"
+#include "util/sbuf.h"
 
 const struct clb_option *clb_options_find(const struct clb_option *table, size_t count,
                                           const char *name) {
@@ -155,39 +156,62 @@ void clb_options_write(const struct clb_option *table, size_t count, const void 
   }
 }
 
-/* "  --name METAVAR" padded to the help column, then the help's lines. */
+enum { HELP_COLUMN = 24, HELP_WIDTH = 79 };
+
+/* Prints help text from HELP_COLUMN on (the cursor is there), broken at
+ * spaces so no line passes HELP_WIDTH columns; a word longer than the room
+ * keeps its own line. Spaces inside a line are kept as written. */
+static void put_wrapped_line(const char *text, size_t n, FILE *out) {
+  const size_t room = HELP_WIDTH - HELP_COLUMN;
+  while (n > room) {
+    size_t cut = room;
+    while (cut > 0 && text[cut] != ' ')
+      cut--;
+    if (cut == 0) /* no space within the room: break after the long word */
+      while (cut < n && text[cut] != ' ')
+        cut++;
+    size_t kept = cut;
+    while (kept > 0 && text[kept - 1] == ' ')
+      kept--;
+    fprintf(out, "%.*s", (int)kept, text);
+    while (cut < n && text[cut] == ' ')
+      cut++;
+    text += cut;
+    n -= cut;
+    if (n > 0)
+      fprintf(out, "\n%*s", HELP_COLUMN, "");
+  }
+  fprintf(out, "%.*s", (int)n, text);
+}
+
+/* "  --name METAVAR" padded to the help column, then the help and its
+ * default as one paragraph (the table breaks help texts only to keep its
+ * source narrow), wrapped to the terminal's 80 columns. */
 static void help_entry(const struct clb_option *option, FILE *out) {
-  enum { COLUMN = 24 };
   char head[128];
   int len = snprintf(head, sizeof head, "  --%s%s%s", option->name, option->metavar ? " " : "",
                      option->metavar ? option->metavar : "");
   fputs(head, out);
-  if (len >= COLUMN - 1) {
+  if (len >= HELP_COLUMN - 1) {
     fputc('\n', out);
     len = 0;
   }
-  const char *line = option->help ? option->help : "";
-  size_t last_width = 0;
-  int first = 1;
-  while (*line || first) {
-    const char *end = strchr(line, '\n');
-    size_t n = end ? (size_t)(end - line) : strlen(line);
-    fprintf(out, "%*s%.*s", first ? COLUMN - len : COLUMN, "", (int)n, line);
-    last_width = COLUMN + n;
-    line += n;
-    if (*line == '\n')
-      line++;
-    first = 0;
-    if (*line)
-      fputc('\n', out);
+  fprintf(out, "%*s", HELP_COLUMN - len, "");
+  struct clb_sbuf text = {0};
+  clb_sbuf_puts(&text, option->help ? option->help : "");
+  if (option->default_text && option->type != CLB_OPT_FLAG && option->default_text[0])
+    clb_sbuf_printf(&text, " (default %s)", option->default_text);
+  if (text.failed || !text.text) { /* out of memory: the help unwrapped, not missing */
+    fprintf(out, "%s\n", option->help ? option->help : "");
+    clb_sbuf_destroy(&text);
+    return;
   }
-  if (option->default_text && option->type != CLB_OPT_FLAG && option->default_text[0]) {
-    /* Keep lines within about 90 columns: a long default goes on its own line. */
-    if (last_width + strlen(option->default_text) + 11 > 90)
-      fprintf(out, "\n%*s", COLUMN, "");
-    fprintf(out, " (default %s)", option->default_text);
-  }
+  for (char *c = text.text; *c; c++)
+    if (*c == '\n')
+      *c = ' ';
+  put_wrapped_line(text.text, text.len, out);
   fputc('\n', out);
+  clb_sbuf_destroy(&text);
 }
 
 void clb_options_help(const struct clb_option *table, size_t count, unsigned mode, FILE *out) {
