@@ -1,0 +1,284 @@
+# Writes clbatch(1) from the built binary's own help, so the page cannot drift
+# from `clbatch help`. Run as a build step (CMakeLists.txt, "Installing and
+# packaging"):
+#   cmake -DCLBATCH=path/to/clbatch -DOUTPUT=clbatch.1 [-DGZIP=gzip] -P ManPage.cmake
+# `clbatch --help` gives the synopsis, the description and the command list
+# (every command under "Commands:" but `help`), `clbatch help CMD` each
+# command's section and `clbatch --version` the version in the title line. With
+# GZIP it also writes OUTPUT.gz (gzip -9n: no name or time stamp, as Debian
+# wants). The page carries a date only when SOURCE_DATE_EPOCH is set, so two
+# builds of the same sources give the same bytes.
+cmake_minimum_required(VERSION 3.20)
+
+foreach(var CLBATCH OUTPUT)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "ManPage.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+
+# The help must not depend on who builds: `clbatch help tune` names the tuned
+# parameters file, which this turns into the usual ~/.cache/clbatch/tuned.conf.
+# No .icd folder: --version asks only the ICD loader, and no driver needs to
+# load at build time. No leak check: a sanitized build (CLBATCH_SANITIZE) runs
+# this too, and the OpenCL stack's leaks are the test suite's business.
+set(ENV{HOME} "~")
+unset(ENV{XDG_CACHE_HOME})
+unset(ENV{CLBATCH_TUNE_FILE})
+set(ENV{OCL_ICD_VENDORS} "${CMAKE_CURRENT_BINARY_DIR}/no-such-icd-folder")
+set(ENV{ASAN_OPTIONS} "detect_leaks=0")
+set(ENV{LC_ALL} C)
+
+# CMake lists split on ';' but not inside unbalanced '[' ']', and the help has
+# both ("[,val_accuracy]]", "(default none; ..."). Lines are split with these
+# stand-ins in place, and roff_line() puts the characters back.
+string(ASCII 1 SEMICOLON)
+string(ASCII 2 LBRACKET)
+string(ASCII 3 RBRACKET)
+
+# OUT = stdout of `clbatch ARGN`; a failure or an empty answer stops the build.
+function(run_clbatch out)
+  execute_process(COMMAND "${CLBATCH}" ${ARGN}
+    OUTPUT_VARIABLE text ERROR_VARIABLE err RESULT_VARIABLE rc)
+  if(NOT rc STREQUAL "0" OR text STREQUAL "")
+    message(FATAL_ERROR "ManPage.cmake: `clbatch ${ARGN}` failed (${rc}): ${err}")
+  endif()
+  set(${out} "${text}" PARENT_SCOPE)
+endfunction()
+
+# OUT = TEXT as a list of lines (trailing newlines dropped), with stand-ins.
+function(split_lines out text)
+  string(REPLACE ";" "${SEMICOLON}" text "${text}")
+  string(REPLACE "[" "${LBRACKET}" text "${text}")
+  string(REPLACE "]" "${RBRACKET}" text "${text}")
+  string(REGEX REPLACE "\n+$" "" text "${text}")
+  string(REPLACE "\n" ";" text "${text}")
+  set(${out} "${text}" PARENT_SCOPE)
+endfunction()
+
+# OUT = LINE as roff text that prints exactly these characters: a backslash is
+# roff's escape, '-' would be a hyphen (not the minus of an option), groff
+# typesets ` ' ^ ~ as curly or raised glyphs, and a leading '.' would be a
+# request.
+function(roff_line out line)
+  string(REPLACE "\\" "\\e" line "${line}")
+  string(REPLACE "-" "\\-" line "${line}")
+  string(REPLACE "`" "\\(ga" line "${line}")
+  string(REPLACE "'" "\\(aq" line "${line}")
+  string(REPLACE "^" "\\(ha" line "${line}")
+  string(REPLACE "~" "\\(ti" line "${line}")
+  string(REGEX REPLACE "^\\." "\\\\&." line "${line}")
+  string(REPLACE "${SEMICOLON}" ";" line "${line}")
+  string(REPLACE "${LBRACKET}" "[" line "${line}")
+  string(REPLACE "${RBRACKET}" "]" line "${line}")
+  set(${out} "${line}" PARENT_SCOPE)
+endfunction()
+
+# OUT = the "Usage:" paragraph of a help text (a list of lines), on one line
+# without "Usage: " (empty when there is none).
+function(usage_of out lines)
+  set(usage "")
+  set(inside FALSE)
+  foreach(line IN LISTS lines)
+    if(line MATCHES "^Usage: (.*)")
+      set(usage "${CMAKE_MATCH_1}")
+      set(inside TRUE)
+    elseif(inside AND line MATCHES "^ +(.+)")
+      string(APPEND usage " ${CMAKE_MATCH_1}")
+    else()
+      set(inside FALSE)
+    endif()
+  endforeach()
+  set(${out} "${usage}" PARENT_SCOPE)
+endfunction()
+
+# Appends a help text (a list of lines) as roff to the variable PAGE_VAR names. Prose lines (not
+# indented) are filled, so they reflow to the reader's width; indented lines
+# (option tables, lists, continuations) keep the help's line layout (.nf); an
+# empty line starts a new paragraph. The "Usage:" paragraph is joined and
+# filled as one line: its continuation is only aligned for a terminal.
+function(append_help page_var lines)
+  set(roff "")
+  set(nofill FALSE)
+  set(in_usage FALSE)
+  foreach(line IN LISTS lines)
+    if(line STREQUAL "")
+      set(in_usage FALSE)
+      if(nofill)
+        string(APPEND roff ".fi\n")
+        set(nofill FALSE)
+      endif()
+      string(APPEND roff ".PP\n")
+      continue()
+    endif()
+    if(line MATCHES "^Usage: ")
+      set(in_usage TRUE)
+    elseif(in_usage)
+      string(REGEX REPLACE "^ +" "" line "${line}")
+    endif()
+    if(line MATCHES "^ " AND NOT nofill)
+      string(APPEND roff ".nf\n")
+      set(nofill TRUE)
+    elseif(NOT line MATCHES "^ " AND nofill)
+      string(APPEND roff ".fi\n")
+      set(nofill FALSE)
+    endif()
+    roff_line(line "${line}")
+    string(APPEND roff "${line}\n")
+  endforeach()
+  if(nofill)
+    string(APPEND roff ".fi\n")
+  endif()
+  set(${page_var} "${${page_var}}${roff}" PARENT_SCOPE)
+endfunction()
+
+# --- What the binary says -----------------------------------------------------
+run_clbatch(version_text --version)
+if(NOT version_text MATCHES "^clbatch ([^ ,\n]+)")
+  message(FATAL_ERROR "ManPage.cmake: no version in `clbatch --version`: ${version_text}")
+endif()
+set(version "${CMAKE_MATCH_1}")
+
+run_clbatch(usage_text --help)
+split_lines(usage_lines "${usage_text}")
+usage_of(synopsis "${usage_lines}")
+
+# The description is the first paragraph after "Usage:" (the NAME line without
+# its full stop); the command list is the "Commands:" table.
+set(summary "")
+set(commands "")
+set(state usage)
+foreach(line IN LISTS usage_lines)
+  if(state STREQUAL "usage" AND line STREQUAL "")
+    set(state summary)
+  elseif(state STREQUAL "summary" AND NOT line STREQUAL "")
+    string(APPEND summary "${summary_sep}${line}")
+    set(summary_sep " ")
+  elseif(state STREQUAL "summary")
+    set(state body)
+  elseif(line STREQUAL "Commands:")
+    set(state commands)
+  elseif(state STREQUAL "commands" AND line MATCHES "^  ([a-z][a-z0-9_-]*)  ")
+    if(NOT CMAKE_MATCH_1 STREQUAL "help")
+      list(APPEND commands "${CMAKE_MATCH_1}")
+    endif()
+  elseif(state STREQUAL "commands")
+    set(state body)
+  endif()
+endforeach()
+if(summary STREQUAL "" OR commands STREQUAL "" OR synopsis STREQUAL "")
+  message(FATAL_ERROR "ManPage.cmake: `clbatch --help` has no usage, description or "
+    "\"Commands:\" list:\n${usage_text}")
+endif()
+string(REGEX REPLACE "\\.$" "" summary "${summary}")
+
+# --- The page --------------------------------------------------------------
+set(date "")
+if(DEFINED ENV{SOURCE_DATE_EPOCH})
+  string(TIMESTAMP date "%Y-%m-%d" UTC) # reads SOURCE_DATE_EPOCH itself
+endif()
+
+roff_line(summary_roff "${summary}")
+set(page "\
+.\\\" clbatch(1), written by cmake/ManPage.cmake from `clbatch --help`,
+.\\\" `clbatch help COMMAND` and `clbatch --version`. Do not edit.
+.TH CLBATCH 1 \"${date}\" \"clbatch ${version}\" \"User Commands\"
+.nh
+.ad l
+.SH NAME
+clbatch \\- ${summary_roff}
+.SH SYNOPSIS
+")
+
+# One line per usage: clbatch's own, then each command's (bold command words).
+set(usages "${synopsis}")
+set(help_texts "")
+foreach(command IN LISTS commands)
+  run_clbatch(help_text help ${command})
+  split_lines(help_lines_${command} "${help_text}")
+  usage_of(command_usage "${help_lines_${command}}")
+  if(NOT command_usage STREQUAL "")
+    list(APPEND usages "${command_usage}")
+  endif()
+endforeach()
+set(first TRUE)
+foreach(usage IN LISTS usages)
+  if(NOT first)
+    string(APPEND page ".br\n")
+  endif()
+  set(first FALSE)
+  string(REGEX MATCH "^clbatch( [a-z][a-z0-9_-]*)?" words "${usage}")
+  string(LENGTH "${words}" words_length)
+  string(SUBSTRING "${usage}" ${words_length} -1 rest)
+  string(STRIP "${rest}" rest)
+  roff_line(rest "${rest}")
+  string(APPEND page ".B ${words}\n${rest}\n")
+endforeach()
+
+# DESCRIPTION: everything --help says after its usage line.
+string(APPEND page ".SH DESCRIPTION\n")
+set(body_lines "")
+set(skipping TRUE)
+foreach(line IN LISTS usage_lines)
+  if(skipping AND line STREQUAL "")
+    set(skipping FALSE)
+  elseif(NOT skipping)
+    list(APPEND body_lines "${line}")
+  endif()
+endforeach()
+append_help(page "${body_lines}")
+
+string(APPEND page ".SH COMMANDS\n")
+foreach(command IN LISTS commands)
+  string(APPEND page ".SS clbatch ${command}\n")
+  append_help(page "${help_lines_${command}}")
+endforeach()
+
+# What the help leaves out: who reads which variable, and where files live.
+string(APPEND page [=[
+.SH ENVIRONMENT
+.TP
+.B CLBATCH_TUNE_FILE
+The file where \fBclbatch tune\fR stores the tuned CLBlast parameters and
+from which later runs apply them.
+.TP
+.BR XDG_CACHE_HOME ", " HOME
+Where that file is when \fBCLBATCH_TUNE_FILE\fR is unset:
+\fI$XDG_CACHE_HOME/clbatch/tuned.conf\fR, else \fI\(ti/.cache/clbatch/tuned.conf\fR.
+.TP
+.B OCL_ICD_VENDORS
+A folder of \fI.icd\fR files the OpenCL ICD loader reads instead of
+\fI/etc/OpenCL/vendors\fR, to register a driver without root.
+.TP
+.B POCL_CACHE_DIR
+Where PoCL keeps the kernels it compiles; a lasting folder spares
+recompiling them on every run.
+.SH FILES
+.TP
+.I /etc/OpenCL/vendors/*.icd
+The OpenCL drivers the ICD loader registers.
+.TP
+.I \(ti/.cache/clbatch/tuned.conf
+Tuned CLBlast parameters, per device, driver, precision and kernel.
+.TP
+.I results/local/run\-HOST\-TIME.csv
+Where \fBclbatch run\fR writes without \fB\-\-out\fR, relative to the current
+directory.
+.TP
+.I share/doc/clbatch/SCHEMA.md
+Under the installation prefix (\fI/usr\fR for the Debian package): the columns
+of the results CSV, next to the README.
+.SH SEE ALSO
+.BR clinfo (1),
+.BR gnuplot (1)
+]=])
+
+file(WRITE "${OUTPUT}.tmp" "${page}")
+file(RENAME "${OUTPUT}.tmp" "${OUTPUT}")
+if(GZIP)
+  execute_process(COMMAND "${GZIP}" -9nc "${OUTPUT}" OUTPUT_FILE "${OUTPUT}.gz.tmp"
+    RESULT_VARIABLE rc)
+  if(NOT rc STREQUAL "0")
+    message(FATAL_ERROR "ManPage.cmake: ${GZIP} failed (${rc})")
+  endif()
+  file(RENAME "${OUTPUT}.gz.tmp" "${OUTPUT}.gz")
+endif()
