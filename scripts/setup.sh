@@ -3,7 +3,8 @@
 # builds it into build/. Safe to run any number of times.
 #   scripts/setup.sh         what building, testing and running need
 #   scripts/setup.sh --dev   also the checkers CI runs after the tests
-#                            (Oclgrind, clang + libFuzzer, clang-tidy, cppcheck)
+#                            (Oclgrind, clang + libFuzzer, clang-tidy, cppcheck),
+#                            Slurm and munge for the one-node cluster test,
 #                            and Intel's OpenCL CPU runtime as a second vendor
 #   scripts/setup.sh --vendor NAME   also a vendor runtime into .vendors/NAME
 #                            (scripts/install-vendor.sh: intel-cpu);
@@ -18,7 +19,7 @@ vendors=()
 while (($#)); do
   case "$1" in
   --dev)
-    PACKAGES+=(oclgrind clang libclang-rt-14-dev clang-tidy cppcheck)
+    PACKAGES+=(oclgrind clang libclang-rt-14-dev clang-tidy cppcheck slurmctld slurmd slurm-client munge)
     vendors+=(intel-cpu)
     ;;
   --vendor)
