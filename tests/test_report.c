@@ -882,6 +882,11 @@ Test(report, fleet_hosts_side_by_side_with_sources_and_newest_wins) {
   char *inputs[3] = {write_rows(dir, "a.csv", a, 2), write_rows(dir, "b-1.csv", b1, 2),
                      write_rows(dir, "b-2.csv", b2, 1)};
   free(clb_test_write_file(dir, "a.config", "device = all\n"));
+  /* What a Slurm task adds after clbatch's own lines (scripts/slurm-sweep.sh). */
+  free(clb_test_write_file(dir, "b-2.config",
+                           "device = all\n# node type: mi250; host: node-b\n"
+                           "# command: clbatch run --device gpu --out b-2.csv --format csv\n"
+                           "# status: ok\n"));
   struct notes notes = {{0}};
   struct clb_report_summary summary;
   char *out = report_into(dir, (const char *const *)inputs, 3, "/nonexistent/gnuplot", &notes,
@@ -920,7 +925,7 @@ Test(report, fleet_hosts_side_by_side_with_sources_and_newest_wins) {
       {inputs[1], "node-b", "gfx90a (AMD Accelerated Parallel Processing)", "2", "1",
        "2026-01-02 03:04", "\xE2\x80\x94"},
       {inputs[2], "node-b", "gfx90a (AMD Accelerated Parallel Processing)", "1", "1",
-       "2026-01-03 10:00", "\xE2\x80\x94"}};
+       "2026-01-03 10:00", "clbatch run --device gpu --out b-2.csv --format csv"}};
   for (size_t r = 0; r < 3; r++)
     for (size_t c = 0; c < 7; c++)
       cr_expect_str_eq(table[r + 1].cell[c], sources[r][c], "sources row %zu column %zu", r, c);

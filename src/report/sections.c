@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "results/output.h"
 #include "util/sbuf.h"
+#include "util/files.h"
 #include "util/text.h"
 
 #define CELL CLB_REPORT_CELL
@@ -411,12 +411,13 @@ static int build_side_tables(const struct clb_report_notes *notes,
 
 static const char *const SOURCES_HEADERS[] = {"file",         "host",         "devices",
                                               "rows",         "shown",        "measured (UTC)",
-                                              "repeat with"};
+                                              "command"};
 static const char SOURCES_ALIGN[] = "lllrrll";
 
 #define SOURCES_NOTE                                                                        \
   "Where the rows came from. shown: the file's rows in the tables (a configuration "      \
-  "measured again, in this file or another, shows its newest run)."
+  "measured again, in this file or another, shows its newest run). command: the one a "   \
+  "Slurm task noted in FILE.config, else how to repeat the run from FILE.config."
 /* Said when rows come from several files: two Slurm tasks on one node are
  * two runs of one host, and a reader must know they are not added up. */
 #define SOURCES_MERGE_NOTE                                                                  \
@@ -489,19 +490,36 @@ static void measured_cell(char *buf, size_t size, const struct clb_row *rows, si
              last + 11);
 }
 
-/* "clbatch run --config RUN.config" when `clbatch run` saved its
- * configuration beside the results (RUN.csv -> RUN.config). */
-static void repeat_cell(char *buf, size_t size, const char *input) {
+/* The command that made a file's rows: the "# command: " line a Slurm task
+ * adds to its RUN.config (scripts/slurm-sweep.sh), else "clbatch run
+ * --config RUN.config" when `clbatch run` saved its configuration beside the
+ * results (RUN.csv -> RUN.config), else a dash. */
+static void command_cell(char *buf, size_t size, const char *input) {
+  static const char tag[] = "# command: ";
   size_t len = strlen(input);
-  struct clb_sbuf command = {0};
+  struct clb_sbuf path = {0};
+  char *config = NULL;
+  size_t config_size = 0;
+  struct clb_error ignored = {0};
+  snprintf(buf, size, DASH);
   if (len > 4 && strcmp(input + len - 4, ".csv") == 0)
-    clb_sbuf_printf(&command, "clbatch run --config %.*s.config", (int)(len - 4), input);
-  const char *config_path = command.text ? strstr(command.text, "--config ") : NULL;
-  if (!command.failed && config_path && access(config_path + strlen("--config "), R_OK) == 0)
-    snprintf(buf, size, "%s", command.text);
-  else
-    snprintf(buf, size, DASH);
-  clb_sbuf_destroy(&command);
+    clb_sbuf_printf(&path, "%.*s.config", (int)(len - 4), input);
+  if (path.failed || !path.text ||
+      clb_file_read(path.text, &config, &config_size, &ignored) != CLB_OK)
+    goto cleanup;
+  for (const char *line = config; line && *line;) {
+    const char *end = strchr(line, '\n');
+    size_t n = end ? (size_t)(end - line) : strlen(line);
+    if (n > sizeof tag - 1 && strncmp(line, tag, sizeof tag - 1) == 0) {
+      snprintf(buf, size, "%.*s", (int)(n - (sizeof tag - 1)), line + sizeof tag - 1);
+      goto cleanup;
+    }
+    line = end ? end + 1 : NULL;
+  }
+  snprintf(buf, size, "clbatch run --config %s", path.text);
+cleanup:
+  free(config);
+  clb_sbuf_destroy(&path);
 }
 
 static void build_sources_table(const struct clb_report_merged *m, struct clb_report_table *t) {
@@ -517,7 +535,7 @@ static void build_sources_table(const struct clb_report_merged *m, struct clb_re
     clb_report_fmt_num(cells[3], CELL, "%.0f", (double)n);
     clb_report_fmt_num(cells[4], CELL, "%.0f", (double)shown);
     measured_cell(cells[5], CELL, rows, n);
-    repeat_cell(cells[6], CELL, m->inputs[f]);
+    command_cell(cells[6], CELL, m->inputs[f]);
     clb_report_table_add(t, cells);
   }
   t->note = m->n_inputs > 1 ? SOURCES_NOTE SOURCES_MERGE_NOTE : SOURCES_NOTE;
