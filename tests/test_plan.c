@@ -21,7 +21,7 @@ static const struct {
     {"no-shuffle", "yes"},           {"seed", "18446744073709551615"}, {"lr", "0.0123"},
     {"init-params", "/tmp/p.csv"},   {"warmup", "7"},            {"min-time", "0.01"},
     {"max-time", "0.3"},             {"max-reps", "77"},         {"target-ci", "0.015"},
-    {"no-interleave", "yes"},        {"repeat", "3"},
+    {"no-interleave", "yes"},        {"repeat", "3"},        {"passes", "2"},
     {"timeout", "12.5"},             {"noise-batches", "5"},     {"noise-at", "3"},
     {"max-batch-probe", "yes"},      {"format", "json"},
 };

@@ -537,6 +537,18 @@ Test(report_cli, recommendation_files_in_a_glob_are_skipped) {
   cr_expect_not_null(strstr(out, "gpu-node01.recommend.csv: the recommendations"), "%s", out);
   free(out);
   free(err);
+  /* A --passes run leaves FILE.passes.csv beside its results: a glob takes it too. */
+  char *text = clb_test_read_file(THREE_FILES[0]);
+  char *passes = clb_test_write_file(dir, "gpu-node01.passes.csv", text);
+  free(text);
+  snprintf(args, sizeof args, "report %s %s --out %s/passes", THREE_FILES[0], passes, dir);
+  out = err = NULL;
+  cr_expect_eq(clb_test_run_cli(args, &out, &err), 0, "%s", err);
+  cr_expect_not_null(strstr(out, "gpu-node01.passes.csv: the rows of each pass"), "%s", out);
+  cr_expect_null(strstr(out, "duplicate host="), "its rows are not merged: %s", out);
+  free(out);
+  free(err);
+  free(passes);
   snprintf(args, sizeof args, "report %s --out %s/alone", advice, dir);
   out = err = NULL;
   cr_expect_eq(clb_test_run_cli(args, &out, &err), 2);
@@ -1467,10 +1479,12 @@ Test(report, unstable_rows_are_marked_in_the_configuration_table) {
   cr_expect_str_eq(all[4].cell[7], "\xE2\x80\x94", "a skipped row: no interval, no mark");
   cr_expect_eq(clb_test_count_of(md, " % ! |"), 2, "the configuration and side-by-side tables");
   char *note = md_note_of(md, "Every configuration");
-  cr_expect_str_eq(note, PM "X %: half width of the 95 % interval of the median step time, "
-                            "relative to it. ! unstable: the 95 % interval of the median did not "
+  cr_expect_str_eq(note, PM "X %: half width of the 95 % interval of the median step time "
+                            "(with --passes, of the mean of the passes' medians), relative to "
+                            "it. ! unstable: the 95 % interval of the median did not "
                             "reach " PM "target (--target-ci, default " PM "1 %) within "
-                            "--max-time; treat this row as uncertain.");
+                            "--max-time (with --passes: the interval of the passes' mean, or a "
+                            "pass failed); treat this row as uncertain.");
   free(note);
   /* The side-by-side table marks it too, and explains it after its own note. */
   static struct md_row side[5];

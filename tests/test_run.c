@@ -19,10 +19,11 @@
 #include "model/shape.h"
 #include "results/results.h"
 
-/* Small and quick: every configuration is timed for a few milliseconds. */
+/* Small and quick: every configuration is timed for a few milliseconds, in
+ * one worker process (the default's three passes are test_passes.c's). */
 #define QUICK_LOUD                                                                                 \
   "--samples 256 --features 8 --hidden 16 --classes 3 --warmup 1 "                                 \
-  "--min-time 0.005 --max-time 0.03 --noise-batches 4"
+  "--min-time 0.005 --max-time 0.03 --noise-batches 4 --passes 1"
 #define QUICK QUICK_LOUD " --quiet"
 
 static struct clb_row *read_rows(const char *path, size_t *count) {
@@ -134,7 +135,7 @@ Test(run, allocation_failure_is_an_oom_row_and_the_sweep_goes_on) {
   snprintf(args, sizeof args,
            "run --device @DEV --model mlp,linreg --features 4 --hidden %zu --classes 2 "
            "--samples 512 --batch 1,512 --warmup 1 --min-time 0.005 --max-time 0.03 "
-           "--noise-batches 0 --quiet --out %s",
+           "--noise-batches 0 --passes 1 --quiet --out %s",
            hidden, path);
   clb_test_run_cli(args, NULL, NULL);
   unpin_allocation_limit();
@@ -231,7 +232,7 @@ Test(run, hung_device_is_cut_off_by_timeout) {
   /* Each configuration wants 30 s of timing; the device gets 3 s in all. */
   snprintf(args, sizeof args,
            "run --device @DEV --model linreg --batch 2,4 --samples 256 --features 8 "
-           "--min-time 30 --max-time 30 --target-ci 0 --noise-batches 0 --timeout 3 --quiet "
+           "--min-time 30 --max-time 30 --target-ci 0 --noise-batches 0 --timeout 3 --passes 1 --quiet "
            "--out %s",
            path);
   char *err = NULL;
@@ -559,7 +560,7 @@ Test(run, max_batch_probe_finds_the_allocation_limit) {
   snprintf(args, sizeof args,
            "run --device @DEV --model mlp --features 4 --hidden %zu --classes 2 "
            "--samples 64 --batch 1 --warmup 1 --min-time 0.005 --max-time 0.03 "
-           "--noise-batches 0 --max-batch-probe --quiet --out %s",
+           "--noise-batches 0 --max-batch-probe --passes 1 --quiet --out %s",
            hidden, path);
   int code = clb_test_run_cli(args, NULL, NULL);
   unpin_allocation_limit();

@@ -197,7 +197,7 @@ static void run_worker(const struct clb_plan *plan, const char *device, struct w
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
       _exit(CLB_WORKER_FAILED);
-    _exit(clb_worker_run(plan, device, 1, fds[1]));
+    _exit(clb_worker_run(plan, device, 1, 1, fds[1]));
   }
   close(fds[1]);
   size_t cap = 8;

@@ -163,7 +163,7 @@ Test(vendors, one_run_agrees_across_vendors, .timeout = 300) {
   snprintf(args, sizeof args,
            "run --device " VENDORS " --model linreg,softmax,mlp --precision fp32,fp16 "
            "--batch 1,8,64 --samples 256 --features 8 --hidden 16 --classes 3 --warmup 1 "
-           "--min-time 0.005 --max-time 0.03 --noise-batches 16 --quiet --out %s",
+           "--min-time 0.005 --max-time 0.03 --noise-batches 16 --passes 1 --quiet --out %s",
            path);
   char *err_text = NULL;
   int code = clb_test_run_cli(args, NULL, &err_text);
@@ -246,7 +246,7 @@ Test(vendors, tune_and_peak_run_on_both_vendors, .timeout = 300) {
   snprintf(args, sizeof args,
            "run --device " VENDORS " --model linreg,mlp --batch 8 --samples 64 --features 8 "
            "--hidden 16 --classes 3 --warmup 1 --min-time 0.005 --max-time 0.03 "
-           "--noise-batches 4 --quiet --out %s",
+           "--noise-batches 4 --passes 1 --quiet --out %s",
            csv);
   cr_assert_eq(clb_test_run_cli(args, NULL, NULL), 0);
   unsetenv("CLBATCH_TUNE_FILE");

@@ -24,6 +24,7 @@
 #include "model/dataset.h"
 #include "results/advise.h"
 #include "results/output.h"
+#include "results/passes.h"
 #include "sweep/plan.h"
 #include "sweep/sweep.h"
 #include "sweep/worker.h"
@@ -35,8 +36,10 @@ void clb_help_run(FILE *out) {
                "\n"
                "Benchmarks one gradient step (forward, backward, SGD update) for every selected\n"
                "device x model x precision x batch size and writes one CSV row each\n"
-               "(results/SCHEMA.md). Each device runs in its own process; rows are flushed as\n"
-               "they finish. Before it starts it warns about what makes timings on this\n"
+               "(results/SCHEMA.md). Each device runs in its own worker process, --passes\n"
+               "times over (3: a row is the mean of three processes' medians, with an\n"
+               "interval that holds the spread between them); rows are flushed as they\n"
+               "finish. Before it starts it warns about what makes timings on this\n"
                "host less trustworthy (load, governor, VM, ...) and names devices without\n"
                "tuned CLBlast parameters (see `clbatch tune`).\n");
   clb_options_help(clb_run_options, clb_run_option_count, 0, out);
@@ -57,12 +60,13 @@ void clb_help_run(FILE *out) {
 #define WORKER_DEVICE_OPTION 'W'
 #define WORKER_FD_OPTION 'F'
 #define WORKER_REPEAT_OPTION 'R'
+#define WORKER_PASS_OPTION 'P'
 
 struct run_args {
   struct clb_plan plan;
   const char *worker_device;
   int worker_fd;
-  size_t worker_repeat;
+  size_t worker_repeat, worker_pass;
 };
 
 /* Returns 0, or an exit code (0 for --help is signalled by `*help`). */
@@ -74,10 +78,11 @@ static int parse_run_args(int argc, char **argv, const char *command, struct run
   args->worker_device = NULL;
   args->worker_fd = -1;
   args->worker_repeat = 1;
+  args->worker_pass = 1;
   *help = 0;
   opterr = 0;
-  struct option run_options[64 + 5];
-  if (clb_run_option_count + 5 > sizeof run_options / sizeof run_options[0]) {
+  struct option run_options[64 + 6];
+  if (clb_run_option_count + 6 > sizeof run_options / sizeof run_options[0]) {
     fprintf(stderr, "clbatch %s: internal error: too many options\n", command);
     return 1;
   }
@@ -89,7 +94,9 @@ static int parse_run_args(int argc, char **argv, const char *command, struct run
       (struct option){"worker-fd", required_argument, NULL, WORKER_FD_OPTION};
   run_options[clb_run_option_count + 3] =
       (struct option){"worker-repeat", required_argument, NULL, WORKER_REPEAT_OPTION};
-  run_options[clb_run_option_count + 4] = (struct option){NULL, 0, NULL, 0};
+  run_options[clb_run_option_count + 4] =
+      (struct option){"worker-pass", required_argument, NULL, WORKER_PASS_OPTION};
+  run_options[clb_run_option_count + 5] = (struct option){NULL, 0, NULL, 0};
   while ((opt = getopt_long(argc, argv, ":", run_options, NULL)) != -1) {
     if (opt == 'h') {
       *help = 1;
@@ -106,6 +113,10 @@ static int parse_run_args(int argc, char **argv, const char *command, struct run
     }
     if (opt == WORKER_REPEAT_OPTION) {
       args->worker_repeat = (size_t)strtoul(optarg, NULL, 10);
+      continue;
+    }
+    if (opt == WORKER_PASS_OPTION) {
+      args->worker_pass = (size_t)strtoul(optarg, NULL, 10);
       continue;
     }
     if (opt < 1000 || (size_t)(opt - 1000) >= clb_run_option_count) {
@@ -139,7 +150,13 @@ int clb_cmd_worker(int argc, char **argv) {
     fprintf(stderr, "clbatch __worker: %s\n", err.message);
     return 2;
   }
-  return clb_worker_run(&args.plan, args.worker_device, args.worker_repeat, args.worker_fd);
+  /* Each of P passes gets 1/P of the time: P passes cost about one run. */
+  if (args.plan.passes > 1) {
+    args.plan.measure.min_time_s /= (double)args.plan.passes;
+    args.plan.measure.max_time_s /= (double)args.plan.passes;
+  }
+  return clb_worker_run(&args.plan, args.worker_device, args.worker_repeat, args.worker_pass,
+                        args.worker_fd);
 }
 
 /* The progress line on stderr ("[3/39] device model prec B=... elapsed ETA"),
@@ -229,21 +246,22 @@ static void sibling_path(const char *path, const char *suffix, char *buf, size_t
   snprintf(buf, size, "%.*s%s", (int)len, path, suffix);
 }
 
-/* Opens the results CSV: a new file with its header, or (--resume) an existing
- * valid one for appending. Never truncates a file that holds results. */
-static FILE *open_results(const struct clb_plan *plan, int *exit_code) {
+/* Opens a results CSV (the results, or --passes' rows of each pass): a new
+ * file with its header, or (--resume) an existing valid one for appending.
+ * Never truncates a file that holds results. */
+static FILE *open_results(const char *path, int resume, int *exit_code) {
   struct clb_error err = {0};
-  int exists = access(plan->out_path, F_OK) == 0;
+  int exists = access(path, F_OK) == 0;
   *exit_code = 0;
-  if (exists && !plan->resume) {
+  if (exists && !resume) {
     fprintf(stderr,
             "clbatch run: %s already exists; use --resume to complete it or choose another "
             "--out\n",
-            plan->out_path);
+            path);
     *exit_code = 2;
     return NULL;
   }
-  if (clb_mkdir_parents(plan->out_path, &err) != 0) {
+  if (clb_mkdir_parents(path, &err) != 0) {
     fprintf(stderr, "clbatch run: %s\n", err.message);
     *exit_code = 1;
     return NULL;
@@ -252,8 +270,8 @@ static FILE *open_results(const struct clb_plan *plan, int *exit_code) {
     struct clb_row *rows = NULL;
     size_t count = 0;
     char warning[512] = "";
-    if (clb_results_read(plan->out_path, &rows, &count, warning, sizeof warning, &err) != 0) {
-      fprintf(stderr, "clbatch run: cannot resume %s: %s\n", plan->out_path, err.message);
+    if (clb_results_read(path, &rows, &count, warning, sizeof warning, &err) != 0) {
+      fprintf(stderr, "clbatch run: cannot resume %s: %s\n", path, err.message);
       *exit_code = 2;
       return NULL;
     }
@@ -263,9 +281,9 @@ static FILE *open_results(const struct clb_plan *plan, int *exit_code) {
       fprintf(stderr, "clbatch run: %s\n", warning);
     }
   }
-  FILE *csv = fopen(plan->out_path, exists ? "r+" : "w");
+  FILE *csv = fopen(path, exists ? "r+" : "w");
   if (!csv) {
-    fprintf(stderr, "clbatch run: cannot open %s: %s\n", plan->out_path, strerror(errno));
+    fprintf(stderr, "clbatch run: cannot open %s: %s\n", path, strerror(errno));
     *exit_code = 1;
     return NULL;
   }
@@ -281,14 +299,14 @@ static FILE *open_results(const struct clb_plan *plan, int *exit_code) {
       keep--;
     }
     if (keep != size && ftruncate(fileno(csv), keep) != 0) {
-      fprintf(stderr, "clbatch run: cannot repair %s\n", plan->out_path);
+      fprintf(stderr, "clbatch run: cannot repair %s\n", path);
       fclose(csv);
       *exit_code = 1;
       return NULL;
     }
     fseek(csv, 0, SEEK_END);
   } else if (clb_results_write_header(csv, &err) != 0) {
-    fprintf(stderr, "clbatch run: %s: %s\n", plan->out_path, err.message);
+    fprintf(stderr, "clbatch run: %s: %s\n", path, err.message);
     fclose(csv);
     *exit_code = 1;
     return NULL;
@@ -527,7 +545,7 @@ int clb_cmd_run(int argc, char **argv) {
   }
   struct clb_device_list devices = {0};
   struct clb_topology *topology = NULL;
-  FILE *csv = NULL;
+  FILE *csv = NULL, *passes_csv = NULL;
   cJSON *description = NULL;
   if ((code = clb_cli_devices("run", plan->device_spec, &devices)) != 0)
     return code;
@@ -535,10 +553,18 @@ int clb_cmd_run(int argc, char **argv) {
   if (!plan->out_path[0])
     default_out_path(plan->out_path, sizeof plan->out_path);
   int open_code = 0;
-  csv = open_results(plan, &open_code);
+  csv = open_results(plan->out_path, plan->resume, &open_code);
   if (!csv) {
     code = open_code;
     goto done;
+  }
+  if (plan->passes > 1) {
+    char passes_path[1200];
+    clb_passes_path(plan->out_path, passes_path, sizeof passes_path);
+    if (!(passes_csv = open_results(passes_path, plan->resume, &open_code))) {
+      code = open_code;
+      goto done;
+    }
   }
   struct clb_host_check check = {0};
   check_host(plan, &check);
@@ -559,7 +585,8 @@ int clb_cmd_run(int argc, char **argv) {
   struct clb_sweep_listener listener = {show_configuration, show_timing, show_note, &line};
   struct clb_host_snapshot before = {0};
   (void)clb_host_snapshot_take("", getpid(), &before); /* a part it cannot read stays unknown */
-  int swept = clb_sweep_run(plan, config_path, &devices, csv, &listener, &stats, &err);
+  int swept =
+      clb_sweep_run(plan, config_path, &devices, csv, passes_csv, &listener, &stats, &err);
   clear_progress(&line);
   report_host_during_run(plan, &before, &check, description);
   if (swept != 0) {
@@ -568,6 +595,9 @@ int clb_cmd_run(int argc, char **argv) {
   }
   fclose(csv);
   csv = NULL;
+  if (passes_csv)
+    fclose(passes_csv);
+  passes_csv = NULL;
   code = finish_run(plan, description);
   if (code == 0 && (stats.devices_timed_out > 0 || stats.rows_failed > 0)) {
     fprintf(stderr,
@@ -584,6 +614,8 @@ int clb_cmd_run(int argc, char **argv) {
 done:
   if (csv)
     fclose(csv);
+  if (passes_csv)
+    fclose(passes_csv);
   cJSON_Delete(description);
   clb_topology_destroy(topology);
   clb_platform_list_destroy(&devices);

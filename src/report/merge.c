@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "results/advise.h"
+#include "results/passes.h"
 #include "util/files.h"
 
 struct entry {
@@ -111,6 +112,14 @@ static int read_inputs(const char *const *inputs, size_t n_inputs,
                       inputs[f]);
       continue;
     }
+    if (clb_passes_is_path(inputs[f])) {
+      skipped++;
+      clb_report_note(notes,
+                      "skipped %s: the rows of each pass of `clbatch run --passes`, which "
+                      "the results beside it combine",
+                      inputs[f]);
+      continue;
+    }
     int rc = clb_results_read(inputs[f], &m->all, &m->n_all, warning, sizeof warning, err);
     if (rc != CLB_OK) {
       summary->bad_input = 1;
@@ -123,8 +132,9 @@ static int read_inputs(const char *const *inputs, size_t n_inputs,
   if (n_inputs > 0 && skipped == n_inputs) {
     summary->bad_input = 1;
     return clb_failf(err, CLB_E_PARSE,
-                     "none of the %zu input(s) holds results: all are recommendation files "
-                     "(FILE.recommend.csv); give the results CSVs beside them",
+                     "none of the %zu input(s) holds results: all are recommendation "
+                     "(FILE.recommend.csv) or passes (FILE.passes.csv) files; give the results "
+                     "CSVs beside them",
                      n_inputs);
   }
   return CLB_OK;

@@ -28,19 +28,21 @@ const struct clb_column clb_columns[] = {
 
 const size_t clb_column_count = sizeof clb_columns / sizeof clb_columns[0];
 
-/* Columns schema 2 added; a schema 1 file has every other column, in order. */
-static const char *const added_in_2[] = {"repeat",        "step_s_ci_low", "step_s_ci_high",
-                                         "step_rmad",     "rounds",        "stable",
-                                         "host_warnings"};
+/* Columns added after schema 1, with the schema that added them; a file of
+ * an older schema has every other column, in order. */
+static const struct {
+  const char *name;
+  int version;
+} added_columns[] = {{"repeat", 2},    {"step_s_ci_low", 2}, {"step_s_ci_high", 2},
+                     {"step_rmad", 2}, {"rounds", 2},        {"stable", 2},
+                     {"host_warnings", 2}, {"passes", 3}};
 
 int clb_column_in_schema(size_t column, int version) {
   if (column >= clb_column_count || version < CLB_SCHEMA_OLDEST || version > CLB_SCHEMA_VERSION)
     return 0;
-  if (version >= 2)
-    return 1;
-  for (size_t i = 0; i < sizeof added_in_2 / sizeof added_in_2[0]; i++)
-    if (strcmp(clb_columns[column].name, added_in_2[i]) == 0)
-      return 0;
+  for (size_t i = 0; i < sizeof added_columns / sizeof added_columns[0]; i++)
+    if (strcmp(clb_columns[column].name, added_columns[i].name) == 0)
+      return version >= added_columns[i].version;
   return 1;
 }
 
@@ -239,13 +241,15 @@ static void copy_string(char *dst, const char *src) {
 
 /* A row of a file of schema `version` (columns `layout`), as a row of the
  * current schema: the columns that version lacks stay empty, except the
- * repeat, which was 1 before it had a column. */
+ * repeat and the passes, which were 1 before they had a column. */
 static int fill_row(const char *path, const struct clb_csv_record *rec, int version,
                     const size_t *layout, size_t n_layout, struct clb_row *row,
                     struct clb_error *err) {
   clb_row_init(row);
   if (version < 2)
     row->repeat = 1;
+  if (version < 3)
+    row->passes = 1;
   for (size_t i = 0; i < n_layout; i++) {
     const struct clb_column *col = &clb_columns[layout[i]];
     const char *text = clb_csv_field(rec, i);

@@ -11,13 +11,13 @@
 
 #include "util/errors.h"
 
-#define CLB_SCHEMA_VERSION 2
-/* The oldest schema the reader still accepts: version 1 lacks the columns
- * results.c lists as added in 2 (read back as empty / NaN). */
+#define CLB_SCHEMA_VERSION 3
+/* The oldest schema the reader still accepts: older versions lack the
+ * columns results.c lists as added later (read back as empty / NaN). */
 #define CLB_SCHEMA_OLDEST 1
 
 #define CLB_COLUMNS(X)                                                                      \
-  X(schema, INT, "", "schema version of this row (this document describes 2)")              \
+  X(schema, INT, "", "schema version of this row (this document describes 3)")              \
   X(clbatch_version, STR, "", "clbatch version that wrote the row")                         \
   X(timestamp, STR, "ISO 8601 UTC", "when the row was measured")                            \
   X(host, STR, "", "host name")                                                             \
@@ -52,6 +52,7 @@
   X(step_s_ci_high, REAL, "s", "95% confidence interval of step_s_median, high end") \
   X(step_rmad, REAL, "", "median absolute deviation of step time / step_s_median (robust spread)") \
   X(rounds, INT, "", "timed rounds behind the interval") \
+  X(passes, INT, "", "worker processes that measured the row in turn (`--passes P`); with 2 or more the step time is the mean of their medians and the interval its t interval (results/SCHEMA.md)") \
   X(stable, INT, "", "1: the interval reached +-target_ci of the median; 0: --max-time or --max-reps came first (unstable)") \
   X(wall_step_s, REAL, "s", "wall time per step over back-to-back steps, host overhead included") \
   X(steps_per_s, REAL, "1/s", "1 / step_s_median")                                          \

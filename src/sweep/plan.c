@@ -319,6 +319,13 @@ static void format_config(const struct clb_option *option, const void *target, c
     "of in turns with the device's others (a slow phase of the\n"                               \
     "machine then lands on whichever ran at that moment)",                                      \
     HOW, CLB_OPT_NEGATE, NULL, NULL)                                                            \
+  X("passes", SIZE, passes, 1, 64, "3", "P",                                        \
+    "measure each configuration in P worker processes, one after\n"                            \
+    "the other, each with 1/P of --min-time and --max-time; the\n"                             \
+    "row is the mean of their medians with a t interval, which\n"                              \
+    "holds the spread between processes (rows of each pass in\n"                               \
+    "FILE.passes.csv)",                                                                         \
+    HOW, 0, NULL, NULL)                                                                         \
   X("repeat", SIZE, repeat, 1, 1000, "1", "R",                                      \
     "run the whole plan R times in a row; rows carry their\n"                                   \
     "repeat, and `clbatch report` shows how far repeats agree",                                 \

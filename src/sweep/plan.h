@@ -36,6 +36,7 @@ struct clb_plan {
   int interleave;          /* time a device's configurations in turns */
   int tune_first;          /* --tune: `clbatch tune` untuned devices before the run */
   double tune_budget_s;    /* its --budget */
+  size_t passes;           /* worker processes per configuration, combined into one row */
   size_t repeat;           /* the whole plan, this many times */
   char host_warnings[320]; /* found before the run; recorded in every row */
   double timeout_s;        /* per device; 0 = none */

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "results/passes.h"
 #include "sweep/wire.h"
 #include "sweep/worker.h"
 #include "util/clock.h"
@@ -23,7 +24,32 @@ extern char **environ;
 struct progress {
   const struct clb_sweep_listener *listener;
   size_t done, total;
+  /* The workers' notes said so far: each pass's worker says the same about
+   * its device, which the user needs to read once. */
+  char **notes_said;
+  size_t n_notes_said;
 };
+
+/* Whether a worker's note was said before; remembers it if not. Out of
+ * memory only means a note may be said twice. */
+static int note_said_before(struct progress *p, const char *text) {
+  for (size_t i = 0; i < p->n_notes_said; i++)
+    if (strcmp(p->notes_said[i], text) == 0)
+      return 1;
+  char **grown = realloc(p->notes_said, (p->n_notes_said + 1) * sizeof *grown);
+  if (grown) {
+    p->notes_said = grown;
+    if ((grown[p->n_notes_said] = strdup(text)) != NULL)
+      p->n_notes_said++;
+  }
+  return 0;
+}
+
+static void progress_destroy(struct progress *p) {
+  for (size_t i = 0; i < p->n_notes_said; i++)
+    free(p->notes_said[i]);
+  free(p->notes_said);
+}
 
 static void report_start(const struct progress *p, const struct clb_row *row) {
   if (p->listener && p->listener->configuration)
@@ -58,24 +84,35 @@ static int write_row(FILE *csv, const struct clb_row *row, struct clb_sweep_stat
   return 0;
 }
 
-static int spawn_worker(const char *config_path, const struct clb_plan *plan,
-                        const char *device_index, size_t repeat, int resume, int write_fd,
-                        pid_t *pid) {
-  char fd_text[16], repeat_text[32];
+/* What one worker process measures: a device's plan, in one repeat and one
+ * pass, its rows going to `rows_path` (which it reads back to resume). */
+struct worker_job {
+  const char *config_path;
+  const char *device_index;
+  size_t repeat, pass;
+  const char *rows_path;
+  FILE *csv; /* rows_path, open for appending */
+};
+
+static int spawn_worker(const struct worker_job *job, int resume, int write_fd, pid_t *pid) {
+  char fd_text[16], repeat_text[32], pass_text[32];
   snprintf(fd_text, sizeof fd_text, "%d", 3);
-  snprintf(repeat_text, sizeof repeat_text, "%zu", repeat);
+  snprintf(repeat_text, sizeof repeat_text, "%zu", job->repeat);
+  snprintf(pass_text, sizeof pass_text, "%zu", job->pass);
   char *argv[] = {"clbatch",
                   "__worker",
                   "--config",
-                  (char *)config_path,
+                  (char *)job->config_path,
                   "--out",
-                  (char *)plan->out_path,
+                  (char *)job->rows_path,
                   "--worker-device",
-                  (char *)device_index,
+                  (char *)job->device_index,
                   "--worker-fd",
                   fd_text,
                   "--worker-repeat",
                   repeat_text,
+                  "--worker-pass",
+                  pass_text,
                   resume ? "--resume" : NULL,
                   NULL};
   posix_spawn_file_actions_t actions;
@@ -177,7 +214,8 @@ static int handle_message(const struct clb_wire *message, struct begun *begun, F
     progress->done++;
     return write_row(csv, &message->row, stats, err);
   case CLB_WIRE_LOG:
-    report_note(progress, "%s", message->text);
+    if (!note_said_before(progress, message->text))
+      report_note(progress, "%s", message->text);
     return 0;
   case CLB_WIRE_DONE:
     run->finished = 1;
@@ -188,10 +226,12 @@ static int handle_message(const struct clb_wire *message, struct begun *begun, F
 }
 
 /* One worker's life: read its messages until it ends or the deadline passes. */
-static int follow_worker(const struct clb_plan *plan, const char *config_path,
-                         const char *device_index, size_t repeat, int resume, double deadline,
-                         FILE *csv, struct progress *progress, struct clb_sweep_stats *stats,
-                         struct device_run *run, struct clb_error *err) {
+static int follow_worker(const struct clb_plan *plan, const struct worker_job *job, int resume,
+                         double deadline, struct progress *progress,
+                         struct clb_sweep_stats *stats, struct device_run *run,
+                         struct clb_error *err) {
+  const char *device_index = job->device_index;
+  FILE *csv = job->csv;
   int fds[2];
   pid_t pid = 0;
   int rc = 0;
@@ -204,7 +244,7 @@ static int follow_worker(const struct clb_plan *plan, const char *config_path,
   /* The worker must not inherit the read end: holding it, a worker whose
    * parent died would block forever on a full pipe instead of getting EPIPE. */
   (void)fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-  if (spawn_worker(config_path, plan, device_index, repeat, resume, fds[1], &pid) != 0) {
+  if (spawn_worker(job, resume, fds[1], &pid) != 0) {
     close(fds[0]);
     close(fds[1]);
     free(message);
@@ -260,20 +300,19 @@ static int follow_worker(const struct clb_plan *plan, const char *config_path,
   return rc;
 }
 
-/* One repeat of the plan on one device: its worker, restarted after a crash
- * to finish what is left, as long as each one makes progress. */
-static int run_device(const struct clb_plan *plan, const char *config_path,
-                      const struct clb_device_info *device, size_t repeat, FILE *csv,
-                      struct progress *progress, struct clb_sweep_stats *stats,
-                      struct clb_error *err) {
+/* One repeat (and pass) of the plan on one device: its worker, restarted
+ * after a crash to finish what is left, as long as each one makes progress. */
+static int run_device(const struct clb_plan *plan, struct worker_job job,
+                      const struct clb_device_info *device, struct progress *progress,
+                      struct clb_sweep_stats *stats, struct clb_error *err) {
   char index[32];
   clb_device_id_string(device, index, sizeof index);
+  job.device_index = index;
   double deadline = clb_now() + plan->timeout_s;
   int resume = plan->resume;
   for (int attempt = 0; attempt < 1000; attempt++) {
     struct device_run run = {0};
-    int rc = follow_worker(plan, config_path, index, repeat, resume, deadline, csv, progress,
-                           stats, &run, err);
+    int rc = follow_worker(plan, &job, resume, deadline, progress, stats, &run, err);
     if (rc != 0)
       return rc;
     if (run.timed_out) {
@@ -294,21 +333,60 @@ static int run_device(const struct clb_plan *plan, const char *config_path,
   return 0;
 }
 
-int clb_sweep_run(const struct clb_plan *plan, const char *config_path,
-                  const struct clb_device_list *devices, FILE *csv,
-                  const struct clb_sweep_listener *listener, struct clb_sweep_stats *stats,
-                  struct clb_error *err) {
-  struct progress progress = {listener, 0, 0};
-  memset(stats, 0, sizeof *stats);
-  size_t repeats = plan->repeat ? plan->repeat : 1;
-  progress.total = repeats * devices->count * plan->model_count * plan->precision_count *
-                   plan->batch_count;
-  for (size_t repeat = 1; repeat <= repeats; repeat++)
+/* One repeat with --passes P: every device measures the plan P times (pass 1
+ * on every device, then pass 2, ...: a slow phase of the machine hits one
+ * pass, not one configuration), the rows going to the passes file; then each
+ * configuration's combined row goes to the results. */
+static int run_passes(const struct clb_plan *plan, struct worker_job job,
+                      const struct clb_device_list *devices, FILE *csv,
+                      struct progress *progress, struct clb_sweep_stats *stats,
+                      struct clb_error *err) {
+  /* A pass's rows are the combined row's data, not results of their own:
+   * only the combined rows count as written or failed. */
+  size_t written = stats->rows_written, failed = stats->rows_failed;
+  for (job.pass = 1; job.pass <= plan->passes; job.pass++)
     for (size_t i = 0; i < devices->count; i++) {
-      int rc = run_device(plan, config_path, &devices->items[i], repeat, csv, &progress, stats,
-                          err);
+      int rc = run_device(plan, job, &devices->items[i], progress, stats, err);
       if (rc != 0)
         return rc;
     }
-  return 0;
+  stats->rows_written = written;
+  stats->rows_failed = failed;
+  fflush(job.csv);
+  struct clb_row *combined = NULL;
+  size_t n = 0;
+  int rc = clb_passes_combined_rows(plan->out_path, job.repeat, plan->measure.target_ci,
+                                    &combined, &n, err);
+  for (size_t i = 0; rc == 0 && i < n; i++)
+    rc = write_row(csv, &combined[i], stats, err);
+  free(combined);
+  return rc;
+}
+
+int clb_sweep_run(const struct clb_plan *plan, const char *config_path,
+                  const struct clb_device_list *devices, FILE *csv, FILE *passes_csv,
+                  const struct clb_sweep_listener *listener, struct clb_sweep_stats *stats,
+                  struct clb_error *err) {
+  struct progress progress = {listener, 0, 0, NULL, 0};
+  memset(stats, 0, sizeof *stats);
+  size_t repeats = plan->repeat ? plan->repeat : 1;
+  size_t passes = plan->passes > 1 ? plan->passes : 1;
+  char passes_path[1100];
+  clb_passes_path(plan->out_path, passes_path, sizeof passes_path);
+  progress.total = repeats * passes * devices->count * plan->model_count *
+                   plan->precision_count * plan->batch_count;
+  int rc = 0;
+  for (size_t repeat = 1; repeat <= repeats && rc == 0; repeat++) {
+    struct worker_job job = {config_path, NULL, repeat, 1, plan->out_path, csv};
+    if (passes > 1) {
+      job.rows_path = passes_path;
+      job.csv = passes_csv;
+      rc = run_passes(plan, job, devices, csv, &progress, stats, err);
+      continue;
+    }
+    for (size_t i = 0; i < devices->count && rc == 0; i++)
+      rc = run_device(plan, job, &devices->items[i], &progress, stats, err);
+  }
+  progress_destroy(&progress);
+  return rc;
 }

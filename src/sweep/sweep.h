@@ -34,9 +34,11 @@ struct clb_sweep_listener {
 /* Runs the plan on every device of `devices`, plan->repeat times over (repeat
  * 1 on every device, then repeat 2, ...). `csv` is open for appending and
  * already has its header; `config_path` is the effective configuration the
- * workers read. */
+ * workers read. With plan->passes > 1 each repeat is measured in that many
+ * passes whose rows go to `passes_csv` (results/passes.h's file, open like
+ * `csv`), and `csv` gets each configuration's combined row. */
 int clb_sweep_run(const struct clb_plan *plan, const char *config_path,
-                  const struct clb_device_list *devices, FILE *csv,
+                  const struct clb_device_list *devices, FILE *csv, FILE *passes_csv,
                   const struct clb_sweep_listener *listener, struct clb_sweep_stats *stats,
                   struct clb_error *err);
 

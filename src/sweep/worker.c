@@ -29,6 +29,7 @@ struct worker {
   const struct clb_plan *plan;
   int fd;
   size_t repeat;          /* which repeat of the plan this process measures */
+  size_t pass;            /* and which of its passes (1 without --passes) */
   uint32_t next_sequence; /* of the next BEGIN */
   struct clb_cl cl;
   const struct clb_device_info *dev;
@@ -113,6 +114,7 @@ static void fill_identity(struct worker *w, struct clb_row *row, const struct cl
   row->n_classes = (double)shape->c;
   row->batch = (double)batch;
   row->repeat = (double)w->repeat;
+  row->passes = 1; /* one process; the parent combines passes */
   COPY(host_warnings, w->plan->host_warnings);
   COPY(data_on, w->plan->data_on_host ? "host" : "device");
   row->steps_per_epoch = (double)((n + batch - 1) / batch);
@@ -121,13 +123,15 @@ static void fill_identity(struct worker *w, struct clb_row *row, const struct cl
   row->tuned = 0;
 }
 
+/* Done when the rows file holds a row of this configuration for this pass:
+ * pass k's rows follow k - 1 earlier ones of the same configuration. */
 static int already_done(struct worker *w, const struct clb_row *row) {
   char key[2048];
+  size_t found = 0;
   clb_row_key(row, key, sizeof key);
   for (size_t i = 0; i < w->done_count; i++)
-    if (strcmp(w->done_keys[i], key) == 0)
-      return 1;
-  return 0;
+    found += strcmp(w->done_keys[i], key) == 0;
+  return found >= w->pass;
 }
 
 static void load_done_keys(struct worker *w) {
@@ -676,8 +680,9 @@ static const struct clb_device_info *find_device(const struct clb_device_list *l
   return NULL;
 }
 
-int clb_worker_run(const struct clb_plan *plan, const char *device_index, size_t repeat, int fd) {
-  struct worker w = {.plan = plan, .fd = fd, .repeat = repeat};
+int clb_worker_run(const struct clb_plan *plan, const char *device_index, size_t repeat,
+                   size_t pass, int fd) {
+  struct worker w = {.plan = plan, .fd = fd, .repeat = repeat, .pass = pass ? pass : 1};
   struct clb_device_list list = {0};
   struct clb_topology *topology = NULL;
   struct plan_state prepared = {0};

@@ -14,12 +14,13 @@
 #define CLB_WORKER_CONTEXT_LOST 3 /* CL_OUT_OF_RESOURCES: the context is suspect; respawn */
 
 /* Runs the whole plan on device `device_index` ("P:D") as repeat number
- * `repeat` (1, 2, ...), skipping rows the results file already holds when
+ * `repeat` (1, 2, ...) and pass `pass` (1 without --passes), skipping rows
+ * the rows file (plan->out_path) already holds for that pass when
  * plan->resume is set. Every model and precision is prepared first (peak,
  * exact noise, probes); then the configurations are set up in plan order and
  * timed in turns, as many at a time as a quarter of the device's memory holds
  * (one at a time with plan->interleave off). Returns an exit code. */
 int clb_worker_run(const struct clb_plan *plan, const char *device_index, size_t repeat,
-                   int fd);
+                   size_t pass, int fd);
 
 #endif

@@ -1,0 +1,235 @@
+/* `clbatch run --passes P`: the combination of P worker processes' rows
+ * against the t interval by hand, and the run end to end on PoCL (one
+ * combined row per configuration, each pass's rows beside it, resume). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "measure/stats.h"
+#include "results/passes.h"
+#include "results/results.h"
+
+/* An ok pass of softmax B = 64 whose median step is `median` seconds, with
+ * the columns the worker derives from it filled consistently. */
+static struct clb_row pass_row(double median, double fastest) {
+  struct clb_row r;
+  clb_row_init(&r);
+  snprintf(r.status, sizeof r.status, "ok");
+  snprintf(r.model, sizeof r.model, "softmax");
+  r.batch = 64;
+  r.repeat = 1;
+  r.passes = 1;
+  r.steps_per_epoch = 16;
+  r.step_s_median = median;
+  r.step_s_min = fastest;
+  r.step_s_p10 = 0.9 * median;
+  r.step_s_p90 = 1.2 * median;
+  r.step_cv = 0.1;
+  r.step_rmad = 0.05;
+  r.step_s_ci_low = 0.99 * median;
+  r.step_s_ci_high = 1.01 * median;
+  r.reps = 100;
+  r.rounds = 10;
+  r.stable = 1;
+  r.wall_step_s = 1.5 * median;
+  r.steps_per_s = 1 / median;
+  r.samples_per_s = 64 / median;
+  r.gflops = 2e-3 / median;
+  r.gbytes_per_s = 4e-3 / median;
+  r.peak_gflops = 100;
+  r.pct_peak_flops = 100 * r.gflops / 100;
+  r.peak_gbytes_per_s = 50;
+  r.pct_peak_bw = 100 * r.gbytes_per_s / 50;
+  r.epoch_s = 16 * median;
+  r.host_rss_bytes = 1e8;
+  return r;
+}
+
+/* 1e-9: what the t quantile's series gives; a wrong formula is off by far more. */
+static void expect_close(double got, double want, const char *what) {
+  cr_expect(fabs(got - want) <= 1e-9 * fabs(want), "%s: %.17g, expected %.17g", what, got, want);
+}
+
+Test(passes, three_passes_give_the_mean_and_its_t_interval) {
+  struct clb_row p[3] = {pass_row(1e-3, 0.8e-3), pass_row(2e-3, 0.7e-3), pass_row(3e-3, 0.9e-3)};
+  p[1].host_rss_bytes = 3e8;
+  struct clb_row out;
+  clb_passes_combine(p, 3, 0.01, &out);
+  /* mean 2 ms, sample standard deviation 1 ms, t(0.975, 2) = 4.302652729911275. */
+  double half = 4.302652729911275 * 1e-3 / sqrt(3.0);
+  expect_close(out.step_s_median, 2e-3, "mean of the medians");
+  cr_expect_eq(out.step_s_ci_low, 0, "2 ms - 2.48 ms: a time's interval stops at 0");
+  expect_close(out.step_s_ci_high, 2e-3 + half, "high end");
+  struct clb_row narrow[3] = {pass_row(1.9e-3, 1e-3), pass_row(2e-3, 1e-3), pass_row(2.1e-3, 1e-3)};
+  struct clb_row tight;
+  clb_passes_combine(narrow, 3, 0.01, &tight);
+  expect_close(tight.step_s_ci_low, 2e-3 - half / 10, "low end (sd 0.1 ms)");
+  cr_expect_eq(out.stable, 0, "+-124 %% is far from +-1 %%");
+  cr_expect_eq(out.passes, 3);
+  cr_expect_eq(out.reps, 300);
+  cr_expect_eq(out.rounds, 30);
+  expect_close(out.step_s_min, 0.7e-3, "fastest step of all");
+  expect_close(out.step_s_p10, 0.9 * 2e-3, "median of the p10s");
+  expect_close(out.wall_step_s, 1.5 * 2e-3, "median of the wall times");
+  /* Every derived column follows the new step time. */
+  expect_close(out.samples_per_s, 64 / 2e-3, "samples/s");
+  expect_close(out.steps_per_s, 1 / 2e-3, "steps/s");
+  expect_close(out.gflops, 2e-3 / 2e-3, "GFLOP/s");
+  expect_close(out.gbytes_per_s, 4e-3 / 2e-3, "GB/s");
+  expect_close(out.pct_peak_flops, 100 * (2e-3 / 2e-3) / 100, "% peak FLOP/s");
+  expect_close(out.pct_peak_bw, 100 * (4e-3 / 2e-3) / 50, "% peak BW");
+  expect_close(out.epoch_s, 16 * 2e-3, "epoch");
+  cr_expect_eq(out.host_rss_bytes, 3e8, "the largest process");
+  cr_expect_str_eq(out.status, "ok");
+  cr_expect_str_eq(out.message, "");
+}
+
+Test(passes, passes_that_agree_are_stable) {
+  struct clb_row p[3] = {pass_row(1.000e-3, 1e-3), pass_row(1.001e-3, 1e-3),
+                         pass_row(0.999e-3, 1e-3)};
+  struct clb_row out;
+  /* Standard deviation 1 us: +-0.25 % of 1 ms, inside +-1 % but not +-0.2 %. */
+  clb_passes_combine(p, 3, 0.01, &out);
+  cr_expect_eq(out.stable, 1);
+  clb_passes_combine(p, 3, 0.002, &out);
+  cr_expect_eq(out.stable, 0);
+  /* The same agreement with one pass unstable is still stable: the passes'
+   * own intervals do not enter the combined one. */
+  p[0].stable = 0;
+  clb_passes_combine(p, 3, 0.01, &out);
+  cr_expect_eq(out.stable, 1);
+}
+
+Test(passes, a_failed_pass_is_named_and_the_row_is_unstable) {
+  struct clb_row p[3] = {pass_row(1e-3, 1e-3), pass_row(5e-3, 1e-3), pass_row(1.002e-3, 1e-3)};
+  snprintf(p[1].status, sizeof p[1].status, "error");
+  snprintf(p[1].message, sizeof p[1].message, "clEnqueueNDRangeKernel on dev: -5");
+  p[1].step_s_median = NAN;
+  struct clb_row out;
+  clb_passes_combine(p, 3, 0.05, &out);
+  expect_close(out.step_s_median, 1.001e-3, "mean of the two ok passes");
+  double half = 12.706204736174707 * sqrt(2e-12) / sqrt(2.0);
+  expect_close(out.step_s_ci_high, 1.001e-3 + half, "t(0.975, 1) interval");
+  cr_expect_eq(out.stable, 0, "a pass failed: not stable, however narrow");
+  cr_expect_str_eq(out.status, "ok");
+  cr_expect_str_eq(out.message, "pass 2 of 3: error: clEnqueueNDRangeKernel on dev: -5");
+  cr_expect_eq(out.passes, 3);
+}
+
+Test(passes, one_ok_pass_or_none) {
+  struct clb_row p[2] = {pass_row(1e-3, 1e-3), pass_row(2e-3, 1e-3)};
+  snprintf(p[0].status, sizeof p[0].status, "timeout");
+  struct clb_row out;
+  clb_passes_combine(p, 2, 0.5, &out);
+  expect_close(out.step_s_median, 2e-3, "the one ok pass");
+  expect_close(out.step_s_ci_high, 1.01 * 2e-3, "its own interval");
+  cr_expect_eq(out.stable, 0, "one process: no spread between processes");
+  snprintf(p[1].status, sizeof p[1].status, "oom");
+  snprintf(p[1].message, sizeof p[1].message, "out of memory");
+  clb_passes_combine(p, 2, 0.5, &out);
+  cr_expect_str_eq(out.status, "oom", "no ok pass: the last pass's row");
+  cr_expect_str_eq(out.message, "out of memory");
+  cr_expect_eq(out.passes, 2);
+}
+
+Test(passes, passes_file_is_named_after_the_results) {
+  char path[256];
+  clb_passes_path("results/local/run-x.csv", path, sizeof path);
+  cr_expect_str_eq(path, "results/local/run-x.passes.csv");
+  clb_passes_path("noext", path, sizeof path);
+  cr_expect_str_eq(path, "noext.passes.csv");
+  cr_expect(clb_passes_is_path("a/b.passes.csv"));
+  cr_expect(!clb_passes_is_path("a/b.csv"));
+}
+
+/* ---- end to end ------------------------------------------------------------ */
+
+#define QUICK                                                                                      \
+  "--samples 256 --features 8 --hidden 16 --classes 3 --warmup 1 "                                 \
+  "--min-time 0.01 --max-time 0.06 --noise-batches 4 --quiet"
+
+static struct clb_row *read_rows(const char *path, size_t *count) {
+  struct clb_row *rows = NULL;
+  struct clb_error err = {0};
+  char warning[512] = "";
+  *count = 0;
+  cr_assert_eq(clb_results_read(path, &rows, count, warning, sizeof warning, &err), 0, "%s",
+               err.message);
+  return rows;
+}
+
+/* Each combined row against the pass rows of its configuration. */
+static void expect_combined(const struct clb_row *rows, size_t n, const struct clb_row *passes,
+                            size_t n_passes, size_t per_config) {
+  for (size_t i = 0; i < n; i++) {
+    double medians[8];
+    size_t m = 0;
+    for (size_t k = 0; k < n_passes; k++)
+      if (passes[k].batch == rows[i].batch && !strcmp(passes[k].model, rows[i].model) && m < 8) {
+        cr_expect_eq(passes[k].passes, 1, "a pass row is one process");
+        medians[m++] = passes[k].step_s_median;
+      }
+    cr_assert_eq(m, per_config, "%s B=%.0f: %zu pass rows", rows[i].model, rows[i].batch, m);
+    double mean, low, high;
+    clb_stats_mean_ci(medians, m, 0.95, &mean, &low, &high);
+    cr_expect_eq(rows[i].passes, per_config);
+    /* The CSV keeps 9 significant digits. */
+    cr_expect(fabs(rows[i].step_s_median - mean) <= 1e-8 * mean, "%s B=%.0f: %g vs mean %g",
+              rows[i].model, rows[i].batch, rows[i].step_s_median, mean);
+    /* Both sides round to 9 digits the pass medians the interval comes from. */
+    double tolerance = 1e-8 * (mean + (high - mean));
+    cr_expect(fabs(rows[i].step_s_ci_high - high) <= tolerance, "%g vs %g",
+              rows[i].step_s_ci_high, high);
+    cr_expect(fabs(rows[i].step_s_ci_low - fmax(low, 0)) <= tolerance, "%g vs %g",
+              rows[i].step_s_ci_low, low);
+    cr_expect(fabs(rows[i].samples_per_s - rows[i].batch / mean) <= 1e-8 * rows[i].samples_per_s);
+  }
+}
+
+Test(passes, run_writes_one_combined_row_per_configuration, .timeout = 240) {
+  if (!clb_test_require_device())
+    return;
+  char *dir = clb_test_tmpdir();
+  char args[1024], path[512], passes_path[600];
+  snprintf(path, sizeof path, "%s/p.csv", dir);
+  snprintf(passes_path, sizeof passes_path, "%s/p.passes.csv", dir);
+  snprintf(args, sizeof args,
+           "run --device @DEV --model linreg,softmax --batch 2,32 --passes 3 " QUICK " --out %s",
+           path);
+  char *err = NULL;
+  cr_assert_eq(clb_test_run_cli(args, NULL, &err), 0, "%s", err);
+  free(err);
+  size_t n = 0, n_passes = 0;
+  struct clb_row *rows = read_rows(path, &n);
+  struct clb_row *passes = read_rows(passes_path, &n_passes);
+  cr_assert_eq(n, 4, "one row per configuration");
+  cr_assert_eq(n_passes, 12, "three per configuration");
+  expect_combined(rows, n, passes, n_passes, 3);
+
+  /* Resume after the passes finished but before the combined rows were
+   * written: they are combined again, nothing is measured again. */
+  FILE *truncated = fopen(path, "w");
+  cr_assert_not_null(truncated);
+  cr_assert_eq(clb_results_write_header(truncated, NULL), 0);
+  cr_assert_eq(clb_results_write_row(truncated, &rows[0], NULL), 0);
+  fclose(truncated);
+  snprintf(args, sizeof args,
+           "run --device @DEV --model linreg,softmax --batch 2,32 --passes 3 " QUICK
+           " --out %s --resume",
+           path);
+  cr_assert_eq(clb_test_run_cli(args, NULL, &err), 0, "%s", err);
+  free(err);
+  free(rows);
+  free(passes);
+  rows = read_rows(path, &n);
+  passes = read_rows(passes_path, &n_passes);
+  cr_expect_eq(n, 4, "the three missing rows, and no duplicate of the first");
+  cr_expect_eq(n_passes, 12, "no pass measured again");
+  expect_combined(rows, n, passes, n_passes, 3);
+  free(rows);
+  free(passes);
+  clb_test_remove_tmpdir(dir);
+}
