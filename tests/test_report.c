@@ -535,6 +535,14 @@ Test(report_cli, recommendation_files_in_a_glob_are_skipped) {
   cr_expect_eq(clb_test_run_cli(args, &out, &err), 0, "%s", err);
   cr_expect_not_null(strstr(out, "skipped "), "%s", out);
   cr_expect_not_null(strstr(out, "gpu-node01.recommend.csv: the recommendations"), "%s", out);
+  cr_expect_not_null(strstr(out, "from 1 file(s) (1 recommendation or passes file(s) skipped)"),
+                     "%s", out);
+  char *md = read_in(dir, "out/report.md");
+  cr_assert_not_null(md);
+  cr_expect_not_null(strstr(md, "from 1 file(s) (1 recommendation or passes file(s) skipped)"));
+  cr_expect_null(strstr(md, "gpu-node01.recommend.csv"), "only results files are sources:\n%s",
+                 md);
+  free(md);
   free(out);
   free(err);
   /* A --passes run leaves FILE.passes.csv beside its results: a glob takes it too. */
@@ -548,6 +556,19 @@ Test(report_cli, recommendation_files_in_a_glob_are_skipped) {
   cr_expect_null(strstr(out, "duplicate host="), "its rows are not merged: %s", out);
   free(out);
   free(err);
+  /* A fleet's glob hands over one of each per task: one note per kind. */
+  char *advice2 = clb_test_write_file(dir, "cpu-node07.recommend.csv", CLB_ADVISE_CSV_HEADER "\n");
+  snprintf(args, sizeof args, "report %s %s %s %s --out %s/many", THREE_FILES[0], advice, advice2,
+           passes, dir);
+  out = err = NULL;
+  cr_expect_eq(clb_test_run_cli(args, &out, &err), 0, "%s", err);
+  cr_expect_not_null(strstr(out, "skipped 2 recommendation files"), "%s", out);
+  cr_expect_eq(clb_test_count_of(out, "skipped "), 2, "two notes, not three:\n%s", out);
+  cr_expect_not_null(strstr(out, "from 1 file(s) (3 recommendation or passes file(s) skipped)"),
+                     "%s", out);
+  free(out);
+  free(err);
+  free(advice2);
   free(passes);
   snprintf(args, sizeof args, "report %s --out %s/alone", advice, dir);
   out = err = NULL;

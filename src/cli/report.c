@@ -138,9 +138,12 @@ int clb_cmd_report(int argc, char **argv) {
     }
     summary.plots_written += study_summary.plots_written;
   }
-  printf("report: %zu rows from %zu file(s), %zu duplicate(s) dropped, %zu plot(s) in %s/\n",
-         summary.rows_merged, opt.n_inputs, summary.duplicates, summary.plots_written,
-         opt.out_dir ? opt.out_dir : "report");
+  printf("report: %zu rows from %zu file(s)", summary.rows_merged,
+         opt.n_inputs - summary.inputs_skipped);
+  if (summary.inputs_skipped)
+    printf(" (%zu recommendation or passes file(s) skipped)", summary.inputs_skipped);
+  printf(", %zu duplicate(s) dropped, %zu plot(s) in %s/\n", summary.duplicates,
+         summary.plots_written, opt.out_dir ? opt.out_dir : "report");
   exit_code = 0;
 
 done:

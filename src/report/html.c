@@ -175,13 +175,18 @@ static void html_head(struct clb_sbuf *h, const struct clb_report_page *page) {
                    "<title>clbatch report</title>\n<style>\n");
   clb_sbuf_puts(h, HTML_STYLE);
   clb_sbuf_puts(h, "</style>\n</head>\n<body>\n<h1>clbatch report</h1>\n");
-  clb_sbuf_printf(h, "<p class=\"note\">%zu rows from %zu file(s):", page->merged->count,
-                  page->n_inputs);
-  for (size_t f = 0; f < page->n_inputs; f++) {
-    clb_sbuf_puts(h, f ? ", <code>" : " <code>");
+  const struct clb_report_merged *m = page->merged;
+  clb_sbuf_printf(h, "<p class=\"note\">%zu rows from %zu file(s):", m->count,
+                  page->n_inputs - m->n_skipped);
+  for (size_t f = 0, listed = 0; f < page->n_inputs; f++) {
+    if (m->file_skipped[f])
+      continue;
+    clb_sbuf_puts(h, listed++ ? ", <code>" : " <code>");
     html_escaped(h, page->inputs[f]);
     clb_sbuf_puts(h, "</code>");
   }
+  if (m->n_skipped)
+    clb_sbuf_printf(h, " (%zu recommendation or passes file(s) skipped)", m->n_skipped);
   clb_sbuf_puts(h, ". Column definitions: <code>results/SCHEMA.md</code>.</p>\n");
 }
 

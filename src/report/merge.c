@@ -91,7 +91,24 @@ void clb_report_merged_destroy(struct clb_report_merged *m) {
   free(m->rows);
   free(m->file_start);
   free(m->row_file);
+  free(m->file_skipped);
   *m = (struct clb_report_merged){0};
+}
+
+/* The files beside a run's results that a glob of a results folder (*.csv)
+ * hands to report too: not results, skipped with one note per kind. */
+struct skipped_kind {
+  const char *what; /* "FILE: WHAT" for one file */
+  const char *kind; /* "N KIND (e.g. FILE)" for several */
+  size_t count;
+  const char *first;
+};
+
+static void note_skipped(const struct clb_report_notes *notes, const struct skipped_kind *k) {
+  if (k->count == 1)
+    clb_report_note(notes, "skipped %s: %s", k->first, k->what);
+  else if (k->count > 1)
+    clb_report_note(notes, "skipped %zu %s (e.g. %s)", k->count, k->kind, k->first);
 }
 
 /* Reads every input into m->all; file_start[f] is the first row of input f
@@ -100,24 +117,24 @@ static int read_inputs(const char *const *inputs, size_t n_inputs,
                        const struct clb_report_notes *notes, struct clb_report_merged *m,
                        size_t *file_start, struct clb_report_summary *summary,
                        struct clb_error *err) {
-  size_t skipped = 0;
+  struct skipped_kind advice = {
+      "the recommendations `clbatch run` writes beside its results, not results",
+      "recommendation files, which `clbatch run` writes beside its results,", 0, NULL};
+  struct skipped_kind passes = {
+      "the rows of each pass of `clbatch run --passes`, which the results beside it combine",
+      "passes files, the rows of each pass of `clbatch run --passes` that the results "
+      "beside them combine,",
+      0, NULL};
   for (size_t f = 0; f < n_inputs; f++) {
     char warning[1024];
     file_start[f] = m->n_all;
-    if (clb_advise_is_csv(inputs[f])) {
-      skipped++;
-      clb_report_note(notes,
-                      "skipped %s: the recommendations `clbatch run` writes beside its "
-                      "results, not results",
-                      inputs[f]);
-      continue;
-    }
-    if (clb_passes_is_path(inputs[f])) {
-      skipped++;
-      clb_report_note(notes,
-                      "skipped %s: the rows of each pass of `clbatch run --passes`, which "
-                      "the results beside it combine",
-                      inputs[f]);
+    m->file_skipped[f] = 1; /* until its rows are read */
+    struct skipped_kind *skip = clb_advise_is_csv(inputs[f])    ? &advice
+                                : clb_passes_is_path(inputs[f]) ? &passes
+                                                                : NULL;
+    if (skip) {
+      if (skip->count++ == 0)
+        skip->first = inputs[f];
       continue;
     }
     int rc = clb_results_read(inputs[f], &m->all, &m->n_all, warning, sizeof warning, err);
@@ -125,11 +142,15 @@ static int read_inputs(const char *const *inputs, size_t n_inputs,
       summary->bad_input = 1;
       return rc;
     }
+    m->file_skipped[f] = 0;
     if (warning[0])
       clb_report_note(notes, "warning: %s", warning);
   }
   file_start[n_inputs] = m->n_all;
-  if (n_inputs > 0 && skipped == n_inputs) {
+  note_skipped(notes, &advice);
+  note_skipped(notes, &passes);
+  m->n_skipped = summary->inputs_skipped = advice.count + passes.count;
+  if (n_inputs > 0 && m->n_skipped == n_inputs) {
     summary->bad_input = 1;
     return clb_failf(err, CLB_E_PARSE,
                      "none of the %zu input(s) holds results: all are recommendation "
@@ -336,7 +357,8 @@ int clb_report_merge(const char *const *inputs, size_t n_inputs,
   m->inputs = inputs;
   m->n_inputs = n_inputs;
   file_start = m->file_start = calloc(n_inputs + 1, sizeof *file_start);
-  if (!file_start) {
+  m->file_skipped = calloc(n_inputs + 1, sizeof *m->file_skipped);
+  if (!file_start || !m->file_skipped) {
     rc = clb_failf(err, CLB_E_NOMEM, "out of memory");
     goto cleanup;
   }

@@ -26,6 +26,8 @@ struct clb_report_merged {
   size_t n_inputs;
   size_t *file_start; /* all[file_start[f], file_start[f + 1]) came from inputs[f] */
   size_t *row_file;   /* rows[i] came from inputs[row_file[i]] */
+  unsigned char *file_skipped; /* inputs[f] is a recommendation or passes file, not results */
+  size_t n_skipped;
 };
 
 /* Reads every input (clb_results_read) and keeps one row per configuration

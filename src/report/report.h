@@ -27,6 +27,7 @@ struct clb_report_options {
 
 struct clb_report_summary {
   size_t rows_read;      /* rows in all inputs together */
+  size_t inputs_skipped; /* recommendation and passes files among the inputs: not results */
   size_t rows_merged;    /* rows after duplicates were resolved */
   size_t duplicates;     /* rows dropped because another row had the same key and repeat */
   size_t repeats;        /* earlier repeats: in the agreement section, not in the tables */

@@ -525,6 +525,8 @@ cleanup:
 
 static void build_sources_table(const struct clb_report_merged *m, struct clb_report_table *t) {
   for (size_t f = 0; f < m->n_inputs; f++) {
+    if (m->file_skipped[f])
+      continue; /* not results: the notes say so */
     const struct clb_row *rows = &m->all[m->file_start[f]];
     size_t n = m->file_start[f + 1] - m->file_start[f], shown = 0;
     for (size_t i = 0; i < m->count; i++)
@@ -539,7 +541,7 @@ static void build_sources_table(const struct clb_report_merged *m, struct clb_re
     command_cell(cells[6], CELL, m->inputs[f]);
     clb_report_table_add(t, cells);
   }
-  t->note = m->n_inputs > 1 ? SOURCES_NOTE SOURCES_MERGE_NOTE : SOURCES_NOTE;
+  t->note = m->n_inputs - m->n_skipped > 1 ? SOURCES_NOTE SOURCES_MERGE_NOTE : SOURCES_NOTE;
 }
 
 /* ---- agreement between runs ------------------------------------------------ */
