@@ -24,63 +24,24 @@ if(NOT EXISTS "${PAGE}")
   message(FATAL_ERROR "CheckManPage.cmake: no ${PAGE} (build the clbatch_man target)")
 endif()
 
-# The environment ManPage.cmake gives the binary, so the help reads the same.
-set(ENV{HOME} "~")
-unset(ENV{XDG_CACHE_HOME})
-unset(ENV{CLBATCH_TUNE_FILE})
-set(ENV{OCL_ICD_VENDORS} "${CMAKE_CURRENT_BINARY_DIR}/no-such-icd-folder")
-set(ENV{ASAN_OPTIONS} "detect_leaks=0")
-# ASCII output without bold or underlining, at WIDTH, whatever the caller's
-# man settings.
-set(ENV{LC_ALL} C)
+# The environment ManPage.cmake gives the binary, so the help reads the same,
+# the stand-ins for ';' '[' ']' that lines and words keep in CMake lists
+# (protect, unprotect, lines_of) and run_clbatch.
+include(${CMAKE_CURRENT_LIST_DIR}/ClbatchHelp.cmake)
+
+# ASCII output (LC_ALL=C, set there) without bold or underlining, at WIDTH,
+# whatever the caller's man settings.
 set(ENV{MANWIDTH} "${WIDTH}")
 foreach(var MAN_KEEP_FORMATTING MANOPT MANROFFOPT MANPAGER PAGER GROFF_NO_SGR)
   unset(ENV{${var}})
 endforeach()
-
-# As in ManPage.cmake: lines and words become CMake lists with these stand-ins
-# for the characters that lists do not keep.
-string(ASCII 1 SEMICOLON)
-string(ASCII 2 LBRACKET)
-string(ASCII 3 RBRACKET)
-string(ASCII 8 BACKSPACE)
-
-function(protect out text)
-  string(REPLACE ";" "${SEMICOLON}" text "${text}")
-  string(REPLACE "[" "${LBRACKET}" text "${text}")
-  string(REPLACE "]" "${RBRACKET}" text "${text}")
-  set(${out} "${text}" PARENT_SCOPE)
-endfunction()
-
-function(unprotect out text)
-  string(REPLACE "${SEMICOLON}" ";" text "${text}")
-  string(REPLACE "${LBRACKET}" "[" text "${text}")
-  string(REPLACE "${RBRACKET}" "]" text "${text}")
-  set(${out} "${text}" PARENT_SCOPE)
-endfunction()
-
-# OUT = TEXT as a list of lines (protected).
-function(lines_of out text)
-  protect(text "${text}")
-  string(REGEX REPLACE "\n+$" "" text "${text}")
-  string(REPLACE "\n" ";" text "${text}")
-  set(${out} "${text}" PARENT_SCOPE)
-endfunction()
+string(ASCII 8 BACKSPACE) # in overstrikes, should man still write them
 
 # OUT = TEXT as a list of words (protected).
 function(words_of out text)
   protect(text "${text}")
   string(REGEX REPLACE "[ \t\r\n]+" ";" text "${text}")
   string(REGEX REPLACE "^;|;$" "" text "${text}")
-  set(${out} "${text}" PARENT_SCOPE)
-endfunction()
-
-function(run_clbatch out)
-  execute_process(COMMAND "${CLBATCH}" ${ARGN}
-    OUTPUT_VARIABLE text ERROR_VARIABLE err RESULT_VARIABLE rc)
-  if(NOT rc STREQUAL "0" OR text STREQUAL "")
-    message(FATAL_ERROR "CheckManPage.cmake: `clbatch ${ARGN}` failed (${rc}): ${err}")
-  endif()
   set(${out} "${text}" PARENT_SCOPE)
 endfunction()
 

@@ -16,53 +16,19 @@ foreach(var CLBATCH OUTPUT)
   endif()
 endforeach()
 
-# The help must not depend on who builds: `clbatch help tune` names the tuned
-# parameters file, which this turns into the usual ~/.cache/clbatch/tuned.conf.
-# No .icd folder: --version asks only the ICD loader, and no driver needs to
-# load at build time. No leak check: a sanitized build (CLBATCH_SANITIZE) runs
-# this too, and the OpenCL stack's leaks are the test suite's business.
-set(ENV{HOME} "~")
-unset(ENV{XDG_CACHE_HOME})
-unset(ENV{CLBATCH_TUNE_FILE})
-set(ENV{OCL_ICD_VENDORS} "${CMAKE_CURRENT_BINARY_DIR}/no-such-icd-folder")
-set(ENV{ASAN_OPTIONS} "detect_leaks=0")
-set(ENV{LC_ALL} C)
+# The environment the binary's help is read in, the stand-ins for ';' '[' ']'
+# (protect, unprotect, lines_of) and run_clbatch.
+include(${CMAKE_CURRENT_LIST_DIR}/ClbatchHelp.cmake)
 
-# CMake lists split on ';' but not inside unbalanced '[' ']', and the help has
-# both ("[,val_accuracy]]", "(default none; ..."). Lines are split with these
-# stand-ins in place, and roff_line() puts the characters back.
-string(ASCII 1 SEMICOLON)
-string(ASCII 2 LBRACKET)
-string(ASCII 3 RBRACKET)
 # Stand for a table's .TP indent and what follows a tag until the whole table
 # is known (table_roff).
 string(ASCII 4 TP_INDENT)
 string(ASCII 5 TAG_BREAK)
 
-# OUT = stdout of `clbatch ARGN`; a failure or an empty answer stops the build.
-function(run_clbatch out)
-  execute_process(COMMAND "${CLBATCH}" ${ARGN}
-    OUTPUT_VARIABLE text ERROR_VARIABLE err RESULT_VARIABLE rc)
-  if(NOT rc STREQUAL "0" OR text STREQUAL "")
-    message(FATAL_ERROR "ManPage.cmake: `clbatch ${ARGN}` failed (${rc}): ${err}")
-  endif()
-  set(${out} "${text}" PARENT_SCOPE)
-endfunction()
-
-# OUT = TEXT as a list of lines (trailing newlines dropped), with stand-ins.
-function(split_lines out text)
-  string(REPLACE ";" "${SEMICOLON}" text "${text}")
-  string(REPLACE "[" "${LBRACKET}" text "${text}")
-  string(REPLACE "]" "${RBRACKET}" text "${text}")
-  string(REGEX REPLACE "\n+$" "" text "${text}")
-  string(REPLACE "\n" ";" text "${text}")
-  set(${out} "${text}" PARENT_SCOPE)
-endfunction()
-
 # OUT = LINE as roff text that prints exactly these characters: a backslash is
 # roff's escape, '-' would be a hyphen (not the minus of an option), groff
 # typesets ` ' ^ ~ as curly or raised glyphs, and a leading '.' would be a
-# request.
+# request. The stand-ins become their characters again.
 function(roff_line out line)
   string(REPLACE "\\" "\\e" line "${line}")
   string(REPLACE "-" "\\-" line "${line}")
@@ -71,9 +37,7 @@ function(roff_line out line)
   string(REPLACE "^" "\\(ha" line "${line}")
   string(REPLACE "~" "\\(ti" line "${line}")
   string(REGEX REPLACE "^\\." "\\\\&." line "${line}")
-  string(REPLACE "${SEMICOLON}" ";" line "${line}")
-  string(REPLACE "${LBRACKET}" "[" line "${line}")
-  string(REPLACE "${RBRACKET}" "]" line "${line}")
+  unprotect(line "${line}")
   set(${out} "${line}" PARENT_SCOPE)
 endfunction()
 
@@ -300,7 +264,7 @@ endif()
 set(version "${CMAKE_MATCH_1}")
 
 run_clbatch(usage_text --help)
-split_lines(usage_lines "${usage_text}")
+lines_of(usage_lines "${usage_text}")
 usage_of(synopsis "${usage_lines}")
 
 # The description is the first paragraph after "Usage:" (the NAME line without
@@ -355,7 +319,7 @@ set(usages "${synopsis}")
 set(help_texts "")
 foreach(command IN LISTS commands)
   run_clbatch(help_text help ${command})
-  split_lines(help_lines_${command} "${help_text}")
+  lines_of(help_lines_${command} "${help_text}")
   usage_of(command_usage "${help_lines_${command}}")
   if(NOT command_usage STREQUAL "")
     list(APPEND usages "${command_usage}")

@@ -408,3 +408,13 @@ int clb_test_comma_locale(void) {
     setlocale(LC_NUMERIC, "C");
   return ok;
 }
+
+struct clb_row *clb_test_read_rows(const char *path, size_t *count) {
+  struct clb_row *rows = NULL;
+  struct clb_error err = {0};
+  char warning[512] = "";
+  *count = 0;
+  cr_assert_eq(clb_results_read(path, &rows, count, warning, sizeof warning, &err), 0, "%s",
+               err.message);
+  return rows;
+}

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "cl/platform.h"
+#include "results/results.h"
 #include "util/precision.h"
 
 /* The one device the suite runs on, whatever other vendors are registered:
@@ -66,6 +67,9 @@ char *clb_test_write_file(const char *dir, const char *name, const char *text);
 
 /* Reads a whole file (malloc'd, NUL-terminated), or NULL. */
 char *clb_test_read_file(const char *path);
+
+/* Reads a results CSV (the rows malloc'd), failing the test when it cannot. */
+struct clb_row *clb_test_read_rows(const char *path, size_t *count);
 
 /* Removes a directory from clb_test_tmpdir with everything in it, and frees
  * its path. */

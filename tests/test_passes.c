@@ -151,16 +151,6 @@ Test(passes, passes_file_is_named_after_the_results) {
   "--samples 256 --features 8 --hidden 16 --classes 3 --warmup 1 "                                 \
   "--min-time 0.01 --max-time 0.06 --noise-batches 4 --quiet"
 
-static struct clb_row *read_rows(const char *path, size_t *count) {
-  struct clb_row *rows = NULL;
-  struct clb_error err = {0};
-  char warning[512] = "";
-  *count = 0;
-  cr_assert_eq(clb_results_read(path, &rows, count, warning, sizeof warning, &err), 0, "%s",
-               err.message);
-  return rows;
-}
-
 /* Each combined row against the pass rows of its configuration. */
 static void expect_combined(const struct clb_row *rows, size_t n, const struct clb_row *passes,
                             size_t n_passes, size_t per_config) {
@@ -203,8 +193,8 @@ Test(passes, run_writes_one_combined_row_per_configuration, .timeout = 240) {
   cr_assert_eq(clb_test_run_cli(args, NULL, &err), 0, "%s", err);
   free(err);
   size_t n = 0, n_passes = 0;
-  struct clb_row *rows = read_rows(path, &n);
-  struct clb_row *passes = read_rows(passes_path, &n_passes);
+  struct clb_row *rows = clb_test_read_rows(path, &n);
+  struct clb_row *passes = clb_test_read_rows(passes_path, &n_passes);
   cr_assert_eq(n, 4, "one row per configuration");
   cr_assert_eq(n_passes, 12, "three per configuration");
   expect_combined(rows, n, passes, n_passes, 3);
@@ -224,8 +214,8 @@ Test(passes, run_writes_one_combined_row_per_configuration, .timeout = 240) {
   free(err);
   free(rows);
   free(passes);
-  rows = read_rows(path, &n);
-  passes = read_rows(passes_path, &n_passes);
+  rows = clb_test_read_rows(path, &n);
+  passes = clb_test_read_rows(passes_path, &n_passes);
   cr_expect_eq(n, 4, "the three missing rows, and no duplicate of the first");
   cr_expect_eq(n_passes, 12, "no pass measured again");
   expect_combined(rows, n, passes, n_passes, 3);

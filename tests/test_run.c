@@ -26,16 +26,6 @@
   "--min-time 0.005 --max-time 0.03 --noise-batches 4 --passes 1"
 #define QUICK QUICK_LOUD " --quiet"
 
-static struct clb_row *read_rows(const char *path, size_t *count) {
-  struct clb_row *rows = NULL;
-  struct clb_error err = {0};
-  char warning[512] = "";
-  *count = 0;
-  cr_assert_eq(clb_results_read(path, &rows, count, warning, sizeof warning, &err), 0, "%s",
-               err.message);
-  return rows;
-}
-
 Test(run, csv_has_schema_columns_and_positive_rates) {
   if (!clb_test_require_device())
     return;
@@ -61,7 +51,7 @@ Test(run, csv_has_schema_columns_and_positive_rates) {
   free(text);
 
   size_t count = 0;
-  struct clb_row *rows = read_rows(path, &count);
+  struct clb_row *rows = clb_test_read_rows(path, &count);
   cr_assert_eq(count, 6, "3 models x 2 batch sizes, got %zu rows", count);
   for (size_t i = 0; i < count; i++) {
     const struct clb_row *r = &rows[i];
@@ -140,7 +130,7 @@ Test(run, allocation_failure_is_an_oom_row_and_the_sweep_goes_on) {
   clb_test_run_cli(args, NULL, NULL);
   unpin_allocation_limit();
   size_t count = 0;
-  struct clb_row *rows = read_rows(path, &count);
+  struct clb_row *rows = clb_test_read_rows(path, &count);
   cr_assert_eq(count, 4);
   int oom = 0, ok = 0;
   for (size_t i = 0; i < count; i++) {
@@ -195,7 +185,7 @@ Test(run, killed_run_resumes_without_duplicates, .timeout = 240) {
   cr_assert_eq(clb_test_run_cli(args, NULL, &err), 0, "%s", err);
   free(err);
   size_t count = 0;
-  struct clb_row *rows = read_rows(path, &count);
+  struct clb_row *rows = clb_test_read_rows(path, &count);
   cr_expect_eq(count, 12, "12 configurations, each once; got %zu", count);
   for (size_t i = 0; i < count; i++)
     for (size_t j = i + 1; j < count; j++)
@@ -239,7 +229,7 @@ Test(run, hung_device_is_cut_off_by_timeout) {
   int code = clb_test_run_cli(args, NULL, &err);
   cr_expect_eq(code, 1, "a timed-out device makes the run fail: %s", err);
   size_t count = 0;
-  struct clb_row *rows = read_rows(path, &count);
+  struct clb_row *rows = clb_test_read_rows(path, &count);
   cr_assert_geq(count, 1);
   cr_expect_str_eq(rows[0].status, "timeout");
   cr_expect(strstr(rows[0].message, "--timeout") != NULL, "%s", rows[0].message);
@@ -333,7 +323,7 @@ Test(run, killed_worker_becomes_an_error_row_and_the_sweep_goes_on, .timeout = 2
   cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 1,
             "a failed configuration makes the run exit 1");
   size_t count = 0;
-  struct clb_row *rows = read_rows(path, &count);
+  struct clb_row *rows = clb_test_read_rows(path, &count);
   cr_expect_eq(count, 12, "the restarted worker finished the plan: %zu rows", count);
   size_t errors = 0;
   for (size_t i = 0; i < count; i++)
@@ -369,7 +359,7 @@ Test(run, tune_first_tunes_untuned_devices_then_runs, .timeout = 300) {
     cr_expect_null(strstr(err, "failed"), "%s", err);
     free(err);
     size_t count = 0;
-    struct clb_row *rows = read_rows(path, &count);
+    struct clb_row *rows = clb_test_read_rows(path, &count);
     cr_assert_eq(count, 1);
     cr_expect_eq(rows[0].tuned, 1, "the parameters --tune stored were applied");
     cr_expect_str_eq(rows[0].status, "ok", "%s", rows[0].message);
@@ -400,7 +390,7 @@ Test(run, rows_say_whether_tuned_parameters_were_used, .timeout = 300) {
   cr_expect_not_null(strstr(err, "`clbatch tune --device "), "%s", err);
   free(err);
   size_t count = 0;
-  struct clb_row *rows = read_rows(path, &count);
+  struct clb_row *rows = clb_test_read_rows(path, &count);
   cr_assert_eq(count, 1);
   /* Nothing stored yet: CLBlast's own parameters, or clbatch's CPU starting
    * sets on a CPU that CLBlast's database does not reach. */
@@ -420,7 +410,7 @@ Test(run, rows_say_whether_tuned_parameters_were_used, .timeout = 300) {
   cr_assert_eq(clb_test_run_cli(args, NULL, &err), 0, "%s", err);
   cr_expect_null(strstr(err, "no tuned CLBlast parameters"), "%s", err);
   free(err);
-  rows = read_rows(path, &count);
+  rows = clb_test_read_rows(path, &count);
   cr_assert_eq(count, 1);
   cr_expect_eq(rows[0].tuned, 1, "the stored parameters were applied");
   cr_expect_str_eq(rows[0].status, "ok", "%s", rows[0].message);
@@ -471,7 +461,7 @@ Test(run, config_file_repeats_the_run_exactly) {
   cr_expect_str_eq(config_body(a), config_body(b));
   cr_expect(strstr(a, "lr = 0.0123\n") != NULL, "%s", a);
   size_t count = 0;
-  struct clb_row *rows = read_rows(second, &count);
+  struct clb_row *rows = clb_test_read_rows(second, &count);
   cr_expect_eq(count, 2);
   free(rows);
   free(a);
@@ -526,7 +516,7 @@ Test(run, repeat_runs_the_plan_again_and_rows_carry_their_repeat) {
            "run --device @DEV --model softmax --batch 2,8 " QUICK " --repeat 2 --out %s", path);
   cr_assert_eq(clb_test_run_cli(args, NULL, NULL), 0);
   size_t count = 0;
-  struct clb_row *rows = read_rows(path, &count);
+  struct clb_row *rows = clb_test_read_rows(path, &count);
   cr_assert_eq(count, 4);
   static const double repeats[] = {1, 1, 2, 2}, batches[] = {2, 8, 2, 8};
   snprintf(config, sizeof config, "%s/r.config", dir);
@@ -566,7 +556,7 @@ Test(run, max_batch_probe_finds_the_allocation_limit) {
   unpin_allocation_limit();
   cr_assert_eq(code, 0);
   size_t count = 0;
-  struct clb_row *rows = read_rows(path, &count);
+  struct clb_row *rows = clb_test_read_rows(path, &count);
   cr_assert_eq(count, 1);
   double fit = rows[0].max_batch_fit;
   cr_expect(fit >= 2 && fit <= 256, "max_batch_fit %.0f", fit);
@@ -653,7 +643,7 @@ Test(run, noise_at_measures_after_training) {
   snprintf(args, sizeof args, "%s --noise-at 300 --out %s", plan, after);
   cr_assert_eq(clb_test_run_cli(args, NULL, NULL), 0);
   size_t n0 = 0, n1 = 0;
-  struct clb_row *r0 = read_rows(before, &n0), *r1 = read_rows(after, &n1);
+  struct clb_row *r0 = clb_test_read_rows(before, &n0), *r1 = clb_test_read_rows(after, &n1);
   cr_assert(n0 == 1 && n1 == 1);
   /* Training shrinks the full gradient, so the noise scale sigma2/|G|^2 grows. */
   cr_expect_lt(r1[0].grad_norm2, 0.5 * r0[0].grad_norm2, "|G|^2 %g -> %g", r0[0].grad_norm2,
@@ -684,7 +674,7 @@ Test(run, run_and_train_measure_the_same_problem, .timeout = 120) {
     cr_assert_eq(clb_test_run_cli(args, NULL, &err_text), 0, "%s", err_text);
     free(err_text);
     size_t count = 0;
-    struct clb_row *rows = read_rows(path, &count);
+    struct clb_row *rows = clb_test_read_rows(path, &count);
     cr_assert_eq(count, 1);
     snprintf(args, sizeof args,
              "train --device @DEV --validate-noise --model %s --samples 64 --features 4 "

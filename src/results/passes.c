@@ -36,7 +36,7 @@ static int cmp_double(const void *pa, const void *pb) {
 static double median_of(const struct clb_row *const *ok, size_t n, size_t offset, double *values) {
   size_t m = 0;
   for (size_t i = 0; i < n; i++) {
-    double v = *(const double *)((const char *)ok[i] + offset);
+    double v = *(const double *)(const void *)((const char *)ok[i] + offset);
     if (isfinite(v))
       values[m++] = v;
   }
