@@ -1681,6 +1681,39 @@ Test(report, step_time_plot_draws_intervals_as_error_bars) {
   clb_test_remove_tmpdir(dir);
 }
 
+/* Rows of `clbatch run --passes 3`: the bars are the t interval of the mean
+ * of three processes' medians, and the legend says so. */
+Test(report, error_bars_of_passes_say_what_they_are) {
+  require_gnuplot();
+  char *dir = clb_test_tmpdir();
+  struct clb_row rows[2] = {small_row("h", "PoCL", "cpu", "softmax", "fp32", 8, 2e-5),
+                            small_row("h", "PoCL", "cpu", "softmax", "fp32", 64, 5e-5)};
+  for (size_t i = 0; i < 2; i++) {
+    rows[i].passes = 3;
+    rows[i].step_s_ci_low = 0.9 * rows[i].step_s_median;
+    rows[i].step_s_ci_high = 1.1 * rows[i].step_s_median;
+    rows[i].stable = 0;
+  }
+  char *csv = write_rows(dir, "passes.csv", rows, 2);
+  const char *inputs[] = {csv};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, NULL, &notes, &summary);
+  char *gp = read_script(out, "step_time_softmax_fp32");
+  cr_assert_not_null(gp);
+  cr_expect_eq(clb_test_count_of(gp, "with yerrorbars"), 1, "%s", gp);
+  cr_expect_not_null(
+      strstr(gp, "title 'solid, filled: device time; bars: 95% CI of the passes'' mean'"), "%s",
+      gp);
+  char *log = read_in(out, "data/step_time_softmax_fp32.log");
+  cr_expect(log && !*log, "gnuplot said: %s", log ? log : "(no log)");
+  free(log);
+  free(gp);
+  free(out);
+  free(csv);
+  clb_test_remove_tmpdir(dir);
+}
+
 Test(report, no_error_bars_without_intervals_or_with_two_lines_per_device) {
   require_gnuplot();
   /* Schema 1: no interval anywhere. */

@@ -83,6 +83,7 @@ struct group {
   char (*knee)[4200];
   char shape[256]; /* "N=16384, D=784, C=10" when the group has one shape */
   int step_bars;   /* the step-time plot draws each device's 95 % intervals */
+  int bars_of_passes; /* some of them are of --passes rows: the mean of the passes' medians */
 };
 
 static int group_has(const struct clb_report_merged *m, const struct clb_report_series *list,
@@ -99,13 +100,29 @@ static int group_has(const struct clb_report_merged *m, const struct clb_report_
   return 0;
 }
 
-static int series_has_interval(const struct clb_report_merged *m,
-                               const struct clb_report_series *s) {
+/* Whether a series has a row with an interval; with `of_passes`, one whose
+ * interval is of several passes (`clbatch run --passes`). */
+static int series_interval(const struct clb_report_merged *m, const struct clb_report_series *s,
+                           int of_passes) {
   for (size_t k = 0; k < s->count; k++) {
     const struct clb_row *r = &m->rows[s->first + k];
-    if (clb_report_row_ok(r) && isfinite(r->step_s_ci_low) && isfinite(r->step_s_ci_high))
+    if (clb_report_row_ok(r) && isfinite(r->step_s_ci_low) && isfinite(r->step_s_ci_high) &&
+        (!of_passes || r->passes > 1))
       return 1;
   }
+  return 0;
+}
+
+static int series_has_interval(const struct clb_report_merged *m,
+                               const struct clb_report_series *s) {
+  return series_interval(m, s, 0);
+}
+
+static int group_has_pass_intervals(const struct clb_report_merged *m,
+                                    const struct clb_report_series *list, const struct group *g) {
+  for (size_t i = 0; i < g->n; i++)
+    if (series_interval(m, &list[g->members[i]], 1))
+      return 1;
   return 0;
 }
 
@@ -192,6 +209,7 @@ static const struct style_key STYLE_KEYS[N_PLOTS][2] = {
 };
 
 #define STEP_KEY_WITH_BARS "solid, filled: device time; bars: 95% CI of the median"
+#define STEP_KEY_WITH_PASS_BARS "solid, filled: device time; bars: 95% CI of the passes' mean"
 
 #define KEY_ROWS_IN_HEIGHT 3 /* legend rows CLB_REPORT_PLOT_HEIGHT has room for */
 #define KEY_ROW_PX 24
@@ -352,7 +370,7 @@ static size_t gp_plot_command(struct clb_sbuf *gp, int plot, const struct clb_re
   for (size_t k = 0; k < n_styles; k++) {
     const char *text = STYLE_KEYS[plot][k].text;
     if (plot == STEP && k == 0 && g->step_bars)
-      text = STEP_KEY_WITH_BARS;
+      text = g->bars_of_passes ? STEP_KEY_WITH_PASS_BARS : STEP_KEY_WITH_BARS;
     gp_keyentry(gp, &first, STYLE_KEYS[plot][k].style, STYLE_GREY, text);
     if (clb_utf8_width(text) > *widest)
       *widest = clb_utf8_width(text);
@@ -383,6 +401,7 @@ static int plot_group(struct clb_report_plotter *p, const struct clb_report_merg
   for (size_t i = 0; i < g->n; i++)
     CLB_TRY(write_series_data(m, &list[g->members[i]], g->dat[i], g->knee[i], err));
   g->step_bars = wants_step_bars(m, list, g);
+  g->bars_of_passes = g->step_bars && group_has_pass_intervals(m, list, g);
 
   static const char *const names[N_PLOTS] = {"throughput", "step_time", "epoch_time",
                                              "variance",   "memory",    "peak"};
