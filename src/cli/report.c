@@ -141,7 +141,7 @@ int clb_cmd_report(int argc, char **argv) {
   printf("report: %zu rows from %zu file(s)", summary.rows_merged,
          opt.n_inputs - summary.inputs_skipped);
   if (summary.inputs_skipped)
-    printf(" (%zu recommendation or passes file(s) skipped)", summary.inputs_skipped);
+    printf(CLB_REPORT_SKIPPED_FORMAT, summary.inputs_skipped);
   printf(", %zu duplicate(s) dropped, %zu plot(s) in %s/\n", summary.duplicates,
          summary.plots_written, opt.out_dir ? opt.out_dir : "report");
   exit_code = 0;

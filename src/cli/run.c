@@ -238,14 +238,6 @@ static void default_out_path(char *buf, size_t size) {
   snprintf(buf, size, "results/local/run-%s-%s.csv", host, stamp);
 }
 
-/* PATH with ".csv" replaced by (or, without it, followed by) `suffix`. */
-static void sibling_path(const char *path, const char *suffix, char *buf, size_t size) {
-  size_t len = strlen(path);
-  if (len > 4 && strcmp(path + len - 4, ".csv") == 0)
-    len -= 4;
-  snprintf(buf, size, "%.*s%s", (int)len, path, suffix);
-}
-
 /* Opens a results CSV (the results, or --passes' rows of each pass): a new
  * file with its header, or (--resume) an existing valid one for appending.
  * Never truncates a file that holds results. */
@@ -336,20 +328,20 @@ static int finish_run(const struct clb_plan *plan, const cJSON *description) {
       printf("\n");
       clb_advise_print(stdout, advice, advice_count);
     }
-    sibling_path(plan->out_path, ".recommend.csv", path, sizeof path);
+    clb_path_sibling(plan->out_path, ".recommend.csv", path, sizeof path);
     if (clb_advise_write_csv(path, advice, advice_count, &err) != 0) {
       fprintf(stderr, "clbatch run: %s\n", err.message);
       exit_code = 1;
     }
   }
   if (plan->format == CLB_FORMAT_JSON) {
-    sibling_path(plan->out_path, ".json", path, sizeof path);
+    clb_path_sibling(plan->out_path, ".json", path, sizeof path);
     if (clb_output_json(path, rows, count, description, &err) != 0) {
       fprintf(stderr, "clbatch run: %s\n", err.message);
       exit_code = 1;
     }
   } else if (plan->format == CLB_FORMAT_MD) {
-    sibling_path(plan->out_path, ".md", path, sizeof path);
+    clb_path_sibling(plan->out_path, ".md", path, sizeof path);
     if (clb_output_markdown(path, rows, count, &err) != 0) {
       fprintf(stderr, "clbatch run: %s\n", err.message);
       exit_code = 1;
@@ -570,7 +562,7 @@ int clb_cmd_run(int argc, char **argv) {
   check_host(plan, &check);
   handle_untuned_devices(plan, &devices);
   char config_path[1200];
-  sibling_path(plan->out_path, ".config", config_path, sizeof config_path);
+  clb_path_sibling(plan->out_path, ".config", config_path, sizeof config_path);
   if (clb_plan_write_config(plan, config_path, &err) != 0) {
     fprintf(stderr, "clbatch run: %s\n", err.message);
     goto done;

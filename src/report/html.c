@@ -177,16 +177,16 @@ static void html_head(struct clb_sbuf *h, const struct clb_report_page *page) {
   clb_sbuf_puts(h, "</style>\n</head>\n<body>\n<h1>clbatch report</h1>\n");
   const struct clb_report_merged *m = page->merged;
   clb_sbuf_printf(h, "<p class=\"note\">%zu rows from %zu file(s):", m->count,
-                  page->n_inputs - m->n_skipped);
-  for (size_t f = 0, listed = 0; f < page->n_inputs; f++) {
+                  m->n_inputs - m->n_skipped);
+  for (size_t f = 0, listed = 0; f < m->n_inputs; f++) {
     if (m->file_skipped[f])
       continue;
     clb_sbuf_puts(h, listed++ ? ", <code>" : " <code>");
-    html_escaped(h, page->inputs[f]);
+    html_escaped(h, m->inputs[f]);
     clb_sbuf_puts(h, "</code>");
   }
   if (m->n_skipped)
-    clb_sbuf_printf(h, " (%zu recommendation or passes file(s) skipped)", m->n_skipped);
+    clb_sbuf_printf(h, CLB_REPORT_SKIPPED_FORMAT, m->n_skipped);
   clb_sbuf_puts(h, ". Column definitions: <code>results/SCHEMA.md</code>.</p>\n");
 }
 
@@ -244,13 +244,12 @@ static void html_configuration(struct clb_sbuf *h, const struct clb_report_page 
     clb_sbuf_puts(h, "</td></tr>\n");
   }
   clb_sbuf_puts(h, "</tbody></table>\n");
-  for (size_t f = 0; f < page->n_inputs; f++) {
-    const char *input = page->inputs[f];
-    size_t len = strlen(input);
-    if (len < 4 || strcmp(input + len - 4, ".csv") != 0)
+  for (size_t f = 0; f < page->merged->n_inputs; f++) {
+    const char *input = page->merged->inputs[f];
+    if (!clb_path_ends_with(input, ".csv"))
       continue;
     char config_path[4096];
-    snprintf(config_path, sizeof config_path, "%.*s.config", (int)(len - 4), input);
+    clb_path_sibling(input, ".config", config_path, sizeof config_path);
     char *text = read_nonempty(config_path);
     if (!text)
       continue;

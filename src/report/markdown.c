@@ -79,10 +79,9 @@ int clb_report_write_markdown(const char *path, const struct clb_report_page *pa
   struct clb_sbuf md = {0};
   clb_sbuf_puts(&md, "# clbatch report\n\n");
   clb_sbuf_printf(&md, "%zu rows from %zu file(s)", page->merged->count,
-                  page->n_inputs - page->merged->n_skipped);
+                  page->merged->n_inputs - page->merged->n_skipped);
   if (page->merged->n_skipped)
-    clb_sbuf_printf(&md, " (%zu recommendation or passes file(s) skipped)",
-                    page->merged->n_skipped);
+    clb_sbuf_printf(&md, CLB_REPORT_SKIPPED_FORMAT, page->merged->n_skipped);
   clb_sbuf_puts(&md, ". Columns: see results/SCHEMA.md. Recommended B is B* (fastest time to a "
                      "target, from the noise scale) when the noise scale is known, otherwise the "
                      "throughput knee.\n\n");

@@ -15,9 +15,7 @@
 
 /* What a document shows. */
 struct clb_report_page {
-  const char *const *inputs; /* the results CSVs, as given */
-  size_t n_inputs;
-  const struct clb_report_merged *merged;
+  const struct clb_report_merged *merged; /* with the inputs, as given */
   const struct clb_report_tables *tables;
   const struct clb_report_figures *figures; /* SVG plots to inline (HTML); may be NULL */
   int plots_missing;                        /* gnuplot absent: the HTML page says so */

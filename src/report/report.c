@@ -57,10 +57,7 @@ static int report_run(const struct clb_report_options *opt, struct clb_report_su
   struct clb_report_agreement agreement = {0};
   struct clb_report_tables tables = {0};
   struct clb_report_plotter plotter = {0};
-  struct clb_report_page page = {.inputs = opt->inputs,
-                                 .n_inputs = opt->n_inputs,
-                                 .merged = &merged,
-                                 .tables = &tables};
+  struct clb_report_page page = {.merged = &merged, .tables = &tables};
   char path[4096];
   int rc = CLB_OK;
 

@@ -37,6 +37,10 @@ struct clb_report_summary {
   int bad_input;         /* 1 when the failure was in an input file (not in writing) */
 };
 
+/* After "N rows from M file(s)": the inputs that were not results (a printf
+ * format of one size_t), worded alike in the terminal and the documents. */
+#define CLB_REPORT_SKIPPED_FORMAT " (%zu recommendation or passes file(s) skipped)"
+
 /* The note printed when gnuplot is absent (the tables are still written). */
 #define CLB_REPORT_NO_GNUPLOT                                                               \
   "gnuplot not found: install gnuplot-nox (apt-get install gnuplot-nox) for the plots"

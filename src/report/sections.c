@@ -497,16 +497,15 @@ static void measured_cell(char *buf, size_t size, const struct clb_row *rows, si
  * results (RUN.csv -> RUN.config), else a dash. */
 static void command_cell(char *buf, size_t size, const char *input) {
   static const char tag[] = "# command: ";
-  size_t len = strlen(input);
-  struct clb_sbuf path = {0};
+  char path[4096];
   char *config = NULL;
   size_t config_size = 0;
   struct clb_error ignored = {0};
+  struct clb_sbuf command = {0};
   snprintf(buf, size, DASH);
-  if (len > 4 && strcmp(input + len - 4, ".csv") == 0)
-    clb_sbuf_printf(&path, "%.*s.config", (int)(len - 4), input);
-  if (path.failed || !path.text ||
-      clb_file_read(path.text, &config, &config_size, &ignored) != CLB_OK)
+  clb_path_sibling(input, ".config", path, sizeof path);
+  if (!clb_path_ends_with(input, ".csv") ||
+      clb_file_read(path, &config, &config_size, &ignored) != CLB_OK)
     goto cleanup;
   for (const char *line = config; line && *line;) {
     const char *end = strchr(line, '\n');
@@ -517,10 +516,13 @@ static void command_cell(char *buf, size_t size, const char *input) {
     }
     line = end ? end + 1 : NULL;
   }
-  snprintf(buf, size, "clbatch run --config %s", path.text);
+  /* Through a buffer of its own: the cell cuts what does not fit. */
+  clb_sbuf_printf(&command, "clbatch run --config %s", path);
+  if (!command.failed && command.text)
+    snprintf(buf, size, "%s", command.text);
 cleanup:
   free(config);
-  clb_sbuf_destroy(&path);
+  clb_sbuf_destroy(&command);
 }
 
 static void build_sources_table(const struct clb_report_merged *m, struct clb_report_table *t) {

@@ -6,29 +6,21 @@
 #include <unistd.h>
 
 #include "measure/stats.h"
+#include "util/files.h"
 
 #define PASSES_SUFFIX ".passes.csv"
 
 void clb_passes_path(const char *results_path, char *buf, size_t size) {
-  size_t len = strlen(results_path);
-  if (len > 4 && strcmp(results_path + len - 4, ".csv") == 0)
-    len -= 4;
-  snprintf(buf, size, "%.*s" PASSES_SUFFIX, (int)len, results_path);
+  clb_path_sibling(results_path, PASSES_SUFFIX, buf, size);
 }
 
 int clb_passes_is_path(const char *path) {
-  size_t len = strlen(path), suffix = strlen(PASSES_SUFFIX);
-  return len >= suffix && strcmp(path + len - suffix, PASSES_SUFFIX) == 0;
+  return clb_path_ends_with(path, PASSES_SUFFIX);
 }
 
 static int row_ok(const struct clb_row *row) {
   return strcmp(row->status, "ok") == 0 && isfinite(row->step_s_median) &&
          row->step_s_median > 0;
-}
-
-static int cmp_double(const void *pa, const void *pb) {
-  double a = *(const double *)pa, b = *(const double *)pb;
-  return (a > b) - (a < b);
 }
 
 /* The median of the finite values of a column over the ok passes; NaN
@@ -40,10 +32,9 @@ static double median_of(const struct clb_row *const *ok, size_t n, size_t offset
     if (isfinite(v))
       values[m++] = v;
   }
-  if (m == 0)
-    return NAN;
-  qsort(values, m, sizeof *values, cmp_double);
-  return m % 2 ? values[m / 2] : 0.5 * (values[m / 2 - 1] + values[m / 2]);
+  struct clb_summary summary;
+  clb_stats_summarize(values, m, &summary);
+  return summary.median;
 }
 
 #define MEDIAN_OF(field) median_of(ok, n_ok, offsetof(struct clb_row, field), values)
@@ -127,62 +118,19 @@ void clb_passes_combine(const struct clb_row *passes, size_t n, double target_ci
 
 /* ---- the combined rows of a run --------------------------------------------- */
 
-struct config_group {
-  char key[2048];
-};
-
-static int key_in(const char *key, const char *const *keys, size_t n) {
+static int key_in(const char *key, char *const *keys, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (strcmp(keys[i], key) == 0)
       return 1;
   return 0;
 }
 
-static void free_keys(char **keys, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    free(keys[i]);
-  free(keys);
-}
-
-/* The keys of the rows already in RUN.csv. */
-static int written_keys(const char *results_path, char ***keys, size_t *n,
-                        struct clb_error *err) {
-  struct clb_row *rows = NULL;
-  size_t count = 0;
-  char warning[512];
-  *keys = NULL;
-  *n = 0;
-  if (access(results_path, R_OK) != 0)
-    return CLB_OK;
-  int rc = clb_results_read(results_path, &rows, &count, warning, sizeof warning, err);
-  if (rc != CLB_OK)
-    return rc;
-  *keys = calloc(count ? count : 1, sizeof **keys);
-  if (!*keys) {
-    free(rows);
-    return clb_failf(err, CLB_E_NOMEM, "out of memory");
-  }
-  for (size_t i = 0; i < count; i++) {
-    char key[2048];
-    clb_row_key(&rows[i], key, sizeof key);
-    if (!((*keys)[i] = strdup(key))) {
-      free_keys(*keys, i);
-      *keys = NULL;
-      free(rows);
-      return clb_failf(err, CLB_E_NOMEM, "out of memory");
-    }
-    (*n)++;
-  }
-  free(rows);
-  return CLB_OK;
-}
-
 int clb_passes_combined_rows(const char *results_path, size_t repeat, double target_ci,
                              struct clb_row **out, size_t *n_out, struct clb_error *err) {
   char passes_path[2048], warning[512];
   struct clb_row *rows = NULL, *members = NULL;
-  struct config_group *groups = NULL;
-  char **written = NULL;
+  char **keys = NULL, **written = NULL; /* keys[g]: configuration g of this repeat */
+  size_t *group_of = NULL;              /* the configuration of each pass row */
   size_t count = 0, n_groups = 0, n_written = 0;
   int rc = CLB_OK;
   *out = NULL;
@@ -192,39 +140,39 @@ int clb_passes_combined_rows(const char *results_path, size_t repeat, double tar
     return CLB_OK; /* no pass finished a row */
   if ((rc = clb_results_read(passes_path, &rows, &count, warning, sizeof warning, err)) != CLB_OK)
     goto cleanup;
-  if ((rc = written_keys(results_path, &written, &n_written, err)) != CLB_OK)
+  if ((rc = clb_results_read_keys(results_path, &written, &n_written, err)) != CLB_OK)
     goto cleanup;
-  groups = calloc(count ? count : 1, sizeof *groups);
+  keys = calloc(count ? count : 1, sizeof *keys);
+  group_of = calloc(count ? count : 1, sizeof *group_of);
   members = calloc(count ? count : 1, sizeof *members);
   *out = calloc(count ? count : 1, sizeof **out);
-  if (!groups || !members || !*out) {
+  if (!keys || !group_of || !members || !*out) {
     rc = clb_failf(err, CLB_E_NOMEM, "out of memory");
     goto cleanup;
   }
   /* The configurations of this repeat, in first-seen order. */
   for (size_t i = 0; i < count; i++) {
+    group_of[i] = count; /* another repeat */
     if (rows[i].repeat != (double)repeat)
       continue;
     char key[2048];
     clb_row_key(&rows[i], key, sizeof key);
     size_t g = 0;
-    while (g < n_groups && strcmp(groups[g].key, key) != 0)
+    while (g < n_groups && strcmp(keys[g], key) != 0)
       g++;
-    if (g == n_groups)
-      snprintf(groups[n_groups++].key, sizeof groups[g].key, "%s", key);
+    if (g == n_groups && !(keys[n_groups++] = strdup(key))) {
+      rc = clb_failf(err, CLB_E_NOMEM, "out of memory");
+      goto cleanup;
+    }
+    group_of[i] = g;
   }
   for (size_t g = 0; g < n_groups; g++) {
-    if (key_in(groups[g].key, (const char *const *)written, n_written))
+    if (key_in(keys[g], written, n_written))
       continue;
     size_t m = 0;
-    for (size_t i = 0; i < count; i++) {
-      char key[2048];
-      if (rows[i].repeat != (double)repeat)
-        continue;
-      clb_row_key(&rows[i], key, sizeof key);
-      if (strcmp(key, groups[g].key) == 0)
+    for (size_t i = 0; i < count; i++)
+      if (group_of[i] == g)
         members[m++] = rows[i];
-    }
     clb_passes_combine(members, m, target_ci, &(*out)[(*n_out)++]);
   }
 cleanup:
@@ -233,9 +181,10 @@ cleanup:
     *out = NULL;
     *n_out = 0;
   }
-  free_keys(written, n_written);
+  clb_row_keys_free(written, n_written);
+  clb_row_keys_free(keys, n_groups);
+  free(group_of);
   free(members);
-  free(groups);
   free(rows);
   return rc;
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/csv.h"
 
@@ -379,4 +380,39 @@ cleanup:
 void clb_row_key(const struct clb_row *row, char *key, size_t size) {
   snprintf(key, size, "%s|%s|%s|%s|%s|%.0f|%s|%.0f", row->host, row->device_index, row->device,
            row->model, row->precision, row->batch, row->data_on, row->repeat);
+}
+
+void clb_row_keys_free(char **keys, size_t n) {
+  for (size_t i = 0; keys && i < n; i++)
+    free(keys[i]);
+  free(keys);
+}
+
+int clb_results_read_keys(const char *path, char ***keys, size_t *n, struct clb_error *err) {
+  struct clb_row *rows = NULL;
+  size_t count = 0;
+  char warning[512];
+  *keys = NULL;
+  *n = 0;
+  if (access(path, R_OK) != 0)
+    return CLB_OK;
+  int rc = clb_results_read(path, &rows, &count, warning, sizeof warning, err);
+  if (rc != CLB_OK)
+    return rc;
+  *keys = calloc(count ? count : 1, sizeof **keys);
+  for (size_t i = 0; *keys && i < count; i++) {
+    char key[2048];
+    clb_row_key(&rows[i], key, sizeof key);
+    if (!((*keys)[i] = strdup(key)))
+      break;
+    (*n)++;
+  }
+  free(rows);
+  if (!*keys || *n < count) {
+    clb_row_keys_free(*keys, *n);
+    *keys = NULL;
+    *n = 0;
+    return clb_failf(err, CLB_E_NOMEM, "out of memory reading the rows of %s", path);
+  }
+  return CLB_OK;
 }

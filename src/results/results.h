@@ -122,6 +122,12 @@ void clb_row_init(struct clb_row *row);
  * name, model, precision, batch, data_on and repeat. */
 void clb_row_key(const struct clb_row *row, char *key, size_t size);
 
+/* The clb_row_key of every row of a results CSV, in file order: what a
+ * resumed run has done. A file that does not exist has none. *keys and each
+ * key are malloc'd; release them with clb_row_keys_free. */
+int clb_results_read_keys(const char *path, char ***keys, size_t *n, struct clb_error *err);
+void clb_row_keys_free(char **keys, size_t n);
+
 /* Writes the header line / one row (RFC 4180 quoting), and flushes. */
 int clb_results_write_header(FILE *out, struct clb_error *err);
 int clb_results_write_row(FILE *out, const struct clb_row *row, struct clb_error *err);

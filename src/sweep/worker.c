@@ -135,25 +135,10 @@ static int already_done(struct worker *w, const struct clb_row *row) {
 }
 
 static void load_done_keys(struct worker *w) {
-  struct clb_row *rows = NULL;
-  size_t count = 0;
   struct clb_error err = {0};
-  char warning[512] = "";
-  if (!w->plan->resume || access(w->plan->out_path, R_OK) != 0)
-    return;
-  if (clb_results_read(w->plan->out_path, &rows, &count, warning, sizeof warning, &err) != 0) {
+  if (w->plan->resume &&
+      clb_results_read_keys(w->plan->out_path, &w->done_keys, &w->done_count, &err) != 0)
     send_log(w, "cannot read %s to resume: %s", w->plan->out_path, err.message);
-    return;
-  }
-  w->done_keys = calloc(count ? count : 1, sizeof *w->done_keys);
-  for (size_t i = 0; w->done_keys && i < count; i++) {
-    char key[2048];
-    clb_row_key(&rows[i], key, sizeof key);
-    w->done_keys[w->done_count] = strdup(key);
-    if (w->done_keys[w->done_count])
-      w->done_count++;
-  }
-  free(rows);
 }
 
 /* Loads or makes the data set of one model. */
@@ -727,9 +712,7 @@ int clb_worker_run(const struct clb_plan *plan, const char *device_index, size_t
   }
 cleanup:
   plan_state_destroy(&prepared);
-  for (size_t i = 0; i < w.done_count; i++)
-    free(w.done_keys[i]);
-  free(w.done_keys);
+  clb_row_keys_free(w.done_keys, w.done_count);
   clb_cl_destroy(&w.cl);
   clb_topology_destroy(topology);
   clb_platform_list_destroy(&list);

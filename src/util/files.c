@@ -132,3 +132,15 @@ cleanup:
   fclose(file);
   return rc;
 }
+
+int clb_path_ends_with(const char *path, const char *suffix) {
+  size_t len = strlen(path), n = strlen(suffix);
+  return len >= n && strcmp(path + len - n, suffix) == 0;
+}
+
+void clb_path_sibling(const char *path, const char *suffix, char *buf, size_t size) {
+  size_t len = strlen(path);
+  if (len > 4 && clb_path_ends_with(path, ".csv"))
+    len -= 4;
+  snprintf(buf, size, "%.*s%s", (int)len, path, suffix);
+}

@@ -37,4 +37,11 @@ int clb_mkdir_parents(const char *file, struct clb_error *err);
  * NUL, which may also appear inside a binary file). */
 int clb_file_read(const char *path, char **text, size_t *size, struct clb_error *err);
 
+/* The file beside a results CSV: PATH with ".csv" replaced by (or, without
+ * it, followed by) `suffix` (RUN.csv -> RUN.config, RUN.passes.csv). */
+void clb_path_sibling(const char *path, const char *suffix, char *buf, size_t size);
+
+/* Whether `path` ends in `suffix`. */
+int clb_path_ends_with(const char *path, const char *suffix);
+
 #endif
