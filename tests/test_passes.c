@@ -57,7 +57,7 @@ Test(passes, three_passes_give_the_mean_and_its_t_interval) {
   struct clb_row p[3] = {pass_row(1e-3, 0.8e-3), pass_row(2e-3, 0.7e-3), pass_row(3e-3, 0.9e-3)};
   p[1].host_rss_bytes = 3e8;
   struct clb_row out;
-  clb_passes_combine(p, 3, 0.01, &out);
+  clb_passes_combine(p, 3, NULL, 0.01, &out);
   /* mean 2 ms, sample standard deviation 1 ms, t(0.975, 2) = 4.302652729911275. */
   double half = 4.302652729911275 * 1e-3 / sqrt(3.0);
   expect_close(out.step_s_median, 2e-3, "mean of the medians");
@@ -65,7 +65,7 @@ Test(passes, three_passes_give_the_mean_and_its_t_interval) {
   expect_close(out.step_s_ci_high, 2e-3 + half, "high end");
   struct clb_row narrow[3] = {pass_row(1.9e-3, 1e-3), pass_row(2e-3, 1e-3), pass_row(2.1e-3, 1e-3)};
   struct clb_row tight;
-  clb_passes_combine(narrow, 3, 0.01, &tight);
+  clb_passes_combine(narrow, 3, NULL, 0.01, &tight);
   expect_close(tight.step_s_ci_low, 2e-3 - half / 10, "low end (sd 0.1 ms)");
   cr_expect_eq(out.stable, 0, "+-124 %% is far from +-1 %%");
   cr_expect_eq(out.passes, 3);
@@ -92,14 +92,14 @@ Test(passes, passes_that_agree_are_stable) {
                          pass_row(0.999e-3, 1e-3)};
   struct clb_row out;
   /* Standard deviation 1 us: +-0.25 % of 1 ms, inside +-1 % but not +-0.2 %. */
-  clb_passes_combine(p, 3, 0.01, &out);
+  clb_passes_combine(p, 3, NULL, 0.01, &out);
   cr_expect_eq(out.stable, 1);
-  clb_passes_combine(p, 3, 0.002, &out);
+  clb_passes_combine(p, 3, NULL, 0.002, &out);
   cr_expect_eq(out.stable, 0);
   /* The same agreement with one pass unstable is still stable: the passes'
    * own intervals do not enter the combined one. */
   p[0].stable = 0;
-  clb_passes_combine(p, 3, 0.01, &out);
+  clb_passes_combine(p, 3, NULL, 0.01, &out);
   cr_expect_eq(out.stable, 1);
 }
 
@@ -109,7 +109,7 @@ Test(passes, a_failed_pass_is_named_and_the_row_is_unstable) {
   snprintf(p[1].message, sizeof p[1].message, "clEnqueueNDRangeKernel on dev: -5");
   p[1].step_s_median = NAN;
   struct clb_row out;
-  clb_passes_combine(p, 3, 0.05, &out);
+  clb_passes_combine(p, 3, NULL, 0.05, &out);
   expect_close(out.step_s_median, 1.001e-3, "mean of the two ok passes");
   double half = 12.706204736174707 * sqrt(2e-12) / sqrt(2.0);
   expect_close(out.step_s_ci_high, 1.001e-3 + half, "t(0.975, 1) interval");
@@ -123,16 +123,94 @@ Test(passes, one_ok_pass_or_none) {
   struct clb_row p[2] = {pass_row(1e-3, 1e-3), pass_row(2e-3, 1e-3)};
   snprintf(p[0].status, sizeof p[0].status, "timeout");
   struct clb_row out;
-  clb_passes_combine(p, 2, 0.5, &out);
+  clb_passes_combine(p, 2, NULL, 0.5, &out);
   expect_close(out.step_s_median, 2e-3, "the one ok pass");
   expect_close(out.step_s_ci_high, 1.01 * 2e-3, "its own interval");
   cr_expect_eq(out.stable, 0, "one process: no spread between processes");
   snprintf(p[1].status, sizeof p[1].status, "oom");
   snprintf(p[1].message, sizeof p[1].message, "out of memory");
-  clb_passes_combine(p, 2, 0.5, &out);
+  clb_passes_combine(p, 2, NULL, 0.5, &out);
   cr_expect_str_eq(out.status, "oom", "no ok pass: the last pass's row");
   cr_expect_str_eq(out.message, "out of memory");
   cr_expect_eq(out.passes, 2);
+}
+
+/* ---- passes that ran at different host speeds -------------------------------- */
+
+static void expect_kept(const struct clb_pass_choice *c, const char *want) {
+  char got[CLB_PASSES_MAX + 1];
+  for (size_t i = 0; i < c->passes; i++)
+    got[i] = c->keep[i] ? 'k' : '-';
+  got[c->passes] = '\0';
+  cr_expect_str_eq(got, want);
+}
+
+Test(passes, passes_within_the_limit_are_all_kept) {
+  struct clb_pass_choice c;
+  clb_passes_choose((double[]){1.0, 1.04, 0.97}, 3, 0.10, &c);
+  expect_kept(&c, "kkk");
+  cr_expect_eq(c.drift, 0);
+  cr_expect_eq(c.kept, 3);
+  cr_expect_eq(c.faster_left_out, 0);
+}
+
+Test(passes, the_largest_group_that_agrees_is_kept) {
+  struct clb_pass_choice c;
+  /* Pass 1 before a slow phase, 2 and 3 in it: the two slow ones agree. */
+  clb_passes_choose((double[]){0.79, 1.02, 1.00}, 3, 0.10, &c);
+  expect_kept(&c, "-kk");
+  cr_expect_eq(c.drift, 1);
+  cr_expect_eq(c.faster_left_out, 1, "the slow phase is what is left");
+  /* Two more passes after the phase: now the fast group is larger. */
+  clb_passes_choose((double[]){0.79, 1.02, 1.00, 0.80, 0.81}, 5, 0.10, &c);
+  expect_kept(&c, "k--kk");
+  cr_expect_eq(c.kept, 3);
+  cr_expect_eq(c.agreeing, 3);
+  cr_expect_eq(c.faster_left_out, 0);
+  /* Two groups as large: the faster one. */
+  clb_passes_choose((double[]){1.3, 1.0, 1.3, 1.05}, 4, 0.10, &c);
+  expect_kept(&c, "-k-k");
+  cr_expect_eq(c.faster_left_out, 0);
+  /* The limit is inclusive and relative to the group's fastest pass. */
+  clb_passes_choose((double[]){1.0, 1.1, 1.2}, 3, 0.10, &c);
+  expect_kept(&c, "kk-");
+}
+
+Test(passes, no_group_of_two_or_no_limit_keeps_every_pass) {
+  struct clb_pass_choice c;
+  clb_passes_choose((double[]){1.0, 1.5, 2.2}, 3, 0.10, &c);
+  expect_kept(&c, "kkk");
+  cr_expect_eq(c.drift, 1, "still said: the passes disagree");
+  cr_expect_eq(c.agreeing, 1);
+  clb_passes_choose((double[]){0.79, 1.02, 1.00}, 3, 0, &c);
+  expect_kept(&c, "kkk");
+  cr_expect_eq(c.drift, 0, "--drift-limit 0 turns it off");
+  /* A pass without an ok row has no speed: kept, to be named as failed. */
+  clb_passes_choose((double[]){0.7, NAN, 1.0, 1.01}, 4, 0.10, &c);
+  expect_kept(&c, "-kkk");
+  cr_expect_eq(c.kept, 3);
+}
+
+Test(passes, a_row_combines_the_kept_passes_and_names_the_others) {
+  struct clb_row p[5] = {pass_row(1.00e-3, 1e-3), pass_row(1.30e-3, 1e-3), pass_row(1.26e-3, 1e-3),
+                         pass_row(1.01e-3, 1e-3), pass_row(0.99e-3, 1e-3)};
+  struct clb_pass_choice c;
+  clb_passes_choose((double[]){1.0, 1.3, 1.26, 1.01, 0.99}, 5, 0.10, &c);
+  struct clb_row out;
+  clb_passes_combine(p, 5, &c, 0.10, &out);
+  double kept[3] = {1.00e-3, 1.01e-3, 0.99e-3}, mean, low, high;
+  clb_stats_mean_ci(kept, 3, 0.95, &mean, &low, &high);
+  expect_close(out.step_s_median, mean, "mean of passes 1, 4, 5");
+  expect_close(out.step_s_ci_high, high, "their t interval");
+  cr_expect_eq(out.passes, 3, "passes combined");
+  cr_expect_eq(out.reps, 300);
+  cr_expect_eq(out.stable, 1, "+-2.5 %: within +-10 %, and only slower passes left out");
+  cr_expect_str_eq(out.message, "passes 2,3 of 5 left out: the host ran them 26 to 30 % slower");
+  /* Keeping the slow group instead (a faster pass left out): unstable. */
+  clb_passes_choose((double[]){0.79, 1.02, 1.00}, 3, 0.10, &c);
+  clb_passes_combine(p, 3, &c, 0.50, &out);
+  cr_expect_eq(out.stable, 0);
+  cr_expect_str_eq(out.message, "pass 1 of 3 left out: the host ran it 22 % faster");
 }
 
 Test(passes, passes_file_is_named_after_the_results) {
@@ -171,8 +249,8 @@ static void expect_combined(const struct clb_row *rows, size_t n, const struct c
               rows[i].model, rows[i].batch, rows[i].step_s_median, mean);
     /* Both sides round to 9 digits the pass medians the interval comes from. */
     double tolerance = 1e-8 * (mean + (high - mean));
-    cr_expect(fabs(rows[i].step_s_ci_high - high) <= tolerance, "%g vs %g",
-              rows[i].step_s_ci_high, high);
+    cr_expect(fabs(rows[i].step_s_ci_high - high) <= tolerance, "%g vs %g", rows[i].step_s_ci_high,
+              high);
     cr_expect(fabs(rows[i].step_s_ci_low - fmax(low, 0)) <= tolerance, "%g vs %g",
               rows[i].step_s_ci_low, low);
     cr_expect(fabs(rows[i].samples_per_s - rows[i].batch / mean) <= 1e-8 * rows[i].samples_per_s);
@@ -186,8 +264,10 @@ Test(passes, run_writes_one_combined_row_per_configuration, .timeout = 240) {
   char args[1024], path[512], passes_path[600];
   snprintf(path, sizeof path, "%s/p.csv", dir);
   snprintf(passes_path, sizeof passes_path, "%s/p.passes.csv", dir);
+  /* --drift-limit 0: exactly three passes, whatever the host does meanwhile. */
   snprintf(args, sizeof args,
-           "run --device @DEV --model linreg,softmax --batch 2,32 --passes 3 " QUICK " --out %s",
+           "run --device @DEV --model linreg,softmax --batch 2,32 --passes 3 --drift-limit 0 " QUICK
+           " --out %s",
            path);
   char *err = NULL;
   cr_assert_eq(clb_test_run_cli(args, NULL, &err), 0, "%s", err);
@@ -207,7 +287,7 @@ Test(passes, run_writes_one_combined_row_per_configuration, .timeout = 240) {
   cr_assert_eq(clb_results_write_row(truncated, &rows[0], NULL), 0);
   fclose(truncated);
   snprintf(args, sizeof args,
-           "run --device @DEV --model linreg,softmax --batch 2,32 --passes 3 " QUICK
+           "run --device @DEV --model linreg,softmax --batch 2,32 --passes 3 --drift-limit 0 " QUICK
            " --out %s --resume",
            path);
   cr_assert_eq(clb_test_run_cli(args, NULL, &err), 0, "%s", err);
@@ -219,6 +299,75 @@ Test(passes, run_writes_one_combined_row_per_configuration, .timeout = 240) {
   cr_expect_eq(n, 4, "the three missing rows, and no duplicate of the first");
   cr_expect_eq(n_passes, 12, "no pass measured again");
   expect_combined(rows, n, passes, n_passes, 3);
+  free(rows);
+  free(passes);
+  clb_test_remove_tmpdir(dir);
+}
+
+/* Rewrites a passes file so that pass 1 looks 100x faster and passes 2 and
+ * 3 100x and 10000x slower than the device really is: three passes on
+ * three hosts. */
+static void fake_host_speeds(const char *passes_path) {
+  size_t n = 0;
+  struct clb_row *rows = clb_test_read_rows(passes_path, &n);
+  FILE *out = fopen(passes_path, "w");
+  cr_assert_not_null(out);
+  cr_assert_eq(clb_results_write_header(out, NULL), 0);
+  for (size_t i = 0; i < n; i++) {
+    size_t pass = 1;
+    for (size_t k = 0; k < i; k++)
+      pass += rows[k].batch == rows[i].batch && !strcmp(rows[k].model, rows[i].model);
+    rows[i].step_s_median *= pass == 1 ? 0.01 : pass == 2 ? 100 : 10000;
+    cr_assert_eq(clb_results_write_row(out, &rows[i], NULL), 0);
+  }
+  fclose(out);
+  free(rows);
+}
+
+Test(passes, passes_at_other_host_speeds_are_measured_again_and_left_out, .timeout = 240) {
+  if (!clb_test_require_device())
+    return;
+  char *dir = clb_test_tmpdir();
+  char args[1024], path[512], passes_path[600];
+  snprintf(path, sizeof path, "%s/d.csv", dir);
+  snprintf(passes_path, sizeof passes_path, "%s/d.passes.csv", dir);
+  snprintf(args, sizeof args,
+           "run --device @DEV --model linreg --batch 2,32 --passes 3 --drift-limit 0 " QUICK
+           " --out %s",
+           path);
+  char *err = NULL;
+  cr_assert_eq(clb_test_run_cli(args, NULL, &err), 0, "%s", err);
+  free(err);
+  fake_host_speeds(passes_path);
+  cr_assert_eq(remove(path), 0);
+  /* Resumed: passes 1-3 are done, but on no host of one speed, so passes
+   * 4, 5 and 6 run; the rows keep those. A limit of 50 %, since passes this
+   * short (20-60 ms) can differ by 25 % on a quiet host. */
+  snprintf(args, sizeof args,
+           "run --device @DEV --model linreg --batch 2,32 --passes 3 --drift-limit 0.5 " QUICK
+           " --out %s --resume",
+           path);
+  cr_assert_eq(clb_test_run_cli(args, NULL, &err), 0, "%s", err);
+  free(err);
+  size_t n = 0, n_passes = 0;
+  struct clb_row *rows = clb_test_read_rows(path, &n);
+  struct clb_row *passes = clb_test_read_rows(passes_path, &n_passes);
+  cr_assert_eq(n, 2, "one row per configuration");
+  cr_expect_eq(n_passes, 12, "up to three more passes each");
+  for (size_t i = 0; i < n; i++) {
+    cr_expect_str_eq(rows[i].status, "ok");
+    /* Passes 4-6 agree within 50 %; on a very noisy host two of them do. */
+    cr_expect(rows[i].passes >= 2 && rows[i].passes <= 3, "combined %g passes", rows[i].passes);
+    cr_expect(strncmp(rows[i].message, "passes 1,2,3", 12) == 0, "message: %s", rows[i].message);
+    cr_expect_eq(rows[i].stable, 0, "pass 1, faster, was left out");
+    double slowest = 0;
+    for (size_t k = 0; k < n_passes; k++)
+      if (passes[k].batch == rows[i].batch && k >= 3 * n)
+        slowest = fmax(slowest, passes[k].step_s_median);
+    cr_expect(rows[i].step_s_median > 0 && rows[i].step_s_median <= slowest,
+              "B=%g: %g s from passes 4-6 (slowest %g s)", rows[i].batch, rows[i].step_s_median,
+              slowest);
+  }
   free(rows);
   free(passes);
   clb_test_remove_tmpdir(dir);

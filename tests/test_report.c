@@ -1502,10 +1502,11 @@ Test(report, unstable_rows_are_marked_in_the_configuration_table) {
   char *note = md_note_of(md, "Every configuration");
   cr_expect_str_eq(note, PM "X %: half width of the 95 % interval of the median step time "
                             "(with --passes, of the mean of the passes' medians), relative to "
-                            "it. ! unstable: the 95 % interval of the median did not "
-                            "reach " PM "target (--target-ci, default " PM "1 %) within "
-                            "--max-time (with --passes: the interval of the passes' mean, or a "
-                            "pass failed); treat this row as uncertain.");
+                            "it. ! unstable: the 95 % interval is wider than its target: "
+                            "with --passes, the passes' mean beyond --passes-ci (default " PM
+                            "10 %), a pass failed or a faster pass was left out; with --passes "
+                            "1, the median beyond --target-ci (default " PM "1 %) at "
+                            "--max-time. Treat this row as uncertain.");
   free(note);
   /* The side-by-side table marks it too, and explains it after its own note. */
   static struct md_row side[5];
@@ -1516,7 +1517,7 @@ Test(report, unstable_rows_are_marked_in_the_configuration_table) {
   cr_expect_str_eq(side[3].cell[6], "95.24", "the ratio of the medians");
   note = md_note_of(md, "Step time side by side (gpu-node03)");
   cr_expect(note && strstr(note, "> 1: the baseline is faster. " PM "X %: half width") &&
-                strstr(note, "treat this row as uncertain."),
+                strstr(note, "Treat this row as uncertain."),
             "%s", note);
   free(note);
   char *tex = read_in(out, "report.tex");

@@ -34,13 +34,15 @@ void clb_output_format_half_width(char *buf, size_t size, const char *plus_minus
  * (ASCII for the terminal, Unicode for documents). */
 #define CLB_OUTPUT_UNSTABLE_MARK "!"
 #define CLB_OUTPUT_UNSTABLE_NOTE_ASCII                                                      \
-  "! unstable: the 95% interval of the median did not reach +-target (--target-ci,\n"       \
-  "  default +-1%) within --max-time (with --passes: the interval of the passes'\n"          \
-  "  mean, or a pass failed); treat this row as uncertain."
+  "! unstable: the 95% interval is wider than its target: with --passes, the\n"             \
+  "  passes' mean beyond --passes-ci (default +-10%), a pass failed or a faster\n"          \
+  "  pass was left out; with --passes 1, the median beyond --target-ci (default\n"         \
+  "  +-1%) at --max-time. Treat this row as uncertain."
 #define CLB_OUTPUT_UNSTABLE_NOTE                                                            \
-  "! unstable: the 95 % interval of the median did not reach \xC2\xB1target (--target-ci, "  \
-  "default \xC2\xB1" "1 %) within --max-time (with --passes: the interval of the passes' "   \
-  "mean, or a pass failed); treat this row as uncertain."
+  "! unstable: the 95 % interval is wider than its target: with --passes, the passes' "     \
+  "mean beyond --passes-ci (default \xC2\xB1" "10 %), a pass failed or a faster pass was "  \
+  "left out; with --passes 1, the median beyond --target-ci (default \xC2\xB1" "1 %) at "   \
+  "--max-time. Treat this row as uncertain."
 
 /* {"schema": 1, "description": <description or null>, "rows": [{column: value}]}.
  * NaN is null. Written to PATH.tmp and renamed. `description` is borrowed. */

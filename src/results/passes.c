@@ -1,6 +1,9 @@
 #include "results/passes.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,8 +22,7 @@ int clb_passes_is_path(const char *path) {
 }
 
 static int row_ok(const struct clb_row *row) {
-  return strcmp(row->status, "ok") == 0 && isfinite(row->step_s_median) &&
-         row->step_s_median > 0;
+  return strcmp(row->status, "ok") == 0 && isfinite(row->step_s_median) && row->step_s_median > 0;
 }
 
 /* The median of the finite values of a column over the ok passes; NaN
@@ -53,29 +55,145 @@ static void rescale_derived(struct clb_row *row, double step) {
   row->step_s_median = step;
 }
 
-/* "pass 2 of 3: error: ..." for the first failed pass among ok ones. */
-static void note_failed_pass(struct clb_row *out, const struct clb_row *passes, size_t n) {
+/* Appends printf text to a row's message, "; " after what is there; text
+ * that does not fit is cut. */
+static void append_message(struct clb_row *out, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+static void append_message(struct clb_row *out, const char *format, ...) {
+  size_t used = strlen(out->message);
+  if (used > 0 && used + 2 < sizeof out->message) {
+    memcpy(out->message + used, "; ", 3);
+    used += 2;
+  }
+  if (used + 1 >= sizeof out->message)
+    return;
+  va_list args;
+  va_start(args, format);
+  vsnprintf(out->message + used, sizeof out->message - used, format, args);
+  va_end(args);
+}
+
+/* "pass 2 of 3: error: ..." for the first failed pass among the kept ones. */
+static void note_failed_pass(struct clb_row *out, const struct clb_row *passes, size_t n,
+                             const unsigned char *keep) {
   for (size_t i = 0; i < n; i++) {
-    if (row_ok(&passes[i]))
+    if (!keep[i] || row_ok(&passes[i]))
       continue;
-    /* The message is cut to its field: one pass's failure, briefly. */
-    int len = snprintf(out->message, sizeof out->message, "pass %zu of %zu: %s: ", i + 1, n,
-                       passes[i].status);
-    if (len > 0 && (size_t)len < sizeof out->message)
-      snprintf(out->message + len, sizeof out->message - (size_t)len, "%.*s",
-               (int)(sizeof out->message - (size_t)len - 1), passes[i].message);
+    append_message(out, "pass %zu of %zu: %s: %s", i + 1, n, passes[i].status, passes[i].message);
     return;
   }
 }
 
-void clb_passes_combine(const struct clb_row *passes, size_t n, double target_ci,
+/* "passes 2,3 of 5 left out: the host ran them 26-31 % slower". */
+static void note_left_out(struct clb_row *out, const struct clb_pass_choice *choice) {
+  double kept_speeds[CLB_PASSES_MAX];
+  size_t n_kept = 0;
+  for (size_t i = 0; i < choice->passes; i++)
+    if (choice->keep[i] && isfinite(choice->speed[i]))
+      kept_speeds[n_kept++] = choice->speed[i];
+  struct clb_summary kept;
+  clb_stats_summarize(kept_speeds, n_kept, &kept);
+  char list[256] = "";
+  double lo = INFINITY, hi = -INFINITY;
+  size_t left = 0;
+  for (size_t i = 0; i < choice->passes; i++) {
+    if (choice->keep[i])
+      continue;
+    size_t used = strlen(list);
+    snprintf(list + used, sizeof list - used, "%s%zu", left++ ? "," : "", i + 1);
+    double off = choice->speed[i] / kept.median - 1;
+    if (isfinite(off)) {
+      lo = fmin(lo, off);
+      hi = fmax(hi, off);
+    }
+  }
+  if (left == 0)
+    return;
+  const char *plural = left > 1 ? "es" : "";
+  if (!isfinite(lo))
+    append_message(out, "pass%s %s of %zu left out", plural, list, choice->passes);
+  else if (lo < 0 && hi > 0)
+    append_message(out,
+                   "passes %s of %zu left out: the host ran them %.0f %% faster to %.0f %% "
+                   "slower",
+                   list, choice->passes, -100 * lo, 100 * hi);
+  else {
+    const char *how = lo > 0 ? "slower" : "faster";
+    double near = fmin(fabs(lo), fabs(hi)), far = fmax(fabs(lo), fabs(hi));
+    if (far - near < 0.005)
+      append_message(out, "pass%s %s of %zu left out: the host ran %s %.0f %% %s", plural, list,
+                     choice->passes, left > 1 ? "them" : "it", 100 * far, how);
+    else
+      append_message(out, "pass%s %s of %zu left out: the host ran them %.0f to %.0f %% %s", plural,
+                     list, choice->passes, 100 * near, 100 * far, how);
+  }
+}
+
+void clb_passes_choose(const double *speed, size_t n, double limit,
+                       struct clb_pass_choice *choice) {
+  memset(choice, 0, sizeof *choice);
+  choice->passes = n;
+  size_t order[CLB_PASSES_MAX], m = 0;
+  for (size_t i = 0; i < n; i++) {
+    choice->speed[i] = speed[i];
+    if (isfinite(speed[i]))
+      order[m++] = i;
+  }
+  /* The finite speeds from fastest to slowest (insertion sort: n is small). */
+  for (size_t i = 1; i < m; i++)
+    for (size_t j = i; j > 0 && speed[order[j]] < speed[order[j - 1]]; j--) {
+      size_t t = order[j];
+      order[j] = order[j - 1];
+      order[j - 1] = t;
+    }
+  choice->drift = limit > 0 && m >= 2 && speed[order[m - 1]] > (1 + limit) * speed[order[0]];
+  /* The largest window of the sorted speeds within the limit; the first
+   * found of two as large is the faster. */
+  size_t best_start = 0, best_size = 0;
+  for (size_t start = 0, end = 0; start < m; start++) {
+    if (end < start)
+      end = start;
+    while (end + 1 < m && speed[order[end + 1]] <= (1 + limit) * speed[order[start]])
+      end++;
+    if (end - start + 1 > best_size) {
+      best_start = start;
+      best_size = end - start + 1;
+    }
+  }
+  choice->agreeing = best_size;
+  if (best_size < 2 || limit <= 0) {
+    for (size_t i = 0; i < n; i++)
+      choice->keep[i] = 1;
+    choice->kept = n;
+    return;
+  }
+  for (size_t k = best_start; k < best_start + best_size; k++)
+    choice->keep[order[k]] = 1;
+  choice->kept = best_size;
+  choice->faster_left_out = best_start > 0;
+  /* A pass with no ok row tells nothing of the host: it stays, to be named. */
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(speed[i]) && !choice->keep[i]) {
+      choice->keep[i] = 1;
+      choice->kept++;
+    }
+}
+
+void clb_passes_combine(const struct clb_row *passes, size_t n,
+                        const struct clb_pass_choice *choice, double target_ci,
                         struct clb_row *out) {
-  const struct clb_row *ok[64];
-  double medians[64], values[64];
-  size_t n_ok = 0;
-  for (size_t i = 0; i < n && n_ok < sizeof ok / sizeof ok[0]; i++)
-    if (row_ok(&passes[i]))
+  const struct clb_row *ok[CLB_PASSES_MAX];
+  double medians[CLB_PASSES_MAX], values[CLB_PASSES_MAX];
+  unsigned char keep[CLB_PASSES_MAX];
+  size_t n_ok = 0, n_kept = 0;
+  if (n > CLB_PASSES_MAX)
+    n = CLB_PASSES_MAX;
+  for (size_t i = 0; i < n; i++) {
+    keep[i] = !choice || i >= choice->passes || choice->keep[i];
+    n_kept += keep[i];
+    if (keep[i] && row_ok(&passes[i]))
       ok[n_ok++] = &passes[i];
+  }
   if (n_ok == 0) {
     *out = passes[n - 1];
     out->passes = (double)n;
@@ -84,9 +202,11 @@ void clb_passes_combine(const struct clb_row *passes, size_t n, double target_ci
   /* The newest ok pass gives the row's identity, set-up and noise columns,
    * which every pass measures alike. */
   *out = *ok[n_ok - 1];
-  out->passes = (double)n;
-  if (n_ok < n)
-    note_failed_pass(out, passes, n);
+  out->passes = (double)n_kept;
+  if (choice && n_kept < n)
+    note_left_out(out, choice);
+  if (n_ok < n_kept)
+    note_failed_pass(out, passes, n, keep);
   if (n_ok == 1) {
     out->stable = 0; /* one process: no spread between processes to go by */
     return;
@@ -113,10 +233,122 @@ void clb_passes_combine(const struct clb_row *passes, size_t n, double target_ci
   out->reps = reps;
   out->rounds = rounds;
   out->host_rss_bytes = rss > 0 ? rss : out->host_rss_bytes;
-  out->stable = n_ok == n && isfinite(high) && (high - mean) <= target_ci * mean;
+  out->stable = n_ok == n_kept && isfinite(high) && (high - mean) <= target_ci * mean &&
+                !(choice && choice->faster_left_out);
 }
 
-/* ---- the combined rows of a run --------------------------------------------- */
+/* ---- the pass rows of a run ---------------------------------------------------- */
+
+/* The pass rows of one repeat, grouped by configuration in first-seen order;
+ * a configuration's rows, in file order, are its passes 1, 2, ... */
+struct pass_groups {
+  struct clb_row *rows; /* every row of the passes file */
+  size_t count;
+  char **keys; /* keys[g]: configuration g (clb_row_key) */
+  size_t n;
+  size_t *group_of; /* the configuration of each row; n for another repeat */
+};
+
+static void groups_free(struct pass_groups *g) {
+  clb_row_keys_free(g->keys, g->n);
+  free(g->group_of);
+  free(g->rows);
+  memset(g, 0, sizeof *g);
+}
+
+/* Reads RUN.passes.csv (none: no groups) and groups `repeat`'s rows. */
+static int groups_read(const char *results_path, size_t repeat, struct pass_groups *g,
+                       struct clb_error *err) {
+  char passes_path[2048], warning[512];
+  memset(g, 0, sizeof *g);
+  clb_passes_path(results_path, passes_path, sizeof passes_path);
+  if (access(passes_path, R_OK) != 0)
+    return CLB_OK; /* no pass finished a row */
+  int rc = clb_results_read(passes_path, &g->rows, &g->count, warning, sizeof warning, err);
+  if (rc != CLB_OK)
+    return rc;
+  g->keys = calloc(g->count ? g->count : 1, sizeof *g->keys);
+  g->group_of = calloc(g->count ? g->count : 1, sizeof *g->group_of);
+  if (!g->keys || !g->group_of) {
+    groups_free(g);
+    return clb_failf(err, CLB_E_NOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < g->count; i++) {
+    g->group_of[i] = SIZE_MAX; /* another repeat */
+    if (g->rows[i].repeat != (double)repeat)
+      continue;
+    char key[2048];
+    clb_row_key(&g->rows[i], key, sizeof key);
+    size_t k = 0;
+    while (k < g->n && strcmp(g->keys[k], key) != 0)
+      k++;
+    if (k == g->n && !(g->keys[g->n++] = strdup(key))) {
+      groups_free(g);
+      return clb_failf(err, CLB_E_NOMEM, "out of memory");
+    }
+    g->group_of[i] = k;
+  }
+  return CLB_OK;
+}
+
+/* Group k's pass rows into members (room for CLB_PASSES_MAX), in pass order;
+ * returns how many. */
+static size_t group_members(const struct pass_groups *g, size_t k, struct clb_row *members) {
+  size_t m = 0;
+  for (size_t i = 0; i < g->count && m < CLB_PASSES_MAX; i++)
+    if (g->group_of[i] == k)
+      members[m++] = g->rows[i];
+  return m;
+}
+
+/* Each pass's speed on one device (see struct clb_pass_choice), then the
+ * choice. `members` has room for CLB_PASSES_MAX rows. */
+static void device_choice(const struct pass_groups *g, const char *device_index, double limit,
+                          struct clb_row *members, struct clb_pass_choice *choice) {
+  /* ratios[p * n + k]: pass p's median of configuration k over k's median. */
+  size_t passes = 0;
+  double *ratios = calloc(CLB_PASSES_MAX * (g->n ? g->n : 1), sizeof *ratios);
+  double speed[CLB_PASSES_MAX], values[CLB_PASSES_MAX];
+  size_t n_ratios[CLB_PASSES_MAX] = {0};
+  for (size_t k = 0; ratios && k < g->n; k++) {
+    size_t m = group_members(g, k, members);
+    if (m == 0 || strcmp(members[0].device_index, device_index) != 0)
+      continue;
+    passes = m > passes ? m : passes;
+    size_t n_ok = 0;
+    for (size_t p = 0; p < m; p++)
+      if (row_ok(&members[p]))
+        values[n_ok++] = members[p].step_s_median;
+    struct clb_summary typical;
+    clb_stats_summarize(values, n_ok, &typical);
+    for (size_t p = 0; p < m && n_ok >= 2; p++)
+      if (row_ok(&members[p]))
+        ratios[p * g->n + n_ratios[p]++] = members[p].step_s_median / typical.median;
+  }
+  for (size_t p = 0; p < passes; p++) {
+    struct clb_summary summary;
+    clb_stats_summarize(ratios + p * g->n, n_ratios[p], &summary);
+    speed[p] = n_ratios[p] ? summary.median : NAN;
+  }
+  free(ratios); /* out of memory: no speeds, so every pass is kept */
+  clb_passes_choose(speed, passes, limit, choice);
+}
+
+int clb_passes_device_choice(const char *results_path, size_t repeat, const char *device_index,
+                             const struct clb_passes_rule *rule, struct clb_pass_choice *choice,
+                             struct clb_error *err) {
+  struct pass_groups g;
+  memset(choice, 0, sizeof *choice);
+  int rc = groups_read(results_path, repeat, &g, err);
+  struct clb_row *members = rc == CLB_OK ? calloc(CLB_PASSES_MAX, sizeof *members) : NULL;
+  if (rc == CLB_OK && !members)
+    rc = clb_failf(err, CLB_E_NOMEM, "out of memory");
+  if (rc == CLB_OK)
+    device_choice(&g, device_index, rule->drift_limit, members, choice);
+  free(members);
+  groups_free(&g);
+  return rc;
+}
 
 static int key_in(const char *key, char *const *keys, size_t n) {
   for (size_t i = 0; i < n; i++)
@@ -125,55 +357,44 @@ static int key_in(const char *key, char *const *keys, size_t n) {
   return 0;
 }
 
-int clb_passes_combined_rows(const char *results_path, size_t repeat, double target_ci,
-                             struct clb_row **out, size_t *n_out, struct clb_error *err) {
-  char passes_path[2048], warning[512];
-  struct clb_row *rows = NULL, *members = NULL;
-  char **keys = NULL, **written = NULL; /* keys[g]: configuration g of this repeat */
-  size_t *group_of = NULL;              /* the configuration of each pass row */
-  size_t count = 0, n_groups = 0, n_written = 0;
-  int rc = CLB_OK;
+int clb_passes_combined_rows(const char *results_path, size_t repeat,
+                             const struct clb_passes_rule *rule, struct clb_row **out,
+                             size_t *n_out, struct clb_error *err) {
+  struct pass_groups g;
+  struct clb_row *members = NULL;
+  struct clb_pass_choice *choice = NULL;
+  char **written = NULL;
+  char choice_of[CLB_STR_FIELD_SIZE] = ""; /* the device `choice` is of */
+  size_t n_written = 0;
+  int have_choice = 0;
   *out = NULL;
   *n_out = 0;
-  clb_passes_path(results_path, passes_path, sizeof passes_path);
-  if (access(passes_path, R_OK) != 0)
-    return CLB_OK; /* no pass finished a row */
-  if ((rc = clb_results_read(passes_path, &rows, &count, warning, sizeof warning, err)) != CLB_OK)
+  int rc = groups_read(results_path, repeat, &g, err);
+  if (rc != CLB_OK)
+    return rc;
+  if (g.n == 0)
     goto cleanup;
   if ((rc = clb_results_read_keys(results_path, &written, &n_written, err)) != CLB_OK)
     goto cleanup;
-  keys = calloc(count ? count : 1, sizeof *keys);
-  group_of = calloc(count ? count : 1, sizeof *group_of);
-  members = calloc(count ? count : 1, sizeof *members);
-  *out = calloc(count ? count : 1, sizeof **out);
-  if (!keys || !group_of || !members || !*out) {
+  members = calloc(CLB_PASSES_MAX, sizeof *members);
+  choice = malloc(sizeof *choice);
+  *out = calloc(g.n, sizeof **out);
+  if (!members || !choice || !*out) {
     rc = clb_failf(err, CLB_E_NOMEM, "out of memory");
     goto cleanup;
   }
-  /* The configurations of this repeat, in first-seen order. */
-  for (size_t i = 0; i < count; i++) {
-    group_of[i] = count; /* another repeat */
-    if (rows[i].repeat != (double)repeat)
+  for (size_t k = 0; k < g.n; k++) {
+    if (key_in(g.keys[k], written, n_written))
       continue;
-    char key[2048];
-    clb_row_key(&rows[i], key, sizeof key);
-    size_t g = 0;
-    while (g < n_groups && strcmp(keys[g], key) != 0)
-      g++;
-    if (g == n_groups && !(keys[n_groups++] = strdup(key))) {
-      rc = clb_failf(err, CLB_E_NOMEM, "out of memory");
-      goto cleanup;
+    size_t m = group_members(&g, k, members);
+    if (!have_choice || strcmp(members[0].device_index, choice_of) != 0) {
+      have_choice = 1;
+      /* A device's configurations follow each other: one choice each. */
+      snprintf(choice_of, sizeof choice_of, "%s", members[0].device_index);
+      device_choice(&g, choice_of, rule->drift_limit, members, choice);
+      m = group_members(&g, k, members);
     }
-    group_of[i] = g;
-  }
-  for (size_t g = 0; g < n_groups; g++) {
-    if (key_in(keys[g], written, n_written))
-      continue;
-    size_t m = 0;
-    for (size_t i = 0; i < count; i++)
-      if (group_of[i] == g)
-        members[m++] = rows[i];
-    clb_passes_combine(members, m, target_ci, &(*out)[(*n_out)++]);
+    clb_passes_combine(members, m, choice, rule->target_ci, &(*out)[(*n_out)++]);
   }
 cleanup:
   if (rc != CLB_OK) {
@@ -182,9 +403,8 @@ cleanup:
     *n_out = 0;
   }
   clb_row_keys_free(written, n_written);
-  clb_row_keys_free(keys, n_groups);
-  free(group_of);
+  free(choice);
   free(members);
-  free(rows);
+  groups_free(&g);
   return rc;
 }

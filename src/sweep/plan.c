@@ -308,8 +308,9 @@ static void format_config(const struct clb_option *option, const void *target, c
     "or at most K steps", HOW, 0, NULL, NULL)                                                   \
   X("target-ci", DOUBLE, measure.target_ci, 0, 1, "0.01", "X",                      \
     "stop once the 95% interval of the median step time is\n"                                   \
-    "within +-X of it (0.01: +-1 %); a row that gets there\n"                                   \
-    "before --max-time is stable, any other is flagged unstable",                              \
+    "within +-X of it (0.01: +-1 %); with --passes 1, a row\n"                                 \
+    "that gets there before --max-time is stable, any other is\n"                              \
+    "flagged unstable (with more passes, see --passes-ci)",                                     \
     HOW, 0, NULL, NULL)                                                                         \
   X("target-cv", CUSTOM, measure.target_ci, 0, 0, NULL, "X",                                    \
     "retired (schema 1): the CV no longer stops a run", HOW,                                    \
@@ -324,7 +325,22 @@ static void format_config(const struct clb_option *option, const void *target, c
     "the other, each with 1/P of --min-time and --max-time; the\n"                             \
     "row is the mean of their medians with a t interval, which\n"                              \
     "holds the spread between processes (rows of each pass in\n"                               \
-    "FILE.passes.csv)",                                                                         \
+    "FILE.passes.csv). When a device's passes ran more than\n"                                 \
+    "--drift-limit apart as a whole (the host changed speed), up\n"                            \
+    "to P more passes run and its rows keep the largest group of\n"                            \
+    "passes that agree; the row's message names those left out",                               \
+    HOW, 0, NULL, NULL)                                                                         \
+  X("passes-ci", DOUBLE, passes_rule.target_ci, 0, 10, "0.1", "X",                       \
+    "with --passes 2 or more: a row is stable when the 95%\n"                                  \
+    "interval of its passes' mean is within +-X of it (0.1:\n"                                 \
+    "+-10 %) and no faster pass was left out; --target-ci then\n"                              \
+    "only stops each pass's timing",                                                            \
+    HOW, 0, NULL, NULL)                                                                         \
+  X("drift-limit", DOUBLE, passes_rule.drift_limit, 0, 10, "0.1", "X",              \
+    "with --passes 2 or more: passes of one device whose step\n"                               \
+    "times differ by more than X as a whole (0.1: 10 %) ran on a\n"                            \
+    "host that changed speed; then up to P more passes run (0:\n"                              \
+    "never, keep every pass)",                                                                  \
     HOW, 0, NULL, NULL)                                                                         \
   X("repeat", SIZE, repeat, 1, 1000, "1", "R",                                      \
     "run the whole plan R times in a row; rows carry their\n"                                   \

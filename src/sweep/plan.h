@@ -9,6 +9,7 @@
 
 #include "measure/measure.h"
 #include "model/shape.h"
+#include "results/passes.h"
 #include "util/errors.h"
 #include "util/options.h"
 #include "util/precision.h"
@@ -37,6 +38,7 @@ struct clb_plan {
   int tune_first;          /* --tune: `clbatch tune` untuned devices before the run */
   double tune_budget_s;    /* its --budget */
   size_t passes;           /* worker processes per configuration, combined into one row */
+  struct clb_passes_rule passes_rule; /* how the passes become rows */
   size_t repeat;           /* the whole plan, this many times */
   char host_warnings[320]; /* found before the run; recorded in every row */
   double timeout_s;        /* per device; 0 = none */

@@ -5,9 +5,9 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -134,16 +134,15 @@ static void describe_exit(int status, char *buf, size_t size) {
 }
 
 /* Closes a configuration the worker began but never finished. */
-static int close_unfinished(FILE *csv, struct clb_row *row, const char *status,
-                            const char *message, struct clb_sweep_stats *stats,
-                            struct clb_error *err) {
+static int close_unfinished(FILE *csv, struct clb_row *row, const char *status, const char *message,
+                            struct clb_sweep_stats *stats, struct clb_error *err) {
   snprintf(row->status, sizeof row->status, "%s", status);
   snprintf(row->message, sizeof row->message, "%s", message);
   return write_row(csv, row, stats, err);
 }
 
 struct device_run {
-  int finished;  /* the worker said DONE */
+  int finished; /* the worker said DONE */
   int timed_out;
   int progressed; /* at least one row arrived from this worker */
 };
@@ -227,9 +226,8 @@ static int handle_message(const struct clb_wire *message, struct begun *begun, F
 
 /* One worker's life: read its messages until it ends or the deadline passes. */
 static int follow_worker(const struct clb_plan *plan, const struct worker_job *job, int resume,
-                         double deadline, struct progress *progress,
-                         struct clb_sweep_stats *stats, struct device_run *run,
-                         struct clb_error *err) {
+                         double deadline, struct progress *progress, struct clb_sweep_stats *stats,
+                         struct device_run *run, struct clb_error *err) {
   const char *device_index = job->device_index;
   FILE *csv = job->csv;
   int fds[2];
@@ -333,30 +331,86 @@ static int run_device(const struct clb_plan *plan, struct worker_job job,
   return 0;
 }
 
+/* "pass 1 ran 28 % faster than passes 2,3" style summary of a device's
+ * choice, for the note said when its passes disagree. */
+static void describe_speeds(const struct clb_pass_choice *choice, char *buf, size_t size) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (size_t p = 0; p < choice->passes && used + 1 < size; p++) {
+    int n = snprintf(buf + used, size - used, "%s%zu: %.2f%s", p ? ", " : "", p + 1,
+                     choice->speed[p], choice->keep[p] ? "" : " (left out)");
+    used += n > 0 ? (size_t)n : 0;
+  }
+}
+
+/* After the P passes of one device: while its passes ran at host speeds
+ * more than the drift limit apart and the largest group that agrees
+ * is smaller than P, one more pass, up to P more (--drift-limit). A slow phase of a shared
+ * host lasts a minute or two; the extra passes give the device a chance to
+ * be measured outside it, and the rows keep the group that agrees. */
+static int resolve_drift(const struct clb_plan *plan, struct worker_job job,
+                         const struct clb_device_info *device, struct progress *progress,
+                         struct clb_sweep_stats *stats, struct clb_error *err) {
+  char index[32], speeds[1024];
+  clb_device_id_string(device, index, sizeof index);
+  struct clb_pass_choice *choice = malloc(sizeof *choice);
+  if (!choice)
+    return clb_failf(err, CLB_E_NOMEM, "out of memory");
+  int rc = 0;
+  size_t per_pass = plan->model_count * plan->precision_count * plan->batch_count;
+  for (job.pass = plan->passes + 1; job.pass <= 2 * plan->passes; job.pass++) {
+    if ((rc = clb_passes_device_choice(plan->out_path, job.repeat, index, &plan->passes_rule,
+                                       choice, err)) != 0)
+      break;
+    if (!choice->drift || choice->agreeing >= plan->passes)
+      break;
+    describe_speeds(choice, speeds, sizeof speeds);
+    report_note(progress,
+                "device %s (%s): its passes ran at different host speeds (step time over "
+                "the typical pass: %s); measuring pass %zu of at most %zu",
+                index, device->name, speeds, job.pass, 2 * plan->passes);
+    progress->total += per_pass;
+    if ((rc = run_device(plan, job, device, progress, stats, err)) != 0)
+      break;
+  }
+  if (rc == 0 && job.pass > plan->passes + 1 &&
+      clb_passes_device_choice(plan->out_path, job.repeat, index, &plan->passes_rule, choice,
+                               err) == 0) {
+    describe_speeds(choice, speeds, sizeof speeds);
+    report_note(progress, "device %s (%s): rows combine %zu of %zu passes (speeds %s)%s", index,
+                device->name, choice->kept, choice->passes, speeds,
+                choice->faster_left_out ? "; a faster pass was left out, so its rows are "
+                                          "flagged unstable"
+                                        : "");
+  }
+  free(choice);
+  return rc;
+}
+
 /* One repeat with --passes P: every device measures the plan P times (pass 1
  * on every device, then pass 2, ...: a slow phase of the machine hits one
  * pass, not one configuration), the rows going to the passes file; then each
  * configuration's combined row goes to the results. */
 static int run_passes(const struct clb_plan *plan, struct worker_job job,
-                      const struct clb_device_list *devices, FILE *csv,
-                      struct progress *progress, struct clb_sweep_stats *stats,
-                      struct clb_error *err) {
+                      const struct clb_device_list *devices, FILE *csv, struct progress *progress,
+                      struct clb_sweep_stats *stats, struct clb_error *err) {
   /* A pass's rows are the combined row's data, not results of their own:
    * only the combined rows count as written or failed. */
   size_t written = stats->rows_written, failed = stats->rows_failed;
-  for (job.pass = 1; job.pass <= plan->passes; job.pass++)
-    for (size_t i = 0; i < devices->count; i++) {
-      int rc = run_device(plan, job, &devices->items[i], progress, stats, err);
-      if (rc != 0)
-        return rc;
-    }
+  int rc = 0;
+  for (job.pass = 1; rc == 0 && job.pass <= plan->passes; job.pass++)
+    for (size_t i = 0; rc == 0 && i < devices->count; i++)
+      rc = run_device(plan, job, &devices->items[i], progress, stats, err);
+  for (size_t i = 0; rc == 0 && i < devices->count; i++)
+    rc = resolve_drift(plan, job, &devices->items[i], progress, stats, err);
+  if (rc != 0)
+    return rc;
   stats->rows_written = written;
   stats->rows_failed = failed;
   fflush(job.csv);
   struct clb_row *combined = NULL;
   size_t n = 0;
-  int rc = clb_passes_combined_rows(plan->out_path, job.repeat, plan->measure.target_ci,
-                                    &combined, &n, err);
+  rc = clb_passes_combined_rows(plan->out_path, job.repeat, &plan->passes_rule, &combined, &n, err);
   for (size_t i = 0; rc == 0 && i < n; i++)
     rc = write_row(csv, &combined[i], stats, err);
   free(combined);
@@ -373,8 +427,8 @@ int clb_sweep_run(const struct clb_plan *plan, const char *config_path,
   size_t passes = plan->passes > 1 ? plan->passes : 1;
   char passes_path[1100];
   clb_passes_path(plan->out_path, passes_path, sizeof passes_path);
-  progress.total = repeats * passes * devices->count * plan->model_count *
-                   plan->precision_count * plan->batch_count;
+  progress.total = repeats * passes * devices->count * plan->model_count * plan->precision_count *
+                   plan->batch_count;
   int rc = 0;
   for (size_t repeat = 1; repeat <= repeats && rc == 0; repeat++) {
     struct worker_job job = {config_path, NULL, repeat, 1, plan->out_path, csv};
