@@ -18,14 +18,16 @@ typedef float acc;
 #define LOAD(p, i) ((acc)(p)[i])
 #define STORE(p, i, v) ((p)[i] = (real)(v))
 
-/* xb[r, :] = x[order[first + r], :] for r < rows: the batch of a shuffled epoch. */
+/* xb[r, :] = x[order[first + r], :] for r < rows: the batch of a shuffled
+ * epoch. Work-items are (column, row): neighbours copy neighbouring elements,
+ * which a CPU runtime turns into vector loads and stores and a GPU coalesces,
+ * and no work-item divides to find its row. */
 __kernel void gather_rows(__global const real *x, __global const uint *order, const uint first,
                           const uint rows, const uint cols, __global real *xb) {
-  const size_t gid = get_global_id(0);
-  if (gid >= (size_t)rows * cols)
+  const size_t j = get_global_id(0), r = get_global_id(1);
+  if (j >= cols || r >= rows)
     return;
-  const size_t r = gid / cols, j = gid - r * cols;
-  xb[gid] = x[(size_t)order[first + r] * cols + j];
+  xb[r * cols + j] = x[(size_t)order[first + r] * cols + j];
 }
 
 /* Linear regression: z holds X_B W on entry and dZ = dscale * (z + b - y) on
@@ -95,14 +97,15 @@ __kernel void softmax_correct(__global const real *z, __global const real *theta
   correct[r] = best == (uint)labels[order[first + r]];
 }
 
-/* h = relu(h + b1) in place, over rows x width elements. */
+/* h = relu(h + b1) in place, over rows x width elements; work-items are
+ * (column, row), as in gather_rows. */
 __kernel void bias_relu(__global real *h, __global const real *theta, const uint bias_offset,
-                        const uint width, const uint count) {
-  const size_t gid = get_global_id(0);
-  if (gid >= count)
+                        const uint width, const uint rows) {
+  const size_t j = get_global_id(0), r = get_global_id(1);
+  if (j >= width || r >= rows)
     return;
-  const acc v = LOAD(h, gid) + LOAD(theta, bias_offset + gid % width);
-  STORE(h, gid, v > 0 ? v : (acc)0);
+  const acc v = LOAD(h, r * width + j) + LOAD(theta, bias_offset + j);
+  STORE(h, r * width + j, v > 0 ? v : (acc)0);
 }
 
 /* dh = dh * (h > 0): the ReLU derivative, using the activations kept from forward. */

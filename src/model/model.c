@@ -429,6 +429,34 @@ static int launch(struct clb_model *model, cl_kernel kernel, size_t count, const
   return 0;
 }
 
+/* A kernel over a rows x cols matrix whose work-items are (column, row):
+ * work-groups of about ROW_KERNEL_ITEMS items, whole power-of-two spans of a
+ * row wide and as many rows high as fit. Each work-group costs a CPU runtime
+ * a task of its own, so they should not be small; 256 items suit GPUs too. */
+#define ROW_KERNEL_ITEMS 256
+
+static int launch_rows(struct clb_model *model, cl_kernel kernel, size_t cols, size_t rows,
+                       const char *name, struct clb_error *err) {
+  size_t items = ROW_KERNEL_ITEMS;
+  if (items > model->cl->info->max_work_group_size)
+    items = model->cl->info->max_work_group_size;
+  size_t wide = 1;
+  while (wide * 2 <= items && wide < cols)
+    wide *= 2;
+  size_t high = items / wide;
+  while (high > 1 && high / 2 >= rows)
+    high /= 2; /* a short batch: no work-group of mostly idle rows */
+  size_t local[2] = {wide, high};
+  size_t global[2] = {(cols + wide - 1) / wide * wide, (rows + high - 1) / high * high};
+  cl_event *event = take_first_event_slot(model);
+  cl_int status =
+      clEnqueueNDRangeKernel(model->cl->queue, kernel, 2, NULL, global, local, 0, NULL, event);
+  if (status != CL_SUCCESS)
+    return clb_fail(err, status, "clEnqueueNDRangeKernel", model->device,
+                    "%s over %zu x %zu items", name, rows, cols);
+  return 0;
+}
+
 /* Host mode: gather the batch rows on the host into pinned memory and copy
  * them to the device, as a data loader would. */
 static int stage_batch(struct clb_model *model, size_t first, size_t rows,
@@ -485,7 +513,7 @@ static int prepare_batch(struct clb_model *model, size_t first, size_t rows,
   ARG_UINT(3, rows);
   ARG_UINT(4, d);
   ARG_MEM(5, model->xb);
-  CLB_TRY(launch(model, kernel, rows * d, name, err));
+  CLB_TRY(launch_rows(model, kernel, d, rows, name, err));
   *view = (struct batch_view){model->xb, 0, 0, model->y, model->order, first, rows};
 cleanup:
   return rc;
@@ -558,8 +586,8 @@ static int forward(struct clb_model *model, const struct batch_view *view, doubl
     ARG_MEM(1, model->theta);
     ARG_UINT(2, model->tensors[1].offset);
     ARG_UINT(3, h);
-    ARG_UINT(4, rows * h);
-    CLB_TRY(launch(model, kernel, rows * h, name, err));
+    ARG_UINT(4, rows);
+    CLB_TRY(launch_rows(model, kernel, h, rows, name, err));
     CLB_TRY(clb_blas_gemm(blas, 0, 0, rows, c, h, 1.0, model->hidden, 0, h, model->theta,
                           model->tensors[2].offset, c, 0.0, model->z, 0, c, NULL, err));
     out_bias = model->tensors[3].offset;
