@@ -16,4 +16,7 @@ echo "$oclgrind_icd" >"$icd/oclgrind.icd"
 export OCL_ICD_VENDORS="$icd"
 export CLBATCH_TEST_DEVICE=platform:intel
 ./build/clbatch devices | grep -E '^Platform|^\s+\[' 
-ctest --test-dir build --output-on-failure "$@"
+# Left out: test_vendors compares PoCL and Intel's runtime whichever is the
+# test device, so the first run of the suite covers it; test_report renders
+# saved CSVs and opens no device. Together about 65 s of the step's CPU time.
+ctest --test-dir build --output-on-failure -E '^(test_vendors|test_report)$' "$@"
