@@ -645,29 +645,6 @@ Test(cpu_start, sets_are_whole_and_within_clblast_constraints) {
     has_routine |= strcmp(sets[i].kernel, CLB_TUNE_ROUTINE_KERNEL) == 0;
   }
   cr_expect(has_xgemm && has_routine, "the indirect GEMM and the crossover to it");
-  /* The GEMV kernels' sets are in CLBlast's tuner space and constraints
-   * (src/tuning/kernels/xgemv.hpp): WPT a multiple of VW, and for the
-   * rotated kernel WGS >= WPT. */
-  static const struct {
-    const char *kernel, *vw, *wgs, *wpt;
-    size_t wgs_max, wpt_max;
-  } gemv[] = {{"XgemvFast", "VW2", "WGS2", "WPT2", 256, 4},
-              {"XgemvFastRot", "VW3", "WGS3", "WPT3", 128, 32}};
-  for (size_t g = 0; g < sizeof gemv / sizeof gemv[0]; g++) {
-    const struct clb_cpu_start_set *set = NULL;
-    for (size_t i = 0; i < count; i++)
-      if (strcmp(sets[i].kernel, gemv[g].kernel) == 0)
-        set = &sets[i];
-    cr_assert_not_null(set, "%s has a set", gemv[g].kernel);
-    size_t vw = set_value(set, gemv[g].vw), wgs = set_value(set, gemv[g].wgs),
-           wpt = set_value(set, gemv[g].wpt);
-    cr_expect(vw >= 1 && vw <= 8 && (vw & (vw - 1)) == 0, "%s VW %zu", set->kernel, vw);
-    cr_expect(wgs >= 16 && wgs <= gemv[g].wgs_max && (wgs & (wgs - 1)) == 0, "%s WGS %zu",
-              set->kernel, wgs);
-    cr_expect(wpt >= 1 && wpt <= gemv[g].wpt_max && wpt % vw == 0, "%s WPT %zu", set->kernel, wpt);
-    if (strcmp(set->kernel, "XgemvFastRot") == 0)
-      cr_expect_geq(wgs, wpt);
-  }
   /* fp64: only the crossover; fp16 and Intel's fp64: none (not measured). */
   size_t fp64_count = 0;
   const struct clb_cpu_start_set *fp64 =

@@ -12,13 +12,6 @@
  *   defaults; smaller ones the direct kernel. Every softmax GEMM of the
  *   default plan (N = 10 columns, up to 4096 x 10 x 128 = 5.2M) stays direct:
  *   at 128 (2.1M) softmax B >= 2048 went indirect and ran 1.6x slower.
- * - XgemvFast (VW2=4, WGS2=16, WPT2=4) and XgemvFastRot (VW3=8, WGS3=16,
- *   WPT3=8; CLBlast's Intel-CPU default) replace CLBlast's all-device
- *   defaults (1, 64, 1 and 4, 16, 16) for the fast GEMVs of a one-output
- *   linreg and mlp's bias gradient. Of 12 variants (results/cpu-pocl/gemv/),
- *   these made linreg at B >= 256 0.77-0.82x the step time. WGS2 = 64 or 128
- *   with VW2 = 4, and WPT2 = 8 or 16 with VW2 = 8, aborted inside CLBlast at
- *   some batch sizes.
  * fp64 gets only the crossover (176, as fp32): mlp B = 256-1024 0.79-0.80x
  * the step time, B = 4096 0.92x; with the CPU entry's fp64 Xgemm set too, mlp
  * B = 4096 ran 1.13x slower. fp16 has no sets: not measured. */
@@ -53,8 +46,6 @@ static const struct clb_cpu_start_set fp32_sets[] = {
     {"Xgemm", 16, XGEMM_NAMES, {0, 1, 32, 2, 16, 16, 64, 8, 8, 64, 0, 0, 0, 0, 4, 4}},
     {"GemmRoutine", 1, {"XGEMM_MIN_INDIRECT_SIZE"}, {176}},
     {"Xgemv", 2, {"WGS1", "WPT1"}, {64, 1}},
-    {"XgemvFast", 3, {"VW2", "WGS2", "WPT2"}, {4, 16, 4}},
-    {"XgemvFastRot", 3, {"VW3", "WGS3", "WPT3"}, {8, 16, 8}},
     {"Xaxpy", 3, {"VW", "WGS", "WPT"}, {8, 512, 1}},
     {"Copy", 4, COPY_NAMES, {32, 16, 8, 2}},
     {"Pad", 4, PAD_NAMES, {32, 8, 4, 2}},
