@@ -257,21 +257,25 @@ static void expect_combined(const struct clb_row *rows, size_t n, const struct c
   }
 }
 
+/* `clbatch run --device @DEV PLAN QUICK --out PATH`, which must succeed. */
+static void run_plan(const char *plan, const char *path) {
+  char args[1024];
+  snprintf(args, sizeof args, "run --device @DEV %s " QUICK " --out %s", plan, path);
+  char *err = NULL;
+  cr_assert_eq(clb_test_run_cli(args, NULL, &err), 0, "%s", err);
+  free(err);
+}
+
 Test(passes, run_writes_one_combined_row_per_configuration, .timeout = 240) {
   if (!clb_test_require_device())
     return;
   char *dir = clb_test_tmpdir();
-  char args[1024], path[512], passes_path[600];
+  char path[512], passes_path[600];
   snprintf(path, sizeof path, "%s/p.csv", dir);
   snprintf(passes_path, sizeof passes_path, "%s/p.passes.csv", dir);
   /* --drift-limit 0: exactly three passes, whatever the host does meanwhile. */
-  snprintf(args, sizeof args,
-           "run --device @DEV --model linreg,softmax --batch 2,32 --passes 3 --drift-limit 0 " QUICK
-           " --out %s",
-           path);
-  char *err = NULL;
-  cr_assert_eq(clb_test_run_cli(args, NULL, &err), 0, "%s", err);
-  free(err);
+  const char *plan = "--model linreg,softmax --batch 2,32 --passes 3 --drift-limit 0";
+  run_plan(plan, path);
   size_t n = 0, n_passes = 0;
   struct clb_row *rows = clb_test_read_rows(path, &n);
   struct clb_row *passes = clb_test_read_rows(passes_path, &n_passes);
@@ -286,12 +290,9 @@ Test(passes, run_writes_one_combined_row_per_configuration, .timeout = 240) {
   cr_assert_eq(clb_results_write_header(truncated, NULL), 0);
   cr_assert_eq(clb_results_write_row(truncated, &rows[0], NULL), 0);
   fclose(truncated);
-  snprintf(args, sizeof args,
-           "run --device @DEV --model linreg,softmax --batch 2,32 --passes 3 --drift-limit 0 " QUICK
-           " --out %s --resume",
-           path);
-  cr_assert_eq(clb_test_run_cli(args, NULL, &err), 0, "%s", err);
-  free(err);
+  char resumed[512];
+  snprintf(resumed, sizeof resumed, "%s --resume", plan);
+  run_plan(resumed, path);
   free(rows);
   free(passes);
   rows = clb_test_read_rows(path, &n);
@@ -328,27 +329,16 @@ Test(passes, passes_at_other_host_speeds_are_measured_again_and_left_out, .timeo
   if (!clb_test_require_device())
     return;
   char *dir = clb_test_tmpdir();
-  char args[1024], path[512], passes_path[600];
+  char path[512], passes_path[600];
   snprintf(path, sizeof path, "%s/d.csv", dir);
   snprintf(passes_path, sizeof passes_path, "%s/d.passes.csv", dir);
-  snprintf(args, sizeof args,
-           "run --device @DEV --model linreg --batch 2,32 --passes 3 --drift-limit 0 " QUICK
-           " --out %s",
-           path);
-  char *err = NULL;
-  cr_assert_eq(clb_test_run_cli(args, NULL, &err), 0, "%s", err);
-  free(err);
+  run_plan("--model linreg --batch 2,32 --passes 3 --drift-limit 0", path);
   fake_host_speeds(passes_path);
   cr_assert_eq(remove(path), 0);
   /* Resumed: passes 1-3 are done, but on no host of one speed, so passes
    * 4, 5 and 6 run; the rows keep those. A limit of 50 %, since passes this
    * short (20-60 ms) can differ by 25 % on a quiet host. */
-  snprintf(args, sizeof args,
-           "run --device @DEV --model linreg --batch 2,32 --passes 3 --drift-limit 0.5 " QUICK
-           " --out %s --resume",
-           path);
-  cr_assert_eq(clb_test_run_cli(args, NULL, &err), 0, "%s", err);
-  free(err);
+  run_plan("--model linreg --batch 2,32 --passes 3 --drift-limit 0.5 --resume", path);
   size_t n = 0, n_passes = 0;
   struct clb_row *rows = clb_test_read_rows(path, &n);
   struct clb_row *passes = clb_test_read_rows(passes_path, &n_passes);
