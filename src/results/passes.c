@@ -84,7 +84,7 @@ static void note_failed_pass(struct clb_row *out, const struct clb_row *passes, 
   }
 }
 
-/* "passes 2,3 of 5 left out: the host ran them 26-31 % slower". */
+/* "passes 2,3 of 5 left out: the host ran them 26 to 31 % slower". */
 static void note_left_out(struct clb_row *out, const struct clb_pass_choice *choice) {
   double kept_speeds[CLB_PASSES_MAX];
   size_t n_kept = 0;
@@ -119,13 +119,13 @@ static void note_left_out(struct clb_row *out, const struct clb_pass_choice *cho
                    list, choice->passes, -100 * lo, 100 * hi);
   else {
     const char *how = lo > 0 ? "slower" : "faster";
-    double near = fmin(fabs(lo), fabs(hi)), far = fmax(fabs(lo), fabs(hi));
-    if (far - near < 0.005)
+    double least = fmin(fabs(lo), fabs(hi)), most = fmax(fabs(lo), fabs(hi));
+    if (most - least < 0.005)
       append_message(out, "pass%s %s of %zu left out: the host ran %s %.0f %% %s", plural, list,
-                     choice->passes, left > 1 ? "them" : "it", 100 * far, how);
+                     choice->passes, left > 1 ? "them" : "it", 100 * most, how);
     else
       append_message(out, "pass%s %s of %zu left out: the host ran them %.0f to %.0f %% %s", plural,
-                     list, choice->passes, 100 * near, 100 * far, how);
+                     list, choice->passes, 100 * least, 100 * most, how);
   }
 }
 
@@ -246,7 +246,7 @@ struct pass_groups {
   size_t count;
   char **keys; /* keys[g]: configuration g (clb_row_key) */
   size_t n;
-  size_t *group_of; /* the configuration of each row; n for another repeat */
+  size_t *group_of; /* the configuration of each row; SIZE_MAX for another repeat */
 };
 
 static void groups_free(struct pass_groups *g) {

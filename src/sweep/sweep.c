@@ -331,8 +331,9 @@ static int run_device(const struct clb_plan *plan, struct worker_job job,
   return 0;
 }
 
-/* "pass 1 ran 28 % faster than passes 2,3" style summary of a device's
- * choice, for the note said when its passes disagree. */
+/* "1: 0.79, 2: 1.02, 3: 1.00 (left out)": each pass's speed (its step times
+ * over the typical pass's), for the notes said when a device's passes
+ * disagree. */
 static void describe_speeds(const struct clb_pass_choice *choice, char *buf, size_t size) {
   size_t used = 0;
   buf[0] = '\0';
@@ -344,8 +345,8 @@ static void describe_speeds(const struct clb_pass_choice *choice, char *buf, siz
 }
 
 /* After the P passes of one device: while its passes ran at host speeds
- * more than the drift limit apart and the largest group that agrees
- * is smaller than P, one more pass, up to P more (--drift-limit). A slow phase of a shared
+ * more than --drift-limit apart and the largest group that agrees is
+ * smaller than P, one more pass, up to P more. A slow phase of a shared
  * host lasts a minute or two; the extra passes give the device a chance to
  * be measured outside it, and the rows keep the group that agrees. */
 static int resolve_drift(const struct clb_plan *plan, struct worker_job job,
