@@ -336,9 +336,10 @@ Test(passes, passes_at_other_host_speeds_are_measured_again_and_left_out, .timeo
   fake_host_speeds(passes_path);
   cr_assert_eq(remove(path), 0);
   /* Resumed: passes 1-3 are done, but on no host of one speed, so passes
-   * 4, 5 and 6 run; the rows keep those. A limit of 50 %, since passes this
-   * short (20-60 ms) can differ by 25 % on a quiet host. */
-  run_plan("--model linreg --batch 2,32 --passes 3 --drift-limit 0.5 --resume", path);
+   * 4, 5 and 6 run; the rows keep those. A limit of 3x (2), since passes
+   * this short (20-60 ms) differed by 25 % on a quiet host and by more than
+   * 50 % under the sanitizers; the faked passes are 100x off. */
+  run_plan("--model linreg --batch 2,32 --passes 3 --drift-limit 2 --resume", path);
   size_t n = 0, n_passes = 0;
   struct clb_row *rows = clb_test_read_rows(path, &n);
   struct clb_row *passes = clb_test_read_rows(passes_path, &n_passes);
@@ -346,7 +347,7 @@ Test(passes, passes_at_other_host_speeds_are_measured_again_and_left_out, .timeo
   cr_expect_eq(n_passes, 12, "up to three more passes each");
   for (size_t i = 0; i < n; i++) {
     cr_expect_str_eq(rows[i].status, "ok");
-    /* Passes 4-6 agree within 50 %; on a very noisy host two of them do. */
+    /* Passes 4-6 agree within 3x; on a very noisy host two of them do. */
     cr_expect(rows[i].passes >= 2 && rows[i].passes <= 3, "combined %g passes", rows[i].passes);
     cr_expect(strncmp(rows[i].message, "passes 1,2,3", 12) == 0, "message: %s", rows[i].message);
     cr_expect_eq(rows[i].stable, 0, "pass 1, faster, was left out");
