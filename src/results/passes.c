@@ -302,28 +302,36 @@ static size_t group_members(const struct pass_groups *g, size_t k, struct clb_ro
 }
 
 /* Each pass's speed on one device (see struct clb_pass_choice), then the
- * choice. `members` has room for CLB_PASSES_MAX rows. */
+ * choice. Reads the rows in place: a configuration's rows, in file order,
+ * are its passes. */
 static void device_choice(const struct pass_groups *g, const char *device_index, double limit,
-                          struct clb_row *members, struct clb_pass_choice *choice) {
+                          struct clb_pass_choice *choice) {
   /* ratios[p * n + k]: pass p's median of configuration k over k's median. */
   size_t passes = 0;
   double *ratios = calloc(CLB_PASSES_MAX * (g->n ? g->n : 1), sizeof *ratios);
-  double speed[CLB_PASSES_MAX], values[CLB_PASSES_MAX];
-  size_t n_ratios[CLB_PASSES_MAX] = {0};
+  double speed[CLB_PASSES_MAX], medians[CLB_PASSES_MAX];
+  size_t pass_of[CLB_PASSES_MAX], n_ratios[CLB_PASSES_MAX] = {0};
   for (size_t k = 0; ratios && k < g->n; k++) {
-    size_t m = group_members(g, k, members);
-    if (m == 0 || strcmp(members[0].device_index, device_index) != 0)
+    size_t m = 0, n_ok = 0;
+    int of_device = 0;
+    for (size_t i = 0; i < g->count && m < CLB_PASSES_MAX; i++) {
+      const struct clb_row *row = &g->rows[i];
+      if (g->group_of[i] != k)
+        continue;
+      if (m++ == 0 && !(of_device = strcmp(row->device_index, device_index) == 0))
+        break;
+      if (row_ok(row)) {
+        medians[n_ok] = row->step_s_median;
+        pass_of[n_ok++] = m - 1;
+      }
+    }
+    if (!of_device)
       continue;
     passes = m > passes ? m : passes;
-    size_t n_ok = 0;
-    for (size_t p = 0; p < m; p++)
-      if (row_ok(&members[p]))
-        values[n_ok++] = members[p].step_s_median;
     struct clb_summary typical;
-    clb_stats_summarize(values, n_ok, &typical);
-    for (size_t p = 0; p < m && n_ok >= 2; p++)
-      if (row_ok(&members[p]))
-        ratios[p * g->n + n_ratios[p]++] = members[p].step_s_median / typical.median;
+    clb_stats_summarize(medians, n_ok, &typical);
+    for (size_t j = 0; j < n_ok && n_ok >= 2; j++)
+      ratios[pass_of[j] * g->n + n_ratios[pass_of[j]]++] = medians[j] / typical.median;
   }
   for (size_t p = 0; p < passes; p++) {
     struct clb_summary summary;
@@ -340,12 +348,8 @@ int clb_passes_device_choice(const char *results_path, size_t repeat, const char
   struct pass_groups g;
   memset(choice, 0, sizeof *choice);
   int rc = groups_read(results_path, repeat, &g, err);
-  struct clb_row *members = rc == CLB_OK ? calloc(CLB_PASSES_MAX, sizeof *members) : NULL;
-  if (rc == CLB_OK && !members)
-    rc = clb_failf(err, CLB_E_NOMEM, "out of memory");
   if (rc == CLB_OK)
-    device_choice(&g, device_index, rule->drift_limit, members, choice);
-  free(members);
+    device_choice(&g, device_index, rule->drift_limit, choice);
   groups_free(&g);
   return rc;
 }
@@ -391,8 +395,7 @@ int clb_passes_combined_rows(const char *results_path, size_t repeat,
       have_choice = 1;
       /* A device's configurations follow each other: one choice each. */
       snprintf(choice_of, sizeof choice_of, "%s", members[0].device_index);
-      device_choice(&g, choice_of, rule->drift_limit, members, choice);
-      m = group_members(&g, k, members);
+      device_choice(&g, choice_of, rule->drift_limit, choice);
     }
     clb_passes_combine(members, m, choice, rule->target_ci, &(*out)[(*n_out)++]);
   }

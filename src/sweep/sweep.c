@@ -408,7 +408,6 @@ static int run_passes(const struct clb_plan *plan, struct worker_job job,
     return rc;
   stats->rows_written = written;
   stats->rows_failed = failed;
-  fflush(job.csv);
   struct clb_row *combined = NULL;
   size_t n = 0;
   rc = clb_passes_combined_rows(plan->out_path, job.repeat, &plan->passes_rule, &combined, &n, err);
