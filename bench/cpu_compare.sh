@@ -10,9 +10,13 @@
 # Usage: bench/cpu_compare.sh [--model LIST] [--batch LIST] [--samples N]
 #            [--features D] [--hidden H] [--classes C] [--outputs O]
 #            [--threads T] [--min-time S] [--max-time S] [--warmup K] [--seed S]
+#            [--rounds R]
 # With no options it runs clbatch's default plan (linreg, softmax, mlp; fp32;
-# batches 1, 2, 4, ... 4096; N=4096, D=128, H=256, C=10).
-# Writes results/local/cpu-compare-<host>-<time>.csv (and the two raw CSVs beside it).
+# batches 1, 2, 4, ... 4096; N=4096, D=128, H=256, C=10) once.
+# --rounds R runs both sides R times in alternating order (clbatch first in odd
+# rounds, OpenBLAS first in even ones: A B B A ...) and prints each row's median
+# ratio and its range over the rounds: on a shared machine one round proves little.
+# Writes results/local/cpu-compare-<host>-<time>.csv (and the raw CSVs beside it).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -30,6 +34,7 @@ usage() {
 
 shared=()  # options passed to both clbatch and cpu_reference
 threads=""
+rounds=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -h | --help)
@@ -45,6 +50,11 @@ while [[ $# -gt 0 ]]; do
     --threads)
       [[ $# -ge 2 ]] || die "$1 needs a value"
       threads="$2"
+      shift 2
+      ;;
+    --rounds)
+      [[ $# -ge 2 && "$2" =~ ^[1-9][0-9]*$ ]] || die "$1 needs a whole number of at least 1"
+      rounds="$2"
       shift 2
       ;;
     *) die "unknown option '$1' (see --help)" ;;
@@ -94,13 +104,14 @@ echo "   clbatch runs through PoCL (an OpenCL runtime on these host cores) with 
 echo "   the reference runs the same fp32 step with OpenBLAS on the same cores."
 echo "   Ratios compare two runtimes on identical hardware; absolute times say nothing about a GPU."
 
-echo "== 1/3 clbatch run --device cpu (PoCL)"
-"$clbatch" run --device cpu --precision fp32 --noise-batches 0 --quiet \
-  "${shared[@]}" --out "$base.clbatch.csv"
+run_clbatch() {
+  echo "== clbatch run --device cpu (PoCL)"
+  "$clbatch" run --device cpu --precision fp32 --noise-batches 0 --quiet \
+    "${shared[@]}" --out "$1"
+}
 
 # The reference gets exactly the batch sizes and shapes clbatch ran, read by
-# column name from clbatch's CSV, one model at a time.
-echo "== 2/3 bench/cpu_reference (OpenBLAS${threads:+, $threads threads})"
+# column name from clbatch's CSV ($1), one model at a time, into $2.
 ref_opts=()
 for ((i = 0; i < ${#shared[@]}; i += 2)); do
   case "${shared[i]}" in
@@ -110,7 +121,10 @@ done
 if [[ -n "$threads" ]]; then
   ref_opts+=(--threads "$threads")
 fi
-plans="$(python3 - "$base.clbatch.csv" <<'EOF'
+run_reference() {
+  echo "== bench/cpu_reference (OpenBLAS${threads:+, $threads threads})"
+  local plans first=1
+  plans="$(python3 - "$1" <<'EOF'
 import csv, sys
 plans = {}
 with open(sys.argv[1], newline="", encoding="utf-8") as f:
@@ -125,29 +139,51 @@ for (model, n, d, h, c), batches in plans.items():
     print(model, n, d, h, c, ",".join(batches))
 EOF
 )"
-[[ -n "$plans" ]] || die "clbatch wrote no fp32 rows to $base.clbatch.csv"
-first=1
-while read -r model n d h c batches; do
-  shape=(--samples "$n" --features "$d")
-  if [[ "$model" == linreg ]]; then
-    shape+=(--outputs "$c")
-  else
-    shape+=(--classes "$c")
-  fi
-  if [[ "$model" == mlp ]]; then
-    shape+=(--hidden "$h")
-  fi
-  "$ref" --model "$model" --batch "$batches" "${shape[@]}" "${ref_opts[@]}" \
-    --out "$base.ref-$model.csv"
-  if [[ $first -eq 1 ]]; then
-    cat "$base.ref-$model.csv" >"$base.openblas.csv"
-    first=0
-  else
-    tail -n +2 "$base.ref-$model.csv" >>"$base.openblas.csv"
-  fi
-  rm -f "$base.ref-$model.csv"
-done <<<"$plans"
+  [[ -n "$plans" ]] || die "clbatch wrote no fp32 rows to $1"
+  while read -r model n d h c batches; do
+    local shape=(--samples "$n" --features "$d")
+    if [[ "$model" == linreg ]]; then
+      shape+=(--outputs "$c")
+    else
+      shape+=(--classes "$c")
+    fi
+    if [[ "$model" == mlp ]]; then
+      shape+=(--hidden "$h")
+    fi
+    "$ref" --model "$model" --batch "$batches" "${shape[@]}" "${ref_opts[@]}" \
+      --out "$2.$model.csv"
+    if [[ $first -eq 1 ]]; then
+      cat "$2.$model.csv" >"$2"
+      first=0
+    else
+      tail -n +2 "$2.$model.csv" >>"$2"
+    fi
+    rm -f "$2.$model.csv"
+  done <<<"$plans"
+}
 
-echo "== 3/3 clbatch (PoCL) / OpenBLAS, same CPU"
-python3 "$here/join_results.py" --clbatch "$base.clbatch.csv" --baseline "$base.openblas.csv" \
-  --name OpenBLAS --out "$base.csv"
+if [[ $rounds -eq 1 ]]; then
+  run_clbatch "$base.clbatch.csv"
+  run_reference "$base.clbatch.csv" "$base.openblas.csv"
+  echo "== clbatch (PoCL) / OpenBLAS, same CPU"
+  python3 "$here/join_results.py" --clbatch "$base.clbatch.csv" --baseline "$base.openblas.csv" \
+    --name OpenBLAS --out "$base.csv"
+  exit 0
+fi
+
+joined=()
+for ((r = 1; r <= rounds; r++)); do
+  echo "== round $r of $rounds ($([[ $((r % 2)) -eq 1 ]] && echo "clbatch first" || echo "OpenBLAS first"))"
+  if [[ $((r % 2)) -eq 1 ]]; then
+    run_clbatch "$base.r$r.clbatch.csv"
+    run_reference "$base.r$r.clbatch.csv" "$base.r$r.openblas.csv"
+  else
+    run_reference "$base.r1.clbatch.csv" "$base.r$r.openblas.csv"
+    run_clbatch "$base.r$r.clbatch.csv"
+  fi
+  python3 "$here/join_results.py" --clbatch "$base.r$r.clbatch.csv" \
+    --baseline "$base.r$r.openblas.csv" --name OpenBLAS --out "$base.r$r.csv" >/dev/null
+  joined+=("$base.r$r.csv")
+done
+echo "== clbatch (PoCL) / OpenBLAS, same CPU, $rounds rounds"
+python3 "$here/rounds_summary.py" --name OpenBLAS --out "$base.csv" "${joined[@]}"
