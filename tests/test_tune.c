@@ -8,6 +8,9 @@
 #include "blas/blas.h"
 #include "blas/cpu_start.h"
 #include "blas/tune.h"
+#include "blas/tune_child.h"
+#include "blas/tune_local.h"
+#include "blas/tune_seeds.h"
 #include "blas/tune_space.h"
 #include "blas/tune_store.h"
 #include "cl/context.h"
@@ -80,6 +83,21 @@ static double sgemm_error(const struct clb_cl *cl, size_t m, size_t n, size_t k)
   return worst / (largest > 0.0 ? largest : 1.0);
 }
 
+/* The table row of `kernel` in `clbatch tune`'s output: default and tuned
+ * GFLOP/s, configurations tried and legal. */
+static int table_row(const char *out, const char *kernel, double *before, double *after,
+                     size_t *tried, size_t *legal) {
+  char needle[64];
+  snprintf(needle, sizeof needle, " %s ", kernel);
+  for (const char *line = out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+    const char *at = strstr(line, needle);
+    const char *end = strchr(line, '\n');
+    if (at && (!end || at < end))
+      return sscanf(at + strlen(needle), "%lf %lf %*s %zu/%zu", before, after, tried, legal) == 4;
+  }
+  return 0;
+}
+
 Test(tune, search_writes_entries_then_apply_keeps_gemm_correct, .timeout = 300) {
   struct clb_device_list list = {0};
   const struct clb_device_info *dev = NULL;
@@ -100,48 +118,43 @@ Test(tune, search_writes_entries_then_apply_keeps_gemm_correct, .timeout = 300) 
            dev->name, dev->driver_version);
   write_text(path, seed_text);
 
-  struct clb_cl cl = {0};
-  struct clb_error err = {0};
-  cr_assert_eq(clb_cl_create(dev, &cl, &err), 0, "%s", err.message);
-  struct clb_tune_options options;
-  clb_tune_defaults(&options);
-  options.m = 32;
-  options.n = 16;
-  options.k = 32;
-  options.max_configs = 2; /* CLBlast's defaults plus one sampled configuration */
-  options.budget_s = 60.0;
-  struct clb_tune_report report;
-  char *progress_text = NULL;
-  size_t progress_size = 0;
-  FILE *progress = open_memstream(&progress_text, &progress_size);
-  cr_assert_not_null(progress);
-  int rc = clb_tune_search(&cl, CLB_FP32, &options, progress, &report, &err);
-  fclose(progress);
-  cr_assert_eq(rc, 0, "%s", err.message);
-  cr_expect_str_eq(report.path, path);
-  /* Where untuned runs use clbatch's starting set, the search times it first. */
+  /* CLBlast's defaults plus one configuration per kernel, each in a child process. */
+  char *out = NULL, *progress = NULL;
+  cr_assert_eq(clb_test_run_cli("tune --device @DEV --m 32 --n 16 --k 32 --max-configs 2 "
+                                "--budget 120",
+                                &out, &progress),
+               0, "%s\n%s", out, progress);
+  cr_expect(strstr(out, path) != NULL, "%s", out);
+  /* Where untuned runs use clbatch's starting set, the search starts from it. */
   size_t set_count = 0, started = 0;
   const struct clb_cpu_start_set *sets = clb_tune_start_sets(dev, CLB_FP32, &set_count);
   for (size_t i = 0; i < set_count; i++)
     started += strcmp(sets[i].kernel, "Xgemm") == 0;
-  cr_expect_eq(clb_test_count_of(progress_text, "Xgemm: clbatch's CPU starting set first"), started,
-               "%s", progress_text);
-  free(progress_text);
-  for (int i = 0; i < CLB_TUNE_KERNELS; i++) {
-    cr_expect_gt(report.kernels[i].default_gflops, 0.0, "%s", report.kernels[i].kernel);
-    cr_expect_gt(report.kernels[i].tuned_gflops, 0.0, "%s", report.kernels[i].kernel);
+  cr_expect_eq(clb_test_count_of(progress, "clbatch's CPU starting set first"), started, "%s",
+               progress);
+  const char *kernels[] = {"Xgemm", "XgemmDirect", "GemmRoutine"};
+  for (int i = 0; i < 3; i++) {
+    double before = 0.0, after = 0.0;
+    size_t tried = 0, legal = 0;
+    cr_assert(table_row(out, kernels[i], &before, &after, &tried, &legal), "%s in:\n%s",
+              kernels[i], out);
+    cr_expect_gt(before, 0.0, "%s", kernels[i]);
+    cr_expect_gt(after, 0.0, "%s", kernels[i]);
+    /* Per kernel the defaults are one of the candidates; GemmRoutine's
+     * "default" is a separate measurement of CLBlast's own choice, so noise
+     * may put it ahead. */
+    if (i < 2) {
+      cr_expect_geq(after, before, "%s", kernels[i]);
+      cr_expect_eq(tried, 2, "%s: the defaults and one more", kernels[i]);
+      cr_expect_gt(legal, i == 0 ? 1000 : 100, "%s", kernels[i]);
+    }
   }
-  /* Per kernel the defaults are one of the candidates; GemmRoutine's "default"
-   * is a separate measurement of CLBlast's own choice, so noise may put it ahead. */
-  for (int i = 0; i < 2; i++)
-    cr_expect_geq(report.kernels[i].tuned_gflops, report.kernels[i].default_gflops);
-  cr_expect_eq(report.kernels[0].tried, 2);
-  cr_expect_gt(report.kernels[0].legal, 1000);
+  free(out);
+  free(progress);
 
   char *text = clb_test_read_file(path);
   cr_assert_not_null(text);
   char header[1024];
-  const char *kernels[] = {"Xgemm", "XgemmDirect", "GemmRoutine"};
   for (int i = 0; i < 3; i++) {
     snprintf(header, sizeof header, "[device=%s|driver=%s|precision=fp32|kernel=%s]\n", dev->name,
              dev->driver_version, kernels[i]);
@@ -154,6 +167,9 @@ Test(tune, search_writes_entries_then_apply_keeps_gemm_correct, .timeout = 300) 
   free(text);
 
   /* The stored crossover is always explicit, so something is applied. */
+  struct clb_cl cl = {0};
+  struct clb_error err = {0};
+  cr_assert_eq(clb_cl_create(dev, &cl, &err), 0, "%s", err.message);
   enum clb_params_source applied = CLB_PARAMS_CLBLAST;
   cr_assert_eq(clb_tune_apply(dev, CLB_FP32, &applied, &err), 0, "%s", err.message);
   cr_expect_eq(applied, CLB_PARAMS_TUNED);
@@ -539,35 +555,257 @@ Test(tune_space, direct_constraints_and_local_memory) {
   cr_expect_not(space->legal(v, &lim));
 }
 
-Test(tune_space, candidates_are_legal_and_the_sample_is_seeded_and_covers_every_space) {
+Test(tune_space, candidates_are_legal) {
   struct clb_tune_limits lim;
   clb_tune_limits_init(&lim, 256, 32768, 4, 256, 64, 256);
   static const struct clb_tune_space *const spaces[] = {&clb_tune_xgemm_gemmk0,
                                                         &clb_tune_xgemm_gemmk1};
-  struct clb_tune_candidates a = {0}, b = {0};
+  struct clb_tune_candidates a = {0};
   struct clb_error err = {0};
   cr_assert_eq(clb_tune_candidates_list(spaces, 2, &lim, &a, &err), 0, "%s", err.message);
-  cr_assert_eq(clb_tune_candidates_list(spaces, 2, &lim, &b, &err), 0, "%s", err.message);
   size_t total = clb_tune_space_size(spaces[0]) + clb_tune_space_size(spaces[1]);
   cr_expect_gt(a.count, 1000);
   cr_expect_lt(a.count, total, "the constraints remove configurations");
-  size_t values[CLB_TUNE_MAX_PARAMS];
-  for (size_t i = 0; i < a.count; i += 97) {
+  size_t values[CLB_TUNE_MAX_PARAMS], per_space[2] = {0, 0};
+  for (size_t i = 0; i < a.count; i++) {
     const struct clb_tune_space *space = spaces[a.items[i] >> 32];
+    per_space[a.items[i] >> 32]++;
     clb_tune_space_decode(space, (size_t)(a.items[i] & 0xffffffffu), values);
-    cr_expect(space->legal(values, &lim), "candidate %zu", i);
+    if (i % 97 == 0)
+      cr_expect(space->legal(values, &lim), "candidate %zu", i);
   }
-  /* The same seed, the same sample; every space in it even when it is small. */
-  for (uint64_t seed = 1; seed <= 20; seed++) {
-    clb_tune_candidates_sample(&a, 2, 2, seed);
-    clb_tune_candidates_sample(&b, 2, 2, seed);
-    cr_expect_eq(a.items[0], b.items[0], "seed %llu", (unsigned long long)seed);
-    cr_expect_eq(a.items[1], b.items[1], "seed %llu", (unsigned long long)seed);
-    cr_expect_neq(a.items[0] >> 32, a.items[1] >> 32, "seed %llu: one space left out",
-                  (unsigned long long)seed);
-  }
+  cr_expect_gt(per_space[0], 0);
+  cr_expect_gt(per_space[1], 0);
   clb_tune_candidates_destroy(&a);
-  clb_tune_candidates_destroy(&b);
+}
+
+Test(tune_space, a_ruled_out_set_moves_to_its_nearest_legal_configuration) {
+  /* n = 16: NWG 64 only pads, so CLBlast's Intel-CPU set (NWG 64) is out. */
+  struct clb_tune_limits lim;
+  clb_tune_limits_init(&lim, 4096, 65536, 4, 256, 16, 256);
+  static const struct clb_tune_space *const spaces[] = {&clb_tune_xgemm_gemmk0,
+                                                        &clb_tune_xgemm_gemmk1};
+  static const size_t intel_cpu[CLB_X_COUNT] = {0, 1, 32, 2, 16, 16, 64, 8, 8, 64,
+                                                0, 0, 0, 0, 4, 4};
+  struct clb_tune_candidates list = {0};
+  struct clb_error err = {0};
+  cr_assert_eq(clb_tune_candidates_list(spaces, 2, &lim, &list, &err), 0, "%s", err.message);
+  cr_assert_not(clb_tune_xgemm_gemmk0.legal(intel_cpu, &lim));
+  size_t nearest[CLB_TUNE_MAX_PARAMS];
+  size_t differ = clb_tune_nearest(spaces, &list, &clb_tune_xgemm_gemmk0, intel_cpu, nearest);
+  cr_expect_eq(differ, 1, "NWG 64 -> 32 is enough");
+  cr_expect(clb_tune_xgemm_gemmk0.legal(nearest, &lim));
+  cr_expect_eq(nearest[CLB_X_NWG], 32);
+  cr_expect_eq(nearest[CLB_X_MWG], 64, "the rest is kept");
+  /* A legal set is its own nearest. */
+  cr_expect_eq(clb_tune_nearest(spaces, &list, &clb_tune_xgemm_gemmk0, nearest, nearest), 0);
+  clb_tune_candidates_destroy(&list);
+}
+
+/* ---- The walk (tune_local.h), on made-up scores ----------------------------- */
+
+/* A score that peaks at one legal Xgemm configuration and falls with each
+ * parameter's distance from it (in steps of its value list), so the walk
+ * can climb to it; `measured` records every point, `budget` stops it. */
+struct fake_objective {
+  size_t target[CLB_X_COUNT];
+  const struct clb_tune_limits *lim;
+  size_t measured, budget, prepared;
+  size_t seen_keys[512][CLB_X_COUNT];
+  int illegal, repeated;
+};
+
+static size_t value_rank(const struct clb_tune_param *param, size_t value) {
+  for (size_t i = 0; i < param->count; i++)
+    if (param->values[i] == value)
+      return i;
+  return param->count;
+}
+
+static int fake_measure(void *context, const struct clb_tune_point *point,
+                        const struct clb_tune_step *step, double *score, struct clb_error *err) {
+  (void)step;
+  (void)err;
+  struct fake_objective *f = context;
+  f->illegal += !point->space->legal(point->values, f->lim);
+  for (size_t i = 0; i < f->measured && i < 512; i++)
+    f->repeated += memcmp(f->seen_keys[i], point->values, sizeof f->seen_keys[i]) == 0;
+  if (f->measured < 512)
+    memcpy(f->seen_keys[f->measured], point->values, sizeof f->seen_keys[0]);
+  f->measured++;
+  double distance = 0.0;
+  for (size_t p = 0; p < point->space->count; p++) {
+    const struct clb_tune_param *param = &point->space->params[p];
+    double d = (double)value_rank(param, point->values[p]) - (double)value_rank(param, f->target[p]);
+    distance += d < 0 ? -d : d;
+  }
+  *score = 100.0 / (1.0 + distance);
+  return 0;
+}
+
+static int fake_should_stop(void *context) {
+  const struct fake_objective *f = context;
+  return f->measured >= f->budget;
+}
+
+static int fake_prepare(void *context, const struct clb_tune_point *points, size_t count,
+                        struct clb_error *err) {
+  (void)points;
+  (void)err;
+  struct fake_objective *f = context;
+  f->prepared += count;
+  return 0;
+}
+
+static const size_t xgemm_target[CLB_X_COUNT] = {0, 1, 32, 2, 16, 16, 64, 8, 8, 64,
+                                                 1, 0, 1, 0, 4, 2};
+
+static void walk_from(const size_t *start, size_t budget, struct fake_objective *f,
+                      struct clb_tune_walk_result *result) {
+  static struct clb_tune_limits lim;
+  clb_tune_limits_init(&lim, 4096, 65536, 4, 256, 64, 256);
+  static const struct clb_tune_space *const spaces[] = {&clb_tune_xgemm_gemmk0,
+                                                        &clb_tune_xgemm_gemmk1};
+  memset(f, 0, sizeof *f);
+  memcpy(f->target, xgemm_target, sizeof f->target);
+  cr_assert(clb_tune_xgemm_gemmk0.legal(f->target, &lim));
+  f->lim = &lim;
+  f->budget = budget;
+  struct clb_tune_point seeds[2] = {{&clb_tune_xgemm_gemmk0, {0}}, {&clb_tune_xgemm_gemmk0, {0}}};
+  memcpy(seeds[0].values, start, CLB_X_COUNT * sizeof *start);
+  memcpy(seeds[1].values, start, CLB_X_COUNT * sizeof *start); /* a duplicate: measured once */
+  struct clb_tune_walk_callbacks callbacks = {fake_measure, fake_should_stop, fake_prepare, 2, f};
+  struct clb_error err = {0};
+  cr_assert_eq(clb_tune_walk(spaces, 2, &lim, seeds, 2, 500, 0.02, &callbacks, result, &err), 0,
+               "%s", err.message);
+}
+
+Test(tune_walk, climbs_to_the_peak_through_legal_points_only_once_each) {
+  /* CLBlast's all-device default: seven parameters away from the target. */
+  static const size_t start[CLB_X_COUNT] = {0, 1, 32, 2, 8, 8, 32, 8, 8, 32, 1, 1, 0, 0, 4, 4};
+  struct fake_objective f;
+  struct clb_tune_walk_result result;
+  walk_from(start, 10000, &f, &result);
+  cr_expect_eq(result.best_score, 100.0, "the peak is reached");
+  cr_expect_eq(memcmp(result.best.values, xgemm_target, sizeof xgemm_target), 0);
+  cr_expect(result.converged);
+  cr_expect_gt(result.improvements, 2);
+  cr_expect_eq(result.measured, f.measured);
+  cr_expect_eq(f.illegal, 0, "only legal configurations are measured");
+  cr_expect_eq(f.repeated, 0, "no configuration is measured twice");
+  cr_expect_lt(f.measured, 500, "far fewer than the space's 80 000");
+  cr_expect_gt(f.prepared, 0, "batches are handed to prepare");
+}
+
+Test(tune_walk, stops_when_told_and_keeps_the_best_so_far) {
+  static const size_t start[CLB_X_COUNT] = {0, 1, 32, 2, 8, 8, 32, 8, 8, 32, 1, 1, 0, 0, 4, 4};
+  struct fake_objective f;
+  struct clb_tune_walk_result result;
+  walk_from(start, 5, &f, &result);
+  cr_expect_eq(f.measured, 5);
+  cr_expect_eq(result.measured, 5);
+  cr_expect_not(result.converged);
+  cr_expect_gt(result.best_score, 0.0);
+  cr_expect_lt(result.best_score, 100.0);
+}
+
+Test(tune_walk, seeds_outside_the_spaces_or_illegal_are_left_out) {
+  struct clb_tune_limits lim;
+  clb_tune_limits_init(&lim, 4096, 65536, 4, 256, 64, 256);
+  static const struct clb_tune_space *const spaces[] = {&clb_tune_xgemm_gemmk0};
+  struct clb_tune_point seeds[2] = {
+      {&clb_tune_xgemm_gemmk0, {0, 1, 32, 8, 16, 16, 64, 8, 8, 64, 0, 0, 0, 0, 4, 4}}, /* KWI 8 */
+      {&clb_tune_xgemm_gemmk0, {0, 1, 32, 2, 16, 16, 64, 8, 8, 64, 0, 0, 0, 0, 8, 8}}, /* VWM */
+  };
+  struct fake_objective f;
+  memset(&f, 0, sizeof f);
+  f.lim = &lim;
+  f.budget = 100;
+  struct clb_tune_walk_callbacks callbacks = {fake_measure, fake_should_stop, NULL, 0, &f};
+  struct clb_tune_walk_result result;
+  struct clb_error err = {0};
+  cr_assert_eq(clb_tune_walk(spaces, 1, &lim, seeds, 2, 100, 0.02, &callbacks, &result, &err), 0);
+  cr_expect_eq(f.measured, 0);
+  cr_expect_eq(result.best_score, 0.0);
+}
+
+Test(tune_seeds, every_seed_is_in_its_space_and_legal_somewhere) {
+  struct clb_tune_limits lim;
+  clb_tune_limits_init(&lim, 1024, 65536, 4, 4096, 4096, 4096);
+  const char *kernels[] = {"Xgemm", "XgemmDirect"};
+  for (int k = 0; k < 2; k++)
+    for (int cpu = 0; cpu < 2; cpu++) {
+      struct clb_tune_point seeds[32];
+      size_t count = clb_tune_seeds(kernels[k], cpu, seeds, 32);
+      cr_expect_gt(count, 4, "%s cpu=%d", kernels[k], cpu);
+      for (size_t i = 0; i < count; i++) {
+        cr_expect_str_eq(seeds[i].space->kernel, kernels[k]);
+        cr_expect(clb_tune_space_contains(seeds[i].space, seeds[i].values), "%s %d seed %zu",
+                  kernels[k], cpu, i);
+        cr_expect(seeds[i].space->legal(seeds[i].values, &lim), "%s %d seed %zu", kernels[k],
+                  cpu, i);
+      }
+    }
+  struct clb_tune_point few[2];
+  cr_expect_eq(clb_tune_seeds("Xgemm", 1, few, 2), 2, "at most `max`");
+  cr_expect_eq(clb_tune_seeds("Xgemv", 1, few, 2), 0);
+}
+
+/* ---- Child processes (tune_child.h), with scripts in place of clbatch ------- */
+
+static void child_result(const char *dir, const char *script, double timeout_s, double *gflops,
+                         char *why, size_t why_size) {
+  char *program = clb_test_write_file(dir, "child.sh", script);
+  cr_assert_eq(chmod(program, 0755), 0);
+  clb_tune_child_set_program(program);
+  struct clb_tune_job job;
+  memset(&job, 0, sizeof job);
+  snprintf(job.device_id, sizeof job.device_id, "0:0");
+  job.m = job.n = job.k = 8;
+  job.crossover = CLB_TUNE_CROSSOVER_CLBLAST;
+  struct clb_tune_child child;
+  struct clb_error err = {0};
+  cr_assert_eq(clb_tune_child_start(&job, &child, &err), 0, "%s", err.message);
+  clb_tune_child_finish(&child, timeout_s, gflops, why, why_size);
+  clb_tune_child_set_program("/proc/self/exe");
+  free(program);
+}
+
+Test(tune_child, results_failures_crashes_and_hangs) {
+  char *dir = clb_test_tmpdir();
+  double gflops = -1.0;
+  char why[512];
+  child_result(dir, "#!/bin/sh\necho 'CLBlast: a warning'\necho 'gflops 12.5'\n", 10.0, &gflops,
+               why, sizeof why);
+  cr_expect_eq(gflops, 12.5);
+  cr_expect_str_eq(why, "");
+
+  child_result(dir, "#!/bin/sh\necho 'skipped: wrong GEMM result: C[1][2] = nan'\n", 10.0,
+               &gflops, why, sizeof why);
+  cr_expect_eq(gflops, 0.0);
+  cr_expect_str_eq(why, "wrong GEMM result: C[1][2] = nan");
+
+  child_result(dir, "#!/bin/sh\necho 'free(): invalid pointer'\nkill -ABRT $$\n", 10.0, &gflops,
+               why, sizeof why);
+  cr_expect_eq(gflops, 0.0);
+  cr_expect(strstr(why, "signal 6") && strstr(why, "free(): invalid pointer"), "%s", why);
+
+  double began = clb_test_now();
+  child_result(dir, "#!/bin/sh\nexec sleep 30\n", 0.5, &gflops, why, sizeof why);
+  cr_expect_lt(clb_test_now() - began, 10.0, "a hung child is stopped");
+  cr_expect_eq(gflops, 0.0);
+  cr_expect(strstr(why, "no result within") != NULL, "%s", why);
+
+  child_result(dir, "#!/bin/sh\necho 'error: no device 0:0'\nexit 1\n", 10.0, &gflops, why,
+               sizeof why);
+  cr_expect_eq(gflops, 0.0);
+  cr_expect(strstr(why, "code 1") && strstr(why, "no device 0:0"), "%s", why);
+
+  /* What clbatch gets: the job as arguments. */
+  child_result(dir, "#!/bin/sh\necho \"gflops $#\"\n", 10.0, &gflops, why, sizeof why);
+  cr_expect_eq(gflops, 11.0, "__tune-config and its ten arguments");
+  clb_test_remove_dir(dir);
+  free(dir);
 }
 
 /* ---- CPU starting sets ---------------------------------------------------- */

@@ -12,9 +12,9 @@ void clb_tune_defaults(struct clb_tune_options *options) {
   options->m = 256;
   options->n = 64;
   options->k = 256;
-  options->max_configs = 64;
+  options->max_configs = 200;
   options->seed = 42;
-  options->budget_s = 60.0;
+  options->budget_s = 480.0;
   options->dry_run = 0;
 }
 

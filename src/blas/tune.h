@@ -3,9 +3,11 @@
  * CLBlast's C API has no tuner: CLBlastOverrideParameters is its only tuning
  * entry point. So clbatch searches the parameter spaces of CLBlast's own tuner
  * definitions (src/tuning/kernels/xgemm.hpp and xgemm_direct.hpp) itself:
- * it overrides the parameters, lets the next GEMM recompile, warms up, checks
- * the result against a host reference and times it. The best set per kernel
- * is stored in a plain text file that clb_tune_apply reads back.
+ * from known-good sets it walks one or two parameters at a time
+ * (tune_local.h); each configuration is overridden, compiled, checked
+ * against a host reference and timed in a child process (tune_child.h),
+ * since a bad one can crash the process that runs it. The best set per
+ * kernel is stored in a plain text file that clb_tune_apply reads back.
  *
  * Kernels: "Xgemm" (the indirect GEMM with pad/transpose kernels around it),
  * "XgemmDirect" (one kernel) and "GemmRoutine" (XGEMM_MIN_INDIRECT_SIZE: a GEMM
@@ -14,13 +16,13 @@
  * CLBlast cannot hand its default parameters back (RetrieveParameters exists
  * only in the C++ API), and an override cannot be undone within a process.
  * So when CLBlast's defaults win for a kernel, the stored entry says
- * `use_defaults = 1` and carries no parameters, and after clb_tune_search that
- * kernel is left on the last configuration tried in this process: benchmark
- * in a fresh process (as the CLI does) and call clb_tune_apply there.
+ * `use_defaults = 1` and carries no parameters; clb_tune_search leaves the
+ * calling process's CLBlast on the best found of the other kernels.
  *
- * Modules: tune_space (the spaces and their constraints), tune_store (the
- * file), tune_bench (the timed GEMM), tune_search.c (the search) and tune.c
- * (options, applying). */
+ * Modules: tune_space (the spaces and their constraints), tune_seeds (where
+ * the search starts), tune_local (the walk), tune_child (one configuration
+ * in a child process), tune_bench (the timed GEMM), tune_store (the file),
+ * tune_search.c (the search) and tune.c (options, applying). */
 #ifndef CLB_BLAS_TUNE_H
 #define CLB_BLAS_TUNE_H
 
@@ -37,12 +39,12 @@
 struct clb_tune_options {
   size_t m, n, k;     /* representative GEMM: C(m x n) = A(m x k) B(k x n), row-major */
   size_t max_configs; /* configurations timed per kernel, CLBlast's defaults included */
-  uint64_t seed;      /* the random sample of a larger space depends only on this */
-  double budget_s;    /* stop starting new configurations after this long per kernel */
-  int dry_run;        /* enumerate and sample only: no compiling, timing or writing */
+  uint64_t seed;      /* of the random operands */
+  double budget_s;    /* no configuration starts after this long (per device and precision) */
+  int dry_run;        /* list the spaces and the seeds only: no compiling, timing or writing */
 };
 
-/* m=256 (batch rows), n=64, k=256, max_configs=64, seed=42, budget_s=60, no dry run. */
+/* m=256 (batch rows), n=64, k=256, max_configs=200, seed=42, budget_s=480, no dry run. */
 void clb_tune_defaults(struct clb_tune_options *options);
 
 /* The file where tuned parameters live: $CLBATCH_TUNE_FILE if set, else
@@ -99,7 +101,8 @@ struct clb_tune_report {
   char path[4096]; /* where the entries were written ("" on a dry run) */
 };
 
-/* Searches parameters on one device and precision for the given GEMM shape and
+/* Searches parameters on one device and precision for the given GEMM shape
+ * (in child processes running /proc/self/exe, which must be clbatch) and
  * stores the best per kernel (replacing older entries for the same device,
  * driver, precision and kernel), filling `report` (may be NULL). Progress
  * lines go to `progress` (may be NULL). */

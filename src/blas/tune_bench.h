@@ -23,6 +23,10 @@ int clb_tune_bench_create(const struct clb_cl *cl, enum clb_precision precision,
 /* Releases everything; NULL is a no-op. */
 void clb_tune_bench_destroy(struct clb_tune_bench *bench);
 
+/* Runs the GEMM once, which compiles whatever CLBlast's parameters now ask
+ * for, and checks it against the host reference. */
+int clb_tune_bench_verify(struct clb_tune_bench *bench, struct clb_error *err);
+
 /* Runs the GEMM once (which compiles whatever CLBlast's parameters now ask
  * for), checks it against the host reference, then times it run by run
  * (clb_measure_runs). *gflops comes from the median run's device time, from

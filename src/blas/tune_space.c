@@ -2,8 +2,8 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "util/rng.h"
 
 static int is_multiple(size_t a, size_t b) {
   return b != 0 && a % b == 0;
@@ -176,57 +176,6 @@ int clb_tune_candidates_list(const struct clb_tune_space *const *spaces, size_t 
   return 0;
 }
 
-/* Moves a seeded random sample of `want` candidates to the front (a partial
- * Fisher-Yates shuffle), so the sample depends only on the seed and the space. */
-static void sample_front(struct clb_tune_candidates *list, size_t want, uint64_t seed) {
-  uint64_t state = seed;
-  if (want > list->count)
-    want = list->count;
-  for (size_t i = 0; i < want; i++) {
-    size_t j = i + (size_t)(clb_splitmix64(&state) % (list->count - i));
-    uint64_t swap = list->items[i];
-    list->items[i] = list->items[j];
-    list->items[j] = swap;
-  }
-}
-
-/* A kernel with several spaces (Xgemm's GEMMK=0 and GEMMK=1 kernels) gets at
- * least one sampled configuration from each, when the sample has room: the
- * smaller space would otherwise often go untried in a small sample. */
-static void sample_cover_spaces(struct clb_tune_candidates *list, size_t want, size_t space_count,
-                                uint64_t seed) {
-  uint64_t state = seed ^ 0xc0fe;
-  if (want < space_count || want >= list->count)
-    return;
-  size_t slot = want; /* replaced from the end of the sample backwards */
-  for (uint64_t s = 0; s < space_count; s++) {
-    size_t in_sample = 0, in_rest = 0;
-    for (size_t i = 0; i < list->count; i++)
-      *(i < want ? &in_sample : &in_rest) += (list->items[i] >> 32) == s;
-    if (in_sample > 0 || in_rest == 0)
-      continue;
-    size_t pick = (size_t)(clb_splitmix64(&state) % in_rest);
-    for (size_t i = want; i < list->count; i++) {
-      if ((list->items[i] >> 32) != s || pick-- > 0)
-        continue;
-      /* Only replace a slot whose space keeps another representative. */
-      while (slot > 0) {
-        slot--;
-        uint64_t old_space = list->items[slot] >> 32;
-        size_t same = 0;
-        for (size_t j = 0; j < want; j++)
-          same += (list->items[j] >> 32) == old_space;
-        if (same > 1)
-          break;
-      }
-      uint64_t swap = list->items[slot];
-      list->items[slot] = list->items[i];
-      list->items[i] = swap;
-      break;
-    }
-  }
-}
-
 static size_t tile_cap(size_t dim) {
   size_t cap = 1;
   while (cap < dim && cap < ((size_t)1 << 30))
@@ -246,10 +195,25 @@ void clb_tune_limits_init(struct clb_tune_limits *lim, size_t max_work_group,
   lim->cap_mn = tile_cap(m > n ? m : n);
 }
 
-void clb_tune_candidates_sample(struct clb_tune_candidates *list, size_t want, size_t space_count,
-                                uint64_t seed) {
-  sample_front(list, want, seed);
-  sample_cover_spaces(list, want, space_count, seed);
+size_t clb_tune_nearest(const struct clb_tune_space *const *spaces,
+                        const struct clb_tune_candidates *list, const struct clb_tune_space *space,
+                        const size_t *values, size_t *out) {
+  size_t best = SIZE_MAX, decoded[CLB_TUNE_MAX_PARAMS], wanted[CLB_TUNE_MAX_PARAMS];
+  memcpy(wanted, values, space->count * sizeof *wanted); /* `out` may be `values` */
+  values = wanted;
+  for (size_t i = 0; i < list->count; i++) {
+    if (spaces[list->items[i] >> 32] != space)
+      continue;
+    clb_tune_space_decode(space, (size_t)(list->items[i] & 0xffffffffu), decoded);
+    size_t differ = 0;
+    for (size_t p = 0; p < space->count && differ < best; p++)
+      differ += decoded[p] != values[p];
+    if (differ < best) {
+      best = differ;
+      memcpy(out, decoded, space->count * sizeof *out);
+    }
+  }
+  return best;
 }
 
 void clb_tune_candidates_destroy(struct clb_tune_candidates *list) {

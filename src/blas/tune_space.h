@@ -1,6 +1,6 @@
 /* The parameter spaces of CLBlast's GEMM kernels, transcribed from CLBlast's
  * own tuner definitions (src/tuning/kernels/xgemm.hpp and xgemm_direct.hpp),
- * their constraints, and a seeded sample of their legal configurations.
+ * their constraints and the list of their legal configurations.
  * Pure: plain numbers in, plain numbers out, no device. */
 #ifndef CLB_BLAS_TUNE_SPACE_H
 #define CLB_BLAS_TUNE_SPACE_H
@@ -103,11 +103,14 @@ int clb_tune_candidates_list(const struct clb_tune_space *const *spaces, size_t 
                              const struct clb_tune_limits *lim, struct clb_tune_candidates *out,
                              struct clb_error *err);
 
-/* Moves a sample of `want` candidates to the front. It depends only on the
- * seed and the list, and when `want` allows it holds at least one candidate of
- * every space (a small space would otherwise often go untried). */
-void clb_tune_candidates_sample(struct clb_tune_candidates *list, size_t want, size_t space_count,
-                                uint64_t seed);
+/* The configuration of `list` in `space` that differs from `values` in the
+ * fewest parameters (the first such in the list), into `out`; returns how
+ * many differ (0: `values` is legal), SIZE_MAX when `list` holds none of
+ * `space`. A starting set that a small GEMM or a device's limits rule out
+ * still says where to start. */
+size_t clb_tune_nearest(const struct clb_tune_space *const *spaces,
+                        const struct clb_tune_candidates *list, const struct clb_tune_space *space,
+                        const size_t *values, size_t *out);
 
 void clb_tune_candidates_destroy(struct clb_tune_candidates *list);
 

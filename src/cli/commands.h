@@ -44,6 +44,7 @@ int clb_cmd_recommend(int argc, char **argv);
 void clb_help_recommend(FILE *out);
 
 int clb_cmd_tune(int argc, char **argv);
+int clb_cmd_tune_config(int argc, char **argv);
 void clb_help_tune(FILE *out);
 
 #endif

@@ -44,6 +44,8 @@ static const struct clb_command commands[] = {
     {"tune", clb_cmd_tune, clb_help_tune},
     /* Internal: one device's measurements, started by `run` in a child process. */
     {"__worker", clb_cmd_worker, clb_help_run},
+    /* Internal: one configuration of `tune`, in a child process. */
+    {"__tune-config", clb_cmd_tune_config, clb_help_tune},
 };
 
 static const struct clb_command *find_command(const char *name) {

@@ -1,10 +1,12 @@
 /* `clbatch tune`: searches CLBlast's GEMM parameters per device and precision. */
 #include <getopt.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "blas/tune.h"
+#include "blas/tune_child.h"
 #include "cl/context.h"
 #include "cl/platform.h"
 #include "cli/commands.h"
@@ -19,9 +21,17 @@ void clb_help_tune(FILE *out) {
           "                    [--max-configs K] [--budget S] [--seed S] [--dry-run]\n"
           "\n"
           "Searches CLBlast's GEMM kernel parameters (Xgemm, XgemmDirect and the\n"
-          "direct/indirect crossover) on each device, from the spaces of CLBlast's own\n"
+          "direct/indirect crossover) on each device, in the spaces of CLBlast's own\n"
           "tuner, and stores the best per device, driver, precision and kernel. Later\n"
           "runs apply them with CLBlastOverrideParameters.\n"
+          "\n"
+          "Per kernel the search times CLBlast's defaults, clbatch's CPU starting set\n"
+          "and the sets CLBlast's database holds for other devices of the same type,\n"
+          "then walks from the best: every configuration one parameter away (two when\n"
+          "none of those is better), cheapest compile first, until no neighbour is 3 %%\n"
+          "better or the budget is spent. Each configuration is built, checked against\n"
+          "a host GEMM and timed in its own process, so one that crashes costs only\n"
+          "itself; on PoCL the next configurations compile side by side, one per core.\n"
           "\n"
           "  --device SPEC      devices to tune: all (default), cpu, gpu, P:D, pocl,\n"
           "                     intel, platform:NAME, ... (as in `clbatch help run`)\n"
@@ -30,12 +40,12 @@ void clb_help_tune(FILE *out) {
           "                     (default 256 x 64 x 256: batch rows x hidden x features;\n"
           "                     M and N at least 2: one row or column runs as GEMV)\n"
           "  --max-configs K    configurations timed per kernel, CLBlast's defaults\n"
-          "                     included; a random sample of larger spaces (default 64)\n"
-          "  --budget S         seconds per kernel before no new configuration starts\n"
-          "                     (default 60)\n"
-          "  --seed S           seed of the sample (default 42)\n"
-          "  --dry-run          list the spaces and the sample; compile, time and write\n"
-          "                     nothing\n"
+          "                     included (default 200)\n"
+          "  --budget S         seconds per device and precision after which no new\n"
+          "                     configuration starts (default 480); Xgemm may use half\n"
+          "  --seed S           seed of the random GEMM operands (default 42)\n"
+          "  --dry-run          list the spaces and the starting sets; compile, time and\n"
+          "                     write nothing\n"
           "\n"
           "Progress goes to stderr, the summary table to stdout.\n"
           "Tuned parameters file: %s\n"
@@ -159,6 +169,14 @@ int clb_cmd_tune(int argc, char **argv) {
   }
   char path[4096];
   clb_tune_path(path, sizeof path);
+  if (!tune.dry_run) {
+    size_t searches = all.count * precision_count;
+    fprintf(stderr,
+            "clbatch tune: %zu device%s x %zu precision%s; each search stops starting "
+            "configurations after %.0f s, so this takes at most about %.0f min\n",
+            all.count, all.count == 1 ? "" : "s", precision_count, precision_count == 1 ? "" : "s",
+            tune.budget_s, ceil((double)searches * (tune.budget_s + 60.0) / 60.0));
+  }
   int failures = 0;
   for (size_t d = 0; d < all.count; d++) {
     const struct clb_device_info *dev = &all.items[d];
@@ -229,4 +247,8 @@ int clb_cmd_tune(int argc, char **argv) {
 done:
   clb_platform_list_destroy(&all);
   return exit_code;
+}
+
+int clb_cmd_tune_config(int argc, char **argv) {
+  return clb_tune_child_main(argc, argv, stdout);
 }

@@ -351,8 +351,9 @@ static void format_config(const struct clb_option *option, const void *target, c
     "has no tuned CLBlast parameters (minutes each; see\n"                                      \
     "`clbatch help tune`)",                                                                      \
     HOW, CLB_OPT_UNSAVED, NULL, NULL)                                                            \
-  X("tune-budget", DOUBLE, tune_budget_s, 0.001, 86400, "60", "S",                  \
-    "with --tune: tune's --budget, seconds per kernel", HOW, CLB_OPT_UNSAVED, NULL, NULL)        \
+  X("tune-budget", DOUBLE, tune_budget_s, 0.001, 86400, "480", "S",                 \
+    "with --tune: tune's --budget, seconds per device and precision", HOW, CLB_OPT_UNSAVED,      \
+    NULL, NULL)                                                                                  \
   X("host-warnings", TEXT, host_warnings, 0, 0, NULL, "TEXT",                       \
     "set by run itself: what it found wrong with the host", HOW, CLB_OPT_HIDDEN, NULL, NULL)    \
   X("timeout", DOUBLE, timeout_s, 0, 7 * 86400.0, "900", "S",                       \

@@ -1,0 +1,321 @@
+#define _GNU_SOURCE /* strsignal, pipe2 */
+#include "blas/tune_child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "blas/blas.h"
+#include "blas/tune.h"
+#include "blas/tune_bench.h"
+#include "cl/context.h"
+#include "cl/platform.h"
+#include "util/clock.h"
+#include "util/parse.h"
+
+extern char **environ;
+
+static const char *child_program = "/proc/self/exe";
+
+void clb_tune_child_set_program(const char *path) {
+  child_program = path;
+}
+
+/* ---- the parent's side ---------------------------------------------------- */
+
+/* "NAME=V,NAME=V" of a point, or "-" for none. */
+static void format_params(char *buf, size_t size, const struct clb_tune_point *point) {
+  size_t used = 0;
+  snprintf(buf, size, "-");
+  for (size_t p = 0; point && p < point->space->count && used + 1 < size; p++) {
+    int wrote = snprintf(buf + used, size - used, "%s%s=%zu", p ? "," : "",
+                         point->space->params[p].name, point->values[p]);
+    if (wrote < 0)
+      break;
+    used += (size_t)wrote;
+  }
+}
+
+int clb_tune_child_start(const struct clb_tune_job *job, struct clb_tune_child *child,
+                         struct clb_error *err) {
+  char m[32], n[32], k[32], seed[32], crossover[32], params[1024];
+  snprintf(m, sizeof m, "%zu", job->m);
+  snprintf(n, sizeof n, "%zu", job->n);
+  snprintf(k, sizeof k, "%zu", job->k);
+  snprintf(seed, sizeof seed, "%" PRIu64, job->seed);
+  if (job->crossover == CLB_TUNE_CROSSOVER_CLBLAST)
+    snprintf(crossover, sizeof crossover, "clblast");
+  else
+    snprintf(crossover, sizeof crossover, "%zu", job->crossover);
+  format_params(params, sizeof params, job->point);
+  char *argv[] = {"clbatch",
+                  "__tune-config",
+                  (char *)job->device_id,
+                  (char *)clb_precision_name(job->precision),
+                  m,
+                  n,
+                  k,
+                  seed,
+                  crossover,
+                  job->compile_only ? "compile" : "time",
+                  job->point ? (char *)job->point->space->kernel : "-",
+                  params,
+                  NULL};
+  int fds[2];
+  memset(child, 0, sizeof *child);
+  child->fd = -1;
+  if (pipe2(fds, O_CLOEXEC) != 0)
+    return clb_failf(err, CLB_E_IO, "cannot create a pipe for a tuning process: %s",
+                     strerror(errno));
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+  fflush(NULL);
+  int rc = posix_spawn(&child->pid, child_program, &actions, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[1]);
+  if (rc != 0) {
+    close(fds[0]);
+    return clb_failf(err, CLB_E_IO, "cannot start a tuning process (%s): %s", child_program,
+                     strerror(rc));
+  }
+  child->fd = fds[0];
+  return 0;
+}
+
+/* Keeps the last sizeof output - 1 bytes the child wrote. */
+static void keep_output(struct clb_tune_child *child, const char *data, size_t size) {
+  const size_t room = sizeof child->output - 1;
+  if (size >= room) {
+    memcpy(child->output, data + size - room, room);
+    child->used = room;
+  } else {
+    if (child->used + size > room) {
+      size_t drop = child->used + size - room;
+      memmove(child->output, child->output + drop, child->used - drop);
+      child->used -= drop;
+    }
+    memcpy(child->output + child->used, data, size);
+    child->used += size;
+  }
+  child->output[child->used] = '\0';
+}
+
+/* Reads until end of file or the deadline; 1 when the deadline came first. */
+static int drain(struct clb_tune_child *child, double deadline) {
+  char chunk[4096];
+  for (;;) {
+    double left = deadline - clb_now();
+    if (left <= 0.0)
+      return 1;
+    struct pollfd pfd = {child->fd, POLLIN, 0};
+    int ready = poll(&pfd, 1, (int)(left * 1000.0) + 1);
+    if (ready < 0 && errno == EINTR)
+      continue;
+    if (ready <= 0)
+      continue; /* the loop's deadline check decides */
+    ssize_t got = read(child->fd, chunk, sizeof chunk);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0)
+      return 0;
+    keep_output(child, chunk, (size_t)got);
+  }
+}
+
+/* The last line of the child's output that starts with `prefix`, or NULL. */
+static const char *last_line_with(const char *text, const char *prefix) {
+  const char *found = NULL;
+  size_t length = strlen(prefix);
+  for (const char *line = text; line && *line;) {
+    if (strncmp(line, prefix, length) == 0)
+      found = line + length;
+    line = strchr(line, '\n');
+    if (line)
+      line++;
+  }
+  return found;
+}
+
+/* The last non-empty line, for a child that died without its own message. */
+static void last_line(const char *text, char *buf, size_t size) {
+  const char *end = text + strlen(text);
+  while (end > text && (end[-1] == '\n' || end[-1] == ' '))
+    end--;
+  const char *start = end;
+  while (start > text && start[-1] != '\n')
+    start--;
+  snprintf(buf, size, "%.*s", (int)(end - start), start);
+}
+
+void clb_tune_child_finish(struct clb_tune_child *child, double timeout_s, double *gflops,
+                           char *why, size_t why_size) {
+  *gflops = 0.0;
+  why[0] = '\0';
+  int timed_out = drain(child, clb_now() + timeout_s);
+  if (timed_out)
+    kill(child->pid, SIGKILL);
+  close(child->fd);
+  child->fd = -1;
+  int status = 0;
+  while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  const char *value = last_line_with(child->output, "gflops ");
+  const char *skipped = last_line_with(child->output, "skipped: ");
+  char tail[512];
+  last_line(child->output, tail, sizeof tail);
+  if (timed_out) {
+    snprintf(why, why_size, "no result within %.0f s; stopped", timeout_s);
+  } else if (WIFSIGNALED(status)) {
+    snprintf(why, why_size, "the process was killed by signal %d (%s)%s%s", WTERMSIG(status),
+             strsignal(WTERMSIG(status)), tail[0] ? " after: " : "", tail);
+  } else if (skipped) {
+    snprintf(why, why_size, "%.*s", (int)strcspn(skipped, "\n"), skipped);
+  } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && value) {
+    *gflops = strtod(value, NULL);
+  } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+             last_line_with(child->output, "verified")) {
+    *gflops = 0.0; /* compile-only: nothing timed, nothing wrong */
+  } else {
+    snprintf(why, why_size, "the process exited with code %d%s%s",
+             WIFEXITED(status) ? WEXITSTATUS(status) : -1, tail[0] ? ": " : "", tail);
+  }
+}
+
+/* ---- the child's side ----------------------------------------------------- */
+
+static int parse_param_list(char *text, const char **names, size_t *values, size_t *count,
+                            struct clb_error *err) {
+  *count = 0;
+  if (strcmp(text, "-") == 0)
+    return 0;
+  for (char *item = strtok(text, ","); item; item = strtok(NULL, ",")) {
+    char *equals = strchr(item, '=');
+    if (!equals || *count == CLB_TUNE_MAX_PARAMS)
+      return clb_failf(err, CLB_E_INVAL, "bad parameter '%s'", item);
+    *equals = '\0';
+    names[*count] = item;
+    if (clb_parse_size(equals + 1, 0, SIZE_MAX, item, &values[*count], err) != 0)
+      return CLB_E_INVAL;
+    (*count)++;
+  }
+  return 0;
+}
+
+/* What a run applies to the helper kernels (Copy, Pad, Transpose, ...): the
+ * indirect GEMM runs them around Xgemm, so they count in its time. */
+static int apply_helper_sets(const struct clb_device_info *dev, enum clb_precision precision,
+                             struct clb_error *err) {
+  size_t count = 0;
+  const struct clb_cpu_start_set *sets = clb_tune_start_sets(dev, precision, &count);
+  for (size_t i = 0; i < count; i++) {
+    const char *kernel = sets[i].kernel;
+    if (strcmp(kernel, "Xgemm") == 0 || strcmp(kernel, "XgemmDirect") == 0 ||
+        strcmp(kernel, CLB_TUNE_ROUTINE_KERNEL) == 0)
+      continue;
+    int rc = clb_blas_override(dev->device, dev->name, precision, kernel, sets[i].count,
+                               sets[i].names, sets[i].values, err);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+struct child_args {
+  const char *device_id;
+  enum clb_precision precision;
+  size_t m, n, k, seed, crossover;
+  int compile_only;
+  const char *kernel;
+  const char *names[CLB_TUNE_MAX_PARAMS];
+  size_t values[CLB_TUNE_MAX_PARAMS];
+  size_t count;
+};
+
+static int parse_child_args(int argc, char **argv, struct child_args *a, struct clb_error *err) {
+  if (argc != 11)
+    return clb_failf(err, CLB_E_INVAL, "internal command of `clbatch tune`: 10 arguments");
+  a->device_id = argv[1];
+  if (clb_precision_parse(argv[2], &a->precision) != 0)
+    return clb_failf(err, CLB_E_INVAL, "unknown precision '%s'", argv[2]);
+  if (clb_parse_size(argv[3], 1, SIZE_MAX, "m", &a->m, err) != 0 ||
+      clb_parse_size(argv[4], 1, SIZE_MAX, "n", &a->n, err) != 0 ||
+      clb_parse_size(argv[5], 1, SIZE_MAX, "k", &a->k, err) != 0 ||
+      clb_parse_size(argv[6], 0, SIZE_MAX, "seed", &a->seed, err) != 0)
+    return CLB_E_INVAL;
+  a->crossover = CLB_TUNE_CROSSOVER_CLBLAST;
+  if (strcmp(argv[7], "clblast") != 0 &&
+      clb_parse_size(argv[7], 0, SIZE_MAX - 1, "crossover", &a->crossover, err) != 0)
+    return CLB_E_INVAL;
+  a->compile_only = strcmp(argv[8], "compile") == 0;
+  a->kernel = argv[9];
+  return parse_param_list(argv[10], a->names, a->values, &a->count, err);
+}
+
+static int run_child(const struct child_args *a, FILE *out, struct clb_error *err) {
+  int rc = 0;
+  struct clb_device_list list = {0};
+  struct clb_cl cl = {0};
+  struct clb_tune_bench *bench = NULL;
+  const struct clb_device_info *dev = NULL;
+  CLB_TRY(clb_platform_list(&list, err));
+  for (size_t i = 0; i < list.count && !dev; i++) {
+    char id[32];
+    clb_device_id_string(&list.items[i], id, sizeof id);
+    if (strcmp(id, a->device_id) == 0)
+      dev = &list.items[i];
+  }
+  if (!dev) {
+    rc = clb_failf(err, CLB_E_INVAL, "no device %s", a->device_id);
+    goto cleanup;
+  }
+  CLB_TRY(clb_cl_create(dev, &cl, err));
+  CLB_TRY(apply_helper_sets(dev, a->precision, err));
+  if (a->crossover != CLB_TUNE_CROSSOVER_CLBLAST) {
+    const char *name = CLB_TUNE_ROUTINE_PARAM;
+    CLB_TRY(clb_blas_override(dev->device, dev->name, a->precision, CLB_TUNE_ROUTINE_KERNEL, 1,
+                              &name, &a->crossover, err));
+  }
+  if (a->count > 0)
+    CLB_TRY(clb_blas_override(dev->device, dev->name, a->precision, a->kernel, a->count, a->names,
+                              a->values, err));
+  CLB_TRY(clb_tune_bench_create(&cl, a->precision, a->m, a->n, a->k, a->seed, &bench, err));
+  /* From here on a failure is the configuration's, not the device's. */
+  struct clb_error config_err = {0};
+  double gflops = 0.0;
+  int failed = a->compile_only ? clb_tune_bench_verify(bench, &config_err)
+                               : clb_tune_bench_gflops(bench, &gflops, &config_err);
+  if (failed)
+    fprintf(out, "skipped: %s\n", config_err.message);
+  else if (a->compile_only)
+    fprintf(out, "verified\n");
+  else
+    fprintf(out, "gflops %.17g\n", gflops);
+cleanup:
+  clb_tune_bench_destroy(bench);
+  clb_cl_destroy(&cl);
+  clb_platform_list_destroy(&list);
+  return rc;
+}
+
+int clb_tune_child_main(int argc, char **argv, FILE *out) {
+  struct child_args args = {0};
+  struct clb_error err = {0};
+  if (parse_child_args(argc, argv, &args, &err) != 0) {
+    fprintf(stderr, "clbatch __tune-config: %s\n", err.message);
+    return 2;
+  }
+  if (run_child(&args, out, &err) != 0) {
+    fprintf(out, "error: %s\n", err.message);
+    return 1;
+  }
+  return fflush(out) == 0 ? 0 : 1;
+}

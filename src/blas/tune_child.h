@@ -1,0 +1,65 @@
+/* One tuning configuration, measured in a child process.
+ *
+ * A configuration can do worse than fail: on a CPU device a kernel that
+ * writes past a buffer writes into the process's own heap. (On PoCL here
+ * the GEMMK=1 Xgemm with MWG = MDIMC = 16 returned NaN and the next malloc
+ * aborted the tuner; some XgemvFast sets made CLBlast abort.) So the
+ * tuner runs each configuration in a fresh `clbatch __tune-config` process:
+ * a crash, a hang or a corrupted heap costs that configuration only.
+ * Separate processes also let compiles run side by side: a compile-only
+ * child fills PoCL's kernel cache, and the timed child that follows finds
+ * the kernels there. */
+#ifndef CLB_BLAS_TUNE_CHILD_H
+#define CLB_BLAS_TUNE_CHILD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "blas/tune_local.h"
+#include "util/errors.h"
+#include "util/precision.h"
+
+/* CLBlast chooses the path itself (no crossover override). */
+#define CLB_TUNE_CROSSOVER_CLBLAST SIZE_MAX
+
+struct clb_tune_job {
+  char device_id[32]; /* "P:D" */
+  enum clb_precision precision;
+  size_t m, n, k;
+  uint64_t seed;
+  size_t crossover;                   /* XGEMM_MIN_INDIRECT_SIZE, or CLB_TUNE_CROSSOVER_CLBLAST */
+  const struct clb_tune_point *point; /* NULL: CLBlast's own parameters */
+  int compile_only;                   /* build and verify, do not time */
+};
+
+/* A started child. */
+struct clb_tune_child {
+  pid_t pid;
+  int fd;            /* read end of its stdout and stderr */
+  char output[2048]; /* the last of what it printed */
+  size_t used;
+};
+
+/* Starts `job` in a child process. The program is /proc/self/exe unless
+ * clb_tune_child_set_program named another (tests, whose own binary is not
+ * clbatch). */
+int clb_tune_child_start(const struct clb_tune_job *job, struct clb_tune_child *child,
+                         struct clb_error *err);
+
+/* Waits for the child, at most timeout_s seconds (then kills it). *gflops
+ * is its measurement, or 0 when the configuration failed: then `why` says
+ * how (its own message, a signal, a timeout). */
+void clb_tune_child_finish(struct clb_tune_child *child, double timeout_s, double *gflops,
+                           char *why, size_t why_size);
+
+void clb_tune_child_set_program(const char *path);
+
+/* The child's side, `clbatch __tune-config ARGS...` (argv[0] is the
+ * command's name, as main.c passes it): parses the job,
+ * measures it and prints one line, "gflops G" or "skipped: WHY", to `out`.
+ * Returns the exit code (2 for arguments it does not understand). */
+int clb_tune_child_main(int argc, char **argv, FILE *out);
+
+#endif
