@@ -141,6 +141,39 @@ static void compare(const char *what, size_t rows, size_t cols, const double *go
 
 static double value(size_t i) { return sin(0.7 * (double)i + 0.3) * 2.0; }
 
+/* gather_rows4: rows of cols4 four-element vectors, so 4 * cols4 columns. */
+static void check_gather4(cl_program program, size_t rows, size_t cols4) {
+  const size_t first = 1, n = rows + first + 2, cols = 4 * cols4;
+  cl_int status;
+  double *x = malloc(n * cols * sizeof *x), *want = malloc(rows * cols * sizeof *want);
+  double *got = malloc(rows * cols * sizeof *got);
+  cl_uint *order = malloc(n * sizeof *order);
+  for (size_t i = 0; i < n * cols; i++)
+    x[i] = value(i);
+  for (size_t i = 0; i < n; i++)
+    order[i] = (cl_uint)((i * 5 + 3) % n);
+  cl_kernel k = clCreateKernel(program, "gather_rows4", &status);
+  CHECK(status);
+  cl_mem bx = upload(x, n * cols, real_size), border = upload_uint(order, n);
+  cl_mem bxb = upload(x, rows * cols, real_size);
+  arg_mem(k, 0, bx), arg_mem(k, 1, border), arg_uint(k, 2, first), arg_uint(k, 3, rows);
+  arg_uint(k, 4, cols4), arg_mem(k, 5, bxb);
+  launch_rows(k, cols4, rows);
+  for (size_t r = 0; r < rows; r++)
+    for (size_t j = 0; j < cols; j++)
+      want[r * cols + j] = x[order[first + r] * cols + j];
+  download(bxb, got, rows * cols, real_size);
+  compare("gather_rows4", rows, cols, got, want, rows * cols);
+  clReleaseKernel(k);
+  clReleaseMemObject(bx);
+  clReleaseMemObject(border);
+  clReleaseMemObject(bxb);
+  free(x);
+  free(want);
+  free(got);
+  free(order);
+}
+
 static void check_step(cl_program program, size_t rows, size_t cols) {
   const size_t first = 1, n = rows + first + 2; /* samples around the batch */
   const size_t bias = 5;                        /* theta = 5 unused, then cols biases */
@@ -419,8 +452,10 @@ int main(int argc, char **argv) {
     real_size = precision ? sizeof(double) : sizeof(float);
     cl_program program = build(step, precision ? "-DCLB_FP64" : "-DCLB_FP32");
     for (size_t r = 0; r < 3; r++)
-      for (size_t c = 0; c < 3; c++)
+      for (size_t c = 0; c < 3; c++) {
         check_step(program, shapes_rows[r], shapes_cols[c]);
+        check_gather4(program, shapes_rows[r], shapes_cols[c]);
+      }
     clReleaseProgram(program);
   }
   check_peak(peak);

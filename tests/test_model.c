@@ -98,6 +98,7 @@ static void check_gradient(const struct gradient_case *t) {
       {kind, precision, 37, 5, 7, 3, 37, 0, 37, 1, 0}, /* B = N, shuffled */                \
       {kind, precision, 37, 5, 7, 3, 16, 32, 5, 1, 0}, /* partial last batch */             \
       {kind, precision, 200, 67, 33, 10, 64, 64, 64, 1, 0}, /* primes, gathered */          \
+      {kind, precision, 200, 68, 33, 10, 64, 64, 64, 1, 0}, /* gathered 4 columns at a time */ \
       {kind, precision, 200, 67, 33, 10, 64, 128, 64, 0, 0}, /* contiguous slice */         \
       {kind, precision, 200, 67, 33, 10, 64, 136, 64, 1, 1} /* streamed from the host */
 
