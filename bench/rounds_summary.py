@@ -4,8 +4,8 @@
 On a shared machine one round's ratio can be off by a factor of two when a
 slow phase hits one side only; rounds that alternate the order (bench/
 cpu_compare.sh --rounds) and a per-row range say how far the ratio moves.
-Per (model, precision, batch): the median of the rounds' ratios and their
-lowest and highest, read by column name.
+Per (device, model, precision, batch): the median of the rounds' ratios and
+their lowest and highest, read by column name.
 """
 
 import argparse
@@ -25,7 +25,7 @@ def main():
     for path in args.rounds:
         with open(path, newline="", encoding="utf-8") as f:
             for row in csv.DictReader(f):
-                key = (row["model"], row["precision"], int(row["batch"]))
+                key = (row["clbatch_device"], row["model"], row["precision"], int(row["batch"]))
                 if key not in ratios:
                     ratios[key] = []
                     order.append(key)
@@ -34,17 +34,17 @@ def main():
     if not order:
         sys.exit("rounds_summary.py: no rows in " + ", ".join(args.rounds))
 
-    print(f"{'model':<8} {'prec':<5} {'batch':>6}  {'ratio':>7}  {'range':>13}  rounds")
+    print(f"{'device':<34} {'model':<8} {'prec':<5} {'batch':>6}  {'ratio':>7}  {'range':>13}  rounds")
     rows = []
     for key in order:
         values = ratios[key]
         if not values:
             continue
         median = statistics.median(values)
-        rows.append({"model": key[0], "precision": key[1], "batch": key[2],
+        rows.append({"device": key[0], "model": key[1], "precision": key[2], "batch": key[3],
                      "ratio_median": f"{median:.4g}", "ratio_min": f"{min(values):.4g}",
                      "ratio_max": f"{max(values):.4g}", "rounds": len(values)})
-        print(f"{key[0]:<8} {key[1]:<5} {key[2]:>6}  {median:7.2f}  "
+        print(f"{key[0][:34]:<34} {key[1]:<8} {key[2]:<5} {key[3]:>6}  {median:7.2f}  "
               f"{min(values):6.2f}-{max(values):<6.2f}  {len(values)}")
     print(f"ratio = clbatch median step time / {args.name} median step time, the median over "
           "rounds; range: the rounds' lowest and highest")
