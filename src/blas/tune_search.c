@@ -74,14 +74,23 @@ static void finalists_offer(struct finalists *f, const struct clb_tune_point *po
  * compiled CLBlast's largest tiles here in 80 s. */
 #define CHILD_TIMEOUT_S 240.0
 
-static void job_init(const struct search *s, size_t crossover, const struct clb_tune_point *point,
-                     struct clb_tune_job *job) {
+/* A GEMM shape, m x n x k. */
+struct gemm_shape {
+  size_t m, n, k;
+};
+
+static struct gemm_shape representative(const struct search *s) {
+  return (struct gemm_shape){s->options->m, s->options->n, s->options->k};
+}
+
+static void job_init(const struct search *s, struct gemm_shape shape, size_t crossover,
+                     const struct clb_tune_point *point, struct clb_tune_job *job) {
   memset(job, 0, sizeof *job);
   snprintf(job->device_id, sizeof job->device_id, "%s", s->device_id);
   job->precision = s->precision;
-  job->m = s->options->m;
-  job->n = s->options->n;
-  job->k = s->options->k;
+  job->m = shape.m;
+  job->n = shape.n;
+  job->k = shape.k;
   job->seed = s->options->seed;
   job->crossover = crossover;
   job->point = point;
@@ -89,12 +98,12 @@ static void job_init(const struct search *s, size_t crossover, const struct clb_
 
 /* Measures one configuration in a child process: *gflops 0 and `why` set
  * when it failed to build, run or verify. */
-static int measure_in_child(const struct search *s, size_t crossover,
+static int measure_in_child(const struct search *s, struct gemm_shape shape, size_t crossover,
                             const struct clb_tune_point *point, double *gflops, char *why,
                             size_t why_size, struct clb_error *err) {
   struct clb_tune_job job;
   struct clb_tune_child child;
-  job_init(s, crossover, point, &job);
+  job_init(s, shape, crossover, point, &job);
   int rc = clb_tune_child_start(&job, &child, err);
   if (rc != 0)
     return rc;
@@ -186,7 +195,8 @@ static int measure_config(void *context, const struct clb_tune_point *point,
   const double began = clb_now();
   struct clb_tune_kernel_result *r = k->r;
   char why[512];
-  int rc = measure_in_child(s, k->crossover, point, score, why, sizeof why, err);
+  int rc = measure_in_child(s, representative(s), k->crossover, point, score, why, sizeof why,
+                            err);
   if (rc != 0)
     return rc;
   r->tried++;
@@ -226,7 +236,7 @@ static int compile_ahead(void *context, const struct clb_tune_point *points, siz
   const double began = clb_now();
   int rc = 0;
   for (; started < count && started < 16; started++) {
-    job_init(s, k->crossover, &points[started], &jobs[started]);
+    job_init(s, representative(s), k->crossover, &points[started], &jobs[started]);
     jobs[started].compile_only = 1;
     rc = clb_tune_child_start(&jobs[started], &children[started], err);
     if (rc != 0)
@@ -327,7 +337,8 @@ static int measure_defaults(const struct search *s, struct clb_tune_report *out,
   const char *paths[3] = {"as CLBlast chooses", "indirect (Xgemm)", "direct (XgemmDirect)"};
   for (int i = 0; i < 3; i++) {
     char why[512];
-    CLB_TRY(measure_in_child(s, crossovers[i], NULL, results[i], why, sizeof why, err));
+    CLB_TRY(measure_in_child(s, representative(s), crossovers[i], NULL, results[i], why,
+                             sizeof why, err));
     if (*results[i] <= 0.0) {
       rc = clb_failf(err, CLB_E_CHILD, "the GEMM on CLBlast's own parameters, %s, failed on %s: %s",
                      paths[i], s->device, why);
@@ -346,12 +357,27 @@ cleanup:
 }
 
 /* One candidate of the final timing. */
+/* The direct kernel runs every GEMM below the crossover, narrow ones
+ * included (a classifier's B x C x D with C = 10): a finalist with wide
+ * tiles that wins on the representative shape can pad those six-fold. So
+ * XgemmDirect's finalists must also be no more than GUARD_SLACK slower than
+ * CLBlast's defaults on these shapes (10 columns; 32 rows and the
+ * representative's rows), or the defaults stay. */
+#define GUARD_SHAPES 2
+#define GUARD_SLACK 0.05
+
+static void guard_shapes(const struct search *s, struct gemm_shape out[GUARD_SHAPES]) {
+  out[0] = (struct gemm_shape){32, 10, s->options->k};
+  out[1] = (struct gemm_shape){s->options->m, 10, s->options->k};
+}
+
 struct contender {
-  int kernel;    /* 0 Xgemm, 1 XgemmDirect, -1 CLBlast's own choice of path */
+  int kernel; /* 0 Xgemm, 1 XgemmDirect, -1 CLBlast's own choice of path */
   size_t crossover;
   const struct clb_tune_point *point; /* NULL: CLBlast's defaults */
   double runs[CONFIRM_ROUNDS];
   double median;
+  double guard[GUARD_SHAPES]; /* XgemmDirect: medians on the guard shapes */
 };
 
 static double median_of_three(const double *v) {
@@ -359,7 +385,16 @@ static double median_of_three(const double *v) {
   return a > b ? (b > c ? b : (a > c ? c : a)) : (a > c ? a : (b > c ? c : b));
 }
 
-static void report_contender(const struct search *s, const struct contender *c) {
+/* 1 when `c` is no more than GUARD_SLACK slower than `defaults` on every guard shape. */
+static int passes_guard(const struct contender *c, const struct contender *defaults) {
+  for (int g = 0; g < GUARD_SHAPES; g++)
+    if (!(c->guard[g] >= (1.0 - GUARD_SLACK) * defaults->guard[g]))
+      return 0;
+  return 1;
+}
+
+static void report_contender(const struct search *s, const struct contender *c,
+                             const struct gemm_shape guards[GUARD_SHAPES]) {
   static const char *const names[] = {"Xgemm", "XgemmDirect"};
   char text[512] = "CLBlast's defaults";
   if (c->point)
@@ -369,8 +404,13 @@ static void report_contender(const struct search *s, const struct contender *c) 
     low = c->runs[i] < low ? c->runs[i] : low;
     high = c->runs[i] > high ? c->runs[i] : high;
   }
-  fprintf(s->progress, "  %-11s %8.2f GFLOP/s (%.2f-%.2f)  %s%s\n",
-          c->kernel < 0 ? "as chosen" : names[c->kernel], c->median, low, high, text,
+  char guard[160] = "";
+  if (c->kernel == 1)
+    snprintf(guard, sizeof guard, "; %zux%zux%zu: %.2f, %zux%zux%zu: %.2f", guards[0].m,
+             guards[0].n, guards[0].k, c->guard[0], guards[1].m, guards[1].n, guards[1].k,
+             c->guard[1]);
+  fprintf(s->progress, "  %-11s %8.2f GFLOP/s (%.2f-%.2f%s)  %s%s\n",
+          c->kernel < 0 ? "as chosen" : names[c->kernel], c->median, low, high, guard, text,
           c->kernel < 0 ? ", CLBlast's own choice of path" : "");
 }
 
@@ -383,41 +423,61 @@ static int confirm_finalists(const struct search *s, const struct finalists *fin
   struct contender list[3 + 2 * FINALISTS];
   size_t count = 0;
   const size_t forced[2] = {FORCE_INDIRECT, FORCE_DIRECT};
-  list[count++] = (struct contender){-1, CLB_TUNE_CROSSOVER_CLBLAST, NULL, {0}, 0};
+  list[count++] = (struct contender){-1, CLB_TUNE_CROSSOVER_CLBLAST, NULL, {0}, 0, {0}};
   for (int kernel = 0; kernel < 2; kernel++) {
-    list[count++] = (struct contender){kernel, forced[kernel], NULL, {0}, 0};
+    list[count++] = (struct contender){kernel, forced[kernel], NULL, {0}, 0, {0}};
     for (size_t i = 0; i < finalists[kernel].count; i++)
-      list[count++] = (struct contender){kernel, forced[kernel], &finalists[kernel].items[i].point,
-                                         {0}, 0};
+      list[count++] = (struct contender){
+          kernel, forced[kernel], &finalists[kernel].items[i].point, {0}, 0, {0}};
   }
   if (s->progress)
     fprintf(s->progress,
             "%s on %s: timing CLBlast's defaults and the best %d of each kernel again, %d times "
-            "side by side\n",
+            "side by side (XgemmDirect also on two narrow shapes, where it must not lose more "
+            "than 5 %% to its defaults)\n",
             clb_precision_name(s->precision), s->device, FINALISTS, CONFIRM_ROUNDS);
-  for (int round = 0; round < CONFIRM_ROUNDS; round++)
+  struct gemm_shape guards[GUARD_SHAPES];
+  guard_shapes(s, guards);
+  for (int shape = -1; shape < GUARD_SHAPES; shape++) {
+    double runs[3 + 2 * FINALISTS][CONFIRM_ROUNDS];
+    for (int round = 0; round < CONFIRM_ROUNDS; round++)
+      for (size_t i = 0; i < count; i++) {
+        size_t at = round % 2 ? count - 1 - i : i;
+        const struct contender *c = &list[at];
+        runs[at][round] = 0.0;
+        if (shape >= 0 && c->kernel != 1)
+          continue;
+        char why[512];
+        int rc = measure_in_child(s, shape < 0 ? representative(s) : guards[shape], c->crossover,
+                                  c->point, &runs[at][round], why, sizeof why, err);
+        if (rc != 0)
+          return rc;
+      }
     for (size_t i = 0; i < count; i++) {
-      struct contender *c = &list[round % 2 ? count - 1 - i : i];
-      char why[512];
-      int rc = measure_in_child(s, c->crossover, c->point, &c->runs[round], why, sizeof why, err);
-      if (rc != 0)
-        return rc;
+      if (shape < 0) {
+        memcpy(list[i].runs, runs[i], sizeof list[i].runs);
+        list[i].median = median_of_three(runs[i]);
+      } else {
+        list[i].guard[shape] = median_of_three(runs[i]);
+      }
     }
-  for (size_t i = 0; i < count; i++) {
-    list[i].median = median_of_three(list[i].runs);
-    if (s->progress)
-      report_contender(s, &list[i]);
   }
+  for (size_t i = 0; i < count; i++)
+    if (s->progress)
+      report_contender(s, &list[i], guards);
   out->kernels[2].default_gflops = list[0].median;
   for (int kernel = 0; kernel < 2; kernel++) {
     struct clb_tune_kernel_result *r = &out->kernels[kernel];
-    const struct contender *best = NULL;
+    const struct contender *best = NULL, *defaults = NULL;
+    for (size_t i = 1; i < count; i++)
+      if (list[i].kernel == kernel && !list[i].point)
+        defaults = &list[i];
+    r->default_gflops = defaults->median;
     for (size_t i = 1; i < count; i++) {
-      if (list[i].kernel != kernel)
+      if (list[i].kernel != kernel || !list[i].point ||
+          (kernel == 1 && !passes_guard(&list[i], defaults)))
         continue;
-      if (!list[i].point)
-        r->default_gflops = list[i].median;
-      else if (!best || list[i].median > best->median)
+      if (!best || list[i].median > best->median)
         best = &list[i];
     }
     r->use_defaults = !best || best->median <= r->default_gflops;
