@@ -141,9 +141,11 @@ static void compare(const char *what, size_t rows, size_t cols, const double *go
 
 static double value(size_t i) { return sin(0.7 * (double)i + 0.3) * 2.0; }
 
-/* gather_rows4: rows of cols4 four-element vectors, so 4 * cols4 columns. */
-static void check_gather4(cl_program program, size_t rows, size_t cols4) {
-  const size_t first = 1, n = rows + first + 2, cols = 4 * cols4;
+/* gather_rows (width 1) or gather_rows4 (width 4): `cols` columns, passed to
+ * the kernel as cols / width vectors per row; a shuffled order. */
+static void check_gather(cl_program program, const char *name, size_t width, size_t rows,
+                         size_t cols) {
+  const size_t first = 1, n = rows + first + 2;
   cl_int status;
   double *x = malloc(n * cols * sizeof *x), *want = malloc(rows * cols * sizeof *want);
   double *got = malloc(rows * cols * sizeof *got);
@@ -152,18 +154,18 @@ static void check_gather4(cl_program program, size_t rows, size_t cols4) {
     x[i] = value(i);
   for (size_t i = 0; i < n; i++)
     order[i] = (cl_uint)((i * 5 + 3) % n);
-  cl_kernel k = clCreateKernel(program, "gather_rows4", &status);
+  cl_kernel k = clCreateKernel(program, name, &status);
   CHECK(status);
   cl_mem bx = upload(x, n * cols, real_size), border = upload_uint(order, n);
   cl_mem bxb = upload(x, rows * cols, real_size);
   arg_mem(k, 0, bx), arg_mem(k, 1, border), arg_uint(k, 2, first), arg_uint(k, 3, rows);
-  arg_uint(k, 4, cols4), arg_mem(k, 5, bxb);
-  launch_rows(k, cols4, rows);
+  arg_uint(k, 4, cols / width), arg_mem(k, 5, bxb);
+  launch_rows(k, cols / width, rows);
   for (size_t r = 0; r < rows; r++)
     for (size_t j = 0; j < cols; j++)
       want[r * cols + j] = x[order[first + r] * cols + j];
   download(bxb, got, rows * cols, real_size);
-  compare("gather_rows4", rows, cols, got, want, rows * cols);
+  compare(name, rows, cols, got, want, rows * cols);
   clReleaseKernel(k);
   clReleaseMemObject(bx);
   clReleaseMemObject(border);
@@ -197,21 +199,8 @@ static void check_step(cl_program program, size_t rows, size_t cols) {
   }
   const size_t acc = real_size;
 
-  /* gather_rows */
-  cl_kernel k = clCreateKernel(program, "gather_rows", &status);
-  CHECK(status);
+  cl_kernel k;
   cl_mem bx = upload(x, n * cols, real_size), border = upload_uint(order, n);
-  cl_mem bxb = upload(z, rows * cols, real_size);
-  arg_mem(k, 0, bx), arg_mem(k, 1, border), arg_uint(k, 2, first), arg_uint(k, 3, rows);
-  arg_uint(k, 4, cols), arg_mem(k, 5, bxb);
-  launch_rows(k, cols, rows);
-  for (size_t r = 0; r < rows; r++)
-    for (size_t j = 0; j < cols; j++)
-      want[r * cols + j] = x[order[first + r] * cols + j];
-  download(bxb, got, rows * cols, real_size);
-  compare("gather_rows", rows, cols, got, want, rows * cols);
-  clReleaseKernel(k);
-  clReleaseMemObject(bxb);
 
   /* linreg_loss: outputs = cols */
   const double dscale = 0.25;
@@ -454,7 +443,8 @@ int main(int argc, char **argv) {
     for (size_t r = 0; r < 3; r++)
       for (size_t c = 0; c < 3; c++) {
         check_step(program, shapes_rows[r], shapes_cols[c]);
-        check_gather4(program, shapes_rows[r], shapes_cols[c]);
+        check_gather(program, "gather_rows", 1, shapes_rows[r], shapes_cols[c]);
+        check_gather(program, "gather_rows4", 4, shapes_rows[r], 4 * shapes_cols[c]);
       }
     clReleaseProgram(program);
   }

@@ -15,6 +15,7 @@
 #include "helpers.h"
 #include "util/csv.h"
 #include "util/files.h"
+#include "util/grow.h"
 #include "util/options.h"
 #include "util/text.h"
 
@@ -52,6 +53,29 @@ static void tmp_of(const char *path, char *buf, size_t size) {
   } while (0)
 
 /* ---- files: atomic writes ------------------------------------------------- */
+
+Test(grow, starts_at_first_doubles_and_leaves_the_array_alone_on_failure) {
+  size_t capacity = 0;
+  int *items = clb_grow(NULL, &capacity, 1, sizeof *items, 8);
+  cr_assert_not_null(items);
+  cr_expect_eq(capacity, 8);
+  for (int i = 0; i < 8; i++)
+    items[i] = i;
+  cr_expect_eq(clb_grow(items, &capacity, 8, sizeof *items, 8), items, "enough: unchanged");
+  items = clb_grow(items, &capacity, 9, sizeof *items, 8);
+  cr_assert_not_null(items);
+  cr_expect_eq(capacity, 16, "doubles");
+  items = clb_grow(items, &capacity, 100, sizeof *items, 8);
+  cr_assert_not_null(items);
+  cr_expect_eq(capacity, 128, "doubles until enough");
+  cr_expect_eq(items[7], 7, "the contents move along");
+  /* A size that would overflow: NULL, and the caller's array and capacity stay. */
+  size_t before = capacity;
+  cr_expect_null(clb_grow(items, &capacity, SIZE_MAX / 2, sizeof *items, 8));
+  cr_expect_eq(capacity, before);
+  cr_expect_eq(items[7], 7);
+  free(items);
+}
 
 Test(files, atomic_file_appears_only_at_commit) {
   char *dir = clb_test_tmpdir();

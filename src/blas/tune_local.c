@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/grow.h"
+
 double clb_tune_compile_cost(const struct clb_tune_point *point) {
   const size_t *v = point->values;
   if (strcmp(point->space->kernel, "XgemmDirect") == 0)
@@ -13,9 +15,12 @@ double clb_tune_compile_cost(const struct clb_tune_point *point) {
 }
 
 /* Points already measured, as (space number << 32) | index, with their scores. */
+struct measured {
+  uint64_t key;
+  double score;
+};
 struct seen {
-  uint64_t *keys;
-  double *scores;
+  struct measured *items;
   size_t count, capacity;
 };
 
@@ -43,29 +48,21 @@ static uint64_t point_key(const struct clb_tune_space *const *spaces, size_t spa
 /* The score of a measured point in *score; 0 when it was not measured. */
 static int seen_find(const struct seen *seen, uint64_t key, double *score) {
   for (size_t i = 0; i < seen->count; i++)
-    if (seen->keys[i] == key) {
+    if (seen->items[i].key == key) {
       if (score)
-        *score = seen->scores[i];
+        *score = seen->items[i].score;
       return 1;
     }
   return 0;
 }
 
 static int seen_add(struct seen *seen, uint64_t key, double score) {
-  if (seen->count == seen->capacity) {
-    size_t capacity = seen->capacity ? seen->capacity * 2 : 64;
-    uint64_t *keys = realloc(seen->keys, capacity * sizeof *keys);
-    if (!keys)
-      return CLB_E_NOMEM;
-    seen->keys = keys;
-    double *scores = realloc(seen->scores, capacity * sizeof *scores);
-    if (!scores)
-      return CLB_E_NOMEM;
-    seen->scores = scores;
-    seen->capacity = capacity;
-  }
-  seen->keys[seen->count] = key;
-  seen->scores[seen->count++] = score;
+  struct measured *grown =
+      clb_grow(seen->items, &seen->capacity, seen->count + 1, sizeof *grown, 64);
+  if (!grown)
+    return CLB_E_NOMEM;
+  seen->items = grown;
+  seen->items[seen->count++] = (struct measured){key, score};
   return 0;
 }
 
@@ -94,12 +91,10 @@ static int queue_offer(struct queue *q, const struct seen *seen,
     if (q->items[i].key == key)
       return 0;
   if (q->count == q->capacity) {
-    size_t capacity = q->capacity ? q->capacity * 2 : 64;
-    struct queued *grown = realloc(q->items, capacity * sizeof *grown);
+    struct queued *grown = clb_grow(q->items, &q->capacity, q->count + 1, sizeof *grown, 64);
     if (!grown)
       return CLB_E_NOMEM;
     q->items = grown;
-    q->capacity = capacity;
   }
   q->items[q->count++] = (struct queued){*point, key, promise, clb_tune_compile_cost(point)};
   return 0;
@@ -281,8 +276,7 @@ int clb_tune_walk(const struct clb_tune_space *const *spaces, size_t space_count
   }
 cleanup:
   free(q.items);
-  free(w.seen.keys);
-  free(w.seen.scores);
+  free(w.seen.items);
   return rc;
 out_of_memory:
   rc = clb_failf(err, CLB_E_NOMEM, "out of host memory listing %s configurations",

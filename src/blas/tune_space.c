@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/grow.h"
+
 
 static int is_multiple(size_t a, size_t b) {
   return b != 0 && a % b == 0;
@@ -149,12 +151,10 @@ int clb_tune_space_contains(const struct clb_tune_space *space, const size_t *va
 
 static int candidates_push(struct clb_tune_candidates *list, uint64_t value) {
   if (list->count == list->capacity) {
-    size_t capacity = list->capacity ? list->capacity * 2 : 1024;
-    uint64_t *grown = realloc(list->items, capacity * sizeof *grown);
+    uint64_t *grown = clb_grow(list->items, &list->capacity, list->count + 1, sizeof *grown, 1024);
     if (!grown)
       return CLB_E_NOMEM;
     list->items = grown;
-    list->capacity = capacity;
   }
   list->items[list->count++] = value;
   return 0;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "util/files.h"
+#include "util/grow.h"
 #include "util/parse.h"
 #include "util/text.h"
 
@@ -152,12 +153,11 @@ static int parse_section(struct parser *p, char *text, size_t start, struct clb_
   text[len - 1] = '\0';
   struct clb_tune_file *file = p->file;
   if (file->count == p->capacity) {
-    size_t capacity = p->capacity ? p->capacity * 2 : 16;
-    struct clb_tune_entry *grown = realloc(file->entries, capacity * sizeof *grown);
+    struct clb_tune_entry *grown =
+        clb_grow(file->entries, &p->capacity, file->count + 1, sizeof *grown, 16);
     if (!grown)
       return clb_failf(err, CLB_E_NOMEM, "out of host memory reading %s", p->path);
     file->entries = grown;
-    p->capacity = capacity;
   }
   p->current = &file->entries[file->count++];
   memset(p->current, 0, sizeof *p->current);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/grow.h"
+
 static char *kernel_dir = NULL;
 
 int clb_kernels_set_dir(const char *dir, struct clb_error *err) {
@@ -151,12 +153,11 @@ int clb_program_cache_get(struct clb_program_cache *cache, cl_context context,
       return 0;
     }
   if (cache->count == cache->cap) {
-    size_t cap = cache->cap ? cache->cap * 2 : 4;
-    struct cached_program *grown = realloc(cache->items, cap * sizeof *grown);
+    struct cached_program *grown =
+        clb_grow(cache->items, &cache->cap, cache->count + 1, sizeof *grown, 4);
     if (!grown)
       return clb_failf(err, CLB_E_NOMEM, "out of host memory for the program cache");
     cache->items = grown;
-    cache->cap = cap;
   }
   struct cached_program entry = {context, device, strdup(name), strdup(opts), NULL};
   int rc = 0;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "util/csv.h"
+#include "util/grow.h"
 #include "util/rng.h"
 #include "util/text.h"
 
@@ -314,30 +315,16 @@ int clb_data_load_csv(const char *path, int classification, struct clb_dataset *
     }
 
     size_t d = cols - 1;
-    if ((rows + 1) * d > x_cap) {
-      size_t grown = x_cap ? x_cap * 2 : 64 * d;
-      if (grown < (rows + 1) * d || grown > SIZE_MAX / sizeof(double)) {
-        rc = clb_failf(err, CLB_E_NOMEM, "%s:%zu: too many values", path, lineno);
-        goto cleanup;
-      }
-      double *bigger = realloc(x, grown * sizeof *bigger);
-      if (!bigger) {
-        rc = clb_failf(err, CLB_E_NOMEM, "%s:%zu: out of memory reading the data", path, lineno);
-        goto cleanup;
-      }
-      x = bigger;
-      x_cap = grown;
+    double *bigger_x = clb_grow(x, &x_cap, (rows + 1) * d, sizeof *x, 64 * d);
+    double *bigger_y = bigger_x ? clb_grow(y, &y_cap, rows + 1, sizeof *y, 64) : NULL;
+    if (!bigger_x || !bigger_y) {
+      if (bigger_x)
+        x = bigger_x;
+      rc = clb_failf(err, CLB_E_NOMEM, "%s:%zu: out of memory reading the data", path, lineno);
+      goto cleanup;
     }
-    if (rows + 1 > y_cap) {
-      size_t grown = y_cap ? y_cap * 2 : 64;
-      double *bigger = realloc(y, grown * sizeof *bigger);
-      if (!bigger) {
-        rc = clb_failf(err, CLB_E_NOMEM, "%s:%zu: out of memory reading the data", path, lineno);
-        goto cleanup;
-      }
-      y = bigger;
-      y_cap = grown;
-    }
+    x = bigger_x;
+    y = bigger_y;
 
     for (size_t k = 0; k < cols; k++) {
       double value = 0;

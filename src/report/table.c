@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/grow.h"
+
 void clb_report_fmt_time(char *buf, size_t size, double s) {
   if (!isfinite(s))
     snprintf(buf, size, CLB_REPORT_DASH);
@@ -100,14 +102,12 @@ void clb_report_table_add(struct clb_report_table *t, char cells[][CLB_REPORT_CE
   if (t->failed)
     return;
   if (t->nrows == t->cap) {
-    size_t cap = t->cap ? t->cap * 2 : 32;
-    char **grown = realloc(t->cells, cap * t->ncols * sizeof *grown);
+    char **grown = clb_grow(t->cells, &t->cap, t->nrows + 1, t->ncols * sizeof *grown, 32);
     if (!grown) {
       t->failed = 1;
       return;
     }
     t->cells = grown;
-    t->cap = cap;
   }
   for (size_t c = 0; c < t->ncols; c++) {
     t->cells[t->nrows * t->ncols + c] = strdup(cells[c]);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "util/csv.h"
+#include "util/grow.h"
 
 #ifndef CLBATCH_VERSION
 #define CLBATCH_VERSION "unknown"
@@ -345,14 +346,12 @@ int clb_results_read(const char *path, struct clb_row **rows, size_t *count, cha
       goto cleanup;
     }
     if (n_local == cap_local) {
-      size_t cap = cap_local ? cap_local * 2 : 64;
-      struct clb_row *grown = realloc(local, cap * sizeof *grown);
+      struct clb_row *grown = clb_grow(local, &cap_local, n_local + 1, sizeof *grown, 64);
       if (!grown) {
         rc = out_of_memory(path, err);
         goto cleanup;
       }
       local = grown;
-      cap_local = cap;
     }
     CLB_TRY(fill_row(path, rec, version, layout, n_layout, &local[n_local], err));
     n_local++;

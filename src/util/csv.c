@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/files.h"
+#include "util/grow.h"
 #include "util/text.h"
 
 void clb_c_numeric_enter(struct clb_c_numeric *scope) {
@@ -51,12 +52,10 @@ void clb_csv_write_number(FILE *out, const char *format, double value, const cha
 
 static int push_char(struct clb_csv_record *rec, size_t *len, char c) {
   if (*len + 1 >= rec->buf_cap) {
-    size_t cap = rec->buf_cap ? rec->buf_cap * 2 : 1024;
-    char *grown = realloc(rec->buf, cap);
+    char *grown = clb_grow(rec->buf, &rec->buf_cap, *len + 2, 1, 1024);
     if (!grown)
       return CLB_E_NOMEM;
     rec->buf = grown;
-    rec->buf_cap = cap;
   }
   rec->buf[(*len)++] = c;
   return CLB_OK;
@@ -64,12 +63,10 @@ static int push_char(struct clb_csv_record *rec, size_t *len, char c) {
 
 static int start_field(struct clb_csv_record *rec, size_t len) {
   if (rec->count == rec->cap) {
-    size_t cap = rec->cap ? rec->cap * 2 : 64;
-    size_t *grown = realloc(rec->starts, cap * sizeof *grown);
+    size_t *grown = clb_grow(rec->starts, &rec->cap, rec->count + 1, sizeof *grown, 64);
     if (!grown)
       return CLB_E_NOMEM;
     rec->starts = grown;
-    rec->cap = cap;
   }
   rec->starts[rec->count++] = len;
   return CLB_OK;

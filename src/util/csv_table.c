@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "util/csv.h"
+#include "util/grow.h"
 
 static int selected(const struct clb_csv_column *col, unsigned flags) {
   return (flags & col->when) == col->when;
@@ -157,12 +158,10 @@ struct row_block {
 
 static void *next_slot(struct row_block *block) {
   if (block->count == block->cap) {
-    size_t cap = block->cap ? block->cap * 2 : 64;
-    char *grown = realloc(block->data, cap * block->row_size);
+    char *grown = clb_grow(block->data, &block->cap, block->count + 1, block->row_size, 64);
     if (!grown)
       return NULL;
     block->data = grown;
-    block->cap = cap;
   }
   return block->data + block->count * block->row_size;
 }
