@@ -172,9 +172,9 @@ static void describe_step(char *buf, size_t size, const struct clb_tune_step *st
              step->radius == 1 ? "" : "s", step->left);
 }
 
-/* Overrides one configuration and times it. A configuration that fails to
- * build, run or verify is skipped (score 0), not an error; a rejected
- * override means CLBlast expects other names, which is an error. */
+/* The walk's measure callback: times one configuration in a child process.
+ * A configuration that fails to build, run or verify, or kills its process,
+ * is skipped (score 0), not an error. */
 static int measure_config(void *context, const struct clb_tune_point *point,
                           const struct clb_tune_step *step, double *score,
                           struct clb_error *err) {
@@ -500,6 +500,22 @@ static size_t cube_root_floor(unsigned long long v) {
 }
 
 /* The crossover goes where the representative shape takes the faster path. */
+/* The crossover of clbatch's CPU starting sets for this device, or 0 when it has none. */
+static size_t starting_crossover(const struct search *s) {
+  size_t count = 0;
+  const struct clb_cpu_start_set *sets = clb_tune_start_sets(s->cl->info, s->precision, &count);
+  for (size_t i = 0; i < count; i++)
+    if (strcmp(sets[i].kernel, CLB_TUNE_ROUTINE_KERNEL) == 0)
+      return sets[i].values[0];
+  return 0;
+}
+
+/* The crossover goes where the representative shape takes the faster path.
+ * That says nothing about smaller or larger GEMMs, so where clbatch's
+ * starting sets hold a crossover measured over a run's shapes, it stays
+ * unless it contradicts this measurement: Intel's CPU runtime runs the
+ * indirect GEMM faster from 64^3 up, and a tuned 161 sent softmax's B = 256
+ * and 1024 GEMMs to the direct kernel, 1.8-2.1x the step time. */
 static void choose_crossover(const struct search *s, struct clb_tune_report *out) {
   const struct clb_tune_options *options = s->options;
   const struct clb_tune_kernel_result *indirect = &out->kernels[0], *direct = &out->kernels[1];
@@ -508,15 +524,20 @@ static void choose_crossover(const struct search *s, struct clb_tune_report *out
       (unsigned long long)options->m * options->n * (unsigned long long)options->k;
   size_t root = cube_root_floor(mnk);
   int direct_wins = direct->tuned_gflops >= indirect->tuned_gflops;
+  size_t crossover = direct_wins ? root + 1 : root;
+  size_t start = starting_crossover(s);
+  if (start && (direct_wins ? start > crossover : start < crossover))
+    crossover = start;
   routine->legal = routine->tried = 1;
   routine->tuned_gflops = direct_wins ? direct->tuned_gflops : indirect->tuned_gflops;
   routine->param_count = 1;
   routine->param_names[0] = CLB_TUNE_ROUTINE_PARAM;
-  routine->param_values[0] = direct_wins ? root + 1 : root;
+  routine->param_values[0] = crossover;
   if (s->progress)
-    fprintf(s->progress, "%s on %s: the %s path is faster for this shape; %s = %zu\n",
+    fprintf(s->progress, "%s on %s: the %s path is faster for this shape; %s = %zu%s\n",
             clb_precision_name(s->precision), s->device, direct_wins ? "direct" : "indirect",
-            CLB_TUNE_ROUTINE_PARAM, routine->param_values[0]);
+            CLB_TUNE_ROUTINE_PARAM, crossover,
+            crossover == start ? " (clbatch's starting value, which agrees)" : "");
 }
 
 /* The side-by-side timing at the end runs this many child processes. */

@@ -8,25 +8,27 @@ divides clbatch's median over its two rounds by OpenBLAS's fastest of all
 four rounds: the speed OpenBLAS reaches undisturbed, which favours OpenBLAS."""
 import csv, glob, os, statistics, sys
 
-here = os.path.dirname(os.path.abspath(__file__))
+# The folder holding cpu-compare-tuned/ and cpu-compare-untuned/: the
+# argument, else this script's own.
+here = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
 
 def rounds(kind):
     rows = {}
     for path in sorted(glob.glob(os.path.join(here, f"cpu-compare-{kind}", "*.r?.csv"))):
         for r in csv.DictReader(open(path, newline="", encoding="utf-8")):
-            key = (r["model"], int(r["batch"]))
+            key = (r["clbatch_device"], r["model"], int(r["batch"]))
             rows.setdefault(key, {"clbatch": [], "openblas": []})
             rows[key]["clbatch"].append(float(r["clbatch_step_s"]))
             rows[key]["openblas"].append(float(r["baseline_step_s"]))
     return rows
 
 tuned, untuned = rounds("tuned"), rounds("untuned")
-print(f"{'model':<8} {'B':>5}  {'OpenBLAS us':>12}  {'untuned us':>11} {'ratio':>6}  "
-      f"{'tuned us':>9} {'ratio':>6}  {'tuned/untuned':>13}")
+print(f"{'device':<32} {'model':<8} {'B':>5}  {'OpenBLAS us':>12}  {'untuned us':>11} "
+      f"{'ratio':>6}  {'tuned us':>9} {'ratio':>6}  {'tuned/untuned':>13}")
 for key in tuned:
-    if key[1] < 32:
+    if key[2] < 32 or key not in untuned:
         continue
     blas = min(tuned[key]["openblas"] + untuned[key]["openblas"])
     t, u = statistics.median(tuned[key]["clbatch"]), statistics.median(untuned[key]["clbatch"])
-    print(f"{key[0]:<8} {key[1]:>5}  {blas * 1e6:12.1f}  {u * 1e6:11.1f} {u / blas:6.2f}  "
-          f"{t * 1e6:9.1f} {t / blas:6.2f}  {t / u:13.2f}")
+    print(f"{key[0][:32]:<32} {key[1]:<8} {key[2]:>5}  {blas * 1e6:12.1f}  {u * 1e6:11.1f} "
+          f"{u / blas:6.2f}  {t * 1e6:9.1f} {t / blas:6.2f}  {t / u:13.2f}")
