@@ -25,13 +25,13 @@
 #define CLB_TUNE_CROSSOVER_CLBLAST SIZE_MAX
 
 struct clb_tune_job {
-  char device_id[32]; /* "P:D" */
-  enum clb_precision precision;
   size_t m, n, k;
   uint64_t seed;
   size_t crossover;                   /* XGEMM_MIN_INDIRECT_SIZE, or CLB_TUNE_CROSSOVER_CLBLAST */
   const struct clb_tune_point *point; /* NULL: CLBlast's own parameters */
-  int compile_only;                   /* build and verify, do not time */
+  char device_id[32];                 /* "P:D" */
+  enum clb_precision precision;
+  int compile_only; /* build and verify, do not time */
 };
 
 /* A started child. */

@@ -232,8 +232,8 @@ int clb_tune_walk(const struct clb_tune_space *const *spaces, size_t space_count
                   struct clb_tune_walk_result *result, struct clb_error *err) {
   int rc = 0;
   struct queue q = {0};
-  struct walk w = {callbacks, max_measured, result, {0}};
   memset(result, 0, sizeof *result);
+  struct walk w = {callbacks, max_measured, result, {0}};
   for (size_t i = 0; i < seed_count; i++)
     if (queue_offer(&q, &w.seen, spaces, space_count, lim, &seeds[i], 0.0) != 0)
       goto out_of_memory;

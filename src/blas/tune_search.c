@@ -311,6 +311,7 @@ static int tune_kernel(const struct search *s, const struct clb_tune_space *cons
   const struct clb_tune_walk_callbacks callbacks = {measure_config, kernel_should_stop,
                                                     compile_ahead, s->side_by_side, &k};
   struct clb_tune_walk_result walk;
+  memset(&walk, 0, sizeof walk);
   CLB_TRY(clb_tune_walk(spaces, space_count, lim, seeds, seed_count, most, TUNE_MIN_GAIN,
                         &callbacks, &walk, err));
   if (s->progress && !s->options->dry_run)
@@ -421,10 +422,11 @@ static void report_contender(const struct search *s, const struct contender *c,
 static int confirm_finalists(const struct search *s, const struct finalists *finalists,
                              struct clb_tune_report *out, struct clb_error *err) {
   struct contender list[3 + 2 * FINALISTS];
-  size_t count = 0;
+  size_t count = 0, defaults_at[2];
   const size_t forced[2] = {FORCE_INDIRECT, FORCE_DIRECT};
   list[count++] = (struct contender){-1, CLB_TUNE_CROSSOVER_CLBLAST, NULL, {0}, 0, {0}};
   for (int kernel = 0; kernel < 2; kernel++) {
+    defaults_at[kernel] = count;
     list[count++] = (struct contender){kernel, forced[kernel], NULL, {0}, 0, {0}};
     for (size_t i = 0; i < finalists[kernel].count; i++)
       list[count++] = (struct contender){
@@ -468,10 +470,7 @@ static int confirm_finalists(const struct search *s, const struct finalists *fin
   out->kernels[2].default_gflops = list[0].median;
   for (int kernel = 0; kernel < 2; kernel++) {
     struct clb_tune_kernel_result *r = &out->kernels[kernel];
-    const struct contender *best = NULL, *defaults = NULL;
-    for (size_t i = 1; i < count; i++)
-      if (list[i].kernel == kernel && !list[i].point)
-        defaults = &list[i];
+    const struct contender *best = NULL, *defaults = &list[defaults_at[kernel]];
     r->default_gflops = defaults->median;
     for (size_t i = 1; i < count; i++) {
       if (list[i].kernel != kernel || !list[i].point ||

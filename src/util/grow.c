@@ -12,7 +12,7 @@ void *clb_grow(void *items, size_t *capacity, size_t needed, size_t size, size_t
       return NULL;
     grown *= 2;
   }
-  if (size && grown > SIZE_MAX / size)
+  if (size == 0 || grown > SIZE_MAX / size)
     return NULL;
   void *moved = realloc(items, grown * size);
   if (!moved)
