@@ -37,6 +37,7 @@ struct search {
   double deadline;     /* clb_now() seconds: the whole search's budget */
   char device_id[32];  /* "P:D", for the child processes */
   size_t side_by_side; /* compiles run at once ahead of timing; 0: none */
+  double child_s;      /* what one child timing the defaults took (cached where PoCL) */
 };
 
 /* The best few configurations of each kernel, by their one timing during
@@ -45,6 +46,8 @@ struct search {
  * finalists and CLBlast's defaults are timed again side by side at the end. */
 #define FINALISTS 4
 #define CONFIRM_ROUNDS 3
+/* At most this share of the budget goes to that final timing. */
+#define FINAL_SHARE 0.4
 
 struct finalist {
   struct clb_tune_point point;
@@ -421,6 +424,10 @@ static void report_contender(const struct search *s, const struct contender *c,
  * timings taken side by side, not from one timing each, minutes apart. */
 static int confirm_finalists(const struct search *s, const struct finalists *finalists,
                              struct clb_tune_report *out, struct clb_error *err) {
+  /* Nothing measured beyond the defaults (a budget spent before the first
+   * configuration): the defaults' first timing stands. */
+  if (finalists[0].count == 0 && finalists[1].count == 0)
+    return 0;
   struct contender list[3 + 2 * FINALISTS];
   size_t count = 0, defaults_at[2];
   const size_t forced[2] = {FORCE_INDIRECT, FORCE_DIRECT};
@@ -432,17 +439,26 @@ static int confirm_finalists(const struct search *s, const struct finalists *fin
       list[count++] = (struct contender){
           kernel, forced[kernel], &finalists[kernel].items[i].point, {0}, 0, {0}};
   }
-  if (s->progress)
-    fprintf(s->progress,
-            "%s on %s: timing CLBlast's defaults and the best %d of each kernel again, %d times "
-            "side by side (XgemmDirect also on two narrow shapes, where it must not lose more "
-            "than 5 %% to its defaults)\n",
-            clb_precision_name(s->precision), s->device, FINALISTS, CONFIRM_ROUNDS);
+
   struct gemm_shape guards[GUARD_SHAPES];
   guard_shapes(s, guards);
+  /* One round instead of three when three would not fit the share of the
+   * budget kept for them (a short budget on a runtime that compiles each
+   * time). A single round's value is then its "median". */
+  size_t direct_count = 1 + finalists[1].count;
+  double per_round = (double)(count + GUARD_SHAPES * direct_count) * s->child_s;
+  int rounds =
+      CONFIRM_ROUNDS * per_round <= FINAL_SHARE * s->options->budget_s ? CONFIRM_ROUNDS : 1;
+  if (s->progress)
+    fprintf(s->progress,
+            "%s on %s: timing CLBlast's defaults and the best %d of each kernel again, %d "
+            "time%s side by side (XgemmDirect also on two narrow shapes, where it must not lose "
+            "more than 5 %% to its defaults)\n",
+            clb_precision_name(s->precision), s->device, FINALISTS, rounds, rounds == 1 ? "" : "s");
   for (int shape = -1; shape < GUARD_SHAPES; shape++) {
     double runs[3 + 2 * FINALISTS][CONFIRM_ROUNDS];
-    for (int round = 0; round < CONFIRM_ROUNDS; round++)
+    memset(runs, 0, sizeof runs);
+    for (int round = 0; round < rounds; round++)
       for (size_t i = 0; i < count; i++) {
         size_t at = round % 2 ? count - 1 - i : i;
         const struct contender *c = &list[at];
@@ -456,11 +472,13 @@ static int confirm_finalists(const struct search *s, const struct finalists *fin
           return rc;
       }
     for (size_t i = 0; i < count; i++) {
+      double median = rounds == CONFIRM_ROUNDS ? median_of_three(runs[i]) : runs[i][0];
       if (shape < 0) {
-        memcpy(list[i].runs, runs[i], sizeof list[i].runs);
-        list[i].median = median_of_three(runs[i]);
+        for (int round = 0; round < CONFIRM_ROUNDS; round++)
+          list[i].runs[round] = runs[i][round < rounds ? round : 0];
+        list[i].median = median;
       } else {
-        list[i].guard[shape] = median_of_three(runs[i]);
+        list[i].guard[shape] = median;
       }
     }
   }
@@ -539,7 +557,7 @@ static void choose_crossover(const struct search *s, struct clb_tune_report *out
             crossover == start ? " (clbatch's starting value, which agrees)" : "");
 }
 
-/* The side-by-side timing at the end runs this many child processes. */
+/* The side-by-side timing at the end runs at most this many child processes. */
 #define FINAL_CHILDREN                                                                             \
   (CONFIRM_ROUNDS * (3 + 2 * FINALISTS) + CONFIRM_ROUNDS * GUARD_SHAPES * (1 + FINALISTS))
 
@@ -547,8 +565,8 @@ static void choose_crossover(const struct search *s, struct clb_tune_report *out
  * FINAL_CHILDREN times one more child timing CLBlast's defaults, which PoCL
  * now finds in its cache and other runtimes compile again, as they will in
  * the final timing. On Intel's CPU runtime those children took about 150 s,
- * and the whole tune overran its budget by that much. At most 40 % of the
- * budget is set aside. */
+ * and the whole tune overran its budget by that much. At most FINAL_SHARE
+ * of the budget is set aside. */
 static int reserve_final_timing(struct search *s, struct clb_error *err) {
   double gflops = 0.0;
   char why[512];
@@ -557,9 +575,10 @@ static int reserve_final_timing(struct search *s, struct clb_error *err) {
                             sizeof why, err);
   if (rc != 0)
     return rc;
-  double reserve = FINAL_CHILDREN * (clb_now() - began);
-  if (reserve > 0.4 * s->options->budget_s)
-    reserve = 0.4 * s->options->budget_s;
+  s->child_s = clb_now() - began;
+  double reserve = FINAL_CHILDREN * s->child_s;
+  if (reserve > FINAL_SHARE * s->options->budget_s)
+    reserve = FINAL_SHARE * s->options->budget_s;
   s->deadline -= reserve;
   if (s->progress)
     fprintf(s->progress,
@@ -588,7 +607,7 @@ int clb_tune_search(const struct clb_cl *cl, enum clb_precision precision,
   struct clb_tune_report *out = report ? report : &local;
   const struct clb_device_info *dev = cl->info;
   struct search s = {cl, dev->name, precision, options, progress, clb_now() + options->budget_s,
-                     "", side_by_side(dev)};
+                     "", side_by_side(dev), 0.0};
   clb_device_id_string(dev, s.device_id, sizeof s.device_id);
   memset(out, 0, sizeof *out);
   out->kernels[0].kernel = "Xgemm";
