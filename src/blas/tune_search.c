@@ -15,6 +15,7 @@
 #include "blas/tune_seeds.h"
 #include "blas/tune_space.h"
 #include "blas/tune_store.h"
+#include "measure/stats.h"
 #include "util/clock.h"
 
 /* A GEMM with m*n*k < XGEMM_MIN_INDIRECT_SIZE^3 runs the direct kernel (CLBlast's
@@ -179,8 +180,7 @@ static void describe_step(char *buf, size_t size, const struct clb_tune_step *st
  * A configuration that fails to build, run or verify, or kills its process,
  * is skipped (score 0), not an error. */
 static int measure_config(void *context, const struct clb_tune_point *point,
-                          const struct clb_tune_step *step, double *score,
-                          struct clb_error *err) {
+                          const struct clb_tune_step *step, double *score, struct clb_error *err) {
   struct kernel_search *k = context;
   const struct search *s = k->s;
   const struct clb_tune_space *space = point->space;
@@ -198,8 +198,7 @@ static int measure_config(void *context, const struct clb_tune_point *point,
   const double began = clb_now();
   struct clb_tune_kernel_result *r = k->r;
   char why[512];
-  int rc = measure_in_child(s, representative(s), k->crossover, point, score, why, sizeof why,
-                            err);
+  int rc = measure_in_child(s, representative(s), k->crossover, point, score, why, sizeof why, err);
   if (rc != 0)
     return rc;
   r->tried++;
@@ -217,9 +216,9 @@ static int measure_config(void *context, const struct clb_tune_point *point,
   if (s->progress) {
     const double now = clb_now();
     fprintf(s->progress,
-            "  %s %s %zu (%s): %8.2f GFLOP/s%s in %.1f s; at most %.0f s left\n    %s\n",
-            precision, k->kernel, step->number, where, *score, better ? " (best)" : "",
-            now - began, now < s->deadline ? s->deadline - now : 0.0, text);
+            "  %s %s %zu (%s): %8.2f GFLOP/s%s in %.1f s; at most %.0f s left\n    %s\n", precision,
+            k->kernel, step->number, where, *score, better ? " (best)" : "", now - began,
+            now < s->deadline ? s->deadline - now : 0.0, text);
   }
   return 0;
 }
@@ -341,8 +340,8 @@ static int measure_defaults(const struct search *s, struct clb_tune_report *out,
   const char *paths[3] = {"as CLBlast chooses", "indirect (Xgemm)", "direct (XgemmDirect)"};
   for (int i = 0; i < 3; i++) {
     char why[512];
-    CLB_TRY(measure_in_child(s, representative(s), crossovers[i], NULL, results[i], why,
-                             sizeof why, err));
+    CLB_TRY(measure_in_child(s, representative(s), crossovers[i], NULL, results[i], why, sizeof why,
+                             err));
     if (*results[i] <= 0.0) {
       rc = clb_failf(err, CLB_E_CHILD, "the GEMM on CLBlast's own parameters, %s, failed on %s: %s",
                      paths[i], s->device, why);
@@ -379,15 +378,9 @@ struct contender {
   int kernel; /* 0 Xgemm, 1 XgemmDirect, -1 CLBlast's own choice of path */
   size_t crossover;
   const struct clb_tune_point *point; /* NULL: CLBlast's defaults */
-  double runs[CONFIRM_ROUNDS];
-  double median;
-  double guard[GUARD_SHAPES]; /* XgemmDirect: medians on the guard shapes */
+  double median, low, high;           /* over the rounds (clb_stats_summarize) */
+  double guard[GUARD_SHAPES];         /* XgemmDirect: medians on the guard shapes */
 };
-
-static double median_of_three(const double *v) {
-  double a = v[0], b = v[1], c = v[2];
-  return a > b ? (b > c ? b : (a > c ? c : a)) : (a > c ? a : (b > c ? c : b));
-}
 
 /* 1 when `c` is no more than GUARD_SLACK slower than `defaults` on every guard shape. */
 static int passes_guard(const struct contender *c, const struct contender *defaults) {
@@ -403,18 +396,13 @@ static void report_contender(const struct search *s, const struct contender *c,
   char text[512] = "CLBlast's defaults";
   if (c->point)
     clb_tune_space_format(text, sizeof text, c->point->space, c->point->values);
-  double low = c->runs[0], high = c->runs[0];
-  for (int i = 1; i < CONFIRM_ROUNDS; i++) {
-    low = c->runs[i] < low ? c->runs[i] : low;
-    high = c->runs[i] > high ? c->runs[i] : high;
-  }
   char guard[160] = "";
   if (c->kernel == 1)
     snprintf(guard, sizeof guard, "; %zux%zux%zu: %.2f, %zux%zux%zu: %.2f", guards[0].m,
              guards[0].n, guards[0].k, c->guard[0], guards[1].m, guards[1].n, guards[1].k,
              c->guard[1]);
   fprintf(s->progress, "  %-11s %8.2f GFLOP/s (%.2f-%.2f%s)  %s%s\n",
-          c->kernel < 0 ? "as chosen" : names[c->kernel], c->median, low, high, guard, text,
+          c->kernel < 0 ? "as chosen" : names[c->kernel], c->median, c->low, c->high, guard, text,
           c->kernel < 0 ? ", CLBlast's own choice of path" : "");
 }
 
@@ -431,20 +419,20 @@ static int confirm_finalists(const struct search *s, const struct finalists *fin
   struct contender list[3 + 2 * FINALISTS];
   size_t count = 0, defaults_at[2];
   const size_t forced[2] = {FORCE_INDIRECT, FORCE_DIRECT};
-  list[count++] = (struct contender){-1, CLB_TUNE_CROSSOVER_CLBLAST, NULL, {0}, 0, {0}};
+  list[count++] = (struct contender){-1, CLB_TUNE_CROSSOVER_CLBLAST, NULL, 0, 0, 0, {0}};
   for (int kernel = 0; kernel < 2; kernel++) {
     defaults_at[kernel] = count;
-    list[count++] = (struct contender){kernel, forced[kernel], NULL, {0}, 0, {0}};
+    list[count++] = (struct contender){kernel, forced[kernel], NULL, 0, 0, 0, {0}};
     for (size_t i = 0; i < finalists[kernel].count; i++)
       list[count++] = (struct contender){
-          kernel, forced[kernel], &finalists[kernel].items[i].point, {0}, 0, {0}};
+          kernel, forced[kernel], &finalists[kernel].items[i].point, 0, 0, 0, {0}};
   }
 
   struct gemm_shape guards[GUARD_SHAPES];
   guard_shapes(s, guards);
   /* One round instead of three when three would not fit the share of the
    * budget kept for them (a short budget on a runtime that compiles each
-   * time). A single round's value is then its "median". */
+   * time). */
   size_t direct_count = 1 + finalists[1].count;
   double per_round = (double)(count + GUARD_SHAPES * direct_count) * s->child_s;
   int rounds =
@@ -472,13 +460,14 @@ static int confirm_finalists(const struct search *s, const struct finalists *fin
           return rc;
       }
     for (size_t i = 0; i < count; i++) {
-      double median = rounds == CONFIRM_ROUNDS ? median_of_three(runs[i]) : runs[i][0];
+      struct clb_summary summary;
+      clb_stats_summarize(runs[i], (size_t)rounds, &summary);
       if (shape < 0) {
-        for (int round = 0; round < CONFIRM_ROUNDS; round++)
-          list[i].runs[round] = runs[i][round < rounds ? round : 0];
-        list[i].median = median;
+        list[i].median = summary.median;
+        list[i].low = summary.min;
+        list[i].high = summary.max;
       } else {
-        list[i].guard[shape] = median;
+        list[i].guard[shape] = summary.median;
       }
     }
   }
@@ -593,7 +582,8 @@ static int reserve_final_timing(struct search *s, struct clb_error *err) {
  * Other runtimes keep no such cache (or none this code knows of). */
 static size_t side_by_side(const struct clb_device_info *dev) {
   const char *cache = getenv("POCL_KERNEL_CACHE");
-  if (!strstr(dev->platform_name, "Portable Computing Language") || (cache && strcmp(cache, "0") == 0))
+  if (!strstr(dev->platform_name, "Portable Computing Language") ||
+      (cache && strcmp(cache, "0") == 0))
     return 0;
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   return cores > 1 ? (size_t)(cores < 16 ? cores : 16) : 0;
@@ -606,8 +596,9 @@ int clb_tune_search(const struct clb_cl *cl, enum clb_precision precision,
   struct clb_tune_report local = {0};
   struct clb_tune_report *out = report ? report : &local;
   const struct clb_device_info *dev = cl->info;
-  struct search s = {cl, dev->name, precision, options, progress, clb_now() + options->budget_s,
-                     "", side_by_side(dev), 0.0};
+  struct search s = {cl,      dev->name,         precision,
+                     options, progress,          clb_now() + options->budget_s,
+                     "",      side_by_side(dev), 0.0};
   clb_device_id_string(dev, s.device_id, sizeof s.device_id);
   memset(out, 0, sizeof *out);
   out->kernels[0].kernel = "Xgemm";
