@@ -445,6 +445,45 @@ Test(measure, interleaved_jobs_take_turns_and_keep_their_own_samples) {
             first_b, second_a);
 }
 
+/* A companion (the reference step beside a set) is timed for as long as
+ * the others run, past its own stopping rule, and not a round longer. The
+ * cheap companion's own --max-reps (20) would stop it within a round or
+ * two; the 40x heavier job needs many more rounds to get there. */
+Test(measure, a_companion_runs_exactly_as_long_as_the_others) {
+  if (!fx.dev)
+    return;
+  job_calls = 0;
+  struct job_context heavy = {'h', 40 * NORMAL_ITERATIONS, 0, 0};
+  struct job_context cheap = {'k', NORMAL_ITERATIONS, 0, 0};
+  struct clb_measure_job jobs[2] = {
+      {.step = job_step, .context = &heavy},
+      {.step = job_step, .context = &cheap, .companion = 1},
+  };
+  struct clb_measure_config config;
+  clb_measure_defaults(&config);
+  config.warmup_steps = 1;
+  config.min_time_s = 0.0;
+  config.max_time_s = 30.0;
+  config.max_reps = 20;
+  config.target_ci = -1.0; /* only max_reps stops the heavy job */
+  struct clb_error err = {0};
+  cr_assert_eq(clb_measure_interleaved(fx.cl.queue, fx.dev->name, jobs, 2, &config, NULL, NULL,
+                                       &err),
+               0, "%s", err.message);
+  for (int i = 0; i < 2; i++) {
+    cr_expect_eq(jobs[i].finished, 1);
+    cr_expect_eq(jobs[i].rc, 0, "%s", jobs[i].err.message);
+  }
+  size_t heavy_rounds = jobs[0].timing.rounds, cheap_rounds = jobs[1].timing.rounds;
+  cr_expect_geq(heavy_rounds, 3, "a 40x heavier step needs rounds to reach 20 steps");
+  cr_expect(cheap_rounds + 1 >= heavy_rounds && cheap_rounds <= heavy_rounds,
+            "a round in every turn: heavy %zu, companion %zu", heavy_rounds, cheap_rounds);
+  cr_expect_gt(jobs[1].timing.reps, config.max_reps, "past its own --max-reps");
+  cr_expect_gt(jobs[1].timing.device.median, 0.0);
+  cr_assert_lt(job_calls, MAX_CALLS);
+  cr_expect_eq(job_order[job_calls - 1], 'h', "no companion round after the last other one");
+}
+
 /* A generous target is reached after the minimum rounds, and says so. */
 Test(measure, a_reachable_target_stops_early_and_is_stable) {
   if (!fx.dev)

@@ -38,6 +38,19 @@ Test(summary, odd_count_and_interpolation) {
   cr_expect_float_eq(s.mean, 31.0 / 5.0, 1e-12);
 }
 
+Test(summary, any_quantile_by_hand) {
+  /* Sorted: 1 2 4 8 16; h = 4p: p = 0.25 -> index 1 (2); p = 0.3 -> 1.2, between 2 and 4. */
+  double v[5] = {16, 1, 8, 2, 4};
+  cr_expect_float_eq(clb_stats_quantile(v, 5, 0.25), 2.0, 1e-12);
+  cr_expect_float_eq(clb_stats_quantile(v, 5, 0.3), 2.4, 1e-12);
+  cr_expect_float_eq(clb_stats_quantile(v, 5, 0.0), 1.0, 0);
+  cr_expect_float_eq(clb_stats_quantile(v, 5, 1.0), 16.0, 0);
+  cr_expect_eq(v[0], 16, "the input must not be reordered");
+  cr_expect(isnan(clb_stats_quantile(v, 0, 0.5)));
+  cr_expect(isnan(clb_stats_quantile(v, 5, 1.5)));
+  cr_expect(isnan(clb_stats_quantile(v, 5, NAN)));
+}
+
 Test(summary, single_value_has_zero_spread) {
   double v = 3.25;
   struct clb_summary s;

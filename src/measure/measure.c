@@ -187,8 +187,9 @@ static int job_round(cl_command_queue queue, const char *device, struct clb_meas
   int wall_round =
       state->force_wall || state->visits++ % WALL_ROUND_EVERY == WALL_ROUND_EVERY - 1;
   size_t count = state->per_round;
-  if (!wall_round && state->reps + count > config->max_reps)
-    count = config->max_reps - state->reps;
+  /* A companion is not held to max_reps: it runs as long as the others. */
+  if (!wall_round && !job->companion && state->reps + count > config->max_reps)
+    count = state->reps < config->max_reps ? config->max_reps - state->reps : 1;
   if (count == 0)
     count = 1;
   state->force_wall = 0;
@@ -271,19 +272,21 @@ int clb_measure_interleaved(cl_command_queue queue, const char *device,
   struct job_state *states = calloc(count ? count : 1, sizeof *states);
   if (!states)
     return clb_failf(err, CLB_E_NOMEM, "out of host memory for %zu timing jobs", count);
-  size_t running = 0;
+  size_t running = 0, others = 0; /* others: running jobs that are not companions */
   for (size_t i = 0; i < count; i++) {
     jobs[i].finished = 0;
     jobs[i].rc = 0;
     clb_error_clear(&jobs[i].err);
-    if ((jobs[i].rc = warm_up_job(queue, device, &jobs[i], &states[i], config)) != 0)
+    if ((jobs[i].rc = warm_up_job(queue, device, &jobs[i], &states[i], config)) != 0) {
       jobs[i].finished = 1;
-    else
-      running++;
+      continue;
+    }
+    running++;
+    others += !jobs[i].companion;
   }
   int abandon = 0;
-  while (running > 0 && !abandon) {
-    for (size_t i = 0; i < count && !abandon; i++) {
+  while (others > 0 && !abandon) {
+    for (size_t i = 0; i < count && others > 0 && !abandon; i++) {
       struct job_state *state = &states[i];
       if (!state->running)
         continue;
@@ -294,13 +297,20 @@ int clb_measure_interleaved(cl_command_queue queue, const char *device,
         jobs[i].finished = 1;
         state->running = 0;
         running--;
+        others -= !jobs[i].companion;
         abandon = jobs[i].rc == CL_OUT_OF_RESOURCES;
-      } else if (job_done(state, config)) {
+      } else if (!jobs[i].companion && job_done(state, config)) {
         job_finish(&jobs[i], state, config);
         running--;
+        others--;
       }
     }
   }
+  /* The companions end with the others; one that never got a timed round
+   * (every other job failed at once) stays unfinished. */
+  for (size_t i = 0; i < count && !abandon; i++)
+    if (states[i].running && states[i].timed.count > 0)
+      job_finish(&jobs[i], &states[i], config);
 cleanup:
   for (size_t i = 0; i < count; i++)
     job_state_free(&states[i]);

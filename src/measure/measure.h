@@ -53,6 +53,12 @@ void clb_measure_defaults(struct clb_measure_config *config);
 struct clb_measure_job {
   clb_step_fn step;
   void *context;
+  /* A companion is timed beside the others rather than for itself: it takes
+   * its round in every turn for as long as any other job runs, and finishes
+   * with the last of them; its own stopping rule does not apply. Its median
+   * then covers the same stretch of time as theirs (a reference step that
+   * sees what the machine did to them). */
+  int companion;
   int finished;            /* 1: timed to the end (rc 0) or failed (rc != 0) */
   int rc;                  /* its step's failure, 0 if none */
   struct clb_error err;    /* why, when rc != 0 */
@@ -75,7 +81,9 @@ typedef void (*clb_measure_visit_fn)(void *context, size_t job, size_t running);
  * its median step time (clb_stats_clustered_median, rounds as the independent
  * units) is within +-target_ci after min_time_s of its own rounds and 8 timed
  * rounds (stable), or when its rounds reach max_time_s or max_reps steps (not
- * stable). The median is the pooled per-step median; wall_step_s the median
+ * stable). A companion job stops with the last other job (it may then lack
+ * a marker-free round: wall_step_s NaN). The median is the pooled per-step
+ * median; wall_step_s the median
  * of the marker-free rounds. A job whose step fails stops with its rc; one
  * failing with CL_OUT_OF_RESOURCES (the context is suspect) stops them all,
  * leaving unfinished ones with finished == 0. Returns 0, or an error of the

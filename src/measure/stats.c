@@ -85,6 +85,15 @@ void clb_stats_summarize(const double *values, size_t n, struct clb_summary *out
   free(sorted);
 }
 
+double clb_stats_quantile(const double *values, size_t n, double p) {
+  double *sorted = NULL;
+  if (!values || n == 0 || !(p >= 0.0 && p <= 1.0) || sort_copy(values, n, &sorted) != 0)
+    return NAN;
+  double q = sorted_quantile(sorted, n, p);
+  free(sorted);
+  return q;
+}
+
 /* ---- Student t quantile ------------------------------------------------- */
 
 /* Continued fraction for the regularized incomplete beta function (modified

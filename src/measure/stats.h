@@ -17,6 +17,10 @@ struct clb_summary {
  * the mean is 0 but the spread is not. */
 void clb_stats_summarize(const double *values, size_t n, struct clb_summary *out);
 
+/* The type 7 quantile p (0 <= p <= 1) of n values (not modified); NaN when
+ * n == 0, p is outside [0, 1] or the sorted copy does not fit in memory. */
+double clb_stats_quantile(const double *values, size_t n, double p);
+
 /* The median of samples taken in rounds (clusters) with its confidence
  * interval, treating rounds, not samples, as the independent units: samples
  * within one round share the machine's state at that moment and are
