@@ -12,6 +12,9 @@
 #include "results/passes.h"
 #include "results/results.h"
 
+/* A rule with --passes-ci `ci` and the default --drift-limit 0.1. */
+#define RULE(ci) (&(struct clb_passes_rule){(ci), 0.1})
+
 /* An ok pass of softmax B = 64 whose median step is `median` seconds, with
  * the columns the worker derives from it filled consistently. */
 static struct clb_row pass_row(double median, double fastest) {
@@ -57,7 +60,7 @@ Test(passes, three_passes_give_the_mean_and_its_t_interval) {
   struct clb_row p[3] = {pass_row(1e-3, 0.8e-3), pass_row(2e-3, 0.7e-3), pass_row(3e-3, 0.9e-3)};
   p[1].host_rss_bytes = 3e8;
   struct clb_row out;
-  clb_passes_combine(p, 3, NULL, 0.01, &out);
+  clb_passes_combine(p, 3, NULL, RULE(0.01), &out);
   /* mean 2 ms, sample standard deviation 1 ms, t(0.975, 2) = 4.302652729911275. */
   double half = 4.302652729911275 * 1e-3 / sqrt(3.0);
   expect_close(out.step_s_median, 2e-3, "mean of the medians");
@@ -65,7 +68,7 @@ Test(passes, three_passes_give_the_mean_and_its_t_interval) {
   expect_close(out.step_s_ci_high, 2e-3 + half, "high end");
   struct clb_row narrow[3] = {pass_row(1.9e-3, 1e-3), pass_row(2e-3, 1e-3), pass_row(2.1e-3, 1e-3)};
   struct clb_row tight;
-  clb_passes_combine(narrow, 3, NULL, 0.01, &tight);
+  clb_passes_combine(narrow, 3, NULL, RULE(0.01), &tight);
   expect_close(tight.step_s_ci_low, 2e-3 - half / 10, "low end (sd 0.1 ms)");
   cr_expect_eq(out.stable, 0, "+-124 %% is far from +-1 %%");
   cr_expect_eq(out.passes, 3);
@@ -92,14 +95,47 @@ Test(passes, passes_that_agree_are_stable) {
                          pass_row(0.999e-3, 1e-3)};
   struct clb_row out;
   /* Standard deviation 1 us: +-0.25 % of 1 ms, inside +-1 % but not +-0.2 %. */
-  clb_passes_combine(p, 3, NULL, 0.01, &out);
+  clb_passes_combine(p, 3, NULL, RULE(0.01), &out);
   cr_expect_eq(out.stable, 1);
-  clb_passes_combine(p, 3, NULL, 0.002, &out);
+  clb_passes_combine(p, 3, NULL, RULE(0.002), &out);
   cr_expect_eq(out.stable, 0);
   /* The same agreement with one pass unstable is still stable: the passes'
    * own intervals do not enter the combined one. */
   p[0].stable = 0;
-  clb_passes_combine(p, 3, NULL, 0.01, &out);
+  clb_passes_combine(p, 3, NULL, RULE(0.01), &out);
+  cr_expect_eq(out.stable, 1);
+}
+
+/* The reference step's slowdown of each pass: the row takes the median of
+ * the kept ok passes, and beyond the drift limit it is unstable and says so. */
+Test(passes, a_host_slower_than_usual_makes_the_row_unstable) {
+  struct clb_row p[3] = {pass_row(1.000e-3, 1e-3), pass_row(1.001e-3, 1e-3),
+                         pass_row(0.999e-3, 1e-3)};
+  struct clb_row out;
+  p[0].host_slowdown = 1.02;
+  p[1].host_slowdown = 1.30;
+  p[2].host_slowdown = 1.08;
+  clb_passes_combine(p, 3, NULL, RULE(0.01), &out);
+  expect_close(out.host_slowdown, 1.08, "median of the passes");
+  cr_expect_eq(out.stable, 1, "one slow pass of three is not a slow host");
+  cr_expect_str_eq(out.message, "");
+  p[0].host_slowdown = 1.25;
+  clb_passes_combine(p, 3, NULL, RULE(0.01), &out);
+  expect_close(out.host_slowdown, 1.25, "median of the passes");
+  cr_expect_eq(out.stable, 0, "the passes agree, but the host ran 25 %% slower than usual");
+  cr_expect_str_eq(out.message, "the host ran 25 % slower than usual (reference step)");
+  /* --drift-limit 0 turns the rule off; a wider limit lets 25 % pass. */
+  clb_passes_combine(p, 3, NULL, (&(struct clb_passes_rule){0.01, 0}), &out);
+  cr_expect_eq(out.stable, 1);
+  clb_passes_combine(p, 3, NULL, (&(struct clb_passes_rule){0.01, 0.3}), &out);
+  cr_expect_eq(out.stable, 1);
+  /* Passes without a history (NaN) do not count; none at all: NaN, stable. */
+  p[0].host_slowdown = p[1].host_slowdown = NAN;
+  clb_passes_combine(p, 3, NULL, RULE(0.01), &out);
+  expect_close(out.host_slowdown, 1.08, "the one pass that had a history");
+  p[2].host_slowdown = NAN;
+  clb_passes_combine(p, 3, NULL, RULE(0.01), &out);
+  cr_expect(isnan(out.host_slowdown));
   cr_expect_eq(out.stable, 1);
 }
 
@@ -109,7 +145,7 @@ Test(passes, a_failed_pass_is_named_and_the_row_is_unstable) {
   snprintf(p[1].message, sizeof p[1].message, "clEnqueueNDRangeKernel on dev: -5");
   p[1].step_s_median = NAN;
   struct clb_row out;
-  clb_passes_combine(p, 3, NULL, 0.05, &out);
+  clb_passes_combine(p, 3, NULL, RULE(0.05), &out);
   expect_close(out.step_s_median, 1.001e-3, "mean of the two ok passes");
   double half = 12.706204736174707 * sqrt(2e-12) / sqrt(2.0);
   expect_close(out.step_s_ci_high, 1.001e-3 + half, "t(0.975, 1) interval");
@@ -123,13 +159,13 @@ Test(passes, one_ok_pass_or_none) {
   struct clb_row p[2] = {pass_row(1e-3, 1e-3), pass_row(2e-3, 1e-3)};
   snprintf(p[0].status, sizeof p[0].status, "timeout");
   struct clb_row out;
-  clb_passes_combine(p, 2, NULL, 0.5, &out);
+  clb_passes_combine(p, 2, NULL, RULE(0.5), &out);
   expect_close(out.step_s_median, 2e-3, "the one ok pass");
   expect_close(out.step_s_ci_high, 1.01 * 2e-3, "its own interval");
   cr_expect_eq(out.stable, 0, "one process: no spread between processes");
   snprintf(p[1].status, sizeof p[1].status, "oom");
   snprintf(p[1].message, sizeof p[1].message, "out of memory");
-  clb_passes_combine(p, 2, NULL, 0.5, &out);
+  clb_passes_combine(p, 2, NULL, RULE(0.5), &out);
   cr_expect_str_eq(out.status, "oom", "no ok pass: the last pass's row");
   cr_expect_str_eq(out.message, "out of memory");
   cr_expect_eq(out.passes, 2);
@@ -197,7 +233,7 @@ Test(passes, a_row_combines_the_kept_passes_and_names_the_others) {
   struct clb_pass_choice c;
   clb_passes_choose((double[]){1.0, 1.3, 1.26, 1.01, 0.99}, 5, 0.10, &c);
   struct clb_row out;
-  clb_passes_combine(p, 5, &c, 0.10, &out);
+  clb_passes_combine(p, 5, &c, RULE(0.10), &out);
   double kept[3] = {1.00e-3, 1.01e-3, 0.99e-3}, mean, low, high;
   clb_stats_mean_ci(kept, 3, 0.95, &mean, &low, &high);
   expect_close(out.step_s_median, mean, "mean of passes 1, 4, 5");
@@ -208,7 +244,7 @@ Test(passes, a_row_combines_the_kept_passes_and_names_the_others) {
   cr_expect_str_eq(out.message, "passes 2,3 of 5 left out: the host ran them 26 to 30 % slower");
   /* Keeping the slow group instead (a faster pass left out): unstable. */
   clb_passes_choose((double[]){0.79, 1.02, 1.00}, 3, 0.10, &c);
-  clb_passes_combine(p, 3, &c, 0.50, &out);
+  clb_passes_combine(p, 3, &c, RULE(0.50), &out);
   cr_expect_eq(out.stable, 0);
   cr_expect_str_eq(out.message, "pass 1 of 3 left out: the host ran it 22 % faster");
 }
@@ -361,5 +397,98 @@ Test(passes, passes_at_other_host_speeds_are_measured_again_and_left_out, .timeo
   }
   free(rows);
   free(passes);
+  clb_test_remove_tmpdir(dir);
+}
+
+/* Rewrites a speed history so that every reference step it holds took a
+ * hundredth of its time: the host now looks 100x slower than usual. */
+static void fake_fast_history(const char *history) {
+  char *text = clb_test_read_file(history);
+  cr_assert_not_null(text);
+  FILE *out = fopen(history, "w");
+  cr_assert_not_null(out);
+  size_t records = 0;
+  for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    char *last = strrchr(line, ',');
+    cr_assert_not_null(last);
+    *last = '\0';
+    if (strncmp(line, "timestamp,", 10) == 0) {
+      fprintf(out, "%s,%s\n", line, last + 1);
+      continue;
+    }
+    fprintf(out, "%s,%.9g\n", line, strtod(last + 1, NULL) / 100);
+    records++;
+  }
+  fclose(out);
+  free(text);
+  cr_assert_gt(records, 0);
+}
+
+static size_t count_lines(const char *path) {
+  char *text = clb_test_read_file(path);
+  size_t n = 0;
+  for (const char *p = text; p && *p; p++)
+    n += *p == '\n';
+  free(text);
+  return n;
+}
+
+Test(passes, a_host_slower_than_its_history_flags_the_rows, .timeout = 240) {
+  if (!clb_test_require_device())
+    return;
+  char *dir = clb_test_tmpdir();
+  char plan[1024], path[512], history[512];
+  snprintf(history, sizeof history, "%s/history.csv", dir);
+  snprintf(path, sizeof path, "%s/first.csv", dir);
+  /* --drift-limit 5: no extra pass for short passes on a busy host, and a
+   * host 6x slower than usual is flagged. */
+  snprintf(plan, sizeof plan,
+           "--model softmax --batch 8,32 --passes 2 --drift-limit 5 --speed-history %s", history);
+  run_plan(plan, path);
+  cr_expect_eq(count_lines(history), 3, "the header and one line per pass");
+  size_t n = 0;
+  struct clb_row *rows = clb_test_read_rows(path, &n);
+  cr_assert_eq(n, 2);
+  /* Pass 1 had no history; pass 2 had pass 1's line. */
+  for (size_t i = 0; i < n; i++)
+    cr_expect(rows[i].host_slowdown > 0.2 && rows[i].host_slowdown < 5, "%g",
+              rows[i].host_slowdown);
+  free(rows);
+
+  fake_fast_history(history);
+  snprintf(path, sizeof path, "%s/slow.csv", dir);
+  run_plan(plan, path);
+  rows = clb_test_read_rows(path, &n);
+  cr_assert_eq(n, 2);
+  for (size_t i = 0; i < n; i++) {
+    cr_expect(rows[i].host_slowdown > 20, "B=%g: %g", rows[i].batch, rows[i].host_slowdown);
+    cr_expect_eq(rows[i].stable, 0, "B=%g", rows[i].batch);
+    cr_expect(strstr(rows[i].message, "slower than usual (reference step)") != NULL, "%s",
+              rows[i].message);
+  }
+  free(rows);
+
+  /* One pass: the worker flags its own rows. */
+  snprintf(plan, sizeof plan,
+           "--model softmax --batch 8 --passes 1 --drift-limit 5 --speed-history %s", history);
+  snprintf(path, sizeof path, "%s/one.csv", dir);
+  run_plan(plan, path);
+  rows = clb_test_read_rows(path, &n);
+  cr_assert_eq(n, 1);
+  cr_expect(rows[0].host_slowdown > 20, "%g", rows[0].host_slowdown);
+  cr_expect_eq(rows[0].stable, 0);
+  cr_expect(strstr(rows[0].message, "slower than usual (reference step)") != NULL, "%s",
+            rows[0].message);
+  free(rows);
+
+  /* none: no reference step, no line, no column. */
+  size_t lines = count_lines(history);
+  snprintf(path, sizeof path, "%s/none.csv", dir);
+  run_plan("--model softmax --batch 8 --passes 1 --speed-history none", path);
+  rows = clb_test_read_rows(path, &n);
+  cr_assert_eq(n, 1);
+  cr_expect(isnan(rows[0].host_slowdown));
+  cr_expect_eq(count_lines(history), lines);
+  free(rows);
   clb_test_remove_tmpdir(dir);
 }

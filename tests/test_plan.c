@@ -22,7 +22,7 @@ static const struct {
     {"init-params", "/tmp/p.csv"},   {"warmup", "7"},            {"min-time", "0.01"},
     {"max-time", "0.3"},             {"max-reps", "77"},         {"target-ci", "0.015"},
     {"no-interleave", "yes"},        {"repeat", "3"},        {"passes", "2"},
-    {"passes-ci", "0.05"},           {"drift-limit", "0.2"},
+    {"passes-ci", "0.05"},           {"drift-limit", "0.2"},   {"speed-history", "/tmp/h.csv"},
     {"timeout", "12.5"},             {"noise-batches", "5"},     {"noise-at", "3"},
     {"max-batch-probe", "yes"},      {"format", "json"},
 };

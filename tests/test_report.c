@@ -1506,7 +1506,8 @@ Test(report, unstable_rows_are_marked_in_the_configuration_table) {
                             "with --passes, the passes' mean beyond --passes-ci (default " PM
                             "10 %), a pass failed or a faster pass was left out; with --passes "
                             "1, the median beyond --target-ci (default " PM "1 %) at "
-                            "--max-time. Treat this row as uncertain.");
+                            "--max-time; or the host ran more than --drift-limit slower "
+                            "than usual (host_slowdown). Treat this row as uncertain.");
   free(note);
   /* The side-by-side table marks it too, and explains it after its own note. */
   static struct md_row side[5];

@@ -56,7 +56,7 @@ Test(results, column_table_matches_struct) {
 Test(results, row_init_defaults) {
   struct clb_row row;
   clb_row_init(&row);
-  cr_expect_eq(row.schema, 3.0);
+  cr_expect_eq(row.schema, 4.0);
   cr_expect_str_eq(row.clbatch_version, CLBATCH_VERSION);
   cr_expect(isnan(row.batch) && isnan(row.sigma2) && isnan(row.global_mem_bytes));
   cr_expect_str_eq(row.host, "");
@@ -165,12 +165,12 @@ static int read_text(const char *text, struct clb_error *err, size_t *count, cha
 
 Test(results, wrong_schema_version) {
   char text[8192];
-  snprintf(text, sizeof text, "%s\n%s\n", header_line(), good_row_line("4"));
+  snprintf(text, sizeof text, "%s\n%s\n", header_line(), good_row_line("5"));
   struct clb_error err = {0};
   size_t count;
   cr_expect_eq(read_text(text, &err, &count, NULL, 0), CLB_E_SCHEMA);
-  cr_expect(strstr(err.message, "in.csv:2: schema version 4 in a file whose header is schema 3 "
-                                "(this clbatch reads 1 to 3)") != NULL,
+  cr_expect(strstr(err.message, "in.csv:2: schema version 5 in a file whose header is schema 4 "
+                                "(this clbatch reads 1 to 4)") != NULL,
             "%s", err.message);
 }
 
@@ -200,7 +200,8 @@ Test(results, schema_1_files_still_read_with_the_new_columns_empty) {
   size_t in_1 = 0;
   for (size_t i = 0; i < clb_column_count; i++)
     in_1 += (size_t)clb_column_in_schema(i, 1);
-  cr_expect_eq(in_1, clb_column_count - 8, "schema 2 added seven columns, schema 3 one");
+  cr_expect_eq(in_1, clb_column_count - 9,
+               "schema 2 added seven columns, schema 3 one, schema 4 one");
   char header[4096], row[4096], text[sizeof header + sizeof row + 2];
   old_schema_lines(1, header, row, sizeof row, "1");
   snprintf(text, sizeof text, "%s\n%s\n", header, row);
@@ -220,6 +221,19 @@ Test(results, schema_1_files_still_read_with_the_new_columns_empty) {
   cr_expect(isnan(rows[0].step_s_ci_low) && isnan(rows[0].step_s_ci_high));
   cr_expect(isnan(rows[0].stable) && isnan(rows[0].rounds) && isnan(rows[0].step_rmad));
   cr_expect_str_eq(rows[0].host_warnings, "");
+  free(rows);
+  free(path);
+
+  /* Schema 3: everything but `host_slowdown`, which reads as not measured. */
+  old_schema_lines(3, header, row, sizeof row, "3");
+  snprintf(text, sizeof text, "%s\n%s\n", header, row);
+  path = clb_test_write_file(dir, "v3.csv", text);
+  rows = NULL;
+  count = 0;
+  cr_assert_eq(clb_results_read(path, &rows, &count, NULL, 0, &err), 0, "%s", err.message);
+  cr_assert_eq(count, 1);
+  cr_expect(isnan(rows[0].host_slowdown));
+  cr_expect_eq(rows[0].step_s_median, 0.25);
   free(rows);
   free(path);
 
@@ -289,7 +303,7 @@ Test(results, extra_column_is_named) {
 Test(results, ragged_row_in_the_middle) {
   char text[16384];
   char row[4096];
-  snprintf(row, sizeof row, "%s", good_row_line("3"));
+  snprintf(row, sizeof row, "%s", good_row_line("4"));
   snprintf(text, sizeof text, "%s\n%s,extra\n%s\n", header_line(), row, row);
   struct clb_error err = {0};
   size_t count;
@@ -300,7 +314,7 @@ Test(results, ragged_row_in_the_middle) {
 Test(results, unparsable_number_names_line_and_column) {
   char text[16384];
   char row[4096];
-  snprintf(row, sizeof row, "%s", good_row_line("3"));
+  snprintf(row, sizeof row, "%s", good_row_line("4"));
   char *b = strstr(row, ",64,");
   memcpy(b, ",6x,", 4);
   snprintf(text, sizeof text, "%s\n%s\n", header_line(), row);
@@ -324,7 +338,7 @@ ParameterizedTestParameters(results, truncated_last_line_dropped) {
 ParameterizedTest(struct truncated_case *c, results, truncated_last_line_dropped) {
   char text[16384];
   char row[4096];
-  snprintf(row, sizeof row, "%s", good_row_line("3"));
+  snprintf(row, sizeof row, "%s", good_row_line("4"));
   if (c->cut_newline)
     snprintf(text, sizeof text, "%s\n%s\n%s", header_line(), row, row);
   else

@@ -55,31 +55,14 @@ static void rescale_derived(struct clb_row *row, double step) {
   row->step_s_median = step;
 }
 
-/* Appends printf text to a row's message, "; " after what is there; text
- * that does not fit is cut. */
-static void append_message(struct clb_row *out, const char *format, ...)
-    __attribute__((format(printf, 2, 3)));
-static void append_message(struct clb_row *out, const char *format, ...) {
-  size_t used = strlen(out->message);
-  if (used > 0 && used + 2 < sizeof out->message) {
-    memcpy(out->message + used, "; ", 3);
-    used += 2;
-  }
-  if (used + 1 >= sizeof out->message)
-    return;
-  va_list args;
-  va_start(args, format);
-  vsnprintf(out->message + used, sizeof out->message - used, format, args);
-  va_end(args);
-}
-
 /* "pass 2 of 3: error: ..." for the first failed pass among the kept ones. */
 static void note_failed_pass(struct clb_row *out, const struct clb_row *passes, size_t n,
                              const unsigned char *keep) {
   for (size_t i = 0; i < n; i++) {
     if (!keep[i] || row_ok(&passes[i]))
       continue;
-    append_message(out, "pass %zu of %zu: %s: %s", i + 1, n, passes[i].status, passes[i].message);
+    clb_row_append_message(out, "pass %zu of %zu: %s: %s", i + 1, n, passes[i].status,
+                           passes[i].message);
     return;
   }
 }
@@ -111,21 +94,21 @@ static void note_left_out(struct clb_row *out, const struct clb_pass_choice *cho
     return;
   const char *plural = left > 1 ? "es" : "";
   if (!isfinite(lo))
-    append_message(out, "pass%s %s of %zu left out", plural, list, choice->passes);
+    clb_row_append_message(out, "pass%s %s of %zu left out", plural, list, choice->passes);
   else if (lo < 0 && hi > 0)
-    append_message(out,
-                   "passes %s of %zu left out: the host ran them %.0f %% faster to %.0f %% "
-                   "slower",
-                   list, choice->passes, -100 * lo, 100 * hi);
+    clb_row_append_message(out,
+                           "passes %s of %zu left out: the host ran them %.0f %% faster to %.0f %% "
+                           "slower",
+                           list, choice->passes, -100 * lo, 100 * hi);
   else {
     const char *how = lo > 0 ? "slower" : "faster";
     double least = fmin(fabs(lo), fabs(hi)), most = fmax(fabs(lo), fabs(hi));
     if (most - least < 0.005)
-      append_message(out, "pass%s %s of %zu left out: the host ran %s %.0f %% %s", plural, list,
-                     choice->passes, left > 1 ? "them" : "it", 100 * most, how);
+      clb_row_append_message(out, "pass%s %s of %zu left out: the host ran %s %.0f %% %s", plural,
+                             list, choice->passes, left > 1 ? "them" : "it", 100 * most, how);
     else
-      append_message(out, "pass%s %s of %zu left out: the host ran them %.0f to %.0f %% %s", plural,
-                     list, choice->passes, 100 * least, 100 * most, how);
+      clb_row_append_message(out, "pass%s %s of %zu left out: the host ran them %.0f to %.0f %% %s",
+                             plural, list, choice->passes, 100 * least, 100 * most, how);
   }
 }
 
@@ -179,8 +162,22 @@ void clb_passes_choose(const double *speed, size_t n, double limit,
     }
 }
 
+/* The host's slowdown over the kept passes (their median reference step
+ * against the usual: one slow pass among quiet ones is the drift rule's
+ * business); a row whose passes ran beyond the drift limit is unstable. */
+static void note_host_slowdown(struct clb_row *out, const struct clb_row *const *ok, size_t n_ok,
+                               const struct clb_passes_rule *rule) {
+  double values[CLB_PASSES_MAX];
+  out->host_slowdown = MEDIAN_OF(host_slowdown);
+  if (rule->drift_limit > 0 && out->host_slowdown > 1.0 + rule->drift_limit) {
+    out->stable = 0;
+    clb_row_append_message(out, "the host ran %.0f %% slower than usual (reference step)",
+                           100.0 * (out->host_slowdown - 1.0));
+  }
+}
+
 void clb_passes_combine(const struct clb_row *passes, size_t n,
-                        const struct clb_pass_choice *choice, double target_ci,
+                        const struct clb_pass_choice *choice, const struct clb_passes_rule *rule,
                         struct clb_row *out) {
   const struct clb_row *ok[CLB_PASSES_MAX];
   double medians[CLB_PASSES_MAX], values[CLB_PASSES_MAX];
@@ -209,6 +206,7 @@ void clb_passes_combine(const struct clb_row *passes, size_t n,
     note_failed_pass(out, passes, n, keep);
   if (n_ok == 1) {
     out->stable = 0; /* one process: no spread between processes to go by */
+    note_host_slowdown(out, ok, n_ok, rule);
     return;
   }
   double reps = 0, rounds = 0, fastest = INFINITY, rss = 0;
@@ -233,8 +231,9 @@ void clb_passes_combine(const struct clb_row *passes, size_t n,
   out->reps = reps;
   out->rounds = rounds;
   out->host_rss_bytes = rss > 0 ? rss : out->host_rss_bytes;
-  out->stable = n_ok == n_kept && isfinite(high) && (high - mean) <= target_ci * mean &&
+  out->stable = n_ok == n_kept && isfinite(high) && (high - mean) <= rule->target_ci * mean &&
                 !(choice && choice->faster_left_out);
+  note_host_slowdown(out, ok, n_ok, rule);
 }
 
 /* ---- the pass rows of a run ---------------------------------------------------- */
@@ -397,7 +396,7 @@ int clb_passes_combined_rows(const char *results_path, size_t repeat,
       snprintf(choice_of, sizeof choice_of, "%s", members[0].device_index);
       device_choice(&g, choice_of, rule->drift_limit, choice);
     }
-    clb_passes_combine(members, m, choice, rule->target_ci, &(*out)[(*n_out)++]);
+    clb_passes_combine(members, m, choice, rule, &(*out)[(*n_out)++]);
   }
 cleanup:
   if (rc != CLB_OK) {

@@ -63,16 +63,20 @@ int clb_passes_is_path(const char *path);
  * any status, in pass order) into *out, over the passes `choice` keeps (all
  * when it is NULL). With two or more ok passes: step_s_median is the mean
  * of their medians, step_s_ci_low/high its 95 % t interval, stable 1 when
- * that interval is within +-target_ci of the mean, every kept pass was ok
- * and no faster pass was left out; the rates and % of peak follow the new
- * step time; reps and rounds add up; the spreads (p10, p90, cv, rmad) are
- * the passes' medians; step_s_min is the fastest step of all. One ok pass:
+ * that interval is within +-rule->target_ci of the mean, every kept pass
+ * was ok, no faster pass was left out and the host was not slow (below);
+ * the rates and % of peak follow the new step time; reps and rounds add
+ * up; the spreads (p10, p90, cv, rmad) are the passes' medians;
+ * step_s_min is the fastest step of all. One ok pass:
  * that pass's row, unstable, since it has no spread between processes. No
  * ok pass: the last row. `passes` is the number of passes combined; the
  * message names the passes left out (and how much slower or faster the
- * host ran them) and a failed pass among ok ones. */
+ * host ran them) and a failed pass among ok ones. host_slowdown is the
+ * median of the kept ok passes'; beyond 1 + rule->drift_limit (when that is
+ * not 0) the row is unstable and its message says how much slower the host
+ * ran than usual. */
 void clb_passes_combine(const struct clb_row *passes, size_t n,
-                        const struct clb_pass_choice *choice, double target_ci,
+                        const struct clb_pass_choice *choice, const struct clb_passes_rule *rule,
                         struct clb_row *out);
 
 /* The choice for one device (`device_index` as in the rows) in `repeat`,

@@ -9,7 +9,9 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,9 +37,9 @@ const size_t clb_column_count = sizeof clb_columns / sizeof clb_columns[0];
 static const struct {
   const char *name;
   int version;
-} added_columns[] = {{"repeat", 2},    {"step_s_ci_low", 2}, {"step_s_ci_high", 2},
-                     {"step_rmad", 2}, {"rounds", 2},        {"stable", 2},
-                     {"host_warnings", 2}, {"passes", 3}};
+} added_columns[] = {{"repeat", 2},        {"step_s_ci_low", 2}, {"step_s_ci_high", 2},
+                     {"step_rmad", 2},     {"rounds", 2},        {"stable", 2},
+                     {"host_warnings", 2}, {"passes", 3},        {"host_slowdown", 4}};
 
 int clb_column_in_schema(size_t column, int version) {
   if (column >= clb_column_count || version < CLB_SCHEMA_OLDEST || version > CLB_SCHEMA_VERSION)
@@ -46,6 +48,20 @@ int clb_column_in_schema(size_t column, int version) {
     if (strcmp(clb_columns[column].name, added_columns[i].name) == 0)
       return version >= added_columns[i].version;
   return 1;
+}
+
+void clb_row_append_message(struct clb_row *row, const char *format, ...) {
+  size_t used = strlen(row->message);
+  if (used > 0 && used + 2 < sizeof row->message) {
+    memcpy(row->message + used, "; ", 3);
+    used += 2;
+  }
+  if (used + 1 >= sizeof row->message)
+    return;
+  va_list args;
+  va_start(args, format);
+  vsnprintf(row->message + used, sizeof row->message - used, format, args);
+  va_end(args);
 }
 
 /* The columns of schema `version` in file order: layout[k] is the

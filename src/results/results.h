@@ -11,13 +11,13 @@
 
 #include "util/errors.h"
 
-#define CLB_SCHEMA_VERSION 3
+#define CLB_SCHEMA_VERSION 4
 /* The oldest schema the reader still accepts: older versions lack the
  * columns results.c lists as added later (read back as empty / NaN). */
 #define CLB_SCHEMA_OLDEST 1
 
 #define CLB_COLUMNS(X)                                                                      \
-  X(schema, INT, "", "schema version of this row (this document describes 3)")              \
+  X(schema, INT, "", "schema version of this row (this document describes 4)")              \
   X(clbatch_version, STR, "", "clbatch version that wrote the row")                         \
   X(timestamp, STR, "ISO 8601 UTC", "when the row was measured")                            \
   X(host, STR, "", "host name")                                                             \
@@ -81,6 +81,7 @@
   X(max_batch_fit, INT, "", "largest B whose buffers the device accepted (--max-batch-probe)") \
   X(tuned, INT, "", "1 when CLBlast ran parameters from `clbatch tune`, 0 for its defaults") \
   X(host_warnings, STR, "", "what made this host less trustworthy when the run started (load, governor, VM, busy processes); empty if nothing") \
+  X(host_slowdown, REAL, "", "the reference step's median, timed in turns beside the row, over its usual time on this host, device and driver (the speed history): 1.25 = the host ran 25 % slower than usual; empty without a history") \
   X(status, STR, "", "ok, skipped, oom, error or timeout")                                  \
   X(message, STR, "", "why a row is not ok, or notes (e.g. timer fallback)")
 
@@ -114,6 +115,11 @@ extern const size_t clb_column_count;
 /* Whether column `column` (an index of clb_columns) is part of schema
  * `version` (CLB_SCHEMA_OLDEST .. CLB_SCHEMA_VERSION). */
 int clb_column_in_schema(size_t column, int version);
+
+/* Appends printf text to row->message, after "; " when it holds some; text
+ * that does not fit is cut. */
+void clb_row_append_message(struct clb_row *row, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* All numbers NaN, all strings empty, schema and clbatch_version set. */
 void clb_row_init(struct clb_row *row);

@@ -342,6 +342,16 @@ static void format_config(const struct clb_option *option, const void *target, c
     "host that changed speed; then up to P more passes run (0:\n"                              \
     "never, keep every pass)",                                                                  \
     HOW, 0, NULL, NULL)                                                                         \
+  X("speed-history", TEXT, speed_history, 0, 0, NULL, "FILE",                       \
+    "each pass times a fixed reference step in turns beside its\n"                              \
+    "configurations and compares it with this host's usual time\n"                              \
+    "for the device: the lower quartile of its last 30 in FILE,\n"                              \
+    "which gets a line per pass (default $CLBATCH_SPEED_HISTORY,\n"                             \
+    "else $XDG_STATE_HOME/clbatch/speed-history.csv, else\n"                                    \
+    "~/.local/state/clbatch/speed-history.csv; none: no reference\n"                            \
+    "step). Rows measured more than --drift-limit slower than\n"                                \
+    "usual are flagged unstable (column host_slowdown)",                                        \
+    HOW, 0, NULL, NULL)                                                                         \
   X("repeat", SIZE, repeat, 1, 1000, "1", "R",                                      \
     "run the whole plan R times in a row; rows carry their\n"                                   \
     "repeat, and `clbatch report` shows how far repeats agree",                                 \

@@ -40,6 +40,7 @@ struct clb_plan {
   size_t passes;           /* worker processes per configuration, combined into one row */
   struct clb_passes_rule passes_rule; /* how the passes become rows */
   size_t repeat;           /* the whole plan, this many times */
+  char speed_history[1024]; /* --speed-history: "" = the default place, "none" = off */
   char host_warnings[320]; /* found before the run; recorded in every row */
   double timeout_s;        /* per device; 0 = none */
   char out_path[1024];

@@ -16,12 +16,16 @@
 #include "cl/describe.h"
 #include "cl/platform.h"
 #include "cl/topology.h"
+#include "measure/speed_history.h"
+#include "measure/stats.h"
 #include "model/dataset.h"
 #include "model/model.h"
 #include "model/noise.h"
 #include "model/params.h"
+#include "sweep/reference_step.h"
 #include "sweep/wire.h"
 #include "train/train.h"
+#include "util/grow.h"
 #include "util/rng.h"
 
 /* Everything the worker shares across configurations. */
@@ -37,6 +41,20 @@ struct worker {
   char **done_keys;
   size_t done_count;
   double peak_bandwidth;
+  /* The reference step timed beside each set (reference_step.h) and the
+   * usual time it is compared with: NULL with --speed-history none or when
+   * it could not be set up; usual_s NaN without a history. */
+  struct clb_reference_step *reference;
+  char speed_path[1024];
+  struct clb_speed_key speed_key;
+  double usual_s;
+  size_t usual_count;
+  double *reference_s; /* the reference step's median beside each set so far */
+  size_t reference_sets, reference_capacity;
+  /* The set being finished: its reference step over the usual (NaN when
+   * not known), and whether that is beyond --drift-limit. */
+  double host_slowdown;
+  int slow;
 };
 
 static void send_log(struct worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -306,6 +324,12 @@ static int configuration_finish(struct worker *w, struct configuration *c,
     row->noise_batches = (double)(c->batch >= n ? 0 : plan->noise_batches);
   }
   row->host_rss_bytes = host_rss_bytes();
+  row->host_slowdown = w->host_slowdown;
+  if (w->slow && w->plan->passes <= 1) { /* with passes, the combined row says it */
+    row->stable = 0;
+    clb_row_append_message(row, "the host ran %.0f %% slower than usual (reference step)",
+                           100.0 * (w->host_slowdown - 1.0));
+  }
   snprintf(row->status, sizeof row->status, "ok");
 cleanup:
   return rc;
@@ -333,7 +357,39 @@ struct visit_context {
 
 static void on_visit(void *context, size_t job, size_t running) {
   struct visit_context *v = context;
-  send_active(v->w, v->set->items[job].sequence, running);
+  if (job < v->set->count) /* not the reference step, which comes last */
+    send_active(v->w, v->set->items[job].sequence, running);
+}
+
+/* The reference step's median beside one set: the host's slowdown for the
+ * set's rows, and one more time for the pass's line in the history. */
+static void note_reference(struct worker *w, const struct clb_measure_job *job) {
+  w->host_slowdown = NAN;
+  w->slow = 0;
+  if (!job->finished || job->rc != 0) {
+    send_log(w, "%s: reference step failed, so this set's rows have no host_slowdown: %s",
+             w->dev->name, job->rc ? job->err.message : "not timed");
+    return;
+  }
+  double seconds = job->timing.device.median;
+  double *grown = clb_grow(w->reference_s, &w->reference_capacity, w->reference_sets + 1,
+                           sizeof *grown, 16);
+  if (grown) {
+    w->reference_s = grown;
+    w->reference_s[w->reference_sets++] = seconds;
+  }
+  if (!(w->usual_count > 0))
+    return;
+  w->host_slowdown = seconds / w->usual_s;
+  const double limit = w->plan->passes_rule.drift_limit;
+  w->slow = limit > 0 && w->host_slowdown > 1.0 + limit;
+  if (w->slow)
+    send_log(w,
+             "%s: the host ran %.0f %% slower than usual: the reference step took %.1f us "
+             "against %.1f us (lower quartile of its last %zu in %s); rows measured this "
+             "slow are flagged unstable",
+             w->dev->name, 100.0 * (w->host_slowdown - 1.0), 1e6 * seconds, 1e6 * w->usual_s,
+             w->usual_count, w->speed_path);
 }
 
 /* Times the set's configurations (in turns, or the one alone), then sends
@@ -342,7 +398,7 @@ static void on_visit(void *context, size_t job, size_t running) {
 static int flush_set(struct worker *w, struct batch_set *set) {
   int worker_rc = CLB_WORKER_OK;
   struct clb_error err = {0};
-  struct clb_measure_job *jobs = calloc(set->count ? set->count : 1, sizeof *jobs);
+  struct clb_measure_job *jobs = calloc(set->count + 1, sizeof *jobs); /* + the reference */
   if (!jobs) {
     send_log(w, "out of host memory for %zu timing jobs", set->count);
     worker_rc = CLB_WORKER_FAILED;
@@ -350,15 +406,21 @@ static int flush_set(struct worker *w, struct batch_set *set) {
   }
   for (size_t i = 0; i < set->count; i++)
     jobs[i] = (struct clb_measure_job){.step = timed_step, .context = &set->items[i].step};
+  size_t count = set->count;
+  if (w->reference)
+    jobs[count++] = (struct clb_measure_job){
+        .step = clb_reference_step_run, .context = w->reference, .companion = 1};
   struct visit_context visit = {w, set};
   if (set->count > 1)
     send_log(w, "%s: timing %zu configurations in turns", w->dev->name, set->count);
-  if (clb_measure_interleaved(w->cl.queue, w->dev->name, jobs, set->count, &w->plan->measure,
+  if (clb_measure_interleaved(w->cl.queue, w->dev->name, jobs, count, &w->plan->measure,
                               on_visit, &visit, &err) != 0) {
     send_log(w, "%s", err.message);
     worker_rc = CLB_WORKER_FAILED;
     goto cleanup;
   }
+  if (w->reference)
+    note_reference(w, &jobs[set->count]);
   for (size_t i = 0; i < set->count; i++) {
     struct configuration *c = &set->items[i];
     if (!jobs[i].finished)
@@ -654,6 +716,45 @@ static int run_plan(struct worker *w, struct plan_state *p) {
   return worker_rc;
 }
 
+/* Sets up the reference step and reads the usual time it is compared
+ * with, before this pass adds its own line. It only advises: a failure is
+ * said, and the rows go without a host_slowdown. */
+static void prepare_reference(struct worker *w) {
+  struct clb_error err = {0};
+  enum clb_params_source tuned = CLB_PARAMS_CLBLAST;
+  w->usual_s = NAN;
+  clb_speed_history_path(w->plan->speed_history, w->speed_path, sizeof w->speed_path);
+  if (!w->speed_path[0])
+    return;
+  if (clb_reference_step_create(&w->cl, &w->reference, &tuned, &err) != 0) {
+    send_log(w, "%s: no reference step, so a slow phase of the host goes unseen: %s",
+             w->dev->name, err.message);
+    return;
+  }
+  struct clb_speed_key *key = &w->speed_key;
+  snprintf(key->host, sizeof key->host, "%s", w->host.hostname);
+  snprintf(key->platform, sizeof key->platform, "%s", w->dev->platform_name);
+  snprintf(key->device, sizeof key->device, "%s", w->dev->name);
+  snprintf(key->driver, sizeof key->driver, "%s", w->dev->driver_version);
+  snprintf(key->version, sizeof key->version, "%s", CLBATCH_VERSION);
+  key->tuned = (int)tuned;
+  if (clb_speed_history_usual(w->speed_path, key, &w->usual_s, &w->usual_count, &err) != 0)
+    send_log(w, "speed history not read: %s", err.message);
+}
+
+/* This pass's line in the speed history: the median of the reference
+ * step's medians beside its sets. */
+static void record_reference(struct worker *w) {
+  struct clb_error err = {0};
+  if (w->reference_sets == 0)
+    return;
+  char timestamp[32];
+  utc_timestamp(timestamp, sizeof timestamp);
+  double seconds = clb_stats_quantile(w->reference_s, w->reference_sets, 0.5);
+  if (clb_speed_history_append(w->speed_path, &w->speed_key, timestamp, seconds, &err) != 0)
+    send_log(w, "speed history not written: %s", err.message);
+}
+
 static const struct clb_device_info *find_device(const struct clb_device_list *list,
                                                  const char *index) {
   for (size_t i = 0; i < list->count; i++) {
@@ -667,7 +768,8 @@ static const struct clb_device_info *find_device(const struct clb_device_list *l
 
 int clb_worker_run(const struct clb_plan *plan, const char *device_index, size_t repeat,
                    size_t pass, int fd) {
-  struct worker w = {.plan = plan, .fd = fd, .repeat = repeat, .pass = pass ? pass : 1};
+  struct worker w = {.plan = plan, .fd = fd, .repeat = repeat, .pass = pass ? pass : 1,
+                     .usual_s = NAN, .host_slowdown = NAN};
   struct clb_device_list list = {0};
   struct clb_topology *topology = NULL;
   struct plan_state prepared = {0};
@@ -699,9 +801,11 @@ int clb_worker_run(const struct clb_plan *plan, const char *device_index, size_t
     w.peak_bandwidth = NAN;
   }
   load_done_keys(&w);
+  prepare_reference(&w);
   worker_rc = prepare_plan(&w, &prepared);
   if (worker_rc == CLB_WORKER_OK)
     worker_rc = run_plan(&w, &prepared);
+  record_reference(&w);
   if (worker_rc == CLB_WORKER_OK) {
     struct clb_wire *done = calloc(1, sizeof *done);
     if (done) {
@@ -711,6 +815,8 @@ int clb_worker_run(const struct clb_plan *plan, const char *device_index, size_t
     }
   }
 cleanup:
+  clb_reference_step_destroy(w.reference);
+  free(w.reference_s);
   plan_state_destroy(&prepared);
   clb_row_keys_free(w.done_keys, w.done_count);
   clb_cl_destroy(&w.cl);
