@@ -12,8 +12,8 @@
  * the rows. Timed that way, on the development VM, this configuration's
  * median tracked twelve whole runs' median slowdowns (0.95-1.32 of the
  * typical run) with a correlation of 0.92, while the FMA peak and
- * bandwidth kernels did not move; timed alone for 0.2 s before each run it
- * missed a run 18 % slower and flagged one that was not. */
+ * bandwidth kernels did not move. Timed alone for 0.2 s before each run, it
+ * missed three runs 17-18 % slower and flagged one that was not. */
 #ifndef CLB_SWEEP_REFERENCE_STEP_H
 #define CLB_SWEEP_REFERENCE_STEP_H
 
