@@ -20,22 +20,19 @@ static const char *const field_names[F_COUNT] = {
     "reference_step_s"};
 
 /* An option or environment value: "" and NULL leave the choice to the next
- * source, "none" turns the history off. */
-static int choose(const char *value, char *buf, size_t size, int *decided) {
+ * source (returns 0), "none" turns the history off. */
+static int choose(const char *value, char *buf, size_t size) {
   if (!value || !*value)
     return 0;
   snprintf(buf, size, "%s", strcmp(value, "none") == 0 ? "" : value);
-  *decided = 1;
   return 1;
 }
 
 void clb_speed_history_path(const char *option, char *buf, size_t size) {
-  int decided = 0;
   if (size == 0)
     return;
   buf[0] = '\0';
-  if (choose(option, buf, size, &decided) || choose(getenv("CLBATCH_SPEED_HISTORY"), buf, size,
-                                                    &decided))
+  if (choose(option, buf, size) || choose(getenv("CLBATCH_SPEED_HISTORY"), buf, size))
     return;
   const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
   if (state && state[0] == '/') /* the XDG spec ignores relative paths */

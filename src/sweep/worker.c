@@ -366,11 +366,11 @@ static void on_visit(void *context, size_t job, size_t running) {
 static void note_reference(struct worker *w, const struct clb_measure_job *job) {
   w->host_slowdown = NAN;
   w->slow = 0;
-  if (!job->finished || job->rc != 0) {
+  if (job->rc != 0)
     send_log(w, "%s: reference step failed, so this set's rows have no host_slowdown: %s",
-             w->dev->name, job->rc ? job->err.message : "not timed");
-    return;
-  }
+             w->dev->name, job->err.message);
+  if (!job->finished || job->rc != 0)
+    return; /* not timed when every other job of the set failed at once */
   double seconds = job->timing.device.median;
   double *grown = clb_grow(w->reference_s, &w->reference_capacity, w->reference_sets + 1,
                            sizeof *grown, 16);
@@ -378,7 +378,7 @@ static void note_reference(struct worker *w, const struct clb_measure_job *job) 
     w->reference_s = grown;
     w->reference_s[w->reference_sets++] = seconds;
   }
-  if (!(w->usual_count > 0))
+  if (w->usual_count == 0)
     return;
   w->host_slowdown = seconds / w->usual_s;
   const double limit = w->plan->passes_rule.drift_limit;
