@@ -195,6 +195,23 @@ static void old_schema_lines(int version, char *header, char *row, size_t size,
   }
 }
 
+/* The one row of a file with a schema `version` header and row, read back
+ * (DIR/NAME; the caller frees it). */
+static struct clb_row *read_old_schema(const char *dir, const char *name, int version) {
+  char header[4096], row[4096], text[sizeof header + sizeof row + 2], schema[8];
+  snprintf(schema, sizeof schema, "%d", version);
+  old_schema_lines(version, header, row, sizeof row, schema);
+  snprintf(text, sizeof text, "%s\n%s\n", header, row);
+  char *path = clb_test_write_file(dir, name, text);
+  struct clb_row *rows = NULL;
+  size_t count = 0;
+  struct clb_error err = {0};
+  cr_assert_eq(clb_results_read(path, &rows, &count, NULL, 0, &err), 0, "%s", err.message);
+  cr_assert_eq(count, 1);
+  free(path);
+  return rows;
+}
+
 Test(results, schema_1_files_still_read_with_the_new_columns_empty) {
   cr_assert(clb_column_in_schema(0, 1) && !clb_column_in_schema(clb_column_count, 1));
   size_t in_1 = 0;
@@ -202,16 +219,8 @@ Test(results, schema_1_files_still_read_with_the_new_columns_empty) {
     in_1 += (size_t)clb_column_in_schema(i, 1);
   cr_expect_eq(in_1, clb_column_count - 9,
                "schema 2 added seven columns, schema 3 one, schema 4 one");
-  char header[4096], row[4096], text[sizeof header + sizeof row + 2];
-  old_schema_lines(1, header, row, sizeof row, "1");
-  snprintf(text, sizeof text, "%s\n%s\n", header, row);
   char *dir = clb_test_tmpdir();
-  char *path = clb_test_write_file(dir, "v1.csv", text);
-  struct clb_row *rows = NULL;
-  size_t count = 0;
-  struct clb_error err = {0};
-  cr_assert_eq(clb_results_read(path, &rows, &count, NULL, 0, &err), 0, "%s", err.message);
-  cr_assert_eq(count, 1);
+  struct clb_row *rows = read_old_schema(dir, "v1.csv", 1);
   cr_expect_eq(rows[0].schema, CLB_SCHEMA_VERSION, "read back as a row of today's schema");
   cr_expect_eq(rows[0].batch, 64);
   cr_expect_eq(rows[0].step_s_median, 0.25);
@@ -222,40 +231,27 @@ Test(results, schema_1_files_still_read_with_the_new_columns_empty) {
   cr_expect(isnan(rows[0].stable) && isnan(rows[0].rounds) && isnan(rows[0].step_rmad));
   cr_expect_str_eq(rows[0].host_warnings, "");
   free(rows);
-  free(path);
-
-  /* Schema 3: everything but `host_slowdown`, which reads as not measured. */
-  old_schema_lines(3, header, row, sizeof row, "3");
-  snprintf(text, sizeof text, "%s\n%s\n", header, row);
-  path = clb_test_write_file(dir, "v3.csv", text);
-  rows = NULL;
-  count = 0;
-  cr_assert_eq(clb_results_read(path, &rows, &count, NULL, 0, &err), 0, "%s", err.message);
-  cr_assert_eq(count, 1);
-  cr_expect(isnan(rows[0].host_slowdown));
-  cr_expect_eq(rows[0].step_s_median, 0.25);
-  free(rows);
-  free(path);
 
   /* Schema 2: everything but `passes`, which reads as 1. */
-  old_schema_lines(2, header, row, sizeof row, "2");
-  snprintf(text, sizeof text, "%s\n%s\n", header, row);
-  path = clb_test_write_file(dir, "v2.csv", text);
-  rows = NULL;
-  count = 0;
-  cr_assert_eq(clb_results_read(path, &rows, &count, NULL, 0, &err), 0, "%s", err.message);
-  cr_assert_eq(count, 1);
+  rows = read_old_schema(dir, "v2.csv", 2);
   cr_expect_eq(rows[0].passes, 1);
   cr_expect_eq(rows[0].step_s_median, 0.25);
   free(rows);
-  free(path);
+
+  /* Schema 3: everything but `host_slowdown`, which reads as not measured. */
+  rows = read_old_schema(dir, "v3.csv", 3);
+  cr_expect(isnan(rows[0].host_slowdown));
+  cr_expect_eq(rows[0].step_s_median, 0.25);
+  free(rows);
 
   /* A schema 2 row under a schema 1 header is refused, not guessed at. */
+  char header[4096], row[4096], text[sizeof header + sizeof row + 2];
   old_schema_lines(1, header, row, sizeof row, "2");
   snprintf(text, sizeof text, "%s\n%s\n", header, row);
-  path = clb_test_write_file(dir, "mixed.csv", text);
+  char *path = clb_test_write_file(dir, "mixed.csv", text);
+  size_t count = 0;
+  struct clb_error err = {0};
   rows = NULL;
-  count = 0;
   cr_expect_eq(clb_results_read(path, &rows, &count, NULL, 0, &err), CLB_E_SCHEMA);
   cr_expect(strstr(err.message, "whose header is schema 1") != NULL, "%s", err.message);
   free(rows);
