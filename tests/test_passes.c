@@ -443,12 +443,12 @@ Test(passes, a_host_slower_than_its_history_flags_the_rows, .timeout = 240) {
   /* --drift-limit 5: no extra pass for short passes on a busy host, and a
    * host 6x slower than usual is flagged. */
   snprintf(plan, sizeof plan,
-           "--model softmax --batch 8,32 --passes 2 --drift-limit 5 --speed-history %s", history);
+           "--model softmax --batch 8 --passes 2 --drift-limit 5 --speed-history %s", history);
   run_plan(plan, path);
   cr_expect_eq(count_lines(history), 3, "the header and one line per pass");
   size_t n = 0;
   struct clb_row *rows = clb_test_read_rows(path, &n);
-  cr_assert_eq(n, 2);
+  cr_assert_eq(n, 1);
   /* Pass 1 had no history; pass 2 had pass 1's line. */
   for (size_t i = 0; i < n; i++)
     cr_expect(rows[i].host_slowdown > 0.2 && rows[i].host_slowdown < 5, "%g",
@@ -459,7 +459,7 @@ Test(passes, a_host_slower_than_its_history_flags_the_rows, .timeout = 240) {
   snprintf(path, sizeof path, "%s/slow.csv", dir);
   run_plan(plan, path);
   rows = clb_test_read_rows(path, &n);
-  cr_assert_eq(n, 2);
+  cr_assert_eq(n, 1);
   for (size_t i = 0; i < n; i++) {
     cr_expect(rows[i].host_slowdown > 20, "B=%g: %g", rows[i].batch, rows[i].host_slowdown);
     cr_expect_eq(rows[i].stable, 0, "B=%g", rows[i].batch);
@@ -481,7 +481,7 @@ Test(passes, a_host_slower_than_its_history_flags_the_rows, .timeout = 240) {
             rows[0].message);
   free(rows);
 
-  /* none: no reference step, no line, no column. */
+  /* none: no reference step, no line, no column (every other test runs so). */
   size_t lines = count_lines(history);
   snprintf(path, sizeof path, "%s/none.csv", dir);
   run_plan("--model softmax --batch 8 --passes 1 --speed-history none", path);
