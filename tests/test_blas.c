@@ -105,8 +105,8 @@ static void check_gemm(const struct gemm_case *t) {
   matrix_upload(&b, &cl, t->precision);
   matrix_upload(&c, &cl, t->precision);
 
-  cr_assert_eq(clb_blas_reserve_gemm(&blas, t->trans_a, t->trans_b, t->m, t->n, t->k, a.ld, b.ld,
-                                     c.ld, &err),
+  cr_assert_eq(clb_blas_reserve_gemm(&blas, t->trans_a, t->trans_b, t->m, t->n, t->k, OFFSET,
+                                     a.ld, OFFSET, b.ld, OFFSET, c.ld, &err),
                0, "%s", err.message);
   cr_assert_eq(clb_blas_gemm(&blas, t->trans_a, t->trans_b, t->m, t->n, t->k, ALPHA, a.device,
                              OFFSET, a.ld, b.device, OFFSET, b.ld, BETA, c.device, OFFSET, c.ld,

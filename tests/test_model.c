@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas/blas.h"
 #include "blas/tune.h"
 #include "cl/context.h"
 #include "helpers.h"
@@ -22,6 +23,7 @@ struct gradient_case {
   size_t max_batch, first, rows;
   int shuffle;
   int data_on_host;
+  int indirect; /* every GEMM on CLBlast's indirect path (XGEMM_MIN_INDIRECT_SIZE 0) */
 };
 
 static void make_data(int kind, size_t n, size_t d, size_t c, struct clb_dataset *data) {
@@ -42,6 +44,13 @@ static void check_gradient(const struct gradient_case *t) {
    * here. Each case runs in its own process, so the override stays in it. */
   enum clb_params_source source;
   cr_assert_eq(clb_tune_apply(cpu, t->precision, &source, &err), 0, "%s", err.message);
+  if (t->indirect) {
+    const char *names[] = {"XGEMM_MIN_INDIRECT_SIZE"};
+    const size_t values[] = {0};
+    cr_assert_eq(clb_blas_override(cpu->device, cpu->name, t->precision, "GemmRoutine", 1, names,
+                                   values, &err),
+                 0, "%s", err.message);
+  }
   struct clb_cl cl;
   cr_assert_eq(clb_cl_create(cpu, &cl, &err), 0, "%s", err.message);
   struct clb_dataset data = {0};
@@ -93,29 +102,37 @@ static void check_gradient(const struct gradient_case *t) {
   clb_platform_list_destroy(&list);
 }
 
-#define CASES_FOR(kind, precision)                                                          \
-  {kind, precision, 37, 5, 7, 3, 16, 0, 1, 0, 0},     /* B = 1 */                           \
-      {kind, precision, 37, 5, 7, 3, 37, 0, 37, 1, 0}, /* B = N, shuffled */                \
-      {kind, precision, 37, 5, 7, 3, 16, 32, 5, 1, 0}, /* partial last batch */             \
-      {kind, precision, 200, 67, 33, 10, 64, 64, 64, 1, 0}, /* primes, gathered */          \
-      {kind, precision, 200, 67, 33, 10, 64, 128, 64, 0, 0}, /* contiguous slice */         \
-      {kind, precision, 200, 67, 33, 10, 64, 136, 64, 1, 1} /* streamed from the host */
+#define CASES_FOR(kind, precision)                                                             \
+  {kind, precision, 37, 5, 7, 3, 16, 0, 1, 0, 0, 0},     /* B = 1 */                           \
+      {kind, precision, 37, 5, 7, 3, 37, 0, 37, 1, 0, 0}, /* B = N, shuffled */                \
+      {kind, precision, 37, 5, 7, 3, 16, 32, 5, 1, 0, 0}, /* partial last batch */             \
+      {kind, precision, 200, 67, 33, 10, 64, 64, 64, 1, 0, 0}, /* primes, gathered */          \
+      {kind, precision, 200, 67, 33, 10, 64, 128, 64, 0, 0, 0}, /* contiguous slice */         \
+      {kind, precision, 200, 67, 33, 10, 64, 136, 64, 1, 1, 0} /* streamed from the host */
 
 /* One-output linreg: its forward and backward products run as GEMVs (src/blas/blas.c).
  * D = 68 gathers four columns at a time (gather_rows4), as every model would. */
-#define ONE_OUTPUT(precision)                                                               \
-  {CLB_MODEL_LINREG, precision, 37, 5, 0, 1, 16, 0, 1, 0, 0},         /* B = 1 */          \
-      {CLB_MODEL_LINREG, precision, 200, 68, 0, 1, 64, 64, 64, 1, 0}, /* gathered by 4 */  \
-      {CLB_MODEL_LINREG, precision, 200, 67, 0, 1, 64, 64, 64, 1, 0}, /* gathered */       \
-      {CLB_MODEL_LINREG, precision, 200, 67, 0, 1, 64, 136, 64, 1, 1} /* from the host */
+#define ONE_OUTPUT(precision)                                                                  \
+  {CLB_MODEL_LINREG, precision, 37, 5, 0, 1, 16, 0, 1, 0, 0, 0},         /* B = 1 */           \
+      {CLB_MODEL_LINREG, precision, 200, 68, 0, 1, 64, 64, 64, 1, 0, 0}, /* gathered by 4 */   \
+      {CLB_MODEL_LINREG, precision, 200, 67, 0, 1, 64, 64, 64, 1, 0, 0}, /* gathered */        \
+      {CLB_MODEL_LINREG, precision, 200, 67, 0, 1, 64, 136, 64, 1, 1, 0} /* from the host */
 
 /* A narrow hidden layer over batches that are multiples of 64: the shape
  * where XgemvFast with vectors of 4 (a starting set tried and reverted,
  * results/cpu-pocl/README.md) returned garbage on PoCL while every case
  * above passed. */
-#define NARROW_HIDDEN(precision)                                                            \
-  {CLB_MODEL_MLP, precision, 256, 8, 16, 3, 256, 0, 256, 1, 0},      /* B = N */          \
-      {CLB_MODEL_MLP, precision, 256, 8, 16, 3, 64, 0, 64, 1, 0}     /* B = 64 */
+#define NARROW_HIDDEN(precision)                                                               \
+  {CLB_MODEL_MLP, precision, 256, 8, 16, 3, 256, 0, 256, 1, 0, 0},      /* B = N */            \
+      {CLB_MODEL_MLP, precision, 256, 8, 16, 3, 64, 0, 64, 1, 0, 0}     /* B = 64 */
+
+/* Every GEMM on the indirect path, with shapes of whole tiles: a batch read
+ * in place starts at row `first`, so CLBlast copies X into its temporary
+ * buffer, which a reservation at offset 0 did not hold (the reference step's
+ * mlp on Intel's CPU runtime failed so, CLBlastInsufficientMemoryTemp). */
+#define INDIRECT_TILES(precision)                                                              \
+  {CLB_MODEL_MLP, precision, 256, 128, 256, 10, 64, 128, 64, 0, 0, 1}, /* contiguous */        \
+      {CLB_MODEL_MLP, precision, 256, 128, 256, 10, 64, 64, 64, 1, 0, 1} /* gathered */
 
 ParameterizedTestParameters(model, gradient_matches_reference) {
   static struct gradient_case cases[] = {
@@ -123,7 +140,8 @@ ParameterizedTestParameters(model, gradient_matches_reference) {
       ONE_OUTPUT(CLB_FP32),                  ONE_OUTPUT(CLB_FP64),
       CASES_FOR(CLB_MODEL_SOFTMAX, CLB_FP32), CASES_FOR(CLB_MODEL_SOFTMAX, CLB_FP64),
       CASES_FOR(CLB_MODEL_MLP, CLB_FP32),     CASES_FOR(CLB_MODEL_MLP, CLB_FP64),
-      NARROW_HIDDEN(CLB_FP32),
+      NARROW_HIDDEN(CLB_FP32),                INDIRECT_TILES(CLB_FP32),
+      INDIRECT_TILES(CLB_FP64),
       CASES_FOR(CLB_MODEL_LINREG, CLB_FP16),  ONE_OUTPUT(CLB_FP16),
       CASES_FOR(CLB_MODEL_SOFTMAX, CLB_FP16), CASES_FOR(CLB_MODEL_MLP, CLB_FP16),
   };

@@ -57,7 +57,8 @@ static double sgemm_error(const struct clb_cl *cl, size_t m, size_t n, size_t k)
   cr_assert_eq(status, CL_SUCCESS);
   cl_mem dc = clCreateBuffer(cl->context, CL_MEM_READ_WRITE, m * n * sizeof *c, NULL, &status);
   cr_assert_eq(status, CL_SUCCESS);
-  cr_assert_eq(clb_blas_reserve_gemm(&blas, 0, 0, m, n, k, k, n, n, &err), 0, "%s", err.message);
+  cr_assert_eq(clb_blas_reserve_gemm(&blas, 0, 0, m, n, k, 0, k, 0, n, 0, n, &err), 0, "%s",
+               err.message);
   cr_assert_eq(
       clb_blas_gemm(&blas, 0, 0, m, n, k, 1.0, da, 0, k, db, 0, n, 0.0, dc, 0, n, NULL, &err), 0,
       "%s", err.message);

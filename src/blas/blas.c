@@ -12,13 +12,16 @@ void clb_blas_init(struct clb_blas *blas, cl_context context, cl_command_queue q
   blas->temp_bytes = 0;
 }
 
-void clb_blas_destroy(struct clb_blas *blas) {
-  if (!blas)
-    return;
+void clb_blas_release_temp(struct clb_blas *blas) {
   if (blas->temp)
     clReleaseMemObject(blas->temp);
   blas->temp = NULL;
   blas->temp_bytes = 0;
+}
+
+void clb_blas_destroy(struct clb_blas *blas) {
+  if (blas)
+    clb_blas_release_temp(blas);
 }
 
 static CLBlastTranspose transpose(int trans) {
@@ -40,7 +43,8 @@ static const char *gemm_name(enum clb_precision precision) {
 static int runs_as_gemv(size_t m, size_t n) { return m == 1 || n == 1; }
 
 int clb_blas_reserve_gemm(struct clb_blas *blas, int trans_a, int trans_b, size_t m, size_t n,
-                          size_t k, size_t lda, size_t ldb, size_t ldc, struct clb_error *err) {
+                          size_t k, size_t a_offset, size_t lda, size_t b_offset, size_t ldb,
+                          size_t c_offset, size_t ldc, struct clb_error *err) {
   if (runs_as_gemv(m, n))
     return 0;
   int rc = 0;
@@ -49,16 +53,19 @@ int clb_blas_reserve_gemm(struct clb_blas *blas, int trans_a, int trans_b, size_
   const CLBlastLayout row = CLBlastLayoutRowMajor;
   switch (blas->precision) {
   case CLB_FP64:
-    status = CLBlastDGemmTempBufferSize(row, transpose(trans_a), transpose(trans_b), m, n, k, 0,
-                                        lda, 0, ldb, 0, ldc, &blas->queue, &bytes);
+    status = CLBlastDGemmTempBufferSize(row, transpose(trans_a), transpose(trans_b), m, n, k,
+                                        a_offset, lda, b_offset, ldb, c_offset, ldc, &blas->queue,
+                                        &bytes);
     break;
   case CLB_FP16:
-    status = CLBlastHGemmTempBufferSize(row, transpose(trans_a), transpose(trans_b), m, n, k, 0,
-                                        lda, 0, ldb, 0, ldc, &blas->queue, &bytes);
+    status = CLBlastHGemmTempBufferSize(row, transpose(trans_a), transpose(trans_b), m, n, k,
+                                        a_offset, lda, b_offset, ldb, c_offset, ldc, &blas->queue,
+                                        &bytes);
     break;
   default:
-    status = CLBlastSGemmTempBufferSize(row, transpose(trans_a), transpose(trans_b), m, n, k, 0,
-                                        lda, 0, ldb, 0, ldc, &blas->queue, &bytes);
+    status = CLBlastSGemmTempBufferSize(row, transpose(trans_a), transpose(trans_b), m, n, k,
+                                        a_offset, lda, b_offset, ldb, c_offset, ldc, &blas->queue,
+                                        &bytes);
   }
   CLB_CHECK(status, "CLBlast?GemmTempBufferSize", blas->device_name);
   if (bytes <= blas->temp_bytes)

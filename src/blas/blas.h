@@ -24,9 +24,18 @@ void clb_blas_init(struct clb_blas *blas, cl_context context, cl_command_queue q
                    const char *device_name, enum clb_precision precision);
 void clb_blas_destroy(struct clb_blas *blas);
 
-/* Makes sure the temporary buffer is large enough for this GEMM shape. */
+/* Makes sure the temporary buffer is large enough for this GEMM shape at
+ * these offsets (elements). CLBlast's indirect GEMM copies a matrix that
+ * does not start at offset 0 into the temporary buffer, so a GEMM reserved
+ * at offset 0 and run elsewhere fails with CLBlastInsufficientMemoryTemp;
+ * only whether each offset is 0 changes the size. */
 int clb_blas_reserve_gemm(struct clb_blas *blas, int trans_a, int trans_b, size_t m, size_t n,
-                          size_t k, size_t lda, size_t ldb, size_t ldc, struct clb_error *err);
+                          size_t k, size_t a_offset, size_t lda, size_t b_offset, size_t ldb,
+                          size_t c_offset, size_t ldc, struct clb_error *err);
+
+/* Releases the temporary buffer: the GEMMs are reserved again from none
+ * (when their offsets changed, so that device_bytes stays what they need). */
+void clb_blas_release_temp(struct clb_blas *blas);
 
 /* C = alpha op(A) op(B) + beta C; op(X) = X^T when trans_x. With m == 1 or
  * n == 1 it runs as one GEMV (CLBlast's GEMM pads such shapes to tiles). */

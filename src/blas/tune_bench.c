@@ -184,7 +184,7 @@ static const struct clb_measure_runs_config gemm_runs = {0, 3, 2000, 0.2, 0};
 
 int clb_tune_bench_verify(struct clb_tune_bench *b, struct clb_error *err) {
   int rc = 0;
-  CLB_TRY(clb_blas_reserve_gemm(&b->blas, 0, 0, b->m, b->n, b->k, b->k, b->n, b->n, err));
+  CLB_TRY(clb_blas_reserve_gemm(&b->blas, 0, 0, b->m, b->n, b->k, 0, b->k, 0, b->n, 0, b->n, err));
   CLB_TRY(verify(b, err));
 cleanup:
   return rc;

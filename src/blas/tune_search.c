@@ -505,7 +505,6 @@ static size_t cube_root_floor(unsigned long long v) {
   return x;
 }
 
-/* The crossover goes where the representative shape takes the faster path. */
 /* The crossover of clbatch's CPU starting sets for this device, or 0 when it has none. */
 static size_t starting_crossover(const struct search *s) {
   size_t count = 0;

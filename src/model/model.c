@@ -179,20 +179,27 @@ static int check_limits(const struct clb_model_config *config, const struct clb_
   return 0;
 }
 
+/* The temporary buffer for every GEMM of a step, each at the offsets it
+ * runs at (forward() and backward()). A batch read in place from the data
+ * set starts at row `first`, not at 0: its GEMMs are reserved at an offset
+ * of one row, which needs as much as any other row (only offset 0 differs);
+ * a gathered or staged batch starts at 0. */
 static int reserve_gemms(struct clb_model *model, size_t rows, struct clb_error *err) {
   const struct clb_shape *s = &model->config.shape;
+  const struct clb_tensor *t = model->tensors;
   struct clb_blas *blas = &model->blas;
   size_t d = s->d, h = s->h, c = s->c;
+  size_t x = model->config.data_on_host || model->gathers ? 0 : d;
   int rc = 0;
   if (s->kind != CLB_MODEL_MLP) {
-    CLB_TRY(clb_blas_reserve_gemm(blas, 0, 0, rows, c, d, d, c, c, err));
-    CLB_TRY(clb_blas_reserve_gemm(blas, 1, 0, d, c, rows, d, c, c, err));
+    CLB_TRY(clb_blas_reserve_gemm(blas, 0, 0, rows, c, d, x, d, 0, c, 0, c, err));
+    CLB_TRY(clb_blas_reserve_gemm(blas, 1, 0, d, c, rows, x, d, 0, c, t[0].offset, c, err));
   } else {
-    CLB_TRY(clb_blas_reserve_gemm(blas, 0, 0, rows, h, d, d, h, h, err));
-    CLB_TRY(clb_blas_reserve_gemm(blas, 0, 0, rows, c, h, h, c, c, err));
-    CLB_TRY(clb_blas_reserve_gemm(blas, 1, 0, h, c, rows, h, c, c, err));
-    CLB_TRY(clb_blas_reserve_gemm(blas, 0, 1, rows, h, c, c, c, h, err));
-    CLB_TRY(clb_blas_reserve_gemm(blas, 1, 0, d, h, rows, d, h, h, err));
+    CLB_TRY(clb_blas_reserve_gemm(blas, 0, 0, rows, h, d, x, d, t[0].offset, h, 0, h, err));
+    CLB_TRY(clb_blas_reserve_gemm(blas, 0, 0, rows, c, h, 0, h, t[2].offset, c, 0, c, err));
+    CLB_TRY(clb_blas_reserve_gemm(blas, 1, 0, h, c, rows, 0, h, 0, c, t[2].offset, c, err));
+    CLB_TRY(clb_blas_reserve_gemm(blas, 0, 1, rows, h, c, 0, c, t[2].offset, c, 0, h, err));
+    CLB_TRY(clb_blas_reserve_gemm(blas, 1, 0, d, h, rows, x, d, 0, h, t[0].offset, h, err));
   }
 cleanup:
   return rc;
@@ -381,9 +388,15 @@ int clb_model_set_order(struct clb_model *model, const uint32_t *order, struct c
     identity &= copy[i] == i;
   }
   int rc = write_buffer(model, model->order, 0, n * sizeof(cl_uint), copy, "order", err);
+  int gathered = model->gathers;
   model->gathers = !identity;
   free(model->host_order);
   model->host_order = copy;
+  if (rc == 0 && gathered != model->gathers && !model->config.data_on_host) {
+    /* X's offset in the step changed (see reserve_gemms). */
+    clb_blas_release_temp(&model->blas);
+    rc = reserve_gemms(model, model->config.max_batch, err);
+  }
   return rc;
 }
 
