@@ -337,10 +337,12 @@ static void format_config(const struct clb_option *option, const void *target, c
     "only stops each pass's timing",                                                            \
     HOW, 0, NULL, NULL)                                                                         \
   X("drift-limit", DOUBLE, passes_rule.drift_limit, 0, 10, "0.1", "X",              \
-    "with --passes 2 or more: passes of one device whose step\n"                               \
-    "times differ by more than X as a whole (0.1: 10 %) ran on a\n"                            \
-    "host that changed speed; then up to P more passes run (0:\n"                              \
-    "never, keep every pass)",                                                                  \
+    "with --passes 2 or more: passes of one device whose step\n"                                \
+    "times differ by more than X as a whole (0.1: 10 %) ran on a\n"                             \
+    "host that changed speed; then up to P more passes run (0:\n"                               \
+    "never, keep every pass). Also how much slower than usual\n"                                \
+    "(--speed-history) a row may be measured before it is\n"                                    \
+    "flagged unstable (0: never)",                                                              \
     HOW, 0, NULL, NULL)                                                                         \
   X("speed-history", TEXT, speed_history, 0, 0, NULL, "FILE",                       \
     "each pass times a fixed reference step in turns beside its\n"                              \
