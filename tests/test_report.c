@@ -1365,6 +1365,7 @@ Test(report, the_report_is_deterministic) {
 #define CPU_NODE03 "cpu-znver4-AMD EPYC 9454 48-Core Processor (PoCL) on gpu-node03"
 #define PM "\xC2\xB1"
 #define MU "\xC2\xB5"
+#define DASH "\xE2\x80\x94"
 
 /* The sentence right under the Markdown heading `title`, without its newline. */
 static char *md_note_of(const char *md, const char *title) {
@@ -1429,16 +1430,17 @@ Test(report, agreement_of_two_repeats_per_device) {
   static struct md_row table[8];
   size_t n = md_section_rows(md, H100_NODE03, table, 8);
   cr_assert_eq(n, 4, "a header and three configurations:\n%s", md);
-  static const char *const header[] = {"model",   "precision",   "data",   "B",
-                                       "runs",    "median step", "spread", "intervals cover",
-                                       "unstable"};
-  static const char *const h100[3][9] = {
-      {"softmax", "fp32", "device", "32", "2", "40.1 " MU "s", "0.5 %", "1/1", "0"},
-      {"softmax", "fp32", "device", "64", "2", "46 " MU "s", "30.0 %", "0/1", "0"},
-      {"softmax", "fp32", "device", "128", "2", "41.5 " MU "s", "2.4 %", "0/1", "1"}};
-  expect_md_row(&table[0], header, 9);
+  static const char *const header[] = {"model",    "precision",    "data",   "B",
+                                       "runs",     "median step",  "spread", "intervals cover",
+                                       "unstable", "host slowdown"};
+  /* Schema 3 rows: no host_slowdown. */
+  static const char *const h100[3][10] = {
+      {"softmax", "fp32", "device", "32", "2", "40.1 " MU "s", "0.5 %", "1/1", "0", DASH},
+      {"softmax", "fp32", "device", "64", "2", "46 " MU "s", "30.0 %", "0/1", "0", DASH},
+      {"softmax", "fp32", "device", "128", "2", "41.5 " MU "s", "2.4 %", "0/1", "1", DASH}};
+  expect_md_row(&table[0], header, 10);
   for (size_t r = 0; r < 3; r++)
-    expect_md_row(&table[r + 1], h100[r], 9);
+    expect_md_row(&table[r + 1], h100[r], 10);
   char *line = md_note_of(md, H100_NODE03);
   cr_expect_str_eq(line, "3 configurations measured more than once: 2 agree within " PM
                          "5 % and 2 within " PM "10 % (slowest / fastest - 1). In 1 of 3 pairs "
@@ -1448,12 +1450,12 @@ Test(report, agreement_of_two_repeats_per_device) {
 
   n = md_section_rows(md, CPU_NODE03, table, 8);
   cr_assert_eq(n, 4, "the skipped fp16 rows are no runs:\n%s", md);
-  static const char *const cpu[3][9] = {
-      {"softmax", "fp32", "device", "32", "2", "1 ms", "0.2 %", "1/1", "0"},
-      {"softmax", "fp32", "device", "64", "2", "2 ms", "0.5 %", "1/1", "0"},
-      {"softmax", "fp32", "device", "128", "2", "4 ms", "0.0 %", "1/1", "0"}};
+  static const char *const cpu[3][10] = {
+      {"softmax", "fp32", "device", "32", "2", "1 ms", "0.2 %", "1/1", "0", DASH},
+      {"softmax", "fp32", "device", "64", "2", "2 ms", "0.5 %", "1/1", "0", DASH},
+      {"softmax", "fp32", "device", "128", "2", "4 ms", "0.0 %", "1/1", "0", DASH}};
   for (size_t r = 0; r < 3; r++)
-    expect_md_row(&table[r + 1], cpu[r], 9);
+    expect_md_row(&table[r + 1], cpu[r], 10);
   line = md_note_of(md, CPU_NODE03);
   cr_expect(line && strstr(line, ": 3 agree within " PM "5 % and 3 within " PM "10 %") &&
                 strstr(line, "In 3 of 3 pairs of runs (100 %)") &&
@@ -1466,7 +1468,7 @@ Test(report, agreement_of_two_repeats_per_device) {
   cr_assert(tex && html);
   cr_expect_not_null(strstr(tex, "\\caption[Agreement between runs: " H100_NODE03 "]"), "%s", tex);
   cr_expect_not_null(strstr(tex, "softmax & fp32 & device & 64 & 2 & 46 $\\mu$s & 30.0 \\% & 0/1 "
-                                 "& 0 \\\\"),
+                                 "& 0 & --- \\\\"),
                      "%s", tex);
   cr_expect_not_null(strstr(tex, "-{}-target-ci"), "options are not en dashes: %s", tex);
   check_html_balanced(html);
@@ -1557,8 +1559,8 @@ Test(report, a_rerun_in_another_file_is_a_duplicate_and_a_third_run) {
   size_t n = md_section_rows(md, H100_NODE03, table, 8);
   cr_assert_eq(n, 4);
   static const char *const b32[] = {"softmax",      "fp32",  "device", "32", "3",
-                                    "40.1 " MU "s", "0.5 %", "3/3",    "0"};
-  expect_md_row(&table[1], b32, 9);
+                                    "40.1 " MU "s", "0.5 %", "3/3",    "0",  DASH};
+  expect_md_row(&table[1], b32, 10);
   char *line = md_note_of(md, H100_NODE03);
   cr_expect(line && strstr(line, "In 3 of 5 pairs of runs (60 %)") &&
                 strstr(line, "1 of 7 runs unstable."),
@@ -1605,10 +1607,10 @@ Test(report, schema_1_files_compare_without_intervals) {
   size_t n = md_section_rows(md, "NVIDIA H100 80GB HBM3 (NVIDIA CUDA) on gpu-node01", table, 8);
   cr_assert_eq(n, 4, "the re-run's three configurations:\n%s", md);
   /* mlp B=32: 60.1 us, then 89.5 us in the (older) re-run. */
-  static const char *const mlp[] = {"mlp",    "fp32",         "device", "32",
-                                    "2",      "74.8 " MU "s", "49.0 %", "0/1 (2 without interval)",
-                                    "unknown"};
-  expect_md_row(&table[1], mlp, 9);
+  static const char *const mlp[] = {
+      "mlp",     "fp32", "device", "32", "2", "74.8 " MU "s", "49.0 %", "0/1 (2 without interval)",
+      "unknown", DASH};
+  expect_md_row(&table[1], mlp, 10);
   char *line = md_note_of(md, "NVIDIA H100 80GB HBM3 (NVIDIA CUDA) on gpu-node01");
   cr_expect_str_eq(line, "3 configurations measured more than once: 2 agree within " PM
                          "5 % and 2 within " PM "10 % (slowest / fastest - 1). No run has an "
@@ -1626,6 +1628,51 @@ Test(report, schema_1_files_compare_without_intervals) {
   free(note);
   cr_expect_null(strstr(md, " ! unstable"), "%s", md);
   free(md);
+  clb_test_remove_tmpdir(dir);
+}
+
+/* Schema 4 rows carry the host's slowdown: the agreement table shows each
+ * configuration's range and the device's note says what the runs read. */
+Test(report, agreement_shows_how_much_slower_the_host_ran) {
+  char *dir = clb_test_tmpdir();
+  size_t count = 0;
+  struct clb_row *rows = clb_test_read_rows(REPEATS, &count);
+  char path[600];
+  snprintf(path, sizeof path, "%s/slowdown.csv", dir);
+  FILE *csv = fopen(path, "w");
+  cr_assert_not_null(csv);
+  cr_assert_eq(clb_results_write_header(csv, NULL), 0);
+  for (size_t i = 0; i < count; i++) {
+    if (strstr(rows[i].device, "H100"))
+      rows[i].host_slowdown = rows[i].repeat == 1 ? 1.02 : 1.31;
+    cr_assert_eq(clb_results_write_row(csv, &rows[i], NULL), 0);
+  }
+  fclose(csv);
+  free(rows);
+  const char *inputs[] = {path};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, "/nonexistent/gnuplot", &notes, &summary);
+  char *md = read_in(out, "report.md");
+  cr_assert_not_null(md);
+  static struct md_row table[8];
+  size_t n = md_section_rows(md, H100_NODE03, table, 8);
+  cr_assert_eq(n, 4, "%s", md);
+  for (size_t r = 1; r < n; r++)
+    cr_expect_str_eq(table[r].cell[9], "1.02-1.31", "row %zu", r);
+  char *line = md_note_of(md, H100_NODE03);
+  cr_expect(line && strstr(line, "1 of 6 runs unstable. The reference step put the host at 1.02 "
+                                 "to 1.31 times its usual time (host slowdown)."),
+            "%s", line);
+  free(line);
+  n = md_section_rows(md, CPU_NODE03, table, 8);
+  cr_assert_eq(n, 4, "%s", md);
+  cr_expect_str_eq(table[1].cell[9], DASH, "no history, no slowdown");
+  line = md_note_of(md, CPU_NODE03);
+  cr_expect(line && !strstr(line, "reference step"), "%s", line);
+  free(line);
+  free(md);
+  free(out);
   clb_test_remove_tmpdir(dir);
 }
 

@@ -44,13 +44,22 @@ static int cmp_double_qsort(const void *pa, const void *pb) {
   return clb_report_cmp_double(*(const double *)pa, *(const double *)pb);
 }
 
+/* [*low, *high] widened to hold [low, high]; NaN ends are left out (fmin
+ * and fmax return the other operand). */
+static void widen(double *lo, double *hi, double low, double high) {
+  *lo = fmin(*lo, low);
+  *hi = fmax(*hi, high);
+}
+
 /* The numbers of one configuration from its runs[0..n), n >= 2; `steps` is
  * scratch room for n values. */
 static void config_stats(const struct clb_row *const *runs, size_t n, double *steps,
                          struct clb_report_agreement_config *c) {
-  *c = (struct clb_report_agreement_config){.row = runs[0], .runs = n};
+  *c = (struct clb_report_agreement_config){
+      .row = runs[0], .runs = n, .slowdown_low = NAN, .slowdown_high = NAN};
   for (size_t i = 0; i < n; i++) {
     steps[i] = runs[i]->step_s_median;
+    widen(&c->slowdown_low, &c->slowdown_high, runs[i]->host_slowdown, runs[i]->host_slowdown);
     c->no_interval += !has_interval(runs[i]);
     c->unstable += runs[i]->stable == 0;
     c->stability_unknown += !isfinite(runs[i]->stable);
@@ -84,6 +93,7 @@ static void add_to_device(struct clb_report_agreement_device *d,
   d->no_interval += c->no_interval;
   d->unstable += c->unstable;
   d->stability_unknown += c->stability_unknown;
+  widen(&d->slowdown_low, &d->slowdown_high, c->slowdown_low, c->slowdown_high);
 }
 
 /* Groups the configurations (in configuration order, so a device's are
@@ -94,7 +104,8 @@ static void group_devices(struct clb_report_agreement *a) {
     struct clb_report_agreement_device *d = a->n_devices ? &a->devices[a->n_devices - 1] : NULL;
     if (!d || clb_report_cmp_device(d->row, c->row) != 0) {
       d = &a->devices[a->n_devices++];
-      *d = (struct clb_report_agreement_device){.row = c->row, .first = i};
+      *d = (struct clb_report_agreement_device){
+          .row = c->row, .first = i, .slowdown_low = NAN, .slowdown_high = NAN};
     }
     add_to_device(d, c);
   }

@@ -28,6 +28,10 @@ struct clb_report_agreement_config {
   size_t no_interval;       /* runs without an interval (schema 1): they cover nothing */
   size_t unstable;          /* runs with stable == 0 */
   size_t stability_unknown; /* runs with no stable value (schema 1) */
+  /* The lowest and highest host_slowdown of the runs: how much slower than
+   * usual the host ran each (a run that disagrees may say why); NaN when no
+   * run has one (before schema 4, or no speed history). */
+  double slowdown_low, slowdown_high;
 };
 
 struct clb_report_agreement_device {
@@ -35,6 +39,7 @@ struct clb_report_agreement_device {
   size_t first, count;               /* its configurations, [first, first + count) */
   size_t within_close, within_loose; /* configurations agreeing within 5 % / 10 % */
   size_t runs, pairs, pairs_covered, no_interval, unstable, stability_unknown; /* summed */
+  double slowdown_low, slowdown_high; /* over its configurations; NaN when none has one */
 };
 
 struct clb_report_agreement {

@@ -549,9 +549,9 @@ static void build_sources_table(const struct clb_report_merged *m, struct clb_re
 /* ---- agreement between runs ------------------------------------------------ */
 
 static const char *const AGREEMENT_HEADERS[] = {
-    "model", "precision", "data", "B", "runs", "median step", "spread", "intervals cover",
-    "unstable"};
-static const char AGREEMENT_ALIGN[] = "lllrrrrrr";
+    "model",           "precision", "data",         "B", "runs", "median step", "spread",
+    "intervals cover", "unstable",  "host slowdown"};
+static const char AGREEMENT_ALIGN[] = "lllrrrrrrr";
 #define AGREEMENT_COLUMNS (sizeof AGREEMENT_HEADERS / sizeof AGREEMENT_HEADERS[0])
 
 static double percent_of(size_t part, size_t whole) {
@@ -576,6 +576,18 @@ static void unstable_cell(char *buf, size_t size, size_t unstable, size_t unknow
     snprintf(buf, size, "%zu", unstable);
 }
 
+/* "1.02", "0.98-1.24" (the runs' lowest and highest host_slowdown), or
+ * the missing mark when no run has one. */
+static void slowdown_cell(char *buf, size_t size, double low, double high) {
+  char a[32], b[32];
+  clb_report_fmt_num(a, sizeof a, "%.2f", low);
+  clb_report_fmt_num(b, sizeof b, "%.2f", high);
+  if (!isfinite(low) || strcmp(a, b) == 0)
+    snprintf(buf, size, "%s", a);
+  else
+    snprintf(buf, size, "%s-%s", a, b);
+}
+
 static void agreement_row(const struct clb_report_agreement_config *c,
                           struct clb_report_table *t) {
   char cells[AGREEMENT_COLUMNS][CELL];
@@ -588,6 +600,7 @@ static void agreement_row(const struct clb_report_agreement_config *c,
   clb_report_fmt_num(cells[6], CELL, "%.1f %%", 100 * c->spread);
   covered_cell(cells[7], CELL, c);
   unstable_cell(cells[8], CELL, c->unstable, c->stability_unknown, c->runs);
+  slowdown_cell(cells[9], CELL, c->slowdown_low, c->slowdown_high);
   clb_report_table_add(t, cells);
 }
 
@@ -616,6 +629,13 @@ static void agreement_summary(struct clb_sbuf *sb, const struct clb_report_agree
                     d->runs, d->stability_unknown);
   else
     clb_sbuf_printf(sb, "%zu of %zu runs unstable.", d->unstable, d->runs);
+  /* What the speed history said of the host during these runs: a pair that
+   * disagrees next to a slowdown of 1.25 says why. */
+  if (isfinite(d->slowdown_low))
+    clb_sbuf_printf(sb,
+                    " The reference step put the host at %.2f to %.2f times its usual time "
+                    "(host slowdown).",
+                    d->slowdown_low, d->slowdown_high);
 }
 
 /* A piece of a LaTeX label: letters, digits and '-' (an '_' would need

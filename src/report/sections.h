@@ -35,8 +35,10 @@ struct clb_report_tables {
   "each). median step: the median of the runs' median step times. spread: slowest / "     \
   "fastest - 1; runs agree within \xC2\xB1" "5 % when it is at most 5 %. intervals cover: "  \
   "pairs of runs whose 95 % intervals of the median each contain the other run's median; "  \
-  "a run without an interval (a schema 1 file) covers nothing. unstable: runs whose "       \
-  "interval did not reach --target-ci within --max-time."
+  "a run without an interval (a schema 1 file) covers nothing. unstable: runs flagged "    \
+  "unstable (results/SCHEMA.md, stable). host slowdown: the lowest and highest of the "     \
+  "runs' host_slowdown, how much longer than usual the reference step took on the host "    \
+  "while they ran (empty before schema 4 or without a speed history)."
 
 /* Builds every table; a host whose devices share no batch size measured ok
  * gets no side-by-side table, and a note says so. `agreement` is
