@@ -716,6 +716,15 @@ int clb_model_step_bracketed(struct clb_model *model, size_t first, size_t rows,
   return step(model, first, rows, lr, first_event, last_event, err);
 }
 
+int clb_model_steps_run(void *context, size_t index, cl_event *first_event, cl_event *last_event,
+                        struct clb_error *err) {
+  const struct clb_model_steps *steps = context;
+  size_t first = (index % steps->full_steps) * steps->batch;
+  if (!first_event)
+    return clb_model_step(steps->model, first, steps->batch, steps->lr, err);
+  return clb_model_step_bracketed(steps->model, first, steps->batch, steps->lr, first_event,
+                                  last_event, err);
+}
 
 static int read_acc_rows(struct clb_model *model, cl_mem buffer, size_t rows, double *out,
                          const char *what, struct clb_error *err) {

@@ -63,6 +63,19 @@ int clb_model_step_bracketed(struct clb_model *model, size_t first, size_t rows,
                              cl_event *first_event, cl_event *last_event,
                              struct clb_error *err);
 
+/* Steps over the data set's full batches in turn, for timing: step `index`
+ * (0, 1, ...) trains on batch index % full_steps. clb_model_steps_run has
+ * the signature of measure/measure.h's clb_step_fn, with a
+ * struct clb_model_steps as its context; it brackets the step with events
+ * when `first_event` is not NULL. */
+struct clb_model_steps {
+  struct clb_model *model; /* borrowed */
+  size_t batch, full_steps;
+  double lr;
+};
+int clb_model_steps_run(void *context, size_t index, cl_event *first_event, cl_event *last_event,
+                        struct clb_error *err);
+
 /* After clb_model_gradient with grad_scale = 1 on the same rows: writes
  * |g_i|^2 of each of those samples into norms (rows doubles), computed on
  * the device with |a_i|^2 |delta_i|^2 + |delta_i|^2 per linear layer. Blocks. */

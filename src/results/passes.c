@@ -162,6 +162,19 @@ void clb_passes_choose(const double *speed, size_t n, double limit,
     }
 }
 
+int clb_passes_host_slow(double host_slowdown, double drift_limit) {
+  return drift_limit > 0 && host_slowdown > 1.0 + drift_limit;
+}
+
+int clb_passes_flag_slow_host(struct clb_row *row, double drift_limit) {
+  if (!clb_passes_host_slow(row->host_slowdown, drift_limit))
+    return 0;
+  row->stable = 0;
+  clb_row_append_message(row, "the host ran %.0f %% slower than usual (reference step)",
+                         100.0 * (row->host_slowdown - 1.0));
+  return 1;
+}
+
 /* The host's slowdown over the kept passes (their median reference step
  * against the usual: one slow pass among quiet ones is the drift rule's
  * business); a row whose passes ran beyond the drift limit is unstable. */
@@ -169,11 +182,7 @@ static void note_host_slowdown(struct clb_row *out, const struct clb_row *const 
                                const struct clb_passes_rule *rule) {
   double values[CLB_PASSES_MAX];
   out->host_slowdown = MEDIAN_OF(host_slowdown);
-  if (rule->drift_limit > 0 && out->host_slowdown > 1.0 + rule->drift_limit) {
-    out->stable = 0;
-    clb_row_append_message(out, "the host ran %.0f %% slower than usual (reference step)",
-                           100.0 * (out->host_slowdown - 1.0));
-  }
+  clb_passes_flag_slow_host(out, rule->drift_limit);
 }
 
 void clb_passes_combine(const struct clb_row *passes, size_t n,

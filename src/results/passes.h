@@ -49,6 +49,15 @@ struct clb_pass_choice {
   int faster_left_out; /* a pass faster than the kept ones was left out */
 };
 
+/* Whether a host_slowdown (results.h) is beyond the drift limit: the host
+ * ran more than `drift_limit` slower than usual. Never for a limit of 0 or
+ * an unknown (NaN) slowdown. */
+int clb_passes_host_slow(double host_slowdown, double drift_limit);
+
+/* A row whose host_slowdown is beyond the limit: flagged unstable, its
+ * message saying how much slower the host ran. Returns whether it was. */
+int clb_passes_flag_slow_host(struct clb_row *row, double drift_limit);
+
 /* The choice for passes of the given speeds (n <= CLB_PASSES_MAX) within
  * `limit` (0: keep all). */
 void clb_passes_choose(const double *speed, size_t n, double limit, struct clb_pass_choice *choice);

@@ -19,25 +19,21 @@
 
 struct clb_reference_step {
   struct clb_dataset data;
-  struct clb_model *model;
+  struct clb_model_steps steps;
 };
-
-int clb_reference_step_run(void *context, size_t index, cl_event *first_event,
-                           cl_event *last_event, struct clb_error *err) {
-  struct clb_reference_step *step = context;
-  size_t first = (index % (REFERENCE_SAMPLES / REFERENCE_BATCH)) * REFERENCE_BATCH;
-  if (!first_event)
-    return clb_model_step(step->model, first, REFERENCE_BATCH, REFERENCE_LR, err);
-  return clb_model_step_bracketed(step->model, first, REFERENCE_BATCH, REFERENCE_LR, first_event,
-                                  last_event, err);
-}
 
 void clb_reference_step_destroy(struct clb_reference_step *step) {
   if (!step)
     return;
-  clb_model_destroy(step->model);
+  clb_model_destroy(step->steps.model);
   clb_dataset_destroy(&step->data);
   free(step);
+}
+
+int clb_reference_step_run(void *context, size_t index, cl_event *first_event, cl_event *last_event,
+                           struct clb_error *err) {
+  struct clb_reference_step *step = context;
+  return clb_model_steps_run(&step->steps, index, first_event, last_event, err);
 }
 
 int clb_reference_step_create(const struct clb_cl *cl, struct clb_reference_step **out,
@@ -59,8 +55,10 @@ int clb_reference_step_create(const struct clb_cl *cl, struct clb_reference_step
     goto cleanup;
   }
   clb_params_init(&shape, REFERENCE_SEED, theta);
-  CLB_TRY(clb_model_create(cl, &config, &step->data, &step->model, err));
-  CLB_TRY(clb_model_set_params(step->model, theta, err));
+  step->steps = (struct clb_model_steps){NULL, REFERENCE_BATCH, REFERENCE_SAMPLES / REFERENCE_BATCH,
+                                         REFERENCE_LR};
+  CLB_TRY(clb_model_create(cl, &config, &step->data, &step->steps.model, err));
+  CLB_TRY(clb_model_set_params(step->steps.model, theta, err));
   *out = step;
   step = NULL;
 cleanup:

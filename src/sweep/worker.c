@@ -52,9 +52,8 @@ struct worker {
   double *reference_s; /* the reference step's median beside each set so far */
   size_t reference_sets, reference_capacity;
   /* The set being finished: its reference step over the usual (NaN when
-   * not known), and whether that is beyond --drift-limit. */
+   * not known). */
   double host_slowdown;
-  int slow;
 };
 
 static void send_log(struct worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -170,21 +169,6 @@ static int make_data(const struct clb_plan *plan, enum clb_model_kind kind,
                             data, err);
 }
 
-struct step_context {
-  struct clb_model *model;
-  size_t batch, full_steps;
-  double lr;
-};
-
-static int timed_step(void *context, size_t index, cl_event *first_event, cl_event *last_event,
-                      struct clb_error *err) {
-  struct step_context *c = context;
-  size_t first = (index % c->full_steps) * c->batch;
-  if (!first_event)
-    return clb_model_step(c->model, first, c->batch, c->lr, err);
-  return clb_model_step_bracketed(c->model, first, c->batch, c->lr, first_event, last_event, err);
-}
-
 /* Finishes a row as `oom`, `error` or `skipped` from a failure. */
 static void fail_row(struct clb_row *row, int rc, const struct clb_error *err) {
   const char *status = rc == CLB_E_UNSUPPORTED ? "skipped"
@@ -249,7 +233,7 @@ struct configuration {
   struct clb_model *model;
   uint32_t *order;
   int gathers;
-  struct step_context step;
+  struct clb_model_steps step;
   struct clb_row row;
 };
 
@@ -289,7 +273,7 @@ static int configuration_setup(struct worker *w, struct configuration *c, struct
     CLB_TRY(clb_model_set_order(c->model, c->order, err));
     c->gathers = !plan->data_on_host;
   }
-  c->step = (struct step_context){c->model, c->batch, n / c->batch, plan->lr};
+  c->step = (struct clb_model_steps){c->model, c->batch, n / c->batch, plan->lr};
   c->row.device_bytes = (double)clb_model_device_bytes(c->model);
 cleanup:
   if (rc != 0)
@@ -325,11 +309,8 @@ static int configuration_finish(struct worker *w, struct configuration *c,
   }
   row->host_rss_bytes = host_rss_bytes();
   row->host_slowdown = w->host_slowdown;
-  if (w->slow && w->plan->passes <= 1) { /* with passes, the combined row says it */
-    row->stable = 0;
-    clb_row_append_message(row, "the host ran %.0f %% slower than usual (reference step)",
-                           100.0 * (w->host_slowdown - 1.0));
-  }
+  if (plan->passes <= 1) /* with passes, the combined row says it */
+    clb_passes_flag_slow_host(row, plan->passes_rule.drift_limit);
   snprintf(row->status, sizeof row->status, "ok");
 cleanup:
   return rc;
@@ -365,7 +346,6 @@ static void on_visit(void *context, size_t job, size_t running) {
  * set's rows, and one more time for the pass's line in the history. */
 static void note_reference(struct worker *w, const struct clb_measure_job *job) {
   w->host_slowdown = NAN;
-  w->slow = 0;
   if (job->rc != 0)
     send_log(w, "%s: reference step failed, so this set's rows have no host_slowdown: %s",
              w->dev->name, job->err.message);
@@ -381,9 +361,7 @@ static void note_reference(struct worker *w, const struct clb_measure_job *job) 
   if (w->usual_count == 0)
     return;
   w->host_slowdown = seconds / w->usual_s;
-  const double limit = w->plan->passes_rule.drift_limit;
-  w->slow = limit > 0 && w->host_slowdown > 1.0 + limit;
-  if (w->slow)
+  if (clb_passes_host_slow(w->host_slowdown, w->plan->passes_rule.drift_limit))
     send_log(w,
              "%s: the host ran %.0f %% slower than usual: the reference step took %.1f us "
              "against %.1f us (lower quartile of its last %zu in %s); rows measured this "
@@ -405,7 +383,7 @@ static int flush_set(struct worker *w, struct batch_set *set) {
     goto cleanup;
   }
   for (size_t i = 0; i < set->count; i++)
-    jobs[i] = (struct clb_measure_job){.step = timed_step, .context = &set->items[i].step};
+    jobs[i] = (struct clb_measure_job){.step = clb_model_steps_run, .context = &set->items[i].step};
   size_t count = set->count;
   if (w->reference)
     jobs[count++] = (struct clb_measure_job){
