@@ -1719,7 +1719,8 @@ Test(report, step_time_plot_draws_intervals_as_error_bars) {
   char *dat = read_in(out, "data/softmax_fp32_s0.dat");
   cr_assert_not_null(dat);
   cr_expect_not_null(strstr(dat, "\n128 "), "%s", dat);
-  cr_expect_not_null(strstr(dat, " 3.7e-05 4.8e-05\n"), "the interval is the last two columns:\n%s",
+  cr_expect_not_null(strstr(dat, " 3.7e-05 4.8e-05 ?\n"),
+                     "the interval is columns 14 and 15, then the launch floor (none here):\n%s",
                      dat);
   free(dat);
   /* Other plots are untouched. */
@@ -1797,5 +1798,46 @@ Test(report, no_error_bars_without_intervals_or_with_two_lines_per_device) {
   free(gp);
   free(out);
   free(csv);
+  clb_test_remove_tmpdir(dir);
+}
+
+/* Schema 5 rows carry the launch floor: "Every configuration" gives it with
+ * its share of the step and the kernel count, the step-time plot a dotted
+ * line per device; rows without it (older files) get a dash and no line. */
+Test(report, launch_floor_in_the_table_and_the_step_plot) {
+  require_gnuplot();
+  char *dir = clb_test_tmpdir();
+  struct clb_row rows[3] = {
+      small_row("h", "P", "Dev", "linreg", "fp32", 1, 20e-6),
+      small_row("h", "P", "Dev", "linreg", "fp32", 64, 40e-6),
+      small_row("h", "Q", "Old", "linreg", "fp32", 64, 50e-6),
+  };
+  for (int i = 0; i < 2; i++) {
+    rows[i].kernels_per_step = 6;
+    rows[i].launch_floor_s = 12e-6;
+  }
+  char *path = write_rows(dir, "floor.csv", rows, 3);
+  const char *inputs[] = {path};
+  struct notes notes = {{0}};
+  struct clb_report_summary summary;
+  char *out = report_into(dir, inputs, 1, NULL, &notes, &summary);
+  char *md = read_in(out, "report.md");
+  cr_assert_not_null(md);
+  cr_expect_not_null(strstr(md, "| launch floor"), "%s", md);
+  cr_expect_not_null(strstr(md, "12 µs = 60 % (6 kernels)"), "B = 1: 12 of 20 µs\n%s", md);
+  cr_expect_not_null(strstr(md, "12 µs = 30 % (6 kernels)"), "B = 64: 12 of 40 µs\n%s", md);
+  cr_expect_not_null(strstr(md, "Launch floor: the step's kernel launches"), "%s", md);
+  char *gp = read_script(out, "step_time_linreg_fp32");
+  cr_assert_not_null(gp);
+  cr_expect_eq(clb_test_count_of(gp, "using 1:16 with lines lw 1.5 dt 3"), 1,
+               "one floor line, for the device that has one:\n%s", gp);
+  cr_expect_not_null(strstr(gp, "dotted: launch floor"), "%s", gp);
+  char *log = read_in(out, "data/step_time_linreg_fp32.log");
+  cr_expect(log && !*log, "gnuplot said: %s", log ? log : "(no log)");
+  free(log);
+  free(gp);
+  free(md);
+  free(out);
+  free(path);
   clb_test_remove_tmpdir(dir);
 }

@@ -56,7 +56,7 @@ Test(results, column_table_matches_struct) {
 Test(results, row_init_defaults) {
   struct clb_row row;
   clb_row_init(&row);
-  cr_expect_eq(row.schema, 4.0);
+  cr_expect_eq(row.schema, 5.0);
   cr_expect_str_eq(row.clbatch_version, CLBATCH_VERSION);
   cr_expect(isnan(row.batch) && isnan(row.sigma2) && isnan(row.global_mem_bytes));
   cr_expect_str_eq(row.host, "");
@@ -165,12 +165,12 @@ static int read_text(const char *text, struct clb_error *err, size_t *count, cha
 
 Test(results, wrong_schema_version) {
   char text[8192];
-  snprintf(text, sizeof text, "%s\n%s\n", header_line(), good_row_line("5"));
+  snprintf(text, sizeof text, "%s\n%s\n", header_line(), good_row_line("6"));
   struct clb_error err = {0};
   size_t count;
   cr_expect_eq(read_text(text, &err, &count, NULL, 0), CLB_E_SCHEMA);
-  cr_expect(strstr(err.message, "in.csv:2: schema version 5 in a file whose header is schema 4 "
-                                "(this clbatch reads 1 to 4)") != NULL,
+  cr_expect(strstr(err.message, "in.csv:2: schema version 6 in a file whose header is schema 5 "
+                                "(this clbatch reads 1 to 5)") != NULL,
             "%s", err.message);
 }
 
@@ -217,8 +217,8 @@ Test(results, schema_1_files_still_read_with_the_new_columns_empty) {
   size_t in_1 = 0;
   for (size_t i = 0; i < clb_column_count; i++)
     in_1 += (size_t)clb_column_in_schema(i, 1);
-  cr_expect_eq(in_1, clb_column_count - 9,
-               "schema 2 added seven columns, schema 3 one, schema 4 one");
+  cr_expect_eq(in_1, clb_column_count - 11,
+               "schema 2 added seven columns, schema 3 one, schema 4 one, schema 5 two");
   char *dir = clb_test_tmpdir();
   struct clb_row *rows = read_old_schema(dir, "v1.csv", 1);
   cr_expect_eq(rows[0].schema, CLB_SCHEMA_VERSION, "read back as a row of today's schema");
@@ -241,6 +241,12 @@ Test(results, schema_1_files_still_read_with_the_new_columns_empty) {
   /* Schema 3: everything but `host_slowdown`, which reads as not measured. */
   rows = read_old_schema(dir, "v3.csv", 3);
   cr_expect(isnan(rows[0].host_slowdown));
+  cr_expect_eq(rows[0].step_s_median, 0.25);
+  free(rows);
+
+  /* Schema 4: everything but the launch columns, which read as not counted. */
+  rows = read_old_schema(dir, "v4.csv", 4);
+  cr_expect(isnan(rows[0].kernels_per_step) && isnan(rows[0].launch_floor_s));
   cr_expect_eq(rows[0].step_s_median, 0.25);
   free(rows);
 
@@ -299,7 +305,7 @@ Test(results, extra_column_is_named) {
 Test(results, ragged_row_in_the_middle) {
   char text[16384];
   char row[4096];
-  snprintf(row, sizeof row, "%s", good_row_line("4"));
+  snprintf(row, sizeof row, "%s", good_row_line("5"));
   snprintf(text, sizeof text, "%s\n%s,extra\n%s\n", header_line(), row, row);
   struct clb_error err = {0};
   size_t count;
@@ -310,7 +316,7 @@ Test(results, ragged_row_in_the_middle) {
 Test(results, unparsable_number_names_line_and_column) {
   char text[16384];
   char row[4096];
-  snprintf(row, sizeof row, "%s", good_row_line("4"));
+  snprintf(row, sizeof row, "%s", good_row_line("5"));
   char *b = strstr(row, ",64,");
   memcpy(b, ",6x,", 4);
   snprintf(text, sizeof text, "%s\n%s\n", header_line(), row);
@@ -334,7 +340,7 @@ ParameterizedTestParameters(results, truncated_last_line_dropped) {
 ParameterizedTest(struct truncated_case *c, results, truncated_last_line_dropped) {
   char text[16384];
   char row[4096];
-  snprintf(row, sizeof row, "%s", good_row_line("4"));
+  snprintf(row, sizeof row, "%s", good_row_line("5"));
   if (c->cut_newline)
     snprintf(text, sizeof text, "%s\n%s\n%s", header_line(), row, row);
   else

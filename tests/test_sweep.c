@@ -309,6 +309,11 @@ static void expect_timing(const struct clb_row *row, double batch) {
             "B=%g: the noise was measured", batch);
   cr_expect_eq(row->noise_batches, 4);
   cr_expect_eq(row->tuned, clb_test_untuned_source(), "nothing tuned");
+  /* The gather, two GEMMs and the bias GEMV (direct at these sizes, one
+   * kernel each), the loss kernel and the update. */
+  cr_expect_eq(row->kernels_per_step, 6, "B=%g: %g kernels", batch, row->kernels_per_step);
+  cr_expect(row->launch_floor_s > 0 && row->launch_floor_s < row->step_s_median * 100, "%g",
+            row->launch_floor_s);
 }
 
 /* Interleaved (the default): both configurations are set up, timed in turns

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cl/launch_count.h"
 #include "util/clock.h"
 
 void clb_measure_defaults(struct clb_measure_config *config) {
@@ -153,6 +154,7 @@ struct job_state {
   struct samples walls;   /* wall seconds per step of marker-free rounds */
   double timed_s;         /* seconds spent in this job's rounds */
   size_t reps, visits, next_check; /* reps: steps of the timed rounds */
+  size_t kernels_per_step;
   int running, force_wall;
 };
 
@@ -167,9 +169,11 @@ static int warm_up_job(cl_command_queue queue, const char *device, struct clb_me
   double probe = 0;
   int rc = run_untimed(queue, device, job->step, job->context, 0, config->warmup_steps, NULL,
                        &job->err);
+  unsigned long long launches = clb_launch_count();
   if (rc == 0)
     rc = run_untimed(queue, device, job->step, job->context, config->warmup_steps, 1, &probe,
                      &job->err);
+  state->kernels_per_step = (size_t)(clb_launch_count() - launches);
   state->next_index = config->warmup_steps + 1;
   state->per_round = steps_per_round(probe);
   state->events_ok = 1;
@@ -255,6 +259,7 @@ static void job_finish(struct clb_measure_job *job, struct job_state *state,
   out->rounds = t->count;
   out->reps = state->reps;
   out->used_events = state->events_ok;
+  out->kernels_per_step = state->kernels_per_step;
   if (!state->events_ok)
     snprintf(out->note, sizeof out->note, "%s", fallback_note);
   struct clb_summary walls;

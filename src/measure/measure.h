@@ -43,6 +43,8 @@ struct clb_timing {
   size_t rounds;  /* timed rounds: the independent units of the interval */
   int stable;     /* 1: the interval reached target_ci; 0: max_time_s or max_reps came first */
   int used_events; /* 1: profiling events; 0: wall-clock fallback */
+  size_t kernels_per_step; /* kernel launches of one step, CLBlast's included
+                              (counted over the probe step); 0 when not counted */
   char note[160];  /* why events were not used, when they were not */
 };
 
@@ -74,7 +76,8 @@ typedef void (*clb_measure_visit_fn)(void *context, size_t job, size_t running);
  * of them alike instead of on whichever ran at that moment.
  *
  * Every job is first warmed up (warmup_steps) and probed once to size its
- * rounds (~10 ms of back-to-back steps, one clFinish each). Then the jobs
+ * rounds (~10 ms of back-to-back steps, one clFinish each); the probe step's
+ * kernel launches are its kernels_per_step. Then the jobs
  * still running take one round each, in order, over and over: three rounds in
  * four bracket every step with profiling events, the fourth runs the steps
  * without markers for the wall clock. A job stops when the 95 % interval of

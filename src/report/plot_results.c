@@ -29,7 +29,8 @@ enum {
   DAT_PCT_FLOPS,
   DAT_PCT_BW,
   DAT_STEP_LO,
-  DAT_STEP_HI
+  DAT_STEP_HI,
+  DAT_FLOOR
 };
 
 static int write_series_data(const struct clb_report_merged *m, const struct clb_report_series *s,
@@ -38,7 +39,7 @@ static int write_series_data(const struct clb_report_merged *m, const struct clb
   int rc = CLB_OK;
   clb_sbuf_puts(&dat, "# batch samples_per_s step_s_median wall_step_s epoch_s var_measured "
                       "var_ci_low var_ci_high var_predicted device_bytes global_mem_bytes "
-                      "pct_peak_flops pct_peak_bw step_s_ci_low step_s_ci_high\n");
+                      "pct_peak_flops pct_peak_bw step_s_ci_low step_s_ci_high launch_floor_s\n");
   for (size_t k = 0; k < s->count; k++) {
     const struct clb_row *r = &m->rows[s->first + k];
     if (!clb_report_row_ok(r) || !isfinite(r->batch))
@@ -58,6 +59,7 @@ static int write_series_data(const struct clb_report_merged *m, const struct clb
     clb_report_dat_value(&dat, r->pct_peak_bw, 0);
     clb_report_dat_value(&dat, r->step_s_ci_low, 1);
     clb_report_dat_value(&dat, r->step_s_ci_high, 1);
+    clb_report_dat_value(&dat, r->launch_floor_s, 1);
     clb_sbuf_puts(&dat, "\n");
   }
   clb_sbuf_puts(&knee,
@@ -83,20 +85,27 @@ struct group {
   char (*knee)[4200];
   char shape[256]; /* "N=16384, D=784, C=10" when the group has one shape */
   int step_bars;   /* the step-time plot draws each device's 95 % intervals */
+  int floors;      /* and some device's launch floor (schema 5 rows) */
   int bars_of_passes; /* some of them are of --passes rows: the mean of the passes' medians */
 };
 
+/* Whether an ok row of the series has a positive value in the column. */
+static int series_has(const struct clb_report_merged *m, const struct clb_report_series *s,
+                      size_t offset_of_column) {
+  for (size_t k = 0; k < s->count; k++) {
+    const struct clb_row *r = &m->rows[s->first + k];
+    double v = *(const double *)(const void *)((const char *)r + offset_of_column);
+    if (clb_report_row_ok(r) && isfinite(v) && v > 0)
+      return 1;
+  }
+  return 0;
+}
+
 static int group_has(const struct clb_report_merged *m, const struct clb_report_series *list,
                      const struct group *g, size_t offset_of_column) {
-  for (size_t i = 0; i < g->n; i++) {
-    const struct clb_report_series *s = &list[g->members[i]];
-    for (size_t k = 0; k < s->count; k++) {
-      const struct clb_row *r = &m->rows[s->first + k];
-      double v = *(const double *)(const void *)((const char *)r + offset_of_column);
-      if (clb_report_row_ok(r) && isfinite(v) && v > 0)
-        return 1;
-    }
-  }
+  for (size_t i = 0; i < g->n; i++)
+    if (series_has(m, &list[g->members[i]], offset_of_column))
+      return 1;
   return 0;
 }
 
@@ -196,10 +205,12 @@ enum { THROUGHPUT, STEP, EPOCH, VARIANCE, MEMORY, PEAK, N_PLOTS };
 struct style_key {
   const char *style, *text;
 };
-static const struct style_key STYLE_KEYS[N_PLOTS][2] = {
+#define MAX_STYLE_KEYS 3
+static const struct style_key STYLE_KEYS[N_PLOTS][MAX_STYLE_KEYS] = {
     [THROUGHPUT] = {{"with points pt 6 ps 2.5 lw 2", "ring: knee, smallest B at 90% of the best"}},
     [STEP] = {{"with linespoints lw 2 pt 7 ps 0.9 dt 1", "solid, filled: device time"},
-              {"with linespoints lw 2 pt 6 ps 0.9 dt 2", "dashed, open: wall time"}},
+              {"with linespoints lw 2 pt 6 ps 0.9 dt 2", "dashed, open: wall time"},
+              {"with lines lw 1.5 dt 3", "dotted: launch floor (kernels x launch cost)"}},
     [VARIANCE] = {{"with yerrorbars pt 7 ps 0.9 lw 1.5", "measured, 95% CI; devices side by side"},
                   {"with lines lw 2", "predicted sigma2/B (N-B)/(N-1)"}},
     [MEMORY] = {{"with linespoints lw 2 pt 7 ps 0.9", "solid: step buffers; devices side by side"},
@@ -283,6 +294,11 @@ static void gp_device_lines(struct clb_sbuf *gp, int *first, int plot,
     gp_next(gp, first);
     snprintf(style, sizeof style, "with linespoints lw 2 pt %d ps 0.9 dt 2", look.open);
     clb_report_gp_series_line(gp, g->dat[i], DAT_BATCH, DAT_WALL, look.color, style, NULL);
+    if (series_has(m, s, offsetof(struct clb_row, launch_floor_s))) {
+      gp_next(gp, first);
+      clb_report_gp_series_line(gp, g->dat[i], DAT_BATCH, DAT_FLOOR, look.color,
+                                "with lines lw 1.5 dt 3", NULL);
+    }
     break;
   case EPOCH:
     gp_next(gp, first);
@@ -365,8 +381,10 @@ static size_t gp_plot_command(struct clb_sbuf *gp, int plot, const struct clb_re
     plotted++;
   }
   size_t n_styles = 0;
-  while (n_styles < 2 && STYLE_KEYS[plot][n_styles].style)
+  while (n_styles < MAX_STYLE_KEYS && STYLE_KEYS[plot][n_styles].style)
     n_styles++;
+  if (plot == STEP && !g->floors)
+    n_styles = 2; /* no launch floor before schema 5 */
   for (size_t k = 0; k < n_styles; k++) {
     const char *text = STYLE_KEYS[plot][k].text;
     if (plot == STEP && k == 0 && g->step_bars)
@@ -402,6 +420,7 @@ static int plot_group(struct clb_report_plotter *p, const struct clb_report_merg
     CLB_TRY(write_series_data(m, &list[g->members[i]], g->dat[i], g->knee[i], err));
   g->step_bars = wants_step_bars(m, list, g);
   g->bars_of_passes = g->step_bars && group_has_pass_intervals(m, list, g);
+  g->floors = group_has(m, list, g, offsetof(struct clb_row, launch_floor_s));
 
   static const char *const names[N_PLOTS] = {"throughput", "step_time", "epoch_time",
                                              "variance",   "memory",    "peak"};

@@ -70,10 +70,10 @@ static const char *const COMPARE_HEADERS[] = {"host",
 static const char COMPARE_ALIGN[] = "lllllrrrrrrr";
 
 static const char *const CONFIG_HEADERS[] = {
-    "host",      "device",      "model",         "precision", "data",    "B",
-    "status",    "step median", "step wall",     "samples/s", "GFLOP/s", "% peak FLOP/s",
-    "% peak BW", "epoch",       "device memory", "var ratio"};
-static const char CONFIG_ALIGN[] = "lllllrlrrrrrrrrr";
+    "host",          "device",      "model",     "precision",     "data",      "B",
+    "status",        "step median", "step wall", "launch floor",  "samples/s", "GFLOP/s",
+    "% peak FLOP/s", "% peak BW",   "epoch",     "device memory", "var ratio"};
+static const char CONFIG_ALIGN[] = "lllllrlrrrrrrrrrr";
 
 static void build_compare_table(const struct clb_report_merged *m,
                                 const struct clb_report_series *list, size_t n,
@@ -116,16 +116,35 @@ static void build_compare_table(const struct clb_report_merged *m,
   }
 }
 
-/* The config table does not own its texts: its note is one of these. */
-static const char *const CONFIG_NOTES[2][2] = {
-    {NULL, CLB_OUTPUT_UNSTABLE_NOTE},
-    {INTERVAL_NOTE, INTERVAL_NOTE " " CLB_OUTPUT_UNSTABLE_NOTE}};
+/* "14.6 µs = 62 % (6 kernels)": the launch floor, its share of the median
+ * step and the kernel count behind it; a dash before schema 5. */
+static void launch_floor_cell(char *buf, size_t size, const struct clb_row *r) {
+  clb_report_fmt_time(buf, size, r->launch_floor_s);
+  if (!isfinite(r->launch_floor_s) || !isfinite(r->kernels_per_step))
+    return;
+  size_t used = strlen(buf);
+  double share = clb_report_row_ok(r) && r->step_s_median > 0
+                     ? 100.0 * r->launch_floor_s / r->step_s_median
+                     : NAN;
+  if (share >= 0.5)
+    snprintf(buf + used, size - used, " = %.0f %%", share);
+  else if (share >= 0)
+    snprintf(buf + used, size - used, " < 1 %%");
+  used = strlen(buf);
+  snprintf(buf + used, size - used, " (%.0f kernels)", r->kernels_per_step);
+}
+
+#define LAUNCH_FLOOR_NOTE                                                                          \
+  "Launch floor: the step's kernel launches (CLBlast's included, counted) times what one "         \
+  "launch costs the device back to back (an empty kernel), and its share of the step "             \
+  "median; near 100 % the step is launch-bound, and a larger batch costs little more."
 
 static void build_config_table(const struct clb_report_merged *m, struct clb_report_table *t) {
   struct step_marks marks = {0};
+  int any_floor = 0;
   for (size_t i = 0; i < m->count; i++) {
     const struct clb_row *r = &m->rows[i];
-    char cells[16][CELL];
+    char cells[17][CELL];
     snprintf(cells[0], CELL, "%s", r->host);
     clb_report_device_cell(cells[1], CELL, r);
     snprintf(cells[2], CELL, "%s", r->model);
@@ -135,16 +154,23 @@ static void build_config_table(const struct clb_report_merged *m, struct clb_rep
     snprintf(cells[6], CELL, "%s", r->status[0] ? r->status : DASH);
     step_cell(cells[7], CELL, clb_report_row_ok(r) ? r : NULL, &marks);
     clb_report_fmt_time(cells[8], CELL, r->wall_step_s);
-    clb_report_fmt_rate(cells[9], CELL, r->samples_per_s);
-    clb_report_fmt_num(cells[10], CELL, "%.3g", r->gflops);
-    clb_report_fmt_num(cells[11], CELL, "%.1f", r->pct_peak_flops);
-    clb_report_fmt_num(cells[12], CELL, "%.1f", r->pct_peak_bw);
-    clb_report_fmt_time(cells[13], CELL, r->epoch_s);
-    clb_report_fmt_bytes(cells[14], CELL, r->device_bytes);
-    clb_report_fmt_num(cells[15], CELL, "%.3f", r->var_ratio);
+    launch_floor_cell(cells[9], CELL, r);
+    clb_report_fmt_rate(cells[10], CELL, r->samples_per_s);
+    clb_report_fmt_num(cells[11], CELL, "%.3g", r->gflops);
+    clb_report_fmt_num(cells[12], CELL, "%.1f", r->pct_peak_flops);
+    clb_report_fmt_num(cells[13], CELL, "%.1f", r->pct_peak_bw);
+    clb_report_fmt_time(cells[14], CELL, r->epoch_s);
+    clb_report_fmt_bytes(cells[15], CELL, r->device_bytes);
+    clb_report_fmt_num(cells[16], CELL, "%.3f", r->var_ratio);
     clb_report_table_add(t, cells);
+    any_floor |= isfinite(r->launch_floor_s);
   }
-  t->note = CONFIG_NOTES[marks.interval][marks.unstable];
+  char note[1024];
+  step_marks_note(note, sizeof note, &marks);
+  if (any_floor)
+    snprintf(note + strlen(note), sizeof note - strlen(note), "%s%s", note[0] ? " " : "",
+             LAUNCH_FLOOR_NOTE);
+  clb_report_table_set_note(t, note[0] ? note : NULL);
 }
 
 /* ---- step time side by side ---------------------------------------------- */
@@ -697,7 +723,7 @@ static const struct clb_report_table SOURCES = {.title = "Sources",
                                                 .align = SOURCES_ALIGN};
 static const struct clb_report_table CONFIG = {.title = "Every configuration",
                                                .label = "tab:clbatch-configurations",
-                                               .ncols = 16,
+                                               .ncols = 17,
                                                .headers = CONFIG_HEADERS,
                                                .align = CONFIG_ALIGN};
 

@@ -42,8 +42,8 @@ void clb_report_table_init_owned(struct clb_report_table *t, size_t ncols, const
 void clb_report_table_set_column(struct clb_report_table *t, size_t c, const char *header,
                                  char align);
 
-/* Replaces the note of a table that owns its texts (NULL: none), for a note
- * that depends on the rows added. */
+/* Replaces the table's note with a copy the table owns (NULL: none), for a
+ * note that depends on the rows added. */
 void clb_report_table_set_note(struct clb_report_table *t, const char *note);
 
 /* Appends a row of ncols cells (copied). */

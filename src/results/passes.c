@@ -233,6 +233,7 @@ void clb_passes_combine(const struct clb_row *passes, size_t n,
   out->step_s_p90 = MEDIAN_OF(step_s_p90);
   out->step_cv = MEDIAN_OF(step_cv);
   out->step_rmad = MEDIAN_OF(step_rmad);
+  out->launch_floor_s = MEDIAN_OF(launch_floor_s);
   rescale_derived(out, mean);
   out->step_s_min = fastest;
   out->step_s_ci_low = fmax(low, 0); /* a time is not negative, however wide its interval */

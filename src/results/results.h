@@ -11,13 +11,13 @@
 
 #include "util/errors.h"
 
-#define CLB_SCHEMA_VERSION 4
+#define CLB_SCHEMA_VERSION 5
 /* The oldest schema the reader still accepts: older versions lack the
  * columns results.c lists as added later (read back as empty / NaN). */
 #define CLB_SCHEMA_OLDEST 1
 
 #define CLB_COLUMNS(X)                                                                      \
-  X(schema, INT, "", "schema version of this row (this document describes 4)")              \
+  X(schema, INT, "", "schema version of this row (this document describes 5)")              \
   X(clbatch_version, STR, "", "clbatch version that wrote the row")                         \
   X(timestamp, STR, "ISO 8601 UTC", "when the row was measured")                            \
   X(host, STR, "", "host name")                                                             \
@@ -55,6 +55,8 @@
   X(passes, INT, "", "worker processes that measured the row in turn (`--passes P`); with 2 or more the step time is the mean of their medians and the interval its t interval (results/SCHEMA.md)") \
   X(stable, INT, "", "1: the interval reached +-target_ci of the median; 0: --max-time or --max-reps came first (unstable)") \
   X(wall_step_s, REAL, "s", "wall time per step over back-to-back steps, host overhead included") \
+  X(kernels_per_step, INT, "", "kernel launches of one step, CLBlast's included (counted at clEnqueueNDRangeKernel)") \
+  X(launch_floor_s, REAL, "s", "kernels_per_step x the device's cost of one launch back to back (empty kernel): the least a step of this many kernels can take") \
   X(steps_per_s, REAL, "1/s", "1 / step_s_median")                                          \
   X(samples_per_s, REAL, "1/s", "B / step_s_median")                                        \
   X(gflops, REAL, "GFLOP/s", "step FLOPs (SCHEMA.md formula) / step_s_median / 1e9")        \
@@ -79,7 +81,7 @@
   X(peak_gflops, REAL, "GFLOP/s", "measured FMA peak of this device and precision")         \
   X(peak_gbytes_per_s, REAL, "GB/s", "measured global-memory bandwidth of this device")     \
   X(max_batch_fit, INT, "", "largest B whose buffers the device accepted (--max-batch-probe)") \
-  X(tuned, INT, "", "1 when CLBlast ran parameters from `clbatch tune`, 0 for its defaults") \
+  X(tuned, INT, "", "where CLBlast's parameters came from: 0 CLBlast's own, 1 `clbatch tune`, 2 clbatch's CPU starting sets") \
   X(host_warnings, STR, "", "what made this host less trustworthy when the run started (load, governor, VM, busy processes); empty if nothing") \
   X(host_slowdown, REAL, "", "the reference step's median, timed in turns beside the row, over its usual time on this host, device and driver (the speed history): 1.25 = the host ran 25 % slower than usual; empty without a history") \
   X(status, STR, "", "ok, skipped, oom, error or timeout")                                  \

@@ -41,6 +41,7 @@ struct worker {
   char **done_keys;
   size_t done_count;
   double peak_bandwidth;
+  double launch_s; /* one kernel launch back to back (clb_peak_launch's queued_s) */
   /* The reference step timed beside each set (reference_step.h) and the
    * usual time it is compared with: NULL with --speed-history none or when
    * it could not be set up; usual_s NaN without a history. */
@@ -195,7 +196,7 @@ struct model_state {
 };
 
 static void fill_timing(struct clb_row *row, const struct clb_timing *timing,
-                        const struct model_state *m, size_t batch, int gathers) {
+                        const struct model_state *m, size_t batch, int gathers, double launch_s) {
   double median = timing->device.median;
   row->reps = (double)timing->reps;
   row->step_s_median = median;
@@ -209,6 +210,10 @@ static void fill_timing(struct clb_row *row, const struct clb_timing *timing,
   row->rounds = (double)timing->rounds;
   row->stable = timing->stable;
   row->wall_step_s = timing->wall_step_s;
+  if (timing->kernels_per_step > 0) {
+    row->kernels_per_step = (double)timing->kernels_per_step;
+    row->launch_floor_s = row->kernels_per_step * launch_s;
+  }
   row->steps_per_s = 1.0 / median;
   row->samples_per_s = (double)batch / median;
   double flops = clb_shape_step_flops(&m->shape, batch);
@@ -289,7 +294,7 @@ static int configuration_finish(struct worker *w, struct configuration *c,
   const size_t n = m->data->n;
   struct clb_row *row = &c->row;
   int rc = 0;
-  fill_timing(row, timing, m, c->batch, c->gathers);
+  fill_timing(row, timing, m, c->batch, c->gathers, w->launch_s);
   row->tuned = m->tuned;
   row->max_batch_fit = m->max_batch_fit;
   if (m->has_exact && plan->noise_batches >= 2) {
@@ -777,6 +782,13 @@ int clb_worker_run(const struct clb_plan *plan, const char *device_index, size_t
   if (clb_peak_bandwidth(&w.cl, &w.peak_bandwidth, &err) != 0) {
     send_log(&w, "peak bandwidth not measured: %s", err.message);
     w.peak_bandwidth = NAN;
+  }
+  struct clb_launch_cost launch;
+  if (clb_peak_launch(&w.cl, &launch, &err) == 0) {
+    w.launch_s = launch.queued_s;
+  } else {
+    send_log(&w, "cost of a kernel launch not measured: %s", err.message);
+    w.launch_s = NAN;
   }
   load_done_keys(&w);
   prepare_reference(&w);
