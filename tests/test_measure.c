@@ -484,6 +484,53 @@ Test(measure, a_companion_runs_exactly_as_long_as_the_others) {
   cr_expect_eq(job_order[job_calls - 1], 'h', "no companion round after the last other one");
 }
 
+/* Makes the companion (job 2) 4x heavier from the first turn after a job
+ * has finished: the host turned slow partway through the set. */
+static void slow_after_the_first_job(void *context, size_t job, size_t running) {
+  struct job_context *companion = context;
+  if (running < 3)
+    companion->iterations = 4 * NORMAL_ITERATIONS;
+}
+
+/* Each job's companion_median_s covers the turns that job ran in: a job
+ * that stopped before the host turned slow reads the fast reference, one
+ * that ran on through the slow phase the slow one. */
+Test(measure, a_companion_median_covers_each_jobs_own_turns) {
+  if (!fx.dev)
+    return;
+  job_calls = 0;
+  struct job_context early = {'e', NORMAL_ITERATIONS, 0, 0};
+  struct job_context late = {'l', 16 * NORMAL_ITERATIONS, 0, 0};
+  struct job_context reference = {'k', NORMAL_ITERATIONS, 0, 0};
+  struct clb_measure_job jobs[3] = {
+      {.step = job_step, .context = &early},
+      {.step = job_step, .context = &late},
+      {.step = job_step, .context = &reference, .companion = 1},
+  };
+  struct clb_measure_config config;
+  clb_measure_defaults(&config);
+  config.warmup_steps = 1;
+  config.min_time_s = 0.0;
+  config.max_time_s = 30.0;
+  config.max_reps = 40;
+  config.target_ci = -1.0; /* max_reps stops both: the cheap one rounds earlier */
+  struct clb_error err = {0};
+  cr_assert_eq(clb_measure_interleaved(fx.cl.queue, fx.dev->name, jobs, 3, &config,
+                                       slow_after_the_first_job, &reference, &err),
+               0, "%s", err.message);
+  for (int i = 0; i < 3; i++)
+    cr_assert(jobs[i].finished && jobs[i].rc == 0, "%d: %s", i, jobs[i].err.message);
+  cr_expect(isnan(jobs[2].timing.companion_median_s), "the companion has none of its own");
+  double fast = jobs[0].timing.companion_median_s, slow = jobs[1].timing.companion_median_s;
+  double cheap_job = jobs[0].timing.device.median;
+  cr_expect(fast > 0.5 * cheap_job && fast < 2.0 * cheap_job,
+            "before the slow phase the reference costs what the equally cheap job does: "
+            "%g against %g",
+            fast, cheap_job);
+  cr_expect_gt(slow / fast, 2.0, "the late job's turns were mostly 4x slower: %g against %g",
+               slow, fast);
+}
+
 /* A generous target is reached after the minimum rounds, and says so. */
 Test(measure, a_reachable_target_stops_early_and_is_stable) {
   if (!fx.dev)

@@ -155,6 +155,7 @@ struct job_state {
   double timed_s;         /* seconds spent in this job's rounds */
   size_t reps, visits, next_check; /* reps: steps of the timed rounds */
   size_t kernels_per_step;
+  size_t companion_rounds; /* the companion's timed rounds when this job finished */
   int running, force_wall;
 };
 
@@ -253,6 +254,7 @@ static void job_finish(struct clb_measure_job *job, struct job_state *state,
   struct clb_timing *out = &job->timing;
   const struct rounds *t = &state->timed;
   memset(out, 0, sizeof *out);
+  out->companion_median_s = NAN;
   clb_stats_summarize(t->values.values, t->values.count, &out->device);
   clb_stats_clustered_median(t->values.values, t->sizes, t->count, 0.95, &out->median);
   out->stable = out->median.half_width <= config->target_ci;
@@ -269,6 +271,37 @@ static void job_finish(struct clb_measure_job *job, struct job_state *state,
   state->running = 0;
 }
 
+/* The companion's median step time over its first `rounds` timed rounds:
+ * the turns in which a job beside it ran. NaN when there were none. */
+static double companion_median_over(const struct job_state *companion, size_t rounds) {
+  const struct rounds *t = &companion->timed;
+  if (rounds > t->count)
+    rounds = t->count; /* its events failed midway and its rounds started afresh */
+  size_t values = 0;
+  for (size_t r = 0; r < rounds; r++)
+    values += t->sizes[r];
+  struct clb_summary summary;
+  clb_stats_summarize(t->values.values, values, &summary);
+  return values > 0 ? summary.median : NAN;
+}
+
+/* Each job's companion_median_s, from the first companion's rounds. */
+static void note_companion_windows(struct clb_measure_job *jobs, const struct job_state *states,
+                                   size_t count) {
+  size_t companion = count;
+  for (size_t i = 0; i < count && companion == count; i++)
+    if (jobs[i].companion)
+      companion = i;
+  for (size_t i = 0; i < count; i++) {
+    if (jobs[i].companion || !jobs[i].finished || jobs[i].rc != 0)
+      continue;
+    jobs[i].timing.companion_median_s =
+        companion < count && jobs[companion].finished && jobs[companion].rc == 0
+            ? companion_median_over(&states[companion], states[i].companion_rounds)
+            : NAN;
+  }
+}
+
 int clb_measure_interleaved(cl_command_queue queue, const char *device,
                             struct clb_measure_job *jobs, size_t count,
                             const struct clb_measure_config *config, clb_measure_visit_fn visit,
@@ -278,6 +311,10 @@ int clb_measure_interleaved(cl_command_queue queue, const char *device,
   if (!states)
     return clb_failf(err, CLB_E_NOMEM, "out of host memory for %zu timing jobs", count);
   size_t running = 0, others = 0; /* others: running jobs that are not companions */
+  const struct job_state *companion = NULL;
+  for (size_t i = 0; i < count && !companion; i++)
+    if (jobs[i].companion)
+      companion = &states[i];
   for (size_t i = 0; i < count; i++) {
     jobs[i].finished = 0;
     jobs[i].rc = 0;
@@ -306,6 +343,7 @@ int clb_measure_interleaved(cl_command_queue queue, const char *device,
         abandon = jobs[i].rc == CL_OUT_OF_RESOURCES;
       } else if (!jobs[i].companion && job_done(state, config)) {
         job_finish(&jobs[i], state, config);
+        state->companion_rounds = companion ? companion->timed.count : 0;
         running--;
         others--;
       }
@@ -316,6 +354,7 @@ int clb_measure_interleaved(cl_command_queue queue, const char *device,
   for (size_t i = 0; i < count && !abandon; i++)
     if (states[i].running && states[i].timed.count > 0)
       job_finish(&jobs[i], &states[i], config);
+  note_companion_windows(jobs, states, count);
 cleanup:
   for (size_t i = 0; i < count; i++)
     job_state_free(&states[i]);
@@ -343,6 +382,7 @@ int clb_measure_runs(cl_command_queue queue, const char *device, clb_step_fn run
   int rc = 0;
   struct samples device_times = {0}, wall_times = {0};
   memset(out, 0, sizeof *out);
+  out->companion_median_s = NAN;
   if (config->max_runs < 1 || config->min_runs > config->max_runs)
     return clb_failf(err, CLB_E_INVAL, "timing runs: need 1 <= max_runs and min_runs <= max_runs");
   CLB_TRY(run_untimed(queue, device, run, context, 0, config->warmup_runs, NULL, err));

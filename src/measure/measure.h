@@ -45,6 +45,9 @@ struct clb_timing {
   int used_events; /* 1: profiling events; 0: wall-clock fallback */
   size_t kernels_per_step; /* kernel launches of one step, CLBlast's included
                               (counted over the probe step); 0 when not counted */
+  double companion_median_s; /* the companion job's median step time over the turns
+                                this job ran in (clb_measure_interleaved); NaN
+                                without a companion */
   char note[160];  /* why events were not used, when they were not */
 };
 
@@ -85,7 +88,9 @@ typedef void (*clb_measure_visit_fn)(void *context, size_t job, size_t running);
  * units) is within +-target_ci after min_time_s of its own rounds and 8 timed
  * rounds (stable), or when its rounds reach max_time_s or max_reps steps (not
  * stable). A companion job stops with the last other job (it may then lack
- * a marker-free round: wall_step_s NaN). The median is the pooled per-step
+ * a marker-free round: wall_step_s NaN); each other job's
+ * companion_median_s is the companion's median over the turns that job ran
+ * in, so it covers that job's stretch of time, not the whole set's. The median is the pooled per-step
  * median; wall_step_s the median
  * of the marker-free rounds. A job whose step fails stops with its rc; one
  * failing with CL_OUT_OF_RESOURCES (the context is suspect) stops them all,

@@ -52,9 +52,6 @@ struct worker {
   size_t usual_count;
   double *reference_s; /* the reference step's median beside each set so far */
   size_t reference_sets, reference_capacity;
-  /* The set being finished: its reference step over the usual (NaN when
-   * not known). */
-  double host_slowdown;
 };
 
 static void send_log(struct worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -313,7 +310,9 @@ static int configuration_finish(struct worker *w, struct configuration *c,
     row->noise_batches = (double)(c->batch >= n ? 0 : plan->noise_batches);
   }
   row->host_rss_bytes = host_rss_bytes();
-  row->host_slowdown = w->host_slowdown;
+  /* The reference step over the turns this row was timed in: a slow phase
+   * that hit only part of the set shows in the rows timed through it. */
+  row->host_slowdown = w->usual_count > 0 ? timing->companion_median_s / w->usual_s : NAN;
   if (plan->passes <= 1) /* with passes, the combined row says it */
     clb_passes_flag_slow_host(row, plan->passes_rule.drift_limit);
   snprintf(row->status, sizeof row->status, "ok");
@@ -347,10 +346,10 @@ static void on_visit(void *context, size_t job, size_t running) {
     send_active(v->w, v->set->items[job].sequence, running);
 }
 
-/* The reference step's median beside one set: the host's slowdown for the
- * set's rows, and one more time for the pass's line in the history. */
+/* The reference step's median beside one set: one more time for the pass's
+ * line in the history, and what the set as a whole saw. (Each row gets the
+ * median over its own turns: clb_timing.companion_median_s.) */
 static void note_reference(struct worker *w, const struct clb_measure_job *job) {
-  w->host_slowdown = NAN;
   if (job->rc != 0)
     send_log(w, "%s: reference step failed, so this set's rows have no host_slowdown: %s",
              w->dev->name, job->err.message);
@@ -365,13 +364,13 @@ static void note_reference(struct worker *w, const struct clb_measure_job *job) 
   }
   if (w->usual_count == 0)
     return;
-  w->host_slowdown = seconds / w->usual_s;
-  if (clb_passes_host_slow(w->host_slowdown, w->plan->passes_rule.drift_limit))
+  double slowdown = seconds / w->usual_s;
+  if (clb_passes_host_slow(slowdown, w->plan->passes_rule.drift_limit))
     send_log(w,
-             "%s: the host ran %.0f %% slower than usual: the reference step took %.1f us "
-             "against %.1f us (lower quartile of its last %zu in %s); rows measured this "
-             "slow are flagged unstable",
-             w->dev->name, 100.0 * (w->host_slowdown - 1.0), 1e6 * seconds, 1e6 * w->usual_s,
+             "%s: the host ran %.0f %% slower than usual over this set: the reference step "
+             "took %.1f us against %.1f us (lower quartile of its last %zu in %s); rows "
+             "measured this slow are flagged unstable",
+             w->dev->name, 100.0 * (slowdown - 1.0), 1e6 * seconds, 1e6 * w->usual_s,
              w->usual_count, w->speed_path);
 }
 
@@ -752,7 +751,7 @@ static const struct clb_device_info *find_device(const struct clb_device_list *l
 int clb_worker_run(const struct clb_plan *plan, const char *device_index, size_t repeat,
                    size_t pass, int fd) {
   struct worker w = {.plan = plan, .fd = fd, .repeat = repeat, .pass = pass ? pass : 1,
-                     .usual_s = NAN, .host_slowdown = NAN};
+                     .usual_s = NAN};
   struct clb_device_list list = {0};
   struct clb_topology *topology = NULL;
   struct plan_state prepared = {0};
