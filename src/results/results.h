@@ -83,7 +83,7 @@
   X(max_batch_fit, INT, "", "largest B whose buffers the device accepted (--max-batch-probe)") \
   X(tuned, INT, "", "where CLBlast's parameters came from: 0 CLBlast's own, 1 `clbatch tune`, 2 clbatch's CPU starting sets") \
   X(host_warnings, STR, "", "what made this host less trustworthy when the run started (load, governor, VM, busy processes); empty if nothing") \
-  X(host_slowdown, REAL, "", "the reference step's median, timed in turns beside the row, over its usual time on this host, device and driver (the speed history): 1.25 = the host ran 25 % slower than usual; empty without a history") \
+  X(host_slowdown, REAL, "", "the reference step's median over the turns the row was timed in, over its usual time on this host, device and driver (the speed history): 1.25 = the host ran 25 % slower than usual; empty without a history") \
   X(status, STR, "", "ok, skipped, oom, error or timeout")                                  \
   X(message, STR, "", "why a row is not ok, or notes (e.g. timer fallback)")
 
