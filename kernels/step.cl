@@ -66,7 +66,10 @@ __kernel void linreg_loss(__global real *z, __global const real *theta, const ui
 }
 
 /* Softmax cross-entropy: z holds the logits without bias on entry and
- * dZ = dscale * (softmax(z + b) - onehot(label)) on exit. loss[r] = -log p_label. */
+ * dZ = dscale * (softmax(z + b) - onehot(label)) on exit. loss[r] = -log p_label.
+ * One exp per logit: exp(z + b - top) is kept in z until the sum is known
+ * (storage precision; in fp16 that costs p 2^-11 relative, below what dZ
+ * keeps in half anyway). */
 __kernel void softmax_loss(__global real *z, __global const real *theta, const uint bias_offset,
                            __global const int *labels, __global const uint *order,
                            const uint first, const uint rows, const uint classes,
@@ -79,15 +82,17 @@ __kernel void softmax_loss(__global real *z, __global const real *theta, const u
   acc top = LOAD(row, 0) + LOAD(theta, bias_offset);
   for (uint k = 1; k < classes; k++)
     top = fmax(top, LOAD(row, k) + LOAD(theta, bias_offset + k));
+  const acc label_logit = LOAD(row, label) + LOAD(theta, bias_offset + label) - top;
   acc total = 0;
-  for (uint k = 0; k < classes; k++)
-    total += exp(LOAD(row, k) + LOAD(theta, bias_offset + k) - top);
-  const acc log_total = log(total);
-  loss[r] = log_total - (LOAD(row, label) + LOAD(theta, bias_offset + label) - top);
   for (uint k = 0; k < classes; k++) {
-    const acc p = exp(LOAD(row, k) + LOAD(theta, bias_offset + k) - top - log_total);
-    STORE(row, k, dscale * (p - (k == (uint)label ? (acc)1 : (acc)0)));
+    const acc e = exp(LOAD(row, k) + LOAD(theta, bias_offset + k) - top);
+    total += e;
+    STORE(row, k, e);
   }
+  loss[r] = log(total) - label_logit;
+  const acc scale = dscale / total;
+  for (uint k = 0; k < classes; k++)
+    STORE(row, k, scale * LOAD(row, k) - (k == (uint)label ? dscale : (acc)0));
 }
 
 /* Number of rows whose largest logit (plus bias) is the label: run before
