@@ -1802,8 +1802,9 @@ Test(report, no_error_bars_without_intervals_or_with_two_lines_per_device) {
 }
 
 /* Schema 5 rows carry the launch floor: "Every configuration" gives it with
- * its share of the step and the kernel count, the step-time plot a dotted
- * line per device; rows without it (older files) get a dash and no line. */
+ * its share of the step and the kernel count, "Device comparison" the batch
+ * sizes it dominates, the step-time plot a dotted line per device; rows
+ * without it (older files) get a dash and no line. */
 Test(report, launch_floor_in_the_table_and_the_step_plot) {
   require_gnuplot();
   char *dir = clb_test_tmpdir();
@@ -1827,6 +1828,13 @@ Test(report, launch_floor_in_the_table_and_the_step_plot) {
   cr_expect_not_null(strstr(md, "12 µs = 60 % (6 kernels)"), "B = 1: 12 of 20 µs\n%s", md);
   cr_expect_not_null(strstr(md, "12 µs = 30 % (6 kernels)"), "B = 64: 12 of 40 µs\n%s", md);
   cr_expect_not_null(strstr(md, "Launch floor: the step's kernel launches"), "%s", md);
+  /* Device comparison: B = 1 is launch-bound (60 %), B = 64 not (30 %). */
+  cr_expect_not_null(strstr(md, "| launch-bound |"), "%s", md);
+  cr_expect_not_null(strstr(md, "B \xE2\x89\xA4 1 |"), "%s", md);
+  cr_expect_not_null(strstr(md, "Launch-bound: the batch sizes whose launch floor"), "%s", md);
+  char *tex = read_in(out, "report.tex");
+  cr_expect(tex && strstr(tex, "B $\\le$ 1"), "%s", tex ? tex : "(no report.tex)");
+  free(tex);
   char *gp = read_script(out, "step_time_linreg_fp32");
   cr_assert_not_null(gp);
   cr_expect_eq(clb_test_count_of(gp, "using 1:16 with lines lw 1.5 dt 3"), 1,

@@ -50,6 +50,9 @@ static void latex_escaped(struct clb_sbuf *sb, const char *s) {
       } else if (strncmp(s, "\xC2\xB1", 2) == 0) {
         clb_sbuf_puts(sb, "$\\pm$");
         s += 1;
+      } else if (strncmp(s, "\xE2\x89\xA4", 3) == 0) {
+        clb_sbuf_puts(sb, "$\\le$");
+        s += 2;
       } else {
         clb_sbuf_append(sb, s, 1);
       }

@@ -66,8 +66,39 @@ static const char *const COMPARE_HEADERS[] = {"host",
                                               "% peak FLOP/s @ best B",
                                               "device memory @ largest B",
                                               "noise scale",
-                                              "recommended B"};
-static const char COMPARE_ALIGN[] = "lllllrrrrrrr";
+                                              "recommended B",
+                                              "launch-bound"};
+static const char COMPARE_ALIGN[] = "lllllrrrrrrrr";
+
+#define LAUNCH_BOUND_SHARE 0.5
+#define LAUNCH_BOUND_NOTE                                                                          \
+  "Launch-bound: the batch sizes whose launch floor (the step's kernels times the cost of "        \
+  "one launch back to back) is at least half the median step: up to there a step costs "           \
+  "much the same whatever its batch, so the larger batch comes almost free."
+
+/* "B <= 8": the largest measured B whose launch floor is at least half its
+ * step; "none" when no row's is; a dash without floors (before schema 5).
+ * Returns whether the series has floors. */
+static int launch_bound_cell(char *buf, size_t size, const struct clb_report_merged *m,
+                             const struct clb_report_series *s) {
+  double largest = 0;
+  int any = 0;
+  for (size_t k = 0; k < s->count; k++) {
+    const struct clb_row *r = &m->rows[s->first + k];
+    if (!clb_report_row_ok(r) || !isfinite(r->launch_floor_s) || !(r->step_s_median > 0))
+      continue;
+    any = 1;
+    if (r->launch_floor_s >= LAUNCH_BOUND_SHARE * r->step_s_median && r->batch > largest)
+      largest = r->batch;
+  }
+  if (!any)
+    snprintf(buf, size, DASH);
+  else if (largest > 0)
+    snprintf(buf, size, "B \xE2\x89\xA4 %.0f", largest);
+  else
+    snprintf(buf, size, "none");
+  return any;
+}
 
 static const char *const CONFIG_HEADERS[] = {
     "host",          "device",      "model",     "precision",     "data",      "B",
@@ -78,10 +109,11 @@ static const char CONFIG_ALIGN[] = "lllllrlrrrrrrrrrr";
 static void build_compare_table(const struct clb_report_merged *m,
                                 const struct clb_report_series *list, size_t n,
                                 struct clb_report_table *t) {
+  int any_floor = 0;
   for (size_t i = 0; i < n; i++) {
     const struct clb_report_series *s = &list[i];
     const struct clb_row *r0 = &m->rows[s->first];
-    char cells[12][CELL];
+    char cells[13][CELL];
     snprintf(cells[0], CELL, "%s", r0->host);
     clb_report_device_cell(cells[1], CELL, r0);
     snprintf(cells[2], CELL, "%s", r0->model);
@@ -112,8 +144,11 @@ static void build_compare_table(const struct clb_report_merged *m,
       snprintf(cells[11], CELL, "%zu (knee)", s->rec.knee_batch);
     else
       snprintf(cells[11], CELL, DASH);
+    any_floor |= launch_bound_cell(cells[12], CELL, m, s);
     clb_report_table_add(t, cells);
   }
+  if (any_floor)
+    clb_report_table_set_note(t, LAUNCH_BOUND_NOTE);
 }
 
 /* "14.6 µs = 62 % (6 kernels)": the launch floor, its share of the median
@@ -713,7 +748,7 @@ static int build_agreement_tables(const struct clb_report_agreement *a,
 
 static const struct clb_report_table COMPARE = {.title = "Device comparison",
                                                 .label = "tab:clbatch-devices",
-                                                .ncols = 12,
+                                                .ncols = 13,
                                                 .headers = COMPARE_HEADERS,
                                                 .align = COMPARE_ALIGN};
 static const struct clb_report_table SOURCES = {.title = "Sources",
