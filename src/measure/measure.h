@@ -80,22 +80,21 @@ typedef void (*clb_measure_visit_fn)(void *context, size_t job, size_t running);
  *
  * Every job is first warmed up (warmup_steps) and probed once to size its
  * rounds (~10 ms of back-to-back steps, one clFinish each); the probe step's
- * kernel launches are its kernels_per_step. Then the jobs
- * still running take one round each, in order, over and over: three rounds in
- * four bracket every step with profiling events, the fourth runs the steps
- * without markers for the wall clock. A job stops when the 95 % interval of
- * its median step time (clb_stats_clustered_median, rounds as the independent
- * units) is within +-target_ci after min_time_s of its own rounds and 8 timed
- * rounds (stable), or when its rounds reach max_time_s or max_reps steps (not
- * stable). A companion job stops with the last other job (it may then lack
- * a marker-free round: wall_step_s NaN); each other job's
- * companion_median_s is the companion's median over the turns that job ran
- * in, so it covers that job's stretch of time, not the whole set's. The median is the pooled per-step
- * median; wall_step_s the median
- * of the marker-free rounds. A job whose step fails stops with its rc; one
- * failing with CL_OUT_OF_RESOURCES (the context is suspect) stops them all,
- * leaving unfinished ones with finished == 0. Returns 0, or an error of the
- * measurement itself (host memory). */
+ * kernel launches are its kernels_per_step. Then the jobs still running take
+ * one round each, in order, over and over: three rounds in four bracket every
+ * step with profiling events, the fourth runs the steps without markers for
+ * the wall clock. A job stops when the 95 % interval of its median step time
+ * (clb_stats_clustered_median, rounds as the independent units) is within
+ * +-target_ci after min_time_s of its own rounds and 8 timed rounds (stable),
+ * or when its rounds reach max_time_s or max_reps steps (not stable). A
+ * companion job stops with the last other job (it may then lack a marker-free
+ * round: wall_step_s NaN); each other job's companion_median_s is the
+ * companion's median over the turns that job ran in, so it covers that job's
+ * stretch of time, not the whole set's. The median is the pooled per-step
+ * median; wall_step_s the median of the marker-free rounds. A job whose step
+ * fails stops with its rc; one failing with CL_OUT_OF_RESOURCES (the context
+ * is suspect) stops them all, leaving unfinished ones with finished == 0.
+ * Returns 0, or an error of the measurement itself (host memory). */
 int clb_measure_interleaved(cl_command_queue queue, const char *device,
                             struct clb_measure_job *jobs, size_t count,
                             const struct clb_measure_config *config, clb_measure_visit_fn visit,
