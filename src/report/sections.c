@@ -161,7 +161,7 @@ static void launch_floor_cell(char *buf, size_t size, const struct clb_row *r) {
   double share = clb_report_row_ok(r) && r->step_s_median > 0
                      ? 100.0 * r->launch_floor_s / r->step_s_median
                      : NAN;
-  if (share >= 0.5)
+  if (share >= 1)
     snprintf(buf + used, size - used, " = %.0f %%", share);
   else if (share >= 0)
     snprintf(buf + used, size - used, " < 1 %%");
