@@ -19,7 +19,7 @@ flags=(-std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover
 # The parsers and what they reach: util/ and a few pure modules above it.
 sources=(src/util/*.c src/model/dataset.c src/model/shape.c src/results/results.c
   src/results/train_csv.c src/results/study_csv.c src/sweep/plan.c src/measure/measure.c
-  src/measure/stats.c)
+  src/measure/stats.c src/cl/launch_count.c)
 for target in "${targets[@]}"; do
   "$CC_FUZZ" "${flags[@]}" -o "$out/fuzz_$target" "tests/fuzz/fuzz_$target.c" "${sources[@]}" \
     $(pkg-config --libs OpenCL 2>/dev/null || echo -lOpenCL) -lm
