@@ -94,9 +94,13 @@ run_installed() {
   cd "$tmp"
   /usr/bin/clbatch --version
   /usr/bin/clbatch devices
+  # Its own speed history: CI on a developer's machine must not add its
+  # loaded-host lines to the user's (~/.local/state/clbatch).
   /usr/bin/clbatch run --device pocl --model linreg --batch 1,8 --max-time 0.2 \
-    --out "$tmp/tiny.csv" --format csv
+    --speed-history "$tmp/speed-history.csv" --out "$tmp/tiny.csv" --format csv
   check_csv "$tmp/tiny.csv"
+  [ "$(wc -l <"$tmp/speed-history.csv")" -eq 2 ] ||
+    fail "the run did not write its header and one line to $tmp/speed-history.csv"
   cd "$repo"
 }
 
