@@ -124,8 +124,8 @@ Test(plan, config_files_of_earlier_versions_still_read) {
   struct clb_plan plan;
   struct clb_error err = {0};
   clb_plan_defaults(&plan);
-  cr_assert_eq(clb_plan_set(&plan, "config", CLBATCH_SOURCE_DIR "/results/cpu-pocl/default.config",
-                            &err),
+  cr_assert_eq(clb_plan_set(&plan, "config",
+                            CLBATCH_SOURCE_DIR "/tests/fixtures/schema1-default.config", &err),
                0, "%s", err.message);
   cr_expect_eq(plan.shuffle, 1);
   cr_expect_eq(plan.samples, 4096);
@@ -161,8 +161,8 @@ Test(plan, target_cv_is_refused_on_the_command_line_and_ignored_in_old_configs) 
   clb_plan_defaults(&plan);
   cr_expect_neq(clb_plan_set(&plan, "target-cv", "0.05", &err), 0);
   cr_expect(strstr(err.message, "--target-ci") != NULL, "%s", err.message);
-  cr_assert_eq(clb_plan_set(&plan, "config", CLBATCH_SOURCE_DIR "/results/cpu-pocl/default.config",
-                            &err),
+  cr_assert_eq(clb_plan_set(&plan, "config",
+                            CLBATCH_SOURCE_DIR "/tests/fixtures/schema1-default.config", &err),
                0, "%s", err.message);
   cr_expect_eq(plan.measure.target_ci, 0.01);
 }

@@ -7,6 +7,7 @@ set grid xtics ytics mxtics mytics lc rgb '#dddddd' lw 1, lc rgb '#f0f0f0' lw 1
 set border lc rgb '#444444'
 set key outside below left Left reverse maxrows 6 spacing 1.1
 set title 'mlp, fp32, N=4096, D=128, H=256, C=10: time per epoch vs batch size' font ',13'
+set key outside below center vertical Left reverse maxrows 1 maxcols 2 spacing 1.15 samplen 3 width 1 height 1
 set logscale x 2
 set format x '%.0f'
 set xtics 4
@@ -16,7 +17,7 @@ set offsets graph 0.02, graph 0.02, 0, 0
 set logscale y
 set ytics ('1 µs' 1e-6, '10 µs' 1e-5, '100 µs' 1e-4, '1 ms' 1e-3, '10 ms' 1e-2, '100 ms' 0.1, '1 s' 1, '10 s' 10, '100 s' 100, '1000 s' 1000, '10000 s' 1e4)
 set ylabel 'time per epoch = ceil(N/B) x median step'
-plot 'results/cpu-pocl/report/data/mlp_fp32_s1.dat' using 1:5 with linespoints lw 2 pt 7 ps 0.9 lc rgb '#0072B2' title 'pthread-skylake-avx512-AMD EPYC (vm)'
+plot 'results/cpu-pocl/report/data/mlp_fp32_s1.dat' using 1:5 with linespoints lw 2 pt 7 ps 0.9 lc rgb '#0072B2' title 'pthread-skylake-avx512-AMD EPYC (PoCL, vm)'
 set terminal svg size 1100,720 font 'sans,11' background '#ffffff' noenhanced
 set output 'results/cpu-pocl/report/epoch_time_mlp_fp32.svg.tmp'
 replot

@@ -7,6 +7,7 @@ set grid xtics ytics mxtics mytics lc rgb '#dddddd' lw 1, lc rgb '#f0f0f0' lw 1
 set border lc rgb '#444444'
 set key outside below left Left reverse maxrows 6 spacing 1.1
 set title 'softmax, fp32, N=4096, D=128, C=10: samples/s vs batch size' font ',13'
+set key outside below center vertical Left reverse maxrows 1 maxcols 2 spacing 1.15 samplen 3 width 1 height 1
 set logscale x 2
 set format x '%.0f'
 set xtics 4
@@ -16,9 +17,9 @@ set offsets graph 0.02, graph 0.02, 0, 0
 set logscale y
 set format y '%.0s %c'
 set ylabel 'throughput (samples/s)'
-plot 'results/cpu-pocl/report/data/softmax_fp32_s2.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.9 lc rgb '#0072B2' title 'pthread-skylake-avx512-AMD EPYC (vm)', \
+plot 'results/cpu-pocl/report/data/softmax_fp32_s2.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.9 lc rgb '#0072B2' title 'pthread-skylake-avx512-AMD EPYC (PoCL, vm)', \
      'results/cpu-pocl/report/data/softmax_fp32_s2_knee.dat' using 1:2 with points pt 6 ps 3.5 lw 2 lc rgb '#0072B2' notitle, \
-     keyentry with points pt 6 ps 2.5 lw 2 lc rgb '#000000' title 'knee: smallest B reaching 90% of the best samples/s'
+     keyentry with points pt 6 ps 2.5 lw 2 lc rgb '#444444' title 'ring: knee, smallest B at 90% of the best'
 set terminal svg size 1100,720 font 'sans,11' background '#ffffff' noenhanced
 set output 'results/cpu-pocl/report/throughput_softmax_fp32.svg.tmp'
 replot

@@ -7,6 +7,7 @@ set grid xtics ytics mxtics mytics lc rgb '#dddddd' lw 1, lc rgb '#f0f0f0' lw 1
 set border lc rgb '#444444'
 set key outside below left Left reverse maxrows 6 spacing 1.1
 set title 'linreg, fp32, N=4096, D=128, C=1: mini-batch gradient variance vs batch size' font ',13'
+set key outside below center vertical Left reverse maxrows 2 maxcols 2 spacing 1.15 samplen 3 width 1 height 1
 set logscale x 2
 set format x '%.0f'
 set xtics 4
@@ -16,8 +17,10 @@ set offsets graph 0.02, graph 0.02, 0, 0
 set logscale y
 set format y '%g'
 set ylabel 'E|g_B - G|^2 (points: measured with 95% CI, lines: predicted)'
-plot 'results/cpu-pocl/report/data/linreg_fp32_s0.dat' using 1:6:7:8 with yerrorbars pt 7 ps 0.9 lw 1.5 lc rgb '#0072B2' title 'pthread-skylake-avx512-AMD EPYC (vm): measured', \
-     'results/cpu-pocl/report/data/linreg_fp32_s0.dat' using 1:9 with lines lw 2 lc rgb '#0072B2' title 'pthread-skylake-avx512-AMD EPYC (vm): predicted sigma2/B (N-B)/(N-1)'
+plot 'results/cpu-pocl/report/data/linreg_fp32_s0.dat' using ($1*1.0000):6:7:8 with yerrorbars pt 7 ps 0.9 lw 1.5 lc rgb '#0072B2' title 'pthread-skylake-avx512-AMD EPYC (PoCL, vm)', \
+     'results/cpu-pocl/report/data/linreg_fp32_s0.dat' using 1:9 with lines lw 1.5 lc rgb '#0072B2' notitle, \
+     keyentry with yerrorbars pt 7 ps 0.9 lw 1.5 lc rgb '#444444' title 'measured, 95% CI; devices side by side', \
+     keyentry with lines lw 2 lc rgb '#444444' title 'predicted sigma2/B (N-B)/(N-1)'
 set terminal svg size 1100,720 font 'sans,11' background '#ffffff' noenhanced
 set output 'results/cpu-pocl/report/variance_linreg_fp32.svg.tmp'
 replot
