@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cl/context.h"
 #include "cl/platform.h"
@@ -355,6 +356,7 @@ struct job_context {
   int iterations;
   size_t fail_at; /* its step fails from this call on (0: never) */
   size_t calls;
+  int slow_probe; /* its second call (the probe after one warm-up step) sleeps 20 ms */
 };
 
 static char job_order[MAX_CALLS];
@@ -366,6 +368,8 @@ static int job_step(void *context, size_t index, cl_event *first, cl_event *last
   if (job_calls < MAX_CALLS)
     job_order[job_calls++] = job->tag;
   job->calls++;
+  if (job->slow_probe && job->calls == 2)
+    usleep(20000); /* rounds of one step, on any device */
   if (job->fail_at && job->calls >= job->fail_at)
     return clb_failf(err, CLB_E_NUMERIC, "job %c failed on purpose", job->tag);
   fx.heavy_below = SIZE_MAX;
@@ -393,9 +397,9 @@ Test(measure, interleaved_jobs_take_turns_and_keep_their_own_samples) {
   if (!fx.dev)
     return;
   job_calls = 0;
-  struct job_context a = {'a', 10 * NORMAL_ITERATIONS, 0, 0};
-  struct job_context b = {'b', 40 * NORMAL_ITERATIONS, 0, 0};
-  struct job_context c = {'c', NORMAL_ITERATIONS, 8, 0};
+  struct job_context a = {'a', 10 * NORMAL_ITERATIONS, 0, 0, 0};
+  struct job_context b = {'b', 40 * NORMAL_ITERATIONS, 0, 0, 0};
+  struct job_context c = {'c', NORMAL_ITERATIONS, 8, 0, 0};
   struct clb_measure_job jobs[3] = {
       {.step = job_step, .context = &a},
       {.step = job_step, .context = &b},
@@ -453,8 +457,8 @@ Test(measure, a_companion_runs_exactly_as_long_as_the_others) {
   if (!fx.dev)
     return;
   job_calls = 0;
-  struct job_context heavy = {'h', 40 * NORMAL_ITERATIONS, 0, 0};
-  struct job_context cheap = {'k', NORMAL_ITERATIONS, 0, 0};
+  struct job_context heavy = {'h', 40 * NORMAL_ITERATIONS, 0, 0, 0};
+  struct job_context cheap = {'k', NORMAL_ITERATIONS, 0, 0, 0};
   struct clb_measure_job jobs[2] = {
       {.step = job_step, .context = &heavy},
       {.step = job_step, .context = &cheap, .companion = 1},
@@ -499,9 +503,12 @@ Test(measure, a_companion_median_covers_each_jobs_own_turns) {
   if (!fx.dev)
     return;
   job_calls = 0;
-  struct job_context early = {'e', NORMAL_ITERATIONS, 0, 0};
-  struct job_context late = {'l', 16 * NORMAL_ITERATIONS, 0, 0};
-  struct job_context reference = {'k', NORMAL_ITERATIONS, 0, 0};
+  /* The late job's probe takes 20 ms, so its rounds are one step each and
+   * it needs max_reps turns, however fast the device; the early job's
+   * rounds of about 10 ms of steps reach max_reps in a turn or two. */
+  struct job_context early = {'e', NORMAL_ITERATIONS, 0, 0, 0};
+  struct job_context late = {'l', NORMAL_ITERATIONS, 0, 0, 1};
+  struct job_context reference = {'k', NORMAL_ITERATIONS, 0, 0, 0};
   struct clb_measure_job jobs[3] = {
       {.step = job_step, .context = &early},
       {.step = job_step, .context = &late},
@@ -512,8 +519,8 @@ Test(measure, a_companion_median_covers_each_jobs_own_turns) {
   config.warmup_steps = 1;
   config.min_time_s = 0.0;
   config.max_time_s = 30.0;
-  config.max_reps = 40;
-  config.target_ci = -1.0; /* max_reps stops both: the cheap one rounds earlier */
+  config.max_reps = 12;
+  config.target_ci = -1.0; /* max_reps stops both */
   struct clb_error err = {0};
   cr_assert_eq(clb_measure_interleaved(fx.cl.queue, fx.dev->name, jobs, 3, &config,
                                        slow_after_the_first_job, &reference, &err),
@@ -527,7 +534,9 @@ Test(measure, a_companion_median_covers_each_jobs_own_turns) {
             "before the slow phase the reference costs what the equally cheap job does: "
             "%g against %g",
             fast, cheap_job);
-  cr_expect_gt(slow / fast, 2.0, "the late job's turns were mostly 4x slower: %g against %g",
+  /* Mostly 4x slower; a window over the whole set would read the same for
+   * both (1.0). 1.5 leaves room for a shared host's noise on the fast one. */
+  cr_expect_gt(slow / fast, 1.5, "the late job's turns were mostly 4x slower: %g against %g",
                slow, fast);
 }
 
