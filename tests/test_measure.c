@@ -536,8 +536,8 @@ Test(measure, a_companion_median_covers_each_jobs_own_turns) {
             fast, cheap_job);
   /* Mostly 4x slower; a window over the whole set would read the same for
    * both (1.0). 1.5 leaves room for a shared host's noise on the fast one. */
-  cr_expect_gt(slow / fast, 1.5, "the late job's turns were mostly 4x slower: %g against %g",
-               slow, fast);
+  cr_expect_gt(slow / fast, 1.5, "the late job's turns were mostly 4x slower: %g against %g", slow,
+               fast);
 }
 
 /* A generous target is reached after the minimum rounds, and says so. */
