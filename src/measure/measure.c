@@ -285,13 +285,10 @@ static double companion_median_over(const struct job_state *companion, size_t ro
   return values > 0 ? summary.median : NAN;
 }
 
-/* Each job's companion_median_s, from the first companion's rounds. */
+/* Each job's companion_median_s, from the rounds of the companion at index
+ * `companion` (count: none). */
 static void note_companion_windows(struct clb_measure_job *jobs, const struct job_state *states,
-                                   size_t count) {
-  size_t companion = count;
-  for (size_t i = 0; i < count && companion == count; i++)
-    if (jobs[i].companion)
-      companion = i;
+                                   size_t count, size_t companion) {
   for (size_t i = 0; i < count; i++) {
     if (jobs[i].companion || !jobs[i].finished || jobs[i].rc != 0)
       continue;
@@ -311,10 +308,10 @@ int clb_measure_interleaved(cl_command_queue queue, const char *device,
   if (!states)
     return clb_failf(err, CLB_E_NOMEM, "out of host memory for %zu timing jobs", count);
   size_t running = 0, others = 0; /* others: running jobs that are not companions */
-  const struct job_state *companion = NULL;
-  for (size_t i = 0; i < count && !companion; i++)
+  size_t companion = count;       /* the first companion, whose rounds give companion_median_s */
+  for (size_t i = 0; i < count && companion == count; i++)
     if (jobs[i].companion)
-      companion = &states[i];
+      companion = i;
   for (size_t i = 0; i < count; i++) {
     jobs[i].finished = 0;
     jobs[i].rc = 0;
@@ -343,7 +340,7 @@ int clb_measure_interleaved(cl_command_queue queue, const char *device,
         abandon = jobs[i].rc == CL_OUT_OF_RESOURCES;
       } else if (!jobs[i].companion && job_done(state, config)) {
         job_finish(&jobs[i], state, config);
-        state->companion_rounds = companion ? companion->timed.count : 0;
+        state->companion_rounds = companion < count ? states[companion].timed.count : 0;
         running--;
         others--;
       }
@@ -354,7 +351,7 @@ int clb_measure_interleaved(cl_command_queue queue, const char *device,
   for (size_t i = 0; i < count && !abandon; i++)
     if (states[i].running && states[i].timed.count > 0)
       job_finish(&jobs[i], &states[i], config);
-  note_companion_windows(jobs, states, count);
+  note_companion_windows(jobs, states, count, companion);
 cleanup:
   for (size_t i = 0; i < count; i++)
     job_state_free(&states[i]);
