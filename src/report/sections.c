@@ -76,6 +76,11 @@ static const char COMPARE_ALIGN[] = "lllllrrrrrrrr";
   "one launch back to back) is at least half the median step: up to there a step costs "           \
   "much the same whatever its batch, so the larger batch comes almost free."
 
+/* The launch floor over the median step of an ok row; NaN without either. */
+static double launch_floor_share(const struct clb_row *r) {
+  return clb_report_row_ok(r) && r->step_s_median > 0 ? r->launch_floor_s / r->step_s_median : NAN;
+}
+
 /* "B <= 8": the largest measured B whose launch floor is at least half its
  * step; "none" when no row's is; a dash without floors (before schema 5).
  * Returns whether the series has floors. */
@@ -85,10 +90,11 @@ static int launch_bound_cell(char *buf, size_t size, const struct clb_report_mer
   int any = 0;
   for (size_t k = 0; k < s->count; k++) {
     const struct clb_row *r = &m->rows[s->first + k];
-    if (!clb_report_row_ok(r) || !isfinite(r->launch_floor_s) || !(r->step_s_median > 0))
+    double share = launch_floor_share(r);
+    if (!isfinite(share))
       continue;
     any = 1;
-    if (r->launch_floor_s >= LAUNCH_BOUND_SHARE * r->step_s_median && r->batch > largest)
+    if (share >= LAUNCH_BOUND_SHARE && r->batch > largest)
       largest = r->batch;
   }
   if (!any)
@@ -158,9 +164,7 @@ static void launch_floor_cell(char *buf, size_t size, const struct clb_row *r) {
   if (!isfinite(r->launch_floor_s) || !isfinite(r->kernels_per_step))
     return;
   size_t used = strlen(buf);
-  double share = clb_report_row_ok(r) && r->step_s_median > 0
-                     ? 100.0 * r->launch_floor_s / r->step_s_median
-                     : NAN;
+  double share = 100.0 * launch_floor_share(r);
   if (share >= 1)
     snprintf(buf + used, size - used, " = %.0f %%", share);
   else if (share >= 0)
