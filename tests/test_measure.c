@@ -249,18 +249,27 @@ Test(measure, one_command_step_may_return_one_event_twice) {
                 asked);
 }
 
+/* Defaults with only the budget stopping a job: no minimum time, and a
+ * target interval (< 0) that is never reached. */
+static struct clb_measure_config budget_only(size_t warmup_steps, double max_time_s,
+                                             size_t max_reps) {
+  struct clb_measure_config config;
+  clb_measure_defaults(&config);
+  config.warmup_steps = warmup_steps;
+  config.min_time_s = 0.0;
+  config.max_time_s = max_time_s;
+  config.max_reps = max_reps;
+  config.target_ci = -1.0;
+  return config;
+}
+
 Test(measure, steps_honour_max_reps_and_time_every_step_after_warmup_and_probe) {
   if (!fx.dev)
     return;
   fx.heavy_below = 3; /* the warm-up and the probe */
   fx.heavy_iterations = 200 * NORMAL_ITERATIONS;
-  struct clb_measure_config config;
-  clb_measure_defaults(&config);
-  config.warmup_steps = 2;
-  config.min_time_s = 0.0;
-  config.max_time_s = 30.0;
-  config.max_reps = 12;
-  config.target_ci = -1.0; /* never satisfied: only max_reps stops it */
+  /* The interval's target is never satisfied: only max_reps stops it. */
+  struct clb_measure_config config = budget_only(2, 30.0, 12);
   struct clb_timing timing;
   struct clb_error err = {0};
   cr_assert_eq(clb_measure_steps(fx.cl.queue, fx.dev->name, step, &fx, &config, &timing, &err),
@@ -283,13 +292,7 @@ Test(measure, steps_honour_max_reps_and_time_every_step_after_warmup_and_probe) 
 Test(measure, steps_honour_max_time) {
   if (!fx.dev)
     return;
-  struct clb_measure_config config;
-  clb_measure_defaults(&config);
-  config.warmup_steps = 1;
-  config.min_time_s = 0.0;
-  config.max_time_s = 0.1;
-  config.max_reps = 100000000;
-  config.target_ci = -1.0;
+  struct clb_measure_config config = budget_only(1, 0.1, 100000000);
   struct clb_timing timing;
   struct clb_error err = {0};
   double start = clb_now();
@@ -405,13 +408,7 @@ Test(measure, interleaved_jobs_take_turns_and_keep_their_own_samples) {
       {.step = job_step, .context = &b},
       {.step = job_step, .context = &c},
   };
-  struct clb_measure_config config;
-  clb_measure_defaults(&config);
-  config.warmup_steps = 1;
-  config.min_time_s = 0.0;
-  config.max_time_s = 0.15;
-  config.max_reps = 400;
-  config.target_ci = -1.0; /* only the budget stops a job */
+  struct clb_measure_config config = budget_only(1, 0.15, 400);
   struct visits visits = {0};
   struct clb_error err = {0};
   cr_assert_eq(clb_measure_interleaved(fx.cl.queue, fx.dev->name, jobs, 3, &config, count_visit,
@@ -463,13 +460,8 @@ Test(measure, a_companion_runs_exactly_as_long_as_the_others) {
       {.step = job_step, .context = &heavy},
       {.step = job_step, .context = &cheap, .companion = 1},
   };
-  struct clb_measure_config config;
-  clb_measure_defaults(&config);
-  config.warmup_steps = 1;
-  config.min_time_s = 0.0;
-  config.max_time_s = 30.0;
-  config.max_reps = 20;
-  config.target_ci = -1.0; /* only max_reps stops the heavy job */
+  /* Only max_reps stops the heavy job. */
+  struct clb_measure_config config = budget_only(1, 30.0, 20);
   struct clb_error err = {0};
   cr_assert_eq(clb_measure_interleaved(fx.cl.queue, fx.dev->name, jobs, 2, &config, NULL, NULL,
                                        &err),
@@ -514,13 +506,7 @@ Test(measure, a_companion_median_covers_each_jobs_own_turns) {
       {.step = job_step, .context = &late},
       {.step = job_step, .context = &reference, .companion = 1},
   };
-  struct clb_measure_config config;
-  clb_measure_defaults(&config);
-  config.warmup_steps = 1;
-  config.min_time_s = 0.0;
-  config.max_time_s = 30.0;
-  config.max_reps = 12;
-  config.target_ci = -1.0; /* max_reps stops both */
+  struct clb_measure_config config = budget_only(1, 30.0, 12); /* max_reps stops both */
   struct clb_error err = {0};
   cr_assert_eq(clb_measure_interleaved(fx.cl.queue, fx.dev->name, jobs, 3, &config,
                                        slow_after_the_first_job, &reference, &err),
