@@ -1,5 +1,6 @@
 #include "blas/peak.h"
 
+#include <math.h>
 #include <stdio.h>
 
 #include "cl/kernels.h"
@@ -158,7 +159,8 @@ int clb_peak_flops(const struct clb_cl *cl, enum clb_precision precision, double
 /* Launch cost is host time by definition, so both figures come from the host
  * clock: the median of isolated launches (robust to the scheduler's outliers)
  * and the mean over a full queue. */
-int clb_peak_launch(const struct clb_cl *cl, struct clb_launch_cost *out, struct clb_error *err) {
+static int measure_launch(const struct clb_cl *cl, int isolated, struct clb_launch_cost *out,
+                          struct clb_error *err) {
   int rc = 0;
   cl_int status = CL_SUCCESS;
   cl_program program = NULL;
@@ -176,8 +178,11 @@ int clb_peak_launch(const struct clb_cl *cl, struct clb_launch_cost *out, struct
   const struct clb_measure_runs_config sync = {LAUNCH_WARMUP_RUNS, LAUNCH_SYNC_RUNS,
                                                LAUNCH_SYNC_RUNS, 0.0, 1};
   struct clb_timing timing;
-  CLB_TRY(clb_measure_runs(cl->queue, name, launch_step, &l, &sync, &timing, err));
-  out->sync_s = timing.device.median;
+  out->sync_s = NAN;
+  if (isolated) {
+    CLB_TRY(clb_measure_runs(cl->queue, name, launch_step, &l, &sync, &timing, err));
+    out->sync_s = timing.device.median;
+  }
   CLB_TRY(clb_measure_queued(cl->queue, name, launch_step, &l, LAUNCH_QUEUED_RUNS,
                              &out->queued_s, err));
 cleanup:
@@ -187,5 +192,16 @@ cleanup:
     clReleaseKernel(kernel);
   if (program)
     clReleaseProgram(program);
+  return rc;
+}
+
+int clb_peak_launch(const struct clb_cl *cl, struct clb_launch_cost *out, struct clb_error *err) {
+  return measure_launch(cl, 1, out, err);
+}
+
+int clb_peak_launch_queued(const struct clb_cl *cl, double *queued_s, struct clb_error *err) {
+  struct clb_launch_cost cost;
+  int rc = measure_launch(cl, 0, &cost, err);
+  *queued_s = rc == 0 ? cost.queued_s : NAN;
   return rc;
 }

@@ -27,4 +27,8 @@ struct clb_launch_cost {
 
 int clb_peak_launch(const struct clb_cl *cl, struct clb_launch_cost *out, struct clb_error *err);
 
+/* queued_s alone (a step's launch floor, once per worker process): the
+ * isolated launches are not timed. */
+int clb_peak_launch_queued(const struct clb_cl *cl, double *queued_s, struct clb_error *err);
+
 #endif

@@ -41,7 +41,7 @@ struct worker {
   char **done_keys;
   size_t done_count;
   double peak_bandwidth;
-  double launch_s; /* one kernel launch back to back (clb_peak_launch's queued_s) */
+  double launch_s; /* one kernel launch back to back (clb_peak_launch_queued) */
   /* The reference step timed beside each set (reference_step.h) and the
    * usual time it is compared with: NULL with --speed-history none or when
    * it could not be set up; usual_s NaN without a history. */
@@ -782,13 +782,8 @@ int clb_worker_run(const struct clb_plan *plan, const char *device_index, size_t
     send_log(&w, "peak bandwidth not measured: %s", err.message);
     w.peak_bandwidth = NAN;
   }
-  struct clb_launch_cost launch;
-  if (clb_peak_launch(&w.cl, &launch, &err) == 0) {
-    w.launch_s = launch.queued_s;
-  } else {
+  if (clb_peak_launch_queued(&w.cl, &w.launch_s, &err) != 0)
     send_log(&w, "cost of a kernel launch not measured: %s", err.message);
-    w.launch_s = NAN;
-  }
   load_done_keys(&w);
   prepare_reference(&w);
   worker_rc = prepare_plan(&w, &prepared);
