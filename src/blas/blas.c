@@ -91,33 +91,48 @@ cleanup:
   return rc;
 }
 
-/* y = alpha op(A) x + beta y with strided x and y (elements apart). */
+/* y = alpha op(A) x + beta y with strided x and y (elements apart), A an
+ * m x n row-major matrix.
+ *
+ * CLBlast decides whether its fast GEMV kernels may run from the m and n it
+ * is given, but for a transposed matrix the kernel needs that of the other
+ * dimension (CLBlast 1.5.3, src/routines/level2/xgemv.cpp): an XgemvFast set
+ * with WPT2 > 1 then runs n / WPT2 work-items in larger work-groups, and on
+ * PoCL it wrote past y and corrupted the heap. So y = A^T x goes in as
+ * y = A x of the same memory read column-major, untransposed, where
+ * CLBlast's check is the kernel's own. */
 static int gemv_strided(struct clb_blas *blas, int trans_a, size_t m, size_t n, double alpha,
                         cl_mem a, size_t a_offset, size_t lda, cl_mem x, size_t x_offset,
                         size_t x_inc, double beta, cl_mem y, size_t y_offset, size_t y_inc,
                         cl_event *event, struct clb_error *err) {
   CLBlastStatusCode status;
-  const CLBlastLayout row = CLBlastLayoutRowMajor;
+  const CLBlastLayout row = trans_a ? CLBlastLayoutColMajor : CLBlastLayoutRowMajor;
+  const CLBlastTranspose no = CLBlastTransposeNo;
+  const size_t rows = m, cols = n;
+  if (trans_a) {
+    m = cols;
+    n = rows;
+  }
   const char *name;
   switch (blas->precision) {
   case CLB_FP64:
     name = "CLBlastDgemv";
-    status = CLBlastDgemv(row, transpose(trans_a), m, n, alpha, a, a_offset, lda, x, x_offset,
-                          x_inc, beta, y, y_offset, y_inc, &blas->queue, event);
+    status = CLBlastDgemv(row, no, m, n, alpha, a, a_offset, lda, x, x_offset, x_inc, beta, y,
+                          y_offset, y_inc, &blas->queue, event);
     break;
   case CLB_FP16:
     name = "CLBlastHgemv";
-    status = CLBlastHgemv(row, transpose(trans_a), m, n, half_of(alpha), a, a_offset, lda, x,
-                          x_offset, x_inc, half_of(beta), y, y_offset, y_inc, &blas->queue,
-                          event);
+    status = CLBlastHgemv(row, no, m, n, half_of(alpha), a, a_offset, lda, x, x_offset, x_inc,
+                          half_of(beta), y, y_offset, y_inc, &blas->queue, event);
     break;
   default:
     name = "CLBlastSgemv";
-    status = CLBlastSgemv(row, transpose(trans_a), m, n, (float)alpha, a, a_offset, lda, x,
-                          x_offset, x_inc, (float)beta, y, y_offset, y_inc, &blas->queue, event);
+    status = CLBlastSgemv(row, no, m, n, (float)alpha, a, a_offset, lda, x, x_offset, x_inc,
+                          (float)beta, y, y_offset, y_inc, &blas->queue, event);
   }
   if (status != CLBlastSuccess)
-    return clb_fail(err, status, name, blas->device_name, "m=%zu n=%zu", m, n);
+    return clb_fail(err, status, name, blas->device_name, "m=%zu n=%zu%s", rows, cols,
+                    trans_a ? ", transposed" : "");
   return 0;
 }
 

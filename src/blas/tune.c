@@ -12,6 +12,7 @@ void clb_tune_defaults(struct clb_tune_options *options) {
   options->m = 256;
   options->n = 64;
   options->k = 256;
+  options->gemv_rows = 4096;
   options->max_configs = 200;
   options->seed = 42;
   options->budget_s = 480.0;

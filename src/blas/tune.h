@@ -10,8 +10,11 @@
  * kernel is stored in a plain text file that clb_tune_apply reads back.
  *
  * Kernels: "Xgemm" (the indirect GEMM with pad/transpose kernels around it),
- * "XgemmDirect" (one kernel) and "GemmRoutine" (XGEMM_MIN_INDIRECT_SIZE: a GEMM
- * with m*n*k < XGEMM_MIN_INDIRECT_SIZE^3 takes the direct path).
+ * "XgemmDirect" (one kernel), "GemmRoutine" (XGEMM_MIN_INDIRECT_SIZE: a GEMM
+ * with m*n*k < XGEMM_MIN_INDIRECT_SIZE^3 takes the direct path), and the two
+ * GEMV kernels a step runs on a batch: "XgemvFastRot" (y = X w with X
+ * row-major, linreg's forward pass) and "XgemvFast" (y = X^T r, its
+ * backward pass), each timed on a gemv_rows x k matrix.
  *
  * CLBlast cannot hand its default parameters back (RetrieveParameters exists
  * only in the C++ API), and an override cannot be undone within a process.
@@ -38,13 +41,15 @@
 
 struct clb_tune_options {
   size_t m, n, k;     /* representative GEMM: C(m x n) = A(m x k) B(k x n), row-major */
+  size_t gemv_rows;   /* the GEMVs' matrix: gemv_rows (batch rows) x k (features) */
   size_t max_configs; /* configurations timed per kernel, CLBlast's defaults included */
   uint64_t seed;      /* of the random operands */
   double budget_s;    /* no configuration starts after this long (per device and precision) */
   int dry_run;        /* list the spaces and the seeds only: no compiling, timing or writing */
 };
 
-/* m=256 (batch rows), n=64, k=256, max_configs=200, seed=42, budget_s=480, no dry run. */
+/* m=256 (batch rows), n=64, k=256, gemv_rows=4096, max_configs=200, seed=42,
+ * budget_s=480, no dry run. */
 void clb_tune_defaults(struct clb_tune_options *options);
 
 /* The file where tuned parameters live: $CLBATCH_TUNE_FILE if set, else
@@ -72,7 +77,7 @@ enum clb_params_source {
 int clb_tune_apply(const struct clb_device_info *dev, enum clb_precision precision,
                    enum clb_params_source *source, struct clb_error *err);
 
-#define CLB_TUNE_KERNELS 3 /* Xgemm, XgemmDirect, GemmRoutine */
+#define CLB_TUNE_KERNELS 5 /* Xgemm, XgemmDirect, GemmRoutine, XgemvFastRot, XgemvFast */
 /* The crossover between the direct and the indirect GEMM is CLBlast's
  * "kernel" GemmRoutine with this one parameter. */
 #define CLB_TUNE_ROUTINE_KERNEL "GemmRoutine"
@@ -81,7 +86,7 @@ int clb_tune_apply(const struct clb_device_info *dev, enum clb_precision precisi
 
 /* What one kernel's search found. */
 struct clb_tune_kernel_result {
-  const char *kernel;    /* "Xgemm", "XgemmDirect" or "GemmRoutine" */
+  const char *kernel;    /* "Xgemm", "XgemmDirect", "GemmRoutine", "XgemvFastRot", "XgemvFast" */
   size_t legal;          /* legal configurations in the space (after device limits) */
   size_t tried;          /* configurations timed, CLBlast's defaults included */
   size_t skipped;        /* of those, ones that failed to build, run or verify */

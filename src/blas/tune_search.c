@@ -1,7 +1,9 @@
 /* clb_tune_search: CLBlast's defaults first, then per kernel a walk from
  * known-good sets (tune_local.h), each configuration overridden, verified
  * and timed, within one budget per device and precision; the best per
- * kernel and the direct/indirect crossover go to tuned.conf. */
+ * kernel and the direct/indirect crossover go to tuned.conf. The GEMM
+ * kernels come first, then the two GEMV kernels with a share of the budget
+ * of their own. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +41,11 @@ struct search {
   char device_id[32];  /* "P:D", for the child processes */
   size_t side_by_side; /* compiles run at once ahead of timing; 0: none */
   double child_s;      /* what one child timing the defaults took (cached where PoCL) */
+  double gemv_child_s; /* the same for the GEMV */
 };
+
+/* Where each kernel's result goes in clb_tune_report.kernels. */
+enum { AT_XGEMM, AT_DIRECT, AT_ROUTINE, AT_GEMV_ROT, AT_GEMV };
 
 /* The best few configurations of each kernel, by their one timing during
  * the search. A single timing on a busy host can be far off (the same
@@ -49,6 +55,10 @@ struct search {
 #define CONFIRM_ROUNDS 3
 /* At most this share of the budget goes to that final timing. */
 #define FINAL_SHARE 0.4
+/* The GEMV kernels' share of what is left after the defaults: their spaces
+ * are small (tens of legal sets) and their program compiles in a second or
+ * two, where one GEMM configuration can take a minute. */
+#define GEMV_SHARE 0.25
 
 struct finalist {
   struct clb_tune_point point;
@@ -85,6 +95,15 @@ struct gemm_shape {
 
 static struct gemm_shape representative(const struct search *s) {
   return (struct gemm_shape){s->options->m, s->options->n, s->options->k};
+}
+
+/* The GEMVs of a step as GEMMs with one output column or row (blas.c runs
+ * those as GEMV): XgemvFastRot computes y = X w with X rows x k row-major,
+ * C(rows x 1) = X(rows x k) w(k x 1); XgemvFast computes y = X^T r,
+ * C(1 x k) = r(1 x rows) X(rows x k). */
+static struct gemm_shape gemv_shape(const struct search *s, int rotated, size_t rows) {
+  return rotated ? (struct gemm_shape){rows, 1, s->options->k}
+                 : (struct gemm_shape){1, s->options->k, rows};
 }
 
 static void job_init(const struct search *s, struct gemm_shape shape, size_t crossover,
@@ -157,7 +176,8 @@ static const struct clb_tune_space *starting_values(const struct search *s,
 struct kernel_search {
   const struct search *s;
   const char *kernel;
-  size_t crossover; /* forces the path that runs the kernel */
+  struct gemm_shape shape; /* what each configuration is timed on */
+  size_t crossover;        /* forces the path that runs the kernel */
   double deadline;  /* clb_now() seconds: no configuration starts after it */
   struct clb_tune_kernel_result *r;
   struct finalists *finalists;
@@ -198,7 +218,7 @@ static int measure_config(void *context, const struct clb_tune_point *point,
   const double began = clb_now();
   struct clb_tune_kernel_result *r = k->r;
   char why[512];
-  int rc = measure_in_child(s, representative(s), k->crossover, point, score, why, sizeof why, err);
+  int rc = measure_in_child(s, k->shape, k->crossover, point, score, why, sizeof why, err);
   if (rc != 0)
     return rc;
   r->tried++;
@@ -238,7 +258,7 @@ static int compile_ahead(void *context, const struct clb_tune_point *points, siz
   const double began = clb_now();
   int rc = 0;
   for (; started < count && started < 16; started++) {
-    job_init(s, representative(s), k->crossover, &points[started], &jobs[started]);
+    job_init(s, k->shape, k->crossover, &points[started], &jobs[started]);
     jobs[started].compile_only = 1;
     rc = clb_tune_child_start(&jobs[started], &children[started], err);
     if (rc != 0)
@@ -274,12 +294,13 @@ static size_t kernel_seeds(const struct search *s, const struct clb_tune_space *
 }
 
 /* Tunes one kernel until `deadline`: `spaces` are its parameter spaces,
- * `crossover` forces the path that runs it, r->default_gflops is already
- * measured. */
+ * each configuration is timed on `shape`, `crossover` forces the GEMM path
+ * that runs it, r->default_gflops is already measured. */
 static int tune_kernel(const struct search *s, const struct clb_tune_space *const *spaces,
-                       size_t space_count, size_t crossover, double deadline,
-                       const struct clb_tune_limits *lim, struct clb_tune_kernel_result *r,
-                       struct finalists *finalists, struct clb_error *err) {
+                       size_t space_count, struct gemm_shape shape, size_t crossover,
+                       double deadline, const struct clb_tune_limits *lim,
+                       struct clb_tune_kernel_result *r, struct finalists *finalists,
+                       struct clb_error *err) {
   int rc = 0;
   struct clb_tune_candidates list = {0};
   struct clb_tune_point seeds[32];
@@ -309,7 +330,7 @@ static int tune_kernel(const struct search *s, const struct clb_tune_space *cons
             precision, kernel, s->device, list.count,
             with_start_set ? "clbatch's CPU starting set first, " : "", most,
             deadline > started ? deadline - started : 0.0);
-  struct kernel_search k = {s, kernel, crossover, deadline, r, finalists};
+  struct kernel_search k = {s, kernel, shape, crossover, deadline, r, finalists};
   const struct clb_tune_walk_callbacks callbacks = {measure_config, kernel_should_stop,
                                                     compile_ahead, s->side_by_side, &k};
   struct clb_tune_walk_result walk;
@@ -332,8 +353,9 @@ cleanup:
 static int measure_defaults(const struct search *s, struct clb_tune_report *out,
                             struct clb_error *err) {
   int rc = 0;
-  struct clb_tune_kernel_result *indirect = &out->kernels[0], *direct = &out->kernels[1],
-                                *routine = &out->kernels[2];
+  struct clb_tune_kernel_result *indirect = &out->kernels[AT_XGEMM],
+                                *direct = &out->kernels[AT_DIRECT],
+                                *routine = &out->kernels[AT_ROUTINE];
   const size_t crossovers[3] = {CLB_TUNE_CROSSOVER_CLBLAST, FORCE_INDIRECT, FORCE_DIRECT};
   double *results[3] = {&routine->default_gflops, &indirect->default_gflops,
                         &direct->default_gflops};
@@ -348,13 +370,27 @@ static int measure_defaults(const struct search *s, struct clb_tune_report *out,
       goto cleanup;
     }
   }
+  for (int rotated = 1; rotated >= 0; rotated--) {
+    struct clb_tune_kernel_result *r = &out->kernels[rotated ? AT_GEMV_ROT : AT_GEMV];
+    char why[512];
+    CLB_TRY(measure_in_child(s, gemv_shape(s, rotated, s->options->gemv_rows),
+                             CLB_TUNE_CROSSOVER_CLBLAST, NULL, &r->default_gflops, why, sizeof why,
+                             err));
+    if (r->default_gflops <= 0.0) {
+      rc = clb_failf(err, CLB_E_CHILD, "the GEMV on CLBlast's own parameters (%s) failed on %s: %s",
+                     r->kernel, s->device, why);
+      goto cleanup;
+    }
+  }
   if (s->progress)
     fprintf(s->progress,
             "%s on %s, m=%zu n=%zu k=%zu, CLBlast's defaults: %.2f GFLOP/s as chosen, "
-            "%.2f indirect (Xgemm), %.2f direct (XgemmDirect)\n",
+            "%.2f indirect (Xgemm), %.2f direct (XgemmDirect); GEMV %zu x %zu: %.2f y = X w "
+            "(XgemvFastRot), %.2f y = X^T r (XgemvFast)\n",
             clb_precision_name(s->precision), s->device, s->options->m, s->options->n,
             s->options->k, routine->default_gflops, indirect->default_gflops,
-            direct->default_gflops);
+            direct->default_gflops, s->options->gemv_rows, s->options->k,
+            out->kernels[AT_GEMV_ROT].default_gflops, out->kernels[AT_GEMV].default_gflops);
 cleanup:
   return rc;
 }
@@ -474,7 +510,7 @@ static int confirm_finalists(const struct search *s, const struct finalists *fin
   for (size_t i = 0; i < count; i++)
     if (s->progress)
       report_contender(s, &list[i], guards);
-  out->kernels[2].default_gflops = list[0].median;
+  out->kernels[AT_ROUTINE].default_gflops = list[0].median;
   for (int kernel = 0; kernel < 2; kernel++) {
     struct clb_tune_kernel_result *r = &out->kernels[kernel];
     const struct contender *best = NULL, *defaults = &list[defaults_at[kernel]];
@@ -492,6 +528,70 @@ static int confirm_finalists(const struct search *s, const struct finalists *fin
     if (!r->use_defaults)
       result_set(r, best->point->space, best->point->values);
   }
+  return 0;
+}
+
+/* A GEMV kernel's finalists and CLBlast's defaults, timed again side by
+ * side like the GEMM's: on the GEMV shape, and on a matrix of the
+ * representative GEMM's m rows (a smaller batch). A set with more rows per
+ * work-group that wins on gemv_rows can push a smaller batch off the fast
+ * kernel (CLBlast then runs its generic Xgemv), so on the smaller matrix a
+ * finalist must not lose more than GUARD_SLACK to the defaults. */
+static int confirm_gemv(const struct search *s, int rotated, const struct finalists *f,
+                        struct clb_tune_kernel_result *r, struct clb_error *err) {
+  if (f->count == 0)
+    return 0;
+  const struct gemm_shape shapes[2] = {gemv_shape(s, rotated, s->options->gemv_rows),
+                                       gemv_shape(s, rotated, s->options->m)};
+  const size_t count = 1 + f->count; /* the defaults first */
+  double per_round = 2.0 * (double)count * s->gemv_child_s;
+  int rounds =
+      CONFIRM_ROUNDS * per_round <= 0.5 * GEMV_SHARE * s->options->budget_s ? CONFIRM_ROUNDS : 1;
+  double medians[2][1 + FINALISTS];
+  for (int shape = 0; shape < 2; shape++) {
+    double runs[1 + FINALISTS][CONFIRM_ROUNDS];
+    memset(runs, 0, sizeof runs);
+    for (int round = 0; round < rounds; round++)
+      for (size_t i = 0; i < count; i++) {
+        size_t at = round % 2 ? count - 1 - i : i;
+        char why[512];
+        int rc = measure_in_child(s, shapes[shape], CLB_TUNE_CROSSOVER_CLBLAST,
+                                  at ? &f->items[at - 1].point : NULL, &runs[at][round], why,
+                                  sizeof why, err);
+        if (rc != 0)
+          return rc;
+      }
+    for (size_t i = 0; i < count; i++) {
+      struct clb_summary summary;
+      clb_stats_summarize(runs[i], (size_t)rounds, &summary);
+      medians[shape][i] = summary.median;
+    }
+  }
+  size_t best = 0;
+  for (size_t i = 1; i < count; i++)
+    if (medians[1][i] >= (1.0 - GUARD_SLACK) * medians[1][0] && medians[0][i] > medians[0][best])
+      best = i;
+  if (s->progress) {
+    fprintf(s->progress,
+            "%s on %s: %s's defaults and best %zu timed again, %d time%s side by side, on %zu "
+            "and %zu rows:\n",
+            clb_precision_name(s->precision), s->device, r->kernel, f->count, rounds,
+            rounds == 1 ? "" : "s", s->options->gemv_rows, s->options->m);
+    for (size_t i = 0; i < count; i++) {
+      char text[256] = "CLBlast's defaults";
+      if (i)
+        clb_tune_space_format(text, sizeof text, f->items[i - 1].point.space,
+                              f->items[i - 1].point.values);
+      fprintf(s->progress, "  %-12s %8.2f GFLOP/s, %8.2f on %zu rows%s  %s\n", r->kernel,
+              medians[0][i], medians[1][i], s->options->m, i == best ? " (chosen)" : "", text);
+    }
+  }
+  r->default_gflops = medians[0][0];
+  r->use_defaults = best == 0;
+  r->tuned_gflops = medians[0][best];
+  r->param_count = 0;
+  if (best)
+    result_set(r, f->items[best - 1].point.space, f->items[best - 1].point.values);
   return 0;
 }
 
@@ -523,8 +623,9 @@ static size_t starting_crossover(const struct search *s) {
  * and 1024 GEMMs to the direct kernel, 1.8-2.1x the step time. */
 static void choose_crossover(const struct search *s, struct clb_tune_report *out) {
   const struct clb_tune_options *options = s->options;
-  const struct clb_tune_kernel_result *indirect = &out->kernels[0], *direct = &out->kernels[1];
-  struct clb_tune_kernel_result *routine = &out->kernels[2];
+  const struct clb_tune_kernel_result *indirect = &out->kernels[AT_XGEMM],
+                                      *direct = &out->kernels[AT_DIRECT];
+  struct clb_tune_kernel_result *routine = &out->kernels[AT_ROUTINE];
   unsigned long long mnk =
       (unsigned long long)options->m * options->n * (unsigned long long)options->k;
   size_t root = cube_root_floor(mnk);
@@ -545,9 +646,11 @@ static void choose_crossover(const struct search *s, struct clb_tune_report *out
             crossover == start ? " (clbatch's starting value, which agrees)" : "");
 }
 
-/* The side-by-side timing at the end runs at most this many child processes. */
+/* The side-by-side timing at the end runs at most this many child processes
+ * for the GEMM, and this many for the two GEMV kernels. */
 #define FINAL_CHILDREN                                                                             \
   (CONFIRM_ROUNDS * (3 + 2 * FINALISTS) + CONFIRM_ROUNDS * GUARD_SHAPES * (1 + FINALISTS))
+#define FINAL_GEMV_CHILDREN (CONFIRM_ROUNDS * 2 * 2 * (1 + FINALISTS))
 
 /* Moves the search's deadline forward by what the final timing will take:
  * FINAL_CHILDREN times one more child timing CLBlast's defaults, which PoCL
@@ -564,7 +667,13 @@ static int reserve_final_timing(struct search *s, struct clb_error *err) {
   if (rc != 0)
     return rc;
   s->child_s = clb_now() - began;
-  double reserve = FINAL_CHILDREN * s->child_s;
+  const double gemv_began = clb_now();
+  rc = measure_in_child(s, gemv_shape(s, 1, s->options->gemv_rows), CLB_TUNE_CROSSOVER_CLBLAST,
+                        NULL, &gflops, why, sizeof why, err);
+  if (rc != 0)
+    return rc;
+  s->gemv_child_s = clb_now() - gemv_began;
+  double reserve = FINAL_CHILDREN * s->child_s + FINAL_GEMV_CHILDREN * s->gemv_child_s;
   if (reserve > FINAL_SHARE * s->options->budget_s)
     reserve = FINAL_SHARE * s->options->budget_s;
   s->deadline -= reserve;
@@ -595,18 +704,25 @@ int clb_tune_search(const struct clb_cl *cl, enum clb_precision precision,
   struct clb_tune_report local = {0};
   struct clb_tune_report *out = report ? report : &local;
   const struct clb_device_info *dev = cl->info;
-  struct search s = {cl,      dev->name,         precision,
-                     options, progress,          clb_now() + options->budget_s,
-                     "",      side_by_side(dev), 0.0};
+  struct search s = {.cl = cl,
+                     .device = dev->name,
+                     .precision = precision,
+                     .options = options,
+                     .progress = progress,
+                     .deadline = clb_now() + options->budget_s,
+                     .side_by_side = side_by_side(dev)};
   clb_device_id_string(dev, s.device_id, sizeof s.device_id);
   memset(out, 0, sizeof *out);
-  out->kernels[0].kernel = "Xgemm";
-  out->kernels[1].kernel = "XgemmDirect";
-  out->kernels[2].kernel = CLB_TUNE_ROUTINE_KERNEL;
-  if (options->m == 0 || options->n == 0 || options->k == 0 || options->max_configs == 0 ||
-      !(options->budget_s > 0.0))
+  out->kernels[AT_XGEMM].kernel = "Xgemm";
+  out->kernels[AT_DIRECT].kernel = "XgemmDirect";
+  out->kernels[AT_ROUTINE].kernel = CLB_TUNE_ROUTINE_KERNEL;
+  out->kernels[AT_GEMV_ROT].kernel = clb_tune_xgemv_fast_rot.kernel;
+  out->kernels[AT_GEMV].kernel = clb_tune_xgemv_fast.kernel;
+  if (options->m == 0 || options->n == 0 || options->k == 0 || options->gemv_rows == 0 ||
+      options->max_configs == 0 || !(options->budget_s > 0.0))
     return clb_failf(err, CLB_E_INVAL,
-                     "tuning needs m, n, k and max_configs of at least 1 and a positive budget");
+                     "tuning needs m, n, k, gemv_rows and max_configs of at "
+                     "least 1 and a positive budget");
   char reason[256];
   if (clb_device_check_precision(dev, precision, reason, sizeof reason) != 0)
     return clb_failf(err, CLB_E_UNSUPPORTED, "cannot tune %s: %s", clb_precision_name(precision),
@@ -618,24 +734,42 @@ int clb_tune_search(const struct clb_cl *cl, enum clb_precision precision,
   static const struct clb_tune_space *const xgemm_spaces[] = {&clb_tune_xgemm_gemmk0,
                                                               &clb_tune_xgemm_gemmk1};
   static const struct clb_tune_space *const direct_spaces[] = {&clb_tune_xgemm_direct};
+  static const struct clb_tune_space *const gemv_rot_spaces[] = {&clb_tune_xgemv_fast_rot};
+  static const struct clb_tune_space *const gemv_spaces[] = {&clb_tune_xgemv_fast};
+  struct clb_tune_limits gemv_lim = lim;
+  gemv_lim.gemv_rows = options->gemv_rows;
+  gemv_lim.gemv_cols = options->k;
 
   if (!options->dry_run) {
     CLB_TRY(measure_defaults(&s, out, err));
     CLB_TRY(reserve_final_timing(&s, err));
   }
-  /* Xgemm may use half of what is left; XgemmDirect gets the rest, more
-   * when Xgemm's walk ends early. */
-  double halfway = clb_now() + 0.5 * (s.deadline - clb_now());
-  struct finalists finalists[2];
+  /* The GEMM kernels get 1 - GEMV_SHARE of what is left: Xgemm up to half
+   * of it, XgemmDirect the rest (more when Xgemm's walk ends early); then
+   * XgemvFastRot and XgemvFast half of the GEMV share each. */
+  const double now = clb_now(), left = s.deadline > now ? s.deadline - now : 0.0;
+  const double gemm_end = now + (1.0 - GEMV_SHARE) * left;
+  const double halfway = now + 0.5 * (1.0 - GEMV_SHARE) * left;
+  struct finalists finalists[4];
   memset(finalists, 0, sizeof finalists);
-  CLB_TRY(tune_kernel(&s, xgemm_spaces, 2, FORCE_INDIRECT, halfway, &lim, &out->kernels[0],
-                      &finalists[0], err));
-  CLB_TRY(tune_kernel(&s, direct_spaces, 1, FORCE_DIRECT, s.deadline, &lim, &out->kernels[1],
-                      &finalists[1], err));
+  CLB_TRY(tune_kernel(&s, xgemm_spaces, 2, representative(&s), FORCE_INDIRECT, halfway, &lim,
+                      &out->kernels[AT_XGEMM], &finalists[0], err));
+  CLB_TRY(tune_kernel(&s, direct_spaces, 1, representative(&s), FORCE_DIRECT, gemm_end, &lim,
+                      &out->kernels[AT_DIRECT], &finalists[1], err));
+  /* From when the GEMM's walks ended: the last configuration may overrun. */
+  const double gemv_halfway = clb_now() + 0.5 * (s.deadline - clb_now());
+  CLB_TRY(tune_kernel(&s, gemv_rot_spaces, 1, gemv_shape(&s, 1, options->gemv_rows),
+                      CLB_TUNE_CROSSOVER_CLBLAST, gemv_halfway, &gemv_lim,
+                      &out->kernels[AT_GEMV_ROT], &finalists[2], err));
+  CLB_TRY(tune_kernel(&s, gemv_spaces, 1, gemv_shape(&s, 0, options->gemv_rows),
+                      CLB_TUNE_CROSSOVER_CLBLAST, s.deadline, &gemv_lim, &out->kernels[AT_GEMV],
+                      &finalists[3], err));
   if (options->dry_run)
     goto cleanup;
   CLB_TRY(confirm_finalists(&s, finalists, out, err));
   choose_crossover(&s, out);
+  CLB_TRY(confirm_gemv(&s, 1, &finalists[2], &out->kernels[AT_GEMV_ROT], err));
+  CLB_TRY(confirm_gemv(&s, 0, &finalists[3], &out->kernels[AT_GEMV], err));
 
   /* Leave CLBlast on the best found (where it was not CLBlast's own default). */
   for (int kernel = 0; kernel < CLB_TUNE_KERNELS; kernel++) {

@@ -59,6 +59,25 @@ static const size_t direct_gpu[][CLB_D_COUNT] = {
     DIRECT(8, 32, 16, 8, 8, 1, 0, 1, 4, 32),   /* a GPU default */
 };
 
+/* XgemvFastRot and XgemvFast (VW, WGS, WPT): CLBlast's all-device default
+ * first (the walk starts from what an untuned run uses), then the distinct
+ * sets of its Intel CPU entries (xgemv_fast_rot_32.hpp, xgemv_fast_32.hpp). */
+static const size_t gemv_fast_rot_cpu[][CLB_G_COUNT] = {
+    {4, 16, 16}, {8, 16, 8}, {4, 32, 32}, {8, 32, 32}, {8, 128, 8},
+};
+static const size_t gemv_fast_cpu[][CLB_G_COUNT] = {
+    {1, 64, 1}, {1, 128, 1}, {1, 16, 1},  {1, 32, 4},  {1, 64, 4}, {2, 128, 4},
+    {2, 16, 4}, {2, 64, 2},  {4, 128, 4}, {4, 256, 4}, {4, 32, 4}, {4, 64, 4},
+};
+/* On a GPU: the all-device default, then distinct vendor and architecture
+ * defaults of the GPU entries. */
+static const size_t gemv_fast_rot_gpu[][CLB_G_COUNT] = {
+    {4, 16, 16}, {8, 32, 32}, {8, 128, 32}, {8, 128, 16}, {4, 32, 32}, {8, 64, 32}, {4, 64, 32},
+};
+static const size_t gemv_fast_gpu[][CLB_G_COUNT] = {
+    {1, 64, 1}, {2, 256, 2}, {1, 256, 1}, {2, 64, 2}, {1, 32, 1}, {1, 64, 2}, {1, 16, 2},
+};
+
 static size_t copy_seeds(const struct clb_tune_space *space_of_first,
                          const struct clb_tune_space *space_of_gemmk1, const size_t *table,
                          size_t rows, size_t columns, struct clb_tune_point *out, size_t max) {
@@ -84,6 +103,18 @@ size_t clb_tune_seeds(const char *kernel, int is_cpu, struct clb_tune_point *out
     size_t rows =
         is_cpu ? sizeof direct_cpu / sizeof *direct_cpu : sizeof direct_gpu / sizeof *direct_gpu;
     return copy_seeds(&clb_tune_xgemm_direct, NULL, table, rows, CLB_D_COUNT, out, max);
+  }
+  if (strcmp(kernel, "XgemvFastRot") == 0) {
+    const size_t *table = is_cpu ? gemv_fast_rot_cpu[0] : gemv_fast_rot_gpu[0];
+    size_t rows = is_cpu ? sizeof gemv_fast_rot_cpu / sizeof *gemv_fast_rot_cpu
+                         : sizeof gemv_fast_rot_gpu / sizeof *gemv_fast_rot_gpu;
+    return copy_seeds(&clb_tune_xgemv_fast_rot, NULL, table, rows, CLB_G_COUNT, out, max);
+  }
+  if (strcmp(kernel, "XgemvFast") == 0) {
+    const size_t *table = is_cpu ? gemv_fast_cpu[0] : gemv_fast_gpu[0];
+    size_t rows = is_cpu ? sizeof gemv_fast_cpu / sizeof *gemv_fast_cpu
+                         : sizeof gemv_fast_gpu / sizeof *gemv_fast_gpu;
+    return copy_seeds(&clb_tune_xgemv_fast, NULL, table, rows, CLB_G_COUNT, out, max);
   }
   return 0;
 }

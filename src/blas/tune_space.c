@@ -67,6 +67,37 @@ static int legal_direct(const size_t *v, const struct clb_tune_limits *lim) {
   return wgd <= lim->cap_mn;
 }
 
+/* Constraints of src/tuning/kernels/xgemv.hpp (WPT a multiple of VW; for
+ * the rotated kernel WGS >= WPT), its local memory, and the conditions under
+ * which CLBlast's Xgemv routine runs the fast kernels for the GEMV shape, as
+ * blas.c calls it: y = X w untransposed on the row-major X (the rotated
+ * kernel: rows a multiple of WGS * WPT, columns of WGS), y = X^T r
+ * untransposed on X read column-major (the other: columns a multiple of
+ * WGS * WPT, rows of WGS); the row length a multiple of VW either way. */
+static int legal_gemv(const size_t *v, const struct clb_tune_limits *lim, int rotated) {
+  size_t vw = v[CLB_G_VW], wgs = v[CLB_G_WGS], wpt = v[CLB_G_WPT];
+  if (!is_multiple(wpt, vw) || (rotated && wgs < wpt) || wgs > lim->max_work_group)
+    return 0;
+  unsigned long long local =
+      (unsigned long long)lim->element_bytes * (rotated ? wgs + wpt * wgs : wgs);
+  if (local > lim->local_mem_bytes)
+    return 0;
+  if (lim->gemv_rows == 0 || lim->gemv_cols == 0)
+    return 1;
+  size_t outputs = rotated ? lim->gemv_rows : lim->gemv_cols;
+  size_t inputs = rotated ? lim->gemv_cols : lim->gemv_rows;
+  return is_multiple(outputs, wgs * wpt) && is_multiple(inputs, wgs) &&
+         is_multiple(lim->gemv_cols, vw);
+}
+
+static int legal_gemv_fast(const size_t *v, const struct clb_tune_limits *lim) {
+  return legal_gemv(v, lim, 0);
+}
+
+static int legal_gemv_fast_rot(const size_t *v, const struct clb_tune_limits *lim) {
+  return legal_gemv(v, lim, 1);
+}
+
 /* CLBlast's tuner variation V=2 (kernel 0, GEMMK=0, randomly sampled). */
 const struct clb_tune_space clb_tune_xgemm_gemmk0 = {"Xgemm",
                                                      CLB_X_COUNT,
@@ -123,6 +154,19 @@ const struct clb_tune_space clb_tune_xgemm_direct = {"XgemmDirect",
                                                       {"PADA", 2, {0, 1}},
                                                       {"PADB", 2, {0, 1}}},
                                                      legal_direct};
+
+/* CLBlast's xgemv tuner variations V=2 and V=3. */
+const struct clb_tune_space clb_tune_xgemv_fast = {
+    "XgemvFast",
+    CLB_G_COUNT,
+    {{"VW2", 4, {1, 2, 4, 8}}, {"WGS2", 5, {16, 32, 64, 128, 256}}, {"WPT2", 3, {1, 2, 4}}},
+    legal_gemv_fast};
+
+const struct clb_tune_space clb_tune_xgemv_fast_rot = {
+    "XgemvFastRot",
+    CLB_G_COUNT,
+    {{"VW3", 4, {1, 2, 4, 8}}, {"WGS3", 4, {16, 32, 64, 128}}, {"WPT3", 6, {1, 2, 4, 8, 16, 32}}},
+    legal_gemv_fast_rot};
 
 size_t clb_tune_space_size(const struct clb_tune_space *space) {
   size_t total = 1;
@@ -193,6 +237,7 @@ void clb_tune_limits_init(struct clb_tune_limits *lim, size_t max_work_group,
   lim->cap_n = tile_cap(n);
   lim->cap_k = tile_cap(k);
   lim->cap_mn = tile_cap(m > n ? m : n);
+  lim->gemv_rows = lim->gemv_cols = 0;
 }
 
 size_t clb_tune_nearest(const struct clb_tune_space *const *spaces,

@@ -1,5 +1,6 @@
-/* The parameter spaces of CLBlast's GEMM kernels, transcribed from CLBlast's
- * own tuner definitions (src/tuning/kernels/xgemm.hpp and xgemm_direct.hpp),
+/* The parameter spaces of CLBlast's GEMM and GEMV kernels, transcribed from
+ * CLBlast's own tuner definitions (src/tuning/kernels/xgemm.hpp,
+ * xgemm_direct.hpp and xgemv.hpp),
  * their constraints and the list of their legal configurations.
  * Pure: plain numbers in, plain numbers out, no device. */
 #ifndef CLB_BLAS_TUNE_SPACE_H
@@ -45,6 +46,9 @@ enum {
   CLB_D_PADB,
   CLB_D_COUNT
 };
+/* Indices into an XgemvFast (VW2, WGS2, WPT2) or XgemvFastRot (VW3, WGS3,
+ * WPT3) configuration, in CLBlast's database order. */
+enum { CLB_G_VW, CLB_G_WGS, CLB_G_WPT, CLB_G_COUNT };
 
 /* What a configuration must fit into on a device, for a GEMM shape. */
 struct clb_tune_limits {
@@ -52,10 +56,16 @@ struct clb_tune_limits {
   unsigned long long local_mem_bytes;
   size_t element_bytes;
   size_t cap_m, cap_n, cap_k, cap_mn; /* largest useful tile per dimension */
+  /* The GEMV's matrix (rows x cols, row-major); 0: no shape to fit. CLBlast
+   * runs a fast GEMV kernel only when the shape is a multiple of its work
+   * (src/routines/level2/xgemv.cpp) and falls back to the generic Xgemv
+   * otherwise, so a configuration that does not fit would be timed on
+   * another kernel than its own. */
+  size_t gemv_rows, gemv_cols;
 };
 
 /* The limits of a device (its largest work-group and local memory) for an
- * m x n x k GEMM in elements of `element_bytes`. */
+ * m x n x k GEMM in elements of `element_bytes`, with no GEMV shape. */
 void clb_tune_limits_init(struct clb_tune_limits *lim, size_t max_work_group,
                           unsigned long long local_mem_bytes, size_t element_bytes, size_t m,
                           size_t n, size_t k);
@@ -68,7 +78,7 @@ struct clb_tune_param {
 
 /* One kernel's space: every combination of its parameters' values. */
 struct clb_tune_space {
-  const char *kernel; /* CLBlast's kernel name: "Xgemm" or "XgemmDirect" */
+  const char *kernel; /* CLBlast's kernel name: "Xgemm", "XgemmDirect", "XgemvFast", ... */
   size_t count;
   struct clb_tune_param params[CLB_TUNE_MAX_PARAMS];
   /* 1 when CLBlast accepts the configuration and it fits the limits. */
@@ -78,6 +88,8 @@ struct clb_tune_space {
 extern const struct clb_tune_space clb_tune_xgemm_gemmk0; /* CLBlast tuner V=2 */
 extern const struct clb_tune_space clb_tune_xgemm_gemmk1; /* V=12: 2D register tiling */
 extern const struct clb_tune_space clb_tune_xgemm_direct; /* xgemm_direct V=2 */
+extern const struct clb_tune_space clb_tune_xgemv_fast;   /* xgemv V=2: y = A^T x, row-major */
+extern const struct clb_tune_space clb_tune_xgemv_fast_rot; /* xgemv V=3: y = A x, row-major */
 
 /* Every combination, legal or not. */
 size_t clb_tune_space_size(const struct clb_tune_space *space);

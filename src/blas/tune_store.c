@@ -295,7 +295,10 @@ static void write_section(FILE *out, const char *device, const char *driver,
             r->tried, r->legal, r->skipped,
             r->use_defaults ? "; none beat CLBlast's defaults" : "");
   fprintf(out, "tuned_at = %s\n", when);
-  fprintf(out, "m = %zu\nn = %zu\nk = %zu\n", options->m, options->n, options->k);
+  if (strncmp(r->kernel, "Xgemv", 5) == 0)
+    fprintf(out, "gemv_rows = %zu\ngemv_cols = %zu\n", options->gemv_rows, options->k);
+  else
+    fprintf(out, "m = %zu\nn = %zu\nk = %zu\n", options->m, options->n, options->k);
   fprintf(out, "seed = %llu\n", (unsigned long long)options->seed);
   fprintf(out, "gflops_default = %.3f\n", r->default_gflops);
   fprintf(out, "gflops_tuned = %.3f\n", r->tuned_gflops);

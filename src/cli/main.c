@@ -23,7 +23,7 @@ static int print_usage(FILE *out) {
           "  report      merge results CSVs into tables (Markdown, LaTeX, HTML) and plots\n"
           "  train       mini-batch SGD on one device: loss per epoch for each batch size\n"
           "  study       train to a target loss at each batch size; noise-scale prediction\n"
-          "  tune        search CLBlast's GEMM parameters per device and store the best\n"
+          "  tune        search CLBlast's GEMM and GEMV parameters per device, store the best\n"
           "  help        show this help, or `clbatch help COMMAND` for a command's options\n"
           "\n"
           "Global options:\n"

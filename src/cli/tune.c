@@ -1,4 +1,4 @@
-/* `clbatch tune`: searches CLBlast's GEMM parameters per device and precision. */
+/* `clbatch tune`: searches CLBlast's GEMM and GEMV parameters per device and precision. */
 #include <getopt.h>
 #include <math.h>
 #include <stdint.h>
@@ -18,12 +18,15 @@ void clb_help_tune(FILE *out) {
   clb_tune_path(path, sizeof path);
   fprintf(out,
           "Usage: clbatch tune [--device SPEC] [--precision LIST] [--m M --n N --k K]\n"
-          "                    [--max-configs K] [--budget S] [--seed S] [--dry-run]\n"
+          "                    [--gemv-rows R] [--max-configs K] [--budget S] [--seed S]\n"
+          "                    [--dry-run]\n"
           "\n"
           "Searches CLBlast's GEMM kernel parameters (Xgemm, XgemmDirect and the\n"
-          "direct/indirect crossover) on each device, in the spaces of CLBlast's own\n"
-          "tuner, and stores the best per device, driver, precision and kernel. Later\n"
-          "runs apply them with CLBlastOverrideParameters.\n"
+          "direct/indirect crossover) and its two GEMV kernels (XgemvFastRot: y = X w,\n"
+          "XgemvFast: y = X^T r, with X row-major, as linreg's step runs them) on each\n"
+          "device, in the spaces of CLBlast's own tuner, and stores the best per\n"
+          "device, driver, precision and kernel. Later runs apply them with\n"
+          "CLBlastOverrideParameters.\n"
           "\n"
           "Per kernel the search times CLBlast's defaults, clbatch's CPU starting set\n"
           "and the sets CLBlast's database holds for other devices of the same type,\n"
@@ -37,8 +40,11 @@ void clb_help_tune(FILE *out) {
           "also be within 5 %% of the defaults on two narrow GEMMs (32 x 10 x K and\n"
           "M x 10 x K), since the direct kernel runs every small GEMM. The crossover\n"
           "goes where the representative GEMM runs faster, but clbatch's own starting\n"
-          "value for the device stays when that measurement agrees with it. Part of\n"
-          "the budget is kept for the final timing.\n"
+          "value for the device stays when that measurement agrees with it. The GEMV\n"
+          "kernels get a quarter of the budget after the GEMM's, and their sets must\n"
+          "also be within 5 %% of the defaults on a matrix of M rows (a smaller batch,\n"
+          "which a set with more rows per work-group can push onto CLBlast's generic\n"
+          "Xgemv). Part of the budget is kept for the final timing.\n"
           "\n"
           "  --device SPEC      devices to tune: all (default), cpu, gpu, P:D, pocl,\n"
           "                     intel, platform:NAME, ... (as in `clbatch help run`)\n"
@@ -46,10 +52,13 @@ void clb_help_tune(FILE *out) {
           "  --m M --n N --k K  the representative GEMM C(MxN) = A(MxK) B(KxN)\n"
           "                     (default 256 x 64 x 256: batch rows x hidden x features;\n"
           "                     M and N at least 2: one row or column runs as GEMV)\n"
+          "  --gemv-rows R      rows of the GEMVs' R x K matrix (default 4096: a large\n"
+          "                     batch)\n"
           "  --max-configs K    configurations timed per kernel, CLBlast's defaults\n"
           "                     included (default 200)\n"
           "  --budget S         seconds per device and precision after which no new\n"
-          "                     configuration starts (default 480); Xgemm may use half\n"
+          "                     configuration starts (default 480); Xgemm may use\n"
+          "                     half, the GEMV kernels a quarter\n"
           "  --seed S           seed of the random GEMM operands (default 42)\n"
           "  --dry-run          list the spaces and the starting sets; compile, time and\n"
           "                     write nothing\n"
@@ -96,6 +105,7 @@ int clb_cmd_tune(int argc, char **argv) {
                                           {"m", required_argument, NULL, 'm'},
                                           {"n", required_argument, NULL, 'n'},
                                           {"k", required_argument, NULL, 'k'},
+                                          {"gemv-rows", required_argument, NULL, 'g'},
                                           {"max-configs", required_argument, NULL, 'c'},
                                           {"budget", required_argument, NULL, 'b'},
                                           {"seed", required_argument, NULL, 's'},
@@ -128,6 +138,9 @@ int clb_cmd_tune(int argc, char **argv) {
       break;
     case 'k':
       bad = clb_parse_size(optarg, 1, 16384, "--k", &tune.k, &err) != 0;
+      break;
+    case 'g':
+      bad = clb_parse_size(optarg, 1, 1048576, "--gemv-rows", &tune.gemv_rows, &err) != 0;
       break;
     case 'c':
       bad = clb_parse_size(optarg, 1, 1000000, "--max-configs", &tune.max_configs, &err) != 0;
@@ -246,8 +259,8 @@ int clb_cmd_tune(int argc, char **argv) {
   else
     printf("tuned parameters: %s\n"
            "(GemmRoutine: default = CLBlast's own choice of path, tuned = the chosen path "
-           "with its tuned kernel)\n",
-           path);
+           "with its tuned kernel; XgemvFastRot and XgemvFast: the GEMV on %zu x %zu)\n",
+           path, tune.gemv_rows, tune.k);
   free(rows);
   exit_code = failures ? 1 : 0;
 
