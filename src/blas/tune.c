@@ -8,6 +8,9 @@
 #include "blas/blas.h"
 #include "blas/tune_store.h"
 
+const char *const clb_tune_kernel_names[CLB_TUNE_KERNELS] = {
+    "Xgemm", "XgemmDirect", CLB_TUNE_ROUTINE_KERNEL, "XgemvFastRot", "XgemvFast"};
+
 void clb_tune_defaults(struct clb_tune_options *options) {
   options->m = 256;
   options->n = 64;

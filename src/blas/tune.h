@@ -78,6 +78,8 @@ int clb_tune_apply(const struct clb_device_info *dev, enum clb_precision precisi
                    enum clb_params_source *source, struct clb_error *err);
 
 #define CLB_TUNE_KERNELS 5 /* Xgemm, XgemmDirect, GemmRoutine, XgemvFastRot, XgemvFast */
+/* The kernels a search stores, in clb_tune_report.kernels order. */
+extern const char *const clb_tune_kernel_names[CLB_TUNE_KERNELS];
 /* The crossover between the direct and the indirect GEMM is CLBlast's
  * "kernel" GemmRoutine with this one parameter. */
 #define CLB_TUNE_ROUTINE_KERNEL "GemmRoutine"

@@ -44,7 +44,7 @@ struct search {
   double gemv_child_s; /* the same for the GEMV */
 };
 
-/* Where each kernel's result goes in clb_tune_report.kernels. */
+/* Where each kernel's result goes in clb_tune_report.kernels (clb_tune_kernel_names). */
 enum { AT_XGEMM, AT_DIRECT, AT_ROUTINE, AT_GEMV_ROT, AT_GEMV };
 
 /* The best few configurations of each kernel, by their one timing during
@@ -713,11 +713,8 @@ int clb_tune_search(const struct clb_cl *cl, enum clb_precision precision,
                      .side_by_side = side_by_side(dev)};
   clb_device_id_string(dev, s.device_id, sizeof s.device_id);
   memset(out, 0, sizeof *out);
-  out->kernels[AT_XGEMM].kernel = "Xgemm";
-  out->kernels[AT_DIRECT].kernel = "XgemmDirect";
-  out->kernels[AT_ROUTINE].kernel = CLB_TUNE_ROUTINE_KERNEL;
-  out->kernels[AT_GEMV_ROT].kernel = clb_tune_xgemv_fast_rot.kernel;
-  out->kernels[AT_GEMV].kernel = clb_tune_xgemv_fast.kernel;
+  for (int kernel = 0; kernel < CLB_TUNE_KERNELS; kernel++)
+    out->kernels[kernel].kernel = clb_tune_kernel_names[kernel];
   if (options->m == 0 || options->n == 0 || options->k == 0 || options->gemv_rows == 0 ||
       options->max_configs == 0 || !(options->budget_s > 0.0))
     return clb_failf(err, CLB_E_INVAL,

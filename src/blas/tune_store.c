@@ -73,6 +73,15 @@ const struct clb_tune_entry *clb_tune_store_find(const struct clb_tune_file *fil
   return NULL;
 }
 
+const char *clb_tune_store_missing(const struct clb_tune_file *file,
+                                   const struct clb_device_info *dev,
+                                   enum clb_precision precision) {
+  for (int kernel = 0; kernel < CLB_TUNE_KERNELS; kernel++)
+    if (!clb_tune_store_find(file, dev, precision, clb_tune_kernel_names[kernel]))
+      return clb_tune_kernel_names[kernel];
+  return NULL;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Reading. */
 

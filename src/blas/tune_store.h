@@ -55,6 +55,11 @@ const struct clb_tune_entry *clb_tune_store_find(const struct clb_tune_file *fil
                                                  const struct clb_device_info *dev,
                                                  enum clb_precision precision, const char *kernel);
 
+/* The first kernel of a search (clb_tune_kernel_names) without an entry
+ * for this device and precision, or NULL when every one has one. */
+const char *clb_tune_store_missing(const struct clb_tune_file *file,
+                                   const struct clb_device_info *dev, enum clb_precision precision);
+
 /* Rewrites `path` with one section per kernel of `report` for this device,
  * driver and precision (replacing older ones), keeping every other section
  * as it was; a file that does not parse is never overwritten. Written to a

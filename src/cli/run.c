@@ -377,28 +377,44 @@ static int resolve_samples(struct clb_plan *plan, size_t *n) {
 
 extern char **environ; /* passed on to `clbatch tune` */
 
-/* The plan's precisions that `dev` supports and tuned.conf has no entry for,
- * as "fp32,fp64" in `list`; returns how many, and in *started how many of
- * those get clbatch's CPU starting sets. */
-static size_t untuned_precisions(const struct clb_plan *plan, const struct clb_tune_file *file,
-                                 const struct clb_device_info *dev, char *list, size_t size,
-                                 size_t *started) {
-  size_t count = 0;
-  list[0] = '\0';
-  *started = 0;
+/* Where tuned.conf falls short for one device: the plan's precisions it
+ * supports that have no entry at all (untuned), and those with entries for
+ * only some of the kernels a search stores now (tuned before clbatch
+ * searched its GEMV kernels), each as "fp32,fp64". */
+struct tune_gaps {
+  char untuned[64], partly[64], both[128];
+  size_t untuned_count, partly_count;
+  size_t started;             /* untuned precisions that get clbatch's CPU starting sets */
+  const char *missing_kernel; /* one kernel a partly tuned precision lacks */
+};
+
+static void append_precision(char *list, size_t size, enum clb_precision precision) {
+  size_t used = strlen(list);
+  snprintf(list + used, size - used, "%s%s", used ? "," : "", clb_precision_name(precision));
+}
+
+static void find_tune_gaps(const struct clb_plan *plan, const struct clb_tune_file *file,
+                           const struct clb_device_info *dev, struct tune_gaps *gaps) {
+  memset(gaps, 0, sizeof *gaps);
   for (size_t p = 0; p < plan->precision_count; p++) {
     enum clb_precision precision = plan->precisions[p];
     char reason[256];
-    if (clb_device_check_precision(dev, precision, reason, sizeof reason) != 0 ||
-        clb_tune_store_find(file, dev, precision, NULL))
+    const char *missing = clb_tune_store_missing(file, dev, precision);
+    if (clb_device_check_precision(dev, precision, reason, sizeof reason) != 0 || !missing)
       continue;
-    size_t used = strlen(list), sets = 0;
-    snprintf(list + used, size - used, "%s%s", count ? "," : "", clb_precision_name(precision));
-    count++;
+    append_precision(gaps->both, sizeof gaps->both, precision);
+    if (clb_tune_store_find(file, dev, precision, NULL)) {
+      append_precision(gaps->partly, sizeof gaps->partly, precision);
+      gaps->partly_count++;
+      gaps->missing_kernel = missing;
+      continue;
+    }
+    append_precision(gaps->untuned, sizeof gaps->untuned, precision);
+    gaps->untuned_count++;
+    size_t sets = 0;
     if (clb_tune_start_sets(dev, precision, &sets))
-      (*started)++;
+      gaps->started++;
   }
-  return count;
 }
 
 /* --tune: `clbatch tune` in a child process, as the user would run it (an
@@ -452,19 +468,30 @@ static void handle_untuned_devices(const struct clb_plan *plan,
   clb_tune_defaults(&defaults);
   for (size_t d = 0; d < devices->count; d++) {
     const struct clb_device_info *dev = &devices->items[d];
-    char missing[64], id[32];
-    size_t started = 0;
-    size_t count = untuned_precisions(plan, &file, dev, missing, sizeof missing, &started);
-    if (count == 0)
+    char id[32];
+    struct tune_gaps gaps;
+    find_tune_gaps(plan, &file, dev, &gaps);
+    if (!gaps.both[0])
       continue;
     clb_device_id_string(dev, id, sizeof id);
     if (plan->tune_first) {
       if (!plan->quiet)
         fprintf(stderr, "clbatch run: tuning %s (%s) for %s first (--tune)\n", dev->name,
-                dev->platform_name, missing);
-      tune_device(plan, id, missing);
+                dev->platform_name, gaps.both);
+      tune_device(plan, id, gaps.both);
       continue;
     }
+    if (gaps.partly_count)
+      fprintf(stderr,
+              "clbatch run: note: %s (%s) was tuned for %s before `clbatch tune` searched all "
+              "the CLBlast kernels a step uses (no %s entry): `clbatch tune --device %s "
+              "--precision %s` searches them again in at most about %.0f min per precision\n",
+              dev->name, dev->platform_name, gaps.partly, gaps.missing_kernel, id, gaps.partly,
+              ceil(defaults.budget_s / 60.0) + 1.0);
+    if (!gaps.untuned_count)
+      continue;
+    const size_t count = gaps.untuned_count, started = gaps.started;
+    const char *missing = gaps.untuned;
     fprintf(stderr,
             "clbatch run: note: %s (%s) has no tuned CLBlast parameters for %s: its GEMMs run on "
             "%s. `clbatch run --tune` or `clbatch tune --device %s --precision %s` searches "
