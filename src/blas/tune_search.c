@@ -1,9 +1,9 @@
 /* clb_tune_search: CLBlast's defaults first, then per kernel a walk from
  * known-good sets (tune_local.h), each configuration overridden, verified
  * and timed, within one budget per device and precision; the best per
- * kernel and the direct/indirect crossover go to tuned.conf. The GEMM
- * kernels come first, then the two GEMV kernels with a share of the budget
- * of their own. */
+ * kernel and the direct/indirect crossover go to tuned.conf. The two GEMV
+ * kernels come first, within a small share of the budget, then the GEMM
+ * kernels. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,10 +55,15 @@ enum { AT_XGEMM, AT_DIRECT, AT_ROUTINE, AT_GEMV_ROT, AT_GEMV };
 #define CONFIRM_ROUNDS 3
 /* At most this share of the budget goes to that final timing. */
 #define FINAL_SHARE 0.4
-/* The GEMV kernels' share of what is left after the defaults: their spaces
- * are small (tens of legal sets) and their program compiles in a second or
- * two, where one GEMM configuration can take a minute. */
-#define GEMV_SHARE 0.25
+/* The most of what is left after the defaults that the GEMV kernels may
+ * use, searched first; what they leave goes to the GEMM. Their spaces are
+ * small (tens of legal sets) and compile in a second or two, so on PoCL
+ * their walks ended in 20-45 s; with a quarter of the budget they took time
+ * the Xgemm walk needed (55 configurations instead of 79, 57 GFLOP/s
+ * instead of 90-98), and mlp's step got slower. XgemvFastRot, the larger
+ * space, gets 60 % of it. */
+#define GEMV_SHARE 0.15
+#define GEMV_ROT_PART 0.6
 
 struct finalist {
   struct clb_tune_point point;
@@ -545,8 +550,7 @@ static int confirm_gemv(const struct search *s, int rotated, const struct finali
                                        gemv_shape(s, rotated, s->options->m)};
   const size_t count = 1 + f->count; /* the defaults first */
   double per_round = 2.0 * (double)count * s->gemv_child_s;
-  int rounds =
-      CONFIRM_ROUNDS * per_round <= 0.5 * GEMV_SHARE * s->options->budget_s ? CONFIRM_ROUNDS : 1;
+  int rounds = CONFIRM_ROUNDS * per_round <= GEMV_SHARE * s->options->budget_s ? CONFIRM_ROUNDS : 1;
   double medians[2][1 + FINALISTS];
   for (int shape = 0; shape < 2; shape++) {
     double runs[1 + FINALISTS][CONFIRM_ROUNDS];
@@ -741,26 +745,23 @@ int clb_tune_search(const struct clb_cl *cl, enum clb_precision precision,
     CLB_TRY(measure_defaults(&s, out, err));
     CLB_TRY(reserve_final_timing(&s, err));
   }
-  /* The GEMM kernels get 1 - GEMV_SHARE of what is left: Xgemm up to half
-   * of it, XgemmDirect the rest (more when Xgemm's walk ends early); then
-   * XgemvFastRot and XgemvFast half of the GEMV share each. */
+  /* The GEMV kernels first, within GEMV_SHARE of what is left; then Xgemm
+   * up to half of the rest, XgemmDirect the remainder (more when a walk
+   * ends early). */
   const double now = clb_now(), left = s.deadline > now ? s.deadline - now : 0.0;
-  const double gemm_end = now + (1.0 - GEMV_SHARE) * left;
-  const double halfway = now + 0.5 * (1.0 - GEMV_SHARE) * left;
   struct finalists finalists[4];
   memset(finalists, 0, sizeof finalists);
+  CLB_TRY(tune_kernel(&s, gemv_rot_spaces, 1, gemv_shape(&s, 1, options->gemv_rows),
+                      CLB_TUNE_CROSSOVER_CLBLAST, now + GEMV_ROT_PART * GEMV_SHARE * left,
+                      &gemv_lim, &out->kernels[AT_GEMV_ROT], &finalists[2], err));
+  CLB_TRY(tune_kernel(&s, gemv_spaces, 1, gemv_shape(&s, 0, options->gemv_rows),
+                      CLB_TUNE_CROSSOVER_CLBLAST, now + GEMV_SHARE * left, &gemv_lim,
+                      &out->kernels[AT_GEMV], &finalists[3], err));
+  const double halfway = clb_now() + 0.5 * (s.deadline - clb_now());
   CLB_TRY(tune_kernel(&s, xgemm_spaces, 2, representative(&s), FORCE_INDIRECT, halfway, &lim,
                       &out->kernels[AT_XGEMM], &finalists[0], err));
-  CLB_TRY(tune_kernel(&s, direct_spaces, 1, representative(&s), FORCE_DIRECT, gemm_end, &lim,
+  CLB_TRY(tune_kernel(&s, direct_spaces, 1, representative(&s), FORCE_DIRECT, s.deadline, &lim,
                       &out->kernels[AT_DIRECT], &finalists[1], err));
-  /* From when the GEMM's walks ended: the last configuration may overrun. */
-  const double gemv_halfway = clb_now() + 0.5 * (s.deadline - clb_now());
-  CLB_TRY(tune_kernel(&s, gemv_rot_spaces, 1, gemv_shape(&s, 1, options->gemv_rows),
-                      CLB_TUNE_CROSSOVER_CLBLAST, gemv_halfway, &gemv_lim,
-                      &out->kernels[AT_GEMV_ROT], &finalists[2], err));
-  CLB_TRY(tune_kernel(&s, gemv_spaces, 1, gemv_shape(&s, 0, options->gemv_rows),
-                      CLB_TUNE_CROSSOVER_CLBLAST, s.deadline, &gemv_lim, &out->kernels[AT_GEMV],
-                      &finalists[3], err));
   if (options->dry_run)
     goto cleanup;
   CLB_TRY(confirm_finalists(&s, finalists, out, err));
