@@ -135,7 +135,7 @@ Test(tune, search_writes_entries_then_apply_keeps_gemm_correct, .timeout = 300) 
   size_t set_count = 0, started = 0;
   const struct clb_cpu_start_set *sets = clb_tune_start_sets(dev, CLB_FP32, &set_count);
   for (size_t i = 0; i < set_count; i++)
-    started += strcmp(sets[i].kernel, "Xgemm") == 0;
+    started += strcmp(sets[i].kernel, "Xgemm") == 0 || strcmp(sets[i].kernel, "XgemvFast") == 0;
   cr_expect_eq(clb_test_count_of(progress, "clbatch's CPU starting set first"), started, "%s",
                progress);
   const char *kernels[] = {"Xgemm", "XgemmDirect", "GemmRoutine", "XgemvFastRot", "XgemvFast"};
@@ -964,7 +964,7 @@ Test(cpu_start, sets_are_whole_and_within_clblast_constraints) {
   const struct clb_cpu_start_set *sets =
       clb_cpu_start_sets("AuthenticAMD", "AMD EPYC", 1, CLB_FP32, &count);
   cr_assert_geq(count, 3);
-  int has_xgemm = 0, has_routine = 0;
+  int has_xgemm = 0, has_routine = 0, has_gemv = 0;
   for (size_t i = 0; i < count; i++) {
     cr_expect(sets[i].count >= 1 && sets[i].count <= CLB_CPU_START_MAX_PARAMS);
     for (size_t j = 0; j < i; j++)
@@ -977,11 +977,16 @@ Test(cpu_start, sets_are_whole_and_within_clblast_constraints) {
       cr_expect_eq(set_value(&sets[i], "GEMMK"), 0);
       cr_expect(legal_in(&clb_tune_xgemm_gemmk0, &sets[i], 4), "Xgemm");
     }
+    if (strcmp(sets[i].kernel, "XgemvFast") == 0) {
+      has_gemv = 1;
+      cr_expect(legal_in(&clb_tune_xgemv_fast, &sets[i], 4), "XgemvFast");
+    }
     /* XgemmDirect stays on CLBlast's default (faster for small batches). */
     cr_expect_str_neq(sets[i].kernel, "XgemmDirect");
     has_routine |= strcmp(sets[i].kernel, CLB_TUNE_ROUTINE_KERNEL) == 0;
   }
   cr_expect(has_xgemm && has_routine, "the indirect GEMM and the crossover to it");
+  cr_expect(has_gemv, "the backward GEMV");
   /* fp64: only the crossover; fp16 and Intel's fp64: none (not measured). */
   size_t fp64_count = 0;
   const struct clb_cpu_start_set *fp64 =

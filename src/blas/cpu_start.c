@@ -12,6 +12,13 @@
  *   defaults; smaller ones the direct kernel. Every softmax GEMM of the
  *   default plan (N = 10 columns, up to 4096 x 10 x 128 = 5.2M) stays direct:
  *   at 128 (2.1M) softmax B >= 2048 went indirect and ran 1.6x slower.
+ * - XgemvFast (y = X^T r: linreg's backward pass, mlp's hidden bias) gets
+ *   the Intel-CPU entry's VW2=4, WGS2=16, WPT2=4 (CLBlast's Intel "default"),
+ *   which `clbatch tune` on PoCL also chose (6.5x CLBlast's defaults on a
+ *   4096 x 256 GEMV); linreg's step at B >= 128 took 0.73-0.80x the time.
+ *   It was once reverted for wrong results at H = 16 and 32: CLBlast checks
+ *   the fast kernel's conditions on the wrong dimension for a transposed
+ *   row-major GEMV, which blas.c no longer passes it (see gemv_strided).
  * fp64 gets only the crossover (176, as fp32): mlp B = 256-1024 0.79-0.80x
  * the step time, B = 4096 0.92x; with the CPU entry's fp64 Xgemm set too, mlp
  * B = 4096 ran 1.13x slower. fp16 has no sets: not measured. */
@@ -46,6 +53,7 @@ static const struct clb_cpu_start_set fp32_sets[] = {
     {"Xgemm", 16, XGEMM_NAMES, {0, 1, 32, 2, 16, 16, 64, 8, 8, 64, 0, 0, 0, 0, 4, 4}},
     {"GemmRoutine", 1, {"XGEMM_MIN_INDIRECT_SIZE"}, {176}},
     {"Xgemv", 2, {"WGS1", "WPT1"}, {64, 1}},
+    {"XgemvFast", 3, {"VW2", "WGS2", "WPT2"}, {4, 16, 4}},
     {"Xaxpy", 3, {"VW", "WGS", "WPT"}, {8, 512, 1}},
     {"Copy", 4, COPY_NAMES, {32, 16, 8, 2}},
     {"Pad", 4, PAD_NAMES, {32, 8, 4, 2}},
