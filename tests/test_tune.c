@@ -414,51 +414,46 @@ static const struct clb_tune_entry *find_entry(const struct clb_tune_file *file,
   return NULL;
 }
 
+/* One kernel's result that beat CLBlast's defaults with three parameters. */
+static void tuned_result(struct clb_tune_kernel_result *r, const char *kernel,
+                         const char *const names[3], const size_t values[3], double before,
+                         double after) {
+  r->kernel = kernel;
+  r->legal = 1000;
+  r->tried = 4;
+  r->default_gflops = before;
+  r->tuned_gflops = after;
+  r->param_count = 3;
+  for (size_t p = 0; p < 3; p++) {
+    r->param_names[p] = names[p];
+    r->param_values[p] = values[p];
+  }
+}
+
+/* A report of every kernel: Xgemm and XgemvFastRot tuned, XgemmDirect and
+ * XgemvFast on CLBlast's defaults, the crossover at `crossover`. */
 static void fill_report(struct clb_tune_report *report, size_t mwg, size_t crossover) {
   static const char *const xgemm_names[] = {"MWG", "NWG", "VWM"};
+  static const char *const rot_names[] = {"VW3", "WGS3", "WPT3"};
   memset(report, 0, sizeof *report);
-  struct clb_tune_kernel_result *x = &report->kernels[0], *d = &report->kernels[1],
-                                *r = &report->kernels[2];
-  x->kernel = "Xgemm";
-  x->legal = 1000;
-  x->tried = 4;
-  x->default_gflops = 10.0;
-  x->tuned_gflops = 12.5;
-  x->param_count = 3;
-  for (size_t p = 0; p < 3; p++)
-    x->param_names[p] = xgemm_names[p];
-  x->param_values[0] = mwg;
-  x->param_values[1] = 32;
-  x->param_values[2] = 2;
+  struct clb_tune_kernel_result *d = &report->kernels[1], *r = &report->kernels[2],
+                                *f = &report->kernels[4];
+  tuned_result(&report->kernels[0], "Xgemm", xgemm_names, (size_t[]){mwg, 32, 2}, 10.0, 12.5);
+  tuned_result(&report->kernels[3], "XgemvFastRot", rot_names, (size_t[]){8, 16, 8}, 3.3, 7.7);
   d->kernel = "XgemmDirect";
+  f->kernel = "XgemvFast";
   d->legal = 100;
-  d->tried = 4;
+  f->legal = 30;
+  d->tried = f->tried = 4;
   d->skipped = 1;
   d->default_gflops = d->tuned_gflops = 5.0;
-  d->use_defaults = 1;
+  f->default_gflops = f->tuned_gflops = 8.4;
+  d->use_defaults = f->use_defaults = 1;
   r->kernel = "GemmRoutine";
   r->legal = r->tried = 1;
   r->param_count = 1;
   r->param_names[0] = "XGEMM_MIN_INDIRECT_SIZE";
   r->param_values[0] = crossover;
-  static const char *const rot_names[] = {"VW3", "WGS3", "WPT3"};
-  struct clb_tune_kernel_result *g = &report->kernels[3], *f = &report->kernels[4];
-  g->kernel = "XgemvFastRot";
-  g->legal = 68;
-  g->tried = 9;
-  g->default_gflops = 3.3;
-  g->tuned_gflops = 7.7;
-  g->param_count = 3;
-  for (size_t p = 0; p < 3; p++)
-    g->param_names[p] = rot_names[p];
-  g->param_values[0] = 8;
-  g->param_values[1] = 16;
-  g->param_values[2] = 8;
-  f->kernel = "XgemvFast";
-  f->legal = 30;
-  f->tried = 9;
-  f->default_gflops = f->tuned_gflops = 8.4;
-  f->use_defaults = 1;
 }
 
 Test(tune_store, save_then_load_round_trips_and_keeps_other_sections_verbatim) {

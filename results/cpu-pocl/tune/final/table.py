@@ -5,12 +5,17 @@
 OpenBLAS's step time on this VM flips between two modes (linreg B = 1024:
 27 or 97 us) from round to round, while clbatch's stays put; so each row
 divides clbatch's median over its two rounds by OpenBLAS's fastest of all
-four rounds: the speed OpenBLAS reaches undisturbed, which favours OpenBLAS."""
+four rounds: the speed OpenBLAS reaches undisturbed, which favours OpenBLAS.
+
+With --rounds it prints instead each side's ratio as median (lowest-highest)
+over its rounds, each round's clbatch step over that same OpenBLAS step."""
 import csv, glob, os, statistics, sys
 
+args = [a for a in sys.argv[1:] if a != "--rounds"]
+per_round = len(args) < len(sys.argv) - 1
 # The folder holding cpu-compare-tuned/ and cpu-compare-untuned/: the
 # argument, else this script's own.
-here = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+here = args[0] if args else os.path.dirname(os.path.abspath(__file__))
 
 def rounds(kind):
     rows = {}
@@ -23,6 +28,18 @@ def rounds(kind):
     return rows
 
 tuned, untuned = rounds("tuned"), rounds("untuned")
+if per_round:
+    print(f"{'device':<32} {'model':<8} {'B':>5}  {'untuned':>18}  {'tuned':>18}")
+    for key in tuned:
+        if key not in untuned:
+            continue
+        blas = min(tuned[key]["openblas"] + untuned[key]["openblas"])
+        cells = []
+        for side in (untuned, tuned):
+            r = [x / blas for x in side[key]["clbatch"]]
+            cells.append(f"{statistics.median(r):.2f} ({min(r):.2f}-{max(r):.2f})")
+        print(f"{key[0][:32]:<32} {key[1]:<8} {key[2]:>5}  {cells[0]:>18}  {cells[1]:>18}")
+    sys.exit(0)
 print(f"{'device':<32} {'model':<8} {'B':>5}  {'OpenBLAS us':>12}  {'untuned us':>11} "
       f"{'ratio':>6}  {'tuned us':>9} {'ratio':>6}  {'tuned/untuned':>13}")
 for key in tuned:
