@@ -210,16 +210,26 @@ static int parse_param_list(char *text, const char **names, size_t *values, size
   return 0;
 }
 
+/* 1 when the search stores `kernel` (clb_tune_kernel_names). */
+static int searched(const char *kernel) {
+  for (int i = 0; i < CLB_TUNE_KERNELS; i++)
+    if (strcmp(kernel, clb_tune_kernel_names[i]) == 0)
+      return 1;
+  return 0;
+}
+
 /* What a run applies to the helper kernels (Copy, Pad, Transpose, ...): the
- * indirect GEMM runs them around Xgemm, so they count in its time. */
+ * indirect GEMM runs them around Xgemm, so they count in its time. Not the
+ * starting sets of the kernels the search itself decides (Xgemm, XgemvFast,
+ * ...): a child without a configuration times CLBlast's defaults, and the
+ * starting set is a candidate of its own, stored explicitly if it wins. */
 static int apply_helper_sets(const struct clb_device_info *dev, enum clb_precision precision,
                              struct clb_error *err) {
   size_t count = 0;
   const struct clb_cpu_start_set *sets = clb_tune_start_sets(dev, precision, &count);
   for (size_t i = 0; i < count; i++) {
     const char *kernel = sets[i].kernel;
-    if (strcmp(kernel, "Xgemm") == 0 || strcmp(kernel, "XgemmDirect") == 0 ||
-        strcmp(kernel, CLB_TUNE_ROUTINE_KERNEL) == 0)
+    if (searched(kernel))
       continue;
     int rc = clb_blas_override(dev->device, dev->name, precision, kernel, sets[i].count,
                                sets[i].names, sets[i].values, err);
