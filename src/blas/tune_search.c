@@ -552,12 +552,21 @@ static int confirm_gemv(const struct search *s, int rotated, const struct finali
   double per_round = 2.0 * (double)count * s->gemv_child_s;
   int rounds = CONFIRM_ROUNDS * per_round <= GEMV_SHARE * s->options->budget_s ? CONFIRM_ROUNDS : 1;
   double medians[2][1 + FINALISTS];
+  memset(medians, 0, sizeof medians);
   for (int shape = 0; shape < 2; shape++) {
     double runs[1 + FINALISTS][CONFIRM_ROUNDS];
     memset(runs, 0, sizeof runs);
+    /* The smaller matrix only for the defaults and the finalists that beat them. */
+    size_t beating = 0;
+    for (size_t i = 1; i < count; i++)
+      beating += medians[0][i] > medians[0][0];
+    if (shape == 1 && beating == 0)
+      break;
     for (int round = 0; round < rounds; round++)
       for (size_t i = 0; i < count; i++) {
         size_t at = round % 2 ? count - 1 - i : i;
+        if (shape == 1 && at > 0 && !(medians[0][at] > medians[0][0]))
+          continue;
         char why[512];
         int rc = measure_in_child(s, shapes[shape], CLB_TUNE_CROSSOVER_CLBLAST,
                                   at ? &f->items[at - 1].point : NULL, &runs[at][round], why,
@@ -578,7 +587,7 @@ static int confirm_gemv(const struct search *s, int rotated, const struct finali
   if (s->progress) {
     fprintf(s->progress,
             "%s on %s: %s's defaults and best %zu timed again, %d time%s side by side, on %zu "
-            "and %zu rows:\n",
+            "rows and, where they beat the defaults, on %zu:\n",
             clb_precision_name(s->precision), s->device, r->kernel, f->count, rounds,
             rounds == 1 ? "" : "s", s->options->gemv_rows, s->options->m);
     for (size_t i = 0; i < count; i++) {
@@ -586,8 +595,11 @@ static int confirm_gemv(const struct search *s, int rotated, const struct finali
       if (i)
         clb_tune_space_format(text, sizeof text, f->items[i - 1].point.space,
                               f->items[i - 1].point.values);
-      fprintf(s->progress, "  %-12s %8.2f GFLOP/s, %8.2f on %zu rows%s  %s\n", r->kernel,
-              medians[0][i], medians[1][i], s->options->m, i == best ? " (chosen)" : "", text);
+      char guard[64] = "";
+      if (medians[1][i] > 0.0)
+        snprintf(guard, sizeof guard, ", %8.2f on %zu rows", medians[1][i], s->options->m);
+      fprintf(s->progress, "  %-12s %8.2f GFLOP/s%s%s  %s\n", r->kernel, medians[0][i], guard,
+              i == best ? " (chosen)" : "", text);
     }
   }
   r->default_gflops = medians[0][0];
