@@ -755,7 +755,9 @@ int clb_tune_search(const struct clb_cl *cl, enum clb_precision precision,
 
   if (!options->dry_run) {
     CLB_TRY(measure_defaults(&s, out, err));
-    CLB_TRY(reserve_final_timing(&s, err));
+    /* With one configuration per kernel (the defaults) no finalist is timed again. */
+    if (options->max_configs > 1)
+      CLB_TRY(reserve_final_timing(&s, err));
   }
   /* The GEMV kernels first, within GEMV_SHARE of what is left; then Xgemm
    * up to half of the rest, XgemmDirect the remainder (more when a walk
