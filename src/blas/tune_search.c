@@ -415,6 +415,48 @@ static void guard_shapes(const struct search *s, struct gemm_shape out[GUARD_SHA
   out[1] = (struct gemm_shape){s->options->m, 10, s->options->k};
 }
 
+/* One configuration of a side-by-side timing: on the path `crossover`
+ * forces, `point` (NULL: CLBlast's defaults); `skip` leaves it out of this
+ * shape's timing (its summary is then of zeros). */
+struct side_by_side_entry {
+  size_t crossover;
+  const struct clb_tune_point *point;
+  int skip;
+};
+
+#define SIDE_BY_SIDE_MAX (3 + 2 * FINALISTS)
+
+/* CONFIRM_ROUNDS rounds of the final timing when they fit `allowance_s`,
+ * else one (a short budget on a runtime that compiles each time). */
+static int confirm_rounds(double per_round_s, double allowance_s) {
+  return CONFIRM_ROUNDS * per_round_s <= allowance_s ? CONFIRM_ROUNDS : 1;
+}
+
+/* Times `count` (at most SIDE_BY_SIDE_MAX) entries on `shape` in child
+ * processes, `rounds` times in turn with the order reversed every other
+ * round, so a drifting host weighs on all alike; out[i] summarises entry
+ * i's rounds (a failed run counts 0 GFLOP/s). */
+static int time_side_by_side(const struct search *s, struct gemm_shape shape,
+                             const struct side_by_side_entry *entries, size_t count, int rounds,
+                             struct clb_summary *out, struct clb_error *err) {
+  double runs[SIDE_BY_SIDE_MAX][CONFIRM_ROUNDS];
+  memset(runs, 0, sizeof runs);
+  for (int round = 0; round < rounds; round++)
+    for (size_t i = 0; i < count; i++) {
+      size_t at = round % 2 ? count - 1 - i : i;
+      if (entries[at].skip)
+        continue;
+      char why[512];
+      int rc = measure_in_child(s, shape, entries[at].crossover, entries[at].point,
+                                &runs[at][round], why, sizeof why, err);
+      if (rc != 0)
+        return rc;
+    }
+  for (size_t i = 0; i < count; i++)
+    clb_stats_summarize(runs[i], (size_t)rounds, &out[i]);
+  return 0;
+}
+
 struct contender {
   int kernel; /* 0 Xgemm, 1 XgemmDirect, -1 CLBlast's own choice of path */
   size_t crossover;
@@ -457,7 +499,7 @@ static int confirm_finalists(const struct search *s, const struct finalists *fin
    * configuration): the defaults' first timing stands. */
   if (finalists[0].count == 0 && finalists[1].count == 0)
     return 0;
-  struct contender list[3 + 2 * FINALISTS];
+  struct contender list[SIDE_BY_SIDE_MAX];
   size_t count = 0, defaults_at[2];
   const size_t forced[2] = {FORCE_INDIRECT, FORCE_DIRECT};
   list[count++] = (struct contender){-1, CLB_TUNE_CROSSOVER_CLBLAST, NULL, 0, 0, 0, {0}};
@@ -471,13 +513,9 @@ static int confirm_finalists(const struct search *s, const struct finalists *fin
 
   struct gemm_shape guards[GUARD_SHAPES];
   guard_shapes(s, guards);
-  /* One round instead of three when three would not fit the share of the
-   * budget kept for them (a short budget on a runtime that compiles each
-   * time). */
   size_t direct_count = 1 + finalists[1].count;
   double per_round = (double)(count + GUARD_SHAPES * direct_count) * s->child_s;
-  int rounds =
-      CONFIRM_ROUNDS * per_round <= FINAL_SHARE * s->options->budget_s ? CONFIRM_ROUNDS : 1;
+  int rounds = confirm_rounds(per_round, FINAL_SHARE * s->options->budget_s);
   if (s->progress)
     fprintf(s->progress,
             "%s on %s: timing CLBlast's defaults and the best %d of each kernel again, %d "
@@ -485,30 +523,22 @@ static int confirm_finalists(const struct search *s, const struct finalists *fin
             "more than 5 %% to its defaults)\n",
             clb_precision_name(s->precision), s->device, FINALISTS, rounds, rounds == 1 ? "" : "s");
   for (int shape = -1; shape < GUARD_SHAPES; shape++) {
-    double runs[3 + 2 * FINALISTS][CONFIRM_ROUNDS];
-    memset(runs, 0, sizeof runs);
-    for (int round = 0; round < rounds; round++)
-      for (size_t i = 0; i < count; i++) {
-        size_t at = round % 2 ? count - 1 - i : i;
-        const struct contender *c = &list[at];
-        runs[at][round] = 0.0;
-        if (shape >= 0 && c->kernel != 1)
-          continue;
-        char why[512];
-        int rc = measure_in_child(s, shape < 0 ? representative(s) : guards[shape], c->crossover,
-                                  c->point, &runs[at][round], why, sizeof why, err);
-        if (rc != 0)
-          return rc;
-      }
+    struct side_by_side_entry entries[SIDE_BY_SIDE_MAX];
+    struct clb_summary summaries[SIDE_BY_SIDE_MAX];
+    for (size_t i = 0; i < count; i++) /* the guard shapes are XgemmDirect's alone */
+      entries[i] = (struct side_by_side_entry){list[i].crossover, list[i].point,
+                                               shape >= 0 && list[i].kernel != 1};
+    int rc = time_side_by_side(s, shape < 0 ? representative(s) : guards[shape], entries, count,
+                               rounds, summaries, err);
+    if (rc != 0)
+      return rc;
     for (size_t i = 0; i < count; i++) {
-      struct clb_summary summary;
-      clb_stats_summarize(runs[i], (size_t)rounds, &summary);
       if (shape < 0) {
-        list[i].median = summary.median;
-        list[i].low = summary.min;
-        list[i].high = summary.max;
+        list[i].median = summaries[i].median;
+        list[i].low = summaries[i].min;
+        list[i].high = summaries[i].max;
       } else {
-        list[i].guard[shape] = summary.median;
+        list[i].guard[shape] = summaries[i].median;
       }
     }
   }
@@ -550,35 +580,28 @@ static int confirm_gemv(const struct search *s, int rotated, const struct finali
                                        gemv_shape(s, rotated, s->options->m)};
   const size_t count = 1 + f->count; /* the defaults first */
   double per_round = 2.0 * (double)count * s->gemv_child_s;
-  int rounds = CONFIRM_ROUNDS * per_round <= GEMV_SHARE * s->options->budget_s ? CONFIRM_ROUNDS : 1;
+  int rounds = confirm_rounds(per_round, GEMV_SHARE * s->options->budget_s);
   double medians[2][1 + FINALISTS];
   memset(medians, 0, sizeof medians);
   for (int shape = 0; shape < 2; shape++) {
-    double runs[1 + FINALISTS][CONFIRM_ROUNDS];
-    memset(runs, 0, sizeof runs);
     /* The smaller matrix only for the defaults and the finalists that beat them. */
+    struct side_by_side_entry entries[1 + FINALISTS] = {{0, NULL, 0}};
+    struct clb_summary summaries[1 + FINALISTS];
     size_t beating = 0;
-    for (size_t i = 1; i < count; i++)
-      beating += medians[0][i] > medians[0][0];
+    for (size_t i = 0; i < count; i++) {
+      int beats = i > 0 && medians[0][i] > medians[0][0];
+      beating += (size_t)beats;
+      entries[i] =
+          (struct side_by_side_entry){CLB_TUNE_CROSSOVER_CLBLAST, i ? &f->items[i - 1].point : NULL,
+                                      shape == 1 && i > 0 && !beats};
+    }
     if (shape == 1 && beating == 0)
       break;
-    for (int round = 0; round < rounds; round++)
-      for (size_t i = 0; i < count; i++) {
-        size_t at = round % 2 ? count - 1 - i : i;
-        if (shape == 1 && at > 0 && !(medians[0][at] > medians[0][0]))
-          continue;
-        char why[512];
-        int rc = measure_in_child(s, shapes[shape], CLB_TUNE_CROSSOVER_CLBLAST,
-                                  at ? &f->items[at - 1].point : NULL, &runs[at][round], why,
-                                  sizeof why, err);
-        if (rc != 0)
-          return rc;
-      }
-    for (size_t i = 0; i < count; i++) {
-      struct clb_summary summary;
-      clb_stats_summarize(runs[i], (size_t)rounds, &summary);
-      medians[shape][i] = summary.median;
-    }
+    int rc = time_side_by_side(s, shapes[shape], entries, count, rounds, summaries, err);
+    if (rc != 0)
+      return rc;
+    for (size_t i = 0; i < count; i++)
+      medians[shape][i] = summaries[i].median;
   }
   size_t best = 0;
   for (size_t i = 1; i < count; i++)
