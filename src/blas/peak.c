@@ -189,9 +189,8 @@ static int measure_launch(const struct clb_cl *cl, int isolated, struct clb_laun
     CLB_TRY(clb_measure_runs(cl->queue, name, launch_step, &l, &sync, &timing, err));
     out->sync_s = timing.device.median;
   }
-  double bursts[LAUNCH_QUEUED_BURSTS];
-  CLB_TRY(
-      clb_measure_queued(cl->queue, name, launch_step, &l, LAUNCH_WARMUP_RUNS, &bursts[0], err));
+  double bursts[LAUNCH_QUEUED_BURSTS], warm_up;
+  CLB_TRY(clb_measure_queued(cl->queue, name, launch_step, &l, LAUNCH_WARMUP_RUNS, &warm_up, err));
   for (size_t i = 0; i < LAUNCH_QUEUED_BURSTS; i++)
     CLB_TRY(
         clb_measure_queued(cl->queue, name, launch_step, &l, LAUNCH_QUEUED_RUNS, &bursts[i], err));
