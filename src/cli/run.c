@@ -490,17 +490,16 @@ static void handle_untuned_devices(const struct clb_plan *plan,
               ceil(defaults.budget_s / 60.0) + 1.0);
     if (!gaps.untuned_count)
       continue;
-    const size_t count = gaps.untuned_count, started = gaps.started;
-    const char *missing = gaps.untuned;
     fprintf(stderr,
             "clbatch run: note: %s (%s) has no tuned CLBlast parameters for %s: its GEMMs run on "
             "%s. `clbatch run --tune` or `clbatch tune --device %s --precision %s` searches "
             "them in at most about %.0f min per precision (its --budget, %.0f s)\n",
-            dev->name, dev->platform_name, missing,
-            started == count ? "clbatch's CPU starting parameters (tuned = 2)"
-            : started == 0   ? "CLBlast's own parameters (tuned = 0)"
-                           : "CLBlast's own or clbatch's CPU starting parameters (tuned = 0 or 2)",
-            id, missing, ceil(defaults.budget_s / 60.0) + 1.0, defaults.budget_s);
+            dev->name, dev->platform_name, gaps.untuned,
+            gaps.started == gaps.untuned_count ? "clbatch's CPU starting parameters (tuned = 2)"
+            : gaps.started == 0
+                ? "CLBlast's own parameters (tuned = 0)"
+                : "CLBlast's own or clbatch's CPU starting parameters (tuned = 0 or 2)",
+            id, gaps.untuned, ceil(defaults.budget_s / 60.0) + 1.0, defaults.budget_s);
   }
   clb_tune_store_destroy(&file);
 }
