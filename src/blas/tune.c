@@ -11,6 +11,10 @@
 const char *const clb_tune_kernel_names[CLB_TUNE_KERNELS] = {
     "Xgemm", "XgemmDirect", CLB_TUNE_ROUTINE_KERNEL, "XgemvFastRot", "XgemvFast"};
 
+int clb_tune_is_gemv(const char *kernel) {
+  return strncmp(kernel, "Xgemv", 5) == 0;
+}
+
 void clb_tune_defaults(struct clb_tune_options *options) {
   options->m = 256;
   options->n = 64;

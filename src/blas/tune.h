@@ -80,6 +80,9 @@ int clb_tune_apply(const struct clb_device_info *dev, enum clb_precision precisi
 #define CLB_TUNE_KERNELS 5 /* Xgemm, XgemmDirect, GemmRoutine, XgemvFastRot, XgemvFast */
 /* The kernels a search stores, in clb_tune_report.kernels order. */
 extern const char *const clb_tune_kernel_names[CLB_TUNE_KERNELS];
+
+/* 1 for CLBlast's GEMV kernels ("Xgemv", "XgemvFast", "XgemvFastRot"). */
+int clb_tune_is_gemv(const char *kernel);
 /* The crossover between the direct and the indirect GEMM is CLBlast's
  * "kernel" GemmRoutine with this one parameter. */
 #define CLB_TUNE_ROUTINE_KERNEL "GemmRoutine"

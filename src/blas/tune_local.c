@@ -7,7 +7,7 @@
 
 double clb_tune_compile_cost(const struct clb_tune_point *point) {
   const size_t *v = point->values;
-  if (strncmp(point->space->kernel, "Xgemv", 5) == 0) /* a GEMV kernel: it unrolls its WPT */
+  if (clb_tune_is_gemv(point->space->kernel)) /* it unrolls its WPT */
     return (double)v[CLB_G_WPT];
   if (strcmp(point->space->kernel, "XgemmDirect") == 0)
     return (double)(v[CLB_D_WGD] / v[CLB_D_MDIMCD]) * (double)(v[CLB_D_WGD] / v[CLB_D_NDIMCD]) *

@@ -304,7 +304,7 @@ static void write_section(FILE *out, const char *device, const char *driver,
             r->tried, r->legal, r->skipped,
             r->use_defaults ? "; none beat CLBlast's defaults" : "");
   fprintf(out, "tuned_at = %s\n", when);
-  if (strncmp(r->kernel, "Xgemv", 5) == 0)
+  if (clb_tune_is_gemv(r->kernel))
     fprintf(out, "gemv_rows = %zu\ngemv_cols = %zu\n", options->gemv_rows, options->k);
   else
     fprintf(out, "m = %zu\nn = %zu\nk = %zu\n", options->m, options->n, options->k);
