@@ -90,31 +90,33 @@ static size_t copy_seeds(const struct clb_tune_space *space_of_first,
   return n;
 }
 
+#define ROWS(table) (sizeof table / sizeof *table)
+
+/* Each kernel's seed tables and the space they belong to (an Xgemm seed
+ * with GEMMK = 1 goes to gemmk1_space instead). */
+static const struct seed_tables {
+  const char *kernel;
+  const struct clb_tune_space *space, *gemmk1_space;
+  size_t columns;
+  const size_t *cpu, *gpu;
+  size_t cpu_rows, gpu_rows;
+} seed_tables[] = {
+    {"Xgemm", &clb_tune_xgemm_gemmk0, &clb_tune_xgemm_gemmk1, CLB_X_COUNT, xgemm_cpu[0],
+     xgemm_gpu[0], ROWS(xgemm_cpu), ROWS(xgemm_gpu)},
+    {"XgemmDirect", &clb_tune_xgemm_direct, NULL, CLB_D_COUNT, direct_cpu[0], direct_gpu[0],
+     ROWS(direct_cpu), ROWS(direct_gpu)},
+    {"XgemvFastRot", &clb_tune_xgemv_fast_rot, NULL, CLB_G_COUNT, gemv_fast_rot_cpu[0],
+     gemv_fast_rot_gpu[0], ROWS(gemv_fast_rot_cpu), ROWS(gemv_fast_rot_gpu)},
+    {"XgemvFast", &clb_tune_xgemv_fast, NULL, CLB_G_COUNT, gemv_fast_cpu[0], gemv_fast_gpu[0],
+     ROWS(gemv_fast_cpu), ROWS(gemv_fast_gpu)},
+};
+
 size_t clb_tune_seeds(const char *kernel, int is_cpu, struct clb_tune_point *out, size_t max) {
-  if (strcmp(kernel, "Xgemm") == 0) {
-    const size_t *table = is_cpu ? xgemm_cpu[0] : xgemm_gpu[0];
-    size_t rows =
-        is_cpu ? sizeof xgemm_cpu / sizeof *xgemm_cpu : sizeof xgemm_gpu / sizeof *xgemm_gpu;
-    return copy_seeds(&clb_tune_xgemm_gemmk0, &clb_tune_xgemm_gemmk1, table, rows, CLB_X_COUNT, out,
-                      max);
-  }
-  if (strcmp(kernel, "XgemmDirect") == 0) {
-    const size_t *table = is_cpu ? direct_cpu[0] : direct_gpu[0];
-    size_t rows =
-        is_cpu ? sizeof direct_cpu / sizeof *direct_cpu : sizeof direct_gpu / sizeof *direct_gpu;
-    return copy_seeds(&clb_tune_xgemm_direct, NULL, table, rows, CLB_D_COUNT, out, max);
-  }
-  if (strcmp(kernel, "XgemvFastRot") == 0) {
-    const size_t *table = is_cpu ? gemv_fast_rot_cpu[0] : gemv_fast_rot_gpu[0];
-    size_t rows = is_cpu ? sizeof gemv_fast_rot_cpu / sizeof *gemv_fast_rot_cpu
-                         : sizeof gemv_fast_rot_gpu / sizeof *gemv_fast_rot_gpu;
-    return copy_seeds(&clb_tune_xgemv_fast_rot, NULL, table, rows, CLB_G_COUNT, out, max);
-  }
-  if (strcmp(kernel, "XgemvFast") == 0) {
-    const size_t *table = is_cpu ? gemv_fast_cpu[0] : gemv_fast_gpu[0];
-    size_t rows = is_cpu ? sizeof gemv_fast_cpu / sizeof *gemv_fast_cpu
-                         : sizeof gemv_fast_gpu / sizeof *gemv_fast_gpu;
-    return copy_seeds(&clb_tune_xgemv_fast, NULL, table, rows, CLB_G_COUNT, out, max);
+  for (size_t i = 0; i < ROWS(seed_tables); i++) {
+    const struct seed_tables *t = &seed_tables[i];
+    if (strcmp(kernel, t->kernel) == 0)
+      return copy_seeds(t->space, t->gemmk1_space, is_cpu ? t->cpu : t->gpu,
+                        is_cpu ? t->cpu_rows : t->gpu_rows, t->columns, out, max);
   }
   return 0;
 }
