@@ -99,7 +99,8 @@ static int table_row(const char *out, const char *kernel, double *before, double
     const char *at = strstr(line, needle);
     const char *end = strchr(line, '\n');
     if (at && (!end || at < end))
-      return sscanf(at + strlen(needle), "%lf %lf %*s %zu/%zu", before, after, tried, legal) == 4;
+      return sscanf(at + strlen(needle), "%lf %lf %*s %*s %zu/%zu", before, after, tried, legal) ==
+             4;
   }
   return 0;
 }
@@ -135,11 +136,13 @@ Test(tune, search_writes_entries_then_apply_keeps_gemm_correct, .timeout = 300) 
   size_t set_count = 0, started = 0;
   const struct clb_cpu_start_set *sets = clb_tune_start_sets(dev, CLB_FP32, &set_count);
   for (size_t i = 0; i < set_count; i++)
-    started += strcmp(sets[i].kernel, "Xgemm") == 0 || strcmp(sets[i].kernel, "XgemvFast") == 0;
+    started += strcmp(sets[i].kernel, "Xgemm") == 0 || strcmp(sets[i].kernel, "XgemvFast") == 0 ||
+               strcmp(sets[i].kernel, "Padtranspose") == 0;
   cr_expect_eq(clb_test_count_of(progress, "clbatch's CPU starting set first"), started, "%s",
                progress);
-  const char *kernels[] = {"Xgemm", "XgemmDirect", "GemmRoutine", "XgemvFastRot", "XgemvFast"};
-  for (int i = 0; i < 5; i++) {
+  const char *kernels[] = {"Xgemm",        "XgemmDirect", "GemmRoutine",
+                           "XgemvFastRot", "XgemvFast",   "Padtranspose"};
+  for (int i = 0; i < 6; i++) {
     double before = 0.0, after = 0.0;
     size_t tried = 0, legal = 0;
     cr_assert(table_row(out, kernels[i], &before, &after, &tried, &legal), "%s in:\n%s",
@@ -152,7 +155,8 @@ Test(tune, search_writes_entries_then_apply_keeps_gemm_correct, .timeout = 300) 
     if (i != 2) {
       cr_expect_geq(after, before, "%s", kernels[i]);
       cr_expect_eq(tried, 2, "%s: the defaults and one more", kernels[i]);
-      /* The GEMVs' sets must also fit 512 x 32 (XgemvFast: WGS * WPT divides 32). */
+      /* The GEMVs' sets must also fit 512 x 32 (XgemvFast: WGS * WPT divides 32),
+       * the transpose's tiles too (TILE * WPT at most 32). */
       cr_expect_gt(legal, i == 0 ? 1000 : i == 1 ? 100 : 3, "%s", kernels[i]);
     }
   }
@@ -162,7 +166,7 @@ Test(tune, search_writes_entries_then_apply_keeps_gemm_correct, .timeout = 300) 
   char *text = clb_test_read_file(path);
   cr_assert_not_null(text);
   char header[1024];
-  for (int i = 0; i < 5; i++) {
+  for (int i = 0; i < 6; i++) {
     snprintf(header, sizeof header, "[device=%s|driver=%s|precision=fp32|kernel=%s]\n", dev->name,
              dev->driver_version, kernels[i]);
     cr_expect_eq(clb_test_count_of(text, header), 1, "%s once in:\n%s", header, text);
@@ -172,6 +176,9 @@ Test(tune, search_writes_entries_then_apply_keeps_gemm_correct, .timeout = 300) 
   cr_expect(strstr(text, "gflops_default = "));
   cr_expect(strstr(text, "XGEMM_MIN_INDIRECT_SIZE = "));
   cr_expect_eq(clb_test_count_of(text, "gemv_rows = 512\ngemv_cols = 32\n"), 2, "%s", text);
+  cr_expect_eq(clb_test_count_of(text, "transpose_rows = 512\ntranspose_cols = 32\n"), 1, "%s",
+               text);
+  cr_expect_eq(clb_test_count_of(text, "gbps_tuned = "), 1, "%s", text);
   free(text);
 
   /* The stored crossover is always explicit, so something is applied. */
@@ -215,10 +222,12 @@ static void apply_explicit(size_t crossover) {
            "[device=%s|driver=%s|precision=fp32|kernel=XgemvFastRot]\n"
            "VW3 = 8\nWGS3 = 16\nWPT3 = 8\n"
            "[device=%s|driver=%s|precision=fp32|kernel=XgemvFast]\n"
-           "VW2 = 1\nWGS2 = 64\nWPT2 = 4\n",
+           "VW2 = 1\nWGS2 = 64\nWPT2 = 4\n"
+           "[device=%s|driver=%s|precision=fp32|kernel=Padtranspose]\n"
+           "PADTRA_PAD = 1\nPADTRA_TILE = 16\nPADTRA_WPT = 2\n",
            dev->name, dev->driver_version, dev->name, dev->driver_version, dev->name,
            dev->driver_version, crossover, dev->name, dev->driver_version, dev->name,
-           dev->driver_version);
+           dev->driver_version, dev->name, dev->driver_version);
   write_text(path, text);
   struct clb_cl cl = {0};
   struct clb_error err = {0};
@@ -371,8 +380,9 @@ Test(tune_cli, bad_usage_exits_2) {
       "tune extra",
       /* The internal per-configuration command refuses what it cannot read. */
       "__tune-config 0:0 fp32 8 8 8",
-      "__tune-config 0:0 fp99 8 8 8 1 clblast time - -",
-      "__tune-config 0:0 fp32 8 8 8 1 clblast time Xgemm MWG",
+      "__tune-config 0:0 fp99 8 8 8 1 clblast time gemm - -",
+      "__tune-config 0:0 fp32 8 8 8 1 clblast time gemm Xgemm MWG",
+      "__tune-config 0:0 fp32 8 8 8 1 clblast time syrk - -",
   };
   for (size_t i = 0; i < sizeof args / sizeof args[0]; i++) {
     char *err_text = NULL;
@@ -430,8 +440,8 @@ static void tuned_result(struct clb_tune_kernel_result *r, const char *kernel,
   }
 }
 
-/* A report of every kernel: Xgemm and XgemvFastRot tuned, XgemmDirect and
- * XgemvFast on CLBlast's defaults, the crossover at `crossover`. */
+/* A report of every kernel: Xgemm, XgemvFastRot and Padtranspose tuned,
+ * XgemmDirect and XgemvFast on CLBlast's defaults, the crossover at `crossover`. */
 static void fill_report(struct clb_tune_report *report, size_t mwg, size_t crossover) {
   static const char *const xgemm_names[] = {"MWG", "NWG", "VWM"};
   static const char *const rot_names[] = {"VW3", "WGS3", "WPT3"};
@@ -439,7 +449,10 @@ static void fill_report(struct clb_tune_report *report, size_t mwg, size_t cross
   struct clb_tune_kernel_result *d = &report->kernels[1], *r = &report->kernels[2],
                                 *f = &report->kernels[4];
   tuned_result(&report->kernels[0], "Xgemm", xgemm_names, (size_t[]){mwg, 32, 2}, 10.0, 12.5);
+  static const char *const transpose_names[] = {"PADTRA_PAD", "PADTRA_TILE", "PADTRA_WPT"};
   tuned_result(&report->kernels[3], "XgemvFastRot", rot_names, (size_t[]){8, 16, 8}, 3.3, 7.7);
+  tuned_result(&report->kernels[5], "Padtranspose", transpose_names, (size_t[]){0, 64, 1}, 20.9,
+               51.1);
   d->kernel = "XgemmDirect";
   f->kernel = "XgemvFast";
   d->legal = 100;
@@ -484,13 +497,18 @@ Test(tune_store, save_then_load_round_trips_and_keeps_other_sections_verbatim) {
     cr_assert_eq(clb_tune_store_save(path, &dev, CLB_FP32, &report, &options, &err), 0, "%s",
                  err.message);
     cr_assert_eq(clb_tune_store_load(path, &file, &err), 0, "%s", err.message);
-    cr_expect_eq(file.count, 6, "round %d", round);
+    cr_expect_eq(file.count, 7, "round %d", round);
     const struct clb_tune_entry *x = find_entry(&file, &dev, "Xgemm");
     const struct clb_tune_entry *d = find_entry(&file, &dev, "XgemmDirect");
     const struct clb_tune_entry *r = find_entry(&file, &dev, "GemmRoutine");
     const struct clb_tune_entry *g = find_entry(&file, &dev, "XgemvFastRot");
     const struct clb_tune_entry *f = find_entry(&file, &dev, "XgemvFast");
-    cr_assert(x && d && r && g && f, "round %d: all five kernels stored:\n%s", round, file.text);
+    const struct clb_tune_entry *t = find_entry(&file, &dev, "Padtranspose");
+    cr_assert(x && d && r && g && f && t, "round %d: all six kernels stored:\n%s", round,
+              file.text);
+    cr_assert_eq(t->param_count, 3);
+    cr_expect_str_eq(t->names[1], "PADTRA_TILE");
+    cr_expect_eq(t->values[1], 64);
     cr_assert_eq(g->param_count, 3);
     cr_expect_str_eq(g->names[1], "WGS3");
     cr_expect_eq(g->values[1], 16);
@@ -508,6 +526,10 @@ Test(tune_store, save_then_load_round_trips_and_keeps_other_sections_verbatim) {
     cr_expect_eq(r->values[0], report.kernels[2].param_values[0]);
     cr_expect(strstr(file.text, other) != NULL, "round %d:\n%s", round, file.text);
     cr_expect(strstr(file.text, "gflops_tuned = 12.500\n") != NULL, "%s", file.text);
+    /* The transpose is measured in GB/s, on its own matrix. */
+    cr_expect(strstr(file.text, "transpose_rows = 4096\ntranspose_cols = 256\nseed = 42\n"
+                                "gbps_default = 20.900\ngbps_tuned = 51.100\n") != NULL,
+              "%s", file.text);
     clb_tune_store_destroy(&file);
   }
   clb_test_remove_dir(dir);
@@ -647,6 +669,50 @@ Test(tune_space, gemv_constraints_local_memory_and_the_shape_the_fast_kernels_ne
   cr_expect_not(fast->legal(fast_ok, &lim));
   lim.gemv_rows = 4096 + 16;
   cr_expect(fast->legal(fast_ok, &lim));
+}
+
+Test(tune_space, padtranspose_work_group_local_memory_and_the_matrix) {
+  /* PAD=1 TILE=16 WPT=2: 16 x 16 work-items, 4 * 32 * (32 + 1) = 4224 bytes. */
+  static const size_t ok[CLB_P_COUNT] = {1, 16, 2};
+  const struct clb_tune_space *space = &clb_tune_padtranspose;
+  struct clb_tune_limits lim;
+  clb_tune_limits_init(&lim, 256, 4224, 4, 256, 64, 256);
+  cr_expect(space->legal(ok, &lim), "no matrix to fit: any");
+  lim.local_mem_bytes = 4223;
+  cr_expect_not(space->legal(ok, &lim), "the padding column counts");
+  lim.local_mem_bytes = 65536;
+  lim.max_work_group = 255;
+  cr_expect_not(space->legal(ok, &lim), "TILE x TILE work-items");
+  lim.max_work_group = 256;
+  lim.transpose_rows = 4096;
+  lim.transpose_cols = 32;
+  cr_expect(space->legal(ok, &lim), "a 32-wide tile fits 32 columns");
+  lim.transpose_cols = 16;
+  cr_expect_not(space->legal(ok, &lim), "a 32-wide tile on 16 columns only pads");
+  /* The space is CLBlast's: 2 x 4 x 5 sets. */
+  cr_expect_eq(clb_tune_space_size(space), 40);
+}
+
+/* The transpose the tuner times: verified entry by entry against the host on
+ * an odd shape (CLBlast pads it), on CLBlast's defaults and on a set of its
+ * own, each in the child command the search runs. */
+Test(tune_cli, transpose_child_verifies_and_scores_in_gb_per_s, .timeout = 120) {
+  struct clb_device_list list = {0};
+  const struct clb_device_info *dev = NULL;
+  if (!clb_test_device(&list, &dev))
+    return;
+  clb_platform_list_destroy(&list);
+  static const char *const params[] = {"-", "PADTRA_PAD=1,PADTRA_TILE=16,PADTRA_WPT=2"};
+  for (int i = 0; i < 2; i++) {
+    char args[256], *out = NULL;
+    snprintf(args, sizeof args, "__tune-config @DEV fp32 37 29 1 42 clblast time transpose %s %s",
+             i ? "Padtranspose" : "-", params[i]);
+    cr_assert_eq(clb_test_run_cli(args, &out, NULL), 0, "%s", args);
+    double gbps = 0.0;
+    cr_expect_eq(sscanf(out, "gflops %lf", &gbps), 1, "%s: %s", args, out);
+    cr_expect_gt(gbps, 0.0, "%s: %s", args, out);
+    free(out);
+  }
 }
 
 Test(tune_space, candidates_are_legal) {
@@ -826,9 +892,11 @@ Test(tune_walk, seeds_outside_the_spaces_or_illegal_are_left_out) {
 Test(tune_seeds, every_seed_is_in_its_space_and_legal_somewhere) {
   struct clb_tune_limits lim;
   clb_tune_limits_init(&lim, 1024, 65536, 4, 4096, 4096, 4096);
-  const char *kernels[] = {"Xgemm", "XgemmDirect", "XgemvFastRot", "XgemvFast"};
-  for (int k = 0; k < 4; k++)
+  const char *kernels[] = {"Xgemm", "XgemmDirect", "XgemvFastRot", "XgemvFast", "Padtranspose"};
+  for (int k = 0; k < 5; k++)
     for (int cpu = 0; cpu < 2; cpu++) {
+      /* A CPU runtime takes work-groups of 4096 (PoCL, Intel): 64 x 64 transpose tiles. */
+      lim.max_work_group = cpu ? 4096 : 1024;
       struct clb_tune_point seeds[32];
       size_t count = clb_tune_seeds(kernels[k], cpu, seeds, 32);
       cr_expect_gt(count, 2, "%s cpu=%d", kernels[k], cpu);
@@ -897,7 +965,7 @@ Test(tune_child, results_failures_crashes_and_hangs) {
 
   /* What clbatch gets: the job as arguments. */
   child_result(dir, "#!/bin/sh\necho \"gflops $#\"\n", 10.0, &gflops, why, sizeof why);
-  cr_expect_eq(gflops, 11.0, "__tune-config and its ten arguments");
+  cr_expect_eq(gflops, 12.0, "__tune-config and its eleven arguments");
   clb_test_remove_dir(dir);
   free(dir);
 }
@@ -922,13 +990,14 @@ Test(cpu_start, only_cpus_that_clblast_does_not_map_to_intel_or_does_not_list) {
             "Intel's runtime on an AMD CPU: not in CLBlast's list");
   cr_expect(!start_wanted("AuthenticAMD", "AMD EPYC", 0), "never a GPU");
   cr_expect(!start_wanted("NVIDIA Corporation", "NVIDIA H100", 0));
-  /* Intel's runtime keeps CLBlast's kernels; only the crossover is set. */
+  /* Intel's runtime keeps CLBlast's kernels; only the crossover and the transpose are set. */
   size_t count = 0;
   const struct clb_cpu_start_set *sets =
       clb_cpu_start_sets("Intel(R) Corporation", "AMD EPYC", 1, CLB_FP32, &count);
-  cr_assert_eq(count, 1);
+  cr_assert_eq(count, 2);
   cr_expect_str_eq(sets[0].kernel, CLB_TUNE_ROUTINE_KERNEL);
   cr_expect_str_eq(sets[0].names[0], CLB_TUNE_ROUTINE_PARAM);
+  cr_expect_str_eq(sets[1].kernel, "Padtranspose");
 }
 
 /* The value of `name` in a set; fails the test when it is missing. */
@@ -959,7 +1028,7 @@ Test(cpu_start, sets_are_whole_and_within_clblast_constraints) {
   const struct clb_cpu_start_set *sets =
       clb_cpu_start_sets("AuthenticAMD", "AMD EPYC", 1, CLB_FP32, &count);
   cr_assert_geq(count, 3);
-  int has_xgemm = 0, has_routine = 0, has_gemv = 0;
+  int has_xgemm = 0, has_routine = 0, has_gemv = 0, has_transpose = 0;
   for (size_t i = 0; i < count; i++) {
     cr_expect(sets[i].count >= 1 && sets[i].count <= CLB_CPU_START_MAX_PARAMS);
     for (size_t j = 0; j < i; j++)
@@ -976,12 +1045,17 @@ Test(cpu_start, sets_are_whole_and_within_clblast_constraints) {
       has_gemv = 1;
       cr_expect(legal_in(&clb_tune_xgemv_fast, &sets[i], 4), "XgemvFast");
     }
+    if (strcmp(sets[i].kernel, "Padtranspose") == 0) {
+      has_transpose = 1;
+      cr_expect(legal_in(&clb_tune_padtranspose, &sets[i], 4), "Padtranspose");
+    }
     /* XgemmDirect stays on CLBlast's default (faster for small batches). */
     cr_expect_str_neq(sets[i].kernel, "XgemmDirect");
     has_routine |= strcmp(sets[i].kernel, CLB_TUNE_ROUTINE_KERNEL) == 0;
   }
   cr_expect(has_xgemm && has_routine, "the indirect GEMM and the crossover to it");
   cr_expect(has_gemv, "the backward GEMV");
+  cr_expect(has_transpose, "the indirect GEMM's transpose");
   /* fp64: only the crossover; fp16 and Intel's fp64: none (not measured). */
   size_t fp64_count = 0;
   const struct clb_cpu_start_set *fp64 =

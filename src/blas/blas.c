@@ -136,6 +136,33 @@ static int gemv_strided(struct clb_blas *blas, int trans_a, size_t m, size_t n, 
   return 0;
 }
 
+int clb_blas_transpose(struct clb_blas *blas, size_t rows, size_t cols, cl_mem a, cl_mem b,
+                       cl_event *event, struct clb_error *err) {
+  CLBlastStatusCode status;
+  const CLBlastLayout row = CLBlastLayoutRowMajor;
+  const CLBlastTranspose yes = CLBlastTransposeYes;
+  const char *name;
+  switch (blas->precision) {
+  case CLB_FP64:
+    name = "CLBlastDomatcopy";
+    status =
+        CLBlastDomatcopy(row, yes, rows, cols, 1.0, a, 0, cols, b, 0, rows, &blas->queue, event);
+    break;
+  case CLB_FP16:
+    name = "CLBlastHomatcopy";
+    status = CLBlastHomatcopy(row, yes, rows, cols, half_of(1.0), a, 0, cols, b, 0, rows,
+                              &blas->queue, event);
+    break;
+  default:
+    name = "CLBlastSomatcopy";
+    status =
+        CLBlastSomatcopy(row, yes, rows, cols, 1.0f, a, 0, cols, b, 0, rows, &blas->queue, event);
+  }
+  if (status != CLBlastSuccess)
+    return clb_fail(err, status, name, blas->device_name, "%zu x %zu, transposed", rows, cols);
+  return 0;
+}
+
 int clb_blas_gemv(struct clb_blas *blas, int trans_a, size_t m, size_t n, double alpha, cl_mem a,
                   size_t a_offset, size_t lda, cl_mem x, size_t x_offset, double beta, cl_mem y,
                   size_t y_offset, cl_event *event, struct clb_error *err) {

@@ -49,6 +49,11 @@ int clb_blas_gemv(struct clb_blas *blas, int trans_a, size_t m, size_t n, double
                   size_t a_offset, size_t lda, cl_mem x, size_t x_offset, double beta, cl_mem y,
                   size_t y_offset, cl_event *event, struct clb_error *err);
 
+/* B = A^T: A rows x cols row-major, B cols x rows (CLBlast's omatcopy, which
+ * runs the same transpose kernels the indirect GEMM runs on its operands). */
+int clb_blas_transpose(struct clb_blas *blas, size_t rows, size_t cols, cl_mem a, cl_mem b,
+                       cl_event *event, struct clb_error *err);
+
 /* y = alpha x + y. */
 int clb_blas_axpy(struct clb_blas *blas, size_t n, double alpha, cl_mem x, size_t x_offset,
                   cl_mem y, size_t y_offset, cl_event *event, struct clb_error *err);

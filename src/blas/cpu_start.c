@@ -19,6 +19,12 @@
  *   It was once reverted for wrong results at H = 16 and 32: CLBlast checks
  *   the fast kernel's conditions on the wrong dimension for a transposed
  *   row-major GEMV, which blas.c no longer passes it (see gemv_strided).
+ * - Padtranspose (TransposeMatrix and TransposePadMatrix, which the indirect
+ *   GEMM runs on operands that are not square) gets PAD=0, TILE=32, WPT=1,
+ *   an Intel-CPU entry's set, not the Intel default 8/4: on a 4096 x 256
+ *   transpose 25-47 GB/s against 11-21, and mlp's step at B >= 256 took
+ *   0.93-0.96x the time untuned, 0.77-0.93x with a tuned Xgemm
+ *   (results/cpu-pocl/tune/padtranspose/).
  * fp64 gets only the crossover (176, as fp32): mlp B = 256-1024 0.79-0.80x
  * the step time, B = 4096 0.92x; with the CPU entry's fp64 Xgemm set too, mlp
  * B = 4096 ran 1.13x slower. fp16 has no sets: not measured. */
@@ -58,7 +64,7 @@ static const struct clb_cpu_start_set fp32_sets[] = {
     {"Copy", 4, COPY_NAMES, {32, 16, 8, 2}},
     {"Pad", 4, PAD_NAMES, {32, 8, 4, 2}},
     {"Transpose", 4, TRANSPOSE_NAMES, {4, 0, 0, 8}},
-    {"Padtranspose", 3, PADTRANSPOSE_NAMES, {0, 8, 4}},
+    {"Padtranspose", 3, PADTRANSPOSE_NAMES, {0, 32, 1}},
     {"Xdot", 2, {"WGS1", "WGS2"}, {128, 32}},
 };
 
@@ -71,9 +77,13 @@ static const struct clb_cpu_start_set fp64_sets[] = {
  * differs: 64^3 sends every GEMM from 262k multiply-adds up to the indirect
  * Xgemm, which runs 45-55 GFLOP/s here against 10-22 for XgemmDirect; with
  * CLBlast's 576 mlp B >= 256 ran 2.2-3x slower and softmax B >= 256 1.6-1.9x
- * (variants of 64, 128 and 176; results/cpu-two-vendors/README.md). */
+ * (variants of 64, 128 and 176; results/cpu-two-vendors/README.md). The
+ * transpose gets PoCL's set too: 16 GB/s against 12 for the Intel default
+ * on a 4096 x 256 transpose, and softmax and mlp at B >= 256 took
+ * 0.93-0.94x the step time. */
 static const struct clb_cpu_start_set intel_unlisted_fp32_sets[] = {
     {"GemmRoutine", 1, {"XGEMM_MIN_INDIRECT_SIZE"}, {64}},
+    {"Padtranspose", 3, PADTRANSPOSE_NAMES, {0, 32, 1}},
 };
 
 const struct clb_cpu_start_set *clb_cpu_start_sets(const char *vendor, const char *device_name,

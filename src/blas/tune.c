@@ -9,10 +9,20 @@
 #include "blas/tune_store.h"
 
 const char *const clb_tune_kernel_names[CLB_TUNE_KERNELS] = {
-    "Xgemm", "XgemmDirect", CLB_TUNE_ROUTINE_KERNEL, "XgemvFastRot", "XgemvFast"};
+    "Xgemm",        "XgemmDirect", CLB_TUNE_ROUTINE_KERNEL,
+    "XgemvFastRot", "XgemvFast",   CLB_TUNE_TRANSPOSE_KERNEL};
 
 int clb_tune_is_gemv(const char *kernel) {
   return strncmp(kernel, "Xgemv", 5) == 0;
+}
+
+const char *clb_tune_unit(const char *kernel) {
+  return strcmp(kernel, CLB_TUNE_TRANSPOSE_KERNEL) == 0 ? "GB/s" : "GFLOP/s";
+}
+
+void clb_tune_transpose_shape(const struct clb_tune_options *options, size_t *rows, size_t *cols) {
+  *rows = options->gemv_rows;
+  *cols = options->gemv_rows == options->k ? 2 * options->k : options->k;
 }
 
 void clb_tune_defaults(struct clb_tune_options *options) {

@@ -14,7 +14,10 @@
  * with m*n*k < XGEMM_MIN_INDIRECT_SIZE^3 takes the direct path), and the two
  * GEMV kernels a step runs on a batch: "XgemvFastRot" (y = X w with X
  * row-major, linreg's forward pass) and "XgemvFast" (y = X^T r, its
- * backward pass), each timed on a gemv_rows x k matrix.
+ * backward pass), each timed on a gemv_rows x k matrix, and "Padtranspose"
+ * (TransposeMatrix and TransposePadMatrix, which the indirect GEMM runs on
+ * its operands; on a CPU they took a third of Xgemm's time in mlp's step),
+ * timed in GB/s on the transpose of a gemv_rows x k matrix.
  *
  * CLBlast cannot hand its default parameters back (RetrieveParameters exists
  * only in the C++ API), and an override cannot be undone within a process.
@@ -77,12 +80,23 @@ enum clb_params_source {
 int clb_tune_apply(const struct clb_device_info *dev, enum clb_precision precision,
                    enum clb_params_source *source, struct clb_error *err);
 
-#define CLB_TUNE_KERNELS 5 /* Xgemm, XgemmDirect, GemmRoutine, XgemvFastRot, XgemvFast */
+#define CLB_TUNE_KERNELS                                                                           \
+  6 /* Xgemm, XgemmDirect, GemmRoutine, XgemvFastRot, XgemvFast, Padtranspose */
 /* The kernels a search stores, in clb_tune_report.kernels order. */
 extern const char *const clb_tune_kernel_names[CLB_TUNE_KERNELS];
 
 /* 1 for CLBlast's GEMV kernels ("Xgemv", "XgemvFast", "XgemvFastRot"). */
 int clb_tune_is_gemv(const char *kernel);
+/* The helper kernel the search times on a transpose rather than a GEMM. */
+#define CLB_TUNE_TRANSPOSE_KERNEL "Padtranspose"
+/* What a kernel's score counts: "GB/s" for the transpose (bytes read and
+ * written), "GFLOP/s" for the rest. */
+const char *clb_tune_unit(const char *kernel);
+/* The matrix whose transpose times Padtranspose: gemv_rows x k, the batch.
+ * TransposeMatrix runs only on a matrix that is not square (on a square one
+ * CLBlast takes TransposeMatrixFast, whose parameters are another kernel's),
+ * so a square one gets twice the columns. */
+void clb_tune_transpose_shape(const struct clb_tune_options *options, size_t *rows, size_t *cols);
 /* The crossover between the direct and the indirect GEMM is CLBlast's
  * "kernel" GemmRoutine with this one parameter. */
 #define CLB_TUNE_ROUTINE_KERNEL "GemmRoutine"
@@ -91,11 +105,11 @@ int clb_tune_is_gemv(const char *kernel);
 
 /* What one kernel's search found. */
 struct clb_tune_kernel_result {
-  const char *kernel;    /* "Xgemm", "XgemmDirect", "GemmRoutine", "XgemvFastRot", "XgemvFast" */
+  const char *kernel;    /* one of clb_tune_kernel_names */
   size_t legal;          /* legal configurations in the space (after device limits) */
   size_t tried;          /* configurations timed, CLBlast's defaults included */
   size_t skipped;        /* of those, ones that failed to build, run or verify */
-  double default_gflops; /* CLBlast's defaults; 0 when not measured (dry run) */
+  double default_gflops; /* CLBlast's defaults (clb_tune_unit); 0 when not measured (dry run) */
   double tuned_gflops;   /* the best found (= default_gflops when the defaults won) */
   int use_defaults;      /* 1: nothing beat CLBlast's defaults */
   size_t param_count;

@@ -14,7 +14,9 @@ struct clb_tune_bench {
   const struct clb_cl *cl;
   const char *device;
   enum clb_precision precision;
+  enum clb_tune_op op;
   size_t m, n, k;
+  size_t c_cols; /* C's row length: n for the GEMM, m for the transpose */
   struct clb_blas blas;
   cl_mem a, b, c;
   void *host_c;      /* C as the device stores it */
@@ -61,30 +63,36 @@ cleanup:
 }
 
 /* Random operands in [-1, 1] (multiples of 1/8, exact in every precision),
- * and the host reference of a spread of C's entries, from those operands. */
-static void fill_operands(struct clb_tune_bench *b, double *a, double *bm, uint64_t seed) {
-  const size_t mk = b->m * b->k, kn = b->k * b->n, mn = b->m * b->n;
+ * and the host reference of a spread of C's entries, from those operands.
+ * For the transpose A is m x n, there is no B, and C must match exactly. */
+static void fill_operands(struct clb_tune_bench *b, double *a, double *bm, size_t a_count,
+                          size_t b_count, uint64_t seed) {
+  const size_t mn = b->m * b->n;
   uint64_t state = seed ^ 0x5eedc1b1a5ull;
-  for (size_t i = 0; i < mk; i++)
+  for (size_t i = 0; i < a_count; i++)
     a[i] = (double)((int)(clb_splitmix64(&state) % 17) - 8) / 8.0;
-  for (size_t i = 0; i < kn; i++)
+  for (size_t i = 0; i < b_count; i++)
     bm[i] = (double)((int)(clb_splitmix64(&state) % 17) - 8) / 8.0;
   for (size_t e = 0; e < b->check_count; e++) {
     size_t at = b->check_count == mn ? e : (size_t)(clb_splitmix64(&state) % mn);
-    size_t row = at / b->n, col = at % b->n;
+    size_t row = at / b->c_cols, col = at % b->c_cols;
     double sum = 0.0;
-    for (size_t x = 0; x < b->k; x++)
-      sum += a[row * b->k + x] * bm[x * b->n + col];
+    if (b->op == CLB_TUNE_OP_TRANSPOSE)
+      sum = a[col * b->n + row];
+    else
+      for (size_t x = 0; x < b->k; x++)
+        sum += a[row * b->k + x] * bm[x * b->n + col];
     b->check_at[e] = at;
     b->reference[e] = sum;
   }
   double eps = b->precision == CLB_FP64 ? 2.3e-16 : b->precision == CLB_FP16 ? 9.8e-4 : 1.2e-7;
-  b->tolerance = 8.0 * eps * (double)b->k; /* |a|, |b| <= 1 */
+  b->tolerance =
+      b->op == CLB_TUNE_OP_TRANSPOSE ? 0.0 : 8.0 * eps * (double)b->k; /* |a|, |b| <= 1 */
 }
 
-int clb_tune_bench_create(const struct clb_cl *cl, enum clb_precision precision, size_t m, size_t n,
-                          size_t k, uint64_t seed, struct clb_tune_bench **out,
-                          struct clb_error *err) {
+int clb_tune_bench_create(const struct clb_cl *cl, enum clb_precision precision,
+                          enum clb_tune_op op, size_t m, size_t n, size_t k, uint64_t seed,
+                          struct clb_tune_bench **out, struct clb_error *err) {
   int rc = 0;
   double *a = NULL, *bm = NULL;
   struct clb_tune_bench *b = calloc(1, sizeof *b);
@@ -94,17 +102,26 @@ int clb_tune_bench_create(const struct clb_cl *cl, enum clb_precision precision,
   b->cl = cl;
   b->device = cl->info->name;
   b->precision = precision;
+  b->op = op;
   b->m = m;
   b->n = n;
-  b->k = k;
+  b->k = op == CLB_TUNE_OP_TRANSPOSE ? 1 : k;
+  b->c_cols = op == CLB_TUNE_OP_TRANSPOSE ? m : n;
   clb_blas_init(&b->blas, cl->context, cl->queue, cl->info->name, precision);
-  size_t mk = m * k, kn = k * n, mn = m * n;
-  if (mk / m != k || kn / k != n || mn / m != n) {
-    rc = clb_failf(err, CLB_E_INVAL, "GEMM shape %zu x %zu x %zu is too large", m, n, k);
+  k = b->k;
+  if (m == 0 || n == 0 || k == 0) {
+    rc = clb_failf(err, CLB_E_INVAL, "empty shape %zu x %zu x %zu", m, n, k);
+    goto cleanup;
+  }
+  /* The transpose reads A (m x n) and has no B. */
+  size_t mn = m * n, mk = op == CLB_TUNE_OP_TRANSPOSE ? mn : m * k,
+         kn = op == CLB_TUNE_OP_TRANSPOSE ? 0 : k * n;
+  if (mn / m != n || (op == CLB_TUNE_OP_GEMM && (mk / m != k || kn / k != n))) {
+    rc = clb_failf(err, CLB_E_INVAL, "shape %zu x %zu x %zu is too large", m, n, k);
     goto cleanup;
   }
   a = malloc(mk * sizeof *a);
-  bm = malloc(kn * sizeof *bm);
+  bm = malloc((kn ? kn : 1) * sizeof *bm);
   b->host_c = malloc(mn * clb_precision_size(precision));
   b->result = malloc(mn * sizeof *b->result);
   b->check_count = mn < VERIFY_ENTRIES ? mn : VERIFY_ENTRIES;
@@ -114,9 +131,10 @@ int clb_tune_bench_create(const struct clb_cl *cl, enum clb_precision precision,
     rc = clb_failf(err, CLB_E_NOMEM, "out of host memory for a %zu x %zu x %zu GEMM", m, n, k);
     goto cleanup;
   }
-  fill_operands(b, a, bm, seed);
+  fill_operands(b, a, bm, mk, kn, seed);
   CLB_TRY(upload(b, a, mk, &b->a, err));
-  CLB_TRY(upload(b, bm, kn, &b->b, err));
+  if (kn > 0)
+    CLB_TRY(upload(b, bm, kn, &b->b, err));
   cl_int status = CL_SUCCESS;
   b->c = clCreateBuffer(cl->context, CL_MEM_READ_WRITE, mn * clb_precision_size(precision), NULL,
                         &status);
@@ -140,8 +158,11 @@ static int gemm_run(void *context, size_t index, cl_event *first, cl_event *last
   if (first)
     CLB_CHECK(clEnqueueMarkerWithWaitList(b->cl->queue, 0, NULL, first),
               "clEnqueueMarkerWithWaitList", b->device);
-  rc = clb_blas_gemm(&b->blas, 0, 0, b->m, b->n, b->k, 1.0, b->a, 0, b->k, b->b, 0, b->n, 0.0, b->c,
-                     0, b->n, last, err);
+  if (b->op == CLB_TUNE_OP_TRANSPOSE)
+    rc = clb_blas_transpose(&b->blas, b->m, b->n, b->a, b->c, last, err);
+  else
+    rc = clb_blas_gemm(&b->blas, 0, 0, b->m, b->n, b->k, 1.0, b->a, 0, b->k, b->b, 0, b->n, 0.0,
+                       b->c, 0, b->n, last, err);
 cleanup:
   return rc;
 }
@@ -168,8 +189,9 @@ static int verify(struct clb_tune_bench *b, struct clb_error *err) {
   for (size_t e = 0; e < b->check_count; e++) {
     double got = b->result[b->check_at[e]], want = b->reference[e];
     if (!(fabs(got - want) <= b->tolerance)) {
-      rc = clb_failf(err, CLB_E_NUMERIC, "wrong GEMM result on %s: C[%zu][%zu] = %g, expected %g",
-                     b->device, b->check_at[e] / b->n, b->check_at[e] % b->n, got, want);
+      rc = clb_failf(err, CLB_E_NUMERIC, "wrong %s result on %s: C[%zu][%zu] = %g, expected %g",
+                     b->op == CLB_TUNE_OP_TRANSPOSE ? "transpose" : "GEMM", b->device,
+                     b->check_at[e] / b->c_cols, b->check_at[e] % b->c_cols, got, want);
       goto cleanup;
     }
   }
@@ -187,7 +209,9 @@ static const struct clb_measure_runs_config gemm_runs = {0, 3, 2000, 0.2, 0};
 
 int clb_tune_bench_verify(struct clb_tune_bench *b, struct clb_error *err) {
   int rc = 0;
-  CLB_TRY(clb_blas_reserve_gemm(&b->blas, 0, 0, b->m, b->n, b->k, 0, b->k, 0, b->n, 0, b->n, err));
+  if (b->op == CLB_TUNE_OP_GEMM)
+    CLB_TRY(
+        clb_blas_reserve_gemm(&b->blas, 0, 0, b->m, b->n, b->k, 0, b->k, 0, b->n, 0, b->n, err));
   CLB_TRY(verify(b, err));
 cleanup:
   return rc;
@@ -199,7 +223,10 @@ int clb_tune_bench_gflops(struct clb_tune_bench *b, double *gflops, struct clb_e
   CLB_TRY(clb_tune_bench_verify(b, err));
   CLB_TRY(clb_measure_runs(b->cl->queue, b->device, gemm_run, b, &gemm_runs, &timing, err));
   double median = timing.device.median > 0.0 ? timing.device.median : 1e-9;
-  *gflops = 2.0 * (double)b->m * (double)b->n * (double)b->k / median * 1e-9;
+  double per_run = b->op == CLB_TUNE_OP_TRANSPOSE
+                       ? 2.0 * (double)(b->m * b->n * clb_precision_size(b->precision))
+                       : 2.0 * (double)b->m * (double)b->n * (double)b->k;
+  *gflops = per_run / median * 1e-9;
 cleanup:
   return rc;
 }

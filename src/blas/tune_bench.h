@@ -1,6 +1,6 @@
-/* The tuner's benchmark: one representative GEMM on a device, run with
- * whatever parameters CLBlast holds at the time, checked against a host
- * reference and timed through measure/. */
+/* The tuner's benchmark: one representative GEMM (or the transpose of one
+ * matrix) on a device, run with whatever parameters CLBlast holds at the
+ * time, checked against a host reference and timed through measure/. */
 #ifndef CLB_BLAS_TUNE_BENCH_H
 #define CLB_BLAS_TUNE_BENCH_H
 
@@ -14,24 +14,31 @@
 
 struct clb_tune_bench;
 
-/* Uploads random operands for C(m x n) = A(m x k) B(k x n) (from `seed`) and
- * computes the host reference of a spread of C's entries. */
-int clb_tune_bench_create(const struct clb_cl *cl, enum clb_precision precision, size_t m, size_t n,
-                          size_t k, uint64_t seed, struct clb_tune_bench **out,
-                          struct clb_error *err);
+/* What the benchmark runs. */
+enum clb_tune_op {
+  CLB_TUNE_OP_GEMM,      /* C(m x n) = A(m x k) B(k x n); scored in GFLOP/s */
+  CLB_TUNE_OP_TRANSPOSE, /* C(n x m) = A(m x n)^T, k unused; in GB/s read and written */
+};
+
+/* Uploads random operands (from `seed`) and computes the host reference of a
+ * spread of C's entries. */
+int clb_tune_bench_create(const struct clb_cl *cl, enum clb_precision precision,
+                          enum clb_tune_op op, size_t m, size_t n, size_t k, uint64_t seed,
+                          struct clb_tune_bench **out, struct clb_error *err);
 
 /* Releases everything; NULL is a no-op. */
 void clb_tune_bench_destroy(struct clb_tune_bench *bench);
 
-/* Runs the GEMM once, which compiles whatever CLBlast's parameters now ask
- * for, and checks it against the host reference. */
+/* Runs the operation once, which compiles whatever CLBlast's parameters now
+ * ask for, and checks it against the host reference. */
 int clb_tune_bench_verify(struct clb_tune_bench *bench, struct clb_error *err);
 
-/* Runs the GEMM once (which compiles whatever CLBlast's parameters now ask
- * for), checks it against the host reference, then times it run by run
- * (clb_measure_runs). *gflops comes from the median run's device time, from
- * a marker before the GEMM to the end of its last kernel (the wall time of
- * the run when the driver's timestamps are unusable). A failure to build,
+/* Runs the operation once (which compiles whatever CLBlast's parameters now
+ * ask for), checks it against the host reference, then times it run by run
+ * (clb_measure_runs). *gflops (GB/s for the transpose) comes from the median
+ * run's device time, from a marker before the operation to the end of its
+ * last kernel (the wall time of the run when the driver's timestamps are
+ * unusable). A failure to build,
  * run or verify is returned for the caller to judge (a bad configuration,
  * not necessarily a broken device). */
 int clb_tune_bench_gflops(struct clb_tune_bench *bench, double *gflops, struct clb_error *err);

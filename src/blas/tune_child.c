@@ -65,6 +65,7 @@ int clb_tune_child_start(const struct clb_tune_job *job, struct clb_tune_child *
                   seed,
                   crossover,
                   job->compile_only ? "compile" : "time",
+                  job->op == CLB_TUNE_OP_TRANSPOSE ? "transpose" : "gemm",
                   job->point ? (char *)job->point->space->kernel : "-",
                   params,
                   NULL};
@@ -210,26 +211,31 @@ static int parse_param_list(char *text, const char **names, size_t *values, size
   return 0;
 }
 
-/* 1 when the search stores `kernel` (clb_tune_kernel_names). */
-static int searched(const char *kernel) {
+/* 1 when a child running `op` times a kernel the search decides: the
+ * transpose times Padtranspose, the GEMM and GEMV the others of
+ * clb_tune_kernel_names. */
+static int timed_by(enum clb_tune_op op, const char *kernel) {
+  if (strcmp(kernel, CLB_TUNE_TRANSPOSE_KERNEL) == 0)
+    return op == CLB_TUNE_OP_TRANSPOSE;
   for (int i = 0; i < CLB_TUNE_KERNELS; i++)
     if (strcmp(kernel, clb_tune_kernel_names[i]) == 0)
-      return 1;
+      return op == CLB_TUNE_OP_GEMM;
   return 0;
 }
 
-/* What a run applies to the helper kernels (Copy, Pad, Transpose, ...): the
- * indirect GEMM runs them around Xgemm, so they count in its time. Not the
- * starting sets of the kernels the search itself decides (Xgemm, XgemvFast,
- * ...): a child without a configuration times CLBlast's defaults, and the
- * starting set is a candidate of its own, stored explicitly if it wins. */
+/* What a run applies to the helper kernels (Copy, Pad, Padtranspose, ...):
+ * the indirect GEMM runs them around Xgemm, so they count in its time. Not
+ * the starting sets of the kernels this child times (Xgemm, XgemvFast, ...
+ * for a GEMM; Padtranspose for the transpose): a child without a
+ * configuration times CLBlast's defaults, and the starting set is a
+ * candidate of its own, stored explicitly if it wins. */
 static int apply_helper_sets(const struct clb_device_info *dev, enum clb_precision precision,
-                             struct clb_error *err) {
+                             enum clb_tune_op op, struct clb_error *err) {
   size_t count = 0;
   const struct clb_cpu_start_set *sets = clb_tune_start_sets(dev, precision, &count);
   for (size_t i = 0; i < count; i++) {
     const char *kernel = sets[i].kernel;
-    if (searched(kernel))
+    if (timed_by(op, kernel))
       continue;
     int rc = clb_blas_override(dev->device, dev->name, precision, kernel, sets[i].count,
                                sets[i].names, sets[i].values, err);
@@ -242,6 +248,7 @@ static int apply_helper_sets(const struct clb_device_info *dev, enum clb_precisi
 struct child_args {
   const char *device_id;
   enum clb_precision precision;
+  enum clb_tune_op op;
   size_t m, n, k, seed, crossover;
   int compile_only;
   const char *kernel;
@@ -251,8 +258,8 @@ struct child_args {
 };
 
 static int parse_child_args(int argc, char **argv, struct child_args *a, struct clb_error *err) {
-  if (argc != 11)
-    return clb_failf(err, CLB_E_INVAL, "internal command of `clbatch tune`: 10 arguments");
+  if (argc != 12)
+    return clb_failf(err, CLB_E_INVAL, "internal command of `clbatch tune`: 11 arguments");
   a->device_id = argv[1];
   if (clb_precision_parse(argv[2], &a->precision) != 0)
     return clb_failf(err, CLB_E_INVAL, "unknown precision '%s'", argv[2]);
@@ -266,8 +273,14 @@ static int parse_child_args(int argc, char **argv, struct child_args *a, struct 
       clb_parse_size(argv[7], 0, SIZE_MAX - 1, "crossover", &a->crossover, err) != 0)
     return CLB_E_INVAL;
   a->compile_only = strcmp(argv[8], "compile") == 0;
-  a->kernel = argv[9];
-  return parse_param_list(argv[10], a->names, a->values, &a->count, err);
+  if (strcmp(argv[9], "gemm") == 0)
+    a->op = CLB_TUNE_OP_GEMM;
+  else if (strcmp(argv[9], "transpose") == 0)
+    a->op = CLB_TUNE_OP_TRANSPOSE;
+  else
+    return clb_failf(err, CLB_E_INVAL, "unknown operation '%s' (gemm, transpose)", argv[9]);
+  a->kernel = argv[10];
+  return parse_param_list(argv[11], a->names, a->values, &a->count, err);
 }
 
 static int run_child(const struct child_args *a, FILE *out, struct clb_error *err) {
@@ -288,7 +301,7 @@ static int run_child(const struct child_args *a, FILE *out, struct clb_error *er
     goto cleanup;
   }
   CLB_TRY(clb_cl_create(dev, &cl, err));
-  CLB_TRY(apply_helper_sets(dev, a->precision, err));
+  CLB_TRY(apply_helper_sets(dev, a->precision, a->op, err));
   if (a->crossover != CLB_TUNE_CROSSOVER_CLBLAST) {
     const char *name = CLB_TUNE_ROUTINE_PARAM;
     CLB_TRY(clb_blas_override(dev->device, dev->name, a->precision, CLB_TUNE_ROUTINE_KERNEL, 1,
@@ -297,7 +310,7 @@ static int run_child(const struct child_args *a, FILE *out, struct clb_error *er
   if (a->count > 0)
     CLB_TRY(clb_blas_override(dev->device, dev->name, a->precision, a->kernel, a->count, a->names,
                               a->values, err));
-  CLB_TRY(clb_tune_bench_create(&cl, a->precision, a->m, a->n, a->k, a->seed, &bench, err));
+  CLB_TRY(clb_tune_bench_create(&cl, a->precision, a->op, a->m, a->n, a->k, a->seed, &bench, err));
   /* From here on a failure is the configuration's, not the device's. */
   struct clb_error config_err = {0};
   double gflops = 0.0;

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "blas/tune_bench.h"
 #include "blas/tune_local.h"
 #include "util/errors.h"
 #include "util/precision.h"
@@ -25,6 +26,7 @@
 #define CLB_TUNE_CROSSOVER_CLBLAST SIZE_MAX
 
 struct clb_tune_job {
+  enum clb_tune_op op; /* the GEMM m x n x k, or the transpose of an m x n matrix */
   size_t m, n, k;
   uint64_t seed;
   size_t crossover;                   /* XGEMM_MIN_INDIRECT_SIZE, or CLB_TUNE_CROSSOVER_CLBLAST */

@@ -9,6 +9,8 @@ double clb_tune_compile_cost(const struct clb_tune_point *point) {
   const size_t *v = point->values;
   if (clb_tune_is_gemv(point->space->kernel)) /* it unrolls its WPT */
     return (double)v[CLB_G_WPT];
+  if (strcmp(point->space->kernel, CLB_TUNE_TRANSPOSE_KERNEL) == 0) /* WPT x WPT unrolled */
+    return (double)(v[CLB_P_WPT] * v[CLB_P_WPT]);
   if (strcmp(point->space->kernel, "XgemmDirect") == 0)
     return (double)(v[CLB_D_WGD] / v[CLB_D_MDIMCD]) * (double)(v[CLB_D_WGD] / v[CLB_D_NDIMCD]) *
            (double)v[CLB_D_KWID];

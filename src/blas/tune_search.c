@@ -2,8 +2,8 @@
  * known-good sets (tune_local.h), each configuration overridden, verified
  * and timed, within one budget per device and precision; the best per
  * kernel and the direct/indirect crossover go to tuned.conf. The two GEMV
- * kernels come first, within a small share of the budget, then the GEMM
- * kernels. */
+ * kernels and the transpose come first, within small shares of the budget,
+ * then the GEMM kernels. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,10 +42,11 @@ struct search {
   size_t side_by_side; /* compiles run at once ahead of timing; 0: none */
   double child_s;      /* what one child timing the defaults took (cached where PoCL) */
   double gemv_child_s; /* the same for the GEMV */
+  double transpose_child_s; /* and for the transpose */
 };
 
 /* Where each kernel's result goes in clb_tune_report.kernels (clb_tune_kernel_names). */
-enum { AT_XGEMM, AT_DIRECT, AT_ROUTINE, AT_GEMV_ROT, AT_GEMV };
+enum { AT_XGEMM, AT_DIRECT, AT_ROUTINE, AT_GEMV_ROT, AT_GEMV, AT_TRANSPOSE };
 
 /* The best few configurations of each kernel, by their one timing during
  * the search. A single timing on a busy host can be far off (the same
@@ -64,6 +65,9 @@ enum { AT_XGEMM, AT_DIRECT, AT_ROUTINE, AT_GEMV_ROT, AT_GEMV };
  * space, gets 60 % of it. */
 #define GEMV_SHARE 0.15
 #define GEMV_ROT_PART 0.6
+/* Then Padtranspose, within this much of what is left: 40 configurations
+ * at most, each a small program that compiles in about a second on PoCL. */
+#define TRANSPOSE_SHARE 0.05
 
 struct finalist {
   struct clb_tune_point point;
@@ -93,13 +97,14 @@ static void finalists_offer(struct finalists *f, const struct clb_tune_point *po
  * compiled CLBlast's largest tiles here in 80 s. */
 #define CHILD_TIMEOUT_S 240.0
 
-/* A GEMM shape, m x n x k. */
+/* What a child runs: a GEMM m x n x k, or (op) the transpose of an m x n matrix. */
 struct gemm_shape {
   size_t m, n, k;
+  enum clb_tune_op op;
 };
 
 static struct gemm_shape representative(const struct search *s) {
-  return (struct gemm_shape){s->options->m, s->options->n, s->options->k};
+  return (struct gemm_shape){s->options->m, s->options->n, s->options->k, CLB_TUNE_OP_GEMM};
 }
 
 /* The GEMVs of a step as GEMMs with one output column or row (blas.c runs
@@ -107,13 +112,22 @@ static struct gemm_shape representative(const struct search *s) {
  * C(rows x 1) = X(rows x k) w(k x 1); XgemvFast computes y = X^T r,
  * C(1 x k) = r(1 x rows) X(rows x k). */
 static struct gemm_shape gemv_shape(const struct search *s, int rotated, size_t rows) {
-  return rotated ? (struct gemm_shape){rows, 1, s->options->k}
-                 : (struct gemm_shape){1, s->options->k, rows};
+  return rotated ? (struct gemm_shape){rows, 1, s->options->k, CLB_TUNE_OP_GEMM}
+                 : (struct gemm_shape){1, s->options->k, rows, CLB_TUNE_OP_GEMM};
+}
+
+/* The padded transpose the indirect GEMM runs on a batch's operands
+ * (clb_tune_transpose_shape). */
+static struct gemm_shape transpose_shape(const struct search *s) {
+  size_t rows, cols;
+  clb_tune_transpose_shape(s->options, &rows, &cols);
+  return (struct gemm_shape){rows, cols, 1, CLB_TUNE_OP_TRANSPOSE};
 }
 
 static void job_init(const struct search *s, struct gemm_shape shape, size_t crossover,
                      const struct clb_tune_point *point, struct clb_tune_job *job) {
   memset(job, 0, sizeof *job);
+  job->op = shape.op;
   snprintf(job->device_id, sizeof job->device_id, "%s", s->device_id);
   job->precision = s->precision;
   job->m = shape.m;
@@ -240,10 +254,10 @@ static int measure_config(void *context, const struct clb_tune_point *point,
   finalists_offer(k->finalists, point, *score);
   if (s->progress) {
     const double now = clb_now();
-    fprintf(s->progress,
-            "  %s %s %zu (%s): %8.2f GFLOP/s%s in %.1f s; at most %.0f s left\n    %s\n", precision,
-            k->kernel, step->number, where, *score, better ? " (best)" : "", now - began,
-            now < s->deadline ? s->deadline - now : 0.0, text);
+    fprintf(s->progress, "  %s %s %zu (%s): %8.2f %s%s in %.1f s; at most %.0f s left\n    %s\n",
+            precision, k->kernel, step->number, where, *score, clb_tune_unit(k->kernel),
+            better ? " (best)" : "", now - began, now < s->deadline ? s->deadline - now : 0.0,
+            text);
   }
   return 0;
 }
@@ -387,15 +401,28 @@ static int measure_defaults(const struct search *s, struct clb_tune_report *out,
       goto cleanup;
     }
   }
+  struct clb_tune_kernel_result *transpose = &out->kernels[AT_TRANSPOSE];
+  const struct gemm_shape tshape = transpose_shape(s);
+  char why[512];
+  CLB_TRY(measure_in_child(s, tshape, CLB_TUNE_CROSSOVER_CLBLAST, NULL, &transpose->default_gflops,
+                           why, sizeof why, err));
+  if (transpose->default_gflops <= 0.0) {
+    rc = clb_failf(err, CLB_E_CHILD,
+                   "the transpose on CLBlast's own parameters (Padtranspose) failed on %s: %s",
+                   s->device, why);
+    goto cleanup;
+  }
   if (s->progress)
     fprintf(s->progress,
             "%s on %s, m=%zu n=%zu k=%zu, CLBlast's defaults: %.2f GFLOP/s as chosen, "
             "%.2f indirect (Xgemm), %.2f direct (XgemmDirect); GEMV %zu x %zu: %.2f y = X w "
-            "(XgemvFastRot), %.2f y = X^T r (XgemvFast)\n",
+            "(XgemvFastRot), %.2f y = X^T r (XgemvFast); transpose of %zu x %zu: %.2f GB/s "
+            "(Padtranspose)\n",
             clb_precision_name(s->precision), s->device, s->options->m, s->options->n,
             s->options->k, routine->default_gflops, indirect->default_gflops,
             direct->default_gflops, s->options->gemv_rows, s->options->k,
-            out->kernels[AT_GEMV_ROT].default_gflops, out->kernels[AT_GEMV].default_gflops);
+            out->kernels[AT_GEMV_ROT].default_gflops, out->kernels[AT_GEMV].default_gflops,
+            tshape.m, tshape.n, transpose->default_gflops);
 cleanup:
   return rc;
 }
@@ -411,8 +438,8 @@ cleanup:
 #define GUARD_SLACK 0.05
 
 static void guard_shapes(const struct search *s, struct gemm_shape out[GUARD_SHAPES]) {
-  out[0] = (struct gemm_shape){32, 10, s->options->k};
-  out[1] = (struct gemm_shape){s->options->m, 10, s->options->k};
+  out[0] = (struct gemm_shape){32, 10, s->options->k, CLB_TUNE_OP_GEMM};
+  out[1] = (struct gemm_shape){s->options->m, 10, s->options->k, CLB_TUNE_OP_GEMM};
 }
 
 /* One configuration of a side-by-side timing: on the path `crossover`
@@ -566,24 +593,24 @@ static int confirm_finalists(const struct search *s, const struct finalists *fin
   return 0;
 }
 
-/* A GEMV kernel's finalists and CLBlast's defaults, timed again side by
- * side like the GEMM's: on the GEMV shape, and on a matrix of the
- * representative GEMM's m rows (a smaller batch). A set with more rows per
- * work-group that wins on gemv_rows can push a smaller batch off the fast
- * kernel (CLBlast then runs its generic Xgemv), so on the smaller matrix a
- * finalist must not lose more than GUARD_SLACK to the defaults. */
-static int confirm_gemv(const struct search *s, int rotated, const struct finalists *f,
-                        struct clb_tune_kernel_result *r, struct clb_error *err) {
+/* A GEMV kernel's or the transpose's finalists and CLBlast's defaults,
+ * timed again side by side like the GEMM's, on shapes[0]; a GEMV's also on
+ * shapes[1], a matrix of the representative GEMM's m rows (a smaller
+ * batch). A set with more rows per work-group that wins on gemv_rows can
+ * push a smaller batch off the fast kernel (CLBlast then runs its generic
+ * Xgemv), so on the smaller matrix a finalist must not lose more than
+ * GUARD_SLACK to the defaults. */
+static int confirm_single(const struct search *s, const struct gemm_shape *shapes, int shape_count,
+                          double child_s, double share, const struct finalists *f,
+                          struct clb_tune_kernel_result *r, struct clb_error *err) {
   if (f->count == 0)
     return 0;
-  const struct gemm_shape shapes[2] = {gemv_shape(s, rotated, s->options->gemv_rows),
-                                       gemv_shape(s, rotated, s->options->m)};
   const size_t count = 1 + f->count; /* the defaults first */
-  double per_round = 2.0 * (double)count * s->gemv_child_s;
-  int rounds = confirm_rounds(per_round, GEMV_SHARE * s->options->budget_s);
+  double per_round = (double)shape_count * (double)count * child_s;
+  int rounds = confirm_rounds(per_round, share * s->options->budget_s);
   double medians[2][1 + FINALISTS];
   memset(medians, 0, sizeof medians);
-  for (int shape = 0; shape < 2; shape++) {
+  for (int shape = 0; shape < shape_count; shape++) {
     /* The smaller matrix only for the defaults and the finalists that beat them. */
     struct side_by_side_entry entries[1 + FINALISTS] = {{0, NULL, 0}};
     struct clb_summary summaries[1 + FINALISTS];
@@ -608,11 +635,16 @@ static int confirm_gemv(const struct search *s, int rotated, const struct finali
     if (medians[1][i] >= (1.0 - GUARD_SLACK) * medians[1][0] && medians[0][i] > medians[0][best])
       best = i;
   if (s->progress) {
+    char where[128];
+    if (shape_count > 1)
+      snprintf(where, sizeof where, "on %zu rows and, where they beat the defaults, on %zu",
+               shapes[0].m, shapes[1].m);
+    else
+      snprintf(where, sizeof where, "on %zu x %zu", shapes[0].m, shapes[0].n);
     fprintf(s->progress,
-            "%s on %s: %s's defaults and best %zu timed again, %d time%s side by side, on %zu "
-            "rows and, where they beat the defaults, on %zu:\n",
+            "%s on %s: %s's defaults and best %zu timed again, %d time%s side by side, %s:\n",
             clb_precision_name(s->precision), s->device, r->kernel, f->count, rounds,
-            rounds == 1 ? "" : "s", s->options->gemv_rows, s->options->m);
+            rounds == 1 ? "" : "s", where);
     for (size_t i = 0; i < count; i++) {
       char text[256] = "CLBlast's defaults";
       if (i)
@@ -620,9 +652,9 @@ static int confirm_gemv(const struct search *s, int rotated, const struct finali
                               f->items[i - 1].point.values);
       char guard[64] = "";
       if (medians[1][i] > 0.0)
-        snprintf(guard, sizeof guard, ", %8.2f on %zu rows", medians[1][i], s->options->m);
-      fprintf(s->progress, "  %-12s %8.2f GFLOP/s%s%s  %s\n", r->kernel, medians[0][i], guard,
-              i == best ? " (chosen)" : "", text);
+        snprintf(guard, sizeof guard, ", %8.2f on %zu rows", medians[1][i], shapes[1].m);
+      fprintf(s->progress, "  %-12s %8.2f %s%s%s  %s\n", r->kernel, medians[0][i],
+              clb_tune_unit(r->kernel), guard, i == best ? " (chosen)" : "", text);
     }
   }
   r->default_gflops = medians[0][0];
@@ -690,6 +722,7 @@ static void choose_crossover(const struct search *s, struct clb_tune_report *out
 #define FINAL_CHILDREN                                                                             \
   (CONFIRM_ROUNDS * (3 + 2 * FINALISTS) + CONFIRM_ROUNDS * GUARD_SHAPES * (1 + FINALISTS))
 #define FINAL_GEMV_CHILDREN (CONFIRM_ROUNDS * 2 * 2 * (1 + FINALISTS))
+#define FINAL_TRANSPOSE_CHILDREN (CONFIRM_ROUNDS * (1 + FINALISTS))
 
 /* Moves the search's deadline forward by what the final timing will take:
  * FINAL_CHILDREN times one more child timing CLBlast's defaults, which PoCL
@@ -712,7 +745,14 @@ static int reserve_final_timing(struct search *s, struct clb_error *err) {
   if (rc != 0)
     return rc;
   s->gemv_child_s = clb_now() - gemv_began;
-  double reserve = FINAL_CHILDREN * s->child_s + FINAL_GEMV_CHILDREN * s->gemv_child_s;
+  const double transpose_began = clb_now();
+  rc = measure_in_child(s, transpose_shape(s), CLB_TUNE_CROSSOVER_CLBLAST, NULL, &gflops, why,
+                        sizeof why, err);
+  if (rc != 0)
+    return rc;
+  s->transpose_child_s = clb_now() - transpose_began;
+  double reserve = FINAL_CHILDREN * s->child_s + FINAL_GEMV_CHILDREN * s->gemv_child_s +
+                   FINAL_TRANSPOSE_CHILDREN * s->transpose_child_s;
   if (reserve > FINAL_SHARE * s->options->budget_s)
     reserve = FINAL_SHARE * s->options->budget_s;
   s->deadline -= reserve;
@@ -772,9 +812,13 @@ int clb_tune_search(const struct clb_cl *cl, enum clb_precision precision,
   static const struct clb_tune_space *const direct_spaces[] = {&clb_tune_xgemm_direct};
   static const struct clb_tune_space *const gemv_rot_spaces[] = {&clb_tune_xgemv_fast_rot};
   static const struct clb_tune_space *const gemv_spaces[] = {&clb_tune_xgemv_fast};
+  static const struct clb_tune_space *const transpose_spaces[] = {&clb_tune_padtranspose};
   struct clb_tune_limits gemv_lim = lim;
   gemv_lim.gemv_rows = options->gemv_rows;
   gemv_lim.gemv_cols = options->k;
+  struct clb_tune_limits transpose_lim = lim;
+  transpose_lim.transpose_rows = transpose_shape(&s).m;
+  transpose_lim.transpose_cols = transpose_shape(&s).n;
 
   if (!options->dry_run) {
     CLB_TRY(measure_defaults(&s, out, err));
@@ -782,11 +826,11 @@ int clb_tune_search(const struct clb_cl *cl, enum clb_precision precision,
     if (options->max_configs > 1)
       CLB_TRY(reserve_final_timing(&s, err));
   }
-  /* The GEMV kernels first, within GEMV_SHARE of what is left; then Xgemm
-   * up to half of the rest, XgemmDirect the remainder (more when a walk
-   * ends early). */
+  /* The GEMV kernels first, within GEMV_SHARE of what is left, and the
+   * transpose within TRANSPOSE_SHARE; then Xgemm up to half of the rest,
+   * XgemmDirect the remainder (more when a walk ends early). */
   const double now = clb_now(), left = s.deadline > now ? s.deadline - now : 0.0;
-  struct finalists finalists[4];
+  struct finalists finalists[5];
   memset(finalists, 0, sizeof finalists);
   CLB_TRY(tune_kernel(&s, gemv_rot_spaces, 1, gemv_shape(&s, 1, options->gemv_rows),
                       CLB_TUNE_CROSSOVER_CLBLAST, now + GEMV_ROT_PART * GEMV_SHARE * left,
@@ -794,6 +838,9 @@ int clb_tune_search(const struct clb_cl *cl, enum clb_precision precision,
   CLB_TRY(tune_kernel(&s, gemv_spaces, 1, gemv_shape(&s, 0, options->gemv_rows),
                       CLB_TUNE_CROSSOVER_CLBLAST, now + GEMV_SHARE * left, &gemv_lim,
                       &out->kernels[AT_GEMV], &finalists[3], err));
+  CLB_TRY(tune_kernel(&s, transpose_spaces, 1, transpose_shape(&s), CLB_TUNE_CROSSOVER_CLBLAST,
+                      clb_now() + TRANSPOSE_SHARE * left, &transpose_lim,
+                      &out->kernels[AT_TRANSPOSE], &finalists[4], err));
   const double halfway = clb_now() + 0.5 * (s.deadline - clb_now());
   CLB_TRY(tune_kernel(&s, xgemm_spaces, 2, representative(&s), FORCE_INDIRECT, halfway, &lim,
                       &out->kernels[AT_XGEMM], &finalists[0], err));
@@ -803,8 +850,15 @@ int clb_tune_search(const struct clb_cl *cl, enum clb_precision precision,
     goto cleanup;
   CLB_TRY(confirm_finalists(&s, finalists, out, err));
   choose_crossover(&s, out);
-  CLB_TRY(confirm_gemv(&s, 1, &finalists[2], &out->kernels[AT_GEMV_ROT], err));
-  CLB_TRY(confirm_gemv(&s, 0, &finalists[3], &out->kernels[AT_GEMV], err));
+  for (int rotated = 1; rotated >= 0; rotated--) {
+    const struct gemm_shape shapes[2] = {gemv_shape(&s, rotated, options->gemv_rows),
+                                         gemv_shape(&s, rotated, options->m)};
+    CLB_TRY(confirm_single(&s, shapes, 2, s.gemv_child_s, GEMV_SHARE, &finalists[rotated ? 2 : 3],
+                           &out->kernels[rotated ? AT_GEMV_ROT : AT_GEMV], err));
+  }
+  const struct gemm_shape transpose_shapes[1] = {transpose_shape(&s)};
+  CLB_TRY(confirm_single(&s, transpose_shapes, 1, s.transpose_child_s, TRANSPOSE_SHARE,
+                         &finalists[4], &out->kernels[AT_TRANSPOSE], err));
 
   /* Leave CLBlast on the best found (where it was not CLBlast's own default). */
   for (int kernel = 0; kernel < CLB_TUNE_KERNELS; kernel++) {

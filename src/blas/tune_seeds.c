@@ -78,6 +78,16 @@ static const size_t gemv_fast_gpu[][CLB_G_COUNT] = {
     {1, 64, 1}, {2, 256, 2}, {1, 256, 1}, {2, 64, 2}, {1, 32, 1}, {1, 64, 2}, {1, 16, 2},
 };
 
+/* Padtranspose (PAD, TILE, WPT): CLBlast's all-device default first, then on
+ * a CPU the distinct sets of its Intel CPU entries, on a GPU the most common
+ * vendor and architecture defaults (padtranspose_32.hpp). */
+static const size_t padtranspose_cpu[][CLB_P_COUNT] = {
+    {1, 8, 2}, {0, 8, 4}, {0, 32, 1}, {0, 64, 1}, {1, 64, 1}, {0, 16, 1}, {0, 8, 8},
+};
+static const size_t padtranspose_gpu[][CLB_P_COUNT] = {
+    {1, 8, 2}, {0, 16, 4}, {1, 16, 4}, {0, 8, 4}, {1, 8, 4}, {1, 16, 1}, {0, 16, 2},
+};
+
 static size_t copy_seeds(const struct clb_tune_space *space_of_first,
                          const struct clb_tune_space *space_of_gemmk1, const size_t *table,
                          size_t rows, size_t columns, struct clb_tune_point *out, size_t max) {
@@ -109,6 +119,8 @@ static const struct seed_tables {
      gemv_fast_rot_gpu[0], ROWS(gemv_fast_rot_cpu), ROWS(gemv_fast_rot_gpu)},
     {"XgemvFast", &clb_tune_xgemv_fast, NULL, CLB_G_COUNT, gemv_fast_cpu[0], gemv_fast_gpu[0],
      ROWS(gemv_fast_cpu), ROWS(gemv_fast_gpu)},
+    {"Padtranspose", &clb_tune_padtranspose, NULL, CLB_P_COUNT, padtranspose_cpu[0],
+     padtranspose_gpu[0], ROWS(padtranspose_cpu), ROWS(padtranspose_gpu)},
 };
 
 size_t clb_tune_seeds(const char *kernel, int is_cpu, struct clb_tune_point *out, size_t max) {

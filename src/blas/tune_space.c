@@ -98,6 +98,19 @@ static int legal_gemv_fast_rot(const size_t *v, const struct clb_tune_limits *li
   return legal_gemv(v, lim, 1);
 }
 
+/* src/tuning/kernels/transpose_pad.hpp: no constraints of its own but
+ * the local memory, (TILE * WPT) x (TILE * WPT + PAD) elements, and a
+ * TILE x TILE work-group. */
+static int legal_padtranspose(const size_t *v, const struct clb_tune_limits *lim) {
+  size_t side = v[CLB_P_TILE] * v[CLB_P_WPT];
+  if (v[CLB_P_TILE] * v[CLB_P_TILE] > lim->max_work_group)
+    return 0;
+  unsigned long long local = (unsigned long long)lim->element_bytes * side * (side + v[CLB_P_PAD]);
+  if (local > lim->local_mem_bytes)
+    return 0;
+  return lim->transpose_rows == 0 || (side <= lim->transpose_rows && side <= lim->transpose_cols);
+}
+
 /* CLBlast's tuner variation V=2 (kernel 0, GEMMK=0, randomly sampled). */
 const struct clb_tune_space clb_tune_xgemm_gemmk0 = {"Xgemm",
                                                      CLB_X_COUNT,
@@ -167,6 +180,15 @@ const struct clb_tune_space clb_tune_xgemv_fast_rot = {
     CLB_G_COUNT,
     {{"VW3", 4, {1, 2, 4, 8}}, {"WGS3", 4, {16, 32, 64, 128}}, {"WPT3", 6, {1, 2, 4, 8, 16, 32}}},
     legal_gemv_fast_rot};
+
+/* CLBlast's transpose_pad tuner: TransposeMatrix and TransposePadMatrix, the
+ * transposes the indirect GEMM runs on operands that are not square. */
+const struct clb_tune_space clb_tune_padtranspose = {"Padtranspose",
+                                                     CLB_P_COUNT,
+                                                     {{"PADTRA_PAD", 2, {0, 1}},
+                                                      {"PADTRA_TILE", 4, {8, 16, 32, 64}},
+                                                      {"PADTRA_WPT", 5, {1, 2, 4, 8, 16}}},
+                                                     legal_padtranspose};
 
 size_t clb_tune_space_size(const struct clb_tune_space *space) {
   size_t total = 1;
@@ -238,6 +260,7 @@ void clb_tune_limits_init(struct clb_tune_limits *lim, size_t max_work_group,
   lim->cap_k = tile_cap(k);
   lim->cap_mn = tile_cap(m > n ? m : n);
   lim->gemv_rows = lim->gemv_cols = 0;
+  lim->transpose_rows = lim->transpose_cols = 0;
 }
 
 size_t clb_tune_nearest(const struct clb_tune_space *const *spaces,

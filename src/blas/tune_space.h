@@ -49,6 +49,8 @@ enum {
 /* Indices into an XgemvFast (VW2, WGS2, WPT2) or XgemvFastRot (VW3, WGS3,
  * WPT3) configuration, in CLBlast's database order. */
 enum { CLB_G_VW, CLB_G_WGS, CLB_G_WPT, CLB_G_COUNT };
+/* Indices into a Padtranspose configuration, in CLBlast's database order. */
+enum { CLB_P_PAD, CLB_P_TILE, CLB_P_WPT, CLB_P_COUNT };
 
 /* What a configuration must fit into on a device, for a GEMM shape. */
 struct clb_tune_limits {
@@ -62,6 +64,9 @@ struct clb_tune_limits {
    * otherwise, so a configuration that does not fit would be timed on
    * another kernel than its own. */
   size_t gemv_rows, gemv_cols;
+  /* The transposed matrix (rows x cols); 0: no shape to fit. A tile
+   * (PADTRA_TILE * PADTRA_WPT) wider than either side only pads it. */
+  size_t transpose_rows, transpose_cols;
 };
 
 /* The limits of a device (its largest work-group and local memory) for an
@@ -90,6 +95,7 @@ extern const struct clb_tune_space clb_tune_xgemm_gemmk1; /* V=12: 2D register t
 extern const struct clb_tune_space clb_tune_xgemm_direct; /* xgemm_direct V=2 */
 extern const struct clb_tune_space clb_tune_xgemv_fast;   /* xgemv V=2: y = A^T x, row-major */
 extern const struct clb_tune_space clb_tune_xgemv_fast_rot; /* xgemv V=3: y = A x, row-major */
+extern const struct clb_tune_space clb_tune_padtranspose;   /* transpose_pad: B = A^T */
 
 /* Every combination, legal or not. */
 size_t clb_tune_space_size(const struct clb_tune_space *space);

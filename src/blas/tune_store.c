@@ -304,13 +304,19 @@ static void write_section(FILE *out, const char *device, const char *driver,
             r->tried, r->legal, r->skipped,
             r->use_defaults ? "; none beat CLBlast's defaults" : "");
   fprintf(out, "tuned_at = %s\n", when);
+  int transpose = strcmp(r->kernel, CLB_TUNE_TRANSPOSE_KERNEL) == 0;
   if (clb_tune_is_gemv(r->kernel))
     fprintf(out, "gemv_rows = %zu\ngemv_cols = %zu\n", options->gemv_rows, options->k);
-  else
+  else if (transpose) {
+    size_t rows, cols;
+    clb_tune_transpose_shape(options, &rows, &cols);
+    fprintf(out, "transpose_rows = %zu\ntranspose_cols = %zu\n", rows, cols);
+  } else
     fprintf(out, "m = %zu\nn = %zu\nk = %zu\n", options->m, options->n, options->k);
   fprintf(out, "seed = %llu\n", (unsigned long long)options->seed);
-  fprintf(out, "gflops_default = %.3f\n", r->default_gflops);
-  fprintf(out, "gflops_tuned = %.3f\n", r->tuned_gflops);
+  const char *unit = transpose ? "gbps" : "gflops";
+  fprintf(out, "%s_default = %.3f\n", unit, r->default_gflops);
+  fprintf(out, "%s_tuned = %.3f\n", unit, r->tuned_gflops);
   fprintf(out, "use_defaults = %d\n", r->use_defaults);
   for (size_t p = 0; p < r->param_count; p++)
     fprintf(out, "%s = %zu\n", r->param_names[p], r->param_values[p]);

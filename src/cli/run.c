@@ -380,7 +380,7 @@ extern char **environ; /* passed on to `clbatch tune` */
 /* Where tuned.conf falls short for one device: the plan's precisions it
  * supports that have no entry at all (untuned), and those with entries for
  * only some of the kernels a search stores now (tuned before clbatch
- * searched its GEMV kernels), each as "fp32,fp64". */
+ * searched its GEMV kernels or the transpose), each as "fp32,fp64". */
 struct tune_gaps {
   char untuned[64], partly[64], both[128];
   size_t untuned_count, partly_count;

@@ -22,10 +22,12 @@ void clb_help_tune(FILE *out) {
           "                    [--dry-run]\n"
           "\n"
           "Searches CLBlast's GEMM kernel parameters (Xgemm, XgemmDirect and the\n"
-          "direct/indirect crossover) and its two GEMV kernels (XgemvFastRot: y = X w,\n"
-          "XgemvFast: y = X^T r, with X row-major, as linreg's step runs them) on each\n"
-          "device, in the spaces of CLBlast's own tuner, and stores the best per\n"
-          "device, driver, precision and kernel. Later runs apply them with\n"
+          "direct/indirect crossover), its two GEMV kernels (XgemvFastRot: y = X w,\n"
+          "XgemvFast: y = X^T r, with X row-major, as linreg's step runs them) and\n"
+          "the transpose the indirect GEMM runs on its operands (Padtranspose, timed\n"
+          "in GB/s on the transpose of the R x K matrix) on each device, in the\n"
+          "spaces of CLBlast's own tuner, and stores the best per device, driver,\n"
+          "precision and kernel. Later runs apply them with\n"
           "CLBlastOverrideParameters.\n"
           "\n"
           "Per kernel the search times CLBlast's defaults, clbatch's CPU starting set\n"
@@ -44,8 +46,8 @@ void clb_help_tune(FILE *out) {
           "kernels go first, within 15 %% of the budget (what they leave goes to the\n"
           "GEMM), and their sets must also be within 5 %% of the defaults on a matrix\n"
           "of M rows (a smaller batch, which a set with more rows per work-group can\n"
-          "push onto CLBlast's generic Xgemv). Part of the budget is kept for the\n"
-          "final timing.\n"
+          "push onto CLBlast's generic Xgemv); Padtranspose follows within 5 %%.\n"
+          "Part of the budget is kept for the final timing.\n"
           "\n"
           "  --device SPEC      devices to tune: all (default), cpu, gpu, P:D, pocl,\n"
           "                     intel, platform:NAME, ... (as in `clbatch help run`)\n"
@@ -53,13 +55,14 @@ void clb_help_tune(FILE *out) {
           "  --m M --n N --k K  the representative GEMM C(MxN) = A(MxK) B(KxN)\n"
           "                     (default 256 x 64 x 256: batch rows x hidden x features;\n"
           "                     M and N at least 2: one row or column runs as GEMV)\n"
-          "  --gemv-rows R      rows of the GEMVs' R x K matrix (default 4096: a large\n"
-          "                     batch)\n"
+          "  --gemv-rows R      rows of the GEMVs' and the transpose's R x K matrix\n"
+          "                     (default 4096: a large batch; a square one is\n"
+          "                     transposed as R x 2K)\n"
           "  --max-configs K    configurations timed per kernel, CLBlast's defaults\n"
           "                     included (default 200)\n"
           "  --budget S         seconds per device and precision after which no new\n"
           "                     configuration starts (default 480); the GEMV kernels\n"
-          "                     may use 15 %%, Xgemm half of the rest\n"
+          "                     may use 15 %%, Padtranspose 5 %%, Xgemm half of the rest\n"
           "  --seed S           seed of the random GEMM operands (default 42)\n"
           "  --dry-run          list the spaces and the starting sets; compile, time and\n"
           "                     write nothing\n"
@@ -87,8 +90,8 @@ static void print_row(const struct row *r, int dry_run) {
     return;
   }
   if (dry_run) {
-    printf("%-32.32s %-9s %-12s %15s %15s %8s %8s/%zu\n", r->device, r->precision, r->kernel,
-           "-", "-", "-", "-", r->legal);
+    printf("%-32.32s %-9s %-12s %10s %10s %-7s %8s %8s/%zu\n", r->device, r->precision, r->kernel,
+           "-", "-", clb_tune_unit(r->kernel), "-", "-", r->legal);
     return;
   }
   char speedup[32] = "-";
@@ -96,8 +99,8 @@ static void print_row(const struct row *r, int dry_run) {
     snprintf(speedup, sizeof speedup, "%.2fx", r->after / r->before);
   char tried[48];
   snprintf(tried, sizeof tried, "%zu/%zu", r->tried, r->legal);
-  printf("%-32.32s %-9s %-12s %15.2f %15.2f %8s %12s\n", r->device, r->precision, r->kernel,
-         r->before, r->after, speedup, tried);
+  printf("%-32.32s %-9s %-12s %10.2f %10.2f %-7s %8s %12s\n", r->device, r->precision, r->kernel,
+         r->before, r->after, clb_tune_unit(r->kernel), speedup, tried);
 }
 
 int clb_cmd_tune(int argc, char **argv) {
@@ -251,17 +254,20 @@ int clb_cmd_tune(int argc, char **argv) {
       clb_cl_destroy(&cl);
   }
 
-  printf("%-32s %-9s %-12s %15s %15s %8s %12s\n", "device", "precision", "kernel",
-         "default GFLOP/s", "tuned GFLOP/s", "speed-up", "tried/legal");
+  printf("%-32s %-9s %-12s %10s %10s %-7s %8s %12s\n", "device", "precision", "kernel", "default",
+         "tuned", "unit", "speed-up", "tried/legal");
   for (size_t i = 0; i < row_count; i++)
     print_row(&rows[i], tune.dry_run);
+  size_t transpose_rows, transpose_cols;
+  clb_tune_transpose_shape(&tune, &transpose_rows, &transpose_cols);
   if (tune.dry_run)
     printf("dry run: nothing compiled, timed or written (file would be %s)\n", path);
   else
     printf("tuned parameters: %s\n"
            "(GemmRoutine: default = CLBlast's own choice of path, tuned = the chosen path "
-           "with its tuned kernel; XgemvFastRot and XgemvFast: the GEMV on %zu x %zu)\n",
-           path, tune.gemv_rows, tune.k);
+           "with its tuned kernel; XgemvFastRot and XgemvFast: the GEMV on %zu x %zu; "
+           "Padtranspose: the transpose of %zu x %zu, bytes read and written)\n",
+           path, tune.gemv_rows, tune.k, transpose_rows, transpose_cols);
   free(rows);
   exit_code = failures ? 1 : 0;
 
