@@ -933,6 +933,65 @@ static void child_result(const char *dir, const char *script, double timeout_s, 
   free(program);
 }
 
+/* A runtime whose omatcopy fails still gets its GEMM and GEMVs tuned: the
+ * transpose is left on CLBlast's parameters, stored as not searched, and
+ * `clbatch run` finds no kernel missing. Children are a script that fails
+ * only the transpose (its 10th argument). */
+Test(tune, a_transpose_that_fails_leaves_the_rest_tuned, .timeout = 60) {
+  struct clb_device_list list = {0};
+  const struct clb_device_info *dev = NULL;
+  if (!clb_test_device(&list, &dev))
+    return;
+  char *dir = NULL;
+  char *path = use_temp_tune_file(&dir);
+  char *program = clb_test_write_file(dir, "child.sh",
+                                      "#!/bin/sh\n"
+                                      "if [ \"${10}\" = transpose ]; then\n"
+                                      "  echo 'skipped: no omatcopy here'\n"
+                                      "else\n"
+                                      "  echo 'gflops 10'\n"
+                                      "fi\n");
+  cr_assert_eq(chmod(program, 0755), 0);
+  clb_tune_child_set_program(program);
+  struct clb_cl cl = {0};
+  struct clb_error err = {0};
+  cr_assert_eq(clb_cl_create(dev, &cl, &err), 0, "%s", err.message);
+  struct clb_tune_options options;
+  clb_tune_defaults(&options);
+  options.m = options.n = options.k = 16;
+  options.gemv_rows = 64;
+  options.max_configs = 1;
+  options.budget_s = 30.0;
+  char *progress = NULL;
+  size_t progress_size = 0;
+  FILE *stream = open_memstream(&progress, &progress_size);
+  cr_assert_not_null(stream);
+  struct clb_tune_report report;
+  int rc = clb_tune_search(&cl, CLB_FP32, &options, stream, &report, &err);
+  fclose(stream);
+  clb_tune_child_set_program("/proc/self/exe");
+  cr_assert_eq(rc, 0, "%s\n%s", err.message, progress);
+  const struct clb_tune_kernel_result *transpose = &report.kernels[5];
+  cr_expect_str_eq(transpose->kernel, "Padtranspose");
+  cr_expect_eq(transpose->tried, 0);
+  cr_expect_eq(transpose->use_defaults, 1);
+  cr_expect_eq(report.kernels[0].default_gflops, 10.0, "the GEMM was measured");
+  cr_expect(strstr(progress, "no omatcopy here") && strstr(progress, "is not searched"), "%s",
+            progress);
+  struct clb_tune_file file = {0};
+  cr_assert_eq(clb_tune_store_load(path, &file, &err), 0, "%s", err.message);
+  cr_expect_null(clb_tune_store_missing(&file, dev, CLB_FP32), "%s", file.text);
+  cr_expect(strstr(file.text, "# not searched: ") != NULL, "%s", file.text);
+  clb_tune_store_destroy(&file);
+  free(progress);
+  clb_cl_destroy(&cl);
+  clb_platform_list_destroy(&list);
+  free(program);
+  free(path);
+  clb_test_remove_dir(dir);
+  free(dir);
+}
+
 Test(tune_child, results_failures_crashes_and_hangs) {
   char *dir = clb_test_tmpdir();
   double gflops = -1.0;

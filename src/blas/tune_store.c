@@ -297,6 +297,8 @@ static void write_section(FILE *out, const char *device, const char *driver,
             "# GEMMs with m*n*k below %s^3 take the direct kernel; placed so that the\n"
             "# representative shape takes the path measured fastest with tuned kernels.\n",
             CLB_TUNE_ROUTINE_PARAM);
+  else if (r->tried == 0)
+    fprintf(out, "# not searched: it failed on CLBlast's own parameters, which stay\n");
   else
     fprintf(out,
             "# %zu of %zu legal configurations timed (CLBlast's defaults included), %zu "

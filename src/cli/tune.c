@@ -248,6 +248,8 @@ int clb_cmd_tune(int argc, char **argv) {
         r->after = report.kernels[kernel].tuned_gflops;
         r->tried = report.kernels[kernel].tried;
         r->legal = report.kernels[kernel].legal;
+        if (r->tried == 0 && !tune.dry_run)
+          r->note = "not searched: it failed on CLBlast's own parameters (see above)";
       }
     }
     if (opened)
