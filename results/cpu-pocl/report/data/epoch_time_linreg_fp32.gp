@@ -1,5 +1,5 @@
 set terminal pngcairo size 1100,720 font 'sans,11' noenhanced
-set output 'results/cpu-pocl/report/epoch_time_linreg_fp32.png.tmp'
+set output '/tmp/rep/epoch_time_linreg_fp32.png.tmp'
 set datafile missing '?'
 set encoding utf8
 set termoption noenhanced
@@ -17,8 +17,8 @@ set offsets graph 0.02, graph 0.02, 0, 0
 set logscale y
 set ytics ('1 µs' 1e-6, '10 µs' 1e-5, '100 µs' 1e-4, '1 ms' 1e-3, '10 ms' 1e-2, '100 ms' 0.1, '1 s' 1, '10 s' 10, '100 s' 100, '1000 s' 1000, '10000 s' 1e4)
 set ylabel 'time per epoch = ceil(N/B) x median step'
-plot 'results/cpu-pocl/report/data/linreg_fp32_s0.dat' using 1:5 with linespoints lw 2 pt 7 ps 0.9 lc rgb '#0072B2' title 'pthread-skylake-avx512-AMD EPYC (PoCL, vm)'
+plot '/tmp/rep/data/linreg_fp32_s0.dat' using 1:5 with linespoints lw 2 pt 7 ps 0.9 lc rgb '#0072B2' title 'pthread-skylake-avx512-AMD EPYC (PoCL, vm)'
 set terminal svg size 1100,720 font 'sans,11' background '#ffffff' noenhanced
-set output 'results/cpu-pocl/report/epoch_time_linreg_fp32.svg.tmp'
+set output '/tmp/rep/epoch_time_linreg_fp32.svg.tmp'
 replot
 unset output

@@ -1,5 +1,5 @@
 set terminal pngcairo size 1100,720 font 'sans,11' noenhanced
-set output 'results/cpu-pocl/report/memory_softmax_fp32.png.tmp'
+set output '/tmp/rep/memory_softmax_fp32.png.tmp'
 set datafile missing '?'
 set encoding utf8
 set termoption noenhanced
@@ -17,11 +17,11 @@ set offsets graph 0.02, graph 0.02, 0, 0
 set logscale y
 set format y '%.0s %cB'
 set ylabel 'device memory (dotted: the device global memory)'
-plot 'results/cpu-pocl/report/data/softmax_fp32_s2.dat' using ($1*1.0000):10 with linespoints lw 2 pt 7 ps 0.9 lc rgb '#0072B2' title 'pthread-skylake-avx512-AMD EPYC (PoCL, vm)', \
-     'results/cpu-pocl/report/data/softmax_fp32_s2.dat' using 1:11 with lines lw 2 dt 3 lc rgb '#0072B2' notitle, \
+plot '/tmp/rep/data/softmax_fp32_s2.dat' using ($1*1.0000):10 with linespoints lw 2 pt 7 ps 0.9 lc rgb '#0072B2' title 'pthread-skylake-avx512-AMD EPYC (PoCL, vm)', \
+     '/tmp/rep/data/softmax_fp32_s2.dat' using 1:11 with lines lw 2 dt 3 lc rgb '#0072B2' notitle, \
      keyentry with linespoints lw 2 pt 7 ps 0.9 lc rgb '#444444' title 'solid: step buffers; devices side by side', \
      keyentry with lines lw 2 dt 3 lc rgb '#444444' title 'dotted: device global memory'
 set terminal svg size 1100,720 font 'sans,11' background '#ffffff' noenhanced
-set output 'results/cpu-pocl/report/memory_softmax_fp32.svg.tmp'
+set output '/tmp/rep/memory_softmax_fp32.svg.tmp'
 replot
 unset output

@@ -1,5 +1,5 @@
 set terminal pngcairo size 1100,720 font 'sans,11' noenhanced
-set output 'results/cpu-pocl/report/peak_mlp_fp32.png.tmp'
+set output '/tmp/rep/peak_mlp_fp32.png.tmp'
 set datafile missing '?'
 set encoding utf8
 set termoption noenhanced
@@ -17,11 +17,11 @@ set offsets graph 0.02, graph 0.02, 0, 0
 set yrange [0:*]
 set format y '%g %%'
 set ylabel '% of measured peak (solid: FLOP/s, dashed: bandwidth)'
-plot 'results/cpu-pocl/report/data/mlp_fp32_s1.dat' using 1:12 with linespoints lw 2 pt 7 ps 0.9 dt 1 lc rgb '#0072B2' title 'pthread-skylake-avx512-AMD EPYC (PoCL, vm)', \
-     'results/cpu-pocl/report/data/mlp_fp32_s1.dat' using 1:13 with linespoints lw 2 pt 6 ps 0.9 dt 2 lc rgb '#0072B2' notitle, \
+plot '/tmp/rep/data/mlp_fp32_s1.dat' using 1:12 with linespoints lw 2 pt 7 ps 0.9 dt 1 lc rgb '#0072B2' title 'pthread-skylake-avx512-AMD EPYC (PoCL, vm)', \
+     '/tmp/rep/data/mlp_fp32_s1.dat' using 1:13 with linespoints lw 2 pt 6 ps 0.9 dt 2 lc rgb '#0072B2' notitle, \
      keyentry with linespoints lw 2 pt 7 ps 0.9 dt 1 lc rgb '#444444' title 'solid, filled: % of peak FLOP/s', \
      keyentry with linespoints lw 2 pt 6 ps 0.9 dt 2 lc rgb '#444444' title 'dashed, open: % of peak bandwidth'
 set terminal svg size 1100,720 font 'sans,11' background '#ffffff' noenhanced
-set output 'results/cpu-pocl/report/peak_mlp_fp32.svg.tmp'
+set output '/tmp/rep/peak_mlp_fp32.svg.tmp'
 replot
 unset output

@@ -1,5 +1,5 @@
 set terminal pngcairo size 1100,744 font 'sans,11' noenhanced
-set output 'results/cpu-pocl/report/step_time_softmax_fp32.png.tmp'
+set output '/tmp/rep/step_time_softmax_fp32.png.tmp'
 set datafile missing '?'
 set encoding utf8
 set termoption noenhanced
@@ -17,14 +17,14 @@ set offsets graph 0.02, graph 0.02, 0, 0
 set logscale y
 set ytics ('1 µs' 1e-6, '10 µs' 1e-5, '100 µs' 1e-4, '1 ms' 1e-3, '10 ms' 1e-2, '100 ms' 0.1, '1 s' 1, '10 s' 10, '100 s' 100, '1000 s' 1000, '10000 s' 1e4)
 set ylabel 'time per step (solid: device, dashed: wall)'
-plot 'results/cpu-pocl/report/data/softmax_fp32_s2.dat' using 1:3:14:15 with yerrorbars ps 0 lw 1.5 lc rgb '#0072B2' notitle, \
-     'results/cpu-pocl/report/data/softmax_fp32_s2.dat' using 1:3 with linespoints lw 2 pt 7 ps 0.9 dt 1 lc rgb '#0072B2' title 'pthread-skylake-avx512-AMD EPYC (PoCL, vm)', \
-     'results/cpu-pocl/report/data/softmax_fp32_s2.dat' using 1:4 with linespoints lw 2 pt 6 ps 0.9 dt 2 lc rgb '#0072B2' notitle, \
-     'results/cpu-pocl/report/data/softmax_fp32_s2.dat' using 1:16 with lines lw 1.5 dt 3 lc rgb '#0072B2' notitle, \
+plot '/tmp/rep/data/softmax_fp32_s2.dat' using 1:3:14:15 with yerrorbars ps 0 lw 1.5 lc rgb '#0072B2' notitle, \
+     '/tmp/rep/data/softmax_fp32_s2.dat' using 1:3 with linespoints lw 2 pt 7 ps 0.9 dt 1 lc rgb '#0072B2' title 'pthread-skylake-avx512-AMD EPYC (PoCL, vm)', \
+     '/tmp/rep/data/softmax_fp32_s2.dat' using 1:4 with linespoints lw 2 pt 6 ps 0.9 dt 2 lc rgb '#0072B2' notitle, \
+     '/tmp/rep/data/softmax_fp32_s2.dat' using 1:16 with lines lw 1.5 dt 3 lc rgb '#0072B2' notitle, \
      keyentry with linespoints lw 2 pt 7 ps 0.9 dt 1 lc rgb '#444444' title 'solid, filled: device time; bars: 95% CI of the passes'' mean', \
      keyentry with linespoints lw 2 pt 6 ps 0.9 dt 2 lc rgb '#444444' title 'dashed, open: wall time', \
      keyentry with lines lw 1.5 dt 3 lc rgb '#444444' title 'dotted: launch floor (kernels x launch cost)'
 set terminal svg size 1100,744 font 'sans,11' background '#ffffff' noenhanced
-set output 'results/cpu-pocl/report/step_time_softmax_fp32.svg.tmp'
+set output '/tmp/rep/step_time_softmax_fp32.svg.tmp'
 replot
 unset output

@@ -1,5 +1,5 @@
 set terminal pngcairo size 1100,720 font 'sans,11' noenhanced
-set output 'results/cpu-pocl/report/throughput_linreg_fp32.png.tmp'
+set output '/tmp/rep/throughput_linreg_fp32.png.tmp'
 set datafile missing '?'
 set encoding utf8
 set termoption noenhanced
@@ -17,10 +17,10 @@ set offsets graph 0.02, graph 0.02, 0, 0
 set logscale y
 set format y '%.0s %c'
 set ylabel 'throughput (samples/s)'
-plot 'results/cpu-pocl/report/data/linreg_fp32_s0.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.9 lc rgb '#0072B2' title 'pthread-skylake-avx512-AMD EPYC (PoCL, vm)', \
-     'results/cpu-pocl/report/data/linreg_fp32_s0_knee.dat' using 1:2 with points pt 6 ps 3.5 lw 2 lc rgb '#0072B2' notitle, \
+plot '/tmp/rep/data/linreg_fp32_s0.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.9 lc rgb '#0072B2' title 'pthread-skylake-avx512-AMD EPYC (PoCL, vm)', \
+     '/tmp/rep/data/linreg_fp32_s0_knee.dat' using 1:2 with points pt 6 ps 3.5 lw 2 lc rgb '#0072B2' notitle, \
      keyentry with points pt 6 ps 2.5 lw 2 lc rgb '#444444' title 'ring: knee, smallest B at 90% of the best'
 set terminal svg size 1100,720 font 'sans,11' background '#ffffff' noenhanced
-set output 'results/cpu-pocl/report/throughput_linreg_fp32.svg.tmp'
+set output '/tmp/rep/throughput_linreg_fp32.svg.tmp'
 replot
 unset output

@@ -1,5 +1,5 @@
 set terminal pngcairo size 1100,720 font 'sans,11' noenhanced
-set output 'results/cpu-pocl/report/train_loss_wall_linreg_fp64.png.tmp'
+set output '/tmp/rep/train_loss_wall_linreg_fp64.png.tmp'
 set datafile missing '?'
 set encoding utf8
 set termoption noenhanced
@@ -10,10 +10,10 @@ set title 'linreg, fp64: training loss vs wall time' font ',13'
 set xlabel 'wall time (s)'
 set logscale y
 set ylabel 'training loss (log scale)'
-plot 'results/cpu-pocl/report/data/train_linreg_fp64_s0.dat' using 3:2 with lines lw 2 dt 1 lc rgb '#0072B2' title 'B=1 (pthread-skylake-avx512-AMD EPYC)', \
-     'results/cpu-pocl/report/data/train_linreg_fp64_s1.dat' using 3:2 with lines lw 2 dt 1 lc rgb '#D55E00' title 'B=32 (pthread-skylake-avx512-AMD EPYC)', \
-     'results/cpu-pocl/report/data/train_linreg_fp64_s2.dat' using 3:2 with lines lw 2 dt 1 lc rgb '#009E73' title 'B=1024 (pthread-skylake-avx512-AMD EPYC)'
+plot '/tmp/rep/data/train_linreg_fp64_s0.dat' using 3:2 with lines lw 2 dt 1 lc rgb '#0072B2' title 'B=1 (pthread-skylake-avx512-AMD EPYC)', \
+     '/tmp/rep/data/train_linreg_fp64_s1.dat' using 3:2 with lines lw 2 dt 1 lc rgb '#D55E00' title 'B=32 (pthread-skylake-avx512-AMD EPYC)', \
+     '/tmp/rep/data/train_linreg_fp64_s2.dat' using 3:2 with lines lw 2 dt 1 lc rgb '#009E73' title 'B=1024 (pthread-skylake-avx512-AMD EPYC)'
 set terminal svg size 1100,720 font 'sans,11' background '#ffffff' noenhanced
-set output 'results/cpu-pocl/report/train_loss_wall_linreg_fp64.svg.tmp'
+set output '/tmp/rep/train_loss_wall_linreg_fp64.svg.tmp'
 replot
 unset output

@@ -1,5 +1,5 @@
 set terminal pngcairo size 1100,720 font 'sans,11' noenhanced
-set output 'results/cpu-pocl/report/variance_softmax_fp32.png.tmp'
+set output '/tmp/rep/variance_softmax_fp32.png.tmp'
 set datafile missing '?'
 set encoding utf8
 set termoption noenhanced
@@ -17,11 +17,11 @@ set offsets graph 0.02, graph 0.02, 0, 0
 set logscale y
 set format y '%g'
 set ylabel 'E|g_B - G|^2 (points: measured with 95% CI, lines: predicted)'
-plot 'results/cpu-pocl/report/data/softmax_fp32_s2.dat' using ($1*1.0000):6:7:8 with yerrorbars pt 7 ps 0.9 lw 1.5 lc rgb '#0072B2' title 'pthread-skylake-avx512-AMD EPYC (PoCL, vm)', \
-     'results/cpu-pocl/report/data/softmax_fp32_s2.dat' using 1:9 with lines lw 1.5 lc rgb '#0072B2' notitle, \
+plot '/tmp/rep/data/softmax_fp32_s2.dat' using ($1*1.0000):6:7:8 with yerrorbars pt 7 ps 0.9 lw 1.5 lc rgb '#0072B2' title 'pthread-skylake-avx512-AMD EPYC (PoCL, vm)', \
+     '/tmp/rep/data/softmax_fp32_s2.dat' using 1:9 with lines lw 1.5 lc rgb '#0072B2' notitle, \
      keyentry with yerrorbars pt 7 ps 0.9 lw 1.5 lc rgb '#444444' title 'measured, 95% CI; devices side by side', \
      keyentry with lines lw 2 lc rgb '#444444' title 'predicted sigma2/B (N-B)/(N-1)'
 set terminal svg size 1100,720 font 'sans,11' background '#ffffff' noenhanced
-set output 'results/cpu-pocl/report/variance_softmax_fp32.svg.tmp'
+set output '/tmp/rep/variance_softmax_fp32.svg.tmp'
 replot
 unset output
