@@ -23,7 +23,7 @@
  *   GEMM runs on operands that are not square) gets PAD=0, TILE=32, WPT=1,
  *   an Intel-CPU entry's set, not the Intel default 8/4: on a 4096 x 256
  *   transpose 25-47 GB/s against 11-21, and mlp's step at B >= 256 took
- *   0.93-0.96x the time untuned, 0.77-0.93x with a tuned Xgemm
+ *   0.93-0.98x the time untuned, 0.77-0.93x with a tuned Xgemm
  *   (results/cpu-pocl/tune/padtranspose/).
  * fp64 gets only the crossover (176, as fp32): mlp B = 256-1024 0.79-0.80x
  * the step time, B = 4096 0.92x; with the CPU entry's fp64 Xgemm set too, mlp
