@@ -915,11 +915,18 @@ Test(tune_seeds, every_seed_is_in_its_space_and_legal_somewhere) {
 
 /* ---- Child processes (tune_child.h), with scripts in place of clbatch ------- */
 
-static void child_result(const char *dir, const char *script, double timeout_s, double *gflops,
-                         char *why, size_t why_size) {
+/* Writes `script` into `dir` and makes it the program tuning children run
+ * (clb_tune_child_set_program("/proc/self/exe") puts clbatch back). */
+static char *use_child_script(const char *dir, const char *script) {
   char *program = clb_test_write_file(dir, "child.sh", script);
   cr_assert_eq(chmod(program, 0755), 0);
   clb_tune_child_set_program(program);
+  return program;
+}
+
+static void child_result(const char *dir, const char *script, double timeout_s, double *gflops,
+                         char *why, size_t why_size) {
+  char *program = use_child_script(dir, script);
   struct clb_tune_job job;
   memset(&job, 0, sizeof job);
   snprintf(job.device_id, sizeof job.device_id, "0:0");
@@ -944,15 +951,12 @@ Test(tune, a_transpose_that_fails_leaves_the_rest_tuned, .timeout = 60) {
     return;
   char *dir = NULL;
   char *path = use_temp_tune_file(&dir);
-  char *program = clb_test_write_file(dir, "child.sh",
-                                      "#!/bin/sh\n"
-                                      "if [ \"${10}\" = transpose ]; then\n"
-                                      "  echo 'skipped: no omatcopy here'\n"
-                                      "else\n"
-                                      "  echo 'gflops 10'\n"
-                                      "fi\n");
-  cr_assert_eq(chmod(program, 0755), 0);
-  clb_tune_child_set_program(program);
+  char *program = use_child_script(dir, "#!/bin/sh\n"
+                                        "if [ \"${10}\" = transpose ]; then\n"
+                                        "  echo 'skipped: no omatcopy here'\n"
+                                        "else\n"
+                                        "  echo 'gflops 10'\n"
+                                        "fi\n");
   struct clb_cl cl = {0};
   struct clb_error err = {0};
   cr_assert_eq(clb_cl_create(dev, &cl, &err), 0, "%s", err.message);

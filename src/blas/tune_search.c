@@ -610,13 +610,6 @@ static int confirm_finalists(const struct search *s, const struct finalists *fin
   return 0;
 }
 
-/* A GEMV kernel's or the transpose's finalists and CLBlast's defaults,
- * timed again side by side like the GEMM's, on shapes[0]; a GEMV's also on
- * shapes[1], a matrix of the representative GEMM's m rows (a smaller
- * batch). A set with more rows per work-group that wins on gemv_rows can
- * push a smaller batch off the fast kernel (CLBlast then runs its generic
- * Xgemv), so on the smaller matrix a finalist must not lose more than
- * GUARD_SLACK to the defaults. */
 /* The batch rows a GEMV shape (gemv_shape) or a transpose shape stands for. */
 static size_t shape_rows(struct gemm_shape shape) {
   if (shape.op == CLB_TUNE_OP_TRANSPOSE)
@@ -624,6 +617,13 @@ static size_t shape_rows(struct gemm_shape shape) {
   return shape.n == 1 ? shape.m : shape.k;
 }
 
+/* A GEMV kernel's or the transpose's finalists and CLBlast's defaults,
+ * timed again side by side like the GEMM's, on shapes[0]; a GEMV's also on
+ * shapes[1], a matrix of the representative GEMM's m rows (a smaller
+ * batch). A set with more rows per work-group that wins on gemv_rows can
+ * push a smaller batch off the fast kernel (CLBlast then runs its generic
+ * Xgemv), so on the smaller matrix a finalist must not lose more than
+ * GUARD_SLACK to the defaults. */
 static int confirm_single(const struct search *s, const struct gemm_shape *shapes, int shape_count,
                           double child_s, double share, const struct finalists *f,
                           struct clb_tune_kernel_result *r, struct clb_error *err) {
@@ -840,9 +840,10 @@ int clb_tune_search(const struct clb_cl *cl, enum clb_precision precision,
   struct clb_tune_limits gemv_lim = lim;
   gemv_lim.gemv_rows = options->gemv_rows;
   gemv_lim.gemv_cols = options->k;
+  const struct gemm_shape tshape = transpose_shape(&s);
   struct clb_tune_limits transpose_lim = lim;
-  transpose_lim.transpose_rows = transpose_shape(&s).m;
-  transpose_lim.transpose_cols = transpose_shape(&s).n;
+  transpose_lim.transpose_rows = tshape.m;
+  transpose_lim.transpose_cols = tshape.n;
 
   if (!options->dry_run) {
     CLB_TRY(measure_defaults(&s, out, err));
@@ -864,7 +865,7 @@ int clb_tune_search(const struct clb_cl *cl, enum clb_precision precision,
                       &out->kernels[AT_GEMV], &finalists[3], err));
   struct clb_tune_kernel_result *transpose = &out->kernels[AT_TRANSPOSE];
   if (options->dry_run || transpose->default_gflops > 0.0)
-    CLB_TRY(tune_kernel(&s, transpose_spaces, 1, transpose_shape(&s), CLB_TUNE_CROSSOVER_CLBLAST,
+    CLB_TRY(tune_kernel(&s, transpose_spaces, 1, tshape, CLB_TUNE_CROSSOVER_CLBLAST,
                         clb_now() + TRANSPOSE_SHARE * left, &transpose_lim, transpose,
                         &finalists[4], err));
   else
@@ -884,9 +885,8 @@ int clb_tune_search(const struct clb_cl *cl, enum clb_precision precision,
     CLB_TRY(confirm_single(&s, shapes, 2, s.gemv_child_s, GEMV_SHARE, &finalists[rotated ? 2 : 3],
                            &out->kernels[rotated ? AT_GEMV_ROT : AT_GEMV], err));
   }
-  const struct gemm_shape transpose_shapes[1] = {transpose_shape(&s)};
-  CLB_TRY(confirm_single(&s, transpose_shapes, 1, s.transpose_child_s, TRANSPOSE_SHARE,
-                         &finalists[4], &out->kernels[AT_TRANSPOSE], err));
+  CLB_TRY(confirm_single(&s, &tshape, 1, s.transpose_child_s, TRANSPOSE_SHARE, &finalists[4],
+                         &out->kernels[AT_TRANSPOSE], err));
 
   /* Leave CLBlast on the best found (where it was not CLBlast's own default). */
   for (int kernel = 0; kernel < CLB_TUNE_KERNELS; kernel++) {
