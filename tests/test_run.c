@@ -293,6 +293,24 @@ Test(formulas, linreg_and_mlp_by_hand) {
   cr_expect_float_eq(clb_shape_step_bytes(&linreg, 2, 4, 1), 200.0 + 8 + 48, 1e-12);
 }
 
+/* The GEMMs the tuner places the crossover by are the step's: the same
+ * multiply-adds as the formulas above, with the transposes model.c runs. */
+Test(formulas, step_gemms_match_the_flop_count) {
+  struct clb_shape softmax = {CLB_MODEL_SOFTMAX, 128, 0, 10};
+  struct clb_shape_gemm g[CLB_SHAPE_MAX_GEMMS];
+  cr_assert_eq(clb_shape_gemms(&softmax, 64, g), 2);
+  cr_expect(g[0].trans_a == 0 && g[0].m == 64 && g[0].n == 10 && g[0].k == 128);
+  cr_expect(g[1].trans_a == 1 && g[1].m == 128 && g[1].n == 10 && g[1].k == 64);
+  struct clb_shape mlp = {CLB_MODEL_MLP, 2, 3, 2};
+  size_t count = clb_shape_gemms(&mlp, 1, g);
+  cr_assert_eq(count, 5);
+  double gemm_flops = 0.0;
+  for (size_t i = 0; i < count; i++)
+    gemm_flops += 2.0 * (double)(g[i].m * g[i].n * g[i].k);
+  /* 125 above less the bias GEMVs (6+4), AXPY 34, softmax 12, bias+ReLU 6, mask 3. */
+  cr_expect_float_eq(gemm_flops, 125.0 - 10 - 34 - 12 - 6 - 3, 1e-12);
+  cr_expect(g[3].trans_b == 1 && g[3].m == 1 && g[3].n == 3 && g[3].k == 2, "dH = dZ W2^T");
+}
 /* One configuration at a time, so that the rows arrive one by one while the
  * next is timed and the kill lands inside a configuration (in turns, a set's
  * rows all arrive at its end). */
@@ -369,6 +387,8 @@ Test(run, tune_first_tunes_untuned_devices_then_runs, .timeout = 300) {
   char *text = clb_test_read_file(tune_file);
   cr_assert_not_null(text, "--tune wrote no %s", tune_file);
   cr_expect_eq(clb_test_count_of(text, "|precision=fp32|kernel=GemmRoutine]"), 1, "%s", text);
+  /* The crossover was placed over the plan's GEMMs: B = 8, softmax's 2 and mlp's 5. */
+  cr_expect(strstr(text, "placed over 7 GEMMs") != NULL, "%s", text);
   free(text);
   unsetenv("CLBATCH_TUNE_FILE");
   clb_test_remove_tmpdir(dir);

@@ -9,6 +9,7 @@
 #include "blas/cpu_start.h"
 #include "blas/tune.h"
 #include "blas/tune_child.h"
+#include "blas/tune_crossover.h"
 #include "blas/tune_local.h"
 #include "blas/tune_seeds.h"
 #include "blas/tune_space.h"
@@ -128,7 +129,8 @@ Test(tune, search_writes_entries_then_apply_keeps_gemm_correct, .timeout = 300) 
   /* CLBlast's defaults plus one configuration per kernel, each in a child process. */
   char *out = NULL, *progress = NULL;
   cr_assert_eq(clb_test_run_cli("tune --device @DEV --m 32 --n 16 --k 32 --gemv-rows 512 "
-                                "--max-configs 2 --budget 120",
+                                "--max-configs 2 --budget 120 --batch 32 --features 24 "
+                                "--hidden 40 --classes 3",
                                 &out, &progress),
                0, "%s\n%s", out, progress);
   cr_expect(strstr(out, path) != NULL, "%s", out);
@@ -175,6 +177,9 @@ Test(tune, search_writes_entries_then_apply_keeps_gemm_correct, .timeout = 300) 
             "%s", text);
   cr_expect(strstr(text, "gflops_default = "));
   cr_expect(strstr(text, "XGEMM_MIN_INDIRECT_SIZE = "));
+  /* The crossover was placed over --batch 32's GEMMs: softmax's 2 and mlp's 5. */
+  cr_expect(strstr(text, "placed over 7 GEMMs") && strstr(text, "pct_of_best_tuned = "), "%s",
+            text);
   cr_expect_eq(clb_test_count_of(text, "gemv_rows = 512\ngemv_cols = 32\n"), 2, "%s", text);
   cr_expect_eq(clb_test_count_of(text, "transpose_rows = 512\ntranspose_cols = 32\n"), 1, "%s",
                text);
@@ -378,17 +383,30 @@ Test(tune_cli, bad_usage_exits_2) {
       "tune --budget -1",
       "tune --seed 1e3",
       "tune extra",
+      "tune --features 0",
+      "tune --classes 1",
+      "tune --hidden x",
+      "tune --batch 0",
+      "tune --batch 16,",
+      "tune --batch 2,3,4,5,6,7,8,9,10,11",
       /* The internal per-configuration command refuses what it cannot read. */
       "__tune-config 0:0 fp32 8 8 8",
       "__tune-config 0:0 fp99 8 8 8 1 clblast time gemm - -",
       "__tune-config 0:0 fp32 8 8 8 1 clblast time gemm Xgemm MWG",
       "__tune-config 0:0 fp32 8 8 8 1 clblast time syrk - -",
+      "__tune-shapes 0:0 fp32 0 42",
+      "__tune-shapes 0:0 fp32 0 42 8x8:nn",
+      "__tune-shapes 0:0 fp32 0 42 8x8x8:nx",
+      "__tune-shapes 0:0 fp32 0 42 0x8x8:nn",
+      "__tune-shapes 0:0 fp32 many 42 8x8x8:nn",
   };
   for (size_t i = 0; i < sizeof args / sizeof args[0]; i++) {
     char *err_text = NULL;
     cr_expect_eq(clb_test_run_cli(args[i], NULL, &err_text), 2, "%s", args[i]);
-    cr_expect(err_text && strstr(err_text, args[i][0] == '_' ? "__tune-config" : "clbatch tune"),
-              "%s: %s", args[i], err_text ? err_text : "");
+    const char *who = strncmp(args[i], "__tune-shapes", 13) == 0 ? "__tune-shapes"
+                      : args[i][0] == '_'                        ? "__tune-config"
+                                                                 : "clbatch tune";
+    cr_expect(err_text && strstr(err_text, who), "%s: %s", args[i], err_text ? err_text : "");
     free(err_text);
   }
 }
@@ -1157,4 +1175,210 @@ Test(cpu_start, applied_untuned_and_gemm_stays_correct, .timeout = 300) {
   clb_platform_list_destroy(&list);
   free(path);
   free(dir);
+}
+
+/* ---- The crossover over the runs' GEMMs (tune_crossover.h) ----------------- */
+
+/* GEMMs of m*n*k = r^3 for the cube roots r given. */
+static void cubes(const size_t *roots, size_t count, struct clb_tune_gemm *out) {
+  for (size_t i = 0; i < count; i++)
+    out[i] = (struct clb_tune_gemm){0, 0, roots[i], roots[i], roots[i]};
+}
+
+Test(tune_crossover, splits_where_the_paths_cross) {
+  const size_t roots[] = {10, 20, 30, 40, 50, 60};
+  struct clb_tune_gemm g[6];
+  cubes(roots, 6, g);
+  /* Direct faster up to 30, indirect from 40. */
+  const double direct[] = {1, 2, 3, 8, 10, 12}, indirect[] = {2, 3, 4, 4, 5, 6};
+  size_t crossover = 0;
+  cr_assert(clb_tune_crossover_choose(g, direct, indirect, 6, &crossover));
+  cr_expect(crossover > 30 && crossover <= 40, "%zu", crossover);
+  cr_expect_float_eq(clb_tune_crossover_cost(g, direct, indirect, 6, crossover), 1.0, 1e-12);
+  /* 30^3 < 35^3 (geometric middle 34.6, rounded): 30 direct, 40 indirect. */
+  cr_expect_eq(crossover, 35);
+  cr_expect(clb_tune_takes_direct(&g[2], crossover) && !clb_tune_takes_direct(&g[3], crossover));
+  /* Every GEMM direct, by the forced values and by the cost: 10/2+..., by hand. */
+  cr_expect(clb_tune_takes_direct(&g[5], CLB_TUNE_FORCE_DIRECT));
+  cr_expect(!clb_tune_takes_direct(&g[0], CLB_TUNE_FORCE_INDIRECT));
+  double all_direct = (1.0 + 1 + 1 + 2 + 2 + 2) / 6.0;
+  cr_expect_float_eq(clb_tune_crossover_cost(g, direct, indirect, 6, CLB_TUNE_FORCE_DIRECT),
+                     all_direct, 1e-12);
+}
+
+Test(tune_crossover, one_path_everywhere_and_failed_paths) {
+  const size_t roots[] = {16, 32, 64};
+  struct clb_tune_gemm g[3];
+  cubes(roots, 3, g);
+  size_t crossover = 0;
+  const double slow[] = {5, 5, 5}, fast[] = {1, 1, 1};
+  cr_assert(clb_tune_crossover_choose(g, slow, fast, 3, &crossover));
+  cr_expect_eq(crossover, 16, "indirect from the smallest GEMM on (a cube: 16^3 is not below)");
+  cr_assert(clb_tune_crossover_choose(g, fast, slow, 3, &crossover));
+  cr_expect_eq(crossover, 65, "direct up to the largest");
+  /* The indirect path failed on the largest GEMM: it stays direct, whatever
+   * that costs the others. */
+  const double indirect[] = {1, 1, 0};
+  cr_assert(clb_tune_crossover_choose(g, slow, indirect, 3, &crossover));
+  cr_expect_eq(crossover, 65);
+  cr_expect(isinf(clb_tune_crossover_cost(g, slow, indirect, 3, 16)));
+  /* A GEMM failed on both paths is left out; none timed at all: no choice. */
+  const double none[] = {0, 0, 0};
+  cr_expect_float_eq(clb_tune_crossover_cost(g, slow, (double[]){1, 1, 1}, 3, 16), 1.0, 1e-12);
+  crossover = 7;
+  cr_expect(!clb_tune_crossover_choose(g, none, none, 3, &crossover));
+  cr_expect_eq(crossover, 7, "left alone");
+}
+
+/* Where the preference is not monotone in m*n*k, the least mean ratio wins,
+ * and two GEMMs of one volume are never split. */
+Test(tune_crossover, least_mean_ratio_and_equal_volumes_together) {
+  struct clb_tune_gemm g[4] = {
+      {0, 0, 10, 10, 10}, {1, 0, 10, 10, 10}, {0, 0, 20, 20, 20}, {0, 1, 40, 40, 40}};
+  /* Volume 1000 twice (one prefers each path), 8000 prefers direct by 3x,
+   * 64000 indirect by 1.1x. */
+  const double direct[] = {1, 2, 1, 1.1}, indirect[] = {2, 1, 3, 1};
+  size_t crossover = 0;
+  cr_assert(clb_tune_crossover_choose(g, direct, indirect, 4, &crossover));
+  /* All direct: (1 + 2 + 1 + 1.1) / 4 = 1.275; up to 20 direct: (1 + 2 + 1 + 1) / 4 = 1.25;
+   * the pair indirect: (2 + 1 + 3 + 1) / 4 = 1.75. */
+  cr_expect(crossover > 20 && crossover <= 40, "%zu", crossover);
+  cr_expect_float_eq(clb_tune_crossover_cost(g, direct, indirect, 4, crossover), 1.25, 1e-12);
+  cr_expect_eq(clb_tune_cube_root_floor(63999), 39);
+  cr_expect_eq(clb_tune_cube_root_floor(64000), 40);
+  cr_expect_eq(clb_tune_cube_root_floor(0), 0);
+}
+
+Test(tune_crossover, gemm_text_round_trips) {
+  const struct clb_tune_gemm g = {1, 0, 4096, 256, 10};
+  char text[64];
+  clb_tune_gemm_format(&g, text, sizeof text);
+  cr_expect_str_eq(text, "4096x256x10:tn");
+  struct clb_tune_gemm back;
+  cr_assert_eq(clb_tune_gemm_parse(text, &back), 0);
+  cr_expect(back.trans_a == 1 && back.trans_b == 0 && back.m == 4096 && back.n == 256 &&
+            back.k == 10);
+  static const char *const bad[] = {"4096x256:tn", "1x2x3:tx", "1x2x3:nnn", "0x1x1:nn", "x"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    cr_expect_neq(clb_tune_gemm_parse(bad[i], &back), 0, "%s", bad[i]);
+}
+
+/* The child really runs the step's GEMMs, transposed ones included, each
+ * checked against the host before it is timed, on both paths. */
+Test(tune_crossover, children_time_each_gemm_on_both_paths, .timeout = 120) {
+  struct clb_device_list list = {0};
+  const struct clb_device_info *dev = NULL;
+  if (!clb_test_device(&list, &dev))
+    return;
+  char *dir = NULL;
+  char *path = use_temp_tune_file(&dir);
+  char id[32];
+  clb_device_id_string(dev, id, sizeof id);
+  const struct clb_tune_gemm g[3] = {{0, 0, 48, 10, 40}, {1, 0, 40, 10, 48}, {0, 1, 48, 24, 10}};
+  double direct[3], indirect[3];
+  struct clb_error err = {0};
+  clb_tune_child_set_program(CLBATCH_BINARY);
+  int rc = clb_tune_crossover_measure(id, CLB_FP32, 42, g, 3, 1, direct, indirect, &err);
+  clb_tune_child_set_program("/proc/self/exe");
+  cr_assert_eq(rc, 0, "%s", err.message);
+  for (int i = 0; i < 3; i++) {
+    cr_expect_gt(direct[i], 0.0, "GEMM %d direct", i);
+    cr_expect_gt(indirect[i], 0.0, "GEMM %d indirect", i);
+    cr_expect_lt(direct[i] + indirect[i], 1.0, "GEMM %d: seconds, not something else", i);
+  }
+  clb_platform_list_destroy(&list);
+  free(path);
+  clb_test_remove_dir(dir);
+  free(dir);
+}
+
+/* The search places the crossover over the GEMMs it is given, stores how,
+ * and reports the mean in per cent of the faster path; when those children
+ * fail, the representative GEMM's crossover stays and the progress says
+ * why. Children are a script: GEMM 0 (10^3) runs faster direct, GEMM 1
+ * (40^3) faster indirect. */
+static void search_with_script(const char *script, struct clb_tune_report *report, char **progress,
+                               char **file_text) {
+  struct clb_device_list list = {0};
+  const struct clb_device_info *dev = NULL;
+  cr_assert(clb_test_device(&list, &dev));
+  char *dir = NULL;
+  char *path = use_temp_tune_file(&dir);
+  char *program = use_child_script(dir, script);
+  struct clb_cl cl = {0};
+  struct clb_error err = {0};
+  cr_assert_eq(clb_cl_create(dev, &cl, &err), 0, "%s", err.message);
+  struct clb_tune_options options;
+  clb_tune_defaults(&options);
+  options.m = options.n = options.k = 16;
+  options.gemv_rows = 64;
+  options.max_configs = 1;
+  options.budget_s = 30.0;
+  const struct clb_tune_gemm gemms[2] = {{0, 0, 10, 10, 10}, {1, 0, 40, 40, 40}};
+  options.crossover_gemms = gemms;
+  options.crossover_gemm_count = 2;
+  size_t progress_size = 0;
+  FILE *stream = open_memstream(progress, &progress_size);
+  cr_assert_not_null(stream);
+  int rc = clb_tune_search(&cl, CLB_FP32, &options, stream, report, &err);
+  fclose(stream);
+  clb_tune_child_set_program("/proc/self/exe");
+  cr_assert_eq(rc, 0, "%s\n%s", err.message, *progress);
+  size_t length = 0;
+  cr_assert_eq(clb_file_read(path, file_text, &length, &err), 0, "%s", err.message);
+  clb_cl_destroy(&cl);
+  clb_platform_list_destroy(&list);
+  free(program);
+  free(path);
+  clb_test_remove_dir(dir);
+  free(dir);
+}
+
+Test(tune_crossover, search_places_it_over_the_runs_gemms, .timeout = 60) {
+  if (!clb_test_require_device())
+    return;
+  struct clb_tune_report report;
+  char *progress = NULL, *text = NULL;
+  /* $4 is the crossover: 0 forces the indirect path. */
+  search_with_script("#!/bin/sh\n"
+                     "if [ \"$1\" = __tune-shapes ] && [ \"$4\" = 0 ]; then\n"
+                     "  echo 'shape 0 gflops 1'; echo 'shape 1 gflops 40'\n"
+                     "elif [ \"$1\" = __tune-shapes ]; then\n"
+                     "  echo 'shape 0 gflops 4'; echo 'shape 1 gflops 10'\n"
+                     "else\n"
+                     "  echo 'gflops 10'\n"
+                     "fi\n",
+                     &report, &progress, &text);
+  const struct clb_tune_kernel_result *routine = &report.kernels[2];
+  cr_expect_str_eq(routine->kernel, "GemmRoutine");
+  size_t crossover = routine->param_values[0];
+  cr_expect(crossover > 10 && crossover <= 40, "%zu\n%s", crossover, progress);
+  cr_expect_str_eq(routine->unit, CLB_TUNE_BEST_UNIT);
+  cr_expect_float_eq(routine->tuned_gflops, 100.0, 1e-9, "each GEMM on its faster path");
+  char line[64];
+  snprintf(line, sizeof line, "XGEMM_MIN_INDIRECT_SIZE = %zu\n", crossover);
+  cr_expect(strstr(text, line) && strstr(text, "placed over 2 GEMMs") &&
+                strstr(text, "pct_of_best_tuned = 100.000"),
+            "%s", text);
+  cr_expect(strstr(progress, "sends 1 direct and 1 indirect"), "%s", progress);
+  free(progress);
+  free(text);
+}
+
+Test(tune_crossover, failed_children_keep_the_representatives_crossover, .timeout = 60) {
+  if (!clb_test_require_device())
+    return;
+  struct clb_tune_report report;
+  char *progress = NULL, *text = NULL;
+  search_with_script("#!/bin/sh\n"
+                     "if [ \"$1\" = __tune-shapes ]; then echo 'no device here'; exit 1; fi\n"
+                     "echo 'gflops 10'\n",
+                     &report, &progress, &text);
+  const struct clb_tune_kernel_result *routine = &report.kernels[2];
+  cr_expect_null(routine->unit);
+  cr_expect(strstr(progress, "no device here") && strstr(progress, "placed by the representative"),
+            "%s", progress);
+  cr_expect(strstr(text, "representative shape takes the path") != NULL, "%s", text);
+  free(progress);
+  free(text);
 }

@@ -26,6 +26,7 @@ void clb_tune_transpose_shape(const struct clb_tune_options *options, size_t *ro
 }
 
 void clb_tune_defaults(struct clb_tune_options *options) {
+  *options = (struct clb_tune_options){0};
   options->m = 256;
   options->n = 64;
   options->k = 256;
@@ -33,7 +34,6 @@ void clb_tune_defaults(struct clb_tune_options *options) {
   options->max_configs = 200;
   options->seed = 42;
   options->budget_s = 480.0;
-  options->dry_run = 0;
 }
 
 const struct clb_cpu_start_set *clb_tune_start_sets(const struct clb_device_info *dev,

@@ -37,6 +37,7 @@
 #include <stdio.h>
 
 #include "blas/cpu_start.h"
+#include "blas/tune_bench.h"
 #include "cl/context.h"
 #include "cl/platform.h"
 #include "util/errors.h"
@@ -49,10 +50,16 @@ struct clb_tune_options {
   uint64_t seed;      /* of the random operands */
   double budget_s;    /* no configuration starts after this long (per device and precision) */
   int dry_run;        /* list the spaces and the seeds only: no compiling, timing or writing */
+  /* The GEMMs of the runs to come (clb_shape_gemms of their models and
+   * batches), over which the direct/indirect crossover is placed; with
+   * none it goes where the representative GEMM runs faster. Borrowed. */
+  const struct clb_tune_gemm *crossover_gemms;
+  size_t crossover_gemm_count;
 };
+#define CLB_TUNE_MAX_CROSSOVER_GEMMS 64
 
 /* m=256 (batch rows), n=64, k=256, gemv_rows=4096, max_configs=200, seed=42,
- * budget_s=480, no dry run. */
+ * budget_s=480, no dry run, no crossover GEMMs. */
 void clb_tune_defaults(struct clb_tune_options *options);
 
 /* The file where tuned parameters live: $CLBATCH_TUNE_FILE if set, else
@@ -112,6 +119,7 @@ struct clb_tune_kernel_result {
   double default_gflops; /* CLBlast's defaults (clb_tune_unit); 0 when not measured (dry run) */
   double tuned_gflops;   /* the best found (= default_gflops when the defaults won) */
   int use_defaults;      /* 1: nothing beat CLBlast's defaults */
+  const char *unit;      /* what the two scores count, when not clb_tune_unit(kernel) */
   size_t param_count;
   const char *param_names[CLB_TUNE_MAX_PARAMS];
   size_t param_values[CLB_TUNE_MAX_PARAMS];
@@ -119,10 +127,16 @@ struct clb_tune_kernel_result {
 
 /* For GemmRoutine, default_gflops is the GEMM with no override at all (CLBlast
  * picks the path) and tuned_gflops the GEMM on the path the stored crossover
- * picks, with the tuned kernel on it. */
+ * picks, with the tuned kernel on it; where the crossover was placed over the
+ * runs' GEMMs (unit CLB_TUNE_BEST_UNIT), both are their mean speed in per
+ * cent of their faster path's, with the crossover the representative GEMM
+ * places and with the one placed over them. */
+#define CLB_TUNE_BEST_UNIT "%best"
 struct clb_tune_report {
   struct clb_tune_kernel_result kernels[CLB_TUNE_KERNELS];
   char path[4096]; /* where the entries were written ("" on a dry run) */
+  char crossover_note[512]; /* how the crossover was placed, for tuned.conf; "" for the
+                               representative GEMM alone */
 };
 
 /* Searches parameters on one device and precision for the given GEMM shape

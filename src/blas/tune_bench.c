@@ -15,7 +15,9 @@ struct clb_tune_bench {
   const char *device;
   enum clb_precision precision;
   enum clb_tune_op op;
+  int trans_a, trans_b;
   size_t m, n, k;
+  size_t lda, ldb; /* A stored m x k (k x m transposed), B k x n (n x k) */
   size_t c_cols; /* C's row length: n for the GEMM, m for the transpose */
   struct clb_blas blas;
   cl_mem a, b, c;
@@ -81,7 +83,8 @@ static void fill_operands(struct clb_tune_bench *b, double *a, double *bm, size_
       sum = a[col * b->n + row];
     else
       for (size_t x = 0; x < b->k; x++)
-        sum += a[row * b->k + x] * bm[x * b->n + col];
+        sum += a[b->trans_a ? x * b->lda + row : row * b->lda + x] *
+               bm[b->trans_b ? col * b->ldb + x : x * b->ldb + col];
     b->check_at[e] = at;
     b->reference[e] = sum;
   }
@@ -91,9 +94,10 @@ static void fill_operands(struct clb_tune_bench *b, double *a, double *bm, size_
 }
 
 int clb_tune_bench_create(const struct clb_cl *cl, enum clb_precision precision,
-                          enum clb_tune_op op, size_t m, size_t n, size_t k, uint64_t seed,
+                          enum clb_tune_op op, const struct clb_tune_gemm *shape, uint64_t seed,
                           struct clb_tune_bench **out, struct clb_error *err) {
   int rc = 0;
+  size_t m = shape->m, n = shape->n, k = shape->k;
   double *a = NULL, *bm = NULL;
   struct clb_tune_bench *b = calloc(1, sizeof *b);
   *out = NULL;
@@ -106,6 +110,10 @@ int clb_tune_bench_create(const struct clb_cl *cl, enum clb_precision precision,
   b->m = m;
   b->n = n;
   b->k = op == CLB_TUNE_OP_TRANSPOSE ? 1 : k;
+  b->trans_a = op == CLB_TUNE_OP_GEMM && shape->trans_a;
+  b->trans_b = op == CLB_TUNE_OP_GEMM && shape->trans_b;
+  b->lda = b->trans_a ? m : b->k;
+  b->ldb = b->trans_b ? b->k : n;
   b->c_cols = op == CLB_TUNE_OP_TRANSPOSE ? m : n;
   clb_blas_init(&b->blas, cl->context, cl->queue, cl->info->name, precision);
   k = b->k;
@@ -161,8 +169,8 @@ static int gemm_run(void *context, size_t index, cl_event *first, cl_event *last
   if (b->op == CLB_TUNE_OP_TRANSPOSE)
     rc = clb_blas_transpose(&b->blas, b->m, b->n, b->a, b->c, last, err);
   else
-    rc = clb_blas_gemm(&b->blas, 0, 0, b->m, b->n, b->k, 1.0, b->a, 0, b->k, b->b, 0, b->n, 0.0,
-                       b->c, 0, b->n, last, err);
+    rc = clb_blas_gemm(&b->blas, b->trans_a, b->trans_b, b->m, b->n, b->k, 1.0, b->a, 0, b->lda,
+                       b->b, 0, b->ldb, 0.0, b->c, 0, b->n, last, err);
 cleanup:
   return rc;
 }
@@ -210,8 +218,8 @@ static const struct clb_measure_runs_config gemm_runs = {0, 3, 2000, 0.2, 0};
 int clb_tune_bench_verify(struct clb_tune_bench *b, struct clb_error *err) {
   int rc = 0;
   if (b->op == CLB_TUNE_OP_GEMM)
-    CLB_TRY(
-        clb_blas_reserve_gemm(&b->blas, 0, 0, b->m, b->n, b->k, 0, b->k, 0, b->n, 0, b->n, err));
+    CLB_TRY(clb_blas_reserve_gemm(&b->blas, b->trans_a, b->trans_b, b->m, b->n, b->k, 0, b->lda, 0,
+                                  b->ldb, 0, b->n, err));
   CLB_TRY(verify(b, err));
 cleanup:
   return rc;

@@ -20,10 +20,18 @@ enum clb_tune_op {
   CLB_TUNE_OP_TRANSPOSE, /* C(n x m) = A(m x n)^T, k unused; in GB/s read and written */
 };
 
+/* A GEMM as a step runs it: C(m x n) = op(A) op(B), row-major, op
+ * transposing when trans_a / trans_b is 1 (A then stored k x m, B n x k).
+ * For the transpose: the m x n matrix, k and the flags unused. */
+struct clb_tune_gemm {
+  int trans_a, trans_b;
+  size_t m, n, k;
+};
+
 /* Uploads random operands (from `seed`) and computes the host reference of a
  * spread of C's entries. */
 int clb_tune_bench_create(const struct clb_cl *cl, enum clb_precision precision,
-                          enum clb_tune_op op, size_t m, size_t n, size_t k, uint64_t seed,
+                          enum clb_tune_op op, const struct clb_tune_gemm *shape, uint64_t seed,
                           struct clb_tune_bench **out, struct clb_error *err);
 
 /* Releases everything; NULL is a no-op. */

@@ -30,6 +30,13 @@ void clb_tune_child_set_program(const char *path) {
 
 /* ---- the parent's side ---------------------------------------------------- */
 
+void clb_tune_child_format_crossover(char *buf, size_t size, size_t crossover) {
+  if (crossover == CLB_TUNE_CROSSOVER_CLBLAST)
+    snprintf(buf, size, "clblast");
+  else
+    snprintf(buf, size, "%zu", crossover);
+}
+
 /* "NAME=V,NAME=V" of a point, or "-" for none. */
 static void format_params(char *buf, size_t size, const struct clb_tune_point *point) {
   size_t used = 0;
@@ -50,10 +57,7 @@ int clb_tune_child_start(const struct clb_tune_job *job, struct clb_tune_child *
   snprintf(n, sizeof n, "%zu", job->n);
   snprintf(k, sizeof k, "%zu", job->k);
   snprintf(seed, sizeof seed, "%" PRIu64, job->seed);
-  if (job->crossover == CLB_TUNE_CROSSOVER_CLBLAST)
-    snprintf(crossover, sizeof crossover, "clblast");
-  else
-    snprintf(crossover, sizeof crossover, "%zu", job->crossover);
+  clb_tune_child_format_crossover(crossover, sizeof crossover, job->crossover);
   format_params(params, sizeof params, job->point);
   char *argv[] = {"clbatch",
                   "__tune-config",
@@ -69,6 +73,10 @@ int clb_tune_child_start(const struct clb_tune_job *job, struct clb_tune_child *
                   job->point ? (char *)job->point->space->kernel : "-",
                   params,
                   NULL};
+  return clb_tune_child_spawn(argv, child, err);
+}
+
+int clb_tune_child_spawn(char *const argv[], struct clb_tune_child *child, struct clb_error *err) {
   int fds[2];
   memset(child, 0, sizeof *child);
   child->fd = -1;
@@ -132,8 +140,7 @@ static int drain(struct clb_tune_child *child, double deadline) {
   }
 }
 
-/* The last line of the child's output that starts with `prefix`, or NULL. */
-static const char *last_line_with(const char *text, const char *prefix) {
+const char *clb_tune_child_line(const char *text, const char *prefix) {
   const char *found = NULL;
   size_t length = strlen(prefix);
   for (const char *line = text; line && *line;) {
@@ -157,9 +164,8 @@ static void last_line(const char *text, char *buf, size_t size) {
   snprintf(buf, size, "%.*s", (int)(end - start), start);
 }
 
-void clb_tune_child_finish(struct clb_tune_child *child, double timeout_s, double *gflops,
-                           char *why, size_t why_size) {
-  *gflops = 0.0;
+enum clb_tune_child_end clb_tune_child_wait(struct clb_tune_child *child, double timeout_s,
+                                            char *why, size_t why_size) {
   why[0] = '\0';
   int timed_out = drain(child, clb_now() + timeout_s);
   if (timed_out)
@@ -169,25 +175,37 @@ void clb_tune_child_finish(struct clb_tune_child *child, double timeout_s, doubl
   int status = 0;
   while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR)
     ;
-  const char *value = last_line_with(child->output, "gflops ");
-  const char *skipped = last_line_with(child->output, "skipped: ");
   char tail[512];
   last_line(child->output, tail, sizeof tail);
   if (timed_out) {
     snprintf(why, why_size, "no result within %.0f s; stopped", timeout_s);
-  } else if (WIFSIGNALED(status)) {
+    return CLB_TUNE_CHILD_KILLED;
+  }
+  if (WIFSIGNALED(status)) {
     snprintf(why, why_size, "the process was killed by signal %d (%s)%s%s", WTERMSIG(status),
              strsignal(WTERMSIG(status)), tail[0] ? " after: " : "", tail);
-  } else if (skipped) {
+    return CLB_TUNE_CHILD_KILLED;
+  }
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  snprintf(why, why_size, "the process exited with code %d%s%s", code, tail[0] ? ": " : "", tail);
+  return code == 0 ? CLB_TUNE_CHILD_EXITED_0 : CLB_TUNE_CHILD_FAILED;
+}
+
+void clb_tune_child_finish(struct clb_tune_child *child, double timeout_s, double *gflops,
+                           char *why, size_t why_size) {
+  *gflops = 0.0;
+  enum clb_tune_child_end end = clb_tune_child_wait(child, timeout_s, why, why_size);
+  const char *value = clb_tune_child_line(child->output, "gflops ");
+  const char *skipped = clb_tune_child_line(child->output, "skipped: ");
+  if (end == CLB_TUNE_CHILD_KILLED)
+    return;
+  if (skipped) {
     snprintf(why, why_size, "%.*s", (int)strcspn(skipped, "\n"), skipped);
-  } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && value) {
+  } else if (end == CLB_TUNE_CHILD_EXITED_0 && value) {
     *gflops = strtod(value, NULL);
-  } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-             last_line_with(child->output, "verified")) {
-    *gflops = 0.0; /* compile-only: nothing timed, nothing wrong */
-  } else {
-    snprintf(why, why_size, "the process exited with code %d%s%s",
-             WIFEXITED(status) ? WEXITSTATUS(status) : -1, tail[0] ? ": " : "", tail);
+    why[0] = '\0';
+  } else if (end == CLB_TUNE_CHILD_EXITED_0 && clb_tune_child_line(child->output, "verified")) {
+    why[0] = '\0'; /* compile-only: nothing timed, nothing wrong */
   }
 }
 
@@ -283,34 +301,47 @@ static int parse_child_args(int argc, char **argv, struct child_args *a, struct 
   return parse_param_list(argv[11], a->names, a->values, &a->count, err);
 }
 
+/* The device "P:D" of this host, with a context and queue on it. */
+static int open_device(const char *device_id, struct clb_device_list *list, struct clb_cl *cl,
+                       const struct clb_device_info **out, struct clb_error *err) {
+  *out = NULL;
+  int rc = clb_platform_list(list, err);
+  if (rc != 0)
+    return rc;
+  for (size_t i = 0; i < list->count && !*out; i++) {
+    char id[32];
+    clb_device_id_string(&list->items[i], id, sizeof id);
+    if (strcmp(id, device_id) == 0)
+      *out = &list->items[i];
+  }
+  if (!*out)
+    return clb_failf(err, CLB_E_INVAL, "no device %s", device_id);
+  return clb_cl_create(*out, cl, err);
+}
+
+static int force_crossover(const struct clb_device_info *dev, enum clb_precision precision,
+                           size_t crossover, struct clb_error *err) {
+  if (crossover == CLB_TUNE_CROSSOVER_CLBLAST)
+    return 0;
+  const char *name = CLB_TUNE_ROUTINE_PARAM;
+  return clb_blas_override(dev->device, dev->name, precision, CLB_TUNE_ROUTINE_KERNEL, 1, &name,
+                           &crossover, err);
+}
+
 static int run_child(const struct child_args *a, FILE *out, struct clb_error *err) {
   int rc = 0;
   struct clb_device_list list = {0};
   struct clb_cl cl = {0};
   struct clb_tune_bench *bench = NULL;
   const struct clb_device_info *dev = NULL;
-  CLB_TRY(clb_platform_list(&list, err));
-  for (size_t i = 0; i < list.count && !dev; i++) {
-    char id[32];
-    clb_device_id_string(&list.items[i], id, sizeof id);
-    if (strcmp(id, a->device_id) == 0)
-      dev = &list.items[i];
-  }
-  if (!dev) {
-    rc = clb_failf(err, CLB_E_INVAL, "no device %s", a->device_id);
-    goto cleanup;
-  }
-  CLB_TRY(clb_cl_create(dev, &cl, err));
+  CLB_TRY(open_device(a->device_id, &list, &cl, &dev, err));
   CLB_TRY(apply_helper_sets(dev, a->precision, a->op, err));
-  if (a->crossover != CLB_TUNE_CROSSOVER_CLBLAST) {
-    const char *name = CLB_TUNE_ROUTINE_PARAM;
-    CLB_TRY(clb_blas_override(dev->device, dev->name, a->precision, CLB_TUNE_ROUTINE_KERNEL, 1,
-                              &name, &a->crossover, err));
-  }
+  CLB_TRY(force_crossover(dev, a->precision, a->crossover, err));
   if (a->count > 0)
     CLB_TRY(clb_blas_override(dev->device, dev->name, a->precision, a->kernel, a->count, a->names,
                               a->values, err));
-  CLB_TRY(clb_tune_bench_create(&cl, a->precision, a->op, a->m, a->n, a->k, a->seed, &bench, err));
+  const struct clb_tune_gemm shape = {0, 0, a->m, a->n, a->k};
+  CLB_TRY(clb_tune_bench_create(&cl, a->precision, a->op, &shape, a->seed, &bench, err));
   /* From here on a failure is the configuration's, not the device's. */
   struct clb_error config_err = {0};
   double gflops = 0.0;
@@ -337,6 +368,97 @@ int clb_tune_child_main(int argc, char **argv, FILE *out) {
     return 2;
   }
   if (run_child(&args, out, &err) != 0) {
+    fprintf(out, "error: %s\n", err.message);
+    return 1;
+  }
+  return fflush(out) == 0 ? 0 : 1;
+}
+
+/* ---- the crossover's child: the step's GEMMs on one path ------------------ */
+
+void clb_tune_gemm_format(const struct clb_tune_gemm *g, char *buf, size_t size) {
+  snprintf(buf, size, "%zux%zux%zu:%c%c", g->m, g->n, g->k, g->trans_a ? 't' : 'n',
+           g->trans_b ? 't' : 'n');
+}
+
+/* A whole number from 1 up at *text, followed by `after`; moves *text past both. */
+static int take_size(const char **text, char after, size_t *out) {
+  char *end = NULL;
+  if (**text < '0' || **text > '9')
+    return -1;
+  errno = 0;
+  unsigned long long value = strtoull(*text, &end, 10);
+  if (errno != 0 || value == 0 || value > SIZE_MAX || *end != after)
+    return -1;
+  *out = (size_t)value;
+  *text = end + 1;
+  return 0;
+}
+
+int clb_tune_gemm_parse(const char *text, struct clb_tune_gemm *out) {
+  if (take_size(&text, 'x', &out->m) != 0 || take_size(&text, 'x', &out->n) != 0 ||
+      take_size(&text, ':', &out->k) != 0 || (text[0] != 'n' && text[0] != 't') ||
+      (text[1] != 'n' && text[1] != 't') || text[2] != '\0')
+    return -1;
+  out->trans_a = text[0] == 't';
+  out->trans_b = text[1] == 't';
+  return 0;
+}
+
+/* Times each GEMM with what a run applies (tuned.conf, then the starting
+ * sets) and the crossover forced: one line per GEMM. */
+static int run_shapes(const char *device_id, enum clb_precision precision, size_t crossover,
+                      uint64_t seed, const struct clb_tune_gemm *gemms, size_t count, FILE *out,
+                      struct clb_error *err) {
+  int rc = 0;
+  struct clb_device_list list = {0};
+  struct clb_cl cl = {0};
+  const struct clb_device_info *dev = NULL;
+  enum clb_params_source source;
+  CLB_TRY(open_device(device_id, &list, &cl, &dev, err));
+  CLB_TRY(clb_tune_apply(dev, precision, &source, err));
+  CLB_TRY(force_crossover(dev, precision, crossover, err));
+  for (size_t i = 0; i < count; i++) {
+    struct clb_tune_bench *bench = NULL;
+    struct clb_error gemm_err = {0};
+    double gflops = 0.0;
+    if (clb_tune_bench_create(&cl, precision, CLB_TUNE_OP_GEMM, &gemms[i], seed, &bench,
+                              &gemm_err) == 0)
+      clb_tune_bench_gflops(bench, &gflops, &gemm_err);
+    clb_tune_bench_destroy(bench);
+    if (gflops > 0.0)
+      fprintf(out, "shape %zu gflops %.6g\n", i, gflops);
+    else
+      fprintf(out, "shape %zu skipped: %.80s\n", i, gemm_err.message);
+    fflush(out);
+  }
+cleanup:
+  clb_cl_destroy(&cl);
+  clb_platform_list_destroy(&list);
+  return rc;
+}
+
+int clb_tune_shapes_main(int argc, char **argv, FILE *out) {
+  struct clb_error err = {0};
+  enum clb_precision precision;
+  size_t crossover = CLB_TUNE_CROSSOVER_CLBLAST, seed = 0;
+  struct clb_tune_gemm gemms[CLB_TUNE_MAX_CROSSOVER_GEMMS];
+  size_t count = argc > 5 ? (size_t)(argc - 5) : 0;
+  int bad = argc < 6 || count > CLB_TUNE_MAX_CROSSOVER_GEMMS ||
+            clb_precision_parse(argv[2], &precision) != 0 ||
+            (strcmp(argv[3], "clblast") != 0 &&
+             clb_parse_size(argv[3], 0, SIZE_MAX - 1, "crossover", &crossover, &err) != 0) ||
+            clb_parse_size(argv[4], 0, SIZE_MAX, "seed", &seed, &err) != 0;
+  for (size_t i = 0; !bad && i < count; i++)
+    bad = clb_tune_gemm_parse(argv[5 + i], &gemms[i]) != 0;
+  if (bad) {
+    fprintf(stderr,
+            "clbatch __tune-shapes: internal command of `clbatch tune`: DEVICE PRECISION "
+            "CROSSOVER SEED MxNxK:AB... (at most %d)\n",
+            CLB_TUNE_MAX_CROSSOVER_GEMMS);
+    return 2;
+  }
+  if (run_shapes(argv[1], precision, crossover, seed, gemms, count, out, &err) != 0) {
     fprintf(out, "error: %s\n", err.message);
     return 1;
   }

@@ -40,7 +40,7 @@ struct clb_tune_job {
 struct clb_tune_child {
   pid_t pid;
   int fd;            /* read end of its stdout and stderr */
-  char output[2048]; /* the last of what it printed */
+  char output[4096]; /* the last of what it printed */
   size_t used;
 };
 
@@ -49,6 +49,29 @@ struct clb_tune_child {
  * clbatch). */
 int clb_tune_child_start(const struct clb_tune_job *job, struct clb_tune_child *child,
                          struct clb_error *err);
+
+/* Starts the program (clbatch) with argv (argv[0] its name), its stdout and
+ * stderr kept in child->output. */
+int clb_tune_child_spawn(char *const argv[], struct clb_tune_child *child, struct clb_error *err);
+
+/* How a child ended. */
+enum clb_tune_child_end {
+  CLB_TUNE_CHILD_EXITED_0, /* exit code 0 */
+  CLB_TUNE_CHILD_FAILED,   /* another exit code */
+  CLB_TUNE_CHILD_KILLED,   /* by a signal, or stopped at the timeout */
+};
+
+/* Waits for the child, at most timeout_s seconds (then kills it), keeping
+ * the end of what it printed in child->output. `why` says how it ended
+ * (with its last line) for any end but CLB_TUNE_CHILD_EXITED_0. */
+enum clb_tune_child_end clb_tune_child_wait(struct clb_tune_child *child, double timeout_s,
+                                            char *why, size_t why_size);
+
+/* What follows `prefix` on the last line of `text` that starts with it, or NULL. */
+const char *clb_tune_child_line(const char *text, const char *prefix);
+
+/* "clblast" for CLB_TUNE_CROSSOVER_CLBLAST, else the number: the child's argument. */
+void clb_tune_child_format_crossover(char *buf, size_t size, size_t crossover);
 
 /* Waits for the child, at most timeout_s seconds (then kills it). *gflops
  * is its measurement, or 0 when the configuration failed: then `why` says
@@ -63,5 +86,17 @@ void clb_tune_child_set_program(const char *path);
  * measures it and prints one line, "gflops G" or "skipped: WHY", to `out`.
  * Returns the exit code (2 for arguments it does not understand). */
 int clb_tune_child_main(int argc, char **argv, FILE *out);
+
+/* The crossover's child, `clbatch __tune-shapes DEVICE PRECISION CROSSOVER
+ * SEED GEMM...`: applies what a run applies (clb_tune_apply), forces the
+ * crossover (a number, or "clblast"), then times each GEMM (as
+ * clb_tune_gemm_format writes it) and prints "shape I gflops G" or
+ * "shape I skipped: WHY" for each. Returns the exit code. */
+int clb_tune_shapes_main(int argc, char **argv, FILE *out);
+
+/* A GEMM as the crossover's child takes it: "MxNxK:AB", A and B each n
+ * (as stored) or t (transposed). Parsing returns -1 on anything else. */
+void clb_tune_gemm_format(const struct clb_tune_gemm *gemm, char *buf, size_t size);
+int clb_tune_gemm_parse(const char *text, struct clb_tune_gemm *out);
 
 #endif

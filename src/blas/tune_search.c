@@ -13,18 +13,13 @@
 #include "blas/blas.h"
 #include "blas/tune.h"
 #include "blas/tune_child.h"
+#include "blas/tune_crossover.h"
 #include "blas/tune_local.h"
 #include "blas/tune_seeds.h"
 #include "blas/tune_space.h"
 #include "blas/tune_store.h"
 #include "measure/stats.h"
 #include "util/clock.h"
-
-/* A GEMM with m*n*k < XGEMM_MIN_INDIRECT_SIZE^3 runs the direct kernel (CLBlast's
- * Xgemm::UseDirectKernel cubes the value in unsigned long long): 0 forces the
- * indirect path, 2^20 (cube 2^60) the direct one for any shape that fits in memory. */
-#define FORCE_INDIRECT ((size_t)0)
-#define FORCE_DIRECT ((size_t)1 << 20)
 
 /* A neighbour must beat the walk's current best by this much to replace it:
  * two timings of one configuration here differ by a few per cent. */
@@ -391,7 +386,8 @@ static int measure_defaults(const struct search *s, struct clb_tune_report *out,
   struct clb_tune_kernel_result *indirect = &out->kernels[AT_XGEMM],
                                 *direct = &out->kernels[AT_DIRECT],
                                 *routine = &out->kernels[AT_ROUTINE];
-  const size_t crossovers[3] = {CLB_TUNE_CROSSOVER_CLBLAST, FORCE_INDIRECT, FORCE_DIRECT};
+  const size_t crossovers[3] = {CLB_TUNE_CROSSOVER_CLBLAST, CLB_TUNE_FORCE_INDIRECT,
+                                CLB_TUNE_FORCE_DIRECT};
   double *results[3] = {&routine->default_gflops, &indirect->default_gflops,
                         &direct->default_gflops};
   const char *paths[3] = {"as CLBlast chooses", "indirect (Xgemm)", "direct (XgemmDirect)"};
@@ -545,7 +541,7 @@ static int confirm_finalists(const struct search *s, const struct finalists *fin
     return 0;
   struct contender list[SIDE_BY_SIDE_MAX];
   size_t count = 0, defaults_at[2];
-  const size_t forced[2] = {FORCE_INDIRECT, FORCE_DIRECT};
+  const size_t forced[2] = {CLB_TUNE_FORCE_INDIRECT, CLB_TUNE_FORCE_DIRECT};
   list[count++] = (struct contender){-1, CLB_TUNE_CROSSOVER_CLBLAST, NULL, 0, 0, 0, {0}};
   for (int kernel = 0; kernel < 2; kernel++) {
     defaults_at[kernel] = count;
@@ -690,16 +686,6 @@ static int confirm_single(const struct search *s, const struct gemm_shape *shape
   return 0;
 }
 
-/* The largest x with x^3 <= v. */
-static size_t cube_root_floor(unsigned long long v) {
-  size_t x = (size_t)cbrt((double)v);
-  while (x > 0 && (unsigned long long)x * x * x > v)
-    x--;
-  while ((unsigned long long)(x + 1) * (x + 1) * (x + 1) <= v)
-    x++;
-  return x;
-}
-
 /* The crossover of clbatch's CPU starting sets for this device, or 0 when it has none. */
 static size_t starting_crossover(const struct search *s) {
   size_t count = 0;
@@ -723,7 +709,7 @@ static void choose_crossover(const struct search *s, struct clb_tune_report *out
   struct clb_tune_kernel_result *routine = &out->kernels[AT_ROUTINE];
   unsigned long long mnk =
       (unsigned long long)options->m * options->n * (unsigned long long)options->k;
-  size_t root = cube_root_floor(mnk);
+  size_t root = clb_tune_cube_root_floor(mnk);
   int direct_wins = direct->tuned_gflops >= indirect->tuned_gflops;
   size_t crossover = direct_wins ? root + 1 : root;
   size_t start = starting_crossover(s);
@@ -739,6 +725,66 @@ static void choose_crossover(const struct search *s, struct clb_tune_report *out
             clb_precision_name(s->precision), s->device, direct_wins ? "direct" : "indirect",
             CLB_TUNE_ROUTINE_PARAM, crossover,
             crossover == start ? " (clbatch's starting value, which agrees)" : "");
+}
+
+/* The runs' GEMMs are timed on each path this many times (tune_crossover.h). */
+#define CROSSOVER_ROUNDS 2
+/* What timing one GEMM in a crossover child takes at most: 0.2 s of runs
+ * after a verifying run. */
+#define CROSSOVER_GEMM_S 0.3
+
+/* After the kernels are chosen and stored (the children apply tuned.conf as
+ * a run does): the crossover goes where the runs' own GEMMs take their
+ * faster path. A failed timing keeps the representative GEMM's crossover. */
+static void place_crossover(const struct search *s, struct clb_tune_report *out) {
+  const struct clb_tune_options *options = s->options;
+  const struct clb_tune_gemm *gemms = options->crossover_gemms;
+  const size_t count = options->crossover_gemm_count;
+  double direct_s[CLB_TUNE_MAX_CROSSOVER_GEMMS], indirect_s[CLB_TUNE_MAX_CROSSOVER_GEMMS];
+  struct clb_tune_kernel_result *routine = &out->kernels[AT_ROUTINE];
+  const size_t by_representative = routine->param_values[0];
+  size_t crossover = by_representative;
+  struct clb_error err = {0};
+  if (clb_tune_crossover_measure(s->device_id, s->precision, options->seed, gemms, count,
+                                 CROSSOVER_ROUNDS, direct_s, indirect_s, &err) != 0 ||
+      !clb_tune_crossover_choose(gemms, direct_s, indirect_s, count, &crossover)) {
+    if (s->progress)
+      fprintf(s->progress, "%s on %s: %s; %s stays %zu, placed by the representative GEMM\n",
+              clb_precision_name(s->precision), s->device,
+              err.code ? err.message : "no GEMM of the runs ran on either path",
+              CLB_TUNE_ROUTINE_PARAM, by_representative);
+    return;
+  }
+  size_t direct = 0;
+  for (size_t i = 0; i < count; i++) {
+    int takes_direct = clb_tune_takes_direct(&gemms[i], crossover);
+    direct += takes_direct;
+    if (s->progress) {
+      char name[64];
+      clb_tune_gemm_format(&gemms[i], name, sizeof name);
+      fprintf(s->progress, "  %-22s direct %9.1f us  indirect %9.1f us  -> %s\n", name,
+              direct_s[i] * 1e6, indirect_s[i] * 1e6, takes_direct ? "direct" : "indirect");
+    }
+  }
+  const double cost = clb_tune_crossover_cost(gemms, direct_s, indirect_s, count, crossover),
+               cost_before =
+                   clb_tune_crossover_cost(gemms, direct_s, indirect_s, count, by_representative);
+  routine->param_values[0] = crossover;
+  routine->unit = CLB_TUNE_BEST_UNIT;
+  routine->default_gflops = 100.0 / cost_before;
+  routine->tuned_gflops = 100.0 / cost;
+  snprintf(out->crossover_note, sizeof out->crossover_note,
+           "placed over %zu GEMMs of the runs'\n"
+           "# models, each timed on both paths with the tuned kernels: %zu go direct, %zu "
+           "indirect,\n# at %.3fx their faster path's time on average (%zu, placed by the "
+           "representative GEMM\n# alone: %.3fx).",
+           count, direct, count - direct, cost, by_representative, cost_before);
+  if (s->progress)
+    fprintf(s->progress,
+            "%s on %s: over the runs' %zu GEMMs %s = %zu sends %zu direct and %zu indirect, at "
+            "%.3fx their faster path's time (%zu, by the representative GEMM: %.3fx)\n",
+            clb_precision_name(s->precision), s->device, count, CLB_TUNE_ROUTINE_PARAM, crossover,
+            direct, count - direct, cost, by_representative, cost_before);
 }
 
 /* The side-by-side timing at the end runs at most this many child processes
@@ -779,6 +825,10 @@ static int reserve_final_timing(struct search *s, struct clb_error *err) {
                    FINAL_TRANSPOSE_CHILDREN * s->transpose_child_s;
   if (reserve > FINAL_SHARE * s->options->budget_s)
     reserve = FINAL_SHARE * s->options->budget_s;
+  /* Each crossover child starts like one above, then times every GEMM. */
+  if (s->options->crossover_gemm_count > 0)
+    reserve += 2.0 * CROSSOVER_ROUNDS *
+               (s->child_s + CROSSOVER_GEMM_S * (double)s->options->crossover_gemm_count);
   s->deadline -= reserve;
   if (s->progress)
     fprintf(s->progress,
@@ -871,10 +921,10 @@ int clb_tune_search(const struct clb_cl *cl, enum clb_precision precision,
   else
     transpose->use_defaults = 1; /* tried = 0: not searched */
   const double halfway = clb_now() + 0.5 * (s.deadline - clb_now());
-  CLB_TRY(tune_kernel(&s, xgemm_spaces, 2, representative(&s), FORCE_INDIRECT, halfway, &lim,
-                      &out->kernels[AT_XGEMM], &finalists[0], err));
-  CLB_TRY(tune_kernel(&s, direct_spaces, 1, representative(&s), FORCE_DIRECT, s.deadline, &lim,
-                      &out->kernels[AT_DIRECT], &finalists[1], err));
+  CLB_TRY(tune_kernel(&s, xgemm_spaces, 2, representative(&s), CLB_TUNE_FORCE_INDIRECT, halfway,
+                      &lim, &out->kernels[AT_XGEMM], &finalists[0], err));
+  CLB_TRY(tune_kernel(&s, direct_spaces, 1, representative(&s), CLB_TUNE_FORCE_DIRECT, s.deadline,
+                      &lim, &out->kernels[AT_DIRECT], &finalists[1], err));
   if (options->dry_run)
     goto cleanup;
   CLB_TRY(confirm_finalists(&s, finalists, out, err));
@@ -888,6 +938,12 @@ int clb_tune_search(const struct clb_cl *cl, enum clb_precision precision,
   CLB_TRY(confirm_single(&s, &tshape, 1, s.transpose_child_s, TRANSPOSE_SHARE, &finalists[4],
                          &out->kernels[AT_TRANSPOSE], err));
 
+  clb_tune_path(out->path, sizeof out->path);
+  if (options->crossover_gemm_count > 0) {
+    CLB_TRY(clb_tune_store_save(out->path, dev, precision, out, options, err));
+    place_crossover(&s, out);
+  }
+
   /* Leave CLBlast on the best found (where it was not CLBlast's own default). */
   for (int kernel = 0; kernel < CLB_TUNE_KERNELS; kernel++) {
     const struct clb_tune_kernel_result *r = &out->kernels[kernel];
@@ -895,7 +951,6 @@ int clb_tune_search(const struct clb_cl *cl, enum clb_precision precision,
       CLB_TRY(clb_blas_override(dev->device, dev->name, precision, r->kernel, r->param_count,
                                 r->param_names, r->param_values, err));
   }
-  clb_tune_path(out->path, sizeof out->path);
   CLB_TRY(clb_tune_store_save(out->path, dev, precision, out, options, err));
 cleanup:
   return rc;

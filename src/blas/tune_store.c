@@ -289,10 +289,14 @@ int clb_tune_store_load(const char *path, struct clb_tune_file *file, struct clb
 
 static void write_section(FILE *out, const char *device, const char *driver,
                           enum clb_precision precision, const struct clb_tune_kernel_result *r,
-                          const struct clb_tune_options *options, const char *when) {
+                          const struct clb_tune_options *options, const char *crossover_note,
+                          const char *when) {
   fprintf(out, "\n[device=%s|driver=%s|precision=%s|kernel=%s]\n", device, driver,
           clb_precision_name(precision), r->kernel);
-  if (strcmp(r->kernel, CLB_TUNE_ROUTINE_KERNEL) == 0)
+  if (strcmp(r->kernel, CLB_TUNE_ROUTINE_KERNEL) == 0 && crossover_note[0])
+    fprintf(out, "# GEMMs with m*n*k below %s^3 take the direct kernel; %s\n",
+            CLB_TUNE_ROUTINE_PARAM, crossover_note);
+  else if (strcmp(r->kernel, CLB_TUNE_ROUTINE_KERNEL) == 0)
     fprintf(out,
             "# GEMMs with m*n*k below %s^3 take the direct kernel; placed so that the\n"
             "# representative shape takes the path measured fastest with tuned kernels.\n",
@@ -316,7 +320,9 @@ static void write_section(FILE *out, const char *device, const char *driver,
   } else
     fprintf(out, "m = %zu\nn = %zu\nk = %zu\n", options->m, options->n, options->k);
   fprintf(out, "seed = %llu\n", (unsigned long long)options->seed);
-  const char *unit = transpose ? "gbps" : "gflops";
+  const char *unit = r->unit && strcmp(r->unit, CLB_TUNE_BEST_UNIT) == 0 ? "pct_of_best"
+                     : transpose                                         ? "gbps"
+                                                                         : "gflops";
   fprintf(out, "%s_default = %.3f\n", unit, r->default_gflops);
   fprintf(out, "%s_tuned = %.3f\n", unit, r->tuned_gflops);
   fprintf(out, "use_defaults = %d\n", r->use_defaults);
@@ -351,7 +357,8 @@ static void write_file(FILE *out, const struct clb_tune_file *old, const char *d
     fputc('\n', out);
   }
   for (size_t kernel = 0; kernel < CLB_TUNE_KERNELS; kernel++)
-    write_section(out, device, driver, precision, &report->kernels[kernel], options, when);
+    write_section(out, device, driver, precision, &report->kernels[kernel], options,
+                  report->crossover_note, when);
 }
 
 /* The temporary file carries the process id (not util/files' fixed PATH.tmp)

@@ -45,6 +45,7 @@ void clb_help_recommend(FILE *out);
 
 int clb_cmd_tune(int argc, char **argv);
 int clb_cmd_tune_config(int argc, char **argv);
+int clb_cmd_tune_shapes(int argc, char **argv);
 void clb_help_tune(FILE *out);
 
 #endif

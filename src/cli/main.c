@@ -46,6 +46,8 @@ static const struct clb_command commands[] = {
     {"__worker", clb_cmd_worker, clb_help_run},
     /* Internal: one configuration of `tune`, in a child process. */
     {"__tune-config", clb_cmd_tune_config, clb_help_tune},
+    /* Internal: the step's GEMMs on one GEMM path, for `tune`'s crossover. */
+    {"__tune-shapes", clb_cmd_tune_shapes, clb_help_tune},
 };
 
 static const struct clb_command *find_command(const char *name) {

@@ -417,14 +417,46 @@ static void find_tune_gaps(const struct clb_plan *plan, const struct clb_tune_fi
   }
 }
 
+/* The plan's batch sizes whose GEMMs place the tuner's crossover: five
+ * spread over those from 16 up (all from 2 up when none is that large),
+ * which for the default plan are `clbatch tune`'s own 16, 64, ..., 4096. */
+#define TUNE_BATCHES 5
+static void tune_batches(const struct clb_plan *plan, char *buf, size_t size) {
+  size_t from = 0, least = 16;
+  while (from < plan->batch_count && plan->batches[from] < least)
+    from++;
+  if (from == plan->batch_count)
+    for (from = 0, least = 2; from < plan->batch_count && plan->batches[from] < least;)
+      from++;
+  size_t n = plan->batch_count - from, used = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < n && i < TUNE_BATCHES; i++) {
+    size_t at = n <= TUNE_BATCHES ? i : (i * (n - 1) + (TUNE_BATCHES - 1) / 2) / (TUNE_BATCHES - 1);
+    int wrote =
+        snprintf(buf + used, size - used, "%s%zu", used ? "," : "", plan->batches[from + at]);
+    if (wrote < 0 || (size_t)wrote >= size - used)
+      break;
+    used += (size_t)wrote;
+  }
+}
+
 /* --tune: `clbatch tune` in a child process, as the user would run it (an
- * override cannot be undone in a process, and this one runs no CLBlast).
- * Its table and progress go to stderr; a failure leaves the run untuned. */
+ * override cannot be undone in a process, and this one runs no CLBlast),
+ * with the plan's model sizes and batches for the crossover. Its table and
+ * progress go to stderr; a failure leaves the run untuned. */
 static void tune_device(const struct clb_plan *plan, const char *id, const char *precisions) {
-  char budget[32];
+  char budget[32], batches[128], features[32], hidden[32], classes[32];
   snprintf(budget, sizeof budget, "%g", plan->tune_budget_s);
-  char *argv[] = {"clbatch",          "tune",     "--device", (char *)id, "--precision",
-                  (char *)precisions, "--budget", budget,     NULL};
+  snprintf(features, sizeof features, "%zu", plan->features);
+  snprintf(hidden, sizeof hidden, "%zu", plan->hidden);
+  snprintf(classes, sizeof classes, "%zu", plan->classes);
+  tune_batches(plan, batches, sizeof batches);
+  char *argv[] = {"clbatch",   "tune",        "--device",
+                  (char *)id,  "--precision", (char *)precisions,
+                  "--budget",  budget,        "--features",
+                  features,    "--hidden",    hidden,
+                  "--classes", classes,       batches[0] ? "--batch" : NULL,
+                  batches,     NULL};
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   if (plan->quiet) {

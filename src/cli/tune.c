@@ -10,8 +10,36 @@
 #include "cl/context.h"
 #include "cl/platform.h"
 #include "cli/commands.h"
+#include "model/shape.h"
+#include "sweep/plan.h"
 #include "util/parse.h"
 #include "util/precision.h"
+
+/* The crossover is placed over the GEMMs of softmax and mlp steps (linreg's
+ * one output runs as GEMV) with the runs' D, H and C, by default at every
+ * other power of two of the default plan's batches from 16 up (smaller
+ * GEMMs stay on the direct path). At most 7 GEMMs a batch size. */
+#define CROSSOVER_BATCHES_MAX (CLB_TUNE_MAX_CROSSOVER_GEMMS / 7)
+struct crossover_batches {
+  size_t sizes[CROSSOVER_BATCHES_MAX];
+  size_t count;
+};
+
+static int parse_batches(const char *text, struct crossover_batches *out, struct clb_error *err) {
+  out->count = 0;
+  for (const char *at = text;;) {
+    const char *comma = strchr(at, ',');
+    char item[32];
+    snprintf(item, sizeof item, "%.*s", (int)(comma ? (size_t)(comma - at) : strlen(at)), at);
+    if (out->count == CROSSOVER_BATCHES_MAX)
+      return clb_failf(err, CLB_E_INVAL, "--batch takes at most %d sizes", CROSSOVER_BATCHES_MAX);
+    if (clb_parse_size(item, 2, 1048576, "--batch", &out->sizes[out->count++], err) != 0)
+      return CLB_E_INVAL;
+    if (!comma)
+      return 0;
+    at = comma + 1;
+  }
+}
 
 void clb_help_tune(FILE *out) {
   char path[4096];
@@ -19,6 +47,7 @@ void clb_help_tune(FILE *out) {
   fprintf(out,
           "Usage: clbatch tune [--device SPEC] [--precision LIST] [--m M --n N --k K]\n"
           "                    [--gemv-rows R] [--max-configs K] [--budget S] [--seed S]\n"
+          "                    [--batch LIST --features D --hidden H --classes C]\n"
           "                    [--dry-run]\n"
           "\n"
           "Searches CLBlast's GEMM kernel parameters (Xgemm, XgemmDirect and the\n"
@@ -42,9 +71,13 @@ void clb_help_tune(FILE *out) {
           "Then the best four of each kernel and CLBlast's defaults are timed again,\n"
           "three times side by side, and the medians decide; an XgemmDirect set must\n"
           "also be within 5 %% of the defaults on two narrow GEMMs (32 x 10 x K and\n"
-          "M x 10 x K), since the direct kernel runs every small GEMM. The crossover\n"
-          "goes where the representative GEMM runs faster, but clbatch's own starting\n"
-          "value for the device stays when that measurement agrees with it. The GEMV\n"
+          "M x 10 x K), since the direct kernel runs every small GEMM. Last, the\n"
+          "crossover: each GEMM of softmax's and mlp's steps at the --batch sizes\n"
+          "(D, H and C as below) is timed on both paths, twice, in processes\n"
+          "that apply the stored parameters as a run does, and the crossover goes\n"
+          "where the mean over them of (time on the path taken / time on the faster\n"
+          "path) is least. (Should that timing fail, it goes where the representative\n"
+          "GEMM runs faster, or clbatch's starting value where that agrees.) The GEMV\n"
           "kernels go first, within 15 %% of the budget (what they leave goes to the\n"
           "GEMM), and their sets must also be within 5 %% of the defaults on a matrix\n"
           "of M rows (a smaller batch, which a set with more rows per work-group can\n"
@@ -66,6 +99,11 @@ void clb_help_tune(FILE *out) {
           "                     configuration starts (default 480); the GEMV kernels\n"
           "                     may use 15 %%, Padtranspose 5 %%, Xgemm half of the rest\n"
           "  --seed S           seed of the random GEMM operands (default 42)\n"
+          "  --batch LIST       batch sizes whose GEMMs place the crossover, at most %d,\n"
+          "                     comma-separated (default 16,64,256,1024,4096)\n"
+          "  --features D, --hidden H, --classes C\n"
+          "                     the runs' model sizes, whose GEMMs place the crossover\n"
+          "                     (default 128, 256 and 10, as `clbatch run`'s)\n"
           "  --dry-run          list the spaces and the starting sets; compile, time and\n"
           "                     write nothing\n"
           "\n"
@@ -73,10 +111,38 @@ void clb_help_tune(FILE *out) {
           "Tuned parameters file: %s\n"
           "($CLBATCH_TUNE_FILE, else $XDG_CACHE_HOME/clbatch/tuned.conf, else\n"
           "~/.cache/clbatch/tuned.conf)\n",
-          path);
+          CROSSOVER_BATCHES_MAX, path);
 }
 
-/* Parses "fp32,fp64" into a set of precisions. */
+static int same_gemm(const struct clb_tune_gemm *a, const struct clb_tune_gemm *b) {
+  return a->trans_a == b->trans_a && a->trans_b == b->trans_b && a->m == b->m && a->n == b->n &&
+         a->k == b->k;
+}
+
+/* `runs` carries D, H and C (its kind is ignored). Returns how many, each once. */
+static size_t runs_gemms(const struct clb_shape *runs, const struct crossover_batches *batches,
+                         struct clb_tune_gemm out[CLB_TUNE_MAX_CROSSOVER_GEMMS]) {
+  const enum clb_model_kind kinds[] = {CLB_MODEL_SOFTMAX, CLB_MODEL_MLP};
+  size_t count = 0;
+  for (size_t b = 0; b < batches->count; b++)
+    for (size_t m = 0; m < sizeof kinds / sizeof kinds[0]; m++) {
+      struct clb_shape shape = *runs;
+      shape.kind = kinds[m];
+      struct clb_shape_gemm step[CLB_SHAPE_MAX_GEMMS];
+      size_t n = clb_shape_gemms(&shape, batches->sizes[b], step);
+      for (size_t i = 0; i < n && count < CLB_TUNE_MAX_CROSSOVER_GEMMS; i++) {
+        struct clb_tune_gemm g = {step[i].trans_a, step[i].trans_b, step[i].m, step[i].n,
+                                  step[i].k};
+        int seen = g.m == 1 || g.n == 1; /* runs as GEMV */
+        for (size_t j = 0; j < count && !seen; j++)
+          seen = same_gemm(&out[j], &g);
+        if (!seen)
+          out[count++] = g;
+      }
+    }
+  return count;
+}
+
 struct row {
   const char *device; /* borrowed from the device list */
   const char *precision;
@@ -84,6 +150,7 @@ struct row {
   double before, after;
   size_t tried, legal;
   const char *note;
+  const char *unit;
 };
 
 static void print_row(const struct row *r, int dry_run) {
@@ -93,7 +160,7 @@ static void print_row(const struct row *r, int dry_run) {
   }
   if (dry_run) {
     printf("%-32.32s %-9s %-12s %10s %10s %-7s %8s %8s/%zu\n", r->device, r->precision, r->kernel,
-           "-", "-", clb_tune_unit(r->kernel), "-", "-", r->legal);
+           "-", "-", r->unit, "-", "-", r->legal);
     return;
   }
   char speedup[32] = "-";
@@ -102,7 +169,7 @@ static void print_row(const struct row *r, int dry_run) {
   char tried[48];
   snprintf(tried, sizeof tried, "%zu/%zu", r->tried, r->legal);
   printf("%-32.32s %-9s %-12s %10.2f %10.2f %-7s %8s %12s\n", r->device, r->precision, r->kernel,
-         r->before, r->after, clb_tune_unit(r->kernel), speedup, tried);
+         r->before, r->after, r->unit, speedup, tried);
 }
 
 int clb_cmd_tune(int argc, char **argv) {
@@ -116,10 +183,20 @@ int clb_cmd_tune(int argc, char **argv) {
                                           {"budget", required_argument, NULL, 'b'},
                                           {"seed", required_argument, NULL, 's'},
                                           {"dry-run", no_argument, NULL, 'r'},
+                                          {"features", required_argument, NULL, 'D'},
+                                          {"hidden", required_argument, NULL, 'H'},
+                                          {"classes", required_argument, NULL, 'C'},
+                                          {"batch", required_argument, NULL, 'B'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
   struct clb_tune_options tune;
   clb_tune_defaults(&tune);
+  struct clb_plan run_defaults;
+  clb_plan_defaults(&run_defaults);
+  struct clb_shape runs = {CLB_MODEL_MLP, run_defaults.features, run_defaults.hidden,
+                           run_defaults.classes};
+  struct clb_tune_gemm gemms[CLB_TUNE_MAX_CROSSOVER_GEMMS];
+  struct crossover_batches batches = {{16, 64, 256, 1024, 4096}, 5};
   const char *spec = "all";
   enum clb_precision precisions[CLB_PRECISION_COUNT] = {CLB_FP32};
   size_t precision_count = 1;
@@ -161,6 +238,18 @@ int clb_cmd_tune(int argc, char **argv) {
     case 'r':
       tune.dry_run = 1;
       break;
+    case 'D':
+      bad = clb_parse_size(optarg, 1, 16384, "--features", &runs.d, &err) != 0;
+      break;
+    case 'H':
+      bad = clb_parse_size(optarg, 1, 16384, "--hidden", &runs.h, &err) != 0;
+      break;
+    case 'C':
+      bad = clb_parse_size(optarg, 2, 16384, "--classes", &runs.c, &err) != 0;
+      break;
+    case 'B':
+      bad = parse_batches(optarg, &batches, &err) != 0;
+      break;
     case 'h':
       clb_help_tune(stdout);
       return 0;
@@ -178,6 +267,8 @@ int clb_cmd_tune(int argc, char **argv) {
     fprintf(stderr, "clbatch tune: unexpected argument '%s'\n", argv[optind]);
     return 2;
   }
+  tune.crossover_gemms = gemms;
+  tune.crossover_gemm_count = runs_gemms(&runs, &batches, gemms);
 
   struct clb_device_list all = {0};
   int exit_code = clb_cli_devices("tune", spec, &all);
@@ -203,7 +294,7 @@ int clb_cmd_tune(int argc, char **argv) {
             all.count, all.count == 1 ? "" : "s", precision_count, precision_count == 1 ? "" : "s",
             tune.budget_s, ceil((double)searches * (tune.budget_s + 60.0) / 60.0));
   }
-  int failures = 0;
+  int failures = 0, placed = 0;
   for (size_t d = 0; d < all.count; d++) {
     const struct clb_device_info *dev = &all.items[d];
     struct clb_cl cl = {0};
@@ -249,6 +340,9 @@ int clb_cmd_tune(int argc, char **argv) {
         r->before = report.kernels[kernel].default_gflops;
         r->after = report.kernels[kernel].tuned_gflops;
         r->tried = report.kernels[kernel].tried;
+        r->unit =
+            report.kernels[kernel].unit ? report.kernels[kernel].unit : clb_tune_unit(r->kernel);
+        placed |= report.kernels[kernel].unit != NULL;
         r->legal = report.kernels[kernel].legal;
         if (r->tried == 0 && !tune.dry_run)
           r->note = "not searched: it failed on CLBlast's own parameters (see above)";
@@ -268,10 +362,15 @@ int clb_cmd_tune(int argc, char **argv) {
     printf("dry run: nothing compiled, timed or written (file would be %s)\n", path);
   else
     printf("tuned parameters: %s\n"
-           "(GemmRoutine: default = CLBlast's own choice of path, tuned = the chosen path "
-           "with its tuned kernel; XgemvFastRot and XgemvFast: the GEMV on %zu x %zu; "
+           "(GemmRoutine: %s; XgemvFastRot and XgemvFast: the GEMV on %zu x %zu; "
            "Padtranspose: the transpose of %zu x %zu, bytes read and written)\n",
-           path, tune.gemv_rows, tune.k, transpose_rows, transpose_cols);
+           path,
+           placed ? "the runs' GEMMs with the tuned kernels, their mean speed in % of their "
+                    "faster path's: default = the crossover the representative GEMM places, "
+                    "tuned = the one placed over them"
+                  : "default = CLBlast's own choice of path, tuned = the chosen path with its "
+                    "tuned kernel",
+           tune.gemv_rows, tune.k, transpose_rows, transpose_cols);
   free(rows);
   exit_code = failures ? 1 : 0;
 
@@ -282,4 +381,8 @@ done:
 
 int clb_cmd_tune_config(int argc, char **argv) {
   return clb_tune_child_main(argc, argv, stdout);
+}
+
+int clb_cmd_tune_shapes(int argc, char **argv) {
+  return clb_tune_shapes_main(argc, argv, stdout);
 }

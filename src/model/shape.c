@@ -52,6 +52,22 @@ static double loss_flops_per_element(enum clb_model_kind kind) {
   return kind == CLB_MODEL_LINREG ? 3.0 : 6.0;
 }
 
+size_t clb_shape_gemms(const struct clb_shape *shape, size_t batch,
+                       struct clb_shape_gemm out[CLB_SHAPE_MAX_GEMMS]) {
+  const size_t b = batch, d = shape->d, h = shape->h, c = shape->c;
+  if (shape->kind != CLB_MODEL_MLP) {
+    out[0] = (struct clb_shape_gemm){0, 0, b, c, d}; /* Z = X W */
+    out[1] = (struct clb_shape_gemm){1, 0, d, c, b}; /* gW = X^T dZ */
+    return 2;
+  }
+  out[0] = (struct clb_shape_gemm){0, 0, b, h, d}; /* H = X W1 */
+  out[1] = (struct clb_shape_gemm){0, 0, b, c, h}; /* Z = H W2 */
+  out[2] = (struct clb_shape_gemm){1, 0, h, c, b}; /* gW2 = H^T dZ */
+  out[3] = (struct clb_shape_gemm){0, 1, b, h, c}; /* dH = dZ W2^T */
+  out[4] = (struct clb_shape_gemm){1, 0, d, h, b}; /* gW1 = X^T dH */
+  return 5;
+}
+
 double clb_shape_step_flops(const struct clb_shape *shape, size_t batch) {
   double b = (double)batch, d = (double)shape->d, h = (double)shape->h, c = (double)shape->c;
   double p = (double)clb_shape_param_count(shape);

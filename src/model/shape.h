@@ -38,6 +38,20 @@ struct clb_tensor {
 size_t clb_shape_tensors(const struct clb_shape *shape, struct clb_tensor out[4]);
 size_t clb_shape_param_count(const struct clb_shape *shape);
 
+/* One GEMM of a step, C(m x n) = op(A) op(B), row-major, op transposing
+ * when trans_a / trans_b is 1 (as clb_blas_gemm takes it). */
+struct clb_shape_gemm {
+  int trans_a, trans_b;
+  size_t m, n, k;
+};
+#define CLB_SHAPE_MAX_GEMMS 5
+
+/* The GEMMs of one step on a batch of B, in the order the step runs them;
+ * returns how many (2, or 5 for mlp). One with m or n of 1 runs as a GEMV
+ * (linreg with one output: all of them). */
+size_t clb_shape_gemms(const struct clb_shape *shape, size_t batch,
+                       struct clb_shape_gemm out[CLB_SHAPE_MAX_GEMMS]);
+
 /* Floating-point operations of one gradient step (forward, backward, update)
  * on a batch of B: 2 per multiply-add of the GEMM/GEMV work, plus the
  * element-wise work counted per element (see results/SCHEMA.md). */
