@@ -3,6 +3,7 @@
  * their own (tune_space, tune_store, tune_bench). */
 #include "blas/tune.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "blas/blas.h"
@@ -23,6 +24,10 @@ const char *clb_tune_unit(const char *kernel) {
 void clb_tune_transpose_shape(const struct clb_tune_options *options, size_t *rows, size_t *cols) {
   *rows = options->gemv_rows;
   *cols = options->gemv_rows == options->k ? 2 * options->k : options->k;
+}
+
+double clb_tune_expected_minutes(double budget_s) {
+  return ceil((budget_s + 120.0) / 60.0);
 }
 
 void clb_tune_defaults(struct clb_tune_options *options) {

@@ -62,6 +62,11 @@ struct clb_tune_options {
  * budget_s=480, no dry run, no crossover GEMMs. */
 void clb_tune_defaults(struct clb_tune_options *options);
 
+/* Whole minutes one search (a device and precision) takes at most, about:
+ * its budget, then the final timing and the crossover's, which may run
+ * past it (Intel's CPU runtime compiles in every child: 88 s past 480 here). */
+double clb_tune_expected_minutes(double budget_s);
+
 /* The file where tuned parameters live: $CLBATCH_TUNE_FILE if set, else
  * $XDG_CACHE_HOME/clbatch/tuned.conf, else $HOME/.cache/clbatch/tuned.conf
  * (else ./clbatch-tuned.conf when not even HOME is set). */

@@ -25,6 +25,13 @@
  * two timings of one configuration here differ by a few per cent. */
 #define TUNE_MIN_GAIN 0.03
 
+/* What the children that timed a configuration took, by what they ran. */
+enum child_kind { CHILD_GEMM, CHILD_GEMV, CHILD_TRANSPOSE, CHILD_KINDS };
+struct child_costs {
+  double total_s[CHILD_KINDS];
+  size_t count[CHILD_KINDS];
+};
+
 /* What every step of one search shares. */
 struct search {
   const struct clb_cl *cl;
@@ -38,6 +45,11 @@ struct search {
   double child_s;      /* what one child timing the defaults took (cached where PoCL) */
   double gemv_child_s; /* the same for the GEMV */
   double transpose_child_s; /* and for the transpose */
+  /* What the final timing of the GEMM kernels, of each GEMV kernel and of
+   * the transpose may take: their shares of the time reserve_final_timing
+   * sets aside, so that together they stay within it. */
+  double final_gemm_s, final_gemv_s, final_transpose_s;
+  struct child_costs *costs; /* of the walks' children, for the final timing's rounds */
 };
 
 /* Where each kernel's result goes in clb_tune_report.kernels (clb_tune_kernel_names). */
@@ -141,11 +153,31 @@ static int measure_in_child(const struct search *s, struct gemm_shape shape, siz
   struct clb_tune_job job;
   struct clb_tune_child child;
   job_init(s, shape, crossover, point, &job);
+  const double began = clb_now();
   int rc = clb_tune_child_start(&job, &child, err);
   if (rc != 0)
     return rc;
   clb_tune_child_finish(&child, CHILD_TIMEOUT_S, gflops, why, why_size);
+  if (point && s->costs) {
+    enum child_kind kind = shape.op == CLB_TUNE_OP_TRANSPOSE ? CHILD_TRANSPOSE
+                           : shape.m == 1 || shape.n == 1    ? CHILD_GEMV
+                                                             : CHILD_GEMM;
+    s->costs->total_s[kind] += clb_now() - began;
+    s->costs->count[kind]++;
+  }
   return 0;
+}
+
+/* What one child of the final timing will take: what the walk's children
+ * of that kind took on average, when more than `measured`, which timed
+ * CLBlast's defaults. Intel's runtime compiles in every child, and the
+ * finalists are sets like the walk's, not the defaults: estimated by the
+ * defaults' child, the final timing ran 90 s past the time set aside. */
+static double child_cost(const struct search *s, enum child_kind kind, double measured) {
+  if (!s->costs || s->costs->count[kind] == 0)
+    return measured;
+  double mean = s->costs->total_s[kind] / (double)s->costs->count[kind];
+  return mean > measured ? mean : measured;
 }
 
 static void result_set(struct clb_tune_kernel_result *r, const struct clb_tune_space *space,
@@ -466,10 +498,14 @@ struct side_by_side_entry {
 
 #define SIDE_BY_SIDE_MAX (3 + 2 * FINALISTS)
 
-/* CONFIRM_ROUNDS rounds of the final timing when they fit `allowance_s`,
- * else one (a short budget on a runtime that compiles each time). */
+/* As many rounds of the final timing as fit `allowance_s`, at least one (a
+ * short budget on a runtime that compiles each time) and at most
+ * CONFIRM_ROUNDS. */
 static int confirm_rounds(double per_round_s, double allowance_s) {
-  return CONFIRM_ROUNDS * per_round_s <= allowance_s ? CONFIRM_ROUNDS : 1;
+  if (!(per_round_s > 0.0))
+    return CONFIRM_ROUNDS;
+  double fit = floor(allowance_s / per_round_s);
+  return fit >= CONFIRM_ROUNDS ? CONFIRM_ROUNDS : fit >= 1.0 ? (int)fit : 1;
 }
 
 /* Times `count` (at most SIDE_BY_SIDE_MAX) entries on `shape` in child
@@ -554,14 +590,16 @@ static int confirm_finalists(const struct search *s, const struct finalists *fin
   struct gemm_shape guards[GUARD_SHAPES];
   guard_shapes(s, guards);
   size_t direct_count = 1 + finalists[1].count;
-  double per_round = (double)(count + GUARD_SHAPES * direct_count) * s->child_s;
-  int rounds = confirm_rounds(per_round, FINAL_SHARE * s->options->budget_s);
+  double per_round =
+      (double)(count + GUARD_SHAPES * direct_count) * child_cost(s, CHILD_GEMM, s->child_s);
+  int rounds = confirm_rounds(per_round, s->final_gemm_s);
   if (s->progress)
     fprintf(s->progress,
             "%s on %s: timing CLBlast's defaults and the best %d of each kernel again, %d "
             "time%s side by side (XgemmDirect also on two narrow shapes, where it must not lose "
-            "more than 5 %% to its defaults)\n",
-            clb_precision_name(s->precision), s->device, FINALISTS, rounds, rounds == 1 ? "" : "s");
+            "more than 5 %% to its defaults; about %.1f s a child, %.0f s set aside)\n",
+            clb_precision_name(s->precision), s->device, FINALISTS, rounds, rounds == 1 ? "" : "s",
+            child_cost(s, CHILD_GEMM, s->child_s), s->final_gemm_s);
   for (int shape = -1; shape < GUARD_SHAPES; shape++) {
     struct side_by_side_entry entries[SIDE_BY_SIDE_MAX];
     struct clb_summary summaries[SIDE_BY_SIDE_MAX];
@@ -621,13 +659,13 @@ static size_t shape_rows(struct gemm_shape shape) {
  * Xgemv), so on the smaller matrix a finalist must not lose more than
  * GUARD_SLACK to the defaults. */
 static int confirm_single(const struct search *s, const struct gemm_shape *shapes, int shape_count,
-                          double child_s, double share, const struct finalists *f,
+                          double child_s, double allowance_s, const struct finalists *f,
                           struct clb_tune_kernel_result *r, struct clb_error *err) {
   if (f->count == 0)
     return 0;
   const size_t count = 1 + f->count; /* the defaults first */
   double per_round = (double)shape_count * (double)count * child_s;
-  int rounds = confirm_rounds(per_round, share * s->options->budget_s);
+  int rounds = confirm_rounds(per_round, allowance_s);
   double medians[2][1 + FINALISTS];
   memset(medians, 0, sizeof medians);
   for (int shape = 0; shape < shape_count; shape++) {
@@ -821,10 +859,22 @@ static int reserve_final_timing(struct search *s, struct clb_error *err) {
   if (rc != 0)
     return rc;
   s->transpose_child_s = clb_now() - transpose_began;
-  double reserve = FINAL_CHILDREN * s->child_s + FINAL_GEMV_CHILDREN * s->gemv_child_s +
-                   FINAL_TRANSPOSE_CHILDREN * s->transpose_child_s;
-  if (reserve > FINAL_SHARE * s->options->budget_s)
+  s->final_gemm_s = FINAL_CHILDREN * s->child_s;
+  s->final_gemv_s = FINAL_GEMV_CHILDREN * s->gemv_child_s;
+  s->final_transpose_s = FINAL_TRANSPOSE_CHILDREN * s->transpose_child_s;
+  double reserve = s->final_gemm_s + s->final_gemv_s + s->final_transpose_s;
+  /* Beyond the cap each part gets its share of it, and a part that does not
+   * fit its share runs fewer rounds (confirm_rounds): with a cap each (60 %
+   * of the budget in all) the parts overran the budget by two minutes on
+   * Intel's runtime, which compiles in every child. */
+  if (reserve > FINAL_SHARE * s->options->budget_s) {
+    double scale = FINAL_SHARE * s->options->budget_s / reserve;
+    s->final_gemm_s *= scale;
+    s->final_gemv_s *= scale;
+    s->final_transpose_s *= scale;
     reserve = FINAL_SHARE * s->options->budget_s;
+  }
+  s->final_gemv_s /= 2.0; /* two GEMV kernels */
   /* Each crossover child starts like one above, then times every GEMM. */
   if (s->options->crossover_gemm_count > 0)
     reserve += 2.0 * CROSSOVER_ROUNDS *
@@ -857,7 +907,9 @@ int clb_tune_search(const struct clb_cl *cl, enum clb_precision precision,
   struct clb_tune_report local = {0};
   struct clb_tune_report *out = report ? report : &local;
   const struct clb_device_info *dev = cl->info;
+  struct child_costs costs = {{0}, {0}};
   struct search s = {.cl = cl,
+                     .costs = &costs,
                      .device = dev->name,
                      .precision = precision,
                      .options = options,
@@ -932,11 +984,12 @@ int clb_tune_search(const struct clb_cl *cl, enum clb_precision precision,
   for (int rotated = 1; rotated >= 0; rotated--) {
     const struct gemm_shape shapes[2] = {gemv_shape(&s, rotated, options->gemv_rows),
                                          gemv_shape(&s, rotated, options->m)};
-    CLB_TRY(confirm_single(&s, shapes, 2, s.gemv_child_s, GEMV_SHARE, &finalists[rotated ? 2 : 3],
+    CLB_TRY(confirm_single(&s, shapes, 2, child_cost(&s, CHILD_GEMV, s.gemv_child_s),
+                           s.final_gemv_s, &finalists[rotated ? 2 : 3],
                            &out->kernels[rotated ? AT_GEMV_ROT : AT_GEMV], err));
   }
-  CLB_TRY(confirm_single(&s, &tshape, 1, s.transpose_child_s, TRANSPOSE_SHARE, &finalists[4],
-                         &out->kernels[AT_TRANSPOSE], err));
+  CLB_TRY(confirm_single(&s, &tshape, 1, child_cost(&s, CHILD_TRANSPOSE, s.transpose_child_s),
+                         s.final_transpose_s, &finalists[4], &out->kernels[AT_TRANSPOSE], err));
 
   clb_tune_path(out->path, sizeof out->path);
   if (options->crossover_gemm_count > 0) {

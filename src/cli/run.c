@@ -519,7 +519,7 @@ static void handle_untuned_devices(const struct clb_plan *plan,
               "the CLBlast kernels a step uses (no %s entry): `clbatch tune --device %s "
               "--precision %s` searches them again in at most about %.0f min per precision\n",
               dev->name, dev->platform_name, gaps.partly, gaps.missing_kernel, id, gaps.partly,
-              ceil(defaults.budget_s / 60.0) + 1.0);
+              clb_tune_expected_minutes(defaults.budget_s));
     if (!gaps.untuned_count)
       continue;
     fprintf(stderr,
@@ -531,7 +531,7 @@ static void handle_untuned_devices(const struct clb_plan *plan,
             : gaps.started == 0
                 ? "CLBlast's own parameters (tuned = 0)"
                 : "CLBlast's own or clbatch's CPU starting parameters (tuned = 0 or 2)",
-            id, gaps.untuned, ceil(defaults.budget_s / 60.0) + 1.0, defaults.budget_s);
+            id, gaps.untuned, clb_tune_expected_minutes(defaults.budget_s), defaults.budget_s);
   }
   clb_tune_store_destroy(&file);
 }

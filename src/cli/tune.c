@@ -69,20 +69,21 @@ void clb_help_tune(FILE *out) {
           "that crashes costs only itself; on PoCL the next configurations compile\n"
           "side by side, one per core.\n"
           "Then the best four of each kernel and CLBlast's defaults are timed again,\n"
-          "three times side by side, and the medians decide; an XgemmDirect set must\n"
+          "three times side by side (fewer where three would overrun the time the\n"
+          "search sets aside for it), and the medians decide; an XgemmDirect set must\n"
           "also be within 5 %% of the defaults on two narrow GEMMs (32 x 10 x K and\n"
-          "M x 10 x K), since the direct kernel runs every small GEMM. Last, the\n"
-          "crossover: each GEMM of softmax's and mlp's steps at the --batch sizes\n"
-          "(D, H and C as below) is timed on both paths, twice, in processes\n"
-          "that apply the stored parameters as a run does, and the crossover goes\n"
-          "where the mean over them of (time on the path taken / time on the faster\n"
-          "path) is least. (Should that timing fail, it goes where the representative\n"
-          "GEMM runs faster, or clbatch's starting value where that agrees.) The GEMV\n"
+          "M x 10 x K), since the direct kernel runs every small GEMM. The GEMV\n"
           "kernels go first, within 15 %% of the budget (what they leave goes to the\n"
           "GEMM), and their sets must also be within 5 %% of the defaults on a matrix\n"
           "of M rows (a smaller batch, which a set with more rows per work-group can\n"
           "push onto CLBlast's generic Xgemv); Padtranspose follows within 5 %%.\n"
-          "Part of the budget is kept for the final timing.\n"
+          "Part of the budget is kept for the final timing and for the crossover:\n"
+          "each GEMM of softmax's and mlp's steps at the --batch sizes (D, H and C as\n"
+          "below) is timed on both paths, twice, in processes that apply the stored\n"
+          "parameters as a run does, and the crossover goes where the mean over\n"
+          "them of (time on the path taken / time on the faster path) is least.\n"
+          "(Should that timing fail, it goes where the representative GEMM runs\n"
+          "faster, or clbatch's starting value where that agrees.)\n"
           "\n"
           "  --device SPEC      devices to tune: all (default), cpu, gpu, P:D, pocl,\n"
           "                     intel, platform:NAME, ... (as in `clbatch help run`)\n"
@@ -292,7 +293,7 @@ int clb_cmd_tune(int argc, char **argv) {
             "clbatch tune: %zu device%s x %zu precision%s; each search stops starting "
             "configurations after %.0f s, so this takes at most about %.0f min\n",
             all.count, all.count == 1 ? "" : "s", precision_count, precision_count == 1 ? "" : "s",
-            tune.budget_s, ceil((double)searches * (tune.budget_s + 60.0) / 60.0));
+            tune.budget_s, (double)searches * clb_tune_expected_minutes(tune.budget_s));
   }
   int failures = 0, placed = 0;
   for (size_t d = 0; d < all.count; d++) {
