@@ -9,13 +9,17 @@
 #
 # Usage: bench/cpu_compare.sh [--model LIST] [--batch LIST] [--samples N]
 #            [--features D] [--hidden H] [--classes C] [--outputs O]
-#            [--threads T] [--min-time S] [--max-time S] [--warmup K] [--seed S]
+#            [--threads T|LIST] [--min-time S] [--max-time S] [--warmup K] [--seed S]
 #            [--rounds R]
 # With no options it runs clbatch's default plan (linreg, softmax, mlp; fp32;
 # batches 1, 2, 4, ... 4096; N=4096, D=128, H=256, C=10) once.
 # --rounds R runs both sides R times in alternating order (clbatch first in odd
 # rounds, OpenBLAS first in even ones: A B B A ...) and prints each row's median
 # ratio and its range over the rounds: on a shared machine one round proves little.
+# --threads T sets OpenBLAS's threads; a list (1,2) runs the reference once per
+# count and keeps, per row, the fastest: OpenBLAS at its best on this host. On
+# a shared 2-vCPU VM its two-thread GEMV ran linreg at B = 1024 in 98-317 us
+# against 33 us on one thread, while mlp's GEMMs gain from the second.
 # Writes results/local/cpu-compare-<host>-<time>.csv (and the raw CSVs beside it).
 set -euo pipefail
 
@@ -48,7 +52,8 @@ while [[ $# -gt 0 ]]; do
       shift 2
       ;;
     --threads)
-      [[ $# -ge 2 ]] || die "$1 needs a value"
+      [[ $# -ge 2 && "$2" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] ||
+        die "$1 needs a whole number or a comma-separated list of them"
       threads="$2"
       shift 2
       ;;
@@ -118,10 +123,46 @@ for ((i = 0; i < ${#shared[@]}; i += 2)); do
     --min-time | --max-time | --warmup | --seed | --lr) ref_opts+=("${shared[i]}" "${shared[i + 1]}") ;;
   esac
 done
-if [[ -n "$threads" ]]; then
-  ref_opts+=(--threads "$threads")
-fi
+# Each thread count's rows (the files after $1) into $1: per model and batch the fastest.
+fastest_rows() {
+  python3 - "$@" <<'EOF'
+import csv, sys
+out, inputs = sys.argv[1], sys.argv[2:]
+best, order, fields = {}, [], None
+for path in inputs:
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        fields = reader.fieldnames
+        for row in reader:
+            key = (row["model"], row["precision"], row["batch"])
+            if key not in best:
+                order.append(key)
+                best[key] = row
+            elif float(row["step_s_median"]) < float(best[key]["step_s_median"]):
+                best[key] = row
+with open(out, "w", newline="", encoding="utf-8") as f:
+    writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for key in order:
+        writer.writerow(best[key])
+EOF
+}
+
 run_reference() {
+  if [[ "$threads" == *,* ]]; then
+    local t all="$threads" parts=()
+    for t in ${all//,/ }; do
+      threads="$t"
+      run_reference "$1" "$2.t$t"
+      parts+=("$2.t$t")
+    done
+    threads="$all"
+    fastest_rows "$2" "${parts[@]}"
+    echo "   (OpenBLAS per row: the fastest of $all threads)"
+    return
+  fi
+  local thread_opts=()
+  [[ -z "$threads" ]] || thread_opts=(--threads "$threads")
   echo "== bench/cpu_reference (OpenBLAS${threads:+, $threads threads})"
   local plans first=1
   plans="$(python3 - "$1" <<'EOF'
@@ -151,7 +192,7 @@ EOF
       shape+=(--hidden "$h")
     fi
     "$ref" --model "$model" --batch "$batches" "${shape[@]}" "${ref_opts[@]}" \
-      --out "$2.$model.csv"
+      "${thread_opts[@]}" --out "$2.$model.csv"
     if [[ $first -eq 1 ]]; then
       cat "$2.$model.csv" >"$2"
       first=0
