@@ -419,9 +419,11 @@ Test(run, rows_say_whether_tuned_parameters_were_used, .timeout = 300) {
   free(rows);
 
   err = NULL;
-  /* CLBlast's defaults only (test_tune tests the search): the crossover is stored anyway. */
+  /* CLBlast's defaults only (test_tune tests the search): the crossover is
+   * stored anyway, here placed over B = 8's GEMMs alone (the default plan's
+   * 35 take most of the time). */
   cr_assert_eq(clb_test_run_cli("tune --device @DEV --precision fp32 --m 16 --n 16 --k 16 "
-                                "--max-configs 1 --budget 30",
+                                "--max-configs 1 --budget 30 --batch 8",
                                 NULL, &err),
                0, "%s", err);
   free(err);
@@ -674,7 +676,7 @@ Test(run, noise_at_measures_after_training) {
   snprintf(after, sizeof after, "%s/after.csv", dir);
   const char *plan = "run --device @DEV --model softmax --batch 16 --lr 0.1 --samples 256 "
                      "--features 8 --classes 3 --warmup 1 --min-time 0.005 --max-time 0.03 "
-                     "--noise-batches 8 --quiet";
+                     "--noise-batches 8 --passes 1 --quiet";
   snprintf(args, sizeof args, "%s --out %s", plan, before);
   cr_assert_eq(clb_test_run_cli(args, NULL, NULL), 0);
   snprintf(args, sizeof args, "%s --noise-at 300 --out %s", plan, after);
@@ -705,7 +707,7 @@ Test(run, run_and_train_measure_the_same_problem, .timeout = 120) {
     snprintf(path, sizeof path, "%s/same.csv", dir);
     snprintf(args, sizeof args,
              "run --device @DEV --model %s --samples 64 --features 4 --seed 5 --batch 8 "
-             "--noise-batches 4 --warmup 1 --min-time 0.005 --max-time 0.03 --quiet --out %s",
+             "--noise-batches 4 --warmup 1 --min-time 0.005 --max-time 0.03 --passes 1 --quiet --out %s",
              models[m], path);
     char *err_text = NULL;
     cr_assert_eq(clb_test_run_cli(args, NULL, &err_text), 0, "%s", err_text);
