@@ -86,8 +86,8 @@ static void check_gemm(const struct clb_cl *cl, struct clb_blas *blas, const str
   matrix_upload(&b, cl, t->precision);
   matrix_upload(&c, cl, t->precision);
 
-  cr_assert_eq(clb_blas_reserve_gemm(blas, t->trans_a, t->trans_b, t->m, t->n, t->k, OFFSET,
-                                     a.ld, OFFSET, b.ld, OFFSET, c.ld, &err),
+  cr_assert_eq(clb_blas_reserve_gemm(blas, t->trans_a, t->trans_b, t->m, t->n, t->k, OFFSET, a.ld,
+                                     OFFSET, b.ld, OFFSET, c.ld, &err),
                0, "%s", err.message);
   cr_assert_eq(clb_blas_gemm(blas, t->trans_a, t->trans_b, t->m, t->n, t->k, ALPHA, a.device,
                              OFFSET, a.ld, b.device, OFFSET, b.ld, BETA, c.device, OFFSET, c.ld,
@@ -171,8 +171,7 @@ ParameterizedTest(struct gemm_group *group, blas, gemm_matches_host_loop) {
     const size_t values[] = {0};
     CLBlastPrecision precision =
         group->precision == CLB_FP64 ? CLBlastPrecisionDouble : CLBlastPrecisionSingle;
-    cr_assert_eq(CLBlastOverrideParameters(cpu->device, "GemmRoutine", precision, 1, names,
-                                           values),
+    cr_assert_eq(CLBlastOverrideParameters(cpu->device, "GemmRoutine", precision, 1, names, values),
                  CLBlastSuccess);
   }
   size_t checked = 0;

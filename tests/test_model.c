@@ -66,8 +66,8 @@ static void check_gradient(const struct clb_cl *cl, const struct gradient_case *
   double tolerance = t->precision == CLB_FP64 ? 1e-10 : t->precision == CLB_FP32 ? 2e-5 : 5e-3;
   double error = clb_test_relative_error(device, host, p);
   cr_expect_lt(error, tolerance, "%s %s N=%zu D=%zu B=%zu first=%zu: relative error %g",
-               clb_shape_kind_name(t->kind), clb_precision_name(t->precision), t->n, t->d,
-               t->rows, t->first, error);
+               clb_shape_kind_name(t->kind), clb_precision_name(t->precision), t->n, t->d, t->rows,
+               t->first, error);
 
   double loss_sum = 0;
   size_t correct = 0;
@@ -75,8 +75,8 @@ static void check_gradient(const struct clb_cl *cl, const struct gradient_case *
                err.message);
   cr_expect_lt(fabs(loss_sum / (double)t->rows - loss) / (fabs(loss) + 1e-12), tolerance * 10,
                "%s %s N=%zu D=%zu B=%zu first=%zu: loss %g vs reference %g",
-               clb_shape_kind_name(t->kind), clb_precision_name(t->precision), t->n, t->d,
-               t->rows, t->first, loss_sum / (double)t->rows, loss);
+               clb_shape_kind_name(t->kind), clb_precision_name(t->precision), t->n, t->d, t->rows,
+               t->first, loss_sum / (double)t->rows, loss);
 
   free(theta);
   free(device);
@@ -119,14 +119,21 @@ static void check_gradient(const struct clb_cl *cl, const struct gradient_case *
       {CLB_MODEL_MLP, precision, 256, 128, 256, 10, 64, 64, 64, 1, 0, 1} /* gathered */
 
 static const struct gradient_case gradient_cases[] = {
-    CASES_FOR(CLB_MODEL_LINREG, CLB_FP32), CASES_FOR(CLB_MODEL_LINREG, CLB_FP64),
-    ONE_OUTPUT(CLB_FP32),                  ONE_OUTPUT(CLB_FP64),
-    CASES_FOR(CLB_MODEL_SOFTMAX, CLB_FP32), CASES_FOR(CLB_MODEL_SOFTMAX, CLB_FP64),
-    CASES_FOR(CLB_MODEL_MLP, CLB_FP32),     CASES_FOR(CLB_MODEL_MLP, CLB_FP64),
-    NARROW_HIDDEN(CLB_FP32),                INDIRECT_TILES(CLB_FP32),
+    CASES_FOR(CLB_MODEL_LINREG, CLB_FP32),
+    CASES_FOR(CLB_MODEL_LINREG, CLB_FP64),
+    ONE_OUTPUT(CLB_FP32),
+    ONE_OUTPUT(CLB_FP64),
+    CASES_FOR(CLB_MODEL_SOFTMAX, CLB_FP32),
+    CASES_FOR(CLB_MODEL_SOFTMAX, CLB_FP64),
+    CASES_FOR(CLB_MODEL_MLP, CLB_FP32),
+    CASES_FOR(CLB_MODEL_MLP, CLB_FP64),
+    NARROW_HIDDEN(CLB_FP32),
+    INDIRECT_TILES(CLB_FP32),
     INDIRECT_TILES(CLB_FP64),
-    CASES_FOR(CLB_MODEL_LINREG, CLB_FP16),  ONE_OUTPUT(CLB_FP16),
-    CASES_FOR(CLB_MODEL_SOFTMAX, CLB_FP16), CASES_FOR(CLB_MODEL_MLP, CLB_FP16),
+    CASES_FOR(CLB_MODEL_LINREG, CLB_FP16),
+    ONE_OUTPUT(CLB_FP16),
+    CASES_FOR(CLB_MODEL_SOFTMAX, CLB_FP16),
+    CASES_FOR(CLB_MODEL_MLP, CLB_FP16),
 };
 
 /* The cases run in groups of one precision and one GEMM path, a process
@@ -139,8 +146,8 @@ struct gradient_group {
 };
 
 ParameterizedTestParameters(model, gradient_matches_reference) {
-  static struct gradient_group groups[] = {{CLB_FP32, 0}, {CLB_FP32, 1}, {CLB_FP64, 0},
-                                           {CLB_FP64, 1}, {CLB_FP16, 0}};
+  static struct gradient_group groups[] = {
+      {CLB_FP32, 0}, {CLB_FP32, 1}, {CLB_FP64, 0}, {CLB_FP64, 1}, {CLB_FP16, 0}};
   return cr_make_param_array(struct gradient_group, groups, sizeof groups / sizeof groups[0]);
 }
 

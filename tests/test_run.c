@@ -705,10 +705,11 @@ Test(run, run_and_train_measure_the_same_problem, .timeout = 120) {
     char *dir = clb_test_tmpdir();
     char args[1024], path[600];
     snprintf(path, sizeof path, "%s/same.csv", dir);
-    snprintf(args, sizeof args,
-             "run --device @DEV --model %s --samples 64 --features 4 --seed 5 --batch 8 "
-             "--noise-batches 4 --warmup 1 --min-time 0.005 --max-time 0.03 --passes 1 --quiet --out %s",
-             models[m], path);
+    snprintf(
+        args, sizeof args,
+        "run --device @DEV --model %s --samples 64 --features 4 --seed 5 --batch 8 "
+        "--noise-batches 4 --warmup 1 --min-time 0.005 --max-time 0.03 --passes 1 --quiet --out %s",
+        models[m], path);
     char *err_text = NULL;
     cr_assert_eq(clb_test_run_cli(args, NULL, &err_text), 0, "%s", err_text);
     free(err_text);
