@@ -5,4 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh --dev
 . scripts/env.sh
-ctest --test-dir build --output-on-failure "$@"
+# Two test binaries at a time, as the vendor and sanitizer passes run: PoCL
+# compiles a kernel on one core, so a test that compiles leaves the other core
+# to its neighbour. Later arguments win (-j1 for one at a time).
+ctest --test-dir build --output-on-failure -j2 "$@"
