@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blas/blas.h"
 #include "blas/tune.h"
 
 /* A test's runs stay out of the user's speed history, and its timings out
@@ -137,6 +138,16 @@ int clb_test_device_for(struct clb_device_list *list, const struct clb_device_in
     cr_assert_fail("%s, yet Intel's CPU runtime (cl_khr_fp16) is installed in .vendors/", why);
   cr_skip("%s", why);
   return 0;
+}
+
+void clb_test_set_gemm_crossover(const struct clb_device_info *dev, enum clb_precision precision,
+                                 size_t crossover) {
+  const char *names[] = {"XGEMM_MIN_INDIRECT_SIZE"};
+  const size_t values[] = {crossover};
+  struct clb_error err = {0};
+  cr_assert_eq(
+      clb_blas_override(dev->device, dev->name, precision, "GemmRoutine", 1, names, values, &err),
+      0, "%s", err.message);
 }
 
 int clb_test_require_device(void) {

@@ -22,6 +22,12 @@ int clb_test_device(struct clb_device_list *list, const struct clb_device_info *
 int clb_test_device_for(struct clb_device_list *list, const struct clb_device_info **out,
                         enum clb_precision precision);
 
+/* Sends this process's GEMMs on `dev` in `precision` to CLBlast's indirect
+ * path from m*n*k >= crossover^3 on (XGEMM_MIN_INDIRECT_SIZE): 0 sends every
+ * GEMM there, a huge value none. Asserts that CLBlast took it. */
+void clb_test_set_gemm_crossover(const struct clb_device_info *dev, enum clb_precision precision,
+                                 size_t crossover);
+
 /* For tests that drive the CLI: 1 when the test device exists (see above),
  * otherwise skips or fails like clb_test_device. */
 int clb_test_require_device(void);

@@ -7,8 +7,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include <clblast_c.h>
-
 #include "blas/blas.h"
 #include "cl/context.h"
 #include "cl/platform.h"
@@ -164,16 +162,8 @@ ParameterizedTest(struct gemm_group *group, blas, gemm_matches_host_loop) {
   cr_assert_eq(clb_cl_create(cpu, &cl, &err), 0, "%s", err.message);
   struct clb_blas blas;
   clb_blas_init(&blas, cl.context, cl.queue, cpu->name, (enum clb_precision)group->precision);
-  if (group->indirect) {
-    /* Shapes with m n k >= XGEMM_MIN_INDIRECT_SIZE^3 take the indirect path; 0
-     * sends every shape there. */
-    const char *names[] = {"XGEMM_MIN_INDIRECT_SIZE"};
-    const size_t values[] = {0};
-    CLBlastPrecision precision =
-        group->precision == CLB_FP64 ? CLBlastPrecisionDouble : CLBlastPrecisionSingle;
-    cr_assert_eq(CLBlastOverrideParameters(cpu->device, "GemmRoutine", precision, 1, names, values),
-                 CLBlastSuccess);
-  }
+  if (group->indirect)
+    clb_test_set_gemm_crossover(cpu, (enum clb_precision)group->precision, 0);
   size_t checked = 0;
   for (size_t i = 0; i < sizeof gemm_cases / sizeof gemm_cases[0]; i++) {
     const struct gemm_case *t = &gemm_cases[i];

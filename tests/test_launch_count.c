@@ -64,12 +64,8 @@ static size_t step_kernels(const struct step_case *t, int indirect) {
   const struct clb_device_info *dev = NULL;
   if (!clb_test_device(&list, &dev))
     return 0;
+  clb_test_set_gemm_crossover(dev, CLB_FP32, indirect ? 0 : 100000);
   struct clb_error err = {0};
-  const char *names[] = {"XGEMM_MIN_INDIRECT_SIZE"};
-  const size_t values[] = {indirect ? 0 : 100000};
-  cr_assert_eq(
-      clb_blas_override(dev->device, dev->name, CLB_FP32, "GemmRoutine", 1, names, values, &err), 0,
-      "%s", err.message);
   struct clb_cl cl;
   cr_assert_eq(clb_cl_create(dev, &cl, &err), 0, "%s", err.message);
   const size_t n = 256, batch = 64;

@@ -162,13 +162,8 @@ ParameterizedTest(struct gradient_group *group, model, gradient_matches_referenc
    * here. */
   enum clb_params_source source;
   cr_assert_eq(clb_tune_apply(cpu, group->precision, &source, &err), 0, "%s", err.message);
-  if (group->indirect) {
-    const char *names[] = {"XGEMM_MIN_INDIRECT_SIZE"};
-    const size_t values[] = {0};
-    cr_assert_eq(clb_blas_override(cpu->device, cpu->name, group->precision, "GemmRoutine", 1,
-                                   names, values, &err),
-                 0, "%s", err.message);
-  }
+  if (group->indirect)
+    clb_test_set_gemm_crossover(cpu, (enum clb_precision)group->precision, 0);
   struct clb_cl cl;
   cr_assert_eq(clb_cl_create(cpu, &cl, &err), 0, "%s", err.message);
   size_t checked = 0;
