@@ -20,12 +20,31 @@ flags=(-std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover
 sources=(src/util/*.c src/model/dataset.c src/model/shape.c src/results/results.c
   src/results/train_csv.c src/results/study_csv.c src/sweep/plan.c src/measure/measure.c
   src/measure/stats.c src/cl/launch_count.c)
-for target in "${targets[@]}"; do
-  "$CC_FUZZ" "${flags[@]}" -o "$out/fuzz_$target" "tests/fuzz/fuzz_$target.c" "${sources[@]}" \
+jobs=$(nproc)
+# Runs "$1 TARGET" for every target, at most $jobs at a time (each build and
+# each fuzzer is single-threaded); fails if any of them failed.
+for_each_target() {
+  local failed=0 running=0 target
+  for target in "${targets[@]}"; do
+    if ((running >= jobs)); then
+      wait -n || failed=1
+      running=$((running - 1))
+    fi
+    "$1" "$target" &
+    running=$((running + 1))
+  done
+  while ((running > 0)); do
+    wait -n || failed=1
+    running=$((running - 1))
+  done
+  return "$failed"
+}
+build_target() {
+  "$CC_FUZZ" "${flags[@]}" -o "$out/fuzz_$1" "tests/fuzz/fuzz_$1.c" "${sources[@]}" \
     $(pkg-config --libs OpenCL 2>/dev/null || echo -lOpenCL) -lm
-done
-for target in "${targets[@]}"; do
-  corpus="$out/corpus/$target"
+}
+fuzz_target() {
+  local target="$1" corpus="$out/corpus/$1"
   mkdir -p "$corpus"
   echo "fuzz: $target for ${seconds}s"
   # The working corpus starts from the seeds; -max_len keeps inputs small so
@@ -35,7 +54,9 @@ for target in "${targets[@]}"; do
     "$corpus" "tests/fuzz/corpus/$target" 2>"$out/$target.log" || {
     echo "fuzz: $target failed; see $out/$target.log and $out/artifacts/" >&2
     tail -n 60 "$out/$target.log" >&2
-    exit 1
+    return 1
   }
   grep -E "^stat::number_of_executed_units" "$out/$target.log" | sed "s/^/fuzz: $target: /"
-done
+}
+for_each_target build_target
+for_each_target fuzz_target
