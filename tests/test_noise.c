@@ -14,9 +14,8 @@
 #include "model/reference.h"
 #include "util/rng.h"
 
-struct fixture {
-  struct clb_device_list list;
-  struct clb_cl cl;
+/* A model over a synthetic dataset, on a context the caller owns. */
+struct problem {
   struct clb_dataset data;
   struct clb_model *model;
   struct clb_shape shape;
@@ -24,38 +23,68 @@ struct fixture {
 };
 
 /* outputs: linreg's C (0: 2); classifiers have 4 classes. */
-static int open_fixture(struct fixture *f, int kind, int precision, size_t n, size_t max_batch,
-                        size_t outputs) {
-  const struct clb_device_info *cpu = NULL;
-  memset(f, 0, sizeof *f);
-  if (!clb_test_device_for(&f->list, &cpu, (enum clb_precision)precision))
-    return 0;
+static void open_problem(struct problem *p, const struct clb_cl *cl, int kind, int precision,
+                         size_t n, size_t max_batch, size_t outputs) {
+  memset(p, 0, sizeof *p);
   struct clb_error err = {0};
-  cr_assert_eq(clb_cl_create(cpu, &f->cl, &err), 0, "%s", err.message);
   size_t d = 6, h = 9, c = kind != CLB_MODEL_LINREG ? 4 : outputs ? outputs : 2;
-  int rc = kind == CLB_MODEL_LINREG ? clb_data_regression(n, d, c, 1.0, 5, &f->data, &err)
-                                    : clb_data_classes(n, d, c, 1.0, 5, &f->data, &err);
+  int rc = kind == CLB_MODEL_LINREG ? clb_data_regression(n, d, c, 1.0, 5, &p->data, &err)
+                                    : clb_data_classes(n, d, c, 1.0, 5, &p->data, &err);
   cr_assert_eq(rc, 0, "%s", err.message);
-  f->shape = (struct clb_shape){kind, d, kind == CLB_MODEL_MLP ? h : 0, c};
-  struct clb_model_config config = {f->shape, precision, max_batch, 0};
-  cr_assert_eq(clb_model_create(&f->cl, &config, &f->data, &f->model, &err), 0, "%s",
-               err.message);
-  size_t p = clb_shape_param_count(&f->shape);
-  f->theta = malloc(p * sizeof *f->theta);
+  p->shape = (struct clb_shape){kind, d, kind == CLB_MODEL_MLP ? h : 0, c};
+  struct clb_model_config config = {p->shape, precision, max_batch, 0};
+  cr_assert_eq(clb_model_create(cl, &config, &p->data, &p->model, &err), 0, "%s", err.message);
+  size_t count = clb_shape_param_count(&p->shape);
+  p->theta = malloc(count * sizeof *p->theta);
+  cr_assert_not_null(p->theta);
   struct clb_rng rng;
   clb_rng_seed(&rng, 11);
-  for (size_t i = 0; i < p; i++)
-    f->theta[i] = 0.3 * clb_rng_normal(&rng);
-  cr_assert_eq(clb_model_set_params(f->model, f->theta, &err), 0, "%s", err.message);
+  for (size_t i = 0; i < count; i++)
+    p->theta[i] = 0.3 * clb_rng_normal(&rng);
+  cr_assert_eq(clb_model_set_params(p->model, p->theta, &err), 0, "%s", err.message);
+}
+
+static void close_problem(struct problem *p) {
+  clb_model_destroy(p->model);
+  clb_dataset_destroy(&p->data);
+  free(p->theta);
+}
+
+/* The test device for `precision` and a context on it; 0 when the test is
+ * skipped (clb_test_device_for). */
+static int open_device(struct clb_device_list *list, struct clb_cl *cl, int precision) {
+  const struct clb_device_info *dev = NULL;
+  memset(list, 0, sizeof *list);
+  if (!clb_test_device_for(list, &dev, (enum clb_precision)precision))
+    return 0;
+  struct clb_error err = {0};
+  cr_assert_eq(clb_cl_create(dev, cl, &err), 0, "%s", err.message);
+  return 1;
+}
+
+static void close_device(struct clb_device_list *list, struct clb_cl *cl) {
+  clb_cl_destroy(cl);
+  clb_platform_list_destroy(list);
+}
+
+/* One problem on a context of its own. */
+struct fixture {
+  struct clb_device_list list;
+  struct clb_cl cl;
+  struct problem problem;
+};
+
+static int open_fixture(struct fixture *f, int kind, int precision, size_t n, size_t max_batch,
+                        size_t outputs) {
+  if (!open_device(&f->list, &f->cl, precision))
+    return 0;
+  open_problem(&f->problem, &f->cl, kind, precision, n, max_batch, outputs);
   return 1;
 }
 
 static void close_fixture(struct fixture *f) {
-  clb_model_destroy(f->model);
-  clb_dataset_destroy(&f->data);
-  clb_cl_destroy(&f->cl);
-  clb_platform_list_destroy(&f->list);
-  free(f->theta);
+  close_problem(&f->problem);
+  close_device(&f->list, &f->cl);
 }
 
 struct exact_case {
@@ -65,69 +94,92 @@ struct exact_case {
   size_t outputs; /* linreg: 1 makes its products GEMVs (src/blas/blas.c); 0 means 2 */
 };
 
-ParameterizedTestParameters(noise, sigma2_from_norm_identity_matches_explicit) {
-  static struct exact_case cases[] = {
-      {CLB_MODEL_LINREG, CLB_FP64, 16, 0}, {CLB_MODEL_SOFTMAX, CLB_FP64, 16, 0},
-      {CLB_MODEL_MLP, CLB_FP64, 16, 0},    {CLB_MODEL_LINREG, CLB_FP32, 50, 0},
-      {CLB_MODEL_SOFTMAX, CLB_FP32, 7, 0}, {CLB_MODEL_MLP, CLB_FP32, 100, 0},
-      {CLB_MODEL_LINREG, CLB_FP64, 16, 1}, {CLB_MODEL_LINREG, CLB_FP32, 50, 1},
-      {CLB_MODEL_LINREG, CLB_FP16, 50, 0}, {CLB_MODEL_SOFTMAX, CLB_FP16, 7, 0},
-      {CLB_MODEL_MLP, CLB_FP16, 100, 0},   {CLB_MODEL_LINREG, CLB_FP16, 16, 1},
-  };
-  return cr_make_param_array(struct exact_case, cases, sizeof cases / sizeof cases[0]);
-}
-
-ParameterizedTest(struct exact_case *t, noise, sigma2_from_norm_identity_matches_explicit) {
-  struct fixture f;
-  const size_t n = 100;
-  if (!open_fixture(&f, t->kind, t->precision, n, t->chunk, t->outputs))
-    return;
-  struct clb_error err = {0};
-  struct clb_noise_exact exact;
-  cr_assert_eq(clb_noise_exact(f.model, n, t->chunk, &exact, &err), 0, "%s", err.message);
-  double sigma2 = 0, grad_norm2 = 0;
-  clb_ref_noise(&f.shape, f.theta, &f.data, &sigma2, &grad_norm2);
-  /* fp16: each input is rounded to 11 bits (relative 2^-11 ~ 5e-4) before any sum. */
-  double tolerance = t->precision == CLB_FP64 ? 1e-9 : t->precision == CLB_FP32 ? 1e-4 : 5e-3;
-  cr_expect_lt(fabs(exact.sigma2 - sigma2) / sigma2, tolerance, "%s: sigma2 %.12g vs %.12g",
-               clb_shape_kind_name(t->kind), exact.sigma2, sigma2);
-  cr_expect_lt(fabs(exact.grad_norm2 - grad_norm2) / grad_norm2, tolerance * 10,
-               "%s: |G|^2 %.12g vs %.12g", clb_shape_kind_name(t->kind), exact.grad_norm2,
-               grad_norm2);
-  cr_expect_lt(fabs(exact.noise_scale - sigma2 / grad_norm2) / (sigma2 / grad_norm2),
-               tolerance * 10);
-  clb_noise_exact_destroy(&exact);
-  close_fixture(&f);
-}
-
-struct variance_case {
-  size_t batch;
+static const struct exact_case exact_cases[] = {
+    {CLB_MODEL_LINREG, CLB_FP64, 16, 0}, {CLB_MODEL_SOFTMAX, CLB_FP64, 16, 0},
+    {CLB_MODEL_MLP, CLB_FP64, 16, 0},    {CLB_MODEL_LINREG, CLB_FP32, 50, 0},
+    {CLB_MODEL_SOFTMAX, CLB_FP32, 7, 0}, {CLB_MODEL_MLP, CLB_FP32, 100, 0},
+    {CLB_MODEL_LINREG, CLB_FP64, 16, 1}, {CLB_MODEL_LINREG, CLB_FP32, 50, 1},
+    {CLB_MODEL_LINREG, CLB_FP16, 50, 0}, {CLB_MODEL_SOFTMAX, CLB_FP16, 7, 0},
+    {CLB_MODEL_MLP, CLB_FP16, 100, 0},   {CLB_MODEL_LINREG, CLB_FP16, 16, 1},
 };
 
-ParameterizedTestParameters(noise, measured_variance_matches_prediction) {
-  static struct variance_case cases[] = {{1}, {23}, {63}};
-  return cr_make_param_array(struct variance_case, cases, sizeof cases / sizeof cases[0]);
+static void check_exact(const struct clb_cl *cl, const struct exact_case *t) {
+  struct problem p;
+  const size_t n = 100;
+  open_problem(&p, cl, t->kind, t->precision, n, t->chunk, t->outputs);
+  struct clb_error err = {0};
+  struct clb_noise_exact exact;
+  char name[96];
+  snprintf(name, sizeof name, "%s %s, chunk %zu, %zu output(s)", clb_shape_kind_name(t->kind),
+           clb_precision_name(t->precision), t->chunk, p.shape.c);
+  cr_assert_eq(clb_noise_exact(p.model, n, t->chunk, &exact, &err), 0, "%s: %s", name,
+               err.message);
+  double sigma2 = 0, grad_norm2 = 0;
+  clb_ref_noise(&p.shape, p.theta, &p.data, &sigma2, &grad_norm2);
+  /* fp16: each input is rounded to 11 bits (relative 2^-11 ~ 5e-4) before any sum. */
+  double tolerance = t->precision == CLB_FP64 ? 1e-9 : t->precision == CLB_FP32 ? 1e-4 : 5e-3;
+  cr_expect_lt(fabs(exact.sigma2 - sigma2) / sigma2, tolerance, "%s: sigma2 %.12g vs %.12g", name,
+               exact.sigma2, sigma2);
+  cr_expect_lt(fabs(exact.grad_norm2 - grad_norm2) / grad_norm2, tolerance * 10,
+               "%s: |G|^2 %.12g vs %.12g", name, exact.grad_norm2, grad_norm2);
+  cr_expect_lt(fabs(exact.noise_scale - sigma2 / grad_norm2) / (sigma2 / grad_norm2),
+               tolerance * 10, "%s: noise scale %.12g vs %.12g", name, exact.noise_scale,
+               sigma2 / grad_norm2);
+  clb_noise_exact_destroy(&exact);
+  close_problem(&p);
 }
 
-ParameterizedTest(struct variance_case *t, noise, measured_variance_matches_prediction) {
+/* The cases run in groups of one precision on one context, a process each: a
+ * runtime with no kernel cache across processes (Intel's) builds each
+ * program once per group rather than once per case, seconds a case. */
+struct precision_group {
+  int precision;
+};
+
+ParameterizedTestParameters(noise, sigma2_from_norm_identity_matches_explicit) {
+  static struct precision_group groups[] = {{CLB_FP64}, {CLB_FP32}, {CLB_FP16}};
+  return cr_make_param_array(struct precision_group, groups, sizeof groups / sizeof groups[0]);
+}
+
+ParameterizedTest(struct precision_group *group, noise, sigma2_from_norm_identity_matches_explicit) {
+  struct clb_device_list list;
+  struct clb_cl cl;
+  if (!open_device(&list, &cl, group->precision))
+    return;
+  size_t checked = 0;
+  for (size_t i = 0; i < sizeof exact_cases / sizeof exact_cases[0]; i++)
+    if (exact_cases[i].precision == group->precision) {
+      check_exact(&cl, &exact_cases[i]);
+      checked++;
+    }
+  cr_expect_gt(checked, 0, "no case for %s", clb_precision_name(group->precision));
+  close_device(&list, &cl);
+}
+
+/* Three batch sizes of one problem, on one context (see precision_group). */
+Test(noise, measured_variance_matches_prediction) {
+  static const size_t batches[] = {1, 23, 63};
   struct fixture f;
   const size_t n = 64;
   if (!open_fixture(&f, CLB_MODEL_LINREG, CLB_FP64, n, n, 0))
     return;
   struct clb_error err = {0};
   struct clb_noise_exact exact;
-  cr_assert_eq(clb_noise_exact(f.model, n, n, &exact, &err), 0, "%s", err.message);
-  struct clb_noise_measured measured;
-  cr_assert_eq(clb_noise_measure(f.model, n, t->batch, 1500, 99, &exact, &measured, &err), 0,
-               "%s", err.message);
-  double expected = exact.sigma2 / (double)t->batch * (double)(n - t->batch) / (double)(n - 1);
-  cr_expect_lt(fabs(measured.predicted - expected), 1e-12 * expected);
-  cr_expect(measured.ci_low <= expected && expected <= measured.ci_high,
-            "B=%zu: prediction %g outside the 95%% interval [%g, %g] (mean %g)", t->batch,
-            expected, measured.ci_low, measured.ci_high, measured.mean);
-  /* The interval must be tight enough to tell the sampling schemes apart. */
-  cr_expect_lt(measured.ci_high - measured.ci_low, 0.25 * expected);
-  cr_expect_lt(fabs(measured.ratio - 1.0), 0.15, "ratio %g", measured.ratio);
+  cr_assert_eq(clb_noise_exact(f.problem.model, n, n, &exact, &err), 0, "%s", err.message);
+  for (size_t i = 0; i < sizeof batches / sizeof batches[0]; i++) {
+    const size_t batch = batches[i];
+    struct clb_noise_measured measured;
+    cr_assert_eq(clb_noise_measure(f.problem.model, n, batch, 1500, 99, &exact, &measured, &err),
+                 0, "B=%zu: %s", batch, err.message);
+    double expected = exact.sigma2 / (double)batch * (double)(n - batch) / (double)(n - 1);
+    cr_expect_lt(fabs(measured.predicted - expected), 1e-12 * expected, "B=%zu", batch);
+    cr_expect(measured.ci_low <= expected && expected <= measured.ci_high,
+              "B=%zu: prediction %g outside the 95%% interval [%g, %g] (mean %g)", batch, expected,
+              measured.ci_low, measured.ci_high, measured.mean);
+    /* The interval must be tight enough to tell the sampling schemes apart. */
+    cr_expect_lt(measured.ci_high - measured.ci_low, 0.25 * expected, "B=%zu", batch);
+    cr_expect_lt(fabs(measured.ratio - 1.0), 0.15, "B=%zu: ratio %g", batch, measured.ratio);
+  }
   clb_noise_exact_destroy(&exact);
   close_fixture(&f);
 }
@@ -144,14 +196,14 @@ Test(noise, fp16_statistics_beyond_the_half_range_match_fp64) {
     if (!open_fixture(&f, CLB_MODEL_LINREG, precisions[i], n, n, 0))
       return;
     struct clb_error err = {0};
-    size_t p = clb_shape_param_count(&f.shape);
+    size_t p = clb_shape_param_count(&f.problem.shape);
     for (size_t j = 0; j < p; j++)
-      f.theta[j] *= 100.0; /* |g_B - G|^2 ~ 2e5 > 65504 */
-    cr_assert_eq(clb_model_set_params(f.model, f.theta, &err), 0, "%s", err.message);
+      f.problem.theta[j] *= 100.0; /* |g_B - G|^2 ~ 2e5 > 65504 */
+    cr_assert_eq(clb_model_set_params(f.problem.model, f.problem.theta, &err), 0, "%s", err.message);
     struct clb_noise_exact exact;
-    cr_assert_eq(clb_noise_exact(f.model, n, 16, &exact, &err), 0, "%s", err.message);
+    cr_assert_eq(clb_noise_exact(f.problem.model, n, 16, &exact, &err), 0, "%s", err.message);
     struct clb_noise_measured measured;
-    cr_assert_eq(clb_noise_measure(f.model, n, batch, 32, 5, &exact, &measured, &err), 0, "%s",
+    cr_assert_eq(clb_noise_measure(f.problem.model, n, batch, 32, 5, &exact, &measured, &err), 0, "%s",
                  err.message);
     sigma2[i] = exact.sigma2;
     grad_norm2[i] = exact.grad_norm2;
@@ -175,9 +227,9 @@ Test(noise, variance_is_exactly_zero_at_full_batch) {
     return;
   struct clb_error err = {0};
   struct clb_noise_exact exact;
-  cr_assert_eq(clb_noise_exact(f.model, n, n, &exact, &err), 0, "%s", err.message);
+  cr_assert_eq(clb_noise_exact(f.problem.model, n, n, &exact, &err), 0, "%s", err.message);
   struct clb_noise_measured measured;
-  cr_assert_eq(clb_noise_measure(f.model, n, n, 64, 1, &exact, &measured, &err), 0, "%s",
+  cr_assert_eq(clb_noise_measure(f.problem.model, n, n, 64, 1, &exact, &measured, &err), 0, "%s",
                err.message);
   cr_expect_eq(measured.mean, 0.0);
   cr_expect_eq(measured.predicted, 0.0);
