@@ -31,18 +31,16 @@ cleanup:
 
 #define PEAK_RUNS 5
 
-/* The fastest device time of PEAK_RUNS runs after one warm-up, each run alone
- * on the device. A peak is the best the device can do, so the best run is
- * reported (as STREAM and clpeak do), not the median: slower runs are
- * interference from the host, not the device's limit. Device time is required:
- * a wall-clock fallback would charge each run its launch and wait. */
-static int best_kernel_time(const struct clb_cl *cl, cl_kernel kernel, size_t global,
-                            size_t local, const char *name, double *best,
-                            struct clb_error *err) {
+/* Device times of `runs` runs after `warmup` untimed ones, each run alone on
+ * the device: the best (`best`) or the only one. Device time is required: a
+ * wall-clock fallback would charge each run its launch and wait. */
+static int kernel_time(const struct clb_cl *cl, cl_kernel kernel, size_t global, size_t local,
+                       const char *name, size_t warmup, size_t runs, double *best,
+                       struct clb_error *err) {
   struct launch l = {cl->queue, kernel, global, local, cl->info->name};
-  const struct clb_measure_runs_config runs = {1, PEAK_RUNS, PEAK_RUNS, 0.0, 0};
+  const struct clb_measure_runs_config config = {warmup, runs, runs, 0.0, 0};
   struct clb_timing timing;
-  int rc = clb_measure_runs(cl->queue, cl->info->name, launch_step, &l, &runs, &timing, err);
+  int rc = clb_measure_runs(cl->queue, cl->info->name, launch_step, &l, &config, &timing, err);
   if (rc != 0)
     return rc;
   if (!timing.used_events || !(timing.device.min > 0))
@@ -50,6 +48,15 @@ static int best_kernel_time(const struct clb_cl *cl, cl_kernel kernel, size_t gl
                      name, cl->info->name);
   *best = timing.device.min;
   return 0;
+}
+
+/* The fastest device time of PEAK_RUNS runs after one warm-up. A peak is the
+ * best the device can do, so the best run is reported (as STREAM and clpeak
+ * do), not the median: slower runs are interference from the host, not the
+ * device's limit. */
+static int best_kernel_time(const struct clb_cl *cl, cl_kernel kernel, size_t global, size_t local,
+                            const char *name, double *best, struct clb_error *err) {
+  return kernel_time(cl, kernel, global, local, name, 1, PEAK_RUNS, best, err);
 }
 
 static size_t work_group(const struct clb_cl *cl) {
@@ -97,6 +104,22 @@ cleanup:
   return rc;
 }
 
+/* A timed FMA run of a few milliseconds: its timestamps and the start-up of
+ * a CPU runtime's threads (tens of microseconds) are then noise, and a CPU
+ * device measures each width in tens of milliseconds, not hundreds, which
+ * every worker of `clbatch run` pays. A short run (a GPU's) grows to at most
+ * FMA_MOST_SCALE times the probe, 256 work-groups per compute unit. */
+#define FMA_PROBE_GROUPS 16
+#define FMA_MOST_SCALE 16
+#define FMA_TARGET_S 5e-3
+
+static size_t fma_scale(double probe_s) {
+  if (!(probe_s > 0) || probe_s * FMA_MOST_SCALE <= FMA_TARGET_S)
+    return FMA_MOST_SCALE;
+  double scale = ceil(FMA_TARGET_S / probe_s);
+  return scale < 1 ? 1 : (size_t)scale;
+}
+
 static int flops_at_width(const struct clb_cl *cl, enum clb_precision precision, int width,
                           double *gflops, struct clb_error *err) {
   int rc = 0;
@@ -108,20 +131,24 @@ static int flops_at_width(const struct clb_cl *cl, enum clb_precision precision,
   snprintf(options, sizeof options, "%s -DWIDTH=%d", clb_precision_build_options(precision),
            width);
   size_t local = work_group(cl);
-  /* Enough work-items to fill every compute unit many times over, and a
-   * kernel long enough (milliseconds) for its timestamps to be precise. */
-  size_t global = (size_t)cl->info->compute_units * local * 256;
+  /* Enough work-groups to fill every compute unit many times over; the run
+   * grows from FMA_PROBE_GROUPS per compute unit until it lasts about
+   * FMA_TARGET_S. */
+  size_t probe = (size_t)cl->info->compute_units * local * FMA_PROBE_GROUPS;
+  size_t most = probe * FMA_MOST_SCALE;
   CLB_TRY(clb_program_build(cl->context, cl->info->device, cl->info->name, "peak", options,
                             &program, err));
   kernel = clCreateKernel(program, "fma_throughput", &status);
   CLB_CHECK(status, "clCreateKernel", cl->info->name);
-  out = clCreateBuffer(cl->context, CL_MEM_WRITE_ONLY, global * clb_precision_size(precision),
-                       NULL, &status);
+  out = clCreateBuffer(cl->context, CL_MEM_WRITE_ONLY, most * clb_precision_size(precision), NULL,
+                       &status);
   CLB_CHECK(status, "clCreateBuffer", cl->info->name);
   float seed = 1.0f / 1024.0f;
   CLB_CHECK(clSetKernelArg(kernel, 0, sizeof out, &out), "clSetKernelArg", cl->info->name);
   CLB_CHECK(clSetKernelArg(kernel, 1, sizeof seed, &seed), "clSetKernelArg", cl->info->name);
-  double seconds = 0;
+  double probe_s = 0, seconds = 0;
+  CLB_TRY(kernel_time(cl, kernel, probe, local, "fma_throughput", 1, 1, &probe_s, err));
+  size_t global = probe * fma_scale(probe_s);
   CLB_TRY(best_kernel_time(cl, kernel, global, local, "fma_throughput", &seconds, err));
   /* FMA_ITERATIONS (128) x 32 FMAs x 2 FLOPs x vector width per work-item. */
   *gflops = (double)global * 128.0 * 32.0 * 2.0 * width / seconds / 1e9;
