@@ -41,6 +41,9 @@ struct worker {
   char **done_keys;
   size_t done_count;
   double peak_bandwidth;
+  /* Per precision, measured once for all models: 0 before, NaN when it
+   * failed (the failure is logged once). */
+  double peak_gflops[CLB_PRECISION_COUNT];
   double launch_s; /* one kernel launch back to back (clb_peak_launch_queued) */
   /* The reference step timed beside each set (reference_step.h) and the
    * usual time it is compared with: NULL with --speed-history none or when
@@ -513,6 +516,20 @@ static size_t probe_max_batch(struct worker *w, const struct model_state *m) {
  * parameters, the peak FLOP/s, the exact noise, the largest batch. Measured
  * before any configuration is set up, so a probe never competes with the
  * buffers of a set being timed. */
+/* The device's FMA peak in `precision`, measured on first use: every model
+ * of the plan is reported against the same roofline. */
+static double peak_flops(struct worker *w, enum clb_precision precision) {
+  double *peak = &w->peak_gflops[precision];
+  if (*peak == 0.0) {
+    struct clb_error err = {0};
+    if (clb_peak_flops(&w->cl, precision, peak, &err) != 0) {
+      send_log(w, "peak %s FLOP/s not measured: %s", clb_precision_name(precision), err.message);
+      *peak = NAN;
+    }
+  }
+  return *peak;
+}
+
 static int prepare_model_state(struct worker *w, enum clb_model_kind kind,
                                const struct clb_dataset *data, const double *theta0,
                                enum clb_precision precision, struct model_state *m) {
@@ -541,10 +558,7 @@ static int prepare_model_state(struct worker *w, enum clb_model_kind kind,
              "%s %s: CLBlast's database has no entry for CPUs of vendor '%s'; CLBlast runs "
              "clbatch's CPU starting parameters (tuned = 2)",
              w->dev->name, clb_precision_name(precision), w->dev->vendor);
-  if (clb_peak_flops(&w->cl, precision, &m->peak_gflops, &err) != 0) {
-    send_log(w, "peak FLOP/s not measured: %s", err.message);
-    m->peak_gflops = NAN;
-  }
+  m->peak_gflops = peak_flops(w, precision);
   if (plan->noise_batches >= 2) {
     if (exact_noise(w, m, &err) == 0)
       m->has_exact = 1;
