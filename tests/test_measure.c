@@ -424,7 +424,10 @@ Test(measure, interleaved_jobs_take_turns_and_keep_their_own_samples) {
               jobs[i].timing.device.median <= jobs[i].timing.median.high);
   }
   double ratio = jobs[1].timing.device.median / jobs[0].timing.device.median;
-  cr_expect(ratio > 2.5 && ratio < 6.0, "b does 4x the work of a: measured %.2fx", ratio);
+  /* Samples mixed between the jobs pull the ratio towards 1 (swapped: 1/4).
+   * The upper bound is loose: a's short steps gain most from a quiet moment
+   * of a loaded host (6.9x once, under ASan beside another test binary). */
+  cr_expect(ratio > 2.5 && ratio < 16.0, "b does 4x the work of a: measured %.2fx", ratio);
   cr_expect_eq(jobs[2].finished, 1);
   cr_expect_eq(jobs[2].rc, CLB_E_NUMERIC);
   cr_expect(strstr(jobs[2].err.message, "job c failed on purpose") != NULL, "%s",
