@@ -399,6 +399,10 @@ Test(tune_cli, bad_usage_exits_2) {
       "__tune-shapes 0:0 fp32 0 42 8x8x8:nx",
       "__tune-shapes 0:0 fp32 0 42 0x8x8:nn",
       "__tune-shapes 0:0 fp32 many 42 8x8x8:nn",
+      "__tune-shapes 0:0 fp32 0,,1048576 42 8x8x8:nn",
+      "__tune-shapes 0:0 fp32 0, 42 8x8x8:nn",
+      "__tune-shapes 0:0 fp32 1048577 42 8x8x8:nn",
+      "__tune-shapes 0:0 fp32 0,1,0,1,0,1,0,1,0 42 8x8x8:nn",
   };
   for (size_t i = 0; i < sizeof args / sizeof args[0]; i++) {
     char *err_text = NULL;
@@ -1286,6 +1290,8 @@ Test(tune_crossover, children_time_each_gemm_on_both_paths, .timeout = 120) {
     cr_expect_gt(indirect[i], 0.0, "GEMM %d indirect", i);
     cr_expect_lt(direct[i] + indirect[i], 1.0, "GEMM %d: seconds, not something else", i);
   }
+  cr_expect_neq(clb_tune_crossover_measure(id, CLB_FP32, 42, g, 3, 5, direct, indirect, &err), 0,
+                "5 rounds are more than one child's turns");
   clb_platform_list_destroy(&list);
   free(path);
   clb_test_remove_dir(dir);
@@ -1339,16 +1345,20 @@ Test(tune_crossover, search_places_it_over_the_runs_gemms, .timeout = 60) {
     return;
   struct clb_tune_report report;
   char *progress = NULL, *text = NULL;
-  /* $4 is the crossover: 0 forces the indirect path. */
-  search_with_script("#!/bin/sh\n"
-                     "if [ \"$1\" = __tune-shapes ] && [ \"$4\" = 0 ]; then\n"
-                     "  echo 'shape 0 gflops 1'; echo 'shape 1 gflops 40'\n"
-                     "elif [ \"$1\" = __tune-shapes ]; then\n"
-                     "  echo 'shape 0 gflops 4'; echo 'shape 1 gflops 10'\n"
-                     "else\n"
-                     "  echo 'gflops 10'\n"
-                     "fi\n",
-                     &report, &progress, &text);
+  /* $4 lists the crossovers to time in turn: 0 forces the indirect path.
+   * The direct path's second turn is slower: each path keeps its best. */
+  search_with_script(
+      "#!/bin/sh\n"
+      "if [ \"$1\" != __tune-shapes ]; then echo 'gflops 10'; exit 0; fi\n"
+      "seen=\n"
+      "for c in $(echo \"$4\" | tr , ' '); do\n"
+      "  echo \"crossover $c\"\n"
+      "  if [ \"$c\" = 0 ]; then echo 'shape 0 gflops 1'; echo 'shape 1 gflops 40'\n"
+      "  elif [ -z \"$seen\" ]; then echo 'shape 0 gflops 4'; echo 'shape 1 gflops 10'\n"
+      "  else echo 'shape 0 gflops 2'; echo 'shape 1 gflops 5'; fi\n"
+      "  [ \"$c\" = 0 ] || seen=1\n"
+      "done\n",
+      &report, &progress, &text);
   const struct clb_tune_kernel_result *routine = &report.kernels[2];
   cr_expect_str_eq(routine->kernel, "GemmRoutine");
   size_t crossover = routine->param_values[0];

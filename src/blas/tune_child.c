@@ -15,6 +15,7 @@
 #include "blas/blas.h"
 #include "blas/tune.h"
 #include "blas/tune_bench.h"
+#include "blas/tune_crossover.h"
 #include "cl/context.h"
 #include "cl/platform.h"
 #include "util/clock.h"
@@ -120,7 +121,7 @@ static void keep_output(struct clb_tune_child *child, const char *data, size_t s
 
 /* Reads until end of file or the deadline; 1 when the deadline came first. */
 static int drain(struct clb_tune_child *child, double deadline) {
-  char chunk[4096];
+  char chunk[sizeof child->output];
   for (;;) {
     double left = deadline - clb_now();
     if (left <= 0.0)
@@ -406,10 +407,12 @@ int clb_tune_gemm_parse(const char *text, struct clb_tune_gemm *out) {
 }
 
 /* Times each GEMM with what a run applies (tuned.conf, then the starting
- * sets) and the crossover forced: one line per GEMM. */
-static int run_shapes(const char *device_id, enum clb_precision precision, size_t crossover,
-                      uint64_t seed, const struct clb_tune_gemm *gemms, size_t count, FILE *out,
-                      struct clb_error *err) {
+ * sets), once per crossover in turn: a "crossover C" line, then one line per
+ * GEMM. One process keeps each path's programs between turns, so a runtime
+ * without a kernel cache across processes (Intel's) builds them once. */
+static int run_shapes(const char *device_id, enum clb_precision precision, const size_t *crossovers,
+                      size_t turns, uint64_t seed, const struct clb_tune_gemm *gemms, size_t count,
+                      FILE *out, struct clb_error *err) {
   int rc = 0;
   struct clb_device_list list = {0};
   struct clb_cl cl = {0};
@@ -417,20 +420,23 @@ static int run_shapes(const char *device_id, enum clb_precision precision, size_
   enum clb_params_source source;
   CLB_TRY(open_device(device_id, &list, &cl, &dev, err));
   CLB_TRY(clb_tune_apply(dev, precision, &source, err));
-  CLB_TRY(force_crossover(dev, precision, crossover, err));
-  for (size_t i = 0; i < count; i++) {
-    struct clb_tune_bench *bench = NULL;
-    struct clb_error gemm_err = {0};
-    double gflops = 0.0;
-    if (clb_tune_bench_create(&cl, precision, CLB_TUNE_OP_GEMM, &gemms[i], seed, &bench,
-                              &gemm_err) == 0)
-      clb_tune_bench_gflops(bench, &gflops, &gemm_err);
-    clb_tune_bench_destroy(bench);
-    if (gflops > 0.0)
-      fprintf(out, "shape %zu gflops %.6g\n", i, gflops);
-    else
-      fprintf(out, "shape %zu skipped: %.80s\n", i, gemm_err.message);
-    fflush(out);
+  for (size_t turn = 0; turn < turns; turn++) {
+    CLB_TRY(force_crossover(dev, precision, crossovers[turn], err));
+    fprintf(out, "crossover %zu\n", crossovers[turn]);
+    for (size_t i = 0; i < count; i++) {
+      struct clb_tune_bench *bench = NULL;
+      struct clb_error gemm_err = {0};
+      double gflops = 0.0;
+      if (clb_tune_bench_create(&cl, precision, CLB_TUNE_OP_GEMM, &gemms[i], seed, &bench,
+                                &gemm_err) == 0)
+        clb_tune_bench_gflops(bench, &gflops, &gemm_err);
+      clb_tune_bench_destroy(bench);
+      if (gflops > 0.0)
+        fprintf(out, "shape %zu gflops %.6g\n", i, gflops);
+      else
+        fprintf(out, "shape %zu skipped: %.80s\n", i, gemm_err.message);
+      fflush(out);
+    }
   }
 cleanup:
   clb_cl_destroy(&cl);
@@ -438,27 +444,44 @@ cleanup:
   return rc;
 }
 
+/* "C,C,...": at most CLB_TUNE_MAX_CROSSOVER_TURNS crossovers. */
+static int parse_crossovers(const char *text, size_t *out, size_t *turns) {
+  *turns = 0;
+  for (const char *at = text;; at++) {
+    char *end = NULL;
+    if (*turns == CLB_TUNE_MAX_CROSSOVER_TURNS || *at < '0' || *at > '9')
+      return -1;
+    errno = 0;
+    unsigned long long value = strtoull(at, &end, 10);
+    if (errno != 0 || value > CLB_TUNE_FORCE_DIRECT || (*end != ',' && *end != '\0'))
+      return -1;
+    out[(*turns)++] = (size_t)value;
+    if (*end == '\0')
+      return 0;
+    at = end;
+  }
+}
+
 int clb_tune_shapes_main(int argc, char **argv, FILE *out) {
   struct clb_error err = {0};
   enum clb_precision precision;
-  size_t crossover = CLB_TUNE_CROSSOVER_CLBLAST, seed = 0;
+  size_t crossovers[CLB_TUNE_MAX_CROSSOVER_TURNS], turns = 0, seed = 0;
   struct clb_tune_gemm gemms[CLB_TUNE_MAX_CROSSOVER_GEMMS];
   size_t count = argc > 5 ? (size_t)(argc - 5) : 0;
   int bad = argc < 6 || count > CLB_TUNE_MAX_CROSSOVER_GEMMS ||
             clb_precision_parse(argv[2], &precision) != 0 ||
-            (strcmp(argv[3], "clblast") != 0 &&
-             clb_parse_size(argv[3], 0, SIZE_MAX - 1, "crossover", &crossover, &err) != 0) ||
+            parse_crossovers(argv[3], crossovers, &turns) != 0 ||
             clb_parse_size(argv[4], 0, SIZE_MAX, "seed", &seed, &err) != 0;
   for (size_t i = 0; !bad && i < count; i++)
     bad = clb_tune_gemm_parse(argv[5 + i], &gemms[i]) != 0;
   if (bad) {
     fprintf(stderr,
             "clbatch __tune-shapes: internal command of `clbatch tune`: DEVICE PRECISION "
-            "CROSSOVER SEED MxNxK:AB... (at most %d)\n",
-            CLB_TUNE_MAX_CROSSOVER_GEMMS);
+            "CROSSOVER[,CROSSOVER...] (at most %d) SEED MxNxK:AB... (at most %d)\n",
+            CLB_TUNE_MAX_CROSSOVER_TURNS, CLB_TUNE_MAX_CROSSOVER_GEMMS);
     return 2;
   }
-  if (run_shapes(argv[1], precision, crossover, seed, gemms, count, out, &err) != 0) {
+  if (run_shapes(argv[1], precision, crossovers, turns, seed, gemms, count, out, &err) != 0) {
     fprintf(out, "error: %s\n", err.message);
     return 1;
   }

@@ -40,7 +40,9 @@ struct clb_tune_job {
 struct clb_tune_child {
   pid_t pid;
   int fd;            /* read end of its stdout and stderr */
-  char output[4096]; /* the last of what it printed */
+  /* The last of what it printed: a crossover child's 4 turns over 64 GEMMs
+   * print about 7 KB; when more, the first turns are what is lost. */
+  char output[16384];
   size_t used;
 };
 
@@ -87,11 +89,11 @@ void clb_tune_child_set_program(const char *path);
  * Returns the exit code (2 for arguments it does not understand). */
 int clb_tune_child_main(int argc, char **argv, FILE *out);
 
-/* The crossover's child, `clbatch __tune-shapes DEVICE PRECISION CROSSOVER
- * SEED GEMM...`: applies what a run applies (clb_tune_apply), forces the
- * crossover (a number, or "clblast"), then times each GEMM (as
- * clb_tune_gemm_format writes it) and prints "shape I gflops G" or
- * "shape I skipped: WHY" for each. Returns the exit code. */
+/* The crossover's child, `clbatch __tune-shapes DEVICE PRECISION
+ * CROSSOVER[,CROSSOVER...] SEED GEMM...`: applies what a run applies
+ * (clb_tune_apply), then for each crossover in turn forces it, prints
+ * "crossover C" and times each GEMM (as clb_tune_gemm_format writes it):
+ * "shape I gflops G" or "shape I skipped: WHY". Returns the exit code. */
 int clb_tune_shapes_main(int argc, char **argv, FILE *out);
 
 /* A GEMM as the crossover's child takes it: "MxNxK:AB", A and B each n

@@ -96,20 +96,27 @@ int clb_tune_crossover_choose(const struct clb_tune_gemm *gemms, const double *d
   return found;
 }
 
-/* The parts of "shape I gflops G" lines in `output`. */
+/* The "shape I gflops G" lines of `output`, each under the "crossover C"
+ * line of its turn: a forced path's time goes to direct_s or indirect_s. */
 static void read_shapes(const char *output, const struct clb_tune_gemm *gemms, size_t count,
-                        double *seconds) {
-  static const char shape[] = "shape ", value[] = " gflops ";
+                        double *direct_s, double *indirect_s) {
+  static const char turn[] = "crossover ", shape[] = "shape ", value[] = " gflops ";
+  double *seconds = NULL;
   for (const char *line = output; line && *line;) {
     char *end = NULL;
     size_t at = count;
     double gflops = 0.0;
-    if (strncmp(line, shape, sizeof shape - 1) == 0) {
+    if (strncmp(line, turn, sizeof turn - 1) == 0) {
+      unsigned long long crossover = strtoull(line + sizeof turn - 1, NULL, 10);
+      seconds = crossover == CLB_TUNE_FORCE_INDIRECT ? indirect_s
+                : crossover >= CLB_TUNE_FORCE_DIRECT ? direct_s
+                                                     : NULL;
+    } else if (strncmp(line, shape, sizeof shape - 1) == 0) {
       at = (size_t)strtoul(line + sizeof shape - 1, &end, 10);
       if (strncmp(end, value, sizeof value - 1) == 0)
         gflops = strtod(end + sizeof value - 1, NULL);
     }
-    if (at < count && gflops > 0.0) {
+    if (seconds && at < count && gflops > 0.0) {
       double s = 2.0 * (double)volume(&gemms[at]) / (gflops * 1e9);
       if (seconds[at] <= 0.0 || s < seconds[at])
         seconds[at] = s;
@@ -125,22 +132,34 @@ static void read_shapes(const char *output, const struct clb_tune_gemm *gemms, s
 #define CHILD_BASE_TIMEOUT_S 240.0
 #define CHILD_TIMEOUT_PER_GEMM_S 5.0
 
-static int measure_path(const char *device_id, enum clb_precision precision, uint64_t seed,
-                        const struct clb_tune_gemm *gemms, size_t count, size_t crossover,
-                        double *seconds, struct clb_error *err) {
-  char texts[CLB_TUNE_MAX_CROSSOVER_GEMMS][64], crossover_text[32], seed_text[32];
+int clb_tune_crossover_measure(const char *device_id, enum clb_precision precision, uint64_t seed,
+                               const struct clb_tune_gemm *gemms, size_t count, size_t rounds,
+                               double *direct_s, double *indirect_s, struct clb_error *err) {
+  char texts[CLB_TUNE_MAX_CROSSOVER_GEMMS][64], crossovers[CLB_TUNE_MAX_CROSSOVER_TURNS * 24],
+      seed_text[32];
   char *argv[CLB_TUNE_MAX_CROSSOVER_GEMMS + 7];
+  for (size_t i = 0; i < count; i++)
+    direct_s[i] = indirect_s[i] = 0.0;
   if (count > CLB_TUNE_MAX_CROSSOVER_GEMMS)
     return clb_failf(err, CLB_E_INVAL, "at most %d GEMMs place the crossover, not %zu",
                      CLB_TUNE_MAX_CROSSOVER_GEMMS, count);
-  clb_tune_child_format_crossover(crossover_text, sizeof crossover_text, crossover);
+  if (rounds < 1 || rounds > CLB_TUNE_MAX_CROSSOVER_TURNS / 2)
+    return clb_failf(err, CLB_E_INVAL, "the crossover's GEMMs are timed 1 to %d times, not %zu",
+                     CLB_TUNE_MAX_CROSSOVER_TURNS / 2, rounds);
+  size_t used = 0;
+  for (size_t turn = 0; turn < 2 * rounds; turn++) {
+    /* direct, indirect, indirect, direct, ...: drift hits both paths alike. */
+    int direct = (turn % 2 == 0) == (turn / 2 % 2 == 0);
+    used += (size_t)snprintf(crossovers + used, sizeof crossovers - used, "%s%zu", turn ? "," : "",
+                             direct ? CLB_TUNE_FORCE_DIRECT : CLB_TUNE_FORCE_INDIRECT);
+  }
   snprintf(seed_text, sizeof seed_text, "%llu", (unsigned long long)seed);
   size_t argc = 0;
   argv[argc++] = "clbatch";
   argv[argc++] = "__tune-shapes";
   argv[argc++] = (char *)device_id;
   argv[argc++] = (char *)clb_precision_name(precision);
-  argv[argc++] = crossover_text;
+  argv[argc++] = crossovers;
   argv[argc++] = seed_text;
   for (size_t i = 0; i < count; i++) {
     clb_tune_gemm_format(&gemms[i], texts[i], sizeof texts[i]);
@@ -153,27 +172,11 @@ static int measure_path(const char *device_id, enum clb_precision precision, uin
     return rc;
   char why[512];
   enum clb_tune_child_end end = clb_tune_child_wait(
-      &child, CHILD_BASE_TIMEOUT_S + CHILD_TIMEOUT_PER_GEMM_S * (double)count, why, sizeof why);
+      &child, CHILD_BASE_TIMEOUT_S + CHILD_TIMEOUT_PER_GEMM_S * (double)(count * 2 * rounds), why,
+      sizeof why);
   if (end != CLB_TUNE_CHILD_EXITED_0)
-    return clb_failf(err, CLB_E_CHILD, "timing the GEMMs on the %s path on %s failed: %s",
-                     crossover == CLB_TUNE_FORCE_INDIRECT ? "indirect" : "direct", device_id, why);
-  read_shapes(child.output, gemms, count, seconds);
-  return 0;
-}
-
-int clb_tune_crossover_measure(const char *device_id, enum clb_precision precision, uint64_t seed,
-                               const struct clb_tune_gemm *gemms, size_t count, size_t rounds,
-                               double *direct_s, double *indirect_s, struct clb_error *err) {
-  for (size_t i = 0; i < count; i++)
-    direct_s[i] = indirect_s[i] = 0.0;
-  for (size_t round = 0; round < rounds; round++)
-    for (int turn = 0; turn < 2; turn++) {
-      int direct = (turn == 0) == (round % 2 == 0);
-      int rc = measure_path(device_id, precision, seed, gemms, count,
-                            direct ? CLB_TUNE_FORCE_DIRECT : CLB_TUNE_FORCE_INDIRECT,
-                            direct ? direct_s : indirect_s, err);
-      if (rc != 0)
-        return rc;
-    }
+    return clb_failf(err, CLB_E_CHILD, "timing the GEMMs on both paths on %s failed: %s", device_id,
+                     why);
+  read_shapes(child.output, gemms, count, direct_s, indirect_s);
   return 0;
 }

@@ -25,6 +25,9 @@
 #define CLB_TUNE_FORCE_INDIRECT ((size_t)0)
 #define CLB_TUNE_FORCE_DIRECT ((size_t)1 << 20)
 
+/* Paths one crossover child times in turn, at most: 4 rounds. */
+#define CLB_TUNE_MAX_CROSSOVER_TURNS 8
+
 /* The largest x with x^3 <= v. */
 size_t clb_tune_cube_root_floor(unsigned long long v);
 
@@ -45,12 +48,13 @@ double clb_tune_crossover_cost(const struct clb_tune_gemm *gemms, const double *
 int clb_tune_crossover_choose(const struct clb_tune_gemm *gemms, const double *direct_s,
                               const double *indirect_s, size_t count, size_t *crossover);
 
-/* Times every GEMM on both paths in child processes (`clbatch
- * __tune-shapes`, which apply the stored tuned.conf as a run does), `rounds`
- * times in the order direct, indirect, indirect, direct, ..., keeping each
- * GEMM's fastest time per path (a slow phase of the host only lengthens a
- * timing). A GEMM that failed on a path gets 0 there. A child that fails
- * as a whole is an error that names it. */
+/* Times every GEMM on both paths in one child process (`clbatch
+ * __tune-shapes`, which applies the stored tuned.conf as a run does),
+ * `rounds` times in the order direct, indirect, indirect, direct, ...
+ * (at most CLB_TUNE_MAX_CROSSOVER_TURNS / 2), keeping each GEMM's fastest
+ * time per path (a slow phase of the host only lengthens a timing). A GEMM
+ * that failed on a path gets 0 there. A child that fails as a whole is an
+ * error that names it. */
 int clb_tune_crossover_measure(const char *device_id, enum clb_precision precision, uint64_t seed,
                                const struct clb_tune_gemm *gemms, size_t count, size_t rounds,
                                double *direct_s, double *indirect_s, struct clb_error *err);
