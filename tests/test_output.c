@@ -572,6 +572,15 @@ Test(advise, two_devices_and_two_models_give_four_pieces_of_advice) {
   cr_expect_str_eq(gpu_mlp->device, "gpu");
   /* B* minimises t(B) (1 + 100 / B): 1e-5*101, 2e-5*4.125, 1e-4*1.39, ... */
   cr_expect_eq(gpu_mlp->rec.optimal_batch, 32);
+  /* B* = 32 is the batch size the others are compared with: no "1.00x". */
+  char *text = NULL;
+  size_t size = 0;
+  FILE *out = open_memstream(&text, &size);
+  clb_advise_print(out, gpu_mlp, 1);
+  fclose(out);
+  cr_expect(strstr(text, "fastest to a target  B* = 32 (noise scale B_noise = 100)\n") != NULL,
+            "%s", text);
+  free(text);
   free(advice);
 }
 

@@ -91,7 +91,7 @@ void clb_advise_print(FILE *out, const struct clb_advice *advice, size_t count) 
     if (r->optimal_batch > 0) {
       fprintf(out, "  fastest to a target  B* = %zu (noise scale B_noise = %.4g)", r->optimal_batch,
               a->noise_scale);
-      if (isfinite(r->speedup_vs_32))
+      if (isfinite(r->speedup_vs_32) && r->optimal_batch != 32)
         fprintf(out, ", predicted %.2fx faster than B = 32", r->speedup_vs_32);
       fprintf(out, "\n");
     } else {
