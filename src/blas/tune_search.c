@@ -773,9 +773,10 @@ static void choose_crossover(const struct search *s, struct clb_tune_report *out
  * after a verifying run. */
 #define CROSSOVER_GEMM_S 0.3
 
-/* After the kernels are chosen and stored (the children apply tuned.conf as
- * a run does): the crossover goes where the runs' own GEMMs take their
- * faster path. A failed timing keeps the representative GEMM's crossover. */
+/* After the kernels are chosen and stored (the crossover's child applies
+ * tuned.conf as a run does): the crossover goes where the runs' own GEMMs
+ * take their faster path. A failed timing keeps the representative GEMM's
+ * crossover. */
 static void place_crossover(const struct search *s, struct clb_tune_report *out) {
   const struct clb_tune_options *options = s->options;
   const struct clb_tune_gemm *gemms = options->crossover_gemms;
@@ -877,10 +878,11 @@ static int reserve_final_timing(struct search *s, struct clb_error *err) {
     reserve = FINAL_SHARE * s->options->budget_s;
   }
   s->final_gemv_s /= 2.0; /* two GEMV kernels */
-  /* Each crossover child starts like one above, then times every GEMM. */
+  /* The crossover's child starts like one above and builds both paths'
+   * programs, then times every GEMM on each path CROSSOVER_ROUNDS times. */
   if (s->options->crossover_gemm_count > 0)
-    reserve += 2.0 * CROSSOVER_ROUNDS *
-               (s->child_s + CROSSOVER_GEMM_S * (double)s->options->crossover_gemm_count);
+    reserve += 2.0 * s->child_s +
+               2.0 * CROSSOVER_ROUNDS * CROSSOVER_GEMM_S * (double)s->options->crossover_gemm_count;
   s->deadline -= reserve;
   if (s->progress)
     fprintf(s->progress,
