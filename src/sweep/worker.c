@@ -512,10 +512,6 @@ static size_t probe_max_batch(struct worker *w, const struct model_state *m) {
   return good;
 }
 
-/* What every batch size of one model and precision shares: CLBlast's
- * parameters, the peak FLOP/s, the exact noise, the largest batch. Measured
- * before any configuration is set up, so a probe never competes with the
- * buffers of a set being timed. */
 /* The device's FMA peak in `precision`, measured on first use: every model
  * of the plan is reported against the same roofline. */
 static double peak_flops(struct worker *w, enum clb_precision precision) {
@@ -530,6 +526,10 @@ static double peak_flops(struct worker *w, enum clb_precision precision) {
   return *peak;
 }
 
+/* What every batch size of one model and precision shares: CLBlast's
+ * parameters, the peak FLOP/s, the exact noise, the largest batch. Measured
+ * before any configuration is set up, so a probe never competes with the
+ * buffers of a set being timed. */
 static int prepare_model_state(struct worker *w, enum clb_model_kind kind,
                                const struct clb_dataset *data, const double *theta0,
                                enum clb_precision precision, struct model_state *m) {
