@@ -112,8 +112,7 @@ static void check_exact(const struct clb_cl *cl, const struct exact_case *t) {
   char name[96];
   snprintf(name, sizeof name, "%s %s, chunk %zu, %zu output(s)", clb_shape_kind_name(t->kind),
            clb_precision_name(t->precision), t->chunk, p.shape.c);
-  cr_assert_eq(clb_noise_exact(p.model, n, t->chunk, &exact, &err), 0, "%s: %s", name,
-               err.message);
+  cr_assert_eq(clb_noise_exact(p.model, n, t->chunk, &exact, &err), 0, "%s: %s", name, err.message);
   double sigma2 = 0, grad_norm2 = 0;
   clb_ref_noise(&p.shape, p.theta, &p.data, &sigma2, &grad_norm2);
   /* fp16: each input is rounded to 11 bits (relative 2^-11 ~ 5e-4) before any sum. */
@@ -141,7 +140,8 @@ ParameterizedTestParameters(noise, sigma2_from_norm_identity_matches_explicit) {
   return cr_make_param_array(struct precision_group, groups, sizeof groups / sizeof groups[0]);
 }
 
-ParameterizedTest(struct precision_group *group, noise, sigma2_from_norm_identity_matches_explicit) {
+ParameterizedTest(struct precision_group *group, noise,
+                  sigma2_from_norm_identity_matches_explicit) {
   struct clb_device_list list;
   struct clb_cl cl;
   if (!open_device(&list, &cl, group->precision))
@@ -169,8 +169,8 @@ Test(noise, measured_variance_matches_prediction) {
   for (size_t i = 0; i < sizeof batches / sizeof batches[0]; i++) {
     const size_t batch = batches[i];
     struct clb_noise_measured measured;
-    cr_assert_eq(clb_noise_measure(f.problem.model, n, batch, 1500, 99, &exact, &measured, &err),
-                 0, "B=%zu: %s", batch, err.message);
+    cr_assert_eq(clb_noise_measure(f.problem.model, n, batch, 1500, 99, &exact, &measured, &err), 0,
+                 "B=%zu: %s", batch, err.message);
     double expected = exact.sigma2 / (double)batch * (double)(n - batch) / (double)(n - 1);
     cr_expect_lt(fabs(measured.predicted - expected), 1e-12 * expected, "B=%zu", batch);
     cr_expect(measured.ci_low <= expected && expected <= measured.ci_high,
@@ -199,12 +199,13 @@ Test(noise, fp16_statistics_beyond_the_half_range_match_fp64) {
     size_t p = clb_shape_param_count(&f.problem.shape);
     for (size_t j = 0; j < p; j++)
       f.problem.theta[j] *= 100.0; /* |g_B - G|^2 ~ 2e5 > 65504 */
-    cr_assert_eq(clb_model_set_params(f.problem.model, f.problem.theta, &err), 0, "%s", err.message);
+    cr_assert_eq(clb_model_set_params(f.problem.model, f.problem.theta, &err), 0, "%s",
+                 err.message);
     struct clb_noise_exact exact;
     cr_assert_eq(clb_noise_exact(f.problem.model, n, 16, &exact, &err), 0, "%s", err.message);
     struct clb_noise_measured measured;
-    cr_assert_eq(clb_noise_measure(f.problem.model, n, batch, 32, 5, &exact, &measured, &err), 0, "%s",
-                 err.message);
+    cr_assert_eq(clb_noise_measure(f.problem.model, n, batch, 32, 5, &exact, &measured, &err), 0,
+                 "%s", err.message);
     sigma2[i] = exact.sigma2;
     grad_norm2[i] = exact.grad_norm2;
     variance[i] = measured.mean;
