@@ -10,12 +10,17 @@
 # Usage: bench/cpu_compare.sh [--model LIST] [--batch LIST] [--samples N]
 #            [--features D] [--hidden H] [--classes C] [--outputs O]
 #            [--threads T|LIST] [--min-time S] [--max-time S] [--warmup K] [--seed S]
-#            [--rounds R]
+#            [--rounds R] [--tune-files FILE,FILE...]
 # With no options it runs clbatch's default plan (linreg, softmax, mlp; fp32;
 # batches 1, 2, 4, ... 4096; N=4096, D=128, H=256, C=10) once.
 # --rounds R runs both sides R times in alternating order (clbatch first in odd
 # rounds, OpenBLAS first in even ones: A B B A ...) and prints each row's median
 # ratio and its range over the rounds: on a shared machine one round proves little.
+# --tune-files A,B runs clbatch once per tuned.conf (CLBATCH_TUNE_FILE; "none":
+# CLBlast's and clbatch's untuned parameters) in every round, beside one
+# OpenBLAS run, in turn (A B ref, then ref B A), and prints a table per file:
+# a before/after of a tune measured side by side, which two separate
+# invocations minutes apart on a shared VM are not.
 # --threads T sets OpenBLAS's threads; a list (1,2) runs the reference once per
 # count and keeps, per row, the fastest: OpenBLAS at its best on this host. On
 # a shared 2-vCPU VM its two-thread GEMV ran linreg at B = 1024 in 98-317 us
@@ -39,6 +44,7 @@ usage() {
 shared=()  # options passed to both clbatch and cpu_reference
 threads=""
 rounds=1
+tune_files=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -h | --help)
@@ -60,6 +66,14 @@ while [[ $# -gt 0 ]]; do
     --rounds)
       [[ $# -ge 2 && "$2" =~ ^[1-9][0-9]*$ ]] || die "$1 needs a whole number of at least 1"
       rounds="$2"
+      shift 2
+      ;;
+    --tune-files)
+      [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a comma-separated list of tuned.conf files"
+      IFS=, read -r -a tune_files <<<"$2"
+      for f in "${tune_files[@]}"; do
+        [[ "$f" == none || -f "$f" ]] || die "$1: no file '$f'"
+      done
       shift 2
       ;;
     *) die "unknown option '$1' (see --help)" ;;
@@ -113,6 +127,16 @@ run_clbatch() {
   echo "== clbatch run --device cpu (PoCL)"
   "$clbatch" run --device cpu --precision fp32 --noise-batches 0 --quiet \
     "${shared[@]}" --out "$1"
+}
+
+# clbatch with tune file $1 ("none": an empty one) into $2.
+empty_tune="$(mktemp)"
+trap 'rm -f "$empty_tune"' EXIT
+run_clbatch_tuned() {
+  local file="$1"
+  [[ "$file" == none ]] && file="$empty_tune"
+  echo "== tune file: $1"
+  CLBATCH_TUNE_FILE="$(realpath "$file")" run_clbatch "$2"
 }
 
 # The reference gets exactly the batch sizes and shapes clbatch ran, read by
@@ -209,6 +233,37 @@ if [[ $rounds -eq 1 ]]; then
   echo "== clbatch (PoCL) / OpenBLAS, same CPU"
   python3 "$here/join_results.py" --clbatch "$base.clbatch.csv" --baseline "$base.openblas.csv" \
     --name OpenBLAS --out "$base.csv"
+  exit 0
+fi
+
+if [[ ${#tune_files[@]} -gt 0 ]]; then
+  count=${#tune_files[@]}
+  for ((r = 1; r <= rounds; r++)); do
+    echo "== round $r of $rounds"
+    order=()
+    for ((t = 0; t < count; t++)); do order+=("$t"); done
+    if [[ $((r % 2)) -eq 0 ]]; then
+      run_reference "$base.r1.t0.clbatch.csv" "$base.r$r.openblas.csv"
+      for ((t = count - 1; t >= 0; t--)); do
+        run_clbatch_tuned "${tune_files[t]}" "$base.r$r.t$t.clbatch.csv"
+      done
+    else
+      for t in "${order[@]}"; do
+        run_clbatch_tuned "${tune_files[t]}" "$base.r$r.t$t.clbatch.csv"
+      done
+      run_reference "$base.r$r.t0.clbatch.csv" "$base.r$r.openblas.csv"
+    fi
+  done
+  for ((t = 0; t < count; t++)); do
+    joined=()
+    for ((r = 1; r <= rounds; r++)); do
+      python3 "$here/join_results.py" --clbatch "$base.r$r.t$t.clbatch.csv" \
+        --baseline "$base.r$r.openblas.csv" --name OpenBLAS --out "$base.r$r.t$t.csv" >/dev/null
+      joined+=("$base.r$r.t$t.csv")
+    done
+    echo "== tune file ${tune_files[t]}: clbatch / OpenBLAS, same CPU, $rounds rounds"
+    python3 "$here/rounds_summary.py" --name OpenBLAS --out "$base.t$t.csv" "${joined[@]}"
+  done
   exit 0
 fi
 
