@@ -236,19 +236,22 @@ if [[ $rounds -eq 1 ]]; then
   exit 0
 fi
 
+# One round's ratios: clbatch's CSV $1 against OpenBLAS's $2, into $3.
+join_round() {
+  python3 "$here/join_results.py" --clbatch "$1" --baseline "$2" --name OpenBLAS --out "$3" >/dev/null
+}
+
 if [[ ${#tune_files[@]} -gt 0 ]]; then
   count=${#tune_files[@]}
   for ((r = 1; r <= rounds; r++)); do
     echo "== round $r of $rounds"
-    order=()
-    for ((t = 0; t < count; t++)); do order+=("$t"); done
     if [[ $((r % 2)) -eq 0 ]]; then
       run_reference "$base.r1.t0.clbatch.csv" "$base.r$r.openblas.csv"
       for ((t = count - 1; t >= 0; t--)); do
         run_clbatch_tuned "${tune_files[t]}" "$base.r$r.t$t.clbatch.csv"
       done
     else
-      for t in "${order[@]}"; do
+      for ((t = 0; t < count; t++)); do
         run_clbatch_tuned "${tune_files[t]}" "$base.r$r.t$t.clbatch.csv"
       done
       run_reference "$base.r$r.t0.clbatch.csv" "$base.r$r.openblas.csv"
@@ -257,8 +260,7 @@ if [[ ${#tune_files[@]} -gt 0 ]]; then
   for ((t = 0; t < count; t++)); do
     joined=()
     for ((r = 1; r <= rounds; r++)); do
-      python3 "$here/join_results.py" --clbatch "$base.r$r.t$t.clbatch.csv" \
-        --baseline "$base.r$r.openblas.csv" --name OpenBLAS --out "$base.r$r.t$t.csv" >/dev/null
+      join_round "$base.r$r.t$t.clbatch.csv" "$base.r$r.openblas.csv" "$base.r$r.t$t.csv"
       joined+=("$base.r$r.t$t.csv")
     done
     echo "== tune file ${tune_files[t]}: clbatch / OpenBLAS, same CPU, $rounds rounds"
@@ -277,8 +279,7 @@ for ((r = 1; r <= rounds; r++)); do
     run_reference "$base.r1.clbatch.csv" "$base.r$r.openblas.csv"
     run_clbatch "$base.r$r.clbatch.csv"
   fi
-  python3 "$here/join_results.py" --clbatch "$base.r$r.clbatch.csv" \
-    --baseline "$base.r$r.openblas.csv" --name OpenBLAS --out "$base.r$r.csv" >/dev/null
+  join_round "$base.r$r.clbatch.csv" "$base.r$r.openblas.csv" "$base.r$r.csv"
   joined+=("$base.r$r.csv")
 done
 echo "== clbatch (PoCL) / OpenBLAS, same CPU, $rounds rounds"
