@@ -140,14 +140,23 @@ int clb_test_device_for(struct clb_device_list *list, const struct clb_device_in
   return 0;
 }
 
+int clb_test_open_cl(struct clb_device_list *list, const struct clb_device_info **dev,
+                     struct clb_cl *cl, enum clb_precision precision) {
+  if (!clb_test_device_for(list, dev, precision))
+    return 0;
+  struct clb_error err = {0};
+  cr_assert_eq(clb_cl_create(*dev, cl, &err), 0, "%s", err.message);
+  return 1;
+}
+
 void clb_test_set_gemm_crossover(const struct clb_device_info *dev, enum clb_precision precision,
                                  size_t crossover) {
-  const char *names[] = {"XGEMM_MIN_INDIRECT_SIZE"};
+  const char *names[] = {CLB_TUNE_ROUTINE_PARAM};
   const size_t values[] = {crossover};
   struct clb_error err = {0};
-  cr_assert_eq(
-      clb_blas_override(dev->device, dev->name, precision, "GemmRoutine", 1, names, values, &err),
-      0, "%s", err.message);
+  cr_assert_eq(clb_blas_override(dev->device, dev->name, precision, CLB_TUNE_ROUTINE_KERNEL, 1,
+                                 names, values, &err),
+               0, "%s", err.message);
 }
 
 int clb_test_require_device(void) {

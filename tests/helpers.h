@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "cl/context.h"
 #include "cl/platform.h"
 #include "results/results.h"
 #include "util/precision.h"
@@ -21,6 +22,11 @@ int clb_test_device(struct clb_device_list *list, const struct clb_device_info *
  * scripts/install-vendor.sh that offers it is expected (clb_test_vendor_expected). */
 int clb_test_device_for(struct clb_device_list *list, const struct clb_device_info **out,
                         enum clb_precision precision);
+
+/* clb_test_device_for and a context on that device (*cl, which the caller
+ * destroys before `list`). Returns 1, or 0 when the test was skipped. */
+int clb_test_open_cl(struct clb_device_list *list, const struct clb_device_info **dev,
+                     struct clb_cl *cl, enum clb_precision precision);
 
 /* Sends this process's GEMMs on `dev` in `precision` to CLBlast's indirect
  * path from m*n*k >= crossover^3 on (XGEMM_MIN_INDIRECT_SIZE): 0 sends every

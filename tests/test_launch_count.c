@@ -92,11 +92,9 @@ static size_t step_kernels(const struct clb_cl *cl, const struct step_case *t) {
  * override holds for the whole process, so a process takes one path. */
 static int open_path(struct clb_device_list *list, struct clb_cl *cl, int indirect) {
   const struct clb_device_info *dev = NULL;
-  if (!clb_test_device(list, &dev))
+  if (!clb_test_open_cl(list, &dev, cl, CLB_FP32))
     return 0;
   clb_test_set_gemm_crossover(dev, CLB_FP32, indirect ? 0 : 100000);
-  struct clb_error err = {0};
-  cr_assert_eq(clb_cl_create(dev, cl, &err), 0, "%s", err.message);
   return 1;
 }
 

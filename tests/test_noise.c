@@ -50,33 +50,18 @@ static void close_problem(struct problem *p) {
   free(p->theta);
 }
 
-/* The test device for `precision` and a context on it; 0 when the test is
- * skipped (clb_test_device_for). */
-static int open_device(struct clb_device_list *list, struct clb_cl *cl, int precision) {
-  const struct clb_device_info *dev = NULL;
-  memset(list, 0, sizeof *list);
-  if (!clb_test_device_for(list, &dev, (enum clb_precision)precision))
-    return 0;
-  struct clb_error err = {0};
-  cr_assert_eq(clb_cl_create(dev, cl, &err), 0, "%s", err.message);
-  return 1;
-}
-
-static void close_device(struct clb_device_list *list, struct clb_cl *cl) {
-  clb_cl_destroy(cl);
-  clb_platform_list_destroy(list);
-}
-
 /* One problem on a context of its own. */
 struct fixture {
   struct clb_device_list list;
+  const struct clb_device_info *dev;
   struct clb_cl cl;
   struct problem problem;
 };
 
 static int open_fixture(struct fixture *f, int kind, int precision, size_t n, size_t max_batch,
                         size_t outputs) {
-  if (!open_device(&f->list, &f->cl, precision))
+  memset(f, 0, sizeof *f);
+  if (!clb_test_open_cl(&f->list, &f->dev, &f->cl, (enum clb_precision)precision))
     return 0;
   open_problem(&f->problem, &f->cl, kind, precision, n, max_batch, outputs);
   return 1;
@@ -84,7 +69,8 @@ static int open_fixture(struct fixture *f, int kind, int precision, size_t n, si
 
 static void close_fixture(struct fixture *f) {
   close_problem(&f->problem);
-  close_device(&f->list, &f->cl);
+  clb_cl_destroy(&f->cl);
+  clb_platform_list_destroy(&f->list);
 }
 
 struct exact_case {
@@ -142,9 +128,10 @@ ParameterizedTestParameters(noise, sigma2_from_norm_identity_matches_explicit) {
 
 ParameterizedTest(struct precision_group *group, noise,
                   sigma2_from_norm_identity_matches_explicit) {
-  struct clb_device_list list;
+  struct clb_device_list list = {0};
+  const struct clb_device_info *dev = NULL;
   struct clb_cl cl;
-  if (!open_device(&list, &cl, group->precision))
+  if (!clb_test_open_cl(&list, &dev, &cl, (enum clb_precision)group->precision))
     return;
   size_t checked = 0;
   for (size_t i = 0; i < sizeof exact_cases / sizeof exact_cases[0]; i++)
@@ -153,7 +140,8 @@ ParameterizedTest(struct precision_group *group, noise,
       checked++;
     }
   cr_expect_gt(checked, 0, "no case for %s", clb_precision_name(group->precision));
-  close_device(&list, &cl);
+  clb_cl_destroy(&cl);
+  clb_platform_list_destroy(&list);
 }
 
 /* Three batch sizes of one problem, on one context (see precision_group). */
