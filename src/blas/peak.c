@@ -31,9 +31,11 @@ cleanup:
 
 #define PEAK_RUNS 5
 
-/* Device times of `runs` runs after `warmup` untimed ones, each run alone on
- * the device: the best (`best`) or the only one. Device time is required: a
- * wall-clock fallback would charge each run its launch and wait. */
+/* The fastest device time of `runs` runs after `warmup` untimed ones, each
+ * run alone on the device. A peak is the best the device can do, so the best
+ * run is reported (as STREAM and clpeak do), not the median: slower runs are
+ * interference from the host, not the device's limit. Device time is
+ * required: a wall-clock fallback would charge each run its launch and wait. */
 static int kernel_time(const struct clb_cl *cl, cl_kernel kernel, size_t global, size_t local,
                        const char *name, size_t warmup, size_t runs, double *best,
                        struct clb_error *err) {
@@ -48,15 +50,6 @@ static int kernel_time(const struct clb_cl *cl, cl_kernel kernel, size_t global,
                      name, cl->info->name);
   *best = timing.device.min;
   return 0;
-}
-
-/* The fastest device time of PEAK_RUNS runs after one warm-up. A peak is the
- * best the device can do, so the best run is reported (as STREAM and clpeak
- * do), not the median: slower runs are interference from the host, not the
- * device's limit. */
-static int best_kernel_time(const struct clb_cl *cl, cl_kernel kernel, size_t global, size_t local,
-                            const char *name, double *best, struct clb_error *err) {
-  return kernel_time(cl, kernel, global, local, name, 1, PEAK_RUNS, best, err);
 }
 
 static size_t work_group(const struct clb_cl *cl) {
@@ -90,7 +83,8 @@ int clb_peak_bandwidth(const struct clb_cl *cl, double *gbytes_per_s, struct clb
   CLB_CHECK(clSetKernelArg(kernel, 0, sizeof src, &src), "clSetKernelArg", cl->info->name);
   CLB_CHECK(clSetKernelArg(kernel, 1, sizeof dst, &dst), "clSetKernelArg", cl->info->name);
   double seconds = 0;
-  CLB_TRY(best_kernel_time(cl, kernel, bytes / 16, local, "copy_bandwidth", &seconds, err));
+  CLB_TRY(
+      kernel_time(cl, kernel, bytes / 16, local, "copy_bandwidth", 1, PEAK_RUNS, &seconds, err));
   *gbytes_per_s = 2.0 * (double)bytes / seconds / 1e9;
 cleanup:
   if (src)
@@ -149,7 +143,9 @@ static int flops_at_width(const struct clb_cl *cl, enum clb_precision precision,
   double probe_s = 0, seconds = 0;
   CLB_TRY(kernel_time(cl, kernel, probe, local, "fma_throughput", 1, 1, &probe_s, err));
   size_t global = probe * fma_scale(probe_s);
-  CLB_TRY(best_kernel_time(cl, kernel, global, local, "fma_throughput", &seconds, err));
+  /* The probe's own warm-up already paid for first use: the best of
+   * PEAK_RUNS follows without another. */
+  CLB_TRY(kernel_time(cl, kernel, global, local, "fma_throughput", 0, PEAK_RUNS, &seconds, err));
   /* FMA_ITERATIONS (128) x 32 FMAs x 2 FLOPs x vector width per work-item. */
   *gflops = (double)global * 128.0 * 32.0 * 2.0 * width / seconds / 1e9;
 cleanup:
