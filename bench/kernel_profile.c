@@ -12,7 +12,10 @@
  * Each process writes KERNEL_PROFILE_OUT.PID at exit: one line per platform
  * and kernel, "platform<TAB>kernel<TAB>launches<TAB>total_ns", for
  * bench/kernel_profile.py to sum. The queue must have profiling enabled
- * (clbatch's queues do); kernels on other queues are counted as unknown. */
+ * (clbatch's queues do); kernels on other queues are counted as unknown.
+ * KERNEL_PROFILE_SIZES=1 counts each launch shape apart (the name gains
+ * "[global/local]"): a step's three Xgemv calls of different shapes, say,
+ * are three lines. */
 #define _GNU_SOURCE
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
@@ -68,6 +71,18 @@ static void record(const char *platform, const char *kernel, unsigned long long 
   pthread_mutex_unlock(&lock);
 }
 
+static void append_shape(char *name, size_t size, cl_uint dims, const size_t *global,
+                         const size_t *local) {
+  size_t used = strlen(name);
+  for (cl_uint d = 0; d < dims && used < size; d++)
+    used += (size_t)snprintf(name + used, size - used, "%s%zu", d ? "x" : "[", global[d]);
+  for (cl_uint d = 0; d < dims && used < size; d++)
+    used += (size_t)snprintf(name + used, size - used, "%s%zu", d ? "x" : "/",
+                             local ? local[d] : 0);
+  if (used < size)
+    snprintf(name + used, size - used, "]");
+}
+
 cl_int clEnqueueNDRangeKernel(cl_command_queue queue, cl_kernel kernel, cl_uint dims,
                               const size_t *offset, const size_t *global, const size_t *local,
                               cl_uint wait_count, const cl_event *wait_list, cl_event *event) {
@@ -84,6 +99,8 @@ cl_int clEnqueueNDRangeKernel(cl_command_queue queue, cl_kernel kernel, cl_uint 
   char name[96] = "unknown", platform[64];
   clGetKernelInfo(kernel, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
   name[sizeof name - 1] = '\0';
+  if (getenv("KERNEL_PROFILE_SIZES"))
+    append_shape(name, sizeof name, dims, global, local);
   platform_of(queue, platform, sizeof platform);
   if (clWaitForEvents(1, &done) == CL_SUCCESS &&
       clGetEventProfilingInfo(done, CL_PROFILING_COMMAND_START, sizeof start, &start, NULL) ==
