@@ -1075,14 +1075,16 @@ Test(cpu_start, only_cpus_that_clblast_does_not_map_to_intel_or_does_not_list) {
             "Intel's runtime on an AMD CPU: not in CLBlast's list");
   cr_expect(!start_wanted("AuthenticAMD", "AMD EPYC", 0), "never a GPU");
   cr_expect(!start_wanted("NVIDIA Corporation", "NVIDIA H100", 0));
-  /* Intel's runtime keeps CLBlast's kernels; only the crossover and the transpose are set. */
+  /* Intel's runtime keeps CLBlast's other kernels: the indirect GEMM, the
+   * crossover and the transpose are set. */
   size_t count = 0;
   const struct clb_cpu_start_set *sets =
       clb_cpu_start_sets("Intel(R) Corporation", "AMD EPYC", 1, CLB_FP32, &count);
-  cr_assert_eq(count, 2);
-  cr_expect_str_eq(sets[0].kernel, CLB_TUNE_ROUTINE_KERNEL);
-  cr_expect_str_eq(sets[0].names[0], CLB_TUNE_ROUTINE_PARAM);
-  cr_expect_str_eq(sets[1].kernel, "Padtranspose");
+  cr_assert_eq(count, 3);
+  cr_expect_str_eq(sets[0].kernel, "Xgemm");
+  cr_expect_str_eq(sets[1].kernel, CLB_TUNE_ROUTINE_KERNEL);
+  cr_expect_str_eq(sets[1].names[0], CLB_TUNE_ROUTINE_PARAM);
+  cr_expect_str_eq(sets[2].kernel, "Padtranspose");
 }
 
 /* The value of `name` in a set; fails the test when it is missing. */
@@ -1152,6 +1154,16 @@ Test(cpu_start, sets_are_whole_and_within_clblast_constraints) {
   cr_expect_eq(none, 0);
   cr_expect_null(clb_cpu_start_sets("Intel(R) Corporation", "AMD EPYC", 1, CLB_FP64, &none));
   cr_expect_eq(none, 0);
+}
+
+Test(cpu_start, intel_runtime_xgemm_set_is_whole_and_legal) {
+  size_t count = 0;
+  const struct clb_cpu_start_set *sets =
+      clb_cpu_start_sets("Intel(R) Corporation", "AMD EPYC", 1, CLB_FP32, &count);
+  cr_assert_geq(count, 1);
+  cr_assert_str_eq(sets[0].kernel, "Xgemm");
+  cr_expect_eq(set_value(&sets[0], "GEMMK"), 1, "2D register tiling, as the tunes chose");
+  cr_expect(legal_in(&clb_tune_xgemm_gemmk1, &sets[0], 4));
 }
 
 /* Untuned, a CPU that CLBlast does not know gets the starting sets, CLBlast

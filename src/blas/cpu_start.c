@@ -80,8 +80,17 @@ static const struct clb_cpu_start_set fp64_sets[] = {
  * (variants of 64, 128 and 176; results/cpu-two-vendors/README.md). The
  * transpose gets PoCL's set too: 16 GB/s against 12 for the Intel default
  * on a 4096 x 256 transpose, and softmax and mlp at B >= 256 took
- * 0.93-0.94x the step time. */
+ * 0.93-0.94x the step time.
+ * Xgemm gets the set `clbatch tune` chose in each of three tunes on this
+ * runtime here (2026-11-30 and 12-01): GEMMK=1 (2D register tiling), 64x64
+ * tiles, 32x4 threads, 179-186 GFLOP/s against 76-78 for the Intel-CPU
+ * default on the tuner's 256 x 64 x 256. Untuned, side by side through
+ * bench/cpu_compare.sh --tune-files (2 rounds, 2026-12-02): mlp at
+ * B = 256-4096 0.51-0.54x the step time, softmax 0.69-0.75x; the same set
+ * with 16x4 threads (the tune's choice on an Intel Xeon VM) 0.81-0.89x and
+ * 1.00-1.02x. */
 static const struct clb_cpu_start_set intel_unlisted_fp32_sets[] = {
+    {"Xgemm", 16, XGEMM_NAMES, {1, 1, 1, 1, 32, 32, 64, 4, 4, 64, 0, 0, 0, 0, 2, 1}},
     {"GemmRoutine", 1, {"XGEMM_MIN_INDIRECT_SIZE"}, {64}},
     {"Padtranspose", 3, PADTRANSPOSE_NAMES, {0, 32, 1}},
 };
