@@ -155,11 +155,9 @@ ParameterizedTestParameters(blas, gemm_matches_host_loop) {
 ParameterizedTest(struct gemm_group *group, blas, gemm_matches_host_loop) {
   struct clb_device_list list = {0};
   const struct clb_device_info *cpu = NULL;
-  if (!clb_test_device(&list, &cpu))
-    return;
-  struct clb_error err = {0};
   struct clb_cl cl;
-  cr_assert_eq(clb_cl_create(cpu, &cl, &err), 0, "%s", err.message);
+  if (!clb_test_open_cl(&list, &cpu, &cl, (enum clb_precision)group->precision))
+    return;
   struct clb_blas blas;
   clb_blas_init(&blas, cl.context, cl.queue, cpu->name, (enum clb_precision)group->precision);
   if (group->indirect)

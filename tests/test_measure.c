@@ -83,10 +83,8 @@ cleanup:
 
 static void setup(void) {
   memset(&fx, 0, sizeof fx);
-  if (!clb_test_device(&fx.list, &fx.dev))
+  if (!clb_test_open_cl(&fx.list, &fx.dev, &fx.cl, CLB_FP32))
     return;
-  struct clb_error err = {0};
-  cr_assert_eq(clb_cl_create(fx.dev, &fx.cl, &err), 0, "%s", err.message);
   cl_int status = CL_SUCCESS;
   fx.program = clCreateProgramWithSource(fx.cl.context, 1, &spin_source, NULL, &status);
   cr_assert_eq(status, CL_SUCCESS);

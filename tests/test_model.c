@@ -229,11 +229,10 @@ Test(model, buffer_above_max_alloc_is_oom) {
 Test(model, step_program_is_built_once_per_device_and_precision) {
   struct clb_device_list list = {0};
   const struct clb_device_info *cpu = NULL;
-  if (!clb_test_device(&list, &cpu))
+  struct clb_cl cl;
+  if (!clb_test_open_cl(&list, &cpu, &cl, CLB_FP32))
     return;
   struct clb_error err = {0};
-  struct clb_cl cl;
-  cr_assert_eq(clb_cl_create(cpu, &cl, &err), 0, "%s", err.message);
   struct clb_dataset data = {0};
   make_data(CLB_MODEL_SOFTMAX, 64, 5, 3, &data);
   struct clb_shape shape = {CLB_MODEL_SOFTMAX, 5, 0, 3};

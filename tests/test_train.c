@@ -46,11 +46,7 @@ struct device {
 
 static int open_device(struct device *dev) {
   memset(dev, 0, sizeof *dev);
-  if (!clb_test_device(&dev->list, &dev->info))
-    return 0;
-  struct clb_error err = {0};
-  cr_assert_eq(clb_cl_create(dev->info, &dev->cl, &err), 0, "%s", err.message);
-  return 1;
+  return clb_test_open_cl(&dev->list, &dev->info, &dev->cl, CLB_FP32);
 }
 
 static void close_device(struct device *dev) {
