@@ -935,6 +935,36 @@ Test(tune_seeds, every_seed_is_in_its_space_and_legal_somewhere) {
   cr_expect_eq(clb_tune_seeds("Xgemv", 1, few, 2), 0, "the generic GEMV is not searched");
 }
 
+/* The walk starts from what an untuned run uses. Debian's CLBlast is 1.5.3,
+ * whose all-device defaults (src/database/kernels/KERNEL/KERNEL_32.hpp)
+ * differ from its master's for Xgemm, XgemvFastRot and Padtranspose. */
+Test(tune_seeds, first_gpu_seed_is_clblast_153_all_device_default) {
+  const struct {
+    const char *kernel;
+    size_t count, values[CLB_TUNE_MAX_PARAMS];
+  } defaults[] = {
+      {"Xgemm", CLB_X_COUNT, {0, 1, 32, 2, 8, 8, 32, 16, 16, 32, 1, 1, 0, 0, 4, 2}},
+      {"XgemmDirect", CLB_D_COUNT, {16, 8, 8, 8, 8, 2, 1, 1, 1, 1}},
+      {"XgemvFastRot", CLB_G_COUNT, {8, 32, 32}},
+      {"XgemvFast", CLB_G_COUNT, {1, 64, 1}},
+      {"Padtranspose", CLB_P_COUNT, {0, 8, 4}},
+  };
+  for (size_t k = 0; k < sizeof defaults / sizeof *defaults; k++) {
+    struct clb_tune_point seeds[32];
+    cr_assert_gt(clb_tune_seeds(defaults[k].kernel, 0, seeds, 32), 0);
+    for (size_t i = 0; i < defaults[k].count; i++)
+      cr_expect_eq(seeds[0].values[i], defaults[k].values[i], "%s %s", defaults[k].kernel,
+                   seeds[0].space->params[i].name);
+  }
+  /* On a CPU the GEMV and transpose walks start there too (the Xgemm ones
+   * from CLBlast's Intel CPU entry, which clbatch's starting sets build on). */
+  struct clb_tune_point cpu[32];
+  cr_assert_gt(clb_tune_seeds("XgemvFastRot", 1, cpu, 32), 0);
+  cr_expect_eq(cpu[0].values[1], 32, "WGS3");
+  cr_assert_gt(clb_tune_seeds("Padtranspose", 1, cpu, 32), 0);
+  cr_expect_eq(cpu[0].values[2], 4, "PADTRA_WPT");
+}
+
 /* ---- Child processes (tune_child.h), with scripts in place of clbatch ------- */
 
 /* Writes `script` into `dir` and makes it the program tuning children run

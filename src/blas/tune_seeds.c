@@ -21,8 +21,12 @@ static const size_t xgemm_cpu[][CLB_X_COUNT] = {
     {0, 1, 32, 2, 8, 8, 64, 8, 8, 64, 1, 1, 0, 0, 4, 2},    /* PoCL, Core 2 Duo T6670 */
 };
 
+/* On a GPU the walk starts from what an untuned run uses: the all-device
+ * default of CLBlast 1.5.3 (Debian's; xgemm_32.hpp). CLBlast's master has
+ * since moved it (NDIMB = NDIMC = 8, VWN = 4), kept as the next seed. */
 static const size_t xgemm_gpu[][CLB_X_COUNT] = {
-    {0, 1, 32, 2, 8, 8, 32, 8, 8, 32, 1, 1, 0, 0, 4, 4},     /* all devices' default */
+    {0, 1, 32, 2, 8, 8, 32, 16, 16, 32, 1, 1, 0, 0, 4, 2},   /* all devices' default, 1.5.3 */
+    {0, 1, 32, 2, 8, 8, 32, 8, 8, 32, 1, 1, 0, 0, 4, 4},     /* all devices' default, master */
     {0, 1, 32, 2, 16, 16, 64, 16, 16, 64, 1, 1, 0, 0, 2, 4}, /* an AMD GPU default */
     {0, 1, 32, 2, 16, 16, 64, 8, 8, 64, 1, 1, 0, 0, 4, 2},   /* Intel GPU default */
     {1, 8, 1, 1, 8, 8, 64, 8, 8, 64, 0, 0, 0, 0, 4, 8},      /* NVIDIA SM8.9 default */
@@ -59,11 +63,13 @@ static const size_t direct_gpu[][CLB_D_COUNT] = {
     DIRECT(8, 32, 16, 8, 8, 1, 0, 1, 4, 32),   /* a GPU default */
 };
 
-/* XgemvFastRot and XgemvFast (VW, WGS, WPT): CLBlast's all-device default
- * first (the walk starts from what an untuned run uses), then the distinct
- * sets of its Intel CPU entries (xgemv_fast_rot_32.hpp, xgemv_fast_32.hpp). */
+/* XgemvFastRot and XgemvFast (VW, WGS, WPT): CLBlast 1.5.3's all-device
+ * default first (the walk starts from what an untuned run uses: 8/32/32 for
+ * XgemvFastRot; CLBlast's master has since moved it to 4/16/16, kept as a
+ * seed), then the distinct sets of its Intel CPU entries
+ * (xgemv_fast_rot_32.hpp, xgemv_fast_32.hpp). */
 static const size_t gemv_fast_rot_cpu[][CLB_G_COUNT] = {
-    {4, 16, 16}, {8, 16, 8}, {4, 32, 32}, {8, 32, 32}, {8, 128, 8},
+    {8, 32, 32}, {8, 16, 8}, {4, 32, 32}, {4, 16, 16}, {8, 128, 8},
 };
 static const size_t gemv_fast_cpu[][CLB_G_COUNT] = {
     {1, 64, 1}, {1, 128, 1}, {1, 16, 1},  {1, 32, 4},  {1, 64, 4}, {2, 128, 4},
@@ -72,20 +78,21 @@ static const size_t gemv_fast_cpu[][CLB_G_COUNT] = {
 /* On a GPU: the all-device default, then distinct vendor and architecture
  * defaults of the GPU entries. */
 static const size_t gemv_fast_rot_gpu[][CLB_G_COUNT] = {
-    {4, 16, 16}, {8, 32, 32}, {8, 128, 32}, {8, 128, 16}, {4, 32, 32}, {8, 64, 32}, {4, 64, 32},
+    {8, 32, 32}, {4, 16, 16}, {8, 128, 32}, {8, 128, 16}, {4, 32, 32}, {8, 64, 32}, {4, 64, 32},
 };
 static const size_t gemv_fast_gpu[][CLB_G_COUNT] = {
     {1, 64, 1}, {2, 256, 2}, {1, 256, 1}, {2, 64, 2}, {1, 32, 1}, {1, 64, 2}, {1, 16, 2},
 };
 
-/* Padtranspose (PAD, TILE, WPT): CLBlast's all-device default first, then on
- * a CPU the distinct sets of its Intel CPU entries, on a GPU the most common
- * vendor and architecture defaults (padtranspose_32.hpp). */
+/* Padtranspose (PAD, TILE, WPT): CLBlast 1.5.3's all-device default first
+ * (0/8/4; master's is 1/8/2, next), then on a CPU the distinct sets of its
+ * Intel CPU entries, on a GPU the most common vendor and architecture
+ * defaults (padtranspose_32.hpp). */
 static const size_t padtranspose_cpu[][CLB_P_COUNT] = {
-    {1, 8, 2}, {0, 8, 4}, {0, 32, 1}, {0, 64, 1}, {1, 64, 1}, {0, 16, 1}, {0, 8, 8},
+    {0, 8, 4}, {1, 8, 2}, {0, 32, 1}, {0, 64, 1}, {1, 64, 1}, {0, 16, 1}, {0, 8, 8},
 };
 static const size_t padtranspose_gpu[][CLB_P_COUNT] = {
-    {1, 8, 2}, {0, 16, 4}, {1, 16, 4}, {0, 8, 4}, {1, 8, 4}, {1, 16, 1}, {0, 16, 2},
+    {0, 8, 4}, {1, 8, 2}, {0, 16, 4}, {1, 16, 4}, {1, 8, 4}, {1, 16, 1}, {0, 16, 2},
 };
 
 static size_t copy_seeds(const struct clb_tune_space *space_of_first,
