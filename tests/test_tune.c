@@ -1173,7 +1173,7 @@ Test(cpu_start, sets_are_whole_and_within_clblast_constraints) {
   cr_expect(has_xgemm && has_routine, "the indirect GEMM and the crossover to it");
   cr_expect(has_gemv, "the backward GEMV");
   cr_expect(has_transpose, "the indirect GEMM's transpose");
-  /* fp64: only the crossover; fp16 and Intel's fp64: none (not measured). */
+  /* fp64: only the crossover; fp16: none, on either runtime (not measured). */
   size_t fp64_count = 0;
   const struct clb_cpu_start_set *fp64 =
       clb_cpu_start_sets("AuthenticAMD", "AMD EPYC", 1, CLB_FP64, &fp64_count);
@@ -1182,7 +1182,7 @@ Test(cpu_start, sets_are_whole_and_within_clblast_constraints) {
   size_t none = 7;
   cr_expect_null(clb_cpu_start_sets("AuthenticAMD", "AMD EPYC", 1, CLB_FP16, &none));
   cr_expect_eq(none, 0);
-  cr_expect_null(clb_cpu_start_sets("Intel(R) Corporation", "AMD EPYC", 1, CLB_FP64, &none));
+  cr_expect_null(clb_cpu_start_sets("Intel(R) Corporation", "AMD EPYC", 1, CLB_FP16, &none));
   cr_expect_eq(none, 0);
 }
 
@@ -1194,6 +1194,14 @@ Test(cpu_start, intel_runtime_xgemm_set_is_whole_and_legal) {
   cr_assert_str_eq(sets[0].kernel, "Xgemm");
   cr_expect_eq(set_value(&sets[0], "GEMMK"), 1, "2D register tiling, as the tunes chose");
   cr_expect(legal_in(&clb_tune_xgemm_gemmk1, &sets[0], 4));
+  /* fp64: the same three kernels, its Xgemm legal with 8-byte elements. */
+  sets = clb_cpu_start_sets("Intel(R) Corporation", "AMD EPYC", 1, CLB_FP64, &count);
+  cr_assert_eq(count, 3);
+  cr_assert_str_eq(sets[0].kernel, "Xgemm");
+  cr_expect(legal_in(&clb_tune_xgemm_gemmk1, &sets[0], 8));
+  cr_expect_str_eq(sets[1].kernel, CLB_TUNE_ROUTINE_KERNEL);
+  cr_expect_str_eq(sets[2].kernel, "Padtranspose");
+  cr_expect(legal_in(&clb_tune_padtranspose, &sets[2], 8));
 }
 
 /* Untuned, a CPU that CLBlast does not know gets the starting sets, CLBlast

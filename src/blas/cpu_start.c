@@ -95,6 +95,19 @@ static const struct clb_cpu_start_set intel_unlisted_fp32_sets[] = {
     {"Padtranspose", 3, PADTRANSPOSE_NAMES, {0, 32, 1}},
 };
 
+/* fp64 on the same runtime: the Xgemm set of a `clbatch tune --precision
+ * fp64` here (the fp32 family with 16x4 threads and no vectors: 78 GFLOP/s
+ * against 18.8 for the Intel-CPU default), and fp32's crossover and
+ * transpose, which that tune also chose (its crossover over the runs' GEMMs
+ * was 49). Untuned otherwise, in turns with CLBlast's entries (2 rounds,
+ * 2026-12-02): mlp at B >= 64 0.33-0.49x the step time, softmax at B >= 256
+ * 0.64-0.73x, every other row 0.95-1.05x but mlp B = 1 (0.85-1.19). */
+static const struct clb_cpu_start_set intel_unlisted_fp64_sets[] = {
+    {"Xgemm", 16, XGEMM_NAMES, {1, 1, 1, 1, 16, 16, 64, 4, 4, 64, 0, 0, 0, 0, 1, 1}},
+    {"GemmRoutine", 1, {"XGEMM_MIN_INDIRECT_SIZE"}, {64}},
+    {"Padtranspose", 3, PADTRANSPOSE_NAMES, {0, 32, 1}},
+};
+
 const struct clb_cpu_start_set *clb_cpu_start_sets(const char *vendor, const char *device_name,
                                                    int is_cpu, enum clb_precision precision,
                                                    size_t *count) {
@@ -113,6 +126,10 @@ const struct clb_cpu_start_set *clb_cpu_start_sets(const char *vendor, const cha
   if (intel && precision == CLB_FP32 && !strstr(device_name, "Intel")) {
     *count = sizeof intel_unlisted_fp32_sets / sizeof *intel_unlisted_fp32_sets;
     return intel_unlisted_fp32_sets;
+  }
+  if (intel && precision == CLB_FP64 && !strstr(device_name, "Intel")) {
+    *count = sizeof intel_unlisted_fp64_sets / sizeof *intel_unlisted_fp64_sets;
+    return intel_unlisted_fp64_sets;
   }
   return NULL;
 }

@@ -39,7 +39,7 @@ struct clb_cpu_start_set {
  *   Intel CPU entries all name Intel processors; Intel's runtime runs on AMD
  *   ones too): CLBlast keeps its own entries but for the indirect GEMM's
  *   kernel, the crossover to it and its transpose, measured on this runtime
- *   (fp32). */
+ *   (fp32 and fp64). */
 const struct clb_cpu_start_set *clb_cpu_start_sets(const char *vendor, const char *device_name,
                                                    int is_cpu, enum clb_precision precision,
                                                    size_t *count);
