@@ -1117,6 +1117,16 @@ Test(cpu_start, only_cpus_that_clblast_does_not_map_to_intel_or_does_not_list) {
   cr_expect_str_eq(sets[2].kernel, "Padtranspose");
 }
 
+Test(cpu_start, reason_names_what_clblast_lacks) {
+  char why[256];
+  clb_cpu_start_reason("AuthenticAMD", "pthread-znver4-AMD EPYC", why, sizeof why);
+  cr_expect(strstr(why, "no entry for CPUs of vendor 'AuthenticAMD'") != NULL, "%s", why);
+  /* Intel's runtime has CLBlast's Intel-CPU entries; they do not name an AMD processor. */
+  clb_cpu_start_reason("Intel(R) Corporation", "AMD EPYC", why, sizeof why);
+  cr_expect(strstr(why, "do not name the processor 'AMD EPYC'") != NULL, "%s", why);
+  cr_expect(strstr(why, "no entry for CPUs of vendor") == NULL, "%s", why);
+}
+
 /* The value of `name` in a set; fails the test when it is missing. */
 static size_t set_value(const struct clb_cpu_start_set *set, const char *name) {
   for (size_t i = 0; i < set->count; i++)

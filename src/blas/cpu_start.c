@@ -30,6 +30,7 @@
  * B = 4096 ran 1.13x slower. fp16 has no sets: not measured. */
 #include "blas/cpu_start.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* CLBlast's kVendorNames entries that map to "Intel", the only vendor with CPU entries. */
@@ -132,4 +133,12 @@ const struct clb_cpu_start_set *clb_cpu_start_sets(const char *vendor, const cha
     return intel_unlisted_fp64_sets;
   }
   return NULL;
+}
+
+void clb_cpu_start_reason(const char *vendor, const char *device_name, char *out, size_t size) {
+  if (maps_to_intel(vendor))
+    snprintf(out, size, "CLBlast's Intel-CPU entries do not name the processor '%s'",
+             device_name);
+  else
+    snprintf(out, size, "CLBlast's database has no entry for CPUs of vendor '%s'", vendor);
 }

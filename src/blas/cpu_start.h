@@ -44,4 +44,9 @@ const struct clb_cpu_start_set *clb_cpu_start_sets(const char *vendor, const cha
                                                    int is_cpu, enum clb_precision precision,
                                                    size_t *count);
 
+/* Why a device with starting sets gets them, for the run's log: CLBlast maps
+ * its vendor to no CPU entries, or (Intel's runtime) its entries do not
+ * name this processor. Writes at most `size` bytes to `out`. */
+void clb_cpu_start_reason(const char *vendor, const char *device_name, char *out, size_t size);
+
 #endif

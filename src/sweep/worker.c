@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blas/cpu_start.h"
 #include "blas/peak.h"
 #include "blas/tune.h"
 #include "cl/context.h"
@@ -553,11 +554,12 @@ static int prepare_model_state(struct worker *w, enum clb_model_kind kind,
   else if (m->tuned == CLB_PARAMS_TUNED)
     send_log(w, "%s %s: CLBlast runs the parameters stored by `clbatch tune`", w->dev->name,
              clb_precision_name(precision));
-  else if (m->tuned == CLB_PARAMS_CPU_START)
-    send_log(w,
-             "%s %s: CLBlast's database has no entry for CPUs of vendor '%s'; CLBlast runs "
-             "clbatch's CPU starting parameters (tuned = 2)",
-             w->dev->name, clb_precision_name(precision), w->dev->vendor);
+  else if (m->tuned == CLB_PARAMS_CPU_START) {
+    char why[256];
+    clb_cpu_start_reason(w->dev->vendor, w->dev->name, why, sizeof why);
+    send_log(w, "%s %s: %s; CLBlast runs clbatch's CPU starting parameters (tuned = 2)",
+             w->dev->name, clb_precision_name(precision), why);
+  }
   m->peak_gflops = peak_flops(w, precision);
   if (plan->noise_batches >= 2) {
     if (exact_noise(w, m, &err) == 0)
