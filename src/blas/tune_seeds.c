@@ -64,9 +64,10 @@ static const size_t direct_gpu[][CLB_D_COUNT] = {
 };
 
 /* XgemvFastRot and XgemvFast (VW, WGS, WPT): CLBlast 1.5.3's all-device
- * default first (the walk starts from what an untuned run uses: 8/32/32 for
- * XgemvFastRot; CLBlast's master has since moved it to 4/16/16, kept as a
- * seed), then the distinct sets of its Intel CPU entries
+ * default first, what an untuned run uses on a CPU whose vendor CLBlast maps
+ * to no entry (PoCL on an AMD processor): 8/32/32 for XgemvFastRot (CLBlast's
+ * master has since moved it to 4/16/16, kept as a seed). Then the distinct
+ * sets of its Intel CPU entries, Intel's runtime's untuned sets among them
  * (xgemv_fast_rot_32.hpp, xgemv_fast_32.hpp). */
 static const size_t gemv_fast_rot_cpu[][CLB_G_COUNT] = {
     {8, 32, 32}, {8, 16, 8}, {4, 32, 32}, {4, 16, 16}, {8, 128, 8},
