@@ -77,8 +77,8 @@ static void append_shape(char *name, size_t size, cl_uint dims, const size_t *gl
   for (cl_uint d = 0; d < dims && used < size; d++)
     used += (size_t)snprintf(name + used, size - used, "%s%zu", d ? "x" : "[", global[d]);
   for (cl_uint d = 0; d < dims && used < size; d++)
-    used += (size_t)snprintf(name + used, size - used, "%s%zu", d ? "x" : "/",
-                             local ? local[d] : 0);
+    used +=
+        (size_t)snprintf(name + used, size - used, "%s%zu", d ? "x" : "/", local ? local[d] : 0);
   if (used < size)
     snprintf(name + used, size - used, "]");
 }

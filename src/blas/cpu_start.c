@@ -137,8 +137,7 @@ const struct clb_cpu_start_set *clb_cpu_start_sets(const char *vendor, const cha
 
 void clb_cpu_start_reason(const char *vendor, const char *device_name, char *out, size_t size) {
   if (maps_to_intel(vendor))
-    snprintf(out, size, "CLBlast's Intel-CPU entries do not name the processor '%s'",
-             device_name);
+    snprintf(out, size, "CLBlast's Intel-CPU entries do not name the processor '%s'", device_name);
   else
     snprintf(out, size, "CLBlast's database has no entry for CPUs of vendor '%s'", vendor);
 }
