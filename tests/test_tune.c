@@ -1183,12 +1183,14 @@ Test(cpu_start, sets_are_whole_and_within_clblast_constraints) {
   cr_expect(has_xgemm && has_routine, "the indirect GEMM and the crossover to it");
   cr_expect(has_gemv, "the backward GEMV");
   cr_expect(has_transpose, "the indirect GEMM's transpose");
-  /* fp64: only the crossover; fp16: none, on either runtime (not measured). */
+  /* fp64: the crossover and a tuned Xgemm set; fp16: none, on either runtime (not measured). */
   size_t fp64_count = 0;
   const struct clb_cpu_start_set *fp64 =
       clb_cpu_start_sets("AuthenticAMD", "AMD EPYC", 1, CLB_FP64, &fp64_count);
-  cr_assert_eq(fp64_count, 1);
-  cr_expect_str_eq(fp64[0].kernel, CLB_TUNE_ROUTINE_KERNEL);
+  cr_assert_eq(fp64_count, 2);
+  cr_expect_str_eq(fp64[0].kernel, "Xgemm");
+  cr_expect(legal_in(&clb_tune_xgemm_gemmk0, &fp64[0], 8), "fp64 Xgemm");
+  cr_expect_str_eq(fp64[1].kernel, CLB_TUNE_ROUTINE_KERNEL);
   size_t none = 7;
   cr_expect_null(clb_cpu_start_sets("AuthenticAMD", "AMD EPYC", 1, CLB_FP16, &none));
   cr_expect_eq(none, 0);

@@ -25,9 +25,14 @@
  *   transpose 25-47 GB/s against 11-21, and mlp's step at B >= 256 took
  *   0.93-0.98x the time untuned, 0.77-0.93x with a tuned Xgemm
  *   (results/cpu-pocl/tune/padtranspose/).
- * fp64 gets only the crossover (176, as fp32): mlp B = 256-1024 0.79-0.80x
- * the step time, B = 4096 0.92x; with the CPU entry's fp64 Xgemm set too, mlp
- * B = 4096 ran 1.13x slower. fp16 has no sets: not measured. */
+ * fp64 gets the crossover (176, as fp32: mlp B = 256-1024 0.79-0.80x the
+ * step time, B = 4096 0.92x) and the Xgemm set of a `clbatch tune
+ * --precision fp64` on PoCL here (72.8 against 15.8 GFLOP/s for CLBlast's
+ * defaults; results/cpu-pocl/tune/fp64/). CLBlast's Intel-CPU fp64 Xgemm set
+ * had made mlp B = 4096 1.13x slower; the tuned one, in turns with the
+ * crossover alone (2 rounds, 2026-12-02), took mlp at B >= 256 to
+ * 0.35-0.48x the step time, every other row 0.97-1.11x. fp16 has no sets:
+ * not measured. */
 #include "blas/cpu_start.h"
 
 #include <stdio.h>
@@ -70,6 +75,7 @@ static const struct clb_cpu_start_set fp32_sets[] = {
 };
 
 static const struct clb_cpu_start_set fp64_sets[] = {
+    {"Xgemm", 16, XGEMM_NAMES, {0, 1, 16, 2, 8, 8, 128, 16, 8, 64, 0, 0, 0, 0, 8, 4}},
     {"GemmRoutine", 1, {"XGEMM_MIN_INDIRECT_SIZE"}, {176}},
 };
 

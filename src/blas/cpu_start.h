@@ -34,7 +34,7 @@ struct clb_cpu_start_set {
  * sets:
  * - a vendor CLBlast's map does not turn into "Intel" (PoCL on an AMD CPU):
  *   for fp32 CLBlast's Intel-CPU entries with measured changes, for fp64 the
- *   crossover only;
+ *   crossover and a tuned Xgemm set;
  * - Intel's runtime on a processor CLBlast's database does not list (its
  *   Intel CPU entries all name Intel processors; Intel's runtime runs on AMD
  *   ones too): CLBlast keeps its own entries but for the indirect GEMM's
