@@ -149,6 +149,11 @@ int clb_test_open_cl(struct clb_device_list *list, const struct clb_device_info 
   return 1;
 }
 
+void clb_test_close_cl(struct clb_device_list *list, struct clb_cl *cl) {
+  clb_cl_destroy(cl);
+  clb_platform_list_destroy(list);
+}
+
 void clb_test_set_gemm_crossover(const struct clb_device_info *dev, enum clb_precision precision,
                                  size_t crossover) {
   const char *names[] = {CLB_TUNE_ROUTINE_PARAM};

@@ -28,6 +28,9 @@ int clb_test_device_for(struct clb_device_list *list, const struct clb_device_in
 int clb_test_open_cl(struct clb_device_list *list, const struct clb_device_info **dev,
                      struct clb_cl *cl, enum clb_precision precision);
 
+/* Undoes clb_test_open_cl: the context, then the device list it points into. */
+void clb_test_close_cl(struct clb_device_list *list, struct clb_cl *cl);
+
 /* Sends this process's GEMMs on `dev` in `precision` to CLBlast's indirect
  * path from m*n*k >= crossover^3 on (XGEMM_MIN_INDIRECT_SIZE): 0 sends every
  * GEMM there, a huge value none. Asserts that CLBlast took it. */

@@ -172,6 +172,5 @@ ParameterizedTest(struct gemm_group *group, blas, gemm_matches_host_loop) {
   }
   cr_expect_gt(checked, 0);
   clb_blas_destroy(&blas);
-  clb_cl_destroy(&cl);
-  clb_platform_list_destroy(&list);
+  clb_test_close_cl(&list, &cl);
 }

@@ -121,8 +121,7 @@ Test(launch_count, direct_steps) {
     cr_expect_eq(counted, t->direct_kernels, "%s, data on the %s: %zu kernels",
                  clb_shape_kind_name(t->kind), t->data_on_host ? "host" : "device", counted);
   }
-  clb_cl_destroy(&cl);
-  clb_platform_list_destroy(&list);
+  clb_test_close_cl(&list, &cl);
 }
 
 /* CLBlast's indirect GEMM pads the matrices that are not whole tiles into
@@ -135,6 +134,5 @@ Test(launch_count, indirect_gemms_count_their_copies) {
     return;
   size_t counted = step_kernels(&cl, &mlp);
   cr_expect_gt(counted, mlp.direct_kernels + 5, "%zu kernels", counted);
-  clb_cl_destroy(&cl);
-  clb_platform_list_destroy(&list);
+  clb_test_close_cl(&list, &cl);
 }

@@ -253,6 +253,5 @@ Test(model, step_program_is_built_once_per_device_and_precision) {
     cr_expect_eq(clb_program_cache_builds(cl.programs), 2, "fp64 is a second program");
   }
   clb_dataset_destroy(&data);
-  clb_cl_destroy(&cl);
-  clb_platform_list_destroy(&list);
+  clb_test_close_cl(&list, &cl);
 }

@@ -69,8 +69,7 @@ static int open_fixture(struct fixture *f, int kind, int precision, size_t n, si
 
 static void close_fixture(struct fixture *f) {
   close_problem(&f->problem);
-  clb_cl_destroy(&f->cl);
-  clb_platform_list_destroy(&f->list);
+  clb_test_close_cl(&f->list, &f->cl);
 }
 
 struct exact_case {
@@ -140,8 +139,7 @@ ParameterizedTest(struct precision_group *group, noise,
       checked++;
     }
   cr_expect_gt(checked, 0, "no case for %s", clb_precision_name(group->precision));
-  clb_cl_destroy(&cl);
-  clb_platform_list_destroy(&list);
+  clb_test_close_cl(&list, &cl);
 }
 
 /* Three batch sizes of one problem, on one context (see precision_group). */

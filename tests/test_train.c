@@ -50,8 +50,7 @@ static int open_device(struct device *dev) {
 }
 
 static void close_device(struct device *dev) {
-  clb_cl_destroy(&dev->cl);
-  clb_platform_list_destroy(&dev->list);
+  clb_test_close_cl(&dev->list, &dev->cl);
 }
 
 /* Keeps every epoch's result; stops early after `stop_after` epochs when set. */
