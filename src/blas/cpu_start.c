@@ -115,29 +115,21 @@ static const struct clb_cpu_start_set intel_unlisted_fp64_sets[] = {
     {"Padtranspose", 3, PADTRANSPOSE_NAMES, {0, 32, 1}},
 };
 
+/* A table of sets and its length, through *count. */
+#define SETS(table) (*count = sizeof table / sizeof *table, table)
+
 const struct clb_cpu_start_set *clb_cpu_start_sets(const char *vendor, const char *device_name,
                                                    int is_cpu, enum clb_precision precision,
                                                    size_t *count) {
   *count = 0;
-  if (!is_cpu)
-    return NULL;
   int intel = maps_to_intel(vendor);
-  if (!intel && precision == CLB_FP32) {
-    *count = sizeof fp32_sets / sizeof *fp32_sets;
-    return fp32_sets;
-  }
-  if (!intel && precision == CLB_FP64) {
-    *count = sizeof fp64_sets / sizeof *fp64_sets;
-    return fp64_sets;
-  }
-  if (intel && precision == CLB_FP32 && !strstr(device_name, "Intel")) {
-    *count = sizeof intel_unlisted_fp32_sets / sizeof *intel_unlisted_fp32_sets;
-    return intel_unlisted_fp32_sets;
-  }
-  if (intel && precision == CLB_FP64 && !strstr(device_name, "Intel")) {
-    *count = sizeof intel_unlisted_fp64_sets / sizeof *intel_unlisted_fp64_sets;
-    return intel_unlisted_fp64_sets;
-  }
+  /* On an Intel processor, Intel's runtime keeps CLBlast's own entries. */
+  if (!is_cpu || (intel && strstr(device_name, "Intel")))
+    return NULL;
+  if (precision == CLB_FP32)
+    return intel ? SETS(intel_unlisted_fp32_sets) : SETS(fp32_sets);
+  if (precision == CLB_FP64)
+    return intel ? SETS(intel_unlisted_fp64_sets) : SETS(fp64_sets);
   return NULL;
 }
 
