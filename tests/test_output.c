@@ -180,7 +180,7 @@ Test(summary, the_interval_follows_the_step_and_an_unstable_row_is_marked) {
   struct clb_row rows[3];
   interval_rows(rows);
   char *text = summary_of(rows, 3);
-  cr_assert_eq(clb_test_count_lines(text), 1 + 3 + 5, "header, rows, a five-line footnote:\n%s",
+  cr_assert_eq(clb_test_count_lines(text), 1 + 3 + 6, "header, rows, a six-line footnote:\n%s",
                text);
   char *header = line_of(text, 0);
   char *lines[3];
@@ -194,8 +194,8 @@ Test(summary, the_interval_follows_the_step_and_an_unstable_row_is_marked) {
   cr_expect_not_null(strstr(lines[2], " 300.0 us         "), "%s", lines[2]);
   cr_expect_null(strchr(lines[0], '!'), "%s", lines[0]);
   cr_expect_null(strchr(lines[2], '!'), "%s", lines[2]);
-  char *note = line_of(text, 4), *note_end = line_of(text, 8);
-  for (size_t k = 0; k < 5; k++) {
+  char *note = line_of(text, 4), *note_end = line_of(text, 9);
+  for (size_t k = 0; k < 6; k++) {
     char *footnote = line_of(text, 4 + k);
     cr_expect(footnote && strlen(footnote) <= 80, "the footnote fits 80 columns: %s", footnote);
     free(footnote);
@@ -203,8 +203,7 @@ Test(summary, the_interval_follows_the_step_and_an_unstable_row_is_marked) {
   cr_expect(strncmp(note, "! unstable: the 95% interval is wider than its target: with --passes",
                     68) == 0,
             "%s", note);
-  cr_expect_not_null(strstr(note_end, "usual (host_slowdown). Treat this row as uncertain."),
-                     "%s", note_end);
+  cr_expect_not_null(strstr(note_end, "Treat this row as uncertain."), "%s", note_end);
   cr_expect_leq(strlen(note), 100);
   cr_expect_leq(strlen(note_end), 100);
   free(note_end);

@@ -139,6 +139,36 @@ Test(passes, a_host_slower_than_usual_makes_the_row_unstable) {
   cr_expect_eq(out.stable, 1);
 }
 
+/* The speed history's spread between passes of many runs joins the passes'
+ * own t interval in quadrature; alone beyond --passes-ci it is said. */
+Test(passes, the_hosts_spread_widens_the_interval) {
+  struct clb_row p[3] = {pass_row(1.000e-3, 1e-3), pass_row(1.001e-3, 1e-3),
+                         pass_row(0.999e-3, 1e-3)};
+  struct clb_row out;
+  p[0].host_spread = 0.01;
+  p[1].host_spread = 0.02;
+  clb_passes_combine(p, 3, NULL, RULE(0.1), &out);
+  expect_close(out.host_spread, 0.015, "median of the passes that had one");
+  double t_half = 4.302652729911275 * 1e-6 / sqrt(3.0);
+  double host_half = 1.959963984540054 * 0.015 * 1e-3;
+  double half = sqrt(t_half * t_half + host_half * host_half);
+  expect_close(out.step_s_ci_low, 1e-3 - half, "low end");
+  expect_close(out.step_s_ci_high, 1e-3 + half, "high end");
+  cr_expect_eq(out.stable, 1, "+-2.9 %% is within +-10 %%");
+  cr_expect_str_eq(out.message, "");
+  /* Within +-1 % the passes agree, but a re-run may land +-3 % away. */
+  clb_passes_combine(p, 3, NULL, RULE(0.01), &out);
+  cr_expect_eq(out.stable, 0);
+  cr_expect_str_eq(out.message, "a re-run on this host may land about +-3 % away (the reference "
+                                "step's spread in the speed history)");
+  /* Without a spread (a short history) the interval is the passes' alone. */
+  p[0].host_spread = p[1].host_spread = NAN;
+  clb_passes_combine(p, 3, NULL, RULE(0.01), &out);
+  cr_expect(isnan(out.host_spread));
+  expect_close(out.step_s_ci_high, 1e-3 + t_half, "the t interval alone");
+  cr_expect_eq(out.stable, 1);
+}
+
 Test(passes, a_failed_pass_is_named_and_the_row_is_unstable) {
   struct clb_row p[3] = {pass_row(1e-3, 1e-3), pass_row(5e-3, 1e-3), pass_row(1.002e-3, 1e-3)};
   snprintf(p[1].status, sizeof p[1].status, "error");

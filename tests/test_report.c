@@ -1503,9 +1503,11 @@ Test(report, unstable_rows_are_marked_in_the_configuration_table) {
   cr_expect_eq(clb_test_count_of(md, " % ! |"), 2, "the configuration and side-by-side tables");
   char *note = md_note_of(md, "Every configuration");
   cr_expect_str_eq(note, PM "X %: half width of the 95 % interval of the median step time "
-                            "(with --passes, of the mean of the passes' medians), relative to "
-                            "it. ! unstable: the 95 % interval is wider than its target: "
-                            "with --passes, the passes' mean beyond --passes-ci (default " PM
+                            "(with --passes, of the mean of the passes' medians, widened by "
+                            "the host's spread between runs), relative to it. ! unstable: the "
+                            "95 % interval is wider than its target: with --passes, the "
+                            "passes' mean, with the host's spread between runs (host_spread), "
+                            "beyond --passes-ci (default " PM
                             "10 %), a pass failed or a faster pass was left out; with --passes "
                             "1, the median beyond --target-ci (default " PM "1 %) at "
                             "--max-time; or the host ran more than --drift-limit slower "

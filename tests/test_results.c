@@ -56,7 +56,7 @@ Test(results, column_table_matches_struct) {
 Test(results, row_init_defaults) {
   struct clb_row row;
   clb_row_init(&row);
-  cr_expect_eq(row.schema, 5.0);
+  cr_expect_eq(row.schema, 6.0);
   cr_expect_str_eq(row.clbatch_version, CLBATCH_VERSION);
   cr_expect(isnan(row.batch) && isnan(row.sigma2) && isnan(row.global_mem_bytes));
   cr_expect_str_eq(row.host, "");
@@ -165,12 +165,12 @@ static int read_text(const char *text, struct clb_error *err, size_t *count, cha
 
 Test(results, wrong_schema_version) {
   char text[8192];
-  snprintf(text, sizeof text, "%s\n%s\n", header_line(), good_row_line("6"));
+  snprintf(text, sizeof text, "%s\n%s\n", header_line(), good_row_line("7"));
   struct clb_error err = {0};
   size_t count;
   cr_expect_eq(read_text(text, &err, &count, NULL, 0), CLB_E_SCHEMA);
-  cr_expect(strstr(err.message, "in.csv:2: schema version 6 in a file whose header is schema 5 "
-                                "(this clbatch reads 1 to 5)") != NULL,
+  cr_expect(strstr(err.message, "in.csv:2: schema version 7 in a file whose header is schema 6 "
+                                "(this clbatch reads 1 to 6)") != NULL,
             "%s", err.message);
 }
 
@@ -217,8 +217,9 @@ Test(results, schema_1_files_still_read_with_the_new_columns_empty) {
   size_t in_1 = 0;
   for (size_t i = 0; i < clb_column_count; i++)
     in_1 += (size_t)clb_column_in_schema(i, 1);
-  cr_expect_eq(in_1, clb_column_count - 11,
-               "schema 2 added seven columns, schema 3 one, schema 4 one, schema 5 two");
+  cr_expect_eq(in_1, clb_column_count - 12,
+               "schema 2 added seven columns, schema 3 one, schema 4 one, schema 5 two, "
+               "schema 6 one");
   char *dir = clb_test_tmpdir();
   struct clb_row *rows = read_old_schema(dir, "v1.csv", 1);
   cr_expect_eq(rows[0].schema, CLB_SCHEMA_VERSION, "read back as a row of today's schema");
@@ -247,6 +248,12 @@ Test(results, schema_1_files_still_read_with_the_new_columns_empty) {
   /* Schema 4: everything but the launch columns, which read as not counted. */
   rows = read_old_schema(dir, "v4.csv", 4);
   cr_expect(isnan(rows[0].kernels_per_step) && isnan(rows[0].launch_floor_s));
+  cr_expect_eq(rows[0].step_s_median, 0.25);
+  free(rows);
+
+  /* Schema 5: everything but `host_spread`, which reads as not known. */
+  rows = read_old_schema(dir, "v5.csv", 5);
+  cr_expect(isnan(rows[0].host_spread));
   cr_expect_eq(rows[0].step_s_median, 0.25);
   free(rows);
 
@@ -305,7 +312,7 @@ Test(results, extra_column_is_named) {
 Test(results, ragged_row_in_the_middle) {
   char text[16384];
   char row[4096];
-  snprintf(row, sizeof row, "%s", good_row_line("5"));
+  snprintf(row, sizeof row, "%s", good_row_line("6"));
   snprintf(text, sizeof text, "%s\n%s,extra\n%s\n", header_line(), row, row);
   struct clb_error err = {0};
   size_t count;
@@ -316,7 +323,7 @@ Test(results, ragged_row_in_the_middle) {
 Test(results, unparsable_number_names_line_and_column) {
   char text[16384];
   char row[4096];
-  snprintf(row, sizeof row, "%s", good_row_line("5"));
+  snprintf(row, sizeof row, "%s", good_row_line("6"));
   char *b = strstr(row, ",64,");
   memcpy(b, ",6x,", 4);
   snprintf(text, sizeof text, "%s\n%s\n", header_line(), row);
@@ -340,7 +347,7 @@ ParameterizedTestParameters(results, truncated_last_line_dropped) {
 ParameterizedTest(struct truncated_case *c, results, truncated_last_line_dropped) {
   char text[16384];
   char row[4096];
-  snprintf(row, sizeof row, "%s", good_row_line("5"));
+  snprintf(row, sizeof row, "%s", good_row_line("6"));
   if (c->cut_newline)
     snprintf(text, sizeof text, "%s\n%s\n%s", header_line(), row, row);
   else

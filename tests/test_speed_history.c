@@ -1,6 +1,6 @@
 /* The host's speed history (measure/speed_history.h): where it lives, the
- * usual time as the lower quartile of the latest matching lines, what it
- * skips, and lines appended whole. */
+ * usual time as the lower quartile of the latest matching lines and their
+ * spread, what it skips, and lines appended whole. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -55,11 +55,11 @@ Test(speed_history, path_comes_from_the_option_the_environment_or_xdg) {
 Test(speed_history, a_missing_file_has_no_usual_time) {
   struct clb_speed_key key = test_key();
   struct clb_error err = {0};
-  double usual = 0;
-  size_t count = 7;
-  cr_expect_eq(clb_speed_history_usual("/nonexistent/h.csv", &key, &usual, &count, &err), 0);
-  cr_expect(isnan(usual));
-  cr_expect_eq(count, 0);
+  struct clb_speed_usual usual = {0, 0, 7};
+  cr_expect_eq(clb_speed_history_usual("/nonexistent/h.csv", &key, &usual, &err), 0);
+  cr_expect(isnan(usual.usual_s));
+  cr_expect(isnan(usual.spread));
+  cr_expect_eq(usual.count, 0);
 }
 
 Test(speed_history, appended_lines_read_back_as_the_lower_quartile) {
@@ -79,12 +79,12 @@ Test(speed_history, appended_lines_read_back_as_the_lower_quartile) {
   cr_expect(strstr(text, "\"cpu, \"\"fast\"\" edition\"") != NULL, "RFC 4180 quoting: %s", text);
   cr_expect_eq(strstr(strstr(text, "\n") + 1, "timestamp") == NULL, 1, "the header only once");
   free(text);
-  double usual = 0;
-  size_t count = 0;
-  cr_assert_eq(clb_speed_history_usual(path, &key, &usual, &count, &err), 0, "%s", err.message);
-  cr_expect_eq(count, 5);
+  struct clb_speed_usual usual;
+  cr_assert_eq(clb_speed_history_usual(path, &key, &usual, &err), 0, "%s", err.message);
+  cr_expect_eq(usual.count, 5);
   /* Sorted 1..5 (x 1e-4): type 7 lower quartile at position 1 = 2e-4. */
-  expect_close(usual, 2e-4);
+  expect_close(usual.usual_s, 2e-4);
+  cr_expect(isnan(usual.spread), "5 lines are too few for a spread");
   clb_test_remove_tmpdir(dir);
 }
 
@@ -113,12 +113,14 @@ Test(speed_history, only_the_latest_matching_lines_count) {
   char *path = clb_test_write_file(dir, "h.csv", text);
   free(text);
   struct clb_error err = {0};
-  double usual = 0;
-  size_t count = 0;
-  cr_assert_eq(clb_speed_history_usual(path, &key, &usual, &count, &err), 0, "%s", err.message);
-  cr_expect_eq(count, CLB_SPEED_HISTORY_WINDOW, "the latest 30 of 40");
+  struct clb_speed_usual usual;
+  cr_assert_eq(clb_speed_history_usual(path, &key, &usual, &err), 0, "%s", err.message);
+  cr_expect_eq(usual.count, CLB_SPEED_HISTORY_WINDOW, "the latest 30 of 40");
   /* 110 .. 139 us: lower quartile at position 29 / 4 = 7.25 -> 117.25 us. */
-  expect_close(usual, 117.25e-6);
+  expect_close(usual.usual_s, 117.25e-6);
+  /* 1.4826 x the median |ln t - median ln t| of 110 .. 139 us (by hand in
+   * Python); the 100 .. 109 us lines and the other keys' 1 ns would move it. */
+  cr_expect(fabs(usual.spread - 0.089421661154633098) <= 1e-12, "%.17g", usual.spread);
   free(path);
   clb_test_remove_tmpdir(dir);
 }
@@ -127,10 +129,9 @@ Test(speed_history, an_unreadable_history_is_an_error) {
   char *dir = clb_test_tmpdir();
   struct clb_speed_key key = test_key();
   struct clb_error err = {0};
-  double usual = 0;
-  size_t count = 0;
+  struct clb_speed_usual usual;
   /* A folder where the file should be: it exists but cannot be read. */
-  cr_expect_neq(clb_speed_history_usual(dir, &key, &usual, &count, &err), 0);
+  cr_expect_neq(clb_speed_history_usual(dir, &key, &usual, &err), 0);
   cr_expect(err.message[0] != '\0');
   clb_error_clear(&err);
   cr_expect_neq(clb_speed_history_append(dir, &key, "t", 1e-4, &err), 0);

@@ -143,6 +143,37 @@ ParameterizedTest(struct t_case *c, t_quantile, matches_tables) {
             c->confidence, c->dof, t, c->expected);
 }
 
+/* ln t = -0.02 .. 0.02 in steps of 0.01 plus two slow ones (0.5, 0.6): the
+ * median is 0.01, the absolute deviations 0 0.01 0.01 0.02 0.03 0.49 0.59,
+ * their median 0.02, times 1.4826. The slow two do not move it. */
+Test(log_spread, by_hand_and_robust_to_a_few_slow_values) {
+  const double logs[7] = {0.02, -0.01, 0.6, 0, -0.02, 0.5, 0.01};
+  double v[7], scaled[7];
+  for (int i = 0; i < 7; i++) {
+    v[i] = exp(logs[i]);
+    scaled[i] = 1e-4 * v[i];
+  }
+  double copy[7];
+  memcpy(copy, v, sizeof v);
+  cr_expect_float_eq(clb_stats_log_spread(v, 7), 1.482602218505602 * 0.02, 1e-12);
+  cr_expect_float_eq(clb_stats_log_spread(scaled, 7), 1.482602218505602 * 0.02, 1e-12,
+                     "relative: the unit does not matter");
+  cr_expect(memcmp(v, copy, sizeof v) == 0, "the input must not be reordered");
+  double same[3] = {2e-4, 2e-4, 2e-4};
+  cr_expect_eq(clb_stats_log_spread(same, 3), 0);
+}
+
+Test(log_spread, undefined_for_too_few_or_non_positive_values) {
+  double v[3] = {1e-4, 0, 2e-4};
+  cr_expect(isnan(clb_stats_log_spread(v, 1)));
+  cr_expect(isnan(clb_stats_log_spread(v, 3)), "a time of 0");
+  v[1] = -1e-4;
+  cr_expect(isnan(clb_stats_log_spread(v, 3)));
+  v[1] = INFINITY;
+  cr_expect(isnan(clb_stats_log_spread(v, 3)));
+  cr_expect(isnan(clb_stats_log_spread(NULL, 3)));
+}
+
 Test(t_quantile, approaches_the_normal_and_is_monotone) {
   double previous = INFINITY;
   /* Crosses the switch from the incomplete beta to the asymptotic series. */

@@ -67,13 +67,12 @@ static double record_seconds(const struct clb_csv_record *record) {
   return (end == text || *end || errno || !isfinite(value) || value <= 0) ? NAN : value;
 }
 
-int clb_speed_history_usual(const char *path, const struct clb_speed_key *key, double *usual_s,
-                            size_t *count, struct clb_error *err) {
+int clb_speed_history_usual(const char *path, const struct clb_speed_key *key,
+                            struct clb_speed_usual *out, struct clb_error *err) {
   /* The latest matching times, oldest overwritten first. */
   double window[CLB_SPEED_HISTORY_WINDOW];
   size_t seen = 0;
-  *usual_s = NAN;
-  *count = 0;
+  *out = (struct clb_speed_usual){NAN, NAN, 0};
   if (access(path, F_OK) != 0)
     return 0;
   struct clb_csv_reader reader;
@@ -90,9 +89,11 @@ int clb_speed_history_usual(const char *path, const struct clb_speed_key *key, d
   if (rc < 0)
     return rc == CLB_E_NOMEM ? clb_failf(err, CLB_E_NOMEM, "out of host memory reading %s", path)
                              : rc;
-  *count = seen < CLB_SPEED_HISTORY_WINDOW ? seen : CLB_SPEED_HISTORY_WINDOW;
-  if (*count > 0)
-    *usual_s = clb_stats_quantile(window, *count, 0.25);
+  out->count = seen < CLB_SPEED_HISTORY_WINDOW ? seen : CLB_SPEED_HISTORY_WINDOW;
+  if (out->count > 0)
+    out->usual_s = clb_stats_quantile(window, out->count, 0.25);
+  if (out->count >= CLB_SPEED_HISTORY_MIN_SPREAD)
+    out->spread = clb_stats_log_spread(window, out->count);
   return 0;
 }
 

@@ -41,14 +41,29 @@ struct clb_speed_key {
  * $HOME/.local/state/clbatch/speed-history.csv, else "" (off). */
 void clb_speed_history_path(const char *option, char *buf, size_t size);
 
-/* The usual reference step time of `key`: the lower quartile of the latest
- * CLB_SPEED_HISTORY_WINDOW matching records (noise on a shared host only
- * ever slows a step down, so the quartile is what the host does when left
- * alone, yet one lucky line does not set it). *count is how many records it
- * came from; with none (or no file) *usual_s is NaN and the call returns 0.
- * CLB_E_IO when the file exists but cannot be read, CLB_E_NOMEM. */
-int clb_speed_history_usual(const char *path, const struct clb_speed_key *key, double *usual_s,
-                            size_t *count, struct clb_error *err);
+/* A spread from fewer records than this says little (a MAD of a handful). */
+#define CLB_SPEED_HISTORY_MIN_SPREAD 8
+
+/* What the latest CLB_SPEED_HISTORY_WINDOW records of a key say. */
+struct clb_speed_usual {
+  /* The usual reference step time: their lower quartile (noise on a shared
+   * host only ever slows a step down, so the quartile is what the host does
+   * when left alone, yet one lucky line does not set it). NaN with none. */
+  double usual_s;
+  /* How far one pass's time lands from the next on this host, passes of
+   * other runs included: clb_stats_log_spread of the records (0.03: about
+   * 3 %). NaN with fewer than CLB_SPEED_HISTORY_MIN_SPREAD. Passes of one
+   * run agree better than passes of runs minutes apart, so this is what a
+   * re-run may differ by that a run's own passes cannot show. */
+  double spread;
+  size_t count; /* how many records they came from */
+};
+
+/* The usual time and spread of `key`'s records; with none (or no file) both
+ * are NaN and the call returns 0. CLB_E_IO when the file exists but cannot
+ * be read, CLB_E_NOMEM. */
+int clb_speed_history_usual(const char *path, const struct clb_speed_key *key,
+                            struct clb_speed_usual *out, struct clb_error *err);
 
 /* Appends one record (the folders above `path` are created). `timestamp`
  * is ISO 8601 UTC. A new file gets the header line first. */

@@ -94,6 +94,28 @@ double clb_stats_quantile(const double *values, size_t n, double p) {
   return q;
 }
 
+double clb_stats_log_spread(const double *values, size_t n) {
+  if (!values || n < 2)
+    return NAN;
+  double *logs = malloc(n * sizeof *logs);
+  if (!logs)
+    return NAN;
+  double spread = NAN;
+  for (size_t i = 0; i < n; i++) {
+    if (!(values[i] > 0) || !isfinite(values[i]))
+      goto done;
+    logs[i] = log(values[i]);
+  }
+  double center = clb_stats_quantile(logs, n, 0.5);
+  for (size_t i = 0; i < n; i++)
+    logs[i] = fabs(logs[i] - center);
+  /* 1.4826 = 1 / Phi^-1(3/4): the MAD of normal values times it is their sigma. */
+  spread = 1.482602218505602 * clb_stats_quantile(logs, n, 0.5);
+done:
+  free(logs);
+  return spread;
+}
+
 /* ---- Student t quantile ------------------------------------------------- */
 
 /* Continued fraction for the regularized incomplete beta function (modified

@@ -26,7 +26,8 @@ struct step_marks {
 
 #define INTERVAL_NOTE                                                                       \
   PLUS_MINUS "X %: half width of the 95 % interval of the median step time (with --passes, " \
-             "of the mean of the passes' medians), relative to it."
+             "of the mean of the passes' medians, widened by the host's spread between "     \
+             "runs), relative to it."
 
 /* "42.5 µs ±0.8 %", and " !" on an unstable row; the median alone for a row
  * without an interval (a schema 1 file). */

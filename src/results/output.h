@@ -33,18 +33,19 @@ void clb_output_format_half_width(char *buf, size_t size, const char *plus_minus
 /* What marks an unstable row, and the footnote that says what it means
  * (ASCII for the terminal, Unicode for documents). */
 #define CLB_OUTPUT_UNSTABLE_MARK "!"
-#define CLB_OUTPUT_UNSTABLE_NOTE_ASCII                                                      \
-  "! unstable: the 95% interval is wider than its target: with --passes, the\n"             \
-  "  passes' mean beyond --passes-ci (default +-10%), a pass failed or a faster\n"          \
-  "  pass was left out; with --passes 1, the median beyond --target-ci (default\n"         \
-  "  +-1%) at --max-time; or the host ran more than --drift-limit slower than\n"            \
-  "  usual (host_slowdown). Treat this row as uncertain."
-#define CLB_OUTPUT_UNSTABLE_NOTE                                                            \
-  "! unstable: the 95 % interval is wider than its target: with --passes, the passes' "     \
-  "mean beyond --passes-ci (default \xC2\xB1" "10 %), a pass failed or a faster pass was "  \
-  "left out; with --passes 1, the median beyond --target-ci (default \xC2\xB1" "1 %) at "   \
-  "--max-time; or the host ran more than --drift-limit slower than usual (host_slowdown). " \
-  "Treat this row as uncertain."
+#define CLB_OUTPUT_UNSTABLE_NOTE_ASCII                                                            \
+  "! unstable: the 95% interval is wider than its target: with --passes, the\n"                   \
+  "  passes' mean, with the host's spread between runs (host_spread), beyond\n"                   \
+  "  --passes-ci (default +-10%), a pass failed or a faster pass was left out;\n"                 \
+  "  with --passes 1, the median beyond --target-ci (default +-1%) at --max-time;\n"              \
+  "  or the host ran more than --drift-limit slower than usual (host_slowdown).\n"                \
+  "  Treat this row as uncertain."
+#define CLB_OUTPUT_UNSTABLE_NOTE                                                                  \
+  "! unstable: the 95 % interval is wider than its target: with --passes, the passes' "           \
+  "mean, with the host's spread between runs (host_spread), beyond --passes-ci (default "         \
+  "\xC2\xB1" "10 %), a pass failed or a faster pass was left out; with --passes 1, the "          \
+  "median beyond --target-ci (default \xC2\xB1" "1 %) at --max-time; or the host ran "            \
+  "more than --drift-limit slower than usual (host_slowdown). Treat this row as uncertain."
 
 /* {"schema": 1, "description": <description or null>, "rows": [{column: value}]}.
  * NaN is null. Written to PATH.tmp and renamed. `description` is borrowed. */

@@ -37,10 +37,10 @@ const size_t clb_column_count = sizeof clb_columns / sizeof clb_columns[0];
 static const struct {
   const char *name;
   int version;
-} added_columns[] = {{"repeat", 2},           {"step_s_ci_low", 2}, {"step_s_ci_high", 2},
-                     {"step_rmad", 2},        {"rounds", 2},        {"stable", 2},
-                     {"host_warnings", 2},    {"passes", 3},        {"host_slowdown", 4},
-                     {"kernels_per_step", 5}, {"launch_floor_s", 5}};
+} added_columns[] = {{"repeat", 2},           {"step_s_ci_low", 2},  {"step_s_ci_high", 2},
+                     {"step_rmad", 2},        {"rounds", 2},         {"stable", 2},
+                     {"host_warnings", 2},    {"passes", 3},         {"host_slowdown", 4},
+                     {"kernels_per_step", 5}, {"launch_floor_s", 5}, {"host_spread", 6}};
 
 int clb_column_in_schema(size_t column, int version) {
   if (column >= clb_column_count || version < CLB_SCHEMA_OLDEST || version > CLB_SCHEMA_VERSION)

@@ -11,7 +11,7 @@
 
 #include "util/errors.h"
 
-#define CLB_SCHEMA_VERSION 5
+#define CLB_SCHEMA_VERSION 6
 /* The oldest schema the reader still accepts: older versions lack the
  * columns results.c lists as added later (read back as empty / NaN). */
 #define CLB_SCHEMA_OLDEST 1
@@ -84,6 +84,7 @@
   X(tuned, INT, "", "where CLBlast's parameters came from: 0 CLBlast's own, 1 `clbatch tune`, 2 clbatch's CPU starting sets") \
   X(host_warnings, STR, "", "what made this host less trustworthy when the run started (load, governor, VM, busy processes); empty if nothing") \
   X(host_slowdown, REAL, "", "the reference step's median over the turns the row was timed in, over its usual time on this host, device and driver (the speed history): 1.25 = the host ran 25 % slower than usual; empty without a history") \
+  X(host_spread, REAL, "", "how far one pass's reference step lands from the next on this host, passes of earlier runs included (the speed history): 0.03 = about 3 %; with passes it widens the row's interval; empty with fewer than 8 lines") \
   X(status, STR, "", "ok, skipped, oom, error or timeout")                                  \
   X(message, STR, "", "why a row is not ok, or notes (e.g. timer fallback)")
 

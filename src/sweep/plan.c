@@ -324,8 +324,10 @@ static void format_config(const struct clb_option *option, const void *target, c
     "measure each configuration in P worker processes, one after\n"                            \
     "the other, each with 1/P of --min-time and --max-time; the\n"                             \
     "row is the mean of their medians with a t interval, which\n"                              \
-    "holds the spread between processes (rows of each pass in\n"                               \
-    "FILE.passes.csv). When a device's passes ran more than\n"                                 \
+    "holds the spread between processes and, from the speed\n"                                 \
+    "history, how far passes of earlier runs on this host\n"                                   \
+    "landed apart (host_spread); rows of each pass go to\n"                                    \
+    "FILE.passes.csv. When a device's passes ran more than\n"                                  \
     "--drift-limit apart as a whole (the host changed speed), up\n"                            \
     "to P more passes run and its rows keep the largest group of\n"                            \
     "passes that agree; the row's message names those left out",                               \
@@ -352,7 +354,8 @@ static void format_config(const struct clb_option *option, const void *target, c
     "else $XDG_STATE_HOME/clbatch/speed-history.csv, else\n"                                    \
     "~/.local/state/clbatch/speed-history.csv; none: no reference\n"                            \
     "step). Rows measured more than --drift-limit slower than\n"                                \
-    "usual are flagged unstable (column host_slowdown)",                                        \
+    "usual are flagged unstable (column host_slowdown). The\n"                                  \
+    "spread of those 30 widens each row's interval (host_spread)",                              \
     HOW, 0, NULL, NULL)                                                                         \
   X("repeat", SIZE, repeat, 1, 1000, "1", "R",                                      \
     "run the whole plan R times in a row; rows carry their\n"                                   \

@@ -48,12 +48,11 @@ struct worker {
   double launch_s; /* one kernel launch back to back (clb_peak_launch_queued) */
   /* The reference step timed beside each set (reference_step.h) and the
    * usual time it is compared with: NULL with --speed-history none or when
-   * it could not be set up; usual_s NaN without a history. */
+   * it could not be set up; usual.usual_s NaN without a history. */
   struct clb_reference_step *reference;
   char speed_path[1024];
   struct clb_speed_key speed_key;
-  double usual_s;
-  size_t usual_count;
+  struct clb_speed_usual usual;
   double *reference_s; /* the reference step's median beside each set so far */
   size_t reference_sets, reference_capacity;
 };
@@ -316,7 +315,8 @@ static int configuration_finish(struct worker *w, struct configuration *c,
   row->host_rss_bytes = host_rss_bytes();
   /* The reference step over the turns this row was timed in: a slow phase
    * that hit only part of the set shows in the rows timed through it. */
-  row->host_slowdown = w->usual_count > 0 ? timing->companion_median_s / w->usual_s : NAN;
+  row->host_slowdown = w->usual.count > 0 ? timing->companion_median_s / w->usual.usual_s : NAN;
+  row->host_spread = w->usual.spread;
   if (plan->passes <= 1) /* with passes, the combined row says it */
     clb_passes_flag_slow_host(row, plan->passes_rule.drift_limit);
   snprintf(row->status, sizeof row->status, "ok");
@@ -366,16 +366,16 @@ static void note_reference(struct worker *w, const struct clb_measure_job *job) 
     w->reference_s = grown;
     w->reference_s[w->reference_sets++] = seconds;
   }
-  if (w->usual_count == 0)
+  if (w->usual.count == 0)
     return;
-  double slowdown = seconds / w->usual_s;
+  double slowdown = seconds / w->usual.usual_s;
   if (clb_passes_host_slow(slowdown, w->plan->passes_rule.drift_limit))
     send_log(w,
              "%s: the host ran %.0f %% slower than usual over this set: the reference step "
              "took %.1f us against %.1f us (lower quartile of its last %zu in %s); rows "
              "measured this slow are flagged unstable",
-             w->dev->name, 100.0 * (slowdown - 1.0), 1e6 * seconds, 1e6 * w->usual_s,
-             w->usual_count, w->speed_path);
+             w->dev->name, 100.0 * (slowdown - 1.0), 1e6 * seconds, 1e6 * w->usual.usual_s,
+             w->usual.count, w->speed_path);
 }
 
 /* Times the set's configurations (in turns, or the one alone), then sends
@@ -720,7 +720,7 @@ static int run_plan(struct worker *w, struct plan_state *p) {
 static void prepare_reference(struct worker *w) {
   struct clb_error err = {0};
   enum clb_params_source tuned = CLB_PARAMS_CLBLAST;
-  w->usual_s = NAN;
+  w->usual = (struct clb_speed_usual){NAN, NAN, 0};
   clb_speed_history_path(w->plan->speed_history, w->speed_path, sizeof w->speed_path);
   if (!w->speed_path[0])
     return;
@@ -736,7 +736,7 @@ static void prepare_reference(struct worker *w) {
   snprintf(key->driver, sizeof key->driver, "%s", w->dev->driver_version);
   snprintf(key->version, sizeof key->version, "%s", CLBATCH_VERSION);
   key->tuned = (int)tuned;
-  if (clb_speed_history_usual(w->speed_path, key, &w->usual_s, &w->usual_count, &err) != 0)
+  if (clb_speed_history_usual(w->speed_path, key, &w->usual, &err) != 0)
     send_log(w, "speed history not read: %s", err.message);
 }
 
@@ -766,8 +766,8 @@ static const struct clb_device_info *find_device(const struct clb_device_list *l
 
 int clb_worker_run(const struct clb_plan *plan, const char *device_index, size_t repeat,
                    size_t pass, int fd) {
-  struct worker w = {.plan = plan, .fd = fd, .repeat = repeat, .pass = pass ? pass : 1,
-                     .usual_s = NAN};
+  struct worker w = {
+      .plan = plan, .fd = fd, .repeat = repeat, .pass = pass ? pass : 1, .usual = {NAN, NAN, 0}};
   struct clb_device_list list = {0};
   struct clb_topology *topology = NULL;
   struct plan_state prepared = {0};
