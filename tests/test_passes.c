@@ -51,6 +51,13 @@ static struct clb_row pass_row(double median, double fastest) {
   return r;
 }
 
+/* Three passes of 1 ms that agree within 1 us (standard deviation 1 us). */
+static void agreeing_passes(struct clb_row p[3]) {
+  p[0] = pass_row(1.000e-3, 1e-3);
+  p[1] = pass_row(1.001e-3, 1e-3);
+  p[2] = pass_row(0.999e-3, 1e-3);
+}
+
 /* 1e-9: what the t quantile's series gives; a wrong formula is off by far more. */
 static void expect_close(double got, double want, const char *what) {
   cr_expect(fabs(got - want) <= 1e-9 * fabs(want), "%s: %.17g, expected %.17g", what, got, want);
@@ -91,8 +98,8 @@ Test(passes, three_passes_give_the_mean_and_its_t_interval) {
 }
 
 Test(passes, passes_that_agree_are_stable) {
-  struct clb_row p[3] = {pass_row(1.000e-3, 1e-3), pass_row(1.001e-3, 1e-3),
-                         pass_row(0.999e-3, 1e-3)};
+  struct clb_row p[3];
+  agreeing_passes(p);
   struct clb_row out;
   /* Standard deviation 1 us: +-0.25 % of 1 ms, inside +-1 % but not +-0.2 %. */
   clb_passes_combine(p, 3, NULL, RULE(0.01), &out);
@@ -109,8 +116,8 @@ Test(passes, passes_that_agree_are_stable) {
 /* The reference step's slowdown of each pass: the row takes the median of
  * the kept ok passes, and beyond the drift limit it is unstable and says so. */
 Test(passes, a_host_slower_than_usual_makes_the_row_unstable) {
-  struct clb_row p[3] = {pass_row(1.000e-3, 1e-3), pass_row(1.001e-3, 1e-3),
-                         pass_row(0.999e-3, 1e-3)};
+  struct clb_row p[3];
+  agreeing_passes(p);
   struct clb_row out;
   p[0].host_slowdown = 1.02;
   p[1].host_slowdown = 1.30;
@@ -142,8 +149,8 @@ Test(passes, a_host_slower_than_usual_makes_the_row_unstable) {
 /* The speed history's spread between passes of many runs joins the passes'
  * own t interval in quadrature; alone beyond --passes-ci it is said. */
 Test(passes, the_hosts_spread_widens_the_interval) {
-  struct clb_row p[3] = {pass_row(1.000e-3, 1e-3), pass_row(1.001e-3, 1e-3),
-                         pass_row(0.999e-3, 1e-3)};
+  struct clb_row p[3];
+  agreeing_passes(p);
   struct clb_row out;
   p[0].host_spread = 0.01;
   p[1].host_spread = 0.02;
