@@ -306,6 +306,60 @@ Test(summary, a_long_or_multi_line_reason_keeps_one_aligned_line) {
   free(text);
 }
 
+/* ---- what the host did ----------------------------------------------------- */
+
+/* The notes clb_output_host_causes writes for `count` rows (malloc'd). */
+static char *host_causes_of(const struct clb_row *rows, size_t count) {
+  char *text = NULL;
+  size_t size = 0;
+  FILE *out = open_memstream(&text, &size);
+  clb_output_host_causes(out, rows, count, 0.1, 0.1);
+  fclose(out);
+  return text;
+}
+
+/* An unstable row of three passes with the host's spread and slowdown. */
+static struct clb_row host_row(const char *device, const char *index, double spread,
+                               double slowdown, int stable) {
+  struct clb_row r = ok_row(device, index, "mlp", 64, 1e-4);
+  r.passes = 3;
+  r.host_spread = spread;
+  r.host_slowdown = slowdown;
+  r.stable = stable;
+  return r;
+}
+
+Test(host_causes, a_note_per_device_the_host_made_unstable) {
+  struct clb_row rows[] = {
+      host_row("cpu", "0:0", 0.20, 1.10, 0), host_row("gpu", "1:0", 0.01, 1.00, 1),
+      host_row("cpu", "0:0", 0.24, 1.30, 0), host_row("other", "2:0", 0.01, 1.02, 0),
+      host_row("cpu", "0:0", 0.22, 1.25, 0), host_row("slow", "3:0", NAN, 1.35, 0),
+  };
+  rows[4].stable = 1;
+  char *text = host_causes_of(rows, sizeof rows / sizeof rows[0]);
+  /* cpu: median spread 0.22 -> 1.96 x 0.22 = 43 %; slowest 1.30. gpu: stable.
+   * other: unstable, but not by the host. slow: no spread, 35 % slower. */
+  cr_expect_str_eq(text, "cpu [0:0]: 2 of 3 rows unstable because of the host:\n"
+                         "  a re-run may land about +-43% away (host_spread 0.22); rows measured "
+                         "up to\n"
+                         "  30% slower than usual (host_slowdown). Re-run on a quiet host.\n"
+                         "slow [3:0]: 1 of 1 rows unstable because of the host:\n"
+                         "  rows measured up to 35% slower than usual (host_slowdown). Re-run on "
+                         "a quiet\n"
+                         "  host.\n");
+  free(text);
+  /* One pass: the spread did not widen the interval, so it is not blamed. */
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+    rows[i].passes = 1;
+  rows[0].host_slowdown = rows[2].host_slowdown = rows[4].host_slowdown = 1.0;
+  text = host_causes_of(rows, sizeof rows / sizeof rows[0]);
+  cr_expect_str_eq(text, "slow [3:0]: 1 of 1 rows unstable because of the host:\n"
+                         "  rows measured up to 35% slower than usual (host_slowdown). Re-run on "
+                         "a quiet\n"
+                         "  host.\n");
+  free(text);
+}
+
 /* ---- JSON ----------------------------------------------------------------- */
 
 static cJSON *read_json(const char *path) {

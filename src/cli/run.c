@@ -318,8 +318,11 @@ static int finish_run(const struct clb_plan *plan, const cJSON *description) {
     fprintf(stderr, "clbatch run: cannot read back %s: %s\n", plan->out_path, err.message);
     return 1;
   }
-  if (!plan->quiet)
+  if (!plan->quiet) {
     clb_output_summary(stdout, rows, count);
+    clb_output_host_causes(stdout, rows, count, plan->passes_rule.target_ci,
+                           plan->passes_rule.drift_limit);
+  }
   if (clb_advise(rows, count, &advice, &advice_count, &err) != 0) {
     fprintf(stderr, "clbatch run: %s\n", err.message);
     exit_code = 1;

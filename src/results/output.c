@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "measure/stats.h"
 #include "util/files.h"
+#include "util/sbuf.h"
+#include "util/text.h"
 
 /* "12.3 us", "4.56 ms", "1.23 s"; "-" when not measured. */
 static void format_seconds(double s, char *buf, size_t size) {
@@ -176,6 +179,67 @@ void clb_output_summary(FILE *out, const struct clb_row *rows, size_t count) {
   }
   if (any_unstable(rows, count))
     fprintf(out, "%s\n", CLB_OUTPUT_UNSTABLE_NOTE_ASCII);
+}
+
+/* What the host did to one device's rows (clb_output_host_causes). */
+struct host_causes {
+  size_t ok, unstable, spreads;
+  double *spread; /* host_spread of the ok rows with passes; room for all rows */
+  double slowest; /* the largest host_slowdown; NaN when none */
+};
+
+static void gather_host_causes(const struct clb_row *rows, size_t count, const char *device,
+                               struct host_causes *c) {
+  c->ok = c->unstable = c->spreads = 0;
+  c->slowest = NAN;
+  for (size_t i = 0; i < count; i++) {
+    const struct clb_row *row = &rows[i];
+    if (strcmp(row->device_index, device) != 0 || strcmp(row->status, "ok") != 0)
+      continue;
+    c->ok++;
+    c->unstable += (size_t)clb_output_row_unstable(row);
+    if (row->passes >= 2 && isfinite(row->host_spread))
+      c->spread[c->spreads++] = row->host_spread;
+    if (isfinite(row->host_slowdown) && (isnan(c->slowest) || row->host_slowdown > c->slowest))
+      c->slowest = row->host_slowdown;
+  }
+}
+
+void clb_output_host_causes(FILE *out, const struct clb_row *rows, size_t count, double passes_ci,
+                            double drift_limit) {
+  const double z = 1.959963984540054; /* as the combined rows' intervals (passes.c) */
+  struct host_causes c = {.spread = malloc((count ? count : 1) * sizeof(double))};
+  if (!c.spread)
+    return; /* advice only */
+  for (size_t i = 0; i < count; i++) {
+    const char *device = rows[i].device_index;
+    int first = 1;
+    for (size_t j = 0; j < i && first; j++)
+      first = strcmp(rows[j].device_index, device) != 0;
+    if (!first)
+      continue;
+    gather_host_causes(rows, count, device, &c);
+    double spread = clb_stats_quantile(c.spread, c.spreads, 0.5);
+    int spread_said = isfinite(spread) && z * spread > passes_ci;
+    int slow_said = drift_limit > 0 && c.slowest > 1.0 + drift_limit;
+    if (c.unstable == 0 || (!spread_said && !slow_said))
+      continue;
+    fprintf(out, "%s [%s]: %zu of %zu rows unstable because of the host:\n  ", rows[i].device,
+            device, c.unstable, c.ok);
+    struct clb_sbuf why = {0};
+    if (spread_said)
+      clb_sbuf_printf(&why, "a re-run may land about +-%.0f%% away (host_spread %.3g)",
+                      100.0 * z * spread, spread);
+    if (slow_said)
+      clb_sbuf_printf(&why, "%srows measured up to %.0f%% slower than usual (host_slowdown)",
+                      spread_said ? "; " : "", 100.0 * (c.slowest - 1.0));
+    clb_sbuf_puts(&why, ". Re-run on a quiet host.");
+    if (!why.failed && why.text)
+      clb_put_wrapped(why.text, why.len, 2, 79, out);
+    fputc('\n', out);
+    clb_sbuf_destroy(&why);
+  }
+  free(c.spread);
 }
 
 static cJSON *row_json(const struct clb_row *row) {

@@ -15,6 +15,15 @@
  * table explains. */
 void clb_output_summary(FILE *out, const struct clb_row *rows, size_t count);
 
+/* After the table: for each device with unstable rows that the host
+ * accounts for, a note (wrapped to 79 columns) saying so: how far a re-run
+ * may land (the median
+ * host_spread of its rows with passes, when 1.96 times it exceeds
+ * `passes_ci`) and how much slower than usual it was measured (the largest
+ * host_slowdown, when beyond 1 + `drift_limit`). Nothing otherwise. */
+void clb_output_host_causes(FILE *out, const struct clb_row *rows, size_t count, double passes_ci,
+                            double drift_limit);
+
 /* The half width of a row's 95 % interval of the median step time relative to
  * the median: max(high - median, median - low) / median. NaN without an
  * interval (schema 1 rows, or fewer than two rounds). */

@@ -6,6 +6,7 @@
 
 #include "util/parse.h"
 #include "util/sbuf.h"
+#include "util/text.h"
 
 const struct clb_option *clb_options_find(const struct clb_option *table, size_t count,
                                           const char *name) {
@@ -158,32 +159,6 @@ void clb_options_write(const struct clb_option *table, size_t count, const void 
 
 enum { HELP_COLUMN = 24, HELP_WIDTH = 79 };
 
-/* Prints help text from HELP_COLUMN on (the cursor is there), broken at
- * spaces so no line passes HELP_WIDTH columns; a word longer than the room
- * keeps its own line. Spaces inside a line are kept as written. */
-static void put_wrapped_line(const char *text, size_t n, FILE *out) {
-  const size_t room = HELP_WIDTH - HELP_COLUMN;
-  while (n > room) {
-    size_t cut = room;
-    while (cut > 0 && text[cut] != ' ')
-      cut--;
-    if (cut == 0) /* no space within the room: break after the long word */
-      while (cut < n && text[cut] != ' ')
-        cut++;
-    size_t kept = cut;
-    while (kept > 0 && text[kept - 1] == ' ')
-      kept--;
-    fprintf(out, "%.*s", (int)kept, text);
-    while (cut < n && text[cut] == ' ')
-      cut++;
-    text += cut;
-    n -= cut;
-    if (n > 0)
-      fprintf(out, "\n%*s", HELP_COLUMN, "");
-  }
-  fprintf(out, "%.*s", (int)n, text);
-}
-
 /* "  --name METAVAR" padded to the help column, then the help and its
  * default as one paragraph (the table breaks help texts only to keep its
  * source narrow), wrapped to the terminal's 80 columns. */
@@ -209,7 +184,7 @@ static void help_entry(const struct clb_option *option, FILE *out) {
   for (char *c = text.text; *c; c++)
     if (*c == '\n')
       *c = ' ';
-  put_wrapped_line(text.text, text.len, out);
+  clb_put_wrapped(text.text, text.len, HELP_COLUMN, HELP_WIDTH, out);
   fputc('\n', out);
   clb_sbuf_destroy(&text);
 }

@@ -34,3 +34,26 @@ void clb_safe_name(char *dst, size_t size, const char *src) {
     dst[i] = (isalnum((unsigned char)src[i]) || src[i] == '-') ? src[i] : '_';
   dst[i] = '\0';
 }
+
+void clb_put_wrapped(const char *text, size_t n, size_t column, size_t width, FILE *out) {
+  const size_t room = width > column + 1 ? width - column : 1;
+  while (n > room) {
+    size_t cut = room;
+    while (cut > 0 && text[cut] != ' ')
+      cut--;
+    if (cut == 0) /* no space within the room: break after the long word */
+      while (cut < n && text[cut] != ' ')
+        cut++;
+    size_t kept = cut;
+    while (kept > 0 && text[kept - 1] == ' ')
+      kept--;
+    fprintf(out, "%.*s", (int)kept, text);
+    while (cut < n && text[cut] == ' ')
+      cut++;
+    text += cut;
+    n -= cut;
+    if (n > 0)
+      fprintf(out, "\n%*s", (int)column, "");
+  }
+  fprintf(out, "%.*s", (int)n, text);
+}
