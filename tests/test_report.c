@@ -1755,7 +1755,8 @@ Test(report, error_bars_of_passes_say_what_they_are) {
   cr_assert_not_null(gp);
   cr_expect_eq(clb_test_count_of(gp, "with yerrorbars"), 1, "%s", gp);
   cr_expect_not_null(
-      strstr(gp, "title 'solid, filled: device time; bars: 95% CI of the passes'' mean'"), "%s",
+      strstr(gp, "title 'solid, filled: device time; bars: 95% CI of the passes'' mean, with "
+                 "the host''s spread'"), "%s",
       gp);
   char *log = read_in(out, "data/step_time_softmax_fp32.log");
   cr_expect(log && !*log, "gnuplot said: %s", log ? log : "(no log)");

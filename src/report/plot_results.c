@@ -220,7 +220,8 @@ static const struct style_key STYLE_KEYS[N_PLOTS][MAX_STYLE_KEYS] = {
 };
 
 #define STEP_KEY_WITH_BARS "solid, filled: device time; bars: 95% CI of the median"
-#define STEP_KEY_WITH_PASS_BARS "solid, filled: device time; bars: 95% CI of the passes' mean"
+#define STEP_KEY_WITH_PASS_BARS                                                                    \
+  "solid, filled: device time; bars: 95% CI of the passes' mean, with the host's spread"
 
 #define KEY_ROWS_IN_HEIGHT 3 /* legend rows CLB_REPORT_PLOT_HEIGHT has room for */
 #define KEY_ROW_PX 24
