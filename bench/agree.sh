@@ -8,8 +8,9 @@
 # ratio of the largest to the smallest, whether each run's 95 % interval
 # covers the other runs' medians, and which runs flagged the row unstable;
 # then the summary the acceptance bar of issue 15 is stated in: rows within
-# +-5 % and +-10 %, interval coverage, unstable rows, and each run's wall
-# time. The CSVs, times.txt and agree.csv stay in
+# +-5 % and +-10 %, interval coverage, unstable rows, each run's wall time,
+# and per run its intervals' median half width, host_spread and range of
+# host_slowdown. The CSVs, times.txt and agree.csv stay in
 # results/local/agree-<host>-<time>/.
 #
 # Usage: bench/agree.sh [--runs R] [--clbatch PATH] [-- CLBATCH_RUN_OPTIONS...]

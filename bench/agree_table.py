@@ -9,7 +9,9 @@ rows that are `ok` in every run are compared.
 Per row: spread = max / min of the runs' step_s_median; within_5 / within_10
 say whether spread - 1 <= 0.05 / 0.10; covered counts the ordered pairs
 (i, j), i != j, where run i's [step_s_ci_low, step_s_ci_high] holds run j's
-median; unstable lists the runs whose `stable` column is 0.
+median; unstable lists the runs whose `stable` column is 0. Last, per run:
+its intervals' median half width, its median host_spread and the range of
+its host_slowdown, as far as its schema has them.
 """
 
 import argparse
@@ -82,6 +84,42 @@ def print_table(table, n_runs, out):
         print(" | ".join(cells), file=out)
 
 
+def median(values):
+    values = sorted(v for v in values if v == v)
+    if not values:
+        return float("nan")
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
+def run_conditions(runs, table):
+    """Per run: the median half width of its compared rows' intervals, the
+    median host_spread and the range of host_slowdown (schema 6 and 4)."""
+    conditions = []
+    for i, rows in enumerate(runs):
+        spreads = [number(r.get("host_spread")) for r in rows.values()]
+        slowdowns = [v for v in (number(r.get("host_slowdown")) for r in rows.values()) if v == v]
+        conditions.append({
+            "half_width": median(t["half_widths"][i] for t in table),
+            "spread": median(spreads),
+            "slowdown": (min(slowdowns), max(slowdowns)) if slowdowns else None,
+        })
+    return conditions
+
+
+def print_conditions(conditions, out):
+    for i, c in enumerate(conditions):
+        parts = []
+        if c["half_width"] == c["half_width"]:
+            parts.append(f"intervals +-{100 * c['half_width']:.1f} % (median)")
+        if c["spread"] == c["spread"]:
+            parts.append(f"host_spread {c['spread']:.3f}")
+        if c["slowdown"]:
+            parts.append(f"host_slowdown {c['slowdown'][0]:.2f}-{c['slowdown'][1]:.2f}")
+        if parts:
+            print(f"  run {i + 1}: " + "; ".join(parts), file=out)
+
+
 def summary(table, times, out):
     n = len(table)
     if n == 0:
@@ -150,6 +188,8 @@ def main():
     print_table(table, len(runs), sys.stdout)
     print()
     summary(table, times, sys.stdout)
+    if table:
+        print_conditions(run_conditions(runs, table), sys.stdout)
     if args.out:
         write_csv(table, len(runs), args.out)
 
