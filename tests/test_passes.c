@@ -539,6 +539,9 @@ Test(passes, a_host_slower_than_its_history_flags_the_rows, .timeout = 240) {
   cr_expect_eq(rows[0].stable, 0, "+-87 %% is beyond --passes-ci");
   cr_expect(strstr(rows[0].message, "a re-run on this host may land about +-") != NULL, "%s",
             rows[0].message);
+  /* Said before the run too, and kept with the host's warnings: 1.96 x 0.445. */
+  cr_expect(strstr(rows[0].host_warnings, ": recent passes +-87% apart") != NULL, "%s",
+            rows[0].host_warnings);
   free(rows);
 
   fake_fast_history(history);

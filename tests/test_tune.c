@@ -273,6 +273,36 @@ static struct clb_device_info fake_device(void) {
   return dev;
 }
 
+/* Where the parameters would come from, read without applying anything: the
+ * fake devices have no OpenCL handle, so a CLBlast call would fail. */
+Test(tune, source_is_read_without_applying) {
+  char *dir = NULL;
+  char *path = use_temp_tune_file(&dir);
+  struct clb_device_info gpu = fake_device(), amd_cpu = fake_device();
+  gpu.type = CL_DEVICE_TYPE_GPU;
+  amd_cpu.type = CL_DEVICE_TYPE_CPU;
+  strcpy(amd_cpu.vendor, "AuthenticAMD"); /* PoCL on an AMD processor: CPU starting sets */
+  struct clb_error err = {0};
+  enum clb_params_source source = CLB_PARAMS_TUNED;
+  cr_assert_eq(clb_tune_source(&gpu, CLB_FP32, &source, &err), 0, "%s", err.message);
+  cr_expect_eq(source, CLB_PARAMS_CLBLAST, "no file: CLBlast's own");
+  cr_assert_eq(clb_tune_source(&amd_cpu, CLB_FP32, &source, &err), 0, "%s", err.message);
+  cr_expect_eq(source, CLB_PARAMS_CPU_START);
+  char sub[4096];
+  snprintf(sub, sizeof sub, "%s/sub", dir);
+  cr_assert_eq(mkdir(sub, 0755), 0);
+  write_text(path, "[device=Test Device 9000|driver=1.2.3|precision=fp32|kernel=Xgemm]\n"
+                   "MWG = 64\n");
+  cr_assert_eq(clb_tune_source(&gpu, CLB_FP32, &source, &err), 0, "%s", err.message);
+  cr_expect_eq(source, CLB_PARAMS_TUNED);
+  cr_assert_eq(clb_tune_source(&amd_cpu, CLB_FP32, &source, &err), 0, "%s", err.message);
+  cr_expect_eq(source, CLB_PARAMS_TUNED, "a tuned kernel outweighs the starting sets");
+  cr_assert_eq(clb_tune_source(&gpu, CLB_FP64, &source, &err), 0, "%s", err.message);
+  cr_expect_eq(source, CLB_PARAMS_CLBLAST, "the entry is fp32's");
+  free(path);
+  clb_test_remove_tmpdir(dir);
+}
+
 Test(tune, malformed_line_is_parse_error_naming_file_and_line) {
   char *dir = NULL;
   char *path = use_temp_tune_file(&dir);

@@ -48,9 +48,9 @@ const struct clb_cpu_start_set *clb_tune_start_sets(const struct clb_device_info
 }
 
 /* clbatch's CPU starting sets for the kernels the tuner left alone, on a CPU
- * that CLBlast's database does not reach. */
+ * that CLBlast's database does not reach (applied unless `dry`). */
 static int apply_cpu_start(const struct clb_tune_file *file, const struct clb_device_info *dev,
-                           enum clb_precision precision, enum clb_params_source *source,
+                           enum clb_precision precision, int dry, enum clb_params_source *source,
                            struct clb_error *err) {
   size_t count = 0;
   const struct clb_cpu_start_set *sets = clb_tune_start_sets(dev, precision, &count);
@@ -58,8 +58,9 @@ static int apply_cpu_start(const struct clb_tune_file *file, const struct clb_de
     /* With parameters or use_defaults = 1: either way the tuner decided. */
     if (clb_tune_store_find(file, dev, precision, sets[i].kernel))
       continue;
-    int rc = clb_blas_override(dev->device, dev->name, precision, sets[i].kernel, sets[i].count,
-                               sets[i].names, sets[i].values, err);
+    int rc = dry ? 0
+                 : clb_blas_override(dev->device, dev->name, precision, sets[i].kernel,
+                                     sets[i].count, sets[i].names, sets[i].values, err);
     if (rc != 0)
       return rc;
     if (*source == CLB_PARAMS_CLBLAST)
@@ -70,7 +71,8 @@ static int apply_cpu_start(const struct clb_tune_file *file, const struct clb_de
 
 /* An entry that says CLBlast's defaults won carries no parameters: there is
  * nothing to apply, and CLBlast starts on its defaults anyway. */
-int clb_tune_apply(const struct clb_device_info *dev, enum clb_precision precision,
+/* clb_tune_apply, or with `dry` only what it would set *source to. */
+static int resolve(const struct clb_device_info *dev, enum clb_precision precision, int dry,
                    enum clb_params_source *source, struct clb_error *err) {
   int rc = 0;
   struct clb_tune_file file = {0};
@@ -86,12 +88,23 @@ int clb_tune_apply(const struct clb_device_info *dev, enum clb_precision precisi
     const char *names[CLB_TUNE_MAX_PARAMS];
     for (size_t p = 0; p < entry->param_count; p++)
       names[p] = entry->names[p];
-    CLB_TRY(clb_blas_override(dev->device, dev->name, precision, entry->kernel, entry->param_count,
-                              names, entry->values, err));
+    if (!dry)
+      CLB_TRY(clb_blas_override(dev->device, dev->name, precision, entry->kernel,
+                                entry->param_count, names, entry->values, err));
     *source = CLB_PARAMS_TUNED; /* set as it happens: an override cannot be undone */
   }
-  CLB_TRY(apply_cpu_start(&file, dev, precision, source, err));
+  CLB_TRY(apply_cpu_start(&file, dev, precision, dry, source, err));
 cleanup:
   clb_tune_store_destroy(&file);
   return rc;
+}
+
+int clb_tune_apply(const struct clb_device_info *dev, enum clb_precision precision,
+                   enum clb_params_source *source, struct clb_error *err) {
+  return resolve(dev, precision, 0, source, err);
+}
+
+int clb_tune_source(const struct clb_device_info *dev, enum clb_precision precision,
+                    enum clb_params_source *source, struct clb_error *err) {
+  return resolve(dev, precision, 1, source, err);
 }

@@ -92,6 +92,11 @@ enum clb_params_source {
 int clb_tune_apply(const struct clb_device_info *dev, enum clb_precision precision,
                    enum clb_params_source *source, struct clb_error *err);
 
+/* Where clb_tune_apply would take this device's parameters from, without
+ * applying anything (no CLBlast call, so no OpenCL context is needed). */
+int clb_tune_source(const struct clb_device_info *dev, enum clb_precision precision,
+                    enum clb_params_source *source, struct clb_error *err);
+
 #define CLB_TUNE_KERNELS                                                                           \
   6 /* Xgemm, XgemmDirect, GemmRoutine, XgemvFastRot, XgemvFast, Padtranspose */
 /* The kernels a search stores, in clb_tune_report.kernels order. */

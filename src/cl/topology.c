@@ -51,11 +51,18 @@ static uint64_t first_cache_size(hwloc_topology_t hw, hwloc_obj_type_t type) {
   return cache && cache->attr ? cache->attr->cache.size : 0;
 }
 
+void clb_host_name(char *buf, size_t size) {
+  if (size == 0)
+    return;
+  memset(buf, 0, size);
+  if (gethostname(buf, size - 1) != 0)
+    snprintf(buf, size, "unknown");
+}
+
 void clb_topology_host_info(struct clb_topology *topology, struct clb_host_info *info) {
   hwloc_topology_t hw = topology->hw;
   memset(info, 0, sizeof *info);
-  if (gethostname(info->hostname, sizeof info->hostname - 1) != 0)
-    snprintf(info->hostname, sizeof info->hostname, "unknown");
+  clb_host_name(info->hostname, sizeof info->hostname);
   info->packages = hwloc_get_nbobjs_by_type(hw, HWLOC_OBJ_PACKAGE);
   info->cores = hwloc_get_nbobjs_by_type(hw, HWLOC_OBJ_CORE);
   info->pus = hwloc_get_nbobjs_by_type(hw, HWLOC_OBJ_PU);

@@ -30,6 +30,9 @@ void clb_topology_destroy(struct clb_topology *topology);
 
 void clb_topology_host_info(struct clb_topology *topology, struct clb_host_info *info);
 
+/* This host's name as clb_host_info has it ("unknown" when it cannot be read). */
+void clb_host_name(char *buf, size_t size);
+
 /* The OS index of the NUMA node a PCI device is attached to, or -1 when the
  * device has no PCI id, hwloc does not see it, or the host has one node. */
 int clb_topology_numa_of_pci(struct clb_topology *topology, unsigned domain, unsigned bus,

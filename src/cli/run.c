@@ -21,6 +21,7 @@
 #include "cli/commands.h"
 #include "measure/host_check.h"
 #include "measure/measure.h"
+#include "measure/speed_history.h"
 #include "model/dataset.h"
 #include "results/advise.h"
 #include "results/output.h"
@@ -40,8 +41,9 @@ void clb_help_run(FILE *out) {
                "times over (3: a row is the mean of three processes' medians, with an\n"
                "interval that holds the spread between them); rows are flushed as they\n"
                "finish. Before it starts it warns about what makes timings on this\n"
-               "host less trustworthy (load, governor, VM, ...) and names devices without\n"
-               "tuned CLBlast parameters (see `clbatch tune`).\n");
+               "host less trustworthy (load, governor, VM, a device whose recent passes\n"
+               "landed far apart, ...) and names devices without tuned CLBlast\n"
+               "parameters (see `clbatch tune`).\n");
   clb_options_help(clb_run_options, clb_run_option_count, 0, out);
   fprintf(out, "\n"
                "Selecting devices (--device, also for devices, peak, tune, train, study):\n"
@@ -550,6 +552,43 @@ static void check_host(struct clb_plan *plan, struct clb_host_check *check) {
   clb_host_check_join_short(check, plan->host_warnings, sizeof plan->host_warnings);
 }
 
+/* Before the run, per device: how far its passes have landed apart on this
+ * host lately (the speed history's host_spread, read as a worker will).
+ * When a re-run may land beyond --passes-ci, every row of this run will be
+ * unstable by it: said now rather than after minutes of measuring, and kept
+ * with the host's other warnings. */
+static void warn_erratic_host(struct clb_plan *plan, const struct clb_device_list *devices) {
+  char path[1024], host[128];
+  clb_speed_history_path(plan->speed_history, path, sizeof path);
+  if (!path[0] || plan->passes < 2)
+    return;
+  clb_host_name(host, sizeof host);
+  for (size_t d = 0; d < devices->count; d++) {
+    const struct clb_device_info *dev = &devices->items[d];
+    enum clb_params_source tuned = CLB_PARAMS_CLBLAST;
+    struct clb_speed_key key = {0};
+    struct clb_speed_usual usual;
+    struct clb_error err = {0};
+    if (clb_tune_source(dev, CLB_FP32, &tuned, &err) != 0)
+      continue; /* the worker says what is wrong with the tune file */
+    clb_speed_key_set(&key, host, dev->platform_name, dev->name, dev->driver_version, (int)tuned);
+    if (clb_speed_history_usual(path, &key, &usual, &err) != 0)
+      continue; /* the worker says it */
+    double reach = clb_passes_rerun_reach(usual.spread);
+    if (!(reach > plan->passes_rule.target_ci))
+      continue;
+    if (!plan->quiet)
+      fprintf(stderr,
+              "clbatch run: warning: %s (%s): its last %zu passes on this host landed up to "
+              "about +-%.0f %% apart (the reference step in %s), so this run's rows will be "
+              "unstable (beyond --passes-ci); a quiet host gives narrower intervals\n",
+              dev->name, dev->platform_name, usual.count, 100.0 * reach, path);
+    size_t used = strlen(plan->host_warnings);
+    snprintf(plan->host_warnings + used, sizeof plan->host_warnings - used,
+             "%s%s: recent passes +-%.0f%% apart", used ? "; " : "", dev->name, 100.0 * reach);
+  }
+}
+
 /* How much of the CPUs others took while the sweep ran: said when it is
  * enough to move the numbers, and kept in the JSON either way. */
 static void report_host_during_run(const struct clb_plan *plan,
@@ -620,6 +659,7 @@ int clb_cmd_run(int argc, char **argv) {
   }
   struct clb_host_check check = {0};
   check_host(plan, &check);
+  warn_erratic_host(plan, &devices);
   handle_untuned_devices(plan, &devices);
   char config_path[1200];
   clb_path_sibling(plan->out_path, ".config", config_path, sizeof config_path);

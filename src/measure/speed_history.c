@@ -41,6 +41,16 @@ void clb_speed_history_path(const char *option, char *buf, size_t size) {
     snprintf(buf, size, "%s/.local/state/clbatch/speed-history.csv", home);
 }
 
+void clb_speed_key_set(struct clb_speed_key *key, const char *host, const char *platform,
+                       const char *device, const char *driver, int tuned) {
+  snprintf(key->host, sizeof key->host, "%s", host);
+  snprintf(key->platform, sizeof key->platform, "%s", platform);
+  snprintf(key->device, sizeof key->device, "%s", device);
+  snprintf(key->driver, sizeof key->driver, "%s", driver);
+  snprintf(key->version, sizeof key->version, "%s", CLBATCH_VERSION);
+  key->tuned = tuned;
+}
+
 static int record_matches(const struct clb_csv_record *record, const struct clb_speed_key *key) {
   if (record->count != F_COUNT)
     return 0;

@@ -35,6 +35,11 @@ struct clb_speed_key {
   int tuned;        /* where CLBlast's fp32 parameters came from (clb_params_source) */
 };
 
+/* The key of a device's reference step on `host`: clbatch's own version,
+ * `tuned` as clb_params_source for fp32. Fields too long are cut. */
+void clb_speed_key_set(struct clb_speed_key *key, const char *host, const char *platform,
+                       const char *device, const char *driver, int tuned);
+
 /* The history file: `option` when it is set (--speed-history; "none" turns
  * the history off and gives ""), else $CLBATCH_SPEED_HISTORY (likewise),
  * else $XDG_STATE_HOME/clbatch/speed-history.csv, else

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "measure/stats.h"
+#include "results/passes.h"
 #include "util/files.h"
 #include "util/sbuf.h"
 #include "util/text.h"
@@ -207,7 +208,6 @@ static void gather_host_causes(const struct clb_row *rows, size_t count, const c
 
 void clb_output_host_causes(FILE *out, const struct clb_row *rows, size_t count, double passes_ci,
                             double drift_limit) {
-  const double z = 1.959963984540054; /* as the combined rows' intervals (passes.c) */
   struct host_causes c = {.spread = malloc((count ? count : 1) * sizeof(double))};
   if (!c.spread)
     return; /* advice only */
@@ -220,7 +220,8 @@ void clb_output_host_causes(FILE *out, const struct clb_row *rows, size_t count,
       continue;
     gather_host_causes(rows, count, device, &c);
     double spread = clb_stats_quantile(c.spread, c.spreads, 0.5);
-    int spread_said = isfinite(spread) && z * spread > passes_ci;
+    double reach = clb_passes_rerun_reach(spread);
+    int spread_said = isfinite(reach) && reach > passes_ci;
     int slow_said = drift_limit > 0 && c.slowest > 1.0 + drift_limit;
     if (c.unstable == 0 || (!spread_said && !slow_said))
       continue;
@@ -229,7 +230,7 @@ void clb_output_host_causes(FILE *out, const struct clb_row *rows, size_t count,
     struct clb_sbuf why = {0};
     if (spread_said)
       clb_sbuf_printf(&why, "a re-run may land about +-%.0f%% away (host_spread %.3g)",
-                      100.0 * z * spread, spread);
+                      100.0 * reach, spread);
     if (slow_said)
       clb_sbuf_printf(&why, "%srows measured up to %.0f%% slower than usual (host_slowdown)",
                       spread_said ? "; " : "", 100.0 * (c.slowest - 1.0));

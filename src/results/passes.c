@@ -192,12 +192,15 @@ static void note_host_slowdown(struct clb_row *out, const struct clb_row *const 
  * speed history's) is added in quadrature, at the normal 97.5 % point;
  * with it those pairs held 91-100 %. A spread that alone exceeds the
  * stable bound is said. */
+double clb_passes_rerun_reach(double host_spread) {
+  return 1.959963984540054 * host_spread; /* the normal 0.975 quantile */
+}
+
 static void widen_by_host_spread(struct clb_row *out, double mean, double *low, double *high,
                                  const struct clb_passes_rule *rule) {
-  const double z = 1.959963984540054; /* the normal 0.975 quantile */
   if (!isfinite(out->host_spread) || !isfinite(*high))
     return;
-  double host_half = z * out->host_spread * mean;
+  double host_half = clb_passes_rerun_reach(out->host_spread) * mean;
   double half = hypot(*high - mean, host_half);
   *low = mean - half;
   *high = mean + half;
@@ -205,7 +208,7 @@ static void widen_by_host_spread(struct clb_row *out, double mean, double *low, 
     clb_row_append_message(out,
                            "a re-run on this host may land about +-%.0f %% away (the "
                            "reference step's spread in the speed history)",
-                           100.0 * z * out->host_spread);
+                           100.0 * clb_passes_rerun_reach(out->host_spread));
 }
 
 void clb_passes_combine(const struct clb_row *passes, size_t n,

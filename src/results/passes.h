@@ -54,6 +54,10 @@ struct clb_pass_choice {
  * an unknown (NaN) slowdown. */
 int clb_passes_host_slow(double host_slowdown, double drift_limit);
 
+/* How far, relative, a re-run on a host of this host_spread (results.h) may
+ * land: its 95 % point, 1.96 x the spread; NaN for an unknown spread. */
+double clb_passes_rerun_reach(double host_spread);
+
 /* A row whose host_slowdown is beyond the limit: flagged unstable, its
  * message saying how much slower the host ran. Returns whether it was. */
 int clb_passes_flag_slow_host(struct clb_row *row, double drift_limit);

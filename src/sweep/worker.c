@@ -729,14 +729,9 @@ static void prepare_reference(struct worker *w) {
              w->dev->name, err.message);
     return;
   }
-  struct clb_speed_key *key = &w->speed_key;
-  snprintf(key->host, sizeof key->host, "%s", w->host.hostname);
-  snprintf(key->platform, sizeof key->platform, "%s", w->dev->platform_name);
-  snprintf(key->device, sizeof key->device, "%s", w->dev->name);
-  snprintf(key->driver, sizeof key->driver, "%s", w->dev->driver_version);
-  snprintf(key->version, sizeof key->version, "%s", CLBATCH_VERSION);
-  key->tuned = (int)tuned;
-  if (clb_speed_history_usual(w->speed_path, key, &w->usual, &err) != 0)
+  clb_speed_key_set(&w->speed_key, w->host.hostname, w->dev->platform_name, w->dev->name,
+                    w->dev->driver_version, (int)tuned);
+  if (clb_speed_history_usual(w->speed_path, &w->speed_key, &w->usual, &err) != 0)
     send_log(w, "speed history not read: %s", err.message);
 }
 
