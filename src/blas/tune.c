@@ -69,9 +69,9 @@ static int apply_cpu_start(const struct clb_tune_file *file, const struct clb_de
   return 0;
 }
 
-/* An entry that says CLBlast's defaults won carries no parameters: there is
- * nothing to apply, and CLBlast starts on its defaults anyway. */
-/* clb_tune_apply, or with `dry` only what it would set *source to. */
+/* clb_tune_apply, or with `dry` only what it would set *source to. An entry
+ * that says CLBlast's defaults won carries no parameters: there is nothing
+ * to apply, and CLBlast starts on its defaults anyway. */
 static int resolve(const struct clb_device_info *dev, enum clb_precision precision, int dry,
                    enum clb_params_source *source, struct clb_error *err) {
   int rc = 0;
