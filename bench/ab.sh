@@ -117,11 +117,15 @@ mkdir -p "$outdir"
 
 # Each run's whole wall time (build of kernels, probes and all) goes to
 # times.txt: what a user waits for, beside the per-configuration step times.
+# Each side keeps its own speed history there: two builds' reference steps
+# are two speeds, and in the user's history they would read as an erratic
+# host (host_spread) for the next 30 passes.
 run_side() { # SIDE ROUND BINARY
   echo "== round $2: $1" >&2
   local start end
   start=$(date +%s.%N)
-  "$3" run --quiet --noise-batches 0 "${run_options[@]}" --out "$outdir/$1-$2.csv" >/dev/null
+  CLBATCH_SPEED_HISTORY="$outdir/speed-history-$1.csv" \
+    "$3" run --quiet --noise-batches 0 "${run_options[@]}" --out "$outdir/$1-$2.csv" >/dev/null
   end=$(date +%s.%N)
   awk -v side="$1" -v round="$2" -v a="$start" -v b="$end" 'BEGIN { print side, round, b - a }' >>"$outdir/times.txt"
 }

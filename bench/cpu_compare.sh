@@ -20,7 +20,8 @@
 # CLBlast's and clbatch's untuned parameters) in every round, beside one
 # OpenBLAS run, in turn (A B ref, then ref B A), and prints a table per file:
 # a before/after of a tune measured side by side, which two separate
-# invocations minutes apart on a shared VM are not.
+# invocations minutes apart on a shared VM are not. It works with --rounds 1
+# too. Each tune file's runs keep their own speed history beside the CSVs.
 # --threads T sets OpenBLAS's threads; a list (1,2) runs the reference once per
 # count and keeps, per row, the fastest: OpenBLAS at its best on this host. On
 # a shared 2-vCPU VM its two-thread GEMV ran linreg at B = 1024 in 98-317 us
@@ -132,11 +133,18 @@ run_clbatch() {
 # clbatch with tune file $1 ("none": an empty one) into $2.
 empty_tune="$(mktemp)"
 trap 'rm -f "$empty_tune"' EXIT
+# A tune file's runs keep their own speed history: other parameters are
+# another reference speed, which the user's history would read as an
+# erratic host (host_spread).
 run_clbatch_tuned() {
-  local file="$1"
-  [[ "$file" == none ]] && file="$empty_tune"
+  local file="$1" history="${CLBATCH_SPEED_HISTORY:-}"
+  if [[ "$file" == none ]]; then
+    file="$empty_tune"
+  else
+    history="$base.speed-history-$(basename "$file" .conf).csv"
+  fi
   echo "== tune file: $1"
-  CLBATCH_TUNE_FILE="$(realpath "$file")" run_clbatch "$2"
+  CLBATCH_SPEED_HISTORY="$history" CLBATCH_TUNE_FILE="$(realpath "$file")" run_clbatch "$2"
 }
 
 # The reference gets exactly the batch sizes and shapes clbatch ran, read by
@@ -227,7 +235,7 @@ EOF
   done <<<"$plans"
 }
 
-if [[ $rounds -eq 1 ]]; then
+if [[ $rounds -eq 1 && ${#tune_files[@]} -eq 0 ]]; then
   run_clbatch "$base.clbatch.csv"
   run_reference "$base.clbatch.csv" "$base.openblas.csv"
   echo "== clbatch (PoCL) / OpenBLAS, same CPU"
