@@ -574,9 +574,9 @@ static void warn_erratic_host(struct clb_plan *plan, const struct clb_device_lis
     clb_speed_key_set(&key, host, dev->platform_name, dev->name, dev->driver_version, (int)tuned);
     if (clb_speed_history_usual(path, &key, &usual, &err) != 0)
       continue; /* the worker says it */
-    double reach = clb_passes_rerun_reach(usual.spread);
-    if (!(reach > plan->passes_rule.target_ci))
+    if (!clb_passes_host_erratic(usual.spread, plan->passes_rule.target_ci))
       continue;
+    double reach = clb_passes_rerun_reach(usual.spread);
     if (!plan->quiet)
       fprintf(stderr,
               "clbatch run: warning: %s (%s): its last %zu passes on this host landed up to "

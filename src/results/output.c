@@ -220,9 +220,8 @@ void clb_output_host_causes(FILE *out, const struct clb_row *rows, size_t count,
       continue;
     gather_host_causes(rows, count, device, &c);
     double spread = clb_stats_quantile(c.spread, c.spreads, 0.5);
-    double reach = clb_passes_rerun_reach(spread);
-    int spread_said = isfinite(reach) && reach > passes_ci;
-    int slow_said = drift_limit > 0 && c.slowest > 1.0 + drift_limit;
+    int spread_said = clb_passes_host_erratic(spread, passes_ci);
+    int slow_said = clb_passes_host_slow(c.slowest, drift_limit);
     if (c.unstable == 0 || (!spread_said && !slow_said))
       continue;
     fprintf(out, "%s [%s]: %zu of %zu rows unstable because of the host:\n  ", rows[i].device,
@@ -230,7 +229,7 @@ void clb_output_host_causes(FILE *out, const struct clb_row *rows, size_t count,
     struct clb_sbuf why = {0};
     if (spread_said)
       clb_sbuf_printf(&why, "a re-run may land about +-%.0f%% away (host_spread %.3g)",
-                      100.0 * reach, spread);
+                      100.0 * clb_passes_rerun_reach(spread), spread);
     if (slow_said)
       clb_sbuf_printf(&why, "%srows measured up to %.0f%% slower than usual (host_slowdown)",
                       spread_said ? "; " : "", 100.0 * (c.slowest - 1.0));

@@ -196,6 +196,10 @@ double clb_passes_rerun_reach(double host_spread) {
   return 1.959963984540054 * host_spread; /* the normal 0.975 quantile */
 }
 
+int clb_passes_host_erratic(double host_spread, double passes_ci) {
+  return clb_passes_rerun_reach(host_spread) > passes_ci;
+}
+
 static void widen_by_host_spread(struct clb_row *out, double mean, double *low, double *high,
                                  const struct clb_passes_rule *rule) {
   if (!isfinite(out->host_spread) || !isfinite(*high))
@@ -204,7 +208,7 @@ static void widen_by_host_spread(struct clb_row *out, double mean, double *low, 
   double half = hypot(*high - mean, host_half);
   *low = mean - half;
   *high = mean + half;
-  if (host_half > rule->target_ci * mean)
+  if (clb_passes_host_erratic(out->host_spread, rule->target_ci))
     clb_row_append_message(out,
                            "a re-run on this host may land about +-%.0f %% away (the "
                            "reference step's spread in the speed history)",

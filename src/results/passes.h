@@ -58,6 +58,11 @@ int clb_passes_host_slow(double host_slowdown, double drift_limit);
  * land: its 95 % point, 1.96 x the spread; NaN for an unknown spread. */
 double clb_passes_rerun_reach(double host_spread);
 
+/* Whether a host of this host_spread alone puts a combined row's interval
+ * beyond --passes-ci: its re-runs may land further away than that. Never for
+ * an unknown (NaN) spread. */
+int clb_passes_host_erratic(double host_spread, double passes_ci);
+
 /* A row whose host_slowdown is beyond the limit: flagged unstable, its
  * message saying how much slower the host ran. Returns whether it was. */
 int clb_passes_flag_slow_host(struct clb_row *row, double drift_limit);
