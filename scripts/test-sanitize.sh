@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 . scripts/env.sh
 werror=OFF
 [ "${CI:-}" = "true" ] && werror=ON
+# -O1, as ASan's documentation suggests: on a 2-core Zen 3 VM the build took
+# 73 s against 114 at -O2, and the tests 3-7 % longer.
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCLBATCH_WERROR=$werror \
-  -DCLBATCH_SANITIZE=ON >/dev/null
+  -DCLBATCH_SANITIZE=ON "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g -DNDEBUG" >/dev/null
 cmake --build build-asan -j "$(nproc)"
 # detect_leaks: LeakSanitizer on, with the driver-only suppressions of
 # tests/lsan.supp (PoCL JIT-compiles kernels with LLVM inside the process).
