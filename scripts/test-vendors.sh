@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The suite's runtime-dependent tests against Intel's CPU runtime instead of PoCL, with PoCL,
-# Intel's runtime and Oclgrind's simulated device all registered at once:
-# every test must pick its own device whatever else the loader lists.
+# The suite's runtime-dependent tests against Intel's CPU runtime instead of
+# PoCL, with PoCL, Intel's runtime and Oclgrind's simulated device all
+# registered at once: every test must pick its own device whatever else the
+# loader lists.
 # Usage: scripts/test-vendors.sh [--all] [CTEST_ARGS...]   (after scripts/setup.sh --dev)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +25,7 @@ export CLBATCH_TEST_DEVICE=platform:intel
 # the same code through the CLI whatever the runtime is, and on Intel's
 # runtime every process compiles CLBlast again (no kernel cache across
 # processes): the whole suite took 262 s here on a 2-core AMD EPYC (Zen 3)
-# VM, this part about 90 s. test_vendors, in the first run of the suite,
+# VM, this part 104 s. test_vendors, in the first run of the suite,
 # compares the two runtimes on every model and precision and runs `run`,
 # `tune` and `peak` on both. --all runs the whole suite, as before.
 # CRITERION_TEST_PATTERN set by the caller wins.
