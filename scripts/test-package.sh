@@ -96,7 +96,9 @@ run_installed() {
   /usr/bin/clbatch devices
   # Its own speed history: CI on a developer's machine must not add its
   # loaded-host lines to the user's (~/.local/state/clbatch).
-  /usr/bin/clbatch run --device pocl --model linreg --batch 1,8 --max-time 0.2 \
+  # Half a second a pass: the reference step then runs enough steps to be
+  # written (sweep/worker.c, REFERENCE_MIN_STEPS).
+  /usr/bin/clbatch run --device pocl --model linreg --batch 1,8 --min-time 0.5 --max-time 0.5 \
     --speed-history "$tmp/speed-history.csv" --out "$tmp/tiny.csv" --format csv
   check_csv "$tmp/tiny.csv"
   # A header and one line per pass (3 by default, more when the host drifts).

@@ -333,7 +333,7 @@ static void expect_combined(const struct clb_row *rows, size_t n, const struct c
 /* `clbatch run --device @DEV PLAN QUICK --out PATH`, which must succeed. */
 static void run_plan(const char *plan, const char *path) {
   char args[1024];
-  snprintf(args, sizeof args, "run --device @DEV %s " QUICK " --out %s", plan, path);
+  snprintf(args, sizeof args, "run --device @DEV " QUICK " %s --out %s", plan, path);
   char *err = NULL;
   cr_assert_eq(clb_test_run_cli(args, NULL, &err), 0, "%s", err);
   free(err);
@@ -501,9 +501,12 @@ Test(passes, a_host_slower_than_its_history_flags_the_rows, .timeout = 240) {
   snprintf(history, sizeof history, "%s/history.csv", dir);
   snprintf(path, sizeof path, "%s/first.csv", dir);
   /* --drift-limit 5: no extra pass for short passes on a busy host, and a
-   * host 6x slower than usual is flagged. */
+   * host 6x slower than usual is flagged. Timed for half a second at least:
+   * the reference step then runs enough steps to be kept (worker.c). */
+  const char *long_enough = "--min-time 0.5 --max-time 1";
   snprintf(plan, sizeof plan,
-           "--model softmax --batch 8 --passes 2 --drift-limit 5 --speed-history %s", history);
+           "--model softmax --batch 8 --passes 2 --drift-limit 5 %s --speed-history %s",
+           long_enough, history);
   run_plan(plan, path);
   /* Two passes, or more where a loaded host (CI's sanitizer stage) made
    * them drift 6x apart and the run measured again. */
@@ -559,7 +562,8 @@ Test(passes, a_host_slower_than_its_history_flags_the_rows, .timeout = 240) {
 
   /* One pass: the worker flags its own rows. */
   snprintf(plan, sizeof plan,
-           "--model softmax --batch 8 --passes 1 --drift-limit 5 --speed-history %s", history);
+           "--model softmax --batch 8 --passes 1 --drift-limit 5 %s --speed-history %s",
+           long_enough, history);
   snprintf(path, sizeof path, "%s/one.csv", dir);
   run_plan(plan, path);
   rows = clb_test_read_rows(path, &n);
@@ -570,8 +574,22 @@ Test(passes, a_host_slower_than_its_history_flags_the_rows, .timeout = 240) {
             rows[0].message);
   free(rows);
 
-  /* none: no reference step, no line, no column (every other test runs so). */
+  /* Timed for a few milliseconds: a reference median of a handful of steps
+   * is warm-up, not the host's speed, so no line and no column. */
   lines = count_lines(history);
+  snprintf(plan, sizeof plan,
+           "--model softmax --batch 8 --passes 1 --min-time 0.001 --max-time 0.004 "
+           "--speed-history %s",
+           history);
+  snprintf(path, sizeof path, "%s/short.csv", dir);
+  run_plan(plan, path);
+  rows = clb_test_read_rows(path, &n);
+  cr_assert_eq(n, 1);
+  cr_expect(isnan(rows[0].host_slowdown), "%g", rows[0].host_slowdown);
+  cr_expect_eq(count_lines(history), lines);
+  free(rows);
+
+  /* none: no reference step, no line, no column (every other test runs so). */
   snprintf(path, sizeof path, "%s/none.csv", dir);
   run_plan("--model softmax --batch 8 --passes 1 --speed-history none", path);
   rows = clb_test_read_rows(path, &n);

@@ -55,6 +55,7 @@ struct worker {
   struct clb_speed_usual usual;
   double *reference_s; /* the reference step's median beside each set so far */
   size_t reference_sets, reference_capacity;
+  int reference_short; /* the current set's reference median rests on too few steps */
 };
 
 static void send_log(struct worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -315,7 +316,9 @@ static int configuration_finish(struct worker *w, struct configuration *c,
   row->host_rss_bytes = host_rss_bytes();
   /* The reference step over the turns this row was timed in: a slow phase
    * that hit only part of the set shows in the rows timed through it. */
-  row->host_slowdown = w->usual.count > 0 ? timing->companion_median_s / w->usual.usual_s : NAN;
+  row->host_slowdown = w->usual.count > 0 && !w->reference_short
+                           ? timing->companion_median_s / w->usual.usual_s
+                           : NAN;
   row->host_spread = w->usual.spread;
   if (plan->passes <= 1) /* with passes, the combined row says it */
     clb_passes_flag_slow_host(row, plan->passes_rule.drift_limit);
@@ -350,16 +353,35 @@ static void on_visit(void *context, size_t job, size_t running) {
     send_active(v->w, v->set->items[job].sequence, running);
 }
 
+/* A reference median from fewer steps than this may be the first steps'
+ * warm-up rather than the host's speed. On a 2-core Zen 3 VM, sets timed
+ * for --max-time 0.03 (the tests' quick plans) gave 3126 us from 12 steps
+ * (95 % interval 2057-3309) and 3654 us from 6, against 1663 us (1641-1678)
+ * from 1005 steps in a default run and 1760-2090 us from 40-880 steps in
+ * sets of 0.1-2 s: such a line in the history said the host ran 68 % slower
+ * than usual, and widened the next runs' host_spread. */
+#define REFERENCE_MIN_STEPS 50
+
 /* The reference step's median beside one set: one more time for the pass's
  * line in the history, and what the set as a whole saw. (Each row gets the
  * median over its own turns: clb_timing.companion_median_s.) */
 static void note_reference(struct worker *w, const struct clb_measure_job *job) {
+  w->reference_short = 0;
   if (job->rc != 0)
     send_log(w, "%s: reference step failed, so this set's rows have no host_slowdown: %s",
              w->dev->name, job->err.message);
   if (!job->finished || job->rc != 0)
     return; /* not timed when every other job of the set failed at once */
   double seconds = job->timing.device.median;
+  if (job->timing.reps < REFERENCE_MIN_STEPS) {
+    w->reference_short = 1;
+    send_log(w,
+             "%s: the reference step ran only %zu steps beside this set (%.1f us), too few to "
+             "compare with the host's usual speed: no speed history line, and the set's rows "
+             "have no host_slowdown (a longer --min-time gives more)",
+             w->dev->name, job->timing.reps, 1e6 * seconds);
+    return;
+  }
   double *grown = clb_grow(w->reference_s, &w->reference_capacity, w->reference_sets + 1,
                            sizeof *grown, 16);
   if (grown) {
