@@ -355,7 +355,9 @@ static void format_config(const struct clb_option *option, const void *target, c
     "~/.local/state/clbatch/speed-history.csv; none: no reference\n"                            \
     "step). Rows measured more than --drift-limit slower than\n"                                \
     "usual are flagged unstable (column host_slowdown). The\n"                                  \
-    "spread of those 30 widens each row's interval (host_spread)",                              \
+    "spread of those 30 widens each row's interval (host_spread).\n"                            \
+    "A set timed too briefly for 50 reference steps adds no line\n"                             \
+    "and gets no host_slowdown",                                                                \
     HOW, 0, NULL, NULL)                                                                         \
   X("repeat", SIZE, repeat, 1, 1000, "1", "R",                                      \
     "run the whole plan R times in a row; rows carry their\n"                                   \
