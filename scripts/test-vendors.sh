@@ -31,6 +31,10 @@ export CLBATCH_TEST_DEVICE=platform:intel
 # CRITERION_TEST_PATTERN set by the caller wins.
 if [ "${1:-}" = "--all" ]; then
   shift
+  # Even then left out: what compiles CLBlast in every child on Intel's
+  # runtime (test_tune's search, test_passes' worker processes, test_run's
+  # two `run --tune` cases: 34, 88 and 72 s), test_report (opens no device)
+  # and test_vendors (the first run of the suite covers it).
   export CRITERION_TEST_PATTERN="${CRITERION_TEST_PATTERN:-!(run/tune_first_tunes_untuned_devices_then_runs|run/rows_say_whether_tuned_parameters_were_used)}"
   exec ctest --test-dir build --output-on-failure -E '^(test_vendors|test_report|test_tune|test_passes)$' "$@"
 fi

@@ -330,7 +330,8 @@ static void expect_combined(const struct clb_row *rows, size_t n, const struct c
   }
 }
 
-/* `clbatch run --device @DEV PLAN QUICK --out PATH`, which must succeed. */
+/* `clbatch run --device @DEV QUICK PLAN --out PATH`, which must succeed; PLAN's
+ * options come last, so a timing option there wins over QUICK's. */
 static void run_plan(const char *plan, const char *path) {
   char args[1024];
   snprintf(args, sizeof args, "run --device @DEV " QUICK " %s --out %s", plan, path);
