@@ -96,9 +96,11 @@ run_installed() {
   /usr/bin/clbatch devices
   # Its own speed history: CI on a developer's machine must not add its
   # loaded-host lines to the user's (~/.local/state/clbatch).
-  # Half a second a pass: the reference step then runs enough steps to be
-  # written (sweep/worker.c, REFERENCE_MIN_STEPS).
-  /usr/bin/clbatch run --device pocl --model linreg --batch 1,8 --min-time 0.5 --max-time 0.5 \
+  # Two thirds of a second a pass (--passes 3 splits the times), so that the
+  # reference step runs enough steps to be written (sweep/worker.c,
+  # REFERENCE_MIN_STEPS): it gets one turn in three here, ~10 ms a turn, and
+  # 0.5 s gave 36-42 of the 50 steps on a loaded 2-core CI host.
+  /usr/bin/clbatch run --device pocl --model linreg --batch 1,8 --min-time 2 --max-time 2 \
     --speed-history "$tmp/speed-history.csv" --out "$tmp/tiny.csv" --format csv
   check_csv "$tmp/tiny.csv"
   # A header and one line per pass (3 by default, more when the host drifts).
