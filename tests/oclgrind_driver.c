@@ -388,16 +388,13 @@ static void check_peak(const char *path) {
   download(bdst, got, 4 * count, sizeof(float));
   compare("copy_bandwidth", count, 4, got, src, 4 * count);
   clReleaseKernel(k);
-  clReleaseProgram(program);
   clReleaseMemObject(bsrc);
   clReleaseMemObject(bdst);
   free(src), free(got);
-  static const char *const widths[] = {"1", "4", "8"};
-  for (size_t w = 0; w < 3; w++) {
-    char options[64];
-    snprintf(options, sizeof options, "-DCLB_FP32 -DWIDTH=%s", widths[w]);
-    program = build(path, options);
-    k = clCreateKernel(program, "fma_throughput", &status);
+  static const char *const kernels[] = {"fma_throughput_1", "fma_throughput_4", "fma_throughput_8",
+                                        "fma_throughput_16"};
+  for (size_t w = 0; w < sizeof kernels / sizeof kernels[0]; w++) {
+    k = clCreateKernel(program, kernels[w], &status);
     CHECK(status);
     cl_mem out = clCreateBuffer(context, CL_MEM_WRITE_ONLY, 2 * local_size * sizeof(cl_float),
                                 NULL, &status);
@@ -408,8 +405,11 @@ static void check_peak(const char *path) {
     launch(k, 2 * local_size);
     clReleaseMemObject(out);
     clReleaseKernel(k);
-    clReleaseProgram(program);
   }
+  k = clCreateKernel(program, "empty_kernel", &status);
+  CHECK(status);
+  clReleaseKernel(k);
+  clReleaseProgram(program);
 }
 
 int main(int argc, char **argv) {

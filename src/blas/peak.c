@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cl/kernels.h"
 #include "measure/measure.h"
@@ -56,10 +57,58 @@ static size_t work_group(const struct clb_cl *cl) {
   return cl->info->max_work_group_size < 64 ? cl->info->max_work_group_size : 64;
 }
 
-int clb_peak_bandwidth(const struct clb_cl *cl, double *gbytes_per_s, struct clb_error *err) {
+struct clb_peak {
+  const struct clb_cl *cl;
+  cl_program programs[CLB_PRECISION_COUNT]; /* NULL until first used */
+};
+
+int clb_peak_create(const struct clb_cl *cl, struct clb_peak **out, struct clb_error *err) {
+  *out = calloc(1, sizeof **out);
+  if (!*out)
+    return clb_failf(err, CLB_E_NOMEM, "out of host memory for the roofline of %s", cl->info->name);
+  (*out)->cl = cl;
+  return 0;
+}
+
+void clb_peak_destroy(struct clb_peak *peak) {
+  if (!peak)
+    return;
+  for (size_t i = 0; i < CLB_PRECISION_COUNT; i++)
+    if (peak->programs[i])
+      clReleaseProgram(peak->programs[i]);
+  free(peak);
+}
+
+/* A kernel of the precision's peak program, which is built on first use. */
+static int peak_kernel(struct clb_peak *peak, enum clb_precision precision, const char *name,
+                       cl_kernel *out, struct clb_error *err) {
+  const struct clb_cl *cl = peak->cl;
+  cl_program *program = &peak->programs[precision];
+  if (!*program) {
+    /* -w: clang warns (-Wpsabi) at each call of mad() on vectors wider than
+     * the CPU's registers (double8 on AVX2), and PoCL prints those warnings
+     * to the user's terminal at every build; they say nothing about the
+     * measurement. */
+    char options[64];
+    snprintf(options, sizeof options, "%s -w", clb_precision_build_options(precision));
+    int rc = clb_program_build(cl->context, cl->info->device, cl->info->name, "peak", options,
+                               program, err);
+    if (rc != 0) {
+      *program = NULL;
+      return rc;
+    }
+  }
+  cl_int status = CL_SUCCESS;
+  *out = clCreateKernel(*program, name, &status);
+  if (status != CL_SUCCESS)
+    return clb_fail(err, status, "clCreateKernel", cl->info->name, NULL);
+  return 0;
+}
+
+int clb_peak_bandwidth(struct clb_peak *peak, double *gbytes_per_s, struct clb_error *err) {
+  const struct clb_cl *cl = peak->cl;
   int rc = 0;
   cl_int status = CL_SUCCESS;
-  cl_program program = NULL;
   cl_kernel kernel = NULL;
   cl_mem src = NULL, dst = NULL;
   size_t bytes = 256u << 20;
@@ -69,10 +118,7 @@ int clb_peak_bandwidth(const struct clb_cl *cl, double *gbytes_per_s, struct clb
     bytes = (size_t)(cl->info->global_mem_bytes / 4);
   size_t local = work_group(cl);
   bytes = bytes / (16 * local) * (16 * local);
-  CLB_TRY(clb_program_build(cl->context, cl->info->device, cl->info->name, "peak", "-DCLB_FP32",
-                            &program, err));
-  kernel = clCreateKernel(program, "copy_bandwidth", &status);
-  CLB_CHECK(status, "clCreateKernel", cl->info->name);
+  CLB_TRY(peak_kernel(peak, CLB_FP32, "copy_bandwidth", &kernel, err));
   src = clCreateBuffer(cl->context, CL_MEM_READ_ONLY, bytes, NULL, &status);
   CLB_CHECK(status, "clCreateBuffer", cl->info->name);
   dst = clCreateBuffer(cl->context, CL_MEM_WRITE_ONLY, bytes, NULL, &status);
@@ -93,8 +139,6 @@ cleanup:
     clReleaseMemObject(dst);
   if (kernel)
     clReleaseKernel(kernel);
-  if (program)
-    clReleaseProgram(program);
   return rc;
 }
 
@@ -114,26 +158,22 @@ static size_t fma_scale(double probe_s) {
   return scale < 1 ? 1 : (size_t)scale;
 }
 
-static int flops_at_width(const struct clb_cl *cl, enum clb_precision precision, int width,
+static int flops_at_width(struct clb_peak *peak, enum clb_precision precision, int width,
                           double *gflops, struct clb_error *err) {
+  const struct clb_cl *cl = peak->cl;
   int rc = 0;
   cl_int status = CL_SUCCESS;
-  cl_program program = NULL;
   cl_kernel kernel = NULL;
   cl_mem out = NULL;
-  char options[96];
-  snprintf(options, sizeof options, "%s -DWIDTH=%d", clb_precision_build_options(precision),
-           width);
+  char name[32];
+  snprintf(name, sizeof name, "fma_throughput_%d", width);
   size_t local = work_group(cl);
   /* Enough work-groups to fill every compute unit many times over; the run
    * grows from FMA_PROBE_GROUPS per compute unit until it lasts about
    * FMA_TARGET_S. */
   size_t probe = (size_t)cl->info->compute_units * local * FMA_PROBE_GROUPS;
   size_t most = probe * FMA_MOST_SCALE;
-  CLB_TRY(clb_program_build(cl->context, cl->info->device, cl->info->name, "peak", options,
-                            &program, err));
-  kernel = clCreateKernel(program, "fma_throughput", &status);
-  CLB_CHECK(status, "clCreateKernel", cl->info->name);
+  CLB_TRY(peak_kernel(peak, precision, name, &kernel, err));
   out = clCreateBuffer(cl->context, CL_MEM_WRITE_ONLY, most * clb_precision_size(precision), NULL,
                        &status);
   CLB_CHECK(status, "clCreateBuffer", cl->info->name);
@@ -141,11 +181,11 @@ static int flops_at_width(const struct clb_cl *cl, enum clb_precision precision,
   CLB_CHECK(clSetKernelArg(kernel, 0, sizeof out, &out), "clSetKernelArg", cl->info->name);
   CLB_CHECK(clSetKernelArg(kernel, 1, sizeof seed, &seed), "clSetKernelArg", cl->info->name);
   double probe_s = 0, seconds = 0;
-  CLB_TRY(kernel_time(cl, kernel, probe, local, "fma_throughput", 1, 1, &probe_s, err));
+  CLB_TRY(kernel_time(cl, kernel, probe, local, name, 1, 1, &probe_s, err));
   size_t global = probe * fma_scale(probe_s);
   /* The probe's own warm-up already paid for first use: the best of
    * PEAK_RUNS follows without another. */
-  CLB_TRY(kernel_time(cl, kernel, global, local, "fma_throughput", 0, PEAK_RUNS, &seconds, err));
+  CLB_TRY(kernel_time(cl, kernel, global, local, name, 0, PEAK_RUNS, &seconds, err));
   /* FMA_ITERATIONS (128) x 32 FMAs x 2 FLOPs x vector width per work-item. */
   *gflops = (double)global * 128.0 * 32.0 * 2.0 * width / seconds / 1e9;
 cleanup:
@@ -153,13 +193,12 @@ cleanup:
     clReleaseMemObject(out);
   if (kernel)
     clReleaseKernel(kernel);
-  if (program)
-    clReleaseProgram(program);
   return rc;
 }
 
-int clb_peak_flops(const struct clb_cl *cl, enum clb_precision precision, double *gflops,
+int clb_peak_flops(struct clb_peak *peak, enum clb_precision precision, double *gflops,
                    struct clb_error *err) {
+  const struct clb_cl *cl = peak->cl;
   static const int widths[] = {1, 4, 8, 16};
   char reason[256];
   if (clb_device_check_precision(cl->info, precision, reason, sizeof reason) != 0)
@@ -167,7 +206,7 @@ int clb_peak_flops(const struct clb_cl *cl, enum clb_precision precision, double
   *gflops = 0;
   for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++) {
     double rate = 0;
-    int rc = flops_at_width(cl, precision, widths[i], &rate, err);
+    int rc = flops_at_width(peak, precision, widths[i], &rate, err);
     if (rc != 0)
       return rc;
     if (rate > *gflops)
@@ -188,18 +227,15 @@ int clb_peak_flops(const struct clb_cl *cl, enum clb_precision precision, double
 /* Launch cost is host time by definition, so both figures come from the host
  * clock: the median of isolated launches (robust to the scheduler's outliers)
  * and the median over bursts of the mean over a full queue. */
-static int measure_launch(const struct clb_cl *cl, int isolated, struct clb_launch_cost *out,
+static int measure_launch(struct clb_peak *peak, int isolated, struct clb_launch_cost *out,
                           struct clb_error *err) {
+  const struct clb_cl *cl = peak->cl;
   int rc = 0;
   cl_int status = CL_SUCCESS;
-  cl_program program = NULL;
   cl_kernel kernel = NULL;
   cl_mem unused = NULL;
   const char *name = cl->info->name;
-  CLB_TRY(clb_program_build(cl->context, cl->info->device, name, "peak", "-DCLB_FP32", &program,
-                            err));
-  kernel = clCreateKernel(program, "empty_kernel", &status);
-  CLB_CHECK(status, "clCreateKernel", name);
+  CLB_TRY(peak_kernel(peak, CLB_FP32, "empty_kernel", &kernel, err));
   unused = clCreateBuffer(cl->context, CL_MEM_WRITE_ONLY, sizeof(cl_float), NULL, &status);
   CLB_CHECK(status, "clCreateBuffer", name);
   CLB_CHECK(clSetKernelArg(kernel, 0, sizeof unused, &unused), "clSetKernelArg", name);
@@ -223,18 +259,16 @@ cleanup:
     clReleaseMemObject(unused);
   if (kernel)
     clReleaseKernel(kernel);
-  if (program)
-    clReleaseProgram(program);
   return rc;
 }
 
-int clb_peak_launch(const struct clb_cl *cl, struct clb_launch_cost *out, struct clb_error *err) {
-  return measure_launch(cl, 1, out, err);
+int clb_peak_launch(struct clb_peak *peak, struct clb_launch_cost *out, struct clb_error *err) {
+  return measure_launch(peak, 1, out, err);
 }
 
-int clb_peak_launch_queued(const struct clb_cl *cl, double *queued_s, struct clb_error *err) {
+int clb_peak_launch_queued(struct clb_peak *peak, double *queued_s, struct clb_error *err) {
   struct clb_launch_cost cost;
-  int rc = measure_launch(cl, 0, &cost, err);
+  int rc = measure_launch(peak, 0, &cost, err);
   *queued_s = rc == 0 ? cost.queued_s : NAN;
   return rc;
 }

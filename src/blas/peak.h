@@ -9,11 +9,21 @@
 #include "util/errors.h"
 #include "util/precision.h"
 
+/* The roofline kernels (kernels/peak.cl) of one device, each precision's
+ * program built on first use and kept: a worker measures bandwidth, launch
+ * cost and FMA peak from one build, not one per measurement (PoCL spends
+ * ~0.1 s preprocessing each build's source even when its cache holds the
+ * binary). Borrows `cl`, which must outlive it. */
+struct clb_peak;
+
+int clb_peak_create(const struct clb_cl *cl, struct clb_peak **out, struct clb_error *err);
+void clb_peak_destroy(struct clb_peak *peak);
+
 /* Best of several runs of a copy kernel over a buffer of up to 256 MiB. GB/s = 1e9 B/s. */
-int clb_peak_bandwidth(const struct clb_cl *cl, double *gbytes_per_s, struct clb_error *err);
+int clb_peak_bandwidth(struct clb_peak *peak, double *gbytes_per_s, struct clb_error *err);
 
 /* Best over vector widths 1, 4, 8 and 16 of an FMA-chain kernel. GFLOP/s (FMA = 2). */
-int clb_peak_flops(const struct clb_cl *cl, enum clb_precision precision, double *gflops,
+int clb_peak_flops(struct clb_peak *peak, enum clb_precision precision, double *gflops,
                    struct clb_error *err);
 
 /* What one kernel launch costs the host, from an empty one-work-item kernel:
@@ -25,10 +35,10 @@ struct clb_launch_cost {
   double sync_s, queued_s;
 };
 
-int clb_peak_launch(const struct clb_cl *cl, struct clb_launch_cost *out, struct clb_error *err);
+int clb_peak_launch(struct clb_peak *peak, struct clb_launch_cost *out, struct clb_error *err);
 
 /* queued_s alone (a step's launch floor, once per worker process): the
  * isolated launches are not timed. */
-int clb_peak_launch_queued(const struct clb_cl *cl, double *queued_s, struct clb_error *err);
+int clb_peak_launch_queued(struct clb_peak *peak, double *queued_s, struct clb_error *err);
 
 #endif

@@ -781,8 +781,9 @@ int clb_cmd_peak(int argc, char **argv) {
     }
     double bandwidth = NAN;
     struct clb_launch_cost launch = {NAN, NAN};
-    if (clb_peak_launch(&cl, &launch, &err) != 0 ||
-        clb_peak_bandwidth(&cl, &bandwidth, &err) != 0) {
+    struct clb_peak *peak = NULL;
+    if (clb_peak_create(&cl, &peak, &err) != 0 || clb_peak_launch(peak, &launch, &err) != 0 ||
+        clb_peak_bandwidth(peak, &bandwidth, &err) != 0) {
       fprintf(stderr, "clbatch peak: %s\n", err.message);
       code = 1;
     }
@@ -795,13 +796,14 @@ int clb_cmd_peak(int argc, char **argv) {
         printf(" %10s", "n/a");
         continue;
       }
-      if (clb_peak_flops(&cl, plan.precisions[p], &gflops, &err) != 0) {
+      if (peak && clb_peak_flops(peak, plan.precisions[p], &gflops, &err) != 0) {
         fprintf(stderr, "\nclbatch peak: %s\n", err.message);
         code = 1;
       }
       printf(" %10.1f", gflops);
     }
     printf("\n");
+    clb_peak_destroy(peak);
     clb_cl_destroy(&cl);
   }
   clb_platform_list_destroy(&devices);

@@ -41,6 +41,7 @@ struct worker {
   struct clb_host_info host;
   char **done_keys;
   size_t done_count;
+  struct clb_peak *peak; /* the roofline's kernels; NULL when it could not be set up */
   double peak_bandwidth;
   /* Per precision, measured once for all models: 0 before, NaN when it
    * failed (the failure is logged once). */
@@ -541,7 +542,9 @@ static double peak_flops(struct worker *w, enum clb_precision precision) {
   double *peak = &w->peak_gflops[precision];
   if (*peak == 0.0) {
     struct clb_error err = {0};
-    if (clb_peak_flops(&w->cl, precision, peak, &err) != 0) {
+    if (!w->peak) {
+      *peak = NAN;
+    } else if (clb_peak_flops(w->peak, precision, peak, &err) != 0) {
       send_log(w, "peak %s FLOP/s not measured: %s", clb_precision_name(precision), err.message);
       *peak = NAN;
     }
@@ -736,6 +739,24 @@ static int run_plan(struct worker *w, struct plan_state *p) {
   return worker_rc;
 }
 
+/* The bandwidth and launch cost every row is set against (the FMA peak
+ * follows per precision on first use); each one that fails is logged and
+ * left NaN. */
+static void measure_roofline(struct worker *w) {
+  struct clb_error err = {0};
+  w->peak_bandwidth = w->launch_s = NAN;
+  if (clb_peak_create(&w->cl, &w->peak, &err) != 0) {
+    send_log(w, "roofline not measured: %s", err.message);
+    return;
+  }
+  if (clb_peak_bandwidth(w->peak, &w->peak_bandwidth, &err) != 0) {
+    send_log(w, "peak bandwidth not measured: %s", err.message);
+    w->peak_bandwidth = NAN;
+  }
+  if (clb_peak_launch_queued(w->peak, &w->launch_s, &err) != 0)
+    send_log(w, "cost of a kernel launch not measured: %s", err.message);
+}
+
 /* Sets up the reference step and reads the usual time it is compared
  * with, before this pass adds its own line. It only advises: a failure is
  * said, and the rows go without a host_slowdown. */
@@ -811,12 +832,7 @@ int clb_worker_run(const struct clb_plan *plan, const char *device_index, size_t
     send_log(&w, "%s", err.message);
     goto cleanup;
   }
-  if (clb_peak_bandwidth(&w.cl, &w.peak_bandwidth, &err) != 0) {
-    send_log(&w, "peak bandwidth not measured: %s", err.message);
-    w.peak_bandwidth = NAN;
-  }
-  if (clb_peak_launch_queued(&w.cl, &w.launch_s, &err) != 0)
-    send_log(&w, "cost of a kernel launch not measured: %s", err.message);
+  measure_roofline(&w);
   load_done_keys(&w);
   prepare_reference(&w);
   worker_rc = prepare_plan(&w, &prepared);
@@ -834,6 +850,7 @@ int clb_worker_run(const struct clb_plan *plan, const char *device_index, size_t
 cleanup:
   clb_reference_step_destroy(w.reference);
   free(w.reference_s);
+  clb_peak_destroy(w.peak);
   plan_state_destroy(&prepared);
   clb_row_keys_free(w.done_keys, w.done_count);
   clb_cl_destroy(&w.cl);
