@@ -64,6 +64,17 @@ Test(run, csv_has_schema_columns_and_positive_rates) {
     cr_expect(fabs(r->samples_per_s - r->batch / r->step_s_median) <= 1e-6 * r->samples_per_s);
     cr_expect(r->gflops > 0 && isfinite(r->gflops));
     cr_expect(r->gbytes_per_s > 0 && isfinite(r->gbytes_per_s));
+    /* The roofline the worker measured, and the shares of it (the CSV
+     * keeps 9 significant digits). */
+    cr_expect(r->peak_gflops > 0 && isfinite(r->peak_gflops), "%g", r->peak_gflops);
+    cr_expect(r->peak_gbytes_per_s > 0 && isfinite(r->peak_gbytes_per_s), "%g",
+              r->peak_gbytes_per_s);
+    cr_expect(fabs(r->pct_peak_flops - 100 * r->gflops / r->peak_gflops) <=
+              1e-6 * r->pct_peak_flops);
+    cr_expect(fabs(r->pct_peak_bw - 100 * r->gbytes_per_s / r->peak_gbytes_per_s) <=
+              1e-6 * r->pct_peak_bw);
+    cr_expect(r->kernels_per_step >= 1 && r->launch_floor_s > 0 && isfinite(r->launch_floor_s),
+              "%g kernels, floor %g s", (double)r->kernels_per_step, r->launch_floor_s);
     cr_expect(r->device_bytes > 0);
     cr_expect(r->host_rss_bytes > 0);
     cr_expect(r->reps >= 5);
