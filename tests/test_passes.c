@@ -524,9 +524,15 @@ Test(passes, a_host_slower_than_its_history_flags_the_rows, .timeout = 240) {
   struct clb_row *rows = clb_test_read_rows(path, &n);
   cr_assert_eq(n, 1);
   /* Pass 1 had no history; pass 2 had pass 1's line. */
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n; i++) {
     cr_expect(rows[i].host_slowdown > 0.2 && rows[i].host_slowdown < 5, "%g",
               rows[i].host_slowdown);
+    /* Too short a history for host_spread: the run said so before it began. */
+    cr_expect(isnan(rows[i].host_spread), "%g", rows[i].host_spread);
+    cr_expect(strstr(rows[i].host_warnings, ": no host_spread yet (0 of 8 passes in the history)") !=
+                  NULL,
+              "%s", rows[i].host_warnings);
+  }
   free(rows);
 
   /* A host whose passes landed e^+-0.3 apart: the row's interval takes that
@@ -546,6 +552,8 @@ Test(passes, a_host_slower_than_its_history_flags_the_rows, .timeout = 240) {
             rows[0].message);
   /* Said before the run too, and kept with the host's warnings: 1.96 x 0.445. */
   cr_expect(strstr(rows[0].host_warnings, ": recent passes +-87% apart") != NULL, "%s",
+            rows[0].host_warnings);
+  cr_expect(strstr(rows[0].host_warnings, "no host_spread yet") == NULL, "%s",
             rows[0].host_warnings);
   free(rows);
 

@@ -552,11 +552,22 @@ static void check_host(struct clb_plan *plan, struct clb_host_check *check) {
   clb_host_check_join_short(check, plan->host_warnings, sizeof plan->host_warnings);
 }
 
+/* Appends "; TEXT" (or TEXT) to the run's host warnings. */
+static void add_host_warning(struct clb_plan *plan, const char *text) {
+  size_t used = strlen(plan->host_warnings);
+  snprintf(plan->host_warnings + used, sizeof plan->host_warnings - used, "%s%s",
+           used ? "; " : "", text);
+}
+
 /* Before the run, per device: how far its passes have landed apart on this
  * host lately (the speed history's host_spread, read as a worker will).
  * When a re-run may land beyond --passes-ci, every row of this run will be
  * unstable by it: said now rather than after minutes of measuring, and kept
- * with the host's other warnings. */
+ * with the host's other warnings. With too short a history there is no
+ * host_spread, and the intervals hold only this run's own passes: on a new
+ * 2-core VM the first two runs landed 7 % apart as a whole and their
+ * intervals held the other's median for 49 of 78 rows
+ * (results/run-agreement/2026-12-02-zen3/), so that is said too. */
 static void warn_erratic_host(struct clb_plan *plan, const struct clb_device_list *devices) {
   char path[1024], host[128];
   clb_speed_history_path(plan->speed_history, path, sizeof path);
@@ -574,6 +585,20 @@ static void warn_erratic_host(struct clb_plan *plan, const struct clb_device_lis
     clb_speed_key_set(&key, host, dev->platform_name, dev->name, dev->driver_version, (int)tuned);
     if (clb_speed_history_usual(path, &key, &usual, &err) != 0)
       continue; /* the worker says it */
+    char warning[512];
+    if (usual.count < CLB_SPEED_HISTORY_MIN_SPREAD) {
+      if (!plan->quiet)
+        fprintf(stderr,
+                "clbatch run: warning: %s (%s): the speed history (%s) holds %zu of the %d "
+                "passes on this host that show how far a re-run may land (host_spread), so "
+                "this run's intervals hold only its own passes' spread and a re-run may land "
+                "outside them; later runs add that term\n",
+                dev->name, dev->platform_name, path, usual.count, CLB_SPEED_HISTORY_MIN_SPREAD);
+      snprintf(warning, sizeof warning, "%s: no host_spread yet (%zu of %d passes in the history)",
+               dev->name, usual.count, CLB_SPEED_HISTORY_MIN_SPREAD);
+      add_host_warning(plan, warning);
+      continue;
+    }
     if (!clb_passes_host_erratic(usual.spread, plan->passes_rule.target_ci))
       continue;
     double reach = clb_passes_rerun_reach(usual.spread);
@@ -583,9 +608,9 @@ static void warn_erratic_host(struct clb_plan *plan, const struct clb_device_lis
               "about +-%.0f %% apart (the reference step in %s), so this run's rows will be "
               "unstable (beyond --passes-ci); a quiet host gives narrower intervals\n",
               dev->name, dev->platform_name, usual.count, 100.0 * reach, path);
-    size_t used = strlen(plan->host_warnings);
-    snprintf(plan->host_warnings + used, sizeof plan->host_warnings - used,
-             "%s%s: recent passes +-%.0f%% apart", used ? "; " : "", dev->name, 100.0 * reach);
+    snprintf(warning, sizeof warning, "%s: recent passes +-%.0f%% apart", dev->name,
+             100.0 * reach);
+    add_host_warning(plan, warning);
   }
 }
 

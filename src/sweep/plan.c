@@ -355,7 +355,8 @@ static void format_config(const struct clb_option *option, const void *target, c
     "~/.local/state/clbatch/speed-history.csv; none: no reference\n"                            \
     "step). Rows measured more than --drift-limit slower than\n"                                \
     "usual are flagged unstable (column host_slowdown). The\n"                                  \
-    "spread of those 30 widens each row's interval (host_spread).\n"                            \
+    "spread of those 30 widens each row's interval (host_spread;\n"                             \
+    "with fewer than 8 there is none yet, and run warns).\n"                                    \
     "A set timed too briefly for 50 reference steps adds no line\n"                             \
     "and gets no host_slowdown",                                                                \
     HOW, 0, NULL, NULL)                                                                         \
