@@ -6,15 +6,18 @@
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 typedef double real;
 typedef double4 real4;
+typedef double16 real16;
 typedef double acc;
 #elif defined(CLB_FP16)
 #pragma OPENCL EXTENSION cl_khr_fp16 : enable
 typedef half real;
 typedef half4 real4;
+typedef half16 real16;
 typedef float acc;
 #else
 typedef float real;
 typedef float4 real4;
+typedef float16 real16;
 typedef float acc;
 #endif
 
@@ -43,6 +46,25 @@ __kernel void gather_rows4(__global const real4 *x, __global const uint *order, 
   if (j >= cols4 || r >= rows)
     return;
   xb[r * cols4 + j] = x[(size_t)order[first + r] * cols4 + j];
+}
+
+/* gather_rows on a CPU runtime, for rows of a multiple of sixteen (cols16 =
+ * columns / 16): one work-item per row, copying it in 16-element vectors. A
+ * CPU runtime runs a work-group's items as a loop vectorised across them, so
+ * the (column, row) kernels above pay per element. Alone on the 2-core Zen 3
+ * VM, 256 rows of 128 floats took 9.5 us against 18.6 (PoCL) and 8.0 against
+ * 10.5 (Intel's runtime); 4096 rows 55 against 185 and 54 against 70. A GPU
+ * keeps those kernels: a row per item would neither coalesce nor fill it. */
+__kernel void gather_rows16(__global const real16 *x, __global const uint *order,
+                            const uint first, const uint rows, const uint cols16,
+                            __global real16 *xb) {
+  const size_t r = get_global_id(0);
+  if (r >= rows)
+    return;
+  __global const real16 *source = x + (size_t)order[first + r] * cols16;
+  __global real16 *target = xb + r * cols16;
+  for (uint j = 0; j < cols16; j++)
+    target[j] = source[j];
 }
 
 /* Linear regression: z holds X_B W on entry and dZ = dscale * (z + b - y) on

@@ -141,7 +141,8 @@ static void compare(const char *what, size_t rows, size_t cols, const double *go
 
 static double value(size_t i) { return sin(0.7 * (double)i + 0.3) * 2.0; }
 
-/* gather_rows (width 1) or gather_rows4 (width 4): `cols` columns, passed to
+/* gather_rows (width 1) or gather_rows4 (width 4), over (column, row), or
+ * gather_rows16 (width 16), a row per work-item: `cols` columns, passed to
  * the kernel as cols / width vectors per row; a shuffled order. */
 static void check_gather(cl_program program, const char *name, size_t width, size_t rows,
                          size_t cols) {
@@ -160,7 +161,10 @@ static void check_gather(cl_program program, const char *name, size_t width, siz
   cl_mem bxb = upload(x, rows * cols, real_size);
   arg_mem(k, 0, bx), arg_mem(k, 1, border), arg_uint(k, 2, first), arg_uint(k, 3, rows);
   arg_uint(k, 4, cols / width), arg_mem(k, 5, bxb);
-  launch_rows(k, cols / width, rows);
+  if (width == 16)
+    launch(k, rows);
+  else
+    launch_rows(k, cols / width, rows);
   for (size_t r = 0; r < rows; r++)
     for (size_t j = 0; j < cols; j++)
       want[r * cols + j] = x[order[first + r] * cols + j];
@@ -445,6 +449,7 @@ int main(int argc, char **argv) {
         check_step(program, shapes_rows[r], shapes_cols[c]);
         check_gather(program, "gather_rows", 1, shapes_rows[r], shapes_cols[c]);
         check_gather(program, "gather_rows4", 4, shapes_rows[r], 4 * shapes_cols[c]);
+        check_gather(program, "gather_rows16", 16, shapes_rows[r], 16 * shapes_cols[c]);
       }
     clReleaseProgram(program);
   }

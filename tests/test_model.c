@@ -95,10 +95,12 @@ static void check_gradient(const struct clb_cl *cl, const struct gradient_case *
       {kind, precision, 200, 67, 33, 10, 64, 136, 64, 1, 1, 0} /* streamed from the host */
 
 /* One-output linreg: its forward and backward products run as GEMVs (src/blas/blas.c).
- * D = 68 gathers four columns at a time (gather_rows4), as every model would. */
+ * D = 68 gathers four columns at a time (gather_rows4), as every model would;
+ * D = 80 a row of five 16-vectors per work-item on a CPU (gather_rows16). */
 #define ONE_OUTPUT(precision)                                                                  \
   {CLB_MODEL_LINREG, precision, 37, 5, 0, 1, 16, 0, 1, 0, 0, 0},         /* B = 1 */           \
       {CLB_MODEL_LINREG, precision, 200, 68, 0, 1, 64, 64, 64, 1, 0, 0}, /* gathered by 4 */   \
+      {CLB_MODEL_LINREG, precision, 200, 80, 0, 1, 61, 64, 61, 1, 0, 0}, /* by rows of 16 */   \
       {CLB_MODEL_LINREG, precision, 200, 67, 0, 1, 64, 64, 64, 1, 0, 0}, /* gathered */        \
       {CLB_MODEL_LINREG, precision, 200, 67, 0, 1, 64, 136, 64, 1, 1, 0} /* from the host */
 

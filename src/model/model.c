@@ -27,7 +27,7 @@ struct clb_model {
   struct clb_tensor tensors[4];
   struct clb_blas blas;
   cl_program program; /* borrowed from the device's program cache */
-  cl_kernel gather, gather4, loss, correct_kernel, bias_relu, relu_backward, norm2_kernel,
+  cl_kernel gather, gather4, gather16, loss, correct_kernel, bias_relu, relu_backward, norm2_kernel,
       sum_squares;
   cl_mem x, y, order, identity, xb, yb, z, hidden, dhidden, theta, grad, ones, loss_rows,
       correct_rows, norms, scalar;
@@ -140,17 +140,20 @@ static int build_kernels(struct clb_model *model, struct clb_error *err) {
                           &model->program, err);
   if (rc != 0)
     return rc;
-  const char *kernel_names[] = {"gather_rows",
-                                "gather_rows4",
-                                is_classifier(model) ? "softmax_loss" : "linreg_loss",
-                                "softmax_correct",
-                                "bias_relu",
-                                "relu_backward",
-                                "sample_grad_norm2",
-                                "sum_squares"};
-  cl_kernel *slots[] = {&model->gather,         &model->gather4,   &model->loss,
-                        &model->correct_kernel, &model->bias_relu, &model->relu_backward,
-                        &model->norm2_kernel,   &model->sum_squares};
+  const char *kernel_names[] = {
+      "gather_rows",
+      "gather_rows4",
+      "gather_rows16",
+      is_classifier(model) ? "softmax_loss" : "linreg_loss",
+      "softmax_correct",
+      "bias_relu",
+      "relu_backward",
+      "sample_grad_norm2",
+      "sum_squares",
+  };
+  cl_kernel *slots[] = {&model->gather,        &model->gather4,        &model->gather16,
+                        &model->loss,          &model->correct_kernel, &model->bias_relu,
+                        &model->relu_backward, &model->norm2_kernel,   &model->sum_squares};
   for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++) {
     cl_int status = CL_SUCCESS;
     *slots[i] = clCreateKernel(model->program, kernel_names[i], &status);
@@ -327,9 +330,9 @@ void clb_model_destroy(struct clb_model *model) {
                        &model->pinned};
   for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
     release_mem(buffers[i]);
-  cl_kernel kernels[] = {model->gather,         model->gather4,   model->loss,
-                         model->correct_kernel, model->bias_relu, model->relu_backward,
-                         model->norm2_kernel,   model->sum_squares};
+  cl_kernel kernels[] = {model->gather,        model->gather4,        model->gather16,
+                         model->loss,          model->correct_kernel, model->bias_relu,
+                         model->relu_backward, model->norm2_kernel,   model->sum_squares};
   for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++)
     if (kernels[i])
       clReleaseKernel(kernels[i]);
@@ -523,18 +526,24 @@ static int prepare_batch(struct clb_model *model, size_t first, size_t rows,
     *view = (struct batch_view){model->x, first * d, first, model->y, model->order, first, rows};
     return 0;
   }
-  /* Whole rows of four-element vectors when D allows (the buffers start aligned). */
-  const int by_four = d % 4 == 0;
-  const size_t cols = by_four ? d / 4 : d;
-  cl_kernel kernel = by_four ? model->gather4 : model->gather;
-  const char *name = by_four ? "gather_rows4" : "gather_rows";
+  /* Vectors of sixteen, a row per work-item, on a CPU; else of four or one,
+   * over (column, row), when D allows (the buffers start aligned to the
+   * largest vector type: OpenCL's CL_DEVICE_MEM_BASE_ADDR_ALIGN). */
+  const int by_row = (model->cl->info->type & CL_DEVICE_TYPE_CPU) && d % 16 == 0;
+  const int by_four = !by_row && d % 4 == 0;
+  const size_t cols = by_row ? d / 16 : by_four ? d / 4 : d;
+  cl_kernel kernel = by_row ? model->gather16 : by_four ? model->gather4 : model->gather;
+  const char *name = by_row ? "gather_rows16" : by_four ? "gather_rows4" : "gather_rows";
   ARG_MEM(0, model->x);
   ARG_MEM(1, model->order);
   ARG_UINT(2, first);
   ARG_UINT(3, rows);
   ARG_UINT(4, cols);
   ARG_MEM(5, model->xb);
-  CLB_TRY(launch_rows(model, kernel, cols, rows, name, err));
+  if (by_row)
+    CLB_TRY(launch(model, kernel, rows, name, err));
+  else
+    CLB_TRY(launch_rows(model, kernel, cols, rows, name, err));
   *view = (struct batch_view){model->xb, 0, 0, model->y, model->order, first, rows};
 cleanup:
   return rc;
