@@ -527,11 +527,15 @@ Test(passes, a_host_slower_than_its_history_flags_the_rows, .timeout = 240) {
   for (size_t i = 0; i < n; i++) {
     cr_expect(rows[i].host_slowdown > 0.2 && rows[i].host_slowdown < 5, "%g",
               rows[i].host_slowdown);
-    /* Too short a history for host_spread: the run said so before it began. */
+    /* Too short a history for host_spread: the run said so before it began,
+     * ahead of the host's own warnings, which can fill the field on a loaded
+     * host. */
     cr_expect(isnan(rows[i].host_spread), "%g", rows[i].host_spread);
-    cr_expect(strstr(rows[i].host_warnings, ": no host_spread yet (0 of 8 passes in the history)") !=
-                  NULL,
-              "%s", rows[i].host_warnings);
+    char first[CLB_STR_FIELD_SIZE + 64];
+    snprintf(first, sizeof first, "%s: no host_spread yet (0 of 8 passes in the history)",
+             rows[i].device);
+    cr_expect(strncmp(rows[i].host_warnings, first, strlen(first)) == 0, "%s",
+              rows[i].host_warnings);
   }
   free(rows);
 
@@ -551,8 +555,9 @@ Test(passes, a_host_slower_than_its_history_flags_the_rows, .timeout = 240) {
   cr_expect(strstr(rows[0].message, "a re-run on this host may land about +-") != NULL, "%s",
             rows[0].message);
   /* Said before the run too, and kept with the host's warnings: 1.96 x 0.445. */
-  cr_expect(strstr(rows[0].host_warnings, ": recent passes +-87% apart") != NULL, "%s",
-            rows[0].host_warnings);
+  char first[CLB_STR_FIELD_SIZE + 64];
+  snprintf(first, sizeof first, "%s: recent passes +-87%% apart", rows[0].device);
+  cr_expect(strncmp(rows[0].host_warnings, first, strlen(first)) == 0, "%s", rows[0].host_warnings);
   cr_expect(strstr(rows[0].host_warnings, "no host_spread yet") == NULL, "%s",
             rows[0].host_warnings);
   free(rows);

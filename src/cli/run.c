@@ -552,11 +552,35 @@ static void check_host(struct clb_plan *plan, struct clb_host_check *check) {
   clb_host_check_join_short(check, plan->host_warnings, sizeof plan->host_warnings);
 }
 
-/* Appends "; TEXT" (or TEXT) to the run's host warnings. */
-static void add_host_warning(struct clb_plan *plan, const char *text) {
-  size_t used = strlen(plan->host_warnings);
-  snprintf(plan->host_warnings + used, sizeof plan->host_warnings - used, "%s%s",
-           used ? "; " : "", text);
+/* Appends `text` to the string in `list` (of `size` bytes), cut at a UTF-8
+ * character boundary where it does not fit. */
+static void append_cut(char *list, size_t size, const char *text) {
+  size_t used = strlen(list), len = strlen(text);
+  if (len > size - 1 - used) {
+    len = size - 1 - used;
+    while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
+      len--;
+  }
+  memcpy(list + used, text, len);
+  list[used + len] = '\0';
+}
+
+/* Appends "; TEXT", or TEXT to an empty list. */
+static void append_warning(char *list, size_t size, const char *text) {
+  if (list[0])
+    append_cut(list, size, "; ");
+  append_cut(list, size, text);
+}
+
+/* Puts the devices' warnings before the host's in the run's host warnings:
+ * the field holds 320 characters, and on a loaded VM the host's own list
+ * alone came to about 260, which cut the device's off. */
+static void put_device_warnings_first(struct clb_plan *plan, const char *device_warnings) {
+  char joined[sizeof plan->host_warnings] = "";
+  append_warning(joined, sizeof joined, device_warnings);
+  if (plan->host_warnings[0])
+    append_warning(joined, sizeof joined, plan->host_warnings);
+  memcpy(plan->host_warnings, joined, sizeof joined);
 }
 
 /* Before the run, per device: how far its passes have landed apart on this
@@ -574,6 +598,7 @@ static void warn_erratic_host(struct clb_plan *plan, const struct clb_device_lis
   if (!path[0] || plan->passes < 2)
     return;
   clb_host_name(host, sizeof host);
+  char device_warnings[sizeof plan->host_warnings] = "";
   for (size_t d = 0; d < devices->count; d++) {
     const struct clb_device_info *dev = &devices->items[d];
     enum clb_params_source tuned = CLB_PARAMS_CLBLAST;
@@ -596,7 +621,7 @@ static void warn_erratic_host(struct clb_plan *plan, const struct clb_device_lis
                 dev->name, dev->platform_name, path, usual.count, CLB_SPEED_HISTORY_MIN_SPREAD);
       snprintf(warning, sizeof warning, "%s: no host_spread yet (%zu of %d passes in the history)",
                dev->name, usual.count, CLB_SPEED_HISTORY_MIN_SPREAD);
-      add_host_warning(plan, warning);
+      append_warning(device_warnings, sizeof device_warnings, warning);
       continue;
     }
     if (!clb_passes_host_erratic(usual.spread, plan->passes_rule.target_ci))
@@ -610,8 +635,10 @@ static void warn_erratic_host(struct clb_plan *plan, const struct clb_device_lis
               dev->name, dev->platform_name, usual.count, 100.0 * reach, path);
     snprintf(warning, sizeof warning, "%s: recent passes +-%.0f%% apart", dev->name,
              100.0 * reach);
-    add_host_warning(plan, warning);
+    append_warning(device_warnings, sizeof device_warnings, warning);
   }
+  if (device_warnings[0])
+    put_device_warnings_first(plan, device_warnings);
 }
 
 /* How much of the CPUs others took while the sweep ran: said when it is
