@@ -502,10 +502,12 @@ Test(passes, a_host_slower_than_its_history_flags_the_rows, .timeout = 240) {
   snprintf(history, sizeof history, "%s/history.csv", dir);
   snprintf(path, sizeof path, "%s/first.csv", dir);
   /* --drift-limit 5: no extra pass for short passes on a busy host, and a
-   * host 6x slower than usual is flagged. Each pass timed for half a second
-   * (--passes 2 splits the times): the reference step, one turn in two, then
-   * runs ~100 steps of ~3 ms, enough to be kept (worker.c). */
-  const char *long_enough = "--min-time 1 --max-time 1";
+   * host 6x slower than usual is flagged. Each pass timed for 1.5 s
+   * (--passes 2 splits the times), so that the reference step, one turn in
+   * two, runs the 50 steps it needs to be kept (worker.c) on a loaded host:
+   * half a second a pass gave one pass too few beside a cold-cache CI
+   * suite. */
+  const char *long_enough = "--min-time 3 --max-time 3";
   snprintf(plan, sizeof plan,
            "--model softmax --batch 8 --passes 2 --drift-limit 5 %s --speed-history %s",
            long_enough, history);
