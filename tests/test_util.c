@@ -685,6 +685,21 @@ Test(text, blank_is_white_space_only) {
   cr_expect_not(clb_is_blank("0"));
 }
 
+Test(text, copy_cut_keeps_what_fits_and_never_splits_a_character) {
+  char buf[6];
+  clb_copy_cut(buf, sizeof buf, "abc");
+  cr_expect_str_eq(buf, "abc");
+  clb_copy_cut(buf, sizeof buf, "abcdefgh");
+  cr_expect_str_eq(buf, "abcde");
+  /* "abcd" + the two bytes of a micro sign: the sign does not fit whole. */
+  clb_copy_cut(buf, sizeof buf, "abcd\xC2\xB5");
+  cr_expect_str_eq(buf, "abcd");
+  clb_copy_cut(buf, sizeof buf, "abc\xC2\xB5x");
+  cr_expect_str_eq(buf, "abc\xC2\xB5");
+  clb_copy_cut(buf, 1, "abc");
+  cr_expect_str_eq(buf, "");
+}
+
 /* ---- options: a table of the test's own ----------------------------------- */
 
 enum { MODE_RUN = 1, MODE_TRAIN = 2 };

@@ -93,10 +93,8 @@ static int peak_kernel(struct clb_peak *peak, enum clb_precision precision, cons
     snprintf(options, sizeof options, "%s -w", clb_precision_build_options(precision));
     int rc = clb_program_build(cl->context, cl->info->device, cl->info->name, "peak", options,
                                program, err);
-    if (rc != 0) {
-      *program = NULL;
-      return rc;
-    }
+    if (rc != 0)
+      return rc; /* *program stays NULL: the next call tries again */
   }
   cl_int status = CL_SUCCESS;
   *out = clCreateKernel(*program, name, &status);

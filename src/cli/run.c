@@ -31,6 +31,7 @@
 #include "sweep/worker.h"
 #include "util/clock.h"
 #include "util/files.h"
+#include "util/text.h"
 
 void clb_help_run(FILE *out) {
   fprintf(out, "Usage: clbatch run [OPTIONS]\n"
@@ -552,24 +553,14 @@ static void check_host(struct clb_plan *plan, struct clb_host_check *check) {
   clb_host_check_join_short(check, plan->host_warnings, sizeof plan->host_warnings);
 }
 
-/* Appends `text` to the string in `list` (of `size` bytes), cut at a UTF-8
- * character boundary where it does not fit. */
-static void append_cut(char *list, size_t size, const char *text) {
-  size_t used = strlen(list), len = strlen(text);
-  if (len > size - 1 - used) {
-    len = size - 1 - used;
-    while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
-      len--;
-  }
-  memcpy(list + used, text, len);
-  list[used + len] = '\0';
-}
-
-/* Appends "; TEXT", or TEXT to an empty list. */
+/* Appends "; TEXT", or TEXT to an empty list, cut at `size` (clb_copy_cut). */
 static void append_warning(char *list, size_t size, const char *text) {
-  if (list[0])
-    append_cut(list, size, "; ");
-  append_cut(list, size, text);
+  size_t used = strlen(list);
+  if (used) {
+    clb_copy_cut(list + used, size - used, "; ");
+    used = strlen(list);
+  }
+  clb_copy_cut(list + used, size - used, text);
 }
 
 /* Puts the devices' warnings before the host's in the run's host warnings:

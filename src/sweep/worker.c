@@ -749,10 +749,8 @@ static void measure_roofline(struct worker *w) {
     send_log(w, "roofline not measured: %s", err.message);
     return;
   }
-  if (clb_peak_bandwidth(w->peak, &w->peak_bandwidth, &err) != 0) {
+  if (clb_peak_bandwidth(w->peak, &w->peak_bandwidth, &err) != 0)
     send_log(w, "peak bandwidth not measured: %s", err.message);
-    w->peak_bandwidth = NAN;
-  }
   if (clb_peak_launch_queued(w->peak, &w->launch_s, &err) != 0)
     send_log(w, "cost of a kernel launch not measured: %s", err.message);
 }

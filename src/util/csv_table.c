@@ -13,6 +13,7 @@
 
 #include "util/csv.h"
 #include "util/grow.h"
+#include "util/text.h"
 
 static int selected(const struct clb_csv_column *col, unsigned flags) {
   return (flags & col->when) == col->when;
@@ -85,19 +86,6 @@ int clb_csv_table_write_row(FILE *out, const struct clb_csv_table *table, unsign
 
 /* ---- reading ----------------------------------------------------------- */
 
-/* Copies a string field, cutting an over-long one at a UTF-8 character
- * boundary so the stored text stays valid. */
-static void copy_text(char *dst, size_t size, const char *src) {
-  size_t len = strlen(src);
-  if (len >= size) {
-    len = size - 1;
-    while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
-      len--;
-  }
-  memcpy(dst, src, len);
-  dst[len] = '\0';
-}
-
 /* Empty is NaN; anything else must be a number to its last byte. */
 static int parse_number(const char *text, double *out) {
   if (text[0] == '\0') {
@@ -123,7 +111,7 @@ static const struct clb_csv_column *fill_row(const struct clb_csv_table *table, 
       continue;
     const char *text = clb_csv_field(rec, (size_t)index[i]);
     if (col->kind == CLB_CSV_STR)
-      copy_text(text_at(row, col), col->size, text);
+      clb_copy_cut(text_at(row, col), col->size, text);
     else if (parse_number(text, number_at(row, col)) != 0)
       return col;
   }

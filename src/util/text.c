@@ -19,6 +19,17 @@ int clb_is_blank(const char *s) {
   return 1;
 }
 
+void clb_copy_cut(char *dst, size_t size, const char *src) {
+  size_t len = strlen(src);
+  if (len >= size) {
+    len = size - 1;
+    while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
+      len--;
+  }
+  memcpy(dst, src, len);
+  dst[len] = '\0';
+}
+
 size_t clb_utf8_width(const char *s) {
   size_t n = 0;
   for (; *s; s++)

@@ -17,6 +17,10 @@ int clb_is_blank(const char *s);
  * combining characters there). */
 size_t clb_utf8_width(const char *s);
 
+/* Copies `src` into `dst` (of `size` bytes, at least 1), cutting an
+ * over-long text at a UTF-8 character boundary so the copy stays valid. */
+void clb_copy_cut(char *dst, size_t size, const char *src);
+
 /* Prints n bytes of text from `column` on (the cursor is there), broken at
  * spaces so no line passes `width` columns, each further line indented to
  * `column`; a word longer than the room keeps its own line. Spaces inside a
