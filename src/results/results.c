@@ -18,6 +18,7 @@
 
 #include "util/csv.h"
 #include "util/grow.h"
+#include "util/text.h"
 
 #ifndef CLBATCH_VERSION
 #define CLBATCH_VERSION "unknown"
@@ -245,19 +246,6 @@ static int parse_number(const char *text, const struct clb_column *col, double *
   return 0;
 }
 
-/* Copies a string field, cutting an over-long one at a UTF-8 character
- * boundary so the stored text stays valid. */
-static void copy_string(char *dst, const char *src) {
-  size_t len = strlen(src);
-  if (len >= CLB_STR_FIELD_SIZE) {
-    len = CLB_STR_FIELD_SIZE - 1;
-    while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
-      len--;
-  }
-  memcpy(dst, src, len);
-  dst[len] = '\0';
-}
-
 /* A row of a file of schema `version` (columns `layout`), as a row of the
  * current schema: the columns that version lacks stay empty, except the
  * repeat and the passes, which were 1 before they had a column. */
@@ -273,7 +261,7 @@ static int fill_row(const char *path, const struct clb_csv_record *rec, int vers
     const struct clb_column *col = &clb_columns[layout[i]];
     const char *text = clb_csv_field(rec, i);
     if (col->kind == CLB_COL_STR) {
-      copy_string(string_field(row, col), text);
+      clb_copy_cut(string_field(row, col), CLB_STR_FIELD_SIZE, text);
       continue;
     }
     const char *why = NULL;
